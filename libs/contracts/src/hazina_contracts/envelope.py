@@ -1,0 +1,37 @@
+"""The envelope every published event travels in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+
+class EventEnvelope(BaseModel):
+    """Routing and tracing metadata around a versioned contract event's ``data``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    type: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    producer: str = Field(min_length=1)
+    correlation_id: str = Field(min_length=1)
+    causation_id: str | None = None
+    subject: str = Field(min_length=1)
+    data: dict[str, Any]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> EventEnvelope:
+        return cls.model_validate_json(payload)

@@ -1,0 +1,101 @@
+"""Events the identity service publishes on the IDENTITY stream. No secret ever travels here."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.subjects import Stream
+
+StaffRole = Literal["super_admin", "initiator_admin", "approver_admin", "loan_officer"]
+
+
+class _IdentityEvent(ContractEvent):
+    STREAM: ClassVar[Stream] = Stream.IDENTITY
+    AGGREGATE: ClassVar[str] = "user"
+
+    user_id: UUID
+    occurred_at: AwareDatetime
+
+
+class UserCreated(_IdentityEvent):
+    TYPE: ClassVar[str] = "UserCreated"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "created"
+
+    username: str
+    name: str | None = None
+    role: StaffRole
+    regions: list[str] = Field(default_factory=list)
+    branch_id: str | None = None
+    created_by: UUID | None = None
+
+
+class UserRoleChanged(_IdentityEvent):
+    TYPE: ClassVar[str] = "UserRoleChanged"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "role_changed"
+
+    role: StaffRole
+    regions: list[str]
+    branch_id: str | None = None
+    changed_by: UUID
+
+
+class UserDeactivated(_IdentityEvent):
+    TYPE: ClassVar[str] = "UserDeactivated"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "deactivated"
+
+    deactivated_by: UUID
+
+
+class UserReactivated(_IdentityEvent):
+    TYPE: ClassVar[str] = "UserReactivated"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "reactivated"
+
+    reactivated_by: UUID
+
+
+class PasswordReset(_IdentityEvent):
+    TYPE: ClassVar[str] = "PasswordReset"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "password_reset"
+
+    reset_by: UUID
+
+
+class PasswordChanged(_IdentityEvent):
+    TYPE: ClassVar[str] = "PasswordChanged"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "password_changed"
+
+
+class LoginSucceeded(_IdentityEvent):
+    TYPE: ClassVar[str] = "LoginSucceeded"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "login_succeeded"
+
+    username: str
+
+
+class LoginFailed(_IdentityEvent):
+    TYPE: ClassVar[str] = "LoginFailed"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "login_failed"
+
+    username: str
+    reason: Literal["wrong_password", "inactive"]
+
+
+class LockedOut(_IdentityEvent):
+    TYPE: ClassVar[str] = "LockedOut"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "locked_out"
+
+    username: str
+    locked_until: AwareDatetime

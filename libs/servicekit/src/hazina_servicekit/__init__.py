@@ -1,0 +1,1 @@
+"""Plumbing shared by Hazina services: no business rules live here."""

@@ -1,0 +1,150 @@
+"""Durable JetStream pull consumers whose effects happen exactly once.
+
+A handler's effects and the record that the message was processed commit in one PostgreSQL
+transaction; the message is acknowledged only after that commit. A redelivery finds the record
+and changes nothing. A message that keeps failing goes to a dead-letter subject with its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import structlog
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+from psycopg_pool import ConnectionPool
+
+from hazina_contracts.envelope import EventEnvelope
+from hazina_contracts.subjects import dead_letter_subject
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[EventEnvelope, psycopg.Connection[Any]], None]
+
+PROCESSED_DDL = """
+CREATE TABLE IF NOT EXISTS processed_messages (
+    consumer text NOT NULL,
+    event_id uuid NOT NULL,
+    subject text NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+)
+"""
+
+
+@dataclass
+class DurableConsumer:
+    """One (service, purpose) pull consumer on one stream."""
+
+    js: JetStreamContext
+    pool: ConnectionPool
+    service: str
+    name: str
+    stream: str
+    subjects: Sequence[str]
+    handler: Handler
+    max_deliver: int = 5
+    ack_wait_seconds: float = 30.0
+    batch_size: int = 100
+    backoff_seconds: Sequence[float] = (0.5, 2.0, 5.0, 15.0)
+    processed: int = field(default=0, init=False)
+    duplicates: int = field(default=0, init=False)
+    dead_lettered: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(PROCESSED_DDL)
+
+    @property
+    def durable(self) -> str:
+        return f"{self.service}-{self.name}"
+
+    async def subscribe(self) -> Any:
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_seconds,
+            max_deliver=self.max_deliver + 1,  # the last delivery is the one we dead-letter
+            max_ack_pending=max(self.batch_size * 2, 100),
+            filter_subjects=list(self.subjects),
+        )
+        return await self.js.pull_subscribe(
+            subject=self.subjects[0], durable=self.durable, stream=self.stream, config=config
+        )
+
+    def _apply(self, envelope: EventEnvelope) -> bool:
+        """Returns False when the message had already been processed."""
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                """
+                INSERT INTO processed_messages (consumer, event_id, subject) VALUES (%s, %s, %s)
+                ON CONFLICT DO NOTHING RETURNING 1
+                """,
+                (self.durable, envelope.event_id, envelope.subject),
+            ).fetchone()
+            if row is None:
+                return False
+            self.handler(envelope, conn)
+        return True
+
+    async def handle(self, msg: Msg) -> None:
+        try:
+            envelope = EventEnvelope.from_bytes(msg.data)
+        except ValidationError as exc:
+            await self._dead_letter(msg, f"not a valid event envelope: {exc.error_count()} errors")
+            return
+        bound = structlog.contextvars.bound_contextvars(
+            correlation_id=envelope.correlation_id, event_id=str(envelope.event_id), subject=msg.subject
+        )
+        with bound:
+            try:
+                applied = await asyncio.to_thread(self._apply, envelope)
+            except Exception as exc:
+                delivered = msg.metadata.num_delivered if msg.metadata else 1
+                if delivered >= self.max_deliver:
+                    await self._dead_letter(msg, f"{type(exc).__name__}: {exc}")
+                    return
+                delay = self.backoff_seconds[min(delivered - 1, len(self.backoff_seconds) - 1)]
+                log.warning("message_failed", error=str(exc), delivered=delivered, retry_in=delay)
+                await msg.nak(delay=delay)
+                return
+            if applied:
+                self.processed += 1
+            else:
+                self.duplicates += 1
+                log.info("message_duplicate_skipped")
+            await msg.ack()
+
+    async def _dead_letter(self, msg: Msg, error: str) -> None:
+        headers = {
+            "Hazina-Error": error[:1000],
+            "Hazina-Original-Subject": msg.subject,
+            "Hazina-Consumer": self.durable,
+        }
+        await self.js.publish(dead_letter_subject(self.service, self.name), msg.data, headers=headers)
+        self.dead_lettered += 1
+        log.error("message_dead_lettered", error=error, subject=msg.subject)
+        await msg.term()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        subscription = await self.subscribe()
+        log.info("consumer_started", consumer=self.durable)
+        while not stop.is_set():
+            try:
+                messages = await subscription.fetch(self.batch_size, timeout=1.0)
+            except NatsTimeoutError:
+                continue
+            except Exception as exc:
+                log.warning("consumer_fetch_failed", error=str(exc))
+                await asyncio.sleep(1.0)
+                continue
+            for msg in messages:
+                await self.handle(msg)

@@ -1,0 +1,47 @@
+"""Liveness and readiness: ``GET /api/<service>/health`` and ``GET /api/<service>/ready``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def health_payload(service: str) -> dict[str, str]:
+    return {"status": "OK", "service": service, "timestamp": datetime.now(UTC).isoformat()}
+
+
+def health_router(service: str, checks: Mapping[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get(f"/api/{service}/health")
+    async def health() -> dict[str, str]:
+        return health_payload(service)
+
+    @router.get(f"/api/{service}/ready")
+    async def ready() -> JSONResponse:
+        results = await asyncio.gather(*(_safe(check) for check in checks.values()))
+        status = dict(zip(checks.keys(), results, strict=True))
+        ok = all(results)
+        body = {
+            **health_payload(service),
+            "status": "OK" if ok else "UNAVAILABLE",
+            "checks": {name: "ok" if passed else "failing" for name, passed in status.items()},
+        }
+        if not ok:
+            body["message"] = "not ready: " + ", ".join(n for n, p in status.items() if not p)
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return router
+
+
+async def _safe(check: ReadinessCheck) -> bool:
+    try:
+        return await asyncio.wait_for(check(), timeout=3)
+    except Exception:
+        return False

@@ -1,0 +1,94 @@
+"""Running a service process: its NATS link, its background workers, and uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from hazina_contracts.subjects import Stream
+from hazina_servicekit.messaging import connect, ensure_stream
+
+log = structlog.get_logger(__name__)
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+
+class NatsLink:
+    """A NATS connection made in the background and retried until it succeeds.
+
+    A service starts and answers HTTP while NATS is down; its readiness says so, and its
+    outbox keeps events until the link is up.
+    """
+
+    def __init__(self, url: str, *, name: str) -> None:
+        self.url = url
+        self.name = name
+        self.nc: NATS | None = None
+        self._connected = asyncio.Event()
+
+    async def wait(self, stop: asyncio.Event) -> JetStreamContext | None:
+        while self.nc is None and not stop.is_set():
+            try:
+                self.nc = await connect(self.url, name=self.name)
+                self._connected.set()
+            except Exception as exc:
+                log.warning("nats_connect_failed", error=str(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+        return self.nc.jetstream() if self.nc else None
+
+    async def ready(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    async def close(self) -> None:
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+            self.nc = None
+
+
+def stream_worker(
+    link: NatsLink,
+    stream: Stream,
+    run: Callable[[JetStreamContext, asyncio.Event], Awaitable[None]],
+    *,
+    duplicate_window_seconds: int = 3600,
+) -> Worker:
+    """A worker that waits for NATS, makes sure its stream exists, then runs ``run`` until stopped."""
+
+    async def worker(stop: asyncio.Event) -> None:
+        js = await link.wait(stop)
+        if js is None:
+            return
+        while not stop.is_set():
+            try:
+                await ensure_stream(js, stream, duplicate_window_seconds=duplicate_window_seconds)
+                await run(js, stop)
+            except Exception as exc:
+                log.error("worker_failed", error=str(exc), stream=stream.value)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=2.0)
+
+    return worker
+
+
+def serve(app: FastAPI, *, port: int, host: str | None = None) -> None:
+    """uvicorn, trusting X-Forwarded-For only from the front door's addresses."""
+    uvicorn.run(
+        app,
+        host=host or os.environ.get("HAZINA_BIND_HOST", "127.0.0.1"),
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("HAZINA_TRUSTED_PROXIES", "127.0.0.1"),
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

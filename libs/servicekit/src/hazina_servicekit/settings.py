@@ -1,0 +1,44 @@
+"""Settings every service reads from the environment, built once at start-up, never at import."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class ServiceSettings(BaseSettings):
+    """Connection and runtime settings shared by all services."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(validation_alias=_alias("DATABASE_URL"))
+    nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=_alias("NATS_URL"))
+    log_level: str = Field(default="INFO", validation_alias=_alias("LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=_alias("LOG_JSON"))
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3000"],
+        validation_alias=_alias("HAZINA_CORS_ORIGINS"),
+    )
+    jwks_url: str = Field(
+        default="http://127.0.0.1:8000/.well-known/jwks.json",
+        validation_alias=_alias("HAZINA_JWKS_URL"),
+    )
+    token_issuer: str = Field(default="hazina-identity", validation_alias=_alias("HAZINA_TOKEN_ISSUER"))
+    max_body_bytes: int = Field(default=1_048_576, validation_alias=_alias("HAZINA_MAX_BODY_BYTES"))
+    run_workers: bool = Field(default=True, validation_alias=_alias("HAZINA_RUN_WORKERS"))
+    stream_duplicate_window_seconds: int = Field(
+        default=3600, validation_alias=_alias("HAZINA_STREAM_DUPLICATE_WINDOW_SECONDS")
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value

@@ -1,0 +1,40 @@
+"""Which stored user events become which public IDENTITY events. Password hashes never leave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hazina_contracts.events import identity as contract
+from hazina_contracts.events.base import ContractEvent
+from hazina_identity.domain.staff_user import StaffUser
+
+
+def to_contract(event: Any) -> ContractEvent | None:
+    common = {"user_id": event.originator_id, "occurred_at": event.timestamp}
+    match event:
+        case StaffUser.Created():
+            return contract.UserCreated(
+                **common, username=event.username.strip().lower(), name=event.name, role=event.role,
+                regions=list(event.regions), branch_id=event.branch_id, created_by=event.created_by,
+            )
+        case StaffUser.AccessChanged():
+            return contract.UserRoleChanged(
+                **common, role=event.role, regions=list(event.regions), branch_id=event.branch_id,
+                changed_by=event.changed_by,
+            )
+        case StaffUser.Deactivated():
+            return contract.UserDeactivated(**common, deactivated_by=event.deactivated_by)
+        case StaffUser.Reactivated():
+            return contract.UserReactivated(**common, reactivated_by=event.reactivated_by)
+        case StaffUser.PasswordReset():
+            return contract.PasswordReset(**common, reset_by=event.reset_by)
+        case StaffUser.PasswordChanged():
+            return contract.PasswordChanged(**common)
+        case StaffUser.LoginSucceeded():
+            return contract.LoginSucceeded(**common, username=event.username)
+        case StaffUser.LoginFailed():
+            return contract.LoginFailed(**common, username=event.username, reason=event.reason)
+        case StaffUser.LockedOut():
+            return contract.LockedOut(**common, username=event.username, locked_until=event.until)
+    return None  # private: PasswordRehashed and anything added later until it is mapped
+

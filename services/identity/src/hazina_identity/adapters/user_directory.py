@@ -1,0 +1,99 @@
+"""The staff directory read model: searchable, paginated, rebuilt from the user events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from hazina_identity.application.ports import DirectoryQuery
+from hazina_identity.domain.staff_user import StaffUser
+
+DDL = """
+CREATE TABLE IF NOT EXISTS staff_directory (
+    user_id uuid PRIMARY KEY,
+    username text NOT NULL UNIQUE,
+    name text,
+    role text NOT NULL,
+    regions text[] NOT NULL DEFAULT '{}',
+    branch_id text,
+    national_id text,
+    phone text,
+    active boolean NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    last_login_at timestamptz
+)
+"""
+
+
+def apply_user_event(event: Any, conn: psycopg.Connection[Any]) -> None:
+    """Project one stored user event into ``staff_directory``."""
+    at: datetime = event.timestamp
+    uid = event.originator_id
+    if isinstance(event, StaffUser.Created):
+        conn.execute(
+            """
+            INSERT INTO staff_directory (user_id, username, name, role, regions, branch_id,
+                national_id, phone, active, created_at, updated_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, true, %s, %s)
+            ON CONFLICT (user_id) DO NOTHING
+            """,
+            (uid, event.username.strip().lower(), event.name, event.role, list(event.regions),
+             event.branch_id, event.national_id, event.phone, at, at),
+        )
+    elif isinstance(event, StaffUser.AccessChanged):
+        conn.execute(
+            "UPDATE staff_directory SET role = %s, regions = %s, branch_id = %s, updated_at = %s "
+            "WHERE user_id = %s",
+            (event.role, list(event.regions), event.branch_id, at, uid),
+        )
+    elif isinstance(event, StaffUser.Deactivated | StaffUser.Reactivated):
+        conn.execute(
+            "UPDATE staff_directory SET active = %s, updated_at = %s WHERE user_id = %s",
+            (isinstance(event, StaffUser.Reactivated), at, uid),
+        )
+    elif isinstance(event, StaffUser.LoginSucceeded):
+        conn.execute("UPDATE staff_directory SET last_login_at = %s WHERE user_id = %s", (at, uid))
+
+
+def truncate_directory(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("TRUNCATE staff_directory")
+
+
+class UserDirectory:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def search(self, query: DirectoryQuery) -> tuple[list[dict[str, Any]], int]:
+        where, params = ["true"], []
+        if query.search:
+            where.append("(username ILIKE %s OR name ILIKE %s OR national_id = %s OR phone LIKE %s)")
+            like = f"%{query.search.strip()}%"
+            params += [like, like, query.search.strip(), like]
+        if query.role:
+            where.append("role = %s")
+            params.append(query.role)
+        if query.active is not None:
+            where.append("active = %s")
+            params.append(query.active)
+        clause = " AND ".join(where)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            total_row = cur.execute(
+                f"SELECT count(*) AS n FROM staff_directory WHERE {clause}",  # noqa: S608 - fixed fragments
+                params,
+            ).fetchone()
+            sql = f"SELECT * FROM staff_directory WHERE {clause} ORDER BY created_at, username"  # noqa: S608
+            if query.limit is not None:
+                sql += " LIMIT %s OFFSET %s"
+                params += [query.limit, query.offset]
+            rows = cur.execute(sql, params).fetchall()
+        return rows, int(total_row["n"]) if total_row else 0
+
+    def get(self, user_id: uuid.UUID) -> dict[str, Any] | None:
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute("SELECT * FROM staff_directory WHERE user_id = %s", (user_id,)).fetchone()

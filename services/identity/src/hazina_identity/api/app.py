@@ -1,0 +1,98 @@
+"""identity's FastAPI application: routes, error model, health, and its background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from hazina_identity.api.deps import IdentityApi
+from hazina_identity.api.routes import auth, users
+from hazina_identity.application.identity import (
+    InvalidCredentialsError,
+    InvalidRefreshTokenError,
+    LockedOutError,
+    UsernameTakenError,
+    UserNotFoundError,
+    WrongCurrentPasswordError,
+)
+from hazina_identity.domain.errors import (
+    IdentityError,
+    PasswordPolicyError,
+    SelfLockoutError,
+    UnknownRoleError,
+    UserInactiveError,
+)
+from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.errors import add_error_handlers, error_body
+from hazina_servicekit.health import ReadinessCheck, health_payload, health_router
+from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.settings import ServiceSettings
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+DOMAIN_ERRORS: dict[type[Exception], int] = {
+    PasswordPolicyError: 400,
+    UnknownRoleError: 400,
+    WrongCurrentPasswordError: 400,
+    InvalidCredentialsError: 401,
+    InvalidRefreshTokenError: 401,
+    UserInactiveError: 403,
+    SelfLockoutError: 409,
+    UserNotFoundError: 404,
+    UsernameTakenError: 409,
+    IdentityError: 400,
+}
+
+
+def create_app(
+    *,
+    settings: ServiceSettings,
+    api: IdentityApi,
+    verifier: TokenVerifier,
+    jwks: Callable[[], dict[str, object]],
+    readiness: dict[str, ReadinessCheck],
+    workers: list[Worker] | None = None,
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(worker(stop)) for worker in workers or []]
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, timeout=5)
+
+    app = FastAPI(title="Hazina identity", version="0.1.0", lifespan=lifespan)
+    app.state.identity_api = api
+    app.state.token_verifier = verifier
+    add_http_middleware(app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes)
+    add_error_handlers(app, DOMAIN_ERRORS)
+
+    @app.exception_handler(LockedOutError)
+    async def _locked(_: object, exc: LockedOutError) -> JSONResponse:
+        return JSONResponse(
+            error_body(str(exc), "locked_out"),
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after_seconds)},
+        )
+
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(health_router("identity", readiness))
+
+    @app.get("/api/health", tags=["health"])
+    async def seed_health() -> dict[str, str]:
+        return health_payload("identity")
+
+    @app.get("/.well-known/jwks.json", tags=["auth"])
+    def jwks_document() -> JSONResponse:
+        return JSONResponse(jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    return app

@@ -1,0 +1,33 @@
+"""FastAPI dependencies: what the routes need, read from the app's state (set by ``create_app``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hazina_identity.application.identity import Identity
+from hazina_identity.application.ports import StaffDirectory
+from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.projection import Projection
+
+SUPER_ADMIN = "super_admin"
+
+
+@dataclass(frozen=True)
+class IdentityApi:
+    """What identity's routes use: the use cases, the directory and its projection."""
+
+    identity: Identity
+    directory: StaffDirectory
+    directory_projection: Projection
+
+
+def get_api(request: Request) -> IdentityApi:
+    api: IdentityApi = request.app.state.identity_api
+    return api
+
+
+ApiDep = Annotated[IdentityApi, Depends(get_api)]
+SuperAdminDep = Annotated[Principal, Depends(require_roles(SUPER_ADMIN))]

@@ -1,0 +1,75 @@
+"""Sign-in, token refresh, sign-out, the signed-in user, and changing one's own password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from hazina_identity.api.deps import ApiDep
+from hazina_identity.api.schemas import ChangePasswordRequest, LoginRequest, LogoutRequest, RefreshRequest, profile_view
+from hazina_identity.application.commands import LogIn
+from hazina_identity.application.identity import Session
+from hazina_servicekit.auth import PrincipalDep
+from hazina_servicekit.http import client_address, correlation_id
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+def _session_body(session: Session) -> dict[str, Any]:
+    user = session.user
+    return {
+        "_id": str(user.id),
+        "username": user.username,
+        "name": user.name,
+        "role": user.role.value,
+        "regions": list(user.regions),
+        "branchId": user.branch_id,
+        "token": session.access.token,
+        "refreshToken": session.refresh_token,
+        "expiresIn": session.access.expires_in,
+        "tokenType": "Bearer",
+    }
+
+
+@router.post("/login")
+def login(body: LoginRequest, request: Request, api: ApiDep) -> dict[str, Any]:
+    session = api.identity.log_in(
+        LogIn(
+            username=body.username,
+            password=body.password,
+            client_address=client_address(request),
+            correlation_id=correlation_id(request),
+        )
+    )
+    return _session_body(session)
+
+
+@router.post("/refresh")
+def refresh(body: RefreshRequest, api: ApiDep) -> dict[str, Any]:
+    return _session_body(api.identity.refresh(body.refreshToken))
+
+
+@router.post("/logout")
+def logout(principal: PrincipalDep, api: ApiDep, body: LogoutRequest | None = None) -> dict[str, str]:
+    api.identity.log_out(principal.user_id, body.refreshToken if body else None)
+    return {"message": "Logged out"}
+
+
+@router.get("/me")
+def me(principal: PrincipalDep, api: ApiDep) -> dict[str, Any]:
+    return profile_view(api.identity.get_user(principal.user_id))
+
+
+@router.put("/change-password")
+def change_password(
+    body: ChangePasswordRequest, request: Request, principal: PrincipalDep, api: ApiDep
+) -> dict[str, str]:
+    api.identity.change_password(
+        principal.user_id,
+        body.currentPassword,
+        body.newPassword,
+        body.confirmPassword,
+        correlation_id=correlation_id(request),
+    )
+    return {"message": "Password changed. Other sessions have been signed out."}

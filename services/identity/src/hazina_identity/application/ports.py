@@ -1,0 +1,68 @@
+"""What identity's use cases need from the outside world, as protocols the adapters implement."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    expires_in: int
+
+
+class TokenSigner(Protocol):
+    def issue_access_token(self, claims: dict[str, Any], now: datetime) -> AccessToken: ...
+    def jwks(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What presenting a refresh token found; ``reused`` means the family was revoked."""
+
+    user_id: uuid.UUID | None
+    family_id: uuid.UUID | None
+    reused: bool = False
+
+
+class SessionStore(Protocol):
+    def issue(self, user_id: uuid.UUID, now: datetime, family_id: uuid.UUID | None = None) -> str: ...
+    def redeem(self, token: str, now: datetime) -> RefreshOutcome: ...
+    def revoke_family_of(self, token: str, user_id: uuid.UUID, now: datetime) -> bool: ...
+    def revoke_user(self, user_id: uuid.UUID, now: datetime) -> int: ...
+
+
+class LoginAttempts(Protocol):
+    def locked_until(self, keys: list[str], now: datetime) -> datetime | None: ...
+    def record_failure(self, keys: list[str], now: datetime) -> dict[str, list[datetime]]: ...
+    def lock(self, key: str, until: datetime) -> None: ...
+    def clear(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class DirectoryQuery:
+    search: str | None = None
+    role: str | None = None
+    active: bool | None = None
+    offset: int = 0
+    limit: int | None = None
+
+
+class StaffDirectory(Protocol):
+    """The searchable list of staff, a read model kept from the user events."""
+
+    def search(self, query: DirectoryQuery) -> tuple[list[dict[str, Any]], int]: ...
+    def get(self, user_id: uuid.UUID) -> dict[str, Any] | None: ...

@@ -1,0 +1,111 @@
+"""The one place identity is wired together: settings in, a ready container out."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import structlog
+from psycopg_pool import ConnectionPool
+
+from hazina_identity.adapters.login_attempts import PostgresLoginAttempts
+from hazina_identity.adapters.passwords import Argon2Hasher
+from hazina_identity.adapters.sessions import PostgresSessionStore
+from hazina_identity.adapters.signing_keys import SigningKeys
+from hazina_identity.adapters.system import SystemClock
+from hazina_identity.adapters.user_directory import DDL as DIRECTORY_DDL
+from hazina_identity.adapters.user_directory import UserDirectory, apply_user_event
+from hazina_identity.application.identity import Identity, generate_password
+from hazina_identity.application.ports import Clock
+from hazina_identity.domain.login_throttle import ThrottlePolicy
+from hazina_identity.settings import IdentitySettings
+from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.database import ensure_schema, open_pool
+from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.projection import Projection
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Container:
+    settings: IdentitySettings
+    pool: ConnectionPool
+    identity: Identity
+    keys: SigningKeys
+    directory: UserDirectory
+    directory_projection: Projection
+    verifier: TokenVerifier
+    clock: Clock
+
+    def close(self) -> None:
+        self.identity.close()
+        self.pool.close()
+
+
+def build(settings: IdentitySettings, *, clock: Clock | None = None, seed: bool = True) -> Container:
+    clock = clock or SystemClock()
+    ensure_schema(settings.database_url, settings.db_schema)
+    pool = open_pool(settings.database_url, settings.db_schema)
+    access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+    keys = SigningKeys(pool, issuer=settings.token_issuer, access_ttl=access_ttl)
+    keys.ensure_key(clock.now())
+    window = timedelta(seconds=settings.login_window_seconds)
+    lockout = timedelta(seconds=settings.lockout_seconds)
+    identity = Identity(
+        postgres_env(settings.database_url, settings.db_schema),
+        hasher=Argon2Hasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
+        clock=clock,
+        sessions=PostgresSessionStore(pool, ttl=timedelta(seconds=settings.refresh_token_ttl_seconds)),
+        attempts=PostgresLoginAttempts(pool, window=window),
+        signer=keys,
+        user_throttle=ThrottlePolicy(settings.login_max_failures, window, lockout),
+        address_throttle=ThrottlePolicy(settings.address_max_failures, window, lockout),
+    )
+    projection = Projection(identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL)
+    container = Container(
+        settings=settings,
+        pool=pool,
+        identity=identity,
+        keys=keys,
+        directory=UserDirectory(pool),
+        directory_projection=projection,
+        verifier=TokenVerifier(keys.jwks, issuer=settings.token_issuer, min_refresh_seconds=0),
+        clock=clock,
+    )
+    if seed:
+        seed_super_admin(container)
+    projection.catch_up()
+    return container
+
+
+def seed_super_admin(container: Container) -> None:
+    """The first start creates the super admin; a generated password is shown once, never logged."""
+    settings = container.settings
+    given = settings.seed_superadmin_password
+    password = given.get_secret_value() if given else generate_password()
+    created = container.identity.ensure_super_admin(
+        username=settings.seed_superadmin_username,
+        password=password,
+        national_id=settings.seed_superadmin_national_id,
+        phone=settings.seed_superadmin_phone,
+    )
+    if created is None:
+        return
+    log.info("super_admin_seeded", username=created.username)
+    if given is None:
+        if settings.seed_superadmin_password_file:
+            path = Path(settings.seed_superadmin_password_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(password + "\n")
+        sys.stderr.write(
+            "\n*** Hazina first start: super admin "
+            f"'{created.username}' was created with password: {password}\n"
+            "*** It is shown only this once. Change it after signing in.\n\n"
+        )
+        sys.stderr.flush()

@@ -1,0 +1,154 @@
+"""A staff user: who they are, what role they hold, and the history of their access."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from hazina_identity.domain.errors import SelfLockoutError, UserInactiveError
+from hazina_identity.domain.roles import Role
+
+USERNAME_NAMESPACE = uuid.UUID("1b7d0f4e-9f3c-4d0e-8a51-3c9f2a6b7e20")
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+class StaffUser(Aggregate):
+    """One aggregate per username: its id is derived from the name, so a username is taken once."""
+
+    @staticmethod
+    def create_id(username: str, **_: Any) -> uuid.UUID:
+        return uuid.uuid5(USERNAME_NAMESPACE, normalise_username(username))
+
+    @event("Created")
+    def __init__(
+        self,
+        *,
+        username: str,
+        name: str | None,
+        role: str,
+        regions: list[str],
+        branch_id: str | None,
+        national_id: str | None,
+        phone: str | None,
+        password_hash: str,
+        created_by: uuid.UUID | None,
+        correlation_id: str | None,
+    ) -> None:
+        self.username = normalise_username(username)
+        self.name = name
+        self.role = Role(role)
+        self.regions = list(regions)
+        self.branch_id = branch_id
+        self.national_id = national_id
+        self.phone = phone
+        self.password_hash = password_hash
+        self.active = True
+        self.last_login_at: datetime | None = None
+
+    # Commands: decide, then record. The decorated private methods only assign state.
+
+    def change_access(
+        self,
+        *,
+        role: Role,
+        regions: list[str],
+        branch_id: str | None,
+        by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> bool:
+        if (role, regions, branch_id) == (self.role, self.regions, self.branch_id):
+            return False
+        if by == self.id and role != Role.SUPER_ADMIN:
+            raise SelfLockoutError("You cannot remove your own super admin role")
+        self._access_changed(
+            role=role.value, regions=list(regions), branch_id=branch_id, changed_by=by,
+            correlation_id=correlation_id,
+        )
+        return True
+
+    @event("AccessChanged")
+    def _access_changed(
+        self, role: str, regions: list[str], branch_id: str | None, changed_by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> None:
+        self.role = Role(role)
+        self.regions = list(regions)
+        self.branch_id = branch_id
+
+    def deactivate(self, *, by: uuid.UUID, correlation_id: str | None) -> bool:
+        if not self.active:
+            return False
+        if by == self.id:
+            raise SelfLockoutError("You cannot deactivate your own account")
+        self._deactivated(deactivated_by=by, correlation_id=correlation_id)
+        return True
+
+    @event("Deactivated")
+    def _deactivated(self, deactivated_by: uuid.UUID, correlation_id: str | None) -> None:
+        self.active = False
+
+    def reactivate(self, *, by: uuid.UUID, correlation_id: str | None) -> bool:
+        if self.active:
+            return False
+        self._reactivated(reactivated_by=by, correlation_id=correlation_id)
+        return True
+
+    @event("Reactivated")
+    def _reactivated(self, reactivated_by: uuid.UUID, correlation_id: str | None) -> None:
+        self.active = True
+
+    @event("PasswordReset")
+    def reset_password(self, *, password_hash: str, reset_by: uuid.UUID, correlation_id: str | None) -> None:
+        self.password_hash = password_hash
+
+    def change_password(self, *, password_hash: str, correlation_id: str | None) -> None:
+        if not self.active:
+            raise UserInactiveError("This account has been deactivated")
+        self._password_changed(password_hash=password_hash, correlation_id=correlation_id)
+
+    @event("PasswordChanged")
+    def _password_changed(self, password_hash: str, correlation_id: str | None) -> None:
+        self.password_hash = password_hash
+
+    @event("PasswordRehashed")
+    def rehash_password(self, *, password_hash: str) -> None:
+        """Private: the same password under stronger hashing parameters."""
+        self.password_hash = password_hash
+
+    def record_login_succeeded(self, *, at: datetime, client_address: str, correlation_id: str | None) -> None:
+        self._login_succeeded(
+            username=self.username, at=at, client_address=client_address, correlation_id=correlation_id
+        )
+
+    @event("LoginSucceeded")
+    def _login_succeeded(
+        self, username: str, at: datetime, client_address: str, correlation_id: str | None
+    ) -> None:
+        self.last_login_at = at
+
+    def record_login_failed(
+        self, *, at: datetime, reason: str, client_address: str, correlation_id: str | None
+    ) -> None:
+        self._login_failed(
+            username=self.username, at=at, reason=reason, client_address=client_address,
+            correlation_id=correlation_id,
+        )
+
+    @event("LoginFailed")
+    def _login_failed(
+        self, username: str, at: datetime, reason: str, client_address: str, correlation_id: str | None
+    ) -> None:
+        pass
+
+    def record_locked_out(self, *, until: datetime, correlation_id: str | None) -> None:
+        self._locked_out(username=self.username, until=until, correlation_id=correlation_id)
+
+    @event("LockedOut")
+    def _locked_out(self, username: str, until: datetime, correlation_id: str | None) -> None:
+        pass
