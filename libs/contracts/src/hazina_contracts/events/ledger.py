@@ -1,0 +1,87 @@
+"""Events the ledger publishes on the LEDGER stream: balances and loan states derived from postings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.subjects import Stream
+
+
+class _LedgerEvent(ContractEvent):
+    STREAM: ClassVar[Stream] = Stream.LEDGER
+    occurred_at: AwareDatetime
+
+
+class LoanAccountOpened(_LedgerEvent):
+    TYPE: ClassVar[str] = "LoanAccountOpened"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "loan_account"
+    EVENT: ClassVar[str] = "opened"
+    loan_id: UUID
+    client_id: UUID
+    principal_cents: int = Field(gt=0)
+    total_interest_cents: int = Field(ge=0)
+    total_fees_cents: int = Field(ge=0)
+    instalments: int = Field(ge=1)
+    disbursed_on: dt.date
+    maturity_on: dt.date
+
+
+class RepaymentPosted(_LedgerEvent):
+    TYPE: ClassVar[str] = "RepaymentPosted"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "loan_account"
+    EVENT: ClassVar[str] = "repayment_posted"
+    loan_id: UUID
+    client_id: UUID
+    receipt: str
+    amount_cents: int = Field(gt=0)
+    interest_cents: int = Field(ge=0)
+    principal_cents: int = Field(ge=0)
+    fee_cents: int = Field(ge=0, default=0)
+    suspense_cents: int = Field(ge=0)
+    outstanding_cents: int = Field(ge=0)
+    payment_method: Literal["mpesa", "cash", "bank"]
+
+
+class LoanRepaid(_LedgerEvent):
+    TYPE: ClassVar[str] = "LoanRepaid"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "loan_account"
+    EVENT: ClassVar[str] = "repaid"
+    loan_id: UUID
+    client_id: UUID
+    total_paid_cents: int = Field(ge=0)
+
+
+class LoanStatusChanged(_LedgerEvent):
+    """Arrears states the ledger derives from the schedule: ``in_arrears``, ``defaulted``, ``written_off``."""
+
+    TYPE: ClassVar[str] = "LoanStatusChanged"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "loan_account"
+    EVENT: ClassVar[str] = "status_changed"
+    loan_id: UUID
+    client_id: UUID
+    status: Literal["current", "in_arrears", "defaulted", "written_off"]
+    days_past_due: int = Field(ge=0)
+    outstanding_cents: int = Field(ge=0)
+
+
+class SavingsBalanceChanged(_LedgerEvent):
+    """A client's savings moved; origination keeps these to enforce its savings rule."""
+
+    TYPE: ClassVar[str] = "SavingsBalanceChanged"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "savings_account"
+    EVENT: ClassVar[str] = "balance_changed"
+    client_id: UUID
+    balance_cents: int = Field(ge=0)
+    change_cents: int
+    reason: Literal["deposit", "withdrawal", "reversal", "transfer"]
+    transaction_id: str
