@@ -1,0 +1,1 @@
+"""Hazina ledger: every shilling that moves is an immutable event; every balance is derived."""

@@ -1,0 +1,1 @@
+"""Pure ledger rules: accounts, journals, schedules, allocation, arrears; no I/O."""

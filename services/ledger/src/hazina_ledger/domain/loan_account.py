@@ -1,0 +1,476 @@
+"""A loan account: the approved terms, the schedule, and every repayment allocated against it.
+
+The loan's state is a fold over its repayments in the order they were posted. Public methods
+decide (and compute allocations and journal entries); the decorated private methods only record
+what was decided, so a replay never re-runs a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from hazina_ledger.domain import accounts as acc
+from hazina_ledger.domain.allocation import (
+    Allocation,
+    AllocationLine,
+    AllocationStrategy,
+    Components,
+    Payment,
+    allocate,
+    due_of,
+    fold,
+    parse_strategy,
+)
+from hazina_ledger.domain.arrears import ArrearsPolicy, ArrearsPosition, ArrearsStatus, arrears_position
+from hazina_ledger.domain.errors import AwaitingPrerequisiteError, InvalidRequestError, InvalidStateError
+from hazina_ledger.domain.journal import JournalEntry, difference
+from hazina_ledger.domain.schedule import Instalment, build_schedule
+from hazina_ledger.domain.terms import instalment_rows, instalments_from_rows, schedule_terms
+
+APPROVED, CURRENT, IN_ARREARS, DEFAULTED = "approved", "current", "in_arrears", "defaulted"
+REPAID, WRITTEN_OFF = "repaid", "written_off"
+LIVE = (CURRENT, IN_ARREARS, DEFAULTED)
+
+
+@dataclass
+class RepaymentRecord:
+    receipt: str
+    amount_cents: int
+    paid_on: dt.date
+    method: str
+    source_account: str
+    allocation: Allocation
+    recovery_cents: int = 0
+    reversed: bool = False
+
+    @property
+    def suspense_cents(self) -> int:
+        return self.allocation.suspense_cents
+
+
+def lines_to_rows(lines: tuple[AllocationLine, ...]) -> list[list[int]]:
+    return [
+        [line.number, line.parts.fee_cents, line.parts.interest_cents, line.parts.principal_cents]
+        for line in lines
+    ]
+
+
+def rows_to_lines(rows: list[list[int]]) -> tuple[AllocationLine, ...]:
+    return tuple(AllocationLine(int(n), Components(int(f), int(i), int(p))) for n, f, i, p in rows)
+
+
+class LoanAccount(Aggregate):
+    """One per loan; its id is the loan's id, so opening it twice is impossible."""
+
+    TOPIC = "hazina.ledger.LoanAccount"
+
+    @staticmethod
+    def create_id(loan_id: str, **_: Any) -> uuid.UUID:
+        return uuid.UUID(str(loan_id))
+
+    @event("TermsRecorded", topic="hazina.ledger.LoanAccount.TermsRecorded")
+    def __init__(
+        self,
+        *,
+        loan_id: str,
+        client_id: str,
+        group_id: str | None,
+        loan_officer_id: str | None,
+        account_number: str,
+        approved_principal_cents: int,
+        terms: dict[str, Any],
+        strategy: str,
+        approved_at: str,
+    ) -> None:
+        self.client_id = client_id
+        self.group_id = group_id
+        self.loan_officer_id = loan_officer_id
+        self.account_number = account_number
+        self.approved_principal_cents = approved_principal_cents
+        self.terms = terms
+        self.strategy = strategy
+        self.status = APPROVED
+        self.disbursement_id: str | None = None
+        self.principal_cents = 0
+        self.disbursed_on: dt.date | None = None
+        self.schedule: list[Instalment] = []
+        self.paid: list[Components] = []
+        self.repayments: dict[str, RepaymentRecord] = {}
+        self.suspense_cents = 0
+        self.days_past_due = 0
+        self.written_off_on: dt.date | None = None
+
+    # Reading the state
+
+    @property
+    def allocation_strategy(self) -> AllocationStrategy:
+        return parse_strategy(self.strategy)
+
+    @property
+    def disbursed(self) -> bool:
+        return self.status != APPROVED
+
+    @property
+    def due(self) -> Components:
+        total = Components()
+        for instalment in self.schedule:
+            total = total + due_of(instalment)
+        return total
+
+    @property
+    def paid_total(self) -> Components:
+        total = Components()
+        for part in self.paid:
+            total = total + part
+        return total
+
+    @property
+    def outstanding(self) -> Components:
+        """What the borrower still owes under the schedule (zero once written off)."""
+        if self.status == WRITTEN_OFF:
+            return Components()
+        return self.due - self.paid_total
+
+    @property
+    def total_paid_cents(self) -> int:
+        return sum(r.amount_cents for r in self.repayments.values() if not r.reversed)
+
+    def arrears(self, as_of: dt.date, tolerance_cents: int = 0) -> ArrearsPosition:
+        return arrears_position(self.schedule, self.paid, as_of, tolerance_cents)
+
+    def sub_account(self, code: str) -> str:
+        return acc.account_id(code, self.id)
+
+    # Terms (from origination's LoanApproved)
+
+    def amend_terms(
+        self, *, approved_principal_cents: int, terms: dict[str, Any], strategy: str, approved_at: str
+    ) -> bool:
+        """A re-approval before disbursement replaces the terms; after it, they are fixed."""
+        if (approved_principal_cents, terms, strategy) == (
+            self.approved_principal_cents, self.terms, self.strategy,
+        ):
+            return False
+        if self.disbursed:
+            raise InvalidStateError(f"Loan terms are fixed once disbursed; loan is {self.status}")
+        schedule_terms(terms)
+        parse_strategy(strategy)
+        self._terms_amended(
+            approved_principal_cents=approved_principal_cents, terms=terms, strategy=strategy,
+            approved_at=approved_at,
+        )
+        return True
+
+    @event("TermsAmended", topic="hazina.ledger.LoanAccount.TermsAmended")
+    def _terms_amended(
+        self, approved_principal_cents: int, terms: dict[str, Any], strategy: str, approved_at: str
+    ) -> None:
+        self.approved_principal_cents = approved_principal_cents
+        self.terms = terms
+        self.strategy = strategy
+
+    # Disbursement (from the payments gateway's DisbursementCompleted)
+
+    def open(
+        self,
+        *,
+        disbursement_id: str,
+        amount_cents: int,
+        charge_cents: int,
+        mpesa_receipt: str,
+        disbursed_on: dt.date,
+    ) -> bool:
+        """Open the account: principal out of the B2C float, the charge to expense, the schedule.
+
+        Returns False when this disbursement was already recorded (a redelivery).
+        """
+        if self.disbursement_id == disbursement_id:
+            return False
+        if self.disbursed:
+            raise InvalidStateError(
+                f"Loan already disbursed by {self.disbursement_id}; a second disbursement "
+                f"{disbursement_id} needs staff review (loan is {self.status})"
+            )
+        if amount_cents <= 0 or charge_cents < 0:
+            raise InvalidRequestError("disbursement amount must be positive and its charge not negative")
+        schedule = build_schedule(amount_cents, disbursed_on, schedule_terms(self.terms))
+        entry = JournalEntry.transfer(
+            debits={
+                self.sub_account(acc.LOAN_PRINCIPAL): amount_cents,
+                acc.TRANSACTION_CHARGES: charge_cents,
+                self.sub_account(acc.INTEREST_RECEIVABLE): schedule.interest_cents,
+                self.sub_account(acc.FEE_RECEIVABLE): schedule.fee_cents,
+            },
+            credits={
+                acc.B2C_FLOAT: amount_cents,
+                acc.B2C_CHARGES_PAID: charge_cents,
+                self.sub_account(acc.UNEARNED_INTEREST): schedule.interest_cents,
+                self.sub_account(acc.UNEARNED_FEES): schedule.fee_cents,
+            },
+        )
+        self._disbursed(
+            disbursement_id=disbursement_id,
+            principal_cents=amount_cents,
+            charge_cents=charge_cents,
+            mpesa_receipt=mpesa_receipt,
+            disbursed_on=disbursed_on.isoformat(),
+            instalments=instalment_rows(schedule.instalments),
+            journal=entry.to_legs(),
+        )
+        return True
+
+    @event("Disbursed", topic="hazina.ledger.LoanAccount.Disbursed")
+    def _disbursed(
+        self,
+        disbursement_id: str,
+        principal_cents: int,
+        charge_cents: int,
+        mpesa_receipt: str,
+        disbursed_on: str,
+        instalments: list[list[Any]],
+        journal: list[list[Any]],
+    ) -> None:
+        self.disbursement_id = disbursement_id
+        self.principal_cents = principal_cents
+        self.disbursed_on = dt.date.fromisoformat(disbursed_on)
+        self.schedule = instalments_from_rows(instalments)
+        self.paid = [Components() for _ in self.schedule]
+        self.status = CURRENT
+
+    # Repayments
+
+    def _repayment_entry(self, record: RepaymentRecord) -> list[tuple[str, int]]:
+        """The legs one repayment posts (as signed cents), from its allocation."""
+        parts = record.allocation.parts
+        legs: list[tuple[str, int]] = [(record.source_account, record.amount_cents)]
+        if record.recovery_cents:
+            legs.append((acc.RECOVERIES, -record.recovery_cents))
+        legs += [
+            (self.sub_account(acc.FEE_RECEIVABLE), -parts.fee_cents),
+            (self.sub_account(acc.INTEREST_RECEIVABLE), -parts.interest_cents),
+            (self.sub_account(acc.LOAN_PRINCIPAL), -parts.principal_cents),
+            (acc.account_id(acc.CLIENT_SUSPENSE, self.client_id), -record.suspense_cents),
+            # Income is recognised when paid (cash basis): unearned -> earned.
+            (self.sub_account(acc.UNEARNED_FEES), parts.fee_cents),
+            (acc.FEE_INCOME, -parts.fee_cents),
+            (self.sub_account(acc.UNEARNED_INTEREST), parts.interest_cents),
+            (acc.INTEREST_INCOME, -parts.interest_cents),
+        ]
+        return legs
+
+    def post_repayment(
+        self, *, receipt: str, amount_cents: int, paid_on: dt.date, method: str, source_account: str
+    ) -> RepaymentRecord:
+        """Allocate a repayment; the excess over the whole outstanding goes to the client's suspense.
+
+        After a write-off, money received is a recovery (income), not an allocation.
+        """
+        if receipt in self.repayments:
+            return self.repayments[receipt]
+        if self.status == APPROVED:
+            raise AwaitingPrerequisiteError(
+                "Loan is approved but not yet disbursed; the repayment waits for the disbursement",
+                waiting_for=f"disbursement:{self.id}",
+            )
+        if amount_cents <= 0:
+            raise InvalidRequestError("amount must be greater than zero")
+        acc.account_class(source_account)
+        recovery = 0
+        if self.status == WRITTEN_OFF:
+            allocation = Allocation(amount_cents, (), 0)
+            recovery = amount_cents
+        else:
+            allocation = allocate(self.schedule, self.paid, amount_cents, paid_on, self.allocation_strategy)
+        record = RepaymentRecord(receipt, amount_cents, paid_on, method, source_account, allocation, recovery)
+        entry = JournalEntry.of(self._repayment_entry(record))
+        outstanding_after = (self.outstanding - allocation.parts).total_cents
+        self._repayment_posted(
+            receipt=receipt,
+            amount_cents=amount_cents,
+            paid_on=paid_on.isoformat(),
+            method=method,
+            source_account=source_account,
+            lines=lines_to_rows(allocation.lines),
+            suspense_cents=allocation.suspense_cents,
+            recovery_cents=recovery,
+            outstanding_cents=outstanding_after,
+            journal=entry.to_legs(),
+        )
+        if outstanding_after == 0 and self.status in LIVE:
+            self._repaid(total_paid_cents=self.total_paid_cents, repaid_on=paid_on.isoformat())
+        return self.repayments[receipt]
+
+    @event("RepaymentPosted", topic="hazina.ledger.LoanAccount.RepaymentPosted")
+    def _repayment_posted(
+        self,
+        receipt: str,
+        amount_cents: int,
+        paid_on: str,
+        method: str,
+        source_account: str,
+        lines: list[list[int]],
+        suspense_cents: int,
+        recovery_cents: int,
+        outstanding_cents: int,
+        journal: list[list[Any]],
+    ) -> None:
+        allocation = Allocation(amount_cents, rows_to_lines(lines), suspense_cents)
+        self.repayments[receipt] = RepaymentRecord(
+            receipt, amount_cents, dt.date.fromisoformat(paid_on), method, source_account, allocation,
+            recovery_cents,
+        )
+        self._apply_lines(allocation.lines, sign=1)
+        self.suspense_cents += suspense_cents
+
+    def _apply_lines(self, lines: tuple[AllocationLine, ...], sign: int) -> None:
+        index = {i.number: k for k, i in enumerate(self.schedule)}
+        for line in lines:
+            k = index[line.number]
+            self.paid[k] = self.paid[k] + line.parts if sign > 0 else self.paid[k] - line.parts
+
+    @event("Repaid", topic="hazina.ledger.LoanAccount.Repaid")
+    def _repaid(self, total_paid_cents: int, repaid_on: str) -> None:
+        self.status = REPAID
+        self.days_past_due = 0
+
+    def reverse_repayment(self, *, receipt: str, reason: str, reversed_by: str, reversed_on: dt.date) -> None:
+        """Undo a repayment by a compensating entry, then re-fold the later ones."""
+        record = self.repayments.get(receipt)
+        if record is None:
+            raise InvalidRequestError(f"Receipt {receipt} is not a repayment on this loan")
+        if record.reversed:
+            raise InvalidStateError(f"Repayment {receipt} is already reversed")
+        if self.status == WRITTEN_OFF:
+            raise InvalidStateError("Loan is written_off; its repayments can no longer be reversed")
+        if not reason.strip():
+            raise InvalidRequestError("a reversal needs a reason")
+        live = [r for r in self.repayments.values() if not r.reversed]
+        remaining = [r for r in live if r.receipt != receipt]
+        payments = [Payment(r.receipt, r.amount_cents, r.paid_on) for r in remaining]
+        _, allocations = fold(self.schedule, payments, self.allocation_strategy)
+        before: list[tuple[str, int]] = []
+        after: list[tuple[str, int]] = []
+        reallocations = []
+        for old in live:
+            before += self._repayment_entry(old)
+        for old, allocation in zip(remaining, allocations, strict=True):
+            new = RepaymentRecord(
+                old.receipt, old.amount_cents, old.paid_on, old.method, old.source_account, allocation
+            )
+            after += self._repayment_entry(new)
+            if allocation != old.allocation:
+                reallocations.append(
+                    [old.receipt, lines_to_rows(allocation.lines), allocation.suspense_cents]
+                )
+        entry = difference(after, before)
+        if entry is None:  # pragma: no cover - removing a positive payment always changes postings
+            raise InvalidStateError("reversal would post nothing")
+        paid_total = Components()
+        for allocation in allocations:
+            paid_total = paid_total + allocation.parts
+        outstanding_after = (self.due - paid_total).total_cents
+        self._repayment_reversed(
+            receipt=receipt,
+            reason=reason.strip(),
+            reversed_by=reversed_by,
+            reversed_on=reversed_on.isoformat(),
+            reallocations=reallocations,
+            outstanding_cents=outstanding_after,
+            reopened=self.status == REPAID and outstanding_after > 0,
+            journal=entry.to_legs(),
+        )
+
+    @event("RepaymentReversed", topic="hazina.ledger.LoanAccount.RepaymentReversed")
+    def _repayment_reversed(
+        self,
+        receipt: str,
+        reason: str,
+        reversed_by: str,
+        reversed_on: str,
+        reallocations: list[list[Any]],
+        outstanding_cents: int,
+        reopened: bool,
+        journal: list[list[Any]],
+    ) -> None:
+        record = self.repayments[receipt]
+        record.reversed = True
+        self._apply_lines(record.allocation.lines, sign=-1)
+        self.suspense_cents -= record.suspense_cents
+        for other, rows, suspense in reallocations:
+            moved = self.repayments[other]
+            self._apply_lines(moved.allocation.lines, sign=-1)
+            self.suspense_cents -= moved.suspense_cents
+            moved.allocation = Allocation(moved.amount_cents, rows_to_lines(rows), int(suspense))
+            self._apply_lines(moved.allocation.lines, sign=1)
+            self.suspense_cents += moved.suspense_cents
+        if reopened:
+            self.status = CURRENT
+
+    # Arrears and write-off
+
+    def assess_arrears(self, as_of: dt.date, policy: ArrearsPolicy) -> bool:
+        """Record a change of arrears status as of ``as_of``; False when nothing changed."""
+        if self.status not in LIVE:
+            return False
+        position = self.arrears(as_of, policy.tolerance_cents)
+        status = policy.status(position.days_past_due)
+        if status.value == self.status:
+            return False
+        self._arrears_status_changed(
+            status=status.value, days_past_due=position.days_past_due, as_of=as_of.isoformat(),
+            outstanding_cents=self.outstanding.total_cents,
+        )
+        return True
+
+    @event("ArrearsStatusChanged", topic="hazina.ledger.LoanAccount.ArrearsStatusChanged")
+    def _arrears_status_changed(self, status: str, days_past_due: int, as_of: str, outstanding_cents: int) -> None:
+        self.status = ArrearsStatus(status).value
+        self.days_past_due = days_past_due
+
+    def write_off(self, *, reason: str, written_off_by: str, written_off_on: dt.date) -> None:
+        """Move what is still owed to the loss account; the loan closes as written_off."""
+        if self.status not in LIVE:
+            raise InvalidStateError(f"Only a disbursed, unpaid loan can be written off; loan is {self.status}")
+        if not reason.strip():
+            raise InvalidRequestError("a write-off needs a reason")
+        owed = self.outstanding
+        entry = JournalEntry.transfer(
+            debits={
+                acc.LOANS_WRITTEN_OFF: owed.principal_cents,
+                self.sub_account(acc.UNEARNED_INTEREST): owed.interest_cents,
+                self.sub_account(acc.UNEARNED_FEES): owed.fee_cents,
+            },
+            credits={
+                self.sub_account(acc.LOAN_PRINCIPAL): owed.principal_cents,
+                self.sub_account(acc.INTEREST_RECEIVABLE): owed.interest_cents,
+                self.sub_account(acc.FEE_RECEIVABLE): owed.fee_cents,
+            },
+        )
+        self._written_off(
+            reason=reason.strip(),
+            written_off_by=written_off_by,
+            written_off_on=written_off_on.isoformat(),
+            principal_cents=owed.principal_cents,
+            interest_cents=owed.interest_cents,
+            fee_cents=owed.fee_cents,
+            journal=entry.to_legs(),
+        )
+
+    @event("WrittenOff", topic="hazina.ledger.LoanAccount.WrittenOff")
+    def _written_off(
+        self,
+        reason: str,
+        written_off_by: str,
+        written_off_on: str,
+        principal_cents: int,
+        interest_cents: int,
+        fee_cents: int,
+        journal: list[list[Any]],
+    ) -> None:
+        self.status = WRITTEN_OFF
+        self.written_off_on = dt.date.fromisoformat(written_off_on)

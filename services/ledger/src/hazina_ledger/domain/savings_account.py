@@ -1,0 +1,203 @@
+"""A client's savings: deposits, withdrawals under maker-checker, and the balance they derive.
+
+The balance never goes negative; a withdrawal is requested by one staff member and approved by
+another before any money moves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from hazina_ledger.domain import accounts as acc
+from hazina_ledger.domain.errors import (
+    InsufficientBalanceError,
+    InvalidRequestError,
+    InvalidStateError,
+    MakerCheckerViolationError,
+    NotFoundError,
+)
+from hazina_ledger.domain.journal import JournalEntry
+
+SAVINGS_NAMESPACE = uuid.UUID("9c1f3e2a-2b7d-4c0e-8f6a-5d4b3a2c1e10")
+
+
+@dataclass
+class Withdrawal:
+    withdrawal_id: str
+    amount_cents: int
+    method: str
+    requested_by: str
+    status: str = "pending"
+
+
+class SavingsAccount(Aggregate):
+    """One per client; its id is derived from the client's id."""
+
+    TOPIC = "hazina.ledger.SavingsAccount"
+
+    @staticmethod
+    def create_id(client_id: str, **_: Any) -> uuid.UUID:
+        return uuid.uuid5(SAVINGS_NAMESPACE, str(uuid.UUID(str(client_id))))
+
+    @event("Opened", topic="hazina.ledger.SavingsAccount.Opened")
+    def __init__(self, *, client_id: str) -> None:
+        self.client_id = client_id
+        self.balance_cents = 0
+        self.deposits: dict[str, tuple[int, str]] = {}
+        self.reversed_deposits: set[str] = set()
+        self.withdrawals: dict[str, Withdrawal] = {}
+
+    @property
+    def account(self) -> str:
+        return acc.account_id(acc.SAVINGS, self.client_id)
+
+    @property
+    def pending_withdrawals_cents(self) -> int:
+        return sum(w.amount_cents for w in self.withdrawals.values() if w.status == "pending")
+
+    def deposit(
+        self,
+        *,
+        receipt: str,
+        amount_cents: int,
+        method: str,
+        source_account: str,
+        deposited_on: str,
+        recorded_by: str | None,
+        notes: str | None,
+        channel: str,
+    ) -> bool:
+        if receipt in self.deposits:
+            return False
+        if amount_cents <= 0:
+            raise InvalidRequestError("a deposit must be greater than zero")
+        entry = JournalEntry.transfer({source_account: amount_cents}, {self.account: amount_cents})
+        self._deposited(
+            receipt=receipt, amount_cents=amount_cents, method=method, source_account=source_account,
+            deposited_on=deposited_on, recorded_by=recorded_by, notes=notes, channel=channel,
+            balance_after_cents=self.balance_cents + amount_cents, journal=entry.to_legs(),
+        )
+        return True
+
+    @event("Deposited", topic="hazina.ledger.SavingsAccount.Deposited")
+    def _deposited(
+        self,
+        receipt: str,
+        amount_cents: int,
+        method: str,
+        source_account: str,
+        deposited_on: str,
+        recorded_by: str | None,
+        notes: str | None,
+        channel: str,
+        balance_after_cents: int,
+        journal: list[list[Any]],
+    ) -> None:
+        self.deposits[receipt] = (amount_cents, source_account)
+        self.balance_cents = balance_after_cents
+
+    def reverse_deposit(self, *, receipt: str, reason: str, reversed_by: str, reversed_on: str) -> None:
+        deposit = self.deposits.get(receipt)
+        if deposit is None:
+            raise NotFoundError(f"Receipt {receipt} is not a deposit to this account")
+        amount, source = deposit
+        if receipt in self.reversed_deposits:
+            raise InvalidStateError(f"Deposit {receipt} is already reversed")
+        if amount > self.balance_cents - self.pending_withdrawals_cents:
+            raise InsufficientBalanceError(
+                f"Reversing {amount / 100:.2f} KES would overdraw savings of {self.balance_cents / 100:.2f} KES"
+            )
+        if not reason.strip():
+            raise InvalidRequestError("a reversal needs a reason")
+        entry = JournalEntry.transfer({self.account: amount}, {source: amount})  # mirrors the deposit
+        self._deposit_reversed(
+            receipt=receipt, amount_cents=amount, reason=reason.strip(), reversed_by=reversed_by,
+            reversed_on=reversed_on, balance_after_cents=self.balance_cents - amount, journal=entry.to_legs(),
+        )
+
+    @event("DepositReversed", topic="hazina.ledger.SavingsAccount.DepositReversed")
+    def _deposit_reversed(
+        self,
+        receipt: str,
+        amount_cents: int,
+        reason: str,
+        reversed_by: str,
+        reversed_on: str,
+        balance_after_cents: int,
+        journal: list[list[Any]],
+    ) -> None:
+        self.reversed_deposits.add(receipt)
+        self.balance_cents = balance_after_cents
+
+    def request_withdrawal(
+        self, *, withdrawal_id: str, amount_cents: int, method: str, requested_by: str,
+        requested_at: str, notes: str | None,
+    ) -> None:
+        if withdrawal_id in self.withdrawals:
+            return
+        if amount_cents <= 0:
+            raise InvalidRequestError("a withdrawal must be greater than zero")
+        if method not in acc.SOURCE_BY_METHOD:
+            raise InvalidRequestError("paymentMethod must be one of mpesa, cash, bank")
+        available = self.balance_cents - self.pending_withdrawals_cents
+        if amount_cents > available:
+            raise InsufficientBalanceError(
+                f"Savings available are {available / 100:.2f} KES; cannot withdraw {amount_cents / 100:.2f} KES"
+            )
+        self._withdrawal_requested(
+            withdrawal_id=withdrawal_id, amount_cents=amount_cents, method=method,
+            requested_by=requested_by, requested_at=requested_at, notes=notes,
+        )
+
+    @event("WithdrawalRequested", topic="hazina.ledger.SavingsAccount.WithdrawalRequested")
+    def _withdrawal_requested(
+        self, withdrawal_id: str, amount_cents: int, method: str, requested_by: str, requested_at: str,
+        notes: str | None,
+    ) -> None:
+        self.withdrawals[withdrawal_id] = Withdrawal(withdrawal_id, amount_cents, method, requested_by)
+
+    def _pending(self, withdrawal_id: str) -> Withdrawal:
+        withdrawal = self.withdrawals.get(withdrawal_id)
+        if withdrawal is None:
+            raise NotFoundError("Withdrawal not found")
+        if withdrawal.status != "pending":
+            raise InvalidStateError(f"Withdrawal is {withdrawal.status}, not pending")
+        return withdrawal
+
+    def approve_withdrawal(self, *, withdrawal_id: str, approved_by: str, approved_on: str) -> None:
+        withdrawal = self._pending(withdrawal_id)
+        if approved_by == withdrawal.requested_by:
+            raise MakerCheckerViolationError("The staff member who requested a withdrawal cannot approve it")
+        if withdrawal.amount_cents > self.balance_cents:
+            raise InsufficientBalanceError(
+                f"Savings are {self.balance_cents / 100:.2f} KES; cannot pay {withdrawal.amount_cents / 100:.2f} KES"
+            )
+        destination = acc.B2C_FLOAT if withdrawal.method == "mpesa" else acc.SOURCE_BY_METHOD[withdrawal.method]
+        entry = JournalEntry.transfer({self.account: withdrawal.amount_cents}, {destination: withdrawal.amount_cents})
+        self._withdrawal_approved(
+            withdrawal_id=withdrawal_id, amount_cents=withdrawal.amount_cents, approved_by=approved_by,
+            approved_on=approved_on, balance_after_cents=self.balance_cents - withdrawal.amount_cents,
+            journal=entry.to_legs(),
+        )
+
+    @event("WithdrawalApproved", topic="hazina.ledger.SavingsAccount.WithdrawalApproved")
+    def _withdrawal_approved(
+        self, withdrawal_id: str, amount_cents: int, approved_by: str, approved_on: str,
+        balance_after_cents: int, journal: list[list[Any]],
+    ) -> None:
+        self.withdrawals[withdrawal_id].status = "approved"
+        self.balance_cents = balance_after_cents
+
+    def reject_withdrawal(self, *, withdrawal_id: str, rejected_by: str, reason: str, rejected_at: str) -> None:
+        self._pending(withdrawal_id)
+        self._withdrawal_rejected(
+            withdrawal_id=withdrawal_id, rejected_by=rejected_by, reason=reason.strip(), rejected_at=rejected_at
+        )
+
+    @event("WithdrawalRejected", topic="hazina.ledger.SavingsAccount.WithdrawalRejected")
+    def _withdrawal_rejected(self, withdrawal_id: str, rejected_by: str, reason: str, rejected_at: str) -> None:
+        self.withdrawals[withdrawal_id].status = "rejected"

@@ -1,0 +1,107 @@
+"""Loan terms as stored on the loan account (JSON-friendly), and the schedule terms they give."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from hazina_ledger.domain.errors import ScheduleTermsError
+from hazina_ledger.domain.rounding import RoundingMode, parse_rounding_mode
+from hazina_ledger.domain.schedule import (
+    FeeKind,
+    Frequency,
+    Instalment,
+    InterestMethod,
+    LoanFee,
+    RatePeriod,
+    ScheduleTerms,
+    WeeklyMonthConvention,
+)
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ScheduleTermsError(f"{what} '{value}' is not a decimal number") from None
+    if not number.is_finite():
+        raise ScheduleTermsError(f"{what} must be a finite number")
+    return number
+
+
+def kes_to_cents(value: object, what: str) -> int:
+    amount = _decimal(value, what)
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise ScheduleTermsError(f"{what} may have at most 2 decimal places")
+    return int(cents)
+
+
+def _choice(enum: type[Any], value: object, what: str) -> Any:
+    try:
+        return enum(str(value).strip().lower())
+    except ValueError:
+        names = ", ".join(e.value for e in enum)
+        raise ScheduleTermsError(f"{what} '{value}' is not one of {names}") from None
+
+
+def schedule_terms(stored: dict[str, Any]) -> ScheduleTerms:
+    """Build validated schedule terms from their stored (or requested) form."""
+    fees = tuple(
+        LoanFee(
+            name=str(fee.get("name", "fee")),
+            kind=_choice(FeeKind, fee.get("kind", "flat"), "fee kind"),
+            value=_decimal(fee.get("value", "0"), "fee value"),
+        )
+        for fee in stored.get("fees", [])
+    )
+    multiple = stored.get("instalment_multiple_of_cents")
+    if multiple is None:
+        multiple = kes_to_cents(stored.get("instalment_multiple_of", "0.01"), "instalment multiple")
+    term = stored.get("term")
+    if not isinstance(term, int) or isinstance(term, bool):
+        raise ScheduleTermsError("term must be a whole number of periods")
+    return ScheduleTerms(
+        method=_choice(InterestMethod, stored.get("interest_method"), "interest method"),
+        rate_percent=_decimal(stored.get("interest_rate_percent"), "interest rate"),
+        rate_period=_choice(RatePeriod, stored.get("interest_rate_period", "month"), "interest rate period"),
+        frequency=_choice(Frequency, stored.get("repayment_frequency", "monthly"), "repayment frequency"),
+        term=term,
+        instalment_multiple_of_cents=int(multiple),
+        fees=fees,
+        rounding=parse_rounding_mode(str(stored.get("rounding", RoundingMode.HALF_EVEN.value))),
+        weekly_month_convention=_choice(
+            WeeklyMonthConvention,
+            stored.get("weekly_month_convention", WeeklyMonthConvention.CALENDAR.value),
+            "weekly month convention",
+        ),
+    )
+
+
+def stored_terms(terms: ScheduleTerms) -> dict[str, Any]:
+    return {
+        "interest_method": terms.method.value,
+        "interest_rate_percent": str(terms.rate_percent),
+        "interest_rate_period": terms.rate_period.value,
+        "repayment_frequency": terms.frequency.value,
+        "term": terms.term,
+        "instalment_multiple_of_cents": terms.instalment_multiple_of_cents,
+        "fees": [{"name": f.name, "kind": f.kind.value, "value": str(f.value)} for f in terms.fees],
+        "rounding": terms.rounding.value,
+        "weekly_month_convention": terms.weekly_month_convention.value,
+    }
+
+
+def instalment_rows(instalments: tuple[Instalment, ...] | list[Instalment]) -> list[list[Any]]:
+    """Stored form: ``[[number, due_on, principal, interest, fee], ...]``."""
+    return [
+        [i.number, i.due_on.isoformat(), i.principal_cents, i.interest_cents, i.fee_cents]
+        for i in instalments
+    ]
+
+
+def instalments_from_rows(rows: list[list[Any]]) -> list[Instalment]:
+    return [
+        Instalment(int(n), dt.date.fromisoformat(str(d)), int(p), int(i), int(f)) for n, d, p, i, f in rows
+    ]
