@@ -25,13 +25,22 @@ from hazina_ledger.domain.schedule import (
 JAN_1 = dt.date(2025, 1, 1)
 
 
-def terms(method: str, rate: str, period: str, frequency: str, n: int, **extra: object) -> ScheduleTerms:
+def terms(
+    method: str, rate: str, period: str, frequency: str, n: int, **extra: object
+) -> ScheduleTerms:
     return ScheduleTerms(
-        InterestMethod(method), Decimal(rate), RatePeriod(period), Frequency(frequency), n, **extra  # type: ignore[arg-type]
+        InterestMethod(method),
+        Decimal(rate),
+        RatePeriod(period),
+        Frequency(frequency),
+        n,
+        **extra,  # type: ignore[arg-type]
     )
 
 
-def rows(principal_cents: int, t: ScheduleTerms, start: dt.date = JAN_1) -> list[tuple[int, int, int]]:
+def rows(
+    principal_cents: int, t: ScheduleTerms, start: dt.date = JAN_1
+) -> list[tuple[int, int, int]]:
     return [
         (i.principal_cents, i.interest_cents, i.total_cents)
         for i in build_schedule(principal_cents, start, t).instalments
@@ -54,7 +63,9 @@ class TestFlat:
     def test_fineract_instalment_multiple_of_one_shilling(self) -> None:
         # lending.md §1.3: principal 3,333.00 (due 5,333.00) x5, then 3,335.00 (due 5,335.00).
         t = terms("flat", "10", "month", "monthly", 6, instalment_multiple_of_cents=100)
-        assert rows(2_000_000, t) == [(333_300, 200_000, 533_300)] * 5 + [(333_500, 200_000, 533_500)]
+        assert rows(2_000_000, t) == [(333_300, 200_000, 533_300)] * 5 + [
+            (333_500, 200_000, 533_500)
+        ]
 
     def test_fineract_multiples_case_half_even_keeps_interest_and_shifts_principal(self) -> None:
         # lending.md §1.2: interest 12.50 -> 12 (HALF_EVEN), principal 416.67 -> 417:
@@ -66,7 +77,15 @@ class TestFlat:
 
     def test_half_up_gives_the_other_multiples_answer(self) -> None:
         # lending.md §1.7: under HALF_UP 12.50 becomes 13 and the principal 417.50.
-        t = terms("flat", "3", "year", "monthly", 12, instalment_multiple_of_cents=100, rounding=RoundingMode.HALF_UP)
+        t = terms(
+            "flat",
+            "3",
+            "year",
+            "monthly",
+            12,
+            instalment_multiple_of_cents=100,
+            rounding=RoundingMode.HALF_UP,
+        )
         assert rows(500_000, t)[0] == (41_750, 1_250, 43_000)
 
     def test_weekly_per_month_rate_fineract_reading(self) -> None:
@@ -79,23 +98,39 @@ class TestFlat:
 
     def test_weekly_per_month_rate_kenyan_four_week_month(self) -> None:
         # lending.md §1.5: the Kenyan figure, 8 x 1,500.00 (principal 1,250 + interest 250).
-        t = terms("flat", "10", "month", "weekly", 8, weekly_month_convention=WeeklyMonthConvention.FOUR_WEEKS)
+        t = terms(
+            "flat",
+            "10",
+            "month",
+            "weekly",
+            8,
+            weekly_month_convention=WeeklyMonthConvention.FOUR_WEEKS,
+        )
         assert rows(1_000_000, t) == [(125_000, 25_000, 150_000)] * 8
 
     def test_chamahub_annual_flat_formula(self) -> None:
         # lending.md §1.6: 10,000 at 12 % p.a. for 6 months -> 1,766.67 x5 then 1,766.65.
-        assert [r[2] for r in rows(1_000_000, terms("flat", "12", "year", "monthly", 6))] == [176_667] * 5 + [
-            176_665
-        ]
+        assert [r[2] for r in rows(1_000_000, terms("flat", "12", "year", "monthly", 6))] == [
+            176_667
+        ] * 5 + [176_665]
 
 
 class TestDecliningEqualInstalments:
     def test_worked_example_b_12000_twelve_months_24_percent(self) -> None:
         # lending.md §1.4, row by row.
         expected = [
-            (89_472, 24_000), (91_261, 22_211), (93_087, 20_385), (94_948, 18_524),
-            (96_847, 16_625), (98_784, 14_688), (100_760, 12_712), (102_775, 10_697),
-            (104_831, 8_641), (106_927, 6_545), (109_066, 4_406), (111_242, 2_225),
+            (89_472, 24_000),
+            (91_261, 22_211),
+            (93_087, 20_385),
+            (94_948, 18_524),
+            (96_847, 16_625),
+            (98_784, 14_688),
+            (100_760, 12_712),
+            (102_775, 10_697),
+            (104_831, 8_641),
+            (106_927, 6_545),
+            (109_066, 4_406),
+            (111_242, 2_225),
         ]
         t = terms("declining_equal_instalments", "24", "year", "monthly", 12)
         schedule = build_schedule(1_200_000, JAN_1, t)
@@ -113,9 +148,22 @@ class TestDecliningEqualInstalments:
         ],
     )
     def test_instalment_matches_numpy_financial_pmt(
-        self, principal_cents: int, rate: str, period: str, n: int, multiple: int, expected_cents: int
+        self,
+        principal_cents: int,
+        rate: str,
+        period: str,
+        n: int,
+        multiple: int,
+        expected_cents: int,
     ) -> None:
-        t = terms("declining_equal_instalments", rate, period, "monthly", n, instalment_multiple_of_cents=multiple)
+        t = terms(
+            "declining_equal_instalments",
+            rate,
+            period,
+            "monthly",
+            n,
+            instalment_multiple_of_cents=multiple,
+        )
         assert equal_instalment_cents(principal_cents, t) == expected_cents
         oracle = -npf.pmt(float(Decimal(rate) / 1200), n, principal_cents / 100)
         assert abs(oracle * 100 - expected_cents) <= max(multiple / 2, 0.5)
@@ -132,7 +180,14 @@ class TestDecliningEqualInstalments:
         assert abs(schedule.interest_cents / 100 - 1_616.5819) <= 0.01
 
     def test_rounded_up_instalment_repays_the_loan_with_principal_summing_exactly(self) -> None:
-        t = terms("declining_equal_instalments", "12", "year", "monthly", 18, instalment_multiple_of_cents=100)
+        t = terms(
+            "declining_equal_instalments",
+            "12",
+            "year",
+            "monthly",
+            18,
+            instalment_multiple_of_cents=100,
+        )
         schedule = build_schedule(500_000, JAN_1, t)
         assert sum(i.principal_cents for i in schedule.instalments) == 500_000
         assert all(i.total_cents == 30_500 for i in schedule.instalments[:-1])
@@ -148,11 +203,20 @@ class TestDecliningEqualPrincipal:
         t = terms("declining_equal_principal", "24", "year", "monthly", 12)
         schedule = build_schedule(1_200_000, JAN_1, t)
         assert [i.principal_cents for i in schedule.instalments] == [100_000] * 12
-        assert [i.interest_cents for i in schedule.instalments] == [24_000 - 2_000 * k for k in range(12)]
+        assert [i.interest_cents for i in schedule.instalments] == [
+            24_000 - 2_000 * k for k in range(12)
+        ]
         assert schedule.interest_cents == 156_000
 
     def test_multiples_are_not_applied_to_equal_principal(self) -> None:
-        t = terms("declining_equal_principal", "12", "year", "monthly", 18, instalment_multiple_of_cents=100)
+        t = terms(
+            "declining_equal_principal",
+            "12",
+            "year",
+            "monthly",
+            18,
+            instalment_multiple_of_cents=100,
+        )
         assert rows(500_000, t)[0][0] == 27_778  # RS04 keeps 277.78
 
 
@@ -167,8 +231,15 @@ class TestDisclosure:
         from hazina_ledger.domain.schedule import FeeKind, LoanFee
 
         t = terms(
-            "flat", "10", "month", "monthly", 3,
-            fees=(LoanFee("processing", FeeKind.PERCENT, Decimal("3")), LoanFee("insurance", FeeKind.FLAT, Decimal("100"))),
+            "flat",
+            "10",
+            "month",
+            "monthly",
+            3,
+            fees=(
+                LoanFee("processing", FeeKind.PERCENT, Decimal("3")),
+                LoanFee("insurance", FeeKind.FLAT, Decimal("100")),
+            ),
         )
         fees = [i.fee_cents for i in build_schedule(1_000_000, JAN_1, t).instalments]
         assert fees == [13_333, 13_333, 13_334]  # 3 % of 10,000 + 100 = 400.00
@@ -184,10 +255,14 @@ class TestRulesAndLimits:
     @pytest.mark.parametrize(
         ("mode", "value", "expected"),
         [
-            (RoundingMode.HALF_EVEN, "12.5", 12), (RoundingMode.HALF_EVEN, "13.5", 14),
-            (RoundingMode.HALF_UP, "12.5", 13), (RoundingMode.HALF_DOWN, "12.5", 12),
-            (RoundingMode.UP, "12.1", 13), (RoundingMode.DOWN, "12.9", 12),
-            (RoundingMode.CEILING, "-12.5", -12), (RoundingMode.FLOOR, "-12.5", -13),
+            (RoundingMode.HALF_EVEN, "12.5", 12),
+            (RoundingMode.HALF_EVEN, "13.5", 14),
+            (RoundingMode.HALF_UP, "12.5", 13),
+            (RoundingMode.HALF_DOWN, "12.5", 12),
+            (RoundingMode.UP, "12.1", 13),
+            (RoundingMode.DOWN, "12.9", 12),
+            (RoundingMode.CEILING, "-12.5", -12),
+            (RoundingMode.FLOOR, "-12.5", -13),
             (RoundingMode.HALF_UP, "-12.5", -13),
         ],
     )
@@ -203,13 +278,21 @@ class TestRulesAndLimits:
     @pytest.mark.parametrize(
         "bad",
         [
-            {"n": 0}, {"n": 521}, {"rate": "-1"}, {"rate": "1001"}, {"multiple": 0},
+            {"n": 0},
+            {"n": 521},
+            {"rate": "-1"},
+            {"rate": "1001"},
+            {"multiple": 0},
         ],
     )
     def test_impossible_terms_are_refused(self, bad: dict[str, object]) -> None:
         with pytest.raises(ScheduleTermsError):
             terms(
-                "flat", str(bad.get("rate", "10")), "month", "monthly", int(bad.get("n", 6)),  # type: ignore[call-overload]
+                "flat",
+                str(bad.get("rate", "10")),
+                "month",
+                "monthly",
+                int(bad.get("n", 6)),  # type: ignore[call-overload]
                 instalment_multiple_of_cents=int(bad.get("multiple", 1)),  # type: ignore[call-overload]
             )
 

@@ -73,18 +73,28 @@ CHART: dict[str, AccountClass] = {
         AccountClass(LOAN_PRINCIPAL, "Loan principal receivable", AccountType.ASSET, Owner.LOAN),
         AccountClass(INTEREST_RECEIVABLE, "Interest receivable", AccountType.ASSET, Owner.LOAN),
         AccountClass(
-            UNEARNED_INTEREST, "Unearned interest (contra)", AccountType.ASSET, Owner.LOAN, contra=True
+            UNEARNED_INTEREST,
+            "Unearned interest (contra)",
+            AccountType.ASSET,
+            Owner.LOAN,
+            contra=True,
         ),
         AccountClass(FEE_RECEIVABLE, "Fee receivable", AccountType.ASSET, Owner.LOAN),
-        AccountClass(UNEARNED_FEES, "Unearned fees (contra)", AccountType.ASSET, Owner.LOAN, contra=True),
-        AccountClass(CLIENT_SUSPENSE, "Client overpayments (suspense)", AccountType.LIABILITY, Owner.CLIENT),
+        AccountClass(
+            UNEARNED_FEES, "Unearned fees (contra)", AccountType.ASSET, Owner.LOAN, contra=True
+        ),
+        AccountClass(
+            CLIENT_SUSPENSE, "Client overpayments (suspense)", AccountType.LIABILITY, Owner.CLIENT
+        ),
         AccountClass(UNALLOCATED_RECEIPTS, "Unallocated receipts", AccountType.LIABILITY),
         AccountClass(PARTNER_WALLET, "Partner wallet", AccountType.LIABILITY, Owner.PARTNER),
         AccountClass(SAVINGS, "Member savings", AccountType.LIABILITY, Owner.CLIENT),
         AccountClass(INTEREST_INCOME, "Interest income on loans", AccountType.INCOME),
         AccountClass(FEE_INCOME, "Fee income", AccountType.INCOME),
         AccountClass(RECOVERIES, "Recoveries of written-off loans", AccountType.INCOME),
-        AccountClass(TRANSACTION_CHARGES, "M-Pesa and bank transaction charges", AccountType.EXPENSE),
+        AccountClass(
+            TRANSACTION_CHARGES, "M-Pesa and bank transaction charges", AccountType.EXPENSE
+        ),
         AccountClass(LOANS_WRITTEN_OFF, "Loans written off", AccountType.EXPENSE),
     )
 }

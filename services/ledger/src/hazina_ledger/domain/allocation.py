@@ -20,9 +20,13 @@ from hazina_ledger.domain.schedule import Instalment
 class AllocationStrategy(StrEnum):
     """B is the product default; A and C are the other readings, by name."""
 
-    PER_INSTALMENT = "interest_principal_per_instalment"  # B: oldest instalment first, fee, interest, principal
+    PER_INSTALMENT = (
+        "interest_principal_per_instalment"  # B: oldest instalment first, fee, interest, principal
+    )
     LOAN_LEVEL = "interest_first_loan_level"  # A: all interest on the loan, then principal
-    DUE_FIRST = "due_interest_principal_then_advance_principal"  # C: what is due, then principal ahead
+    DUE_FIRST = (
+        "due_interest_principal_then_advance_principal"  # C: what is due, then principal ahead
+    )
 
 
 _ALIASES = {

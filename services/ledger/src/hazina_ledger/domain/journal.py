@@ -41,7 +41,9 @@ class JournalEntry:
                 raise EntryNotBalancedError(f"posting to {posting.account_id} has amount {amount}")
             total += amount
         if total != 0:
-            raise EntryNotBalancedError(f"journal entry does not balance: debits - credits = {total}")
+            raise EntryNotBalancedError(
+                f"journal entry does not balance: debits - credits = {total}"
+            )
 
     @classmethod
     def of(cls, legs: Iterable[tuple[str, int]]) -> JournalEntry:
@@ -76,7 +78,9 @@ class JournalEntry:
         return sum(p.amount_cents for p in self.postings if p.account_id == account)
 
 
-def difference(after: Iterable[tuple[str, int]], before: Iterable[tuple[str, int]]) -> JournalEntry | None:
+def difference(
+    after: Iterable[tuple[str, int]], before: Iterable[tuple[str, int]]
+) -> JournalEntry | None:
     """The entry that turns the postings ``before`` into ``after`` (None when they are equal).
 
     Used when a reversal re-folds a loan: later repayments may shift between interest and

@@ -26,8 +26,17 @@ from hazina_ledger.domain.allocation import (
     fold,
     parse_strategy,
 )
-from hazina_ledger.domain.arrears import ArrearsPolicy, ArrearsPosition, ArrearsStatus, arrears_position
-from hazina_ledger.domain.errors import AwaitingPrerequisiteError, InvalidRequestError, InvalidStateError
+from hazina_ledger.domain.arrears import (
+    ArrearsPolicy,
+    ArrearsPosition,
+    ArrearsStatus,
+    arrears_position,
+)
+from hazina_ledger.domain.errors import (
+    AwaitingPrerequisiteError,
+    InvalidRequestError,
+    InvalidStateError,
+)
 from hazina_ledger.domain.journal import JournalEntry, difference
 from hazina_ledger.domain.schedule import Instalment, build_schedule
 from hazina_ledger.domain.terms import instalment_rows, instalments_from_rows, schedule_terms
@@ -68,6 +77,9 @@ class LoanAccount(Aggregate):
     """One per loan; its id is the loan's id, so opening it twice is impossible."""
 
     TOPIC = "hazina.ledger.LoanAccount"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.ledger.LoanAccount.Created"
 
     @staticmethod
     def create_id(loan_id: str, **_: Any) -> uuid.UUID:
@@ -149,11 +161,18 @@ class LoanAccount(Aggregate):
     # Terms (from origination's LoanApproved)
 
     def amend_terms(
-        self, *, approved_principal_cents: int, terms: dict[str, Any], strategy: str, approved_at: str
+        self,
+        *,
+        approved_principal_cents: int,
+        terms: dict[str, Any],
+        strategy: str,
+        approved_at: str,
     ) -> bool:
         """A re-approval before disbursement replaces the terms; after it, they are fixed."""
         if (approved_principal_cents, terms, strategy) == (
-            self.approved_principal_cents, self.terms, self.strategy,
+            self.approved_principal_cents,
+            self.terms,
+            self.strategy,
         ):
             return False
         if self.disbursed:
@@ -161,7 +180,9 @@ class LoanAccount(Aggregate):
         schedule_terms(terms)
         parse_strategy(strategy)
         self._terms_amended(
-            approved_principal_cents=approved_principal_cents, terms=terms, strategy=strategy,
+            approved_principal_cents=approved_principal_cents,
+            terms=terms,
+            strategy=strategy,
             approved_at=approved_at,
         )
         return True
@@ -197,7 +218,9 @@ class LoanAccount(Aggregate):
                 f"{disbursement_id} needs staff review (loan is {self.status})"
             )
         if amount_cents <= 0 or charge_cents < 0:
-            raise InvalidRequestError("disbursement amount must be positive and its charge not negative")
+            raise InvalidRequestError(
+                "disbursement amount must be positive and its charge not negative"
+            )
         schedule = build_schedule(amount_cents, disbursed_on, schedule_terms(self.terms))
         entry = JournalEntry.transfer(
             debits={
@@ -214,6 +237,7 @@ class LoanAccount(Aggregate):
             },
         )
         self._disbursed(
+            client_id=self.client_id,
             disbursement_id=disbursement_id,
             principal_cents=amount_cents,
             charge_cents=charge_cents,
@@ -227,6 +251,7 @@ class LoanAccount(Aggregate):
     @event("Disbursed", topic="hazina.ledger.LoanAccount.Disbursed")
     def _disbursed(
         self,
+        client_id: str,
         disbursement_id: str,
         principal_cents: int,
         charge_cents: int,
@@ -285,11 +310,16 @@ class LoanAccount(Aggregate):
             allocation = Allocation(amount_cents, (), 0)
             recovery = amount_cents
         else:
-            allocation = allocate(self.schedule, self.paid, amount_cents, paid_on, self.allocation_strategy)
-        record = RepaymentRecord(receipt, amount_cents, paid_on, method, source_account, allocation, recovery)
+            allocation = allocate(
+                self.schedule, self.paid, amount_cents, paid_on, self.allocation_strategy
+            )
+        record = RepaymentRecord(
+            receipt, amount_cents, paid_on, method, source_account, allocation, recovery
+        )
         entry = JournalEntry.of(self._repayment_entry(record))
         outstanding_after = (self.outstanding - allocation.parts).total_cents
         self._repayment_posted(
+            client_id=self.client_id,
             receipt=receipt,
             amount_cents=amount_cents,
             paid_on=paid_on.isoformat(),
@@ -302,12 +332,17 @@ class LoanAccount(Aggregate):
             journal=entry.to_legs(),
         )
         if outstanding_after == 0 and self.status in LIVE:
-            self._repaid(total_paid_cents=self.total_paid_cents, repaid_on=paid_on.isoformat())
+            self._repaid(
+                client_id=self.client_id,
+                total_paid_cents=self.total_paid_cents,
+                repaid_on=paid_on.isoformat(),
+            )
         return self.repayments[receipt]
 
     @event("RepaymentPosted", topic="hazina.ledger.LoanAccount.RepaymentPosted")
     def _repayment_posted(
         self,
+        client_id: str,
         receipt: str,
         amount_cents: int,
         paid_on: str,
@@ -321,7 +356,12 @@ class LoanAccount(Aggregate):
     ) -> None:
         allocation = Allocation(amount_cents, rows_to_lines(lines), suspense_cents)
         self.repayments[receipt] = RepaymentRecord(
-            receipt, amount_cents, dt.date.fromisoformat(paid_on), method, source_account, allocation,
+            receipt,
+            amount_cents,
+            dt.date.fromisoformat(paid_on),
+            method,
+            source_account,
+            allocation,
             recovery_cents,
         )
         self._apply_lines(allocation.lines, sign=1)
@@ -334,11 +374,13 @@ class LoanAccount(Aggregate):
             self.paid[k] = self.paid[k] + line.parts if sign > 0 else self.paid[k] - line.parts
 
     @event("Repaid", topic="hazina.ledger.LoanAccount.Repaid")
-    def _repaid(self, total_paid_cents: int, repaid_on: str) -> None:
+    def _repaid(self, client_id: str, total_paid_cents: int, repaid_on: str) -> None:
         self.status = REPAID
         self.days_past_due = 0
 
-    def reverse_repayment(self, *, receipt: str, reason: str, reversed_by: str, reversed_on: dt.date) -> None:
+    def reverse_repayment(
+        self, *, receipt: str, reason: str, reversed_by: str, reversed_on: dt.date
+    ) -> None:
         """Undo a repayment by a compensating entry, then re-fold the later ones."""
         record = self.repayments.get(receipt)
         if record is None:
@@ -360,7 +402,12 @@ class LoanAccount(Aggregate):
             before += self._repayment_entry(old)
         for old, allocation in zip(remaining, allocations, strict=True):
             new = RepaymentRecord(
-                old.receipt, old.amount_cents, old.paid_on, old.method, old.source_account, allocation
+                old.receipt,
+                old.amount_cents,
+                old.paid_on,
+                old.method,
+                old.source_account,
+                allocation,
             )
             after += self._repayment_entry(new)
             if allocation != old.allocation:
@@ -375,6 +422,7 @@ class LoanAccount(Aggregate):
             paid_total = paid_total + allocation.parts
         outstanding_after = (self.due - paid_total).total_cents
         self._repayment_reversed(
+            client_id=self.client_id,
             receipt=receipt,
             reason=reason.strip(),
             reversed_by=reversed_by,
@@ -388,6 +436,7 @@ class LoanAccount(Aggregate):
     @event("RepaymentReversed", topic="hazina.ledger.LoanAccount.RepaymentReversed")
     def _repayment_reversed(
         self,
+        client_id: str,
         receipt: str,
         reason: str,
         reversed_by: str,
@@ -422,20 +471,27 @@ class LoanAccount(Aggregate):
         if status.value == self.status:
             return False
         self._arrears_status_changed(
-            status=status.value, days_past_due=position.days_past_due, as_of=as_of.isoformat(),
+            client_id=self.client_id,
+            status=status.value,
+            days_past_due=position.days_past_due,
+            as_of=as_of.isoformat(),
             outstanding_cents=self.outstanding.total_cents,
         )
         return True
 
     @event("ArrearsStatusChanged", topic="hazina.ledger.LoanAccount.ArrearsStatusChanged")
-    def _arrears_status_changed(self, status: str, days_past_due: int, as_of: str, outstanding_cents: int) -> None:
+    def _arrears_status_changed(
+        self, client_id: str, status: str, days_past_due: int, as_of: str, outstanding_cents: int
+    ) -> None:
         self.status = ArrearsStatus(status).value
         self.days_past_due = days_past_due
 
     def write_off(self, *, reason: str, written_off_by: str, written_off_on: dt.date) -> None:
         """Move what is still owed to the loss account; the loan closes as written_off."""
         if self.status not in LIVE:
-            raise InvalidStateError(f"Only a disbursed, unpaid loan can be written off; loan is {self.status}")
+            raise InvalidStateError(
+                f"Only a disbursed, unpaid loan can be written off; loan is {self.status}"
+            )
         if not reason.strip():
             raise InvalidRequestError("a write-off needs a reason")
         owed = self.outstanding
@@ -452,6 +508,7 @@ class LoanAccount(Aggregate):
             },
         )
         self._written_off(
+            client_id=self.client_id,
             reason=reason.strip(),
             written_off_by=written_off_by,
             written_off_on=written_off_on.isoformat(),
@@ -464,6 +521,7 @@ class LoanAccount(Aggregate):
     @event("WrittenOff", topic="hazina.ledger.LoanAccount.WrittenOff")
     def _written_off(
         self,
+        client_id: str,
         reason: str,
         written_off_by: str,
         written_off_on: str,

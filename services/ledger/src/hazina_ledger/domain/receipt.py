@@ -13,6 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from hazina_contracts.money import format_cents
 from hazina_ledger.domain import accounts as acc
 from hazina_ledger.domain.errors import InvalidRequestError, InvalidStateError
 from hazina_ledger.domain.journal import JournalEntry
@@ -43,6 +44,9 @@ class Receipt(Aggregate):
 
     TOPIC = "hazina.ledger.Receipt"
 
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.ledger.Receipt.Created"
+
     @staticmethod
     def create_id(receipt: str, **_: Any) -> uuid.UUID:
         return receipt_id(receipt)
@@ -68,6 +72,7 @@ class Receipt(Aggregate):
         self.target_id = target_id
         self.method = method
         self.channel = channel
+        self.paid_at = paid_at
         self.status = "unallocated" if target == UNALLOCATED else "posted"
         self.assigned_to: tuple[str, str] | None = None
         self.conflicts: list[tuple[int, str, str | None]] = []
@@ -94,7 +99,9 @@ class Receipt(Aggregate):
         if target == UNALLOCATED:
             # Money is in the paybill but belongs to nobody yet (lending.md §4.2 J7).
             source = acc.SOURCE_BY_METHOD.get(method, acc.PAYBILL)
-            journal = JournalEntry.transfer({source: amount_cents}, {acc.UNALLOCATED_RECEIPTS: amount_cents}).to_legs()
+            journal = JournalEntry.transfer(
+                {source: amount_cents}, {acc.UNALLOCATED_RECEIPTS: amount_cents}
+            ).to_legs()
         return cls(
             receipt=normalise_receipt(receipt),
             amount_cents=amount_cents,
@@ -111,9 +118,13 @@ class Receipt(Aggregate):
     def matches(self, amount_cents: int, target: str, target_id: str | None) -> bool:
         return (self.amount_cents, self.target, self.target_id) == (amount_cents, target, target_id)
 
+    @staticmethod
+    def describe_target(amount_cents: int, target: str, target_id: str | None) -> str:
+        where = target if target_id is None else f"{target} {target_id}"
+        return f"{format_cents(amount_cents)} KES to {where}"
+
     def describe(self) -> str:
-        where = self.target if self.target_id is None else f"{self.target} {self.target_id}"
-        return f"{self.amount_cents / 100:.2f} KES to {where}"
+        return self.describe_target(self.amount_cents, self.target, self.target_id)
 
     def flag_conflict(
         self, *, amount_cents: int, target: str, target_id: str | None, source: str, flagged_at: str
@@ -122,7 +133,10 @@ class Receipt(Aggregate):
         if (amount_cents, target, target_id) in self.conflicts:
             return False
         self._conflict_flagged(
-            amount_cents=amount_cents, target=target, target_id=target_id, source=source,
+            amount_cents=amount_cents,
+            target=target,
+            target_id=target_id,
+            source=source,
             flagged_at=flagged_at,
         )
         return True
@@ -139,7 +153,9 @@ class Receipt(Aggregate):
             raise InvalidStateError(f"Receipt {self.receipt} is {self.status}, not unallocated")
         if target not in (LOAN, SAVINGS):
             raise InvalidRequestError("an unallocated receipt is assigned to a loan or to savings")
-        self._assigned(target=target, target_id=target_id, assigned_by=assigned_by, assigned_at=assigned_at)
+        self._assigned(
+            target=target, target_id=target_id, assigned_by=assigned_by, assigned_at=assigned_at
+        )
 
     @event("Assigned", topic="hazina.ledger.Receipt.Assigned")
     def _assigned(self, target: str, target_id: str, assigned_by: str, assigned_at: str) -> None:

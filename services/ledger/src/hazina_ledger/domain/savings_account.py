@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from hazina_contracts.money import format_cents
 from hazina_ledger.domain import accounts as acc
 from hazina_ledger.domain.errors import (
     InsufficientBalanceError,
@@ -38,6 +39,9 @@ class SavingsAccount(Aggregate):
     """One per client; its id is derived from the client's id."""
 
     TOPIC = "hazina.ledger.SavingsAccount"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.ledger.SavingsAccount.Created"
 
     @staticmethod
     def create_id(client_id: str, **_: Any) -> uuid.UUID:
@@ -77,15 +81,24 @@ class SavingsAccount(Aggregate):
             raise InvalidRequestError("a deposit must be greater than zero")
         entry = JournalEntry.transfer({source_account: amount_cents}, {self.account: amount_cents})
         self._deposited(
-            receipt=receipt, amount_cents=amount_cents, method=method, source_account=source_account,
-            deposited_on=deposited_on, recorded_by=recorded_by, notes=notes, channel=channel,
-            balance_after_cents=self.balance_cents + amount_cents, journal=entry.to_legs(),
+            client_id=self.client_id,
+            receipt=receipt,
+            amount_cents=amount_cents,
+            method=method,
+            source_account=source_account,
+            deposited_on=deposited_on,
+            recorded_by=recorded_by,
+            notes=notes,
+            channel=channel,
+            balance_after_cents=self.balance_cents + amount_cents,
+            journal=entry.to_legs(),
         )
         return True
 
     @event("Deposited", topic="hazina.ledger.SavingsAccount.Deposited")
     def _deposited(
         self,
+        client_id: str,
         receipt: str,
         amount_cents: int,
         method: str,
@@ -100,7 +113,9 @@ class SavingsAccount(Aggregate):
         self.deposits[receipt] = (amount_cents, source_account)
         self.balance_cents = balance_after_cents
 
-    def reverse_deposit(self, *, receipt: str, reason: str, reversed_by: str, reversed_on: str) -> None:
+    def reverse_deposit(
+        self, *, receipt: str, reason: str, reversed_by: str, reversed_on: str
+    ) -> None:
         deposit = self.deposits.get(receipt)
         if deposit is None:
             raise NotFoundError(f"Receipt {receipt} is not a deposit to this account")
@@ -109,19 +124,28 @@ class SavingsAccount(Aggregate):
             raise InvalidStateError(f"Deposit {receipt} is already reversed")
         if amount > self.balance_cents - self.pending_withdrawals_cents:
             raise InsufficientBalanceError(
-                f"Reversing {amount / 100:.2f} KES would overdraw savings of {self.balance_cents / 100:.2f} KES"
+                f"Reversing {format_cents(amount)} KES would overdraw savings of {format_cents(self.balance_cents)} KES"
             )
         if not reason.strip():
             raise InvalidRequestError("a reversal needs a reason")
-        entry = JournalEntry.transfer({self.account: amount}, {source: amount})  # mirrors the deposit
+        entry = JournalEntry.transfer(
+            {self.account: amount}, {source: amount}
+        )  # mirrors the deposit
         self._deposit_reversed(
-            receipt=receipt, amount_cents=amount, reason=reason.strip(), reversed_by=reversed_by,
-            reversed_on=reversed_on, balance_after_cents=self.balance_cents - amount, journal=entry.to_legs(),
+            client_id=self.client_id,
+            receipt=receipt,
+            amount_cents=amount,
+            reason=reason.strip(),
+            reversed_by=reversed_by,
+            reversed_on=reversed_on,
+            balance_after_cents=self.balance_cents - amount,
+            journal=entry.to_legs(),
         )
 
     @event("DepositReversed", topic="hazina.ledger.SavingsAccount.DepositReversed")
     def _deposit_reversed(
         self,
+        client_id: str,
         receipt: str,
         amount_cents: int,
         reason: str,
@@ -134,8 +158,14 @@ class SavingsAccount(Aggregate):
         self.balance_cents = balance_after_cents
 
     def request_withdrawal(
-        self, *, withdrawal_id: str, amount_cents: int, method: str, requested_by: str,
-        requested_at: str, notes: str | None,
+        self,
+        *,
+        withdrawal_id: str,
+        amount_cents: int,
+        method: str,
+        requested_by: str,
+        requested_at: str,
+        notes: str | None,
     ) -> None:
         if withdrawal_id in self.withdrawals:
             return
@@ -146,19 +176,30 @@ class SavingsAccount(Aggregate):
         available = self.balance_cents - self.pending_withdrawals_cents
         if amount_cents > available:
             raise InsufficientBalanceError(
-                f"Savings available are {available / 100:.2f} KES; cannot withdraw {amount_cents / 100:.2f} KES"
+                f"Savings available are {format_cents(available)} KES; cannot withdraw {format_cents(amount_cents)} KES"
             )
         self._withdrawal_requested(
-            withdrawal_id=withdrawal_id, amount_cents=amount_cents, method=method,
-            requested_by=requested_by, requested_at=requested_at, notes=notes,
+            withdrawal_id=withdrawal_id,
+            amount_cents=amount_cents,
+            method=method,
+            requested_by=requested_by,
+            requested_at=requested_at,
+            notes=notes,
         )
 
     @event("WithdrawalRequested", topic="hazina.ledger.SavingsAccount.WithdrawalRequested")
     def _withdrawal_requested(
-        self, withdrawal_id: str, amount_cents: int, method: str, requested_by: str, requested_at: str,
+        self,
+        withdrawal_id: str,
+        amount_cents: int,
+        method: str,
+        requested_by: str,
+        requested_at: str,
         notes: str | None,
     ) -> None:
-        self.withdrawals[withdrawal_id] = Withdrawal(withdrawal_id, amount_cents, method, requested_by)
+        self.withdrawals[withdrawal_id] = Withdrawal(
+            withdrawal_id, amount_cents, method, requested_by
+        )
 
     def _pending(self, withdrawal_id: str) -> Withdrawal:
         withdrawal = self.withdrawals.get(withdrawal_id)
@@ -171,33 +212,58 @@ class SavingsAccount(Aggregate):
     def approve_withdrawal(self, *, withdrawal_id: str, approved_by: str, approved_on: str) -> None:
         withdrawal = self._pending(withdrawal_id)
         if approved_by == withdrawal.requested_by:
-            raise MakerCheckerViolationError("The staff member who requested a withdrawal cannot approve it")
+            raise MakerCheckerViolationError(
+                "The staff member who requested a withdrawal cannot approve it"
+            )
         if withdrawal.amount_cents > self.balance_cents:
             raise InsufficientBalanceError(
-                f"Savings are {self.balance_cents / 100:.2f} KES; cannot pay {withdrawal.amount_cents / 100:.2f} KES"
+                f"Savings are {format_cents(self.balance_cents)} KES; cannot pay {format_cents(withdrawal.amount_cents)} KES"
             )
-        destination = acc.B2C_FLOAT if withdrawal.method == "mpesa" else acc.SOURCE_BY_METHOD[withdrawal.method]
-        entry = JournalEntry.transfer({self.account: withdrawal.amount_cents}, {destination: withdrawal.amount_cents})
+        destination = (
+            acc.B2C_FLOAT
+            if withdrawal.method == "mpesa"
+            else acc.SOURCE_BY_METHOD[withdrawal.method]
+        )
+        entry = JournalEntry.transfer(
+            {self.account: withdrawal.amount_cents}, {destination: withdrawal.amount_cents}
+        )
         self._withdrawal_approved(
-            withdrawal_id=withdrawal_id, amount_cents=withdrawal.amount_cents, approved_by=approved_by,
-            approved_on=approved_on, balance_after_cents=self.balance_cents - withdrawal.amount_cents,
+            client_id=self.client_id,
+            withdrawal_id=withdrawal_id,
+            amount_cents=withdrawal.amount_cents,
+            approved_by=approved_by,
+            approved_on=approved_on,
+            balance_after_cents=self.balance_cents - withdrawal.amount_cents,
             journal=entry.to_legs(),
         )
 
     @event("WithdrawalApproved", topic="hazina.ledger.SavingsAccount.WithdrawalApproved")
     def _withdrawal_approved(
-        self, withdrawal_id: str, amount_cents: int, approved_by: str, approved_on: str,
-        balance_after_cents: int, journal: list[list[Any]],
+        self,
+        client_id: str,
+        withdrawal_id: str,
+        amount_cents: int,
+        approved_by: str,
+        approved_on: str,
+        balance_after_cents: int,
+        journal: list[list[Any]],
     ) -> None:
         self.withdrawals[withdrawal_id].status = "approved"
         self.balance_cents = balance_after_cents
 
-    def reject_withdrawal(self, *, withdrawal_id: str, rejected_by: str, reason: str, rejected_at: str) -> None:
+    def reject_withdrawal(
+        self, *, withdrawal_id: str, rejected_by: str, reason: str, rejected_at: str
+    ) -> None:
         self._pending(withdrawal_id)
         self._withdrawal_rejected(
-            withdrawal_id=withdrawal_id, rejected_by=rejected_by, reason=reason.strip(), rejected_at=rejected_at
+            withdrawal_id=withdrawal_id,
+            rejected_by=rejected_by,
+            reason=reason.strip(),
+            rejected_at=rejected_at,
         )
 
     @event("WithdrawalRejected", topic="hazina.ledger.SavingsAccount.WithdrawalRejected")
-    def _withdrawal_rejected(self, withdrawal_id: str, rejected_by: str, reason: str, rejected_at: str) -> None:
+    def _withdrawal_rejected(
+        self, withdrawal_id: str, rejected_by: str, reason: str, rejected_at: str
+    ) -> None:
         self.withdrawals[withdrawal_id].status = "rejected"

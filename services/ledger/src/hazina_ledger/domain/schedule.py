@@ -86,7 +86,9 @@ class ScheduleTerms:
         if not 1 <= self.term <= MAX_TERM:
             raise ScheduleTermsError(f"term must be between 1 and {MAX_TERM} periods")
         if not self.rate_percent.is_finite() or not 0 <= self.rate_percent <= MAX_RATE_PERCENT:
-            raise ScheduleTermsError(f"interest rate must be between 0 and {MAX_RATE_PERCENT} percent")
+            raise ScheduleTermsError(
+                f"interest rate must be between 0 and {MAX_RATE_PERCENT} percent"
+            )
         if self.instalment_multiple_of_cents < 1:
             raise ScheduleTermsError("instalment multiple must be at least one cent")
         for fee in self.fees:
@@ -170,7 +172,9 @@ def build_schedule(principal_cents: int, disbursed_on: dt.date, terms: ScheduleT
         parts = _equal_instalments(principal_cents, terms)
     else:
         parts = _equal_principal(principal_cents, terms)
-    fees = _spread(sum(f.amount_cents(principal_cents, terms.rounding) for f in terms.fees), len(parts), terms)
+    fees = _spread(
+        sum(f.amount_cents(principal_cents, terms.rounding) for f in terms.fees), len(parts), terms
+    )
     instalments = tuple(
         Instalment(
             number=k,

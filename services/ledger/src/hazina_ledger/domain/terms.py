@@ -65,8 +65,12 @@ def schedule_terms(stored: dict[str, Any]) -> ScheduleTerms:
     return ScheduleTerms(
         method=_choice(InterestMethod, stored.get("interest_method"), "interest method"),
         rate_percent=_decimal(stored.get("interest_rate_percent"), "interest rate"),
-        rate_period=_choice(RatePeriod, stored.get("interest_rate_period", "month"), "interest rate period"),
-        frequency=_choice(Frequency, stored.get("repayment_frequency", "monthly"), "repayment frequency"),
+        rate_period=_choice(
+            RatePeriod, stored.get("interest_rate_period", "month"), "interest rate period"
+        ),
+        frequency=_choice(
+            Frequency, stored.get("repayment_frequency", "monthly"), "repayment frequency"
+        ),
         term=term,
         instalment_multiple_of_cents=int(multiple),
         fees=fees,
@@ -103,5 +107,6 @@ def instalment_rows(instalments: tuple[Instalment, ...] | list[Instalment]) -> l
 
 def instalments_from_rows(rows: list[list[Any]]) -> list[Instalment]:
     return [
-        Instalment(int(n), dt.date.fromisoformat(str(d)), int(p), int(i), int(f)) for n, d, p, i, f in rows
+        Instalment(int(n), dt.date.fromisoformat(str(d)), int(p), int(i), int(f))
+        for n, d, p, i, f in rows
     ]

@@ -1,0 +1,42 @@
+"""FastAPI dependencies: the container's parts the routes use, and who may do what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hazina_ledger.adapters.inbox import LedgerInbox
+from hazina_ledger.adapters.projection import LedgerProjection
+from hazina_ledger.adapters.views import LedgerViews
+from hazina_ledger.application.ledger import Ledger
+from hazina_servicekit.auth import Principal, require_roles
+
+READERS = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
+RECORDERS = ("super_admin", "initiator_admin", "approver_admin")
+APPROVERS = ("super_admin", "approver_admin")
+
+
+@dataclass(frozen=True)
+class LedgerApi:
+    ledger: Ledger
+    views: LedgerViews
+    projection: LedgerProjection
+    inbox: LedgerInbox
+
+    def fresh(self) -> LedgerViews:
+        """Views that include every event written so far (read your own writes)."""
+        self.projection.catch_up()
+        return self.views
+
+
+def get_api(request: Request) -> LedgerApi:
+    api: LedgerApi = request.app.state.ledger_api
+    return api
+
+
+ApiDep = Annotated[LedgerApi, Depends(get_api)]
+ReaderDep = Annotated[Principal, Depends(require_roles(*READERS))]
+RecorderDep = Annotated[Principal, Depends(require_roles(*RECORDERS))]
+ApproverDep = Annotated[Principal, Depends(require_roles(*APPROVERS))]

@@ -1,0 +1,169 @@
+"""Request shapes of the ledger's HTTP API, and the views it returns (seed field names where given)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from hazina_contracts.money import PositiveKesCents, parse_kes_to_cents
+
+_FRONTEND = ConfigDict(extra="ignore", populate_by_name=True)
+_STRICT = ConfigDict(extra="forbid", populate_by_name=True)
+Method = Literal["mpesa", "cash", "bank"]
+TransactionId = str
+
+
+def _receipt(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("transactionId must not be empty")
+    return value
+
+
+class RepaymentRequest(BaseModel):
+    model_config = _FRONTEND
+    loanId: uuid.UUID  # noqa: N815 - the seed's names
+    amount: PositiveKesCents
+    paymentMethod: Method  # noqa: N815
+    transactionId: str = Field(min_length=1, max_length=64)  # noqa: N815
+    paidAt: AwareDatetime | None = None  # noqa: N815
+
+    _tx = field_validator("transactionId", mode="before")(_receipt)
+
+
+class ReasonRequest(BaseModel):
+    model_config = _FRONTEND
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class AssignRequest(BaseModel):
+    model_config = _STRICT
+    loanId: uuid.UUID | None = None  # noqa: N815
+    clientId: uuid.UUID | None = None  # noqa: N815
+
+
+class DepositRequest(BaseModel):
+    model_config = _FRONTEND
+    clientId: uuid.UUID  # noqa: N815
+    amount: PositiveKesCents
+    paymentMethod: Method  # noqa: N815
+    transactionId: str = Field(min_length=1, max_length=64)  # noqa: N815
+    notes: str | None = Field(default=None, max_length=500)
+    paidAt: AwareDatetime | None = None  # noqa: N815
+
+    _tx = field_validator("transactionId", mode="before")(_receipt)
+
+
+class SavingsAdjustRequest(BaseModel):
+    """The staff frontend's ``POST /api/savings``: signed cents; a negative amount asks for a withdrawal."""
+
+    model_config = _FRONTEND
+    clientId: uuid.UUID  # noqa: N815
+    amountCents: int | None = Field(default=None, ge=-(10**15), le=10**15)  # noqa: N815
+    amountKES: Any = None  # noqa: N815
+    notes: str | None = Field(default=None, max_length=500)
+    paymentMethod: Method = "cash"  # noqa: N815
+    transactionId: str | None = Field(default=None, min_length=1, max_length=64)  # noqa: N815
+
+    def signed_cents(self) -> int:
+        if self.amountCents is not None:
+            return self.amountCents
+        if self.amountKES is None:
+            raise ValueError("amountCents or amountKES is required")
+        return parse_kes_to_cents(self.amountKES, allow_negative=True)
+
+
+class WithdrawalRequest(BaseModel):
+    model_config = _FRONTEND
+    clientId: uuid.UUID  # noqa: N815
+    amount: PositiveKesCents
+    paymentMethod: Method  # noqa: N815
+    notes: str | None = Field(default=None, max_length=500)
+
+
+class RejectRequest(BaseModel):
+    model_config = _FRONTEND
+    reason: str = Field(default="", max_length=500)
+
+
+class FeeSpec(BaseModel):
+    model_config = _STRICT
+    name: str = Field(default="fee", max_length=80)
+    kind: Literal["flat", "percent"]
+    value: str = Field(max_length=20)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return (
+            str(value)
+            if isinstance(value, int | Decimal) and not isinstance(value, bool)
+            else value
+        )
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class ProductSpec(BaseModel):
+    """A loan product's schedule fields, in the contract's snake_case or the frontend's camelCase."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    interest_method: Literal["flat", "declining_equal_instalments", "declining_equal_principal"] = (
+        Field(validation_alias=_alias("interest_method", "interestMethod"))
+    )
+    interest_rate_percent: str = Field(
+        validation_alias=_alias("interest_rate_percent", "interestRatePercent", "interestRate"),
+        max_length=20,
+    )
+    interest_rate_period: Literal["week", "month", "year"] = Field(
+        default="month", validation_alias=_alias("interest_rate_period", "interestRatePeriod")
+    )
+    repayment_frequency: Literal["weekly", "monthly"] = Field(
+        default="monthly", validation_alias=_alias("repayment_frequency", "repaymentFrequency")
+    )
+    instalment_multiple_of: str = Field(
+        default="0.01",
+        validation_alias=_alias(
+            "instalment_multiple_of", "instalmentMultipleOf", "installmentAmountInMultiplesOf"
+        ),
+        max_length=20,
+    )
+    fees: list[FeeSpec] = Field(default_factory=list, max_length=20)
+    allocation: str | None = Field(default=None, max_length=80)
+    rounding: str | None = Field(default=None, max_length=20)
+    weekly_month_convention: Literal["calendar", "four_weeks"] | None = Field(
+        default=None, validation_alias=_alias("weekly_month_convention", "weeklyMonthConvention")
+    )
+
+    @field_validator("interest_rate_percent", "instalment_multiple_of", mode="before")
+    @classmethod
+    def _decimal_text(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a decimal number")
+        if isinstance(value, int | float | Decimal):
+            return repr(value) if isinstance(value, float) else str(value)
+        return value
+
+
+class SchedulePreviewRequest(BaseModel):
+    model_config = _FRONTEND
+    productId: uuid.UUID | None = None  # noqa: N815
+    product: ProductSpec | None = None
+    amount: PositiveKesCents
+    term: int = Field(ge=1, le=520)
+    disbursedOn: dt.date | None = None  # noqa: N815
+
+
+class AssessArrearsRequest(BaseModel):
+    model_config = _FRONTEND
+    asOf: dt.date | None = None  # noqa: N815
+
+
+def kes(cents: int) -> Decimal:
+    """KES as a decimal number, for the frontend fields that expect shillings."""
+    return Decimal(cents) / 100

@@ -1,0 +1,183 @@
+"""``hazina-ledger replay | verify | balance | assess-arrears``: audit and rebuild for operators."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import sys
+import time
+from typing import TextIO
+
+from hazina_ledger.adapters.audit import AuditReport, check_books, check_loans, compare_schemas
+from hazina_ledger.adapters.projection import LedgerProjection, drop_schema
+from hazina_ledger.adapters.views import LedgerViews
+from hazina_ledger.bootstrap import Container, build
+from hazina_ledger.domain.accounts import CHART
+from hazina_ledger.settings import LedgerSettings
+from hazina_servicekit.database import ensure_schema, open_pool
+
+
+def _out(text: str, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(text + "\n")
+
+
+class ProgressBar:
+    """events done / total, events per second and the time left, redrawn in place on stderr."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 30) -> None:
+        self.total = max(total, 1)
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.started = time.perf_counter()
+        self.done = 0
+
+    def update(self, position: int, done: int) -> None:
+        self.done = done
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = done / elapsed
+        fraction = min(position / self.total, 1.0)
+        left = (self.total - position) / rate if rate > 0 else 0.0
+        bar = "#" * int(fraction * self.width)
+        self.stream.write(
+            f"\rreplay [{bar:<{self.width}}] {position:,}/{self.total:,} events  {rate:,.0f} ev/s  ETA {left:,.1f}s "
+        )
+        self.stream.flush()
+
+    def finish(self) -> float:
+        self.stream.write("\n")
+        return time.perf_counter() - self.started
+
+
+def _max_position(container: Container) -> int:
+    table = container.ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    with container.pool.connection() as conn:
+        row = conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {table}").fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
+
+
+def replay(container: Container, *, keep: bool = False, quiet: bool = False) -> AuditReport:
+    """Rebuild every read model into a scratch schema, audit it, and compare it with the live one."""
+    settings = container.settings
+    scratch = f"{settings.db_schema}_replay"
+    with container.pool.connection() as conn:
+        drop_schema(conn, scratch)
+    ensure_schema(settings.database_url, scratch)
+    pool = open_pool(settings.database_url, scratch, max_size=2)
+    report = AuditReport()
+    try:
+        rebuilt = LedgerProjection(container.ledger, pool)
+        bar = ProgressBar(
+            _max_position(container), stream=open("/dev/null", "w") if quiet else None
+        )  # noqa: SIM115
+        count = rebuilt.rebuild_all(progress=bar.update)
+        for _ in range(10):  # writes may land while we rebuild; bring both to the same position
+            container.projection.catch_up()
+            rebuilt.catch_up(progress=bar.update)
+            if rebuilt.position() == container.projection.position():
+                break
+        seconds = bar.finish()
+        report.checks["events_replayed"] = 0
+        report.details.append(
+            f"replayed {count:,} events in {seconds:.2f}s ({count / max(seconds, 1e-9):,.0f} events/s); "
+            f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
+        )
+        check_books(pool, report)
+        check_loans(pool, container.ledger, report)
+        compare_schemas(container.pool, settings.db_schema, scratch, report)
+    finally:
+        pool.close()
+        if not keep:
+            with container.pool.connection() as conn:
+                drop_schema(conn, scratch)
+    return report
+
+
+def verify(container: Container) -> AuditReport:
+    container.projection.catch_up()
+    report = AuditReport()
+    check_books(container.pool, report)
+    check_loans(container.pool, container.ledger, report)
+    parked = container.inbox.parked()
+    report.details.append(f"{len(parked)} parked events waiting")
+    return report
+
+
+def print_report(title: str, report: AuditReport) -> None:
+    _out(f"{title}: {'OK' if report.ok else 'DIFFERENCES FOUND'}")
+    for name, problems in report.checks.items():
+        if name == "events_replayed":
+            continue
+        _out(
+            f"  {'ok  ' if problems == 0 else 'FAIL'} {name}"
+            + (f" ({problems})" if problems else "")
+        )
+    for line in report.details:
+        _out(f"  - {line}")
+
+
+def balance(
+    views: LedgerViews, as_of: dt.date | None, position: int | None, account: str | None
+) -> None:
+    if account:
+        found = views.account(account, as_of, position, 0, 0)
+        net = found["debit_cents"] - found["credit_cents"]
+        _out(
+            f"{account} {found['account'].name}: debits {found['debit_cents']} credits {found['credit_cents']} "
+            f"net {net} cents"
+        )
+        return
+    rows = views.trial_balance(as_of, position)
+    total_debit = total_credit = 0
+    label = (
+        f"as of {as_of.isoformat()}" if as_of else (f"at event {position}" if position else "now")
+    )
+    _out(f"Trial balance {label} (cents)")
+    for row in rows:
+        debit, credit = int(row["debit_cents"]), int(row["credit_cents"])
+        total_debit += debit
+        total_credit += credit
+        _out(f"  {row['code']}  {CHART[row['code']].name:<45} {debit:>16,} {credit:>16,}")
+    _out(f"  {'':4}  {'total':<45} {total_debit:>16,} {total_credit:>16,}")
+    _out("  balanced" if total_debit == total_credit else "  NOT BALANCED")
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="hazina-ledger")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rp = sub.add_parser("replay", help="rebuild every projection from the event store and audit it")
+    rp.add_argument("--keep", action="store_true", help="keep the rebuilt schema for inspection")
+    sub.add_parser("verify", help="audit the live projections without rebuilding")
+    bp = sub.add_parser("balance", help="balances as of a past date or event position")
+    bp.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
+    bp.add_argument("--position", type=int, default=None)
+    bp.add_argument("--account", default=None)
+    ap = sub.add_parser("assess-arrears", help="record arrears status changes as of a date")
+    ap.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
+    args = parser.parse_args(argv)
+    settings = LedgerSettings()  # type: ignore[call-arg]
+    container = build(settings, start_writer=False, verifier=_NoTokens())  # type: ignore[arg-type]
+    try:
+        if args.command == "replay":
+            report = replay(container, keep=args.keep)
+            print_report("replay", report)
+            return 0 if report.ok else 1
+        if args.command == "verify":
+            report = verify(container)
+            print_report("verify", report)
+            return 0 if report.ok else 1
+        if args.command == "balance":
+            container.projection.catch_up()
+            balance(container.views, args.as_of, args.position, args.account)
+            return 0
+        as_of = args.as_of or container.ledger.today()
+        container.projection.catch_up()
+        changed = container.ledger.assess_arrears(container.views.live_loan_ids(), as_of)
+        _out(f"arrears assessed as of {as_of.isoformat()}: {changed} status changes")
+        return 0
+    finally:
+        container.close()
+
+
+class _NoTokens:
+    """The CLI serves no HTTP, so it needs no key set."""
