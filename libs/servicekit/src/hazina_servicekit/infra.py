@@ -73,10 +73,18 @@ def start_nats(work_dir: Path, *, port: int = -1) -> EmbeddedNats:
     shutil.rmtree(ports_dir, ignore_errors=True)
     ports_dir.mkdir()
     log_file = (work_dir / "nats-server.log").open("ab")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own bundled binary
         [
-            nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js",
-            "-sd", str(work_dir / "jetstream"), "--ports_file_dir", str(ports_dir),
+            nats_server_binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-js",
+            "-sd",
+            str(work_dir / "jetstream"),
+            "--ports_file_dir",
+            str(ports_dir),
         ],
         stdout=subprocess.DEVNULL,
         stderr=log_file,

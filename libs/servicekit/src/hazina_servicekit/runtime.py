@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from hazina_contracts.subjects import Stream
@@ -31,7 +31,7 @@ class NatsLink:
     def __init__(self, url: str, *, name: str) -> None:
         self.url = url
         self.name = name
-        self.nc: NATS | None = None
+        self.nc: NatsClient | None = None
         self._connected = asyncio.Event()
 
     async def wait(self, stop: asyncio.Event) -> JetStreamContext | None:

@@ -50,9 +50,18 @@ class SigningKeys:
         public_raw = private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(public_raw), "kid": kid, "use": "sig", "alg": "EdDSA"}
+        jwk = {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": _b64url(public_raw),
+            "kid": kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        }
         pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("UPDATE signing_keys SET retired_at = %s WHERE retired_at IS NULL", (now,))
