@@ -15,7 +15,7 @@ def _alias(*names: str) -> AliasChoices:
 class ServiceSettings(BaseSettings):
     """Connection and runtime settings shared by all services."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
 
     database_url: str = Field(validation_alias=_alias("DATABASE_URL"))
     nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=_alias("NATS_URL"))
