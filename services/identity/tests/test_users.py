@@ -255,3 +255,61 @@ class TestHttpBasics:
         response = client.get("/api/nothing-here")
         assert response.status_code == 404
         assert response.json()["message"] == "Not found"
+
+
+class TestPublishedEvents:
+    def test_user_events_reach_the_identity_stream_without_secrets(
+        self, client: TestClient, admin: dict[str, str], h: Any, container: Any, nats_url: str
+    ) -> None:
+        import asyncio
+
+        import nats
+
+        from hazina_contracts.envelope import EventEnvelope
+        from hazina_identity.adapters.contract_mapping import to_contract
+        from hazina_servicekit.messaging import ensure_all_streams
+        from hazina_servicekit.outbox import OutboxRelay
+
+        user = h.create_user(client, admin, "wafula", "loan_officer")
+        client.patch(f"/api/users/{user['_id']}", json={"role": "initiator_admin"}, headers=admin)
+        client.post(
+            f"/api/users/{user['_id']}/reset-password",
+            json={"newPassword": "Reset-Pass-123"},
+            headers=admin,
+        )
+
+        async def relay_and_read() -> list[tuple[str, bytes]]:
+            nc = await nats.connect(nats_url)
+            js = nc.jetstream()
+            await ensure_all_streams(js)
+            relay = OutboxRelay(
+                app=container.identity,
+                js=js,
+                pool=container.pool,
+                producer="identity",
+                to_contract=to_contract,
+            )
+            while await relay.publish_once():
+                pass
+            info = await js.stream_info("IDENTITY")
+            out = []
+            for seq in range(1, info.state.last_seq + 1):
+                msg = await js.get_msg("IDENTITY", seq)
+                out.append((msg.subject, msg.data))
+            await nc.close()
+            return out
+
+        messages = asyncio.run(relay_and_read())
+        subjects = [subject for subject, _ in messages]
+        assert subjects[0] == "identity.user.created"  # the seeded super admin
+        assert {
+            "identity.user.login_succeeded",
+            "identity.user.role_changed",
+            "identity.user.password_reset",
+        } <= set(subjects)
+        assert all(b"argon2" not in data and b"Reset-Pass" not in data for _, data in messages)
+        role_changed = next(
+            EventEnvelope.from_bytes(d) for s, d in messages if s == "identity.user.role_changed"
+        )
+        assert role_changed.data["role"] == "initiator_admin"
+        assert role_changed.correlation_id  # carried from the HTTP request
