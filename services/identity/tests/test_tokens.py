@@ -100,3 +100,19 @@ class TestKeyRotation:
         container.keys.rotate(now)
         later = now + timedelta(minutes=31)
         assert old not in {k["kid"] for k in container.keys.jwks(later)["keys"]}
+
+
+def test_a_rotation_by_another_process_is_picked_up(
+    client: TestClient, h: Any, container: Any, monkeypatch: Any
+) -> None:
+    from hazina_identity.adapters import signing_keys
+
+    other_process = signing_keys.SigningKeys(
+        container.pool, issuer="hazina-identity", access_ttl=timedelta(minutes=15)
+    )
+    before = h.login(client, h.ADMIN_USERNAME, h.ADMIN_PASSWORD)["token"]
+    new_kid = other_process.rotate(container.clock.now())
+    monkeypatch.setattr(signing_keys, "KEY_RECHECK_SECONDS", 0.0)
+    after = h.login(client, h.ADMIN_USERNAME, h.ADMIN_PASSWORD)["token"]
+    assert jwt.get_unverified_header(after)["kid"] == new_kid
+    assert _me(client, before).status_code == 200
