@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from fastapi import FastAPI
+from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
-from hazina_ledger.adapters.inbox import LedgerInbox
+from hazina_contracts.subjects import Stream
+from hazina_ledger.adapters.contract_mapping import to_contract
+from hazina_ledger.adapters.inbox import ORIGINATION_SUBJECTS, PAYMENTS_SUBJECTS, LedgerInbox
 from hazina_ledger.adapters.projection import LedgerProjection
 from hazina_ledger.adapters.views import LedgerViews
+from hazina_ledger.api.app import create_app
+from hazina_ledger.api.deps import LedgerApi
 from hazina_ledger.application.clock import SystemClock
 from hazina_ledger.application.ledger import Ledger
 from hazina_ledger.application.policies import TenantConventions
@@ -18,8 +26,11 @@ from hazina_ledger.domain.rounding import parse_rounding_mode
 from hazina_ledger.domain.schedule import WeeklyMonthConvention
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.database import ensure_schema, open_pool
+from hazina_servicekit.consumer import DurableConsumer
+from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 
 @dataclass
@@ -32,7 +43,7 @@ class Container:
     inbox: LedgerInbox
     conventions: TenantConventions
     arrears_policy: ArrearsPolicy
-    verifier: TokenVerifier | None
+    verifier: TokenVerifier
     clock: Clock
 
     def close(self) -> None:
@@ -87,3 +98,99 @@ def build(
     )
     projection.catch_up()
     return container
+
+
+def relay_worker(container: Container, link: NatsLink) -> Worker:
+    async def run(js: JetStreamContext, stop: asyncio.Event) -> None:
+        relay = OutboxRelay(
+            app=container.ledger,
+            js=js,
+            pool=container.pool,
+            producer="ledger",
+            to_contract=to_contract,
+        )
+        await relay.run(stop)
+
+    return stream_worker(
+        link,
+        Stream.LEDGER,
+        run,
+        duplicate_window_seconds=container.settings.stream_duplicate_window_seconds,
+    )
+
+
+def inbox_worker(
+    container: Container, link: NatsLink, stream: Stream, name: str, subjects: Sequence[str]
+) -> Worker:
+    """A durable consumer of another service's stream, feeding the ledger's inbox."""
+
+    def make(js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=container.pool,
+            service="ledger",
+            name=name,
+            stream=stream.value,
+            subjects=list(subjects),
+            handler=container.inbox.handle,
+        )
+
+    return consumer_worker(
+        link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds
+    )
+
+
+def every(seconds: float, work: Callable[[], object]) -> Worker:
+    """Run ``work`` (a blocking callable) in a thread every ``seconds`` until stopped."""
+
+    async def worker(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(work)
+            except Exception:  # noqa: S110 - the next round retries; failures are logged where they happen
+                pass
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+            except TimeoutError:
+                pass
+
+    return worker
+
+
+def background_workers(container: Container, link: NatsLink) -> list[Worker]:
+    settings = container.settings
+
+    def assess() -> None:
+        container.projection.catch_up()
+        container.ledger.assess_arrears(container.views.live_loan_ids(), container.ledger.today())
+
+    return [
+        relay_worker(container, link),
+        inbox_worker(container, link, Stream.ORIGINATION, "origination", ORIGINATION_SUBJECTS),
+        inbox_worker(container, link, Stream.PAYMENTS, "payments", PAYMENTS_SUBJECTS),
+        container.projection.follow,
+        every(settings.parked_retry_interval_seconds, container.inbox.retry_parked),
+        every(settings.arrears_check_interval_seconds, assess),
+    ]
+
+
+def build_http_app(container: Container, *, workers: bool | None = None) -> FastAPI:
+    settings = container.settings
+    link = NatsLink(settings.nats_url, name="ledger")
+
+    async def database_ready() -> bool:
+        return await asyncio.to_thread(ping, container.pool)
+
+    run_workers = settings.run_workers if workers is None else workers
+    return create_app(
+        settings=settings,
+        api=LedgerApi(
+            ledger=container.ledger,
+            views=container.views,
+            projection=container.projection,
+            inbox=container.inbox,
+        ),
+        verifier=container.verifier,
+        readiness={"postgres": database_ready, "nats": link.ready},
+        workers=background_workers(container, link) if run_workers else [],
+    )

@@ -69,7 +69,7 @@ def replay(container: Container, *, keep: bool = False, quiet: bool = False) -> 
         rebuilt = LedgerProjection(container.ledger, pool)
         bar = ProgressBar(
             _max_position(container), stream=open("/dev/null", "w") if quiet else None
-        )  # noqa: SIM115
+        )
         count = rebuilt.rebuild_all(progress=bar.update)
         for _ in range(10):  # writes may land while we rebuild; bring both to the same position
             container.projection.catch_up()

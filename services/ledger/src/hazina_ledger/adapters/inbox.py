@@ -151,7 +151,7 @@ class LedgerInbox:
         with self.pool.connection() as conn:
             rows = conn.execute(
                 f"SELECT event_id, envelope FROM parked_messages {where} ORDER BY seq",
-                params,  # noqa: S608
+                params,
             ).fetchall()
         applied = 0
         for event_id, body in rows:

@@ -197,8 +197,8 @@ class LedgerViews:
             params.append(group_id)
         clause = " AND ".join(where)
         base = f"FROM savings_transactions t LEFT JOIN clients c ON c.client_id = t.client_id WHERE {clause}"
-        total = self._one(f"SELECT count(*) AS n {base}", params)  # noqa: S608
-        sql = f"SELECT t.*, c.name AS client_name {base} ORDER BY t.notification_id DESC"  # noqa: S608
+        total = self._one(f"SELECT count(*) AS n {base}", params)
+        sql = f"SELECT t.*, c.name AS client_name {base} ORDER BY t.notification_id DESC"
         if limit is not None:
             sql += " LIMIT %s OFFSET %s"
             params = [*params, limit, offset]

@@ -164,6 +164,8 @@ class AssessArrearsRequest(BaseModel):
     asOf: dt.date | None = None  # noqa: N815
 
 
-def kes(cents: int) -> Decimal:
-    """KES as a decimal number, for the frontend fields that expect shillings."""
-    return Decimal(cents) / 100
+def kes(cents: int) -> float | int:
+    """KES as a JSON number for the frontend fields that expect shillings (display only; the cents
+    fields beside them are the amounts). The shortest float repr of a two-place amount is exact text."""
+    whole, part = divmod(cents, 100)
+    return whole if part == 0 else float(Decimal(cents) / 100)

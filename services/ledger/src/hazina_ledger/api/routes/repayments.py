@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, RecorderDep
 from hazina_ledger.api.schemas import AssignRequest, ReasonRequest, RepaymentRequest, kes
-from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.application.commands import AssignReceipt, PostRepayment, ReverseReceipt
 from hazina_ledger.domain.errors import InvalidRequestError, NotFoundError
 from hazina_ledger.domain.receipt import normalise_receipt

@@ -60,7 +60,7 @@ def preview(body: SchedulePreviewRequest, actor: ReaderDep, api: ApiDep) -> dict
         }
         strategy = parse_strategy(spec.allocation).value
     elif body.productId is not None:
-        known = api.views.product_terms(body.productId)
+        known = api.fresh().product_terms(body.productId)
         if known is None:
             raise NotFoundError(
                 "The ledger has not seen this product yet; send the product's fields instead"
