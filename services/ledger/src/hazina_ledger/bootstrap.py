@@ -193,4 +193,5 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},
         workers=background_workers(container, link) if run_workers else [],
+        on_shutdown=[link.close],
     )

@@ -63,6 +63,10 @@ ORIGINATION_SUBJECTS = ("origination.loan.approved", "origination.client.onboard
 PAYMENTS_SUBJECTS = ("payments.disbursement.completed", "payments.payment.received")
 
 
+def _waiting_on(loan_id: object) -> tuple[str, str]:
+    return f"loan:{loan_id}", f"disbursement:{loan_id}"
+
+
 class LedgerInbox:
     def __init__(
         self, ledger: Ledger, pool: ConnectionPool, conventions: TenantConventions
@@ -92,7 +96,7 @@ class LedgerInbox:
             return
         if isinstance(model, LoanApproved):
             self.ledger.record_loan_terms(on_loan_approved(model, self.conventions))
-            self.retry_parked(f"loan:{model.loan_id}")
+            self.retry_parked(*_waiting_on(model.loan_id))
         elif isinstance(model, ClientOnboarded):
             row = {
                 "client_id": model.client_id,
@@ -110,7 +114,7 @@ class LedgerInbox:
                     upsert_client(own, row)
         elif isinstance(model, DisbursementCompleted):
             self.ledger.open_loan_account(on_disbursement_completed(model))
-            self.retry_parked(f"disbursement:{model.loan_id}")
+            self.retry_parked(*_waiting_on(model.loan_id))
         elif isinstance(model, PaymentReceived):
             self._receive(model)
 
@@ -145,9 +149,21 @@ class LedgerInbox:
         )
         log.info("event_parked", type=envelope.type, waiting_for=waiting_for)
 
-    def retry_parked(self, waiting_for: str | None = None) -> int:
-        """Apply parked events (those waiting for ``waiting_for``, or all) in arrival order."""
-        where, params = ("WHERE waiting_for = %s", (waiting_for,)) if waiting_for else ("", ())
+    def retry_parked(self, *waiting_for: str) -> int:
+        """Apply parked events (those waiting for any of ``waiting_for``, or all) in arrival order,
+        round after round while rounds make progress (one applied event may unblock the next)."""
+        total = 0
+        while True:
+            applied = self._retry_round(list(waiting_for))
+            total += applied
+            if applied == 0:
+                return total
+
+    def _retry_round(self, waiting_for: list[str]) -> int:
+        if waiting_for:
+            where, params = "WHERE waiting_for = ANY(%s)", (waiting_for,)
+        else:  # the timer: everything except what waits for a person
+            where, params = "WHERE waiting_for <> %s", ("staff-review",)
         with self.pool.connection() as conn:
             rows = conn.execute(
                 f"SELECT event_id, envelope FROM parked_messages {where} ORDER BY seq",
@@ -167,10 +183,11 @@ class LedgerInbox:
                     with conn.transaction():
                         self.apply(envelope, conn)
                 except (AwaitingPrerequisiteError, InvalidStateError) as exc:
+                    waits = exc.waiting_for if isinstance(exc, AwaitingPrerequisiteError) else "staff-review"
                     conn.execute(
-                        "UPDATE parked_messages SET attempts = attempts + 1, last_attempt_at = now(), reason = %s "
-                        "WHERE event_id = %s",
-                        (str(exc), event_id),
+                        "UPDATE parked_messages SET attempts = attempts + 1, last_attempt_at = now(), "
+                        "reason = %s, waiting_for = %s WHERE event_id = %s",
+                        (str(exc), waits, event_id),
                     )
                     continue
                 except Exception as exc:  # keep it parked; the next round retries

@@ -47,6 +47,7 @@ def create_app(
     verifier: TokenVerifier,
     readiness: dict[str, ReadinessCheck],
     workers: list[Worker] | None = None,
+    on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +60,9 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=5)
+            for close in on_shutdown or []:
+                with contextlib.suppress(Exception):
+                    await close()
 
     app = FastAPI(title="Hazina ledger", version="0.1.0", lifespan=lifespan)
     app.state.ledger_api = api

@@ -1,0 +1,152 @@
+"""Events from origination and the payments gateway: applied once however often they arrive,
+and waiting (parked, retried) when they arrive before what they depend on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def repayments(client: TestClient, staff: Any, loan_id: uuid.UUID) -> dict[str, Any]:
+    return dict(client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json())
+
+
+class TestDuplicateDelivery:
+    def test_every_event_delivered_three_times_takes_effect_once(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        loan_id, client_id = uuid.uuid4(), uuid.uuid4()
+        events = [
+            h.client_onboarded(client_id),
+            h.loan_approved(loan_id, client_id),
+            h.disbursement_completed(loan_id),
+            h.payment_received("NLJ7RT61SV", 500_000, loan_id=loan_id, client_id=client_id),
+        ]
+        for event in events:
+            env = h.envelope(event)
+            for _ in range(3):
+                h.deliver(container, env)
+            h.deliver(container, event)  # the same fact again under a new envelope id (a republish)
+        paid = repayments(client, staff, loan_id)
+        assert paid["total_paid_cents"] == 500_000
+        assert len(paid["repayments"]) == 1
+        trial = client.get("/api/ledger/trial-balance", headers=staff.headers("loan_officer")).json()
+        assert {a["code"]: a["debit_cents"] for a in trial["accounts"]}["1100"] == 2_000_000  # opened once
+        stored = container.ledger.loan(loan_id)
+        assert stored.version == 3  # terms, disbursed, one repayment
+
+    def test_a_c2b_receipt_reused_for_another_amount_is_flagged_not_posted(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        loan_id, client_id = h.open_loan(container)
+        h.deliver(container, h.payment_received("DUP1", 500_000, loan_id=loan_id))
+        h.deliver(container, h.payment_received("DUP1", 900_000, loan_id=loan_id))
+        assert repayments(client, staff, loan_id)["total_paid_cents"] == 500_000
+        flagged = client.get("/api/repayments/conflicts", headers=staff.headers("loan_officer")).json()
+        assert [(f["receipt"], f["amount_cents"], f["source"]) for f in flagged] == [("DUP1", 900_000, "c2b")]
+
+
+class TestOutOfOrder:
+    def test_a_repayment_before_the_disbursement_waits_and_then_posts(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        loan_id, client_id = uuid.uuid4(), uuid.uuid4()
+        h.deliver(container, h.loan_approved(loan_id, client_id))
+        h.deliver(container, h.payment_received("EARLY1", 500_000, loan_id=loan_id))
+        h.deliver(container, h.payment_received("EARLY2", 100_000, loan_id=loan_id))
+        parked = client.get("/api/ledger/parked", headers=staff.headers("loan_officer")).json()
+        assert [p["waitingFor"] for p in parked] == [f"disbursement:{loan_id}"] * 2
+        h.deliver(container, h.disbursement_completed(loan_id))
+        paid = repayments(client, staff, loan_id)
+        assert [r["_id"] for r in paid["repayments"]] == ["EARLY1", "EARLY2"]  # in arrival order
+        assert paid["total_paid_cents"] == 600_000
+        assert client.get("/api/ledger/parked", headers=staff.headers("loan_officer")).json() == []
+
+    def test_a_disbursement_before_the_approval_waits_and_so_do_its_repayments(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        loan_id, client_id = uuid.uuid4(), uuid.uuid4()
+        h.deliver(container, h.payment_received("ORPHAN1", 250_000, loan_id=loan_id))
+        h.deliver(container, h.disbursement_completed(loan_id))
+        assert len(container.inbox.parked()) == 2
+        h.deliver(container, h.loan_approved(loan_id, client_id))
+        assert container.inbox.parked() == []
+        assert repayments(client, staff, loan_id)["total_paid_cents"] == 250_000
+
+    def test_parked_events_are_retried_by_the_timer_too(self, container: Any, h: Any) -> None:
+        loan_id = uuid.uuid4()
+        h.deliver(container, h.payment_received("TIMER1", 1_000, loan_id=loan_id))
+        assert container.inbox.retry_parked() == 0  # still waiting; kept, attempts counted
+        assert container.inbox.parked()[0]["attempts"] == 1
+        h.deliver(container, h.loan_approved(loan_id, uuid.uuid4()))
+        container.ledger.open_loan_account(
+            __import__("hazina_ledger.application.policies", fromlist=["x"]).on_disbursement_completed(
+                h.disbursement_completed(loan_id)
+            )
+        )
+        assert container.inbox.retry_parked() == 1
+        assert container.inbox.parked() == []
+
+    def test_a_second_different_disbursement_is_held_for_staff(self, container: Any, h: Any) -> None:
+        loan_id, _ = h.open_loan(container)
+        h.deliver(container, h.disbursement_completed(loan_id, disbursement_id=uuid.uuid4()))
+        assert [p["waitingFor"] for p in container.inbox.parked()] == ["staff-review"]
+
+
+class TestUnallocatedAndSavings:
+    def test_an_unknown_reference_waits_in_unallocated_until_staff_assign_it(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        loan_id, client_id = h.open_loan(container)
+        h.deliver(container, h.payment_received("UNK1", 300_000, target="unallocated", reference="typo-123"))
+        h.deliver(container, h.payment_received("UNK1", 300_000, target="unallocated", reference="typo-123"))
+        reader = staff.headers("loan_officer")
+        waiting = client.get("/api/repayments/unallocated", headers=reader).json()
+        assert [(w["receipt"], w["amount_cents"], w["accountReference"]) for w in waiting] == [
+            ("UNK1", 300_000, "typo-123")
+        ]
+        assert client.get("/api/ledger/accounts/2010", headers=reader).json()["balance_cents"] == 300_000
+        url = "/api/repayments/unallocated/UNK1/assign"
+        assert client.post(url, json={"loanId": str(loan_id)}, headers=reader).status_code == 403
+        assert client.post(url, json={}, headers=staff.headers("initiator_admin")).status_code == 400
+        done = client.post(url, json={"loanId": str(loan_id)}, headers=staff.headers("initiator_admin"))
+        assert done.status_code == 200, done.text
+        assert client.post(url, json={"loanId": str(loan_id)}, headers=staff.headers("initiator_admin")).status_code == 409
+        assert client.get("/api/ledger/accounts/2010", headers=reader).json()["balance_cents"] == 0
+        assert repayments(client, staff, loan_id)["total_paid_cents"] == 300_000
+        assert client.get("/api/repayments/unallocated", headers=reader).json() == []
+
+    def test_a_payment_referencing_a_national_id_is_a_savings_deposit(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        client_id = uuid.uuid4()
+        h.deliver(container, h.client_onboarded(client_id))
+        event = h.payment_received("SAV1", 150_000, client_id=client_id, target="savings", reference="12345678")
+        h.deliver(container, event)
+        h.deliver(container, event)
+        accounts = client.get(f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")).json()
+        assert accounts["savings_cents"] == 150_000
+        rows = client.get(f"/api/savings?clientId={client_id}", headers=staff.headers("loan_officer")).json()
+        assert [(r["amount_cents"], r["balanceAfter"], r["clientName"]) for r in rows] == [
+            (150_000, 150_000, "Wanjiku Kamau")
+        ]
+
+
+def test_published_ledger_events_follow_the_contract(container: Any, h: Any, clock: Any) -> None:
+    from hazina_ledger.adapters.contract_mapping import to_contract
+
+    loan_id, client_id = h.open_loan(container)
+    h.deliver(container, h.payment_received("PUB1", 3_250_000, loan_id=loan_id))
+    clock.set_date(dt.date(2025, 3, 1))
+    events = container.ledger.recorder.select_notifications(start=1, limit=100)
+    published = [to_contract(container.ledger.mapper.to_domain_event(n)) for n in events]
+    types = [c.TYPE for c in published if c is not None]
+    assert types == ["LoanAccountOpened", "RepaymentPosted", "LoanRepaid"]
+    opened, posted, repaid = (c for c in published if c is not None)
+    assert opened.total_interest_cents == 1_200_000 and opened.instalments == 6  # type: ignore[attr-defined]
+    assert posted.suspense_cents == 50_000 and posted.outstanding_cents == 0  # type: ignore[attr-defined]
+    assert repaid.total_paid_cents == 3_250_000  # type: ignore[attr-defined]
+    assert all(c.client_id == client_id for c in published if c is not None)  # type: ignore[attr-defined]

@@ -1,0 +1,99 @@
+"""Over real NATS JetStream: the ledger consumes origination's and the gateway's streams (each
+message delivered twice) and publishes its own contract events through the outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import nats
+from fastapi.testclient import TestClient
+
+from hazina_contracts.envelope import EventEnvelope
+from hazina_contracts.subjects import Stream
+from hazina_ledger.bootstrap import build, build_http_app
+from hazina_ledger.settings import LedgerSettings
+from hazina_servicekit.messaging import ensure_stream
+
+
+async def _publish_twice(url: str, envelopes: list[EventEnvelope]) -> None:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        for stream in (Stream.ORIGINATION, Stream.PAYMENTS):
+            await ensure_stream(js, stream)
+        for env in envelopes:
+            for _ in range(2):  # the second publish is deduplicated by Nats-Msg-Id...
+                await js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": str(env.event_id)})
+        for env in envelopes[-1:]:  # ...so also send one again under a new message id: a true redelivery
+            await js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": f"again-{env.event_id}"})
+    finally:
+        await nc.close()
+
+
+async def _ledger_messages(url: str) -> list[EventEnvelope]:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        sub = await js.pull_subscribe("ledger.>", stream=Stream.LEDGER.value)
+        out: list[EventEnvelope] = []
+        while True:
+            try:
+                msgs = await sub.fetch(100, timeout=0.5)
+            except nats.errors.TimeoutError:
+                return out
+            out += [EventEnvelope.from_bytes(m.data) for m in msgs]
+    finally:
+        await nc.close()
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_consumes_once_and_publishes_contract_events(
+    database_url: str, nats_url: str, clock: Any, verifier: Any, staff: Any, h: Any
+) -> None:
+    settings = LedgerSettings(database_url=database_url, nats_url=nats_url, run_workers=True)
+    container = build(settings, clock=clock, verifier=verifier)
+    loan_id, client_id = uuid.uuid4(), uuid.uuid4()
+    envelopes = [
+        h.envelope(h.client_onboarded(client_id)),
+        h.envelope(h.payment_received("NATS1", 500_000, loan_id=loan_id)),  # before its loan exists
+        h.envelope(h.loan_approved(loan_id, client_id)),
+        h.envelope(h.disbursement_completed(loan_id)),
+        h.envelope(h.payment_received("NATS2", 2_700_000, loan_id=loan_id)),
+    ]
+    try:
+        with TestClient(build_http_app(container), raise_server_exceptions=False) as client:
+            asyncio.run(_publish_twice(nats_url, envelopes))
+
+            def repaid() -> bool:
+                body = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer"))
+                return body.status_code == 200 and body.json()["status"] == "repaid"
+
+            _eventually(repaid)
+            body = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+            assert sorted(r["_id"] for r in body["repayments"]) == ["NATS1", "NATS2"]
+            assert body["total_paid_cents"] == 3_200_000
+
+            def published() -> bool:
+                return len(asyncio.run(_ledger_messages(nats_url))) >= 4
+
+            _eventually(published)
+        messages = asyncio.run(_ledger_messages(nats_url))
+        assert sorted(m.type for m in messages) == sorted(
+            ["LoanAccountOpened", "RepaymentPosted", "RepaymentPosted", "LoanRepaid"]
+        )
+        assert len({m.event_id for m in messages}) == len(messages)
+        assert all(m.producer == "ledger" and m.data["client_id"] == str(client_id) for m in messages)
+    finally:
+        container.close()
