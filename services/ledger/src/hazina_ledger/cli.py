@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import datetime as dt
 import resource
 import sys
@@ -67,9 +68,7 @@ def replay(container: Container, *, keep: bool = False, quiet: bool = False) -> 
     report = AuditReport()
     try:
         rebuilt = LedgerProjection(container.ledger, pool)
-        bar = ProgressBar(
-            _max_position(container), stream=open("/dev/null", "w") if quiet else None
-        )
+        bar = ProgressBar(_max_position(container), stream=io.StringIO() if quiet else None)
         count = rebuilt.rebuild_all(progress=bar.update)
         for _ in range(10):  # writes may land while we rebuild; bring both to the same position
             container.projection.catch_up()

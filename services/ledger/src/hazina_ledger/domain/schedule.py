@@ -201,16 +201,18 @@ def _flat(principal_cents: int, terms: ScheduleTerms) -> list[tuple[int, int]]:
     principal = _spread(principal_cents, n, terms)
     if multiple > 1:
         # Fineract: principal' = round_m(principal) + round_m(interest) - interest, so that each
-        # instalment is a multiple of m; the last instalment still takes the residue.
+        # instalment is a multiple of m; the last instalment still takes the residue. On a loan too
+        # small for its multiple, principal is capped at what remains (never negative, never more).
+        remaining = principal_cents
         for k in range(n - 1):
-            principal[k] = (
+            shifted = (
                 round_to_multiple(principal[k], multiple, mode)
                 + round_to_multiple(interest[k], multiple, mode)
                 - interest[k]
             )
-        principal[-1] = principal_cents - sum(principal[:-1])
-    if principal[-1] < 0:
-        raise ScheduleTermsError("instalment multiple is too large for this loan")
+            principal[k] = min(max(shifted, 0), remaining)
+            remaining -= principal[k]
+        principal[-1] = remaining
     return list(zip(principal, interest, strict=True))
 
 

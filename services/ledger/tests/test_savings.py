@@ -1,0 +1,121 @@
+"""Savings: deposits by receipt, withdrawals only with a second person's approval, never negative."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def onboard(container: Any, h: Any) -> uuid.UUID:
+    client_id = uuid.uuid4()
+    h.deliver(container, h.client_onboarded(client_id))
+    return client_id
+
+
+def deposit(client: TestClient, staff: Any, client_id: uuid.UUID, amount: Any, receipt: str, role: str = "initiator_admin") -> Any:
+    return client.post(
+        "/api/savings/deposits",
+        json={"clientId": str(client_id), "amount": amount, "paymentMethod": "cash", "transactionId": receipt},
+        headers=staff.headers(role),
+    )
+
+
+def balance(client: TestClient, staff: Any, client_id: uuid.UUID) -> dict[str, Any]:
+    return dict(client.get(f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")).json())
+
+
+def test_deposits_are_idempotent_by_receipt_and_listed_for_the_frontend(
+    client: TestClient, container: Any, staff: Any, h: Any
+) -> None:
+    client_id = onboard(container, h)
+    assert deposit(client, staff, client_id, "4000", "DEP1").status_code == 201
+    again = deposit(client, staff, client_id, 4000, "DEP1")
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert deposit(client, staff, client_id, 4500, "DEP1").status_code == 409
+    assert deposit(client, staff, client_id, 100, "DEP2", role="loan_officer").status_code == 403
+    assert deposit(client, staff, uuid.uuid4(), 100, "DEP3").status_code == 404
+    assert balance(client, staff, client_id)["savings_cents"] == 400_000
+    rows = client.get("/api/savings", headers=staff.headers("loan_officer"))
+    assert rows.headers["X-Total-Count"] == "1"
+    assert rows.json()[0]["amountKES"] == 4000 and rows.json()[0]["balanceAfter"] == 400_000
+    trial = client.get("/api/ledger/trial-balance", headers=staff.headers("loan_officer")).json()
+    assert {a["code"]: a["balance_cents"] for a in trial["accounts"]}["2200"] == 400_000
+
+
+def test_a_withdrawal_needs_another_staff_members_approval(
+    client: TestClient, container: Any, staff: Any, h: Any
+) -> None:
+    client_id = onboard(container, h)
+    deposit(client, staff, client_id, 4000, "DEPW1")
+    maker = uuid.uuid4()
+    requested = client.post(
+        "/api/savings/withdrawals",
+        json={"clientId": str(client_id), "amount": 1500, "paymentMethod": "cash"},
+        headers=staff.headers("approver_admin", maker),
+    )
+    assert requested.status_code == 201, requested.text
+    withdrawal = requested.json()["withdrawal"]
+    assert withdrawal["status"] == "pending"
+    assert balance(client, staff, client_id)["available_savings_cents"] == 250_000
+    url = f"/api/savings/withdrawals/{withdrawal['_id']}/approve"
+    assert client.post(url, headers=staff.headers("initiator_admin")).status_code == 403  # role
+    same = client.post(url, headers=staff.headers("approver_admin", maker))
+    assert same.status_code == 403  # maker-checker
+    assert "cannot approve" in same.json()["message"]
+    approved = client.post(url, headers=staff.headers("super_admin"))
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["balance_cents"] == 250_000
+    assert client.post(url, headers=staff.headers("super_admin")).status_code == 409
+    assert client.get("/api/ledger/accounts/1040", headers=staff.headers("loan_officer")).json()["balance_cents"] == 250_000
+
+
+def test_savings_never_go_negative(client: TestClient, container: Any, staff: Any, h: Any) -> None:
+    client_id = onboard(container, h)
+    deposit(client, staff, client_id, 1000, "DEPN1")
+    body = {"clientId": str(client_id), "amount": 800, "paymentMethod": "mpesa"}
+    first = client.post("/api/savings/withdrawals", json=body, headers=staff.headers("initiator_admin"))
+    assert first.status_code == 201
+    second = client.post("/api/savings/withdrawals", json=body, headers=staff.headers("initiator_admin"))
+    assert second.status_code == 409  # 800 is pending; only 200 is available
+    assert "available" in second.json()["message"]
+    rejected = client.post(
+        f"/api/savings/withdrawals/{first.json()['withdrawal']['_id']}/reject", json={"reason": "not signed"},
+        headers=staff.headers("approver_admin"),
+    )
+    assert rejected.json()["withdrawal"]["status"] == "rejected"
+    assert balance(client, staff, client_id)["savings_cents"] == 100_000
+
+
+def test_the_frontends_signed_adjustment_deposits_or_asks_to_withdraw(
+    client: TestClient, container: Any, staff: Any, h: Any
+) -> None:
+    client_id = onboard(container, h)
+    up = client.post("/api/savings", json={"clientId": str(client_id), "amountCents": 50_000, "notes": "chama"},
+                     headers=staff.headers("initiator_admin"))
+    assert up.status_code == 201, up.text
+    down = client.post("/api/savings", json={"clientId": str(client_id), "amountCents": -20_000},
+                       headers=staff.headers("initiator_admin"))
+    assert down.json()["withdrawal"]["status"] == "pending"
+    assert client.post("/api/savings", json={"clientId": str(client_id), "amountCents": 0},
+                       headers=staff.headers("initiator_admin")).status_code == 400
+    pending = client.get("/api/savings/withdrawals?status=pending", headers=staff.headers("loan_officer")).json()
+    assert [(w["amount_cents"], w["clientId"]) for w in pending] == [(20_000, str(client_id))]
+
+
+def test_a_deposit_reversal_mirrors_it_and_publishes_the_new_balance(
+    client: TestClient, container: Any, staff: Any, h: Any
+) -> None:
+    from hazina_ledger.adapters.contract_mapping import to_contract
+
+    client_id = onboard(container, h)
+    deposit(client, staff, client_id, 1000, "DEPR1")
+    reversed_ = client.post("/api/savings/deposits/DEPR1/reverse", json={"reason": "wrong client"},
+                            headers=staff.headers("approver_admin"))
+    assert reversed_.status_code == 200, reversed_.text
+    assert balance(client, staff, client_id)["savings_cents"] == 0
+    events = container.ledger.recorder.select_notifications(start=1, limit=100)
+    changes = [to_contract(container.ledger.mapper.to_domain_event(n)) for n in events]
+    savings = [(c.reason, c.change_cents, c.balance_cents) for c in changes if c and c.TYPE == "SavingsBalanceChanged"]  # type: ignore[attr-defined]
+    assert savings == [("deposit", 100_000, 100_000), ("reversal", -100_000, 0)]
