@@ -31,7 +31,9 @@ KID = "ledger-test-key"
 class MovableClock:
     """Starts at a fixed business day; the test moves it."""
 
-    current: dt.datetime = field(default_factory=lambda: dt.datetime(2025, 1, 1, 7, 0, tzinfo=dt.UTC))
+    current: dt.datetime = field(
+        default_factory=lambda: dt.datetime(2025, 1, 1, 7, 0, tzinfo=dt.UTC)
+    )
 
     def now(self) -> dt.datetime:
         return self.current
@@ -63,7 +65,9 @@ def settings(database_url: str) -> LedgerSettings:
 
 
 @pytest.fixture
-def container(settings: LedgerSettings, clock: MovableClock, verifier: TokenVerifier) -> Iterator[Container]:
+def container(
+    settings: LedgerSettings, clock: MovableClock, verifier: TokenVerifier
+) -> Iterator[Container]:
     built = build(settings, clock=clock, verifier=verifier)
     try:
         yield built
@@ -73,7 +77,9 @@ def container(settings: LedgerSettings, clock: MovableClock, verifier: TokenVeri
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(build_http_app(container, workers=False), raise_server_exceptions=False) as test_client:
+    with TestClient(
+        build_http_app(container, workers=False), raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 
@@ -88,8 +94,16 @@ class Staff:
         user_id = user_id or self.ids.setdefault(role, uuid.uuid4())
         now = int(dt.datetime.now(dt.UTC).timestamp())
         claims = {
-            "sub": str(user_id), "role": role, "regions": [], "branch_id": None, "username": role,
-            "typ": "access", "iss": ISSUER, "iat": now, "exp": now + 900, "jti": uuid.uuid4().hex,
+            "sub": str(user_id),
+            "role": role,
+            "regions": [],
+            "branch_id": None,
+            "username": role,
+            "typ": "access",
+            "iss": ISSUER,
+            "iat": now,
+            "exp": now + 900,
+            "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KID})
 
@@ -102,7 +116,9 @@ def staff(signing_key: Ed25519PrivateKey) -> Staff:
     return Staff(signing_key)
 
 
-def envelope(event: ContractEvent, producer: str = "test", event_id: uuid.UUID | None = None) -> EventEnvelope:
+def envelope(
+    event: ContractEvent, producer: str = "test", event_id: uuid.UUID | None = None
+) -> EventEnvelope:
     return EventEnvelope(
         event_id=event_id or uuid.uuid4(),
         type=event.TYPE,
@@ -116,14 +132,22 @@ def envelope(event: ContractEvent, producer: str = "test", event_id: uuid.UUID |
 
 
 FLAT_10_MONTHLY = {
-    "interest_method": "flat", "interest_rate_percent": "10", "interest_rate_period": "month",
-    "repayment_frequency": "monthly", "term": 6,
+    "interest_method": "flat",
+    "interest_rate_percent": "10",
+    "interest_rate_period": "month",
+    "repayment_frequency": "monthly",
+    "term": 6,
 }
 
 
 def loan_approved(
-    loan_id: uuid.UUID, client_id: uuid.UUID, principal_cents: int = 2_000_000, *,
-    officer_id: uuid.UUID | None = None, group_id: uuid.UUID | None = None, allocation: str | None = None,
+    loan_id: uuid.UUID,
+    client_id: uuid.UUID,
+    principal_cents: int = 2_000_000,
+    *,
+    officer_id: uuid.UUID | None = None,
+    group_id: uuid.UUID | None = None,
+    allocation: str | None = None,
     **terms: Any,
 ) -> LoanApproved:
     spec = {**FLAT_10_MONTHLY, **terms}
@@ -150,32 +174,62 @@ def loan_approved(
 
 
 def disbursement_completed(
-    loan_id: uuid.UUID, amount_cents: int = 2_000_000, *, on: dt.date = dt.date(2025, 1, 1),
-    charge_cents: int = 1_300, disbursement_id: uuid.UUID | None = None,
+    loan_id: uuid.UUID,
+    amount_cents: int = 2_000_000,
+    *,
+    on: dt.date = dt.date(2025, 1, 1),
+    charge_cents: int = 1_300,
+    disbursement_id: uuid.UUID | None = None,
 ) -> DisbursementCompleted:
     at = dt.datetime(on.year, on.month, on.day, 9, 0, tzinfo=dt.UTC)
     return DisbursementCompleted(
-        occurred_at=at, disbursement_id=disbursement_id or uuid.uuid5(loan_id, "disbursement"), loan_id=loan_id,
-        amount_cents=amount_cents, charge_cents=charge_cents, mpesa_receipt=f"B2C{loan_id.hex[:7].upper()}",
+        occurred_at=at,
+        disbursement_id=disbursement_id or uuid.uuid5(loan_id, "disbursement"),
+        loan_id=loan_id,
+        amount_cents=amount_cents,
+        charge_cents=charge_cents,
+        mpesa_receipt=f"B2C{loan_id.hex[:7].upper()}",
         completed_at=at,
     )
 
 
 def payment_received(
-    receipt: str, amount_cents: int, *, loan_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None,
-    target: str = "loan", on: dt.date = dt.date(2025, 2, 1), reference: str = "REF",
+    receipt: str,
+    amount_cents: int,
+    *,
+    loan_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    target: str = "loan",
+    on: dt.date = dt.date(2025, 2, 1),
+    reference: str = "REF",
 ) -> PaymentReceived:
     at = dt.datetime(on.year, on.month, on.day, 9, 0, tzinfo=dt.UTC)
     return PaymentReceived(
-        occurred_at=at, receipt=receipt, amount_cents=amount_cents, msisdn=None, account_reference=reference,
-        loan_id=loan_id, client_id=client_id, target=target, paid_at=at, channel="c2b",  # type: ignore[arg-type]
+        occurred_at=at,
+        receipt=receipt,
+        amount_cents=amount_cents,
+        msisdn=None,
+        account_reference=reference,
+        loan_id=loan_id,
+        client_id=client_id,
+        target=target,
+        paid_at=at,
+        channel="c2b",  # type: ignore[arg-type]
     )
 
 
-def client_onboarded(client_id: uuid.UUID, group_id: uuid.UUID | None = None, national_id: str = "12345678") -> ClientOnboarded:
+def client_onboarded(
+    client_id: uuid.UUID, group_id: uuid.UUID | None = None, national_id: str = "12345678"
+) -> ClientOnboarded:
     return ClientOnboarded(
-        occurred_at=dt.datetime(2024, 12, 1, tzinfo=dt.UTC), actor_id=None, client_id=client_id, group_id=group_id,
-        name="Wanjiku Kamau", national_id=national_id, phone="254712345678", status="active",
+        occurred_at=dt.datetime(2024, 12, 1, tzinfo=dt.UTC),
+        actor_id=None,
+        client_id=client_id,
+        group_id=group_id,
+        name="Wanjiku Kamau",
+        national_id=national_id,
+        phone="254712345678",
+        status="active",
     )
 
 
@@ -188,11 +242,18 @@ def deliver(container: Container, event: ContractEvent | EventEnvelope) -> Event
 
 
 def open_loan(
-    container: Container, principal_cents: int = 2_000_000, *, client_id: uuid.UUID | None = None,
-    on: dt.date = dt.date(2025, 1, 1), **terms: Any,
+    container: Container,
+    principal_cents: int = 2_000_000,
+    *,
+    client_id: uuid.UUID | None = None,
+    on: dt.date = dt.date(2025, 1, 1),
+    **terms: Any,
 ) -> tuple[uuid.UUID, uuid.UUID]:
     loan_id, client_id = uuid.uuid4(), client_id or uuid.uuid4()
-    deliver(container, client_onboarded(client_id, national_id=str(10_000_000 + hash(client_id) % 89_999_999)))
+    deliver(
+        container,
+        client_onboarded(client_id, national_id=str(10_000_000 + hash(client_id) % 89_999_999)),
+    )
     deliver(container, loan_approved(loan_id, client_id, principal_cents, **terms))
     deliver(container, disbursement_completed(loan_id, principal_cents, on=on))
     return loan_id, client_id
@@ -202,6 +263,11 @@ def open_loan(
 def h() -> Any:
     """Helpers as a fixture (test modules cannot import conftest in importlib mode)."""
     return SimpleNamespace(
-        envelope=envelope, loan_approved=loan_approved, disbursement_completed=disbursement_completed,
-        payment_received=payment_received, client_onboarded=client_onboarded, deliver=deliver, open_loan=open_loan,
+        envelope=envelope,
+        loan_approved=loan_approved,
+        disbursement_completed=disbursement_completed,
+        payment_received=payment_received,
+        client_onboarded=client_onboarded,
+        deliver=deliver,
+        open_loan=open_loan,
     )

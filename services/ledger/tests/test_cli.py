@@ -18,8 +18,13 @@ def populate(container: Any, h: Any) -> Any:
     loan_id, _ = h.open_loan(container)
     for k, (amount, day) in enumerate([(500_000, 31), (600_000, 63), (3_000_000, 200)]):
         container.ledger.post_repayment(
-            PostRepayment(loan_id=loan_id, receipt=f"CLI{k}", amount_cents=amount, method="mpesa",
-                          paid_at=dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC) + dt.timedelta(days=day))
+            PostRepayment(
+                loan_id=loan_id,
+                receipt=f"CLI{k}",
+                amount_cents=amount,
+                method="mpesa",
+                paid_at=dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC) + dt.timedelta(days=day),
+            )
         )
     container.projection.catch_up()
     return loan_id
@@ -28,7 +33,11 @@ def populate(container: Any, h: Any) -> Any:
 def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
     return subprocess.run(
-        [sys.executable, "-m", "hazina_ledger", *args], env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "hazina_ledger", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 
@@ -40,8 +49,12 @@ def test_replay_rebuilds_audits_and_compares_with_the_live_tables(
     done = cli(database_url, "replay")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "replay: OK" in done.stdout
-    for check in ("trial_balance_is_zero", "every_entry_balances", "loan_outstanding_equals_schedule_minus_allocations",
-                  "rebuilt_equals_live"):
+    for check in (
+        "trial_balance_is_zero",
+        "every_entry_balances",
+        "loan_outstanding_equals_schedule_minus_allocations",
+        "rebuilt_equals_live",
+    ):
         assert f"ok   {check}" in done.stdout
     assert "ev/s" in done.stderr and "ETA" in done.stderr  # the progress bar
 
@@ -51,9 +64,13 @@ def test_replay_exits_non_zero_when_a_live_balance_was_tampered_with(
 ) -> None:
     loan_id = populate(container, h)
     with container.pool.connection() as conn:
-        conn.execute("UPDATE loan_accounts SET outstanding_cents = outstanding_cents + 1 WHERE loan_id = %s",
-                     (loan_id,))
-        conn.execute("UPDATE account_balances SET debit_cents = debit_cents + 7 WHERE account_id = '1020'")
+        conn.execute(
+            "UPDATE loan_accounts SET outstanding_cents = outstanding_cents + 1 WHERE loan_id = %s",
+            (loan_id,),
+        )
+        conn.execute(
+            "UPDATE account_balances SET debit_cents = debit_cents + 7 WHERE account_id = '1020'"
+        )
     done = cli(database_url, "replay")
     assert done.returncode == 1
     assert "FAIL rebuilt_equals_live" in done.stdout
@@ -62,14 +79,20 @@ def test_replay_exits_non_zero_when_a_live_balance_was_tampered_with(
 
 
 def test_verify_finds_a_drifted_running_total_without_rebuilding(
-    container: Any, h: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database_url: str
+    container: Any,
+    h: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
 ) -> None:
     populate(container, h)
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert run_cli(["verify"]) == 0
     assert "verify: OK" in capsys.readouterr().out
     with container.pool.connection() as conn:
-        conn.execute("UPDATE account_balances SET credit_cents = credit_cents + 5 WHERE account_id = '4000'")
+        conn.execute(
+            "UPDATE account_balances SET credit_cents = credit_cents + 5 WHERE account_id = '4000'"
+        )
     assert run_cli(["verify"]) == 1
     out = capsys.readouterr().out
     assert "FAIL trial_balance_is_zero" in out
@@ -77,7 +100,11 @@ def test_verify_finds_a_drifted_running_total_without_rebuilding(
 
 
 def test_balance_as_of_a_past_date_or_position(
-    container: Any, h: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database_url: str
+    container: Any,
+    h: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
 ) -> None:
     populate(container, h)
     monkeypatch.setenv("DATABASE_URL", database_url)

@@ -52,15 +52,25 @@ def all_at_once(actions: list[Callable[[], Any]]) -> list[Any]:
 
 
 def repayment(loan_id: uuid.UUID, receipt: str, amount_cents: int) -> PostRepayment:
-    return PostRepayment(loan_id=loan_id, receipt=receipt, amount_cents=amount_cents, method="mpesa",
-                         paid_at=PAID_AT, channel="c2b")
+    return PostRepayment(
+        loan_id=loan_id,
+        receipt=receipt,
+        amount_cents=amount_cents,
+        method="mpesa",
+        paid_at=PAID_AT,
+        channel="c2b",
+    )
 
 
-def test_the_same_c2b_receipt_five_times_at_once_posts_once(container: Container, other: Container, h: Any) -> None:
+def test_the_same_c2b_receipt_five_times_at_once_posts_once(
+    container: Container, other: Container, h: Any
+) -> None:
     loan_id, _ = h.open_loan(container)
     event = h.payment_received("RACE5", 500_000, loan_id=loan_id)
     deliveries = [
-        (lambda c=c: h.deliver(c, h.envelope(event)))  # five deliveries, five envelope ids, one receipt
+        (
+            lambda c=c: h.deliver(c, h.envelope(event))
+        )  # five deliveries, five envelope ids, one receipt
         for c in (container, other, container, other, container)
     ]
     results = all_at_once(deliveries)
@@ -78,10 +88,12 @@ def test_the_same_receipt_racing_with_different_amounts_posts_one_and_flags_the_
 ) -> None:
     loan_id, _ = h.open_loan(container)
     ledgers = [container.ledger, other.ledger] * 2
-    results = all_at_once([
-        (lambda lg=lg, i=i: lg.post_repayment(repayment(loan_id, "RACEX", 100_000 * (i + 1))))
-        for i, lg in enumerate(ledgers)
-    ])
+    results = all_at_once(
+        [
+            (lambda lg=lg, i=i: lg.post_repayment(repayment(loan_id, "RACEX", 100_000 * (i + 1))))
+            for i, lg in enumerate(ledgers)
+        ]
+    )
     posted = [r for r in results if not isinstance(r, Exception) and r.status == "posted"]
     assert len(posted) == 1
     assert all(isinstance(r, ReceiptConflictError) for r in results if isinstance(r, Exception))
@@ -95,15 +107,19 @@ def test_eight_different_repayments_on_one_loan_at_once_all_post_with_exact_bala
     loan_id, _ = h.open_loan(container)
     amounts = [111_111, 222_222, 50_000, 75_025, 400_000, 1_000, 99_999, 333_333]
     ledgers = [container.ledger, other.ledger]
-    results = all_at_once([
-        (lambda i=i, a=a: ledgers[i % 2].post_repayment(repayment(loan_id, f"EIGHT{i}", a)))
-        for i, a in enumerate(amounts)
-    ])
+    results = all_at_once(
+        [
+            (lambda i=i, a=a: ledgers[i % 2].post_repayment(repayment(loan_id, f"EIGHT{i}", a)))
+            for i, a in enumerate(amounts)
+        ]
+    )
     assert [r.status for r in results] == ["posted"] * 8, results
     loan = other.ledger.loan(loan_id)
     assert sorted(loan.repayments) == sorted(f"EIGHT{i}" for i in range(8))
     # Payments on one day fill the same waterfall whatever their order: compare with all at once.
-    expected_paid, _ = fold(loan.schedule, [Payment("ALL", sum(amounts), PAID_AT.date())], loan.allocation_strategy)
+    expected_paid, _ = fold(
+        loan.schedule, [Payment("ALL", sum(amounts), PAID_AT.date())], loan.allocation_strategy
+    )
     assert loan.paid == expected_paid
     assert loan.outstanding.total_cents == 3_200_000 - sum(amounts)
     container.projection.catch_up()
@@ -117,13 +133,23 @@ def test_eight_different_repayments_on_one_loan_at_once_all_post_with_exact_bala
     assert balances == views.posted_balances()
 
 
-def test_a_writer_holding_a_stale_loan_retries_and_loses_nothing(container: Container, other: Container, h: Any) -> None:
+def test_a_writer_holding_a_stale_loan_retries_and_loses_nothing(
+    container: Container, other: Container, h: Any
+) -> None:
     loan_id, _ = h.open_loan(container)
-    container.ledger.post_repayment(repayment(loan_id, "STALE1", 100_000))  # container's writer now caches the loan
-    other.ledger.post_repayment(repayment(loan_id, "STALE2", 100_000))  # another process moves it on
+    container.ledger.post_repayment(
+        repayment(loan_id, "STALE1", 100_000)
+    )  # container's writer now caches the loan
+    other.ledger.post_repayment(
+        repayment(loan_id, "STALE2", 100_000)
+    )  # another process moves it on
     fallbacks = container.ledger.writer.fallbacks
-    container.ledger.post_repayment(repayment(loan_id, "STALE3", 100_000))  # built on a stale version
+    container.ledger.post_repayment(
+        repayment(loan_id, "STALE3", 100_000)
+    )  # built on a stale version
     assert container.ledger.writer.fallbacks == fallbacks + 1
     loan = container.ledger.loan(loan_id)
     assert list(loan.repayments) == ["STALE1", "STALE2", "STALE3"]
-    assert loan.paid_total == Components(0, 200_000, 100_000)  # instalment 1: interest, then principal
+    assert loan.paid_total == Components(
+        0, 200_000, 100_000
+    )  # instalment 1: interest, then principal

@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 
 
 def repayments(client: TestClient, staff: Any, loan_id: uuid.UUID) -> dict[str, Any]:
-    return dict(client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json())
+    return dict(
+        client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+    )
 
 
 class TestDuplicateDelivery:
@@ -33,20 +35,28 @@ class TestDuplicateDelivery:
         paid = repayments(client, staff, loan_id)
         assert paid["total_paid_cents"] == 500_000
         assert len(paid["repayments"]) == 1
-        trial = client.get("/api/ledger/trial-balance", headers=staff.headers("loan_officer")).json()
-        assert {a["code"]: a["debit_cents"] for a in trial["accounts"]}["1100"] == 2_000_000  # opened once
+        trial = client.get(
+            "/api/ledger/trial-balance", headers=staff.headers("loan_officer")
+        ).json()
+        assert {a["code"]: a["debit_cents"] for a in trial["accounts"]}[
+            "1100"
+        ] == 2_000_000  # opened once
         stored = container.ledger.loan(loan_id)
         assert stored.version == 3  # terms, disbursed, one repayment
 
     def test_a_c2b_receipt_reused_for_another_amount_is_flagged_not_posted(
         self, client: TestClient, container: Any, staff: Any, h: Any
     ) -> None:
-        loan_id, client_id = h.open_loan(container)
+        loan_id, _ = h.open_loan(container)
         h.deliver(container, h.payment_received("DUP1", 500_000, loan_id=loan_id))
         h.deliver(container, h.payment_received("DUP1", 900_000, loan_id=loan_id))
         assert repayments(client, staff, loan_id)["total_paid_cents"] == 500_000
-        flagged = client.get("/api/repayments/conflicts", headers=staff.headers("loan_officer")).json()
-        assert [(f["receipt"], f["amount_cents"], f["source"]) for f in flagged] == [("DUP1", 900_000, "c2b")]
+        flagged = client.get(
+            "/api/repayments/conflicts", headers=staff.headers("loan_officer")
+        ).json()
+        assert [(f["receipt"], f["amount_cents"], f["source"]) for f in flagged] == [
+            ("DUP1", 900_000, "c2b")
+        ]
 
 
 class TestOutOfOrder:
@@ -83,14 +93,16 @@ class TestOutOfOrder:
         assert container.inbox.parked()[0]["attempts"] == 1
         h.deliver(container, h.loan_approved(loan_id, uuid.uuid4()))
         container.ledger.open_loan_account(
-            __import__("hazina_ledger.application.policies", fromlist=["x"]).on_disbursement_completed(
-                h.disbursement_completed(loan_id)
-            )
+            __import__(
+                "hazina_ledger.application.policies", fromlist=["x"]
+            ).on_disbursement_completed(h.disbursement_completed(loan_id))
         )
         assert container.inbox.retry_parked() == 1
         assert container.inbox.parked() == []
 
-    def test_a_second_different_disbursement_is_held_for_staff(self, container: Any, h: Any) -> None:
+    def test_a_second_different_disbursement_is_held_for_staff(
+        self, container: Any, h: Any
+    ) -> None:
         loan_id, _ = h.open_loan(container)
         h.deliver(container, h.disbursement_completed(loan_id, disbursement_id=uuid.uuid4()))
         assert [p["waitingFor"] for p in container.inbox.parked()] == ["staff-review"]
@@ -100,21 +112,39 @@ class TestUnallocatedAndSavings:
     def test_an_unknown_reference_waits_in_unallocated_until_staff_assign_it(
         self, client: TestClient, container: Any, staff: Any, h: Any
     ) -> None:
-        loan_id, client_id = h.open_loan(container)
-        h.deliver(container, h.payment_received("UNK1", 300_000, target="unallocated", reference="typo-123"))
-        h.deliver(container, h.payment_received("UNK1", 300_000, target="unallocated", reference="typo-123"))
+        loan_id, _client_id = h.open_loan(container)
+        h.deliver(
+            container,
+            h.payment_received("UNK1", 300_000, target="unallocated", reference="typo-123"),
+        )
+        h.deliver(
+            container,
+            h.payment_received("UNK1", 300_000, target="unallocated", reference="typo-123"),
+        )
         reader = staff.headers("loan_officer")
         waiting = client.get("/api/repayments/unallocated", headers=reader).json()
         assert [(w["receipt"], w["amount_cents"], w["accountReference"]) for w in waiting] == [
             ("UNK1", 300_000, "typo-123")
         ]
-        assert client.get("/api/ledger/accounts/2010", headers=reader).json()["balance_cents"] == 300_000
+        assert (
+            client.get("/api/ledger/accounts/2010", headers=reader).json()["balance_cents"]
+            == 300_000
+        )
         url = "/api/repayments/unallocated/UNK1/assign"
         assert client.post(url, json={"loanId": str(loan_id)}, headers=reader).status_code == 403
-        assert client.post(url, json={}, headers=staff.headers("initiator_admin")).status_code == 400
-        done = client.post(url, json={"loanId": str(loan_id)}, headers=staff.headers("initiator_admin"))
+        assert (
+            client.post(url, json={}, headers=staff.headers("initiator_admin")).status_code == 400
+        )
+        done = client.post(
+            url, json={"loanId": str(loan_id)}, headers=staff.headers("initiator_admin")
+        )
         assert done.status_code == 200, done.text
-        assert client.post(url, json={"loanId": str(loan_id)}, headers=staff.headers("initiator_admin")).status_code == 409
+        assert (
+            client.post(
+                url, json={"loanId": str(loan_id)}, headers=staff.headers("initiator_admin")
+            ).status_code
+            == 409
+        )
         assert client.get("/api/ledger/accounts/2010", headers=reader).json()["balance_cents"] == 0
         assert repayments(client, staff, loan_id)["total_paid_cents"] == 300_000
         assert client.get("/api/repayments/unallocated", headers=reader).json() == []
@@ -124,12 +154,18 @@ class TestUnallocatedAndSavings:
     ) -> None:
         client_id = uuid.uuid4()
         h.deliver(container, h.client_onboarded(client_id))
-        event = h.payment_received("SAV1", 150_000, client_id=client_id, target="savings", reference="12345678")
+        event = h.payment_received(
+            "SAV1", 150_000, client_id=client_id, target="savings", reference="12345678"
+        )
         h.deliver(container, event)
         h.deliver(container, event)
-        accounts = client.get(f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")).json()
+        accounts = client.get(
+            f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")
+        ).json()
         assert accounts["savings_cents"] == 150_000
-        rows = client.get(f"/api/savings?clientId={client_id}", headers=staff.headers("loan_officer")).json()
+        rows = client.get(
+            f"/api/savings?clientId={client_id}", headers=staff.headers("loan_officer")
+        ).json()
         assert [(r["amount_cents"], r["balanceAfter"], r["clientName"]) for r in rows] == [
             (150_000, 150_000, "Wanjiku Kamau")
         ]

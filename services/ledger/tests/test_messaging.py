@@ -27,9 +27,15 @@ async def _publish_twice(url: str, envelopes: list[EventEnvelope]) -> None:
             await ensure_stream(js, stream)
         for env in envelopes:
             for _ in range(2):  # the second publish is deduplicated by Nats-Msg-Id...
-                await js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": str(env.event_id)})
-        for env in envelopes[-1:]:  # ...so also send one again under a new message id: a true redelivery
-            await js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": f"again-{env.event_id}"})
+                await js.publish(
+                    env.subject, env.to_bytes(), headers={"Nats-Msg-Id": str(env.event_id)}
+                )
+        for env in envelopes[
+            -1:
+        ]:  # ...so also send one again under a new message id: a true redelivery
+            await js.publish(
+                env.subject, env.to_bytes(), headers={"Nats-Msg-Id": f"again-{env.event_id}"}
+            )
     finally:
         await nc.close()
 
@@ -77,11 +83,15 @@ def test_consumes_once_and_publishes_contract_events(
             asyncio.run(_publish_twice(nats_url, envelopes))
 
             def repaid() -> bool:
-                body = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer"))
+                body = client.get(
+                    f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")
+                )
                 return body.status_code == 200 and body.json()["status"] == "repaid"
 
             _eventually(repaid)
-            body = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+            body = client.get(
+                f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")
+            ).json()
             assert sorted(r["_id"] for r in body["repayments"]) == ["NATS1", "NATS2"]
             assert body["total_paid_cents"] == 3_200_000
 
@@ -94,6 +104,8 @@ def test_consumes_once_and_publishes_contract_events(
             ["LoanAccountOpened", "RepaymentPosted", "RepaymentPosted", "LoanRepaid"]
         )
         assert len({m.event_id for m in messages}) == len(messages)
-        assert all(m.producer == "ledger" and m.data["client_id"] == str(client_id) for m in messages)
+        assert all(
+            m.producer == "ledger" and m.data["client_id"] == str(client_id) for m in messages
+        )
     finally:
         container.close()

@@ -10,11 +10,23 @@ import pytest
 from fastapi.testclient import TestClient
 
 
-def pay(client: TestClient, staff: Any, loan_id: uuid.UUID, amount: Any, receipt: str, role: str = "initiator_admin",
-        method: str = "cash") -> Any:
+def pay(
+    client: TestClient,
+    staff: Any,
+    loan_id: uuid.UUID,
+    amount: Any,
+    receipt: str,
+    role: str = "initiator_admin",
+    method: str = "cash",
+) -> Any:
     return client.post(
         "/api/repayments",
-        json={"loanId": str(loan_id), "amount": amount, "paymentMethod": method, "transactionId": receipt},
+        json={
+            "loanId": str(loan_id),
+            "amount": amount,
+            "paymentMethod": method,
+            "transactionId": receipt,
+        },
         headers=staff.headers(role),
     )
 
@@ -29,26 +41,38 @@ class TestRecordRepayment:
         assert response.status_code == 201, response.text
         body = response.json()
         assert body["repayment"]["allocation"] == {
-            "interest_cents": 200_000, "principal_cents": 300_000, "fee_cents": 0, "suspense_cents": 0,
+            "interest_cents": 200_000,
+            "principal_cents": 300_000,
+            "fee_cents": 0,
+            "suspense_cents": 0,
             "recovery_cents": 0,
         }
-        history = client.get(f"/api/repayments/loan/{loan_id}", headers=staff.headers("loan_officer")).json()
+        history = client.get(
+            f"/api/repayments/loan/{loan_id}", headers=staff.headers("loan_officer")
+        ).json()
         assert history["total_paid_cents"] == 500_000
         assert history["outstanding_cents"] == 3_200_000 - 500_000
         assert history["repayments"][0]["mpesaReceipt"] == "QWE123ABC"
         assert history["repayments"][0]["amount_cents"] == 500_000
         assert history["data"][0]["amount"] == 5000
-        assert client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json() == history
+        assert (
+            client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+            == history
+        )
 
     def test_the_same_receipt_again_is_acknowledged_and_changes_nothing(
         self, client: TestClient, container: Any, staff: Any, h: Any
     ) -> None:
         loan_id, _ = h.open_loan(container)
         assert pay(client, staff, loan_id, "5000.00", "QWE123ABC").status_code == 201
-        again = pay(client, staff, loan_id, 5000, "qwe123abc")  # staff typing the M-Pesa receipt in lower case
+        again = pay(
+            client, staff, loan_id, 5000, "qwe123abc"
+        )  # staff typing the M-Pesa receipt in lower case
         assert again.status_code == 200
         assert again.json()["status"] == "duplicate"
-        history = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+        history = client.get(
+            f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")
+        ).json()
         assert len(history["repayments"]) == 1
         assert history["total_paid_cents"] == 500_000
 
@@ -63,12 +87,16 @@ class TestRecordRepayment:
         conflict = pay(client, staff, target, amount, "QWE123ABC")
         assert conflict.status_code == 409
         assert "already used" in conflict.json()["message"]
-        flagged = client.get("/api/repayments/conflicts", headers=staff.headers("approver_admin")).json()
+        flagged = client.get(
+            "/api/repayments/conflicts", headers=staff.headers("approver_admin")
+        ).json()
         assert [(f["receipt"], f["amount_cents"], f["targetId"]) for f in flagged] == [
             ("QWE123ABC", amount * 100, str(target))
         ]
         for lid in (loan_id, other_loan):
-            paid = client.get(f"/api/repayments/{lid}", headers=staff.headers("loan_officer")).json()
+            paid = client.get(
+                f"/api/repayments/{lid}", headers=staff.headers("loan_officer")
+            ).json()
             assert paid["total_paid_cents"] == (500_000 if lid == loan_id else 0)
 
     def test_overpayment_goes_to_the_clients_suspense_and_the_loan_is_repaid(
@@ -78,10 +106,14 @@ class TestRecordRepayment:
         response = pay(client, staff, loan_id, "32500", "PAYOFF1", method="mpesa")
         assert response.json()["repayment"]["allocation"]["suspense_cents"] == 50_000
         assert response.json()["loan"]["status"] == "repaid"
-        accounts = client.get(f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")).json()
+        accounts = client.get(
+            f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")
+        ).json()
         assert accounts["suspense_cents"] == 50_000
         assert accounts["loans"][0]["outstanding_cents"] == 0
-        after = pay(client, staff, loan_id, 100, "LATE1")  # a payment on a repaid loan is all suspense
+        after = pay(
+            client, staff, loan_id, 100, "LATE1"
+        )  # a payment on a repaid loan is all suspense
         assert after.json()["repayment"]["allocation"]["suspense_cents"] == 10_000
 
     def test_a_loan_not_yet_disbursed_refuses_repayments_with_its_status(
@@ -100,10 +132,17 @@ class TestRecordRepayment:
 
 
 class TestAccess:
-    def test_a_loan_officer_may_read_but_not_record(self, client: TestClient, container: Any, staff: Any, h: Any) -> None:
+    def test_a_loan_officer_may_read_but_not_record(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
         loan_id, _ = h.open_loan(container)
         assert pay(client, staff, loan_id, 100, "R1", role="loan_officer").status_code == 403
-        assert client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).status_code == 200
+        assert (
+            client.get(
+                f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")
+            ).status_code
+            == 200
+        )
 
     @pytest.mark.parametrize("role", ["initiator_admin", "approver_admin", "super_admin"])
     def test_cash_repayments_are_recorded_by_admins(
@@ -114,7 +153,10 @@ class TestAccess:
 
     def test_no_token_is_401_and_an_unknown_role_403(self, client: TestClient, staff: Any) -> None:
         assert client.get(f"/api/repayments/{uuid.uuid4()}").status_code == 401
-        assert client.get("/api/ledger/trial-balance", headers=staff.headers("cashier")).status_code == 403
+        assert (
+            client.get("/api/ledger/trial-balance", headers=staff.headers("cashier")).status_code
+            == 403
+        )
 
     def test_reversal_needs_an_approver_and_a_reason(
         self, client: TestClient, container: Any, staff: Any, h: Any
@@ -122,13 +164,22 @@ class TestAccess:
         loan_id, _ = h.open_loan(container)
         pay(client, staff, loan_id, 5000, "REV1")
         url = "/api/repayments/REV1/reverse"
-        assert client.post(url, json={"reason": "bounced"}, headers=staff.headers("initiator_admin")).status_code == 403
+        assert (
+            client.post(
+                url, json={"reason": "bounced"}, headers=staff.headers("initiator_admin")
+            ).status_code
+            == 403
+        )
         assert client.post(url, json={}, headers=staff.headers("approver_admin")).status_code == 400
-        done = client.post(url, json={"reason": "cheque bounced"}, headers=staff.headers("approver_admin"))
+        done = client.post(
+            url, json={"reason": "cheque bounced"}, headers=staff.headers("approver_admin")
+        )
         assert done.status_code == 200, done.text
         assert done.json()["loan"]["total_paid_cents"] == 0
         assert done.json()["loan"]["outstanding_cents"] == 3_200_000
-        again = client.post(url, json={"reason": "cheque bounced"}, headers=staff.headers("approver_admin"))
+        again = client.post(
+            url, json={"reason": "cheque bounced"}, headers=staff.headers("approver_admin")
+        )
         assert again.status_code == 409
 
 
@@ -152,18 +203,32 @@ class TestBadInput:
     ) -> None:
         loan_id, _ = h.open_loan(container)
         response = client.post(
-            "/api/repayments", json={"loanId": str(loan_id), **body}, headers=staff.headers("super_admin")
+            "/api/repayments",
+            json={"loanId": str(loan_id), **body},
+            headers=staff.headers("super_admin"),
         )
         assert response.status_code == 400, response.text
         assert response.json()["message"]
-        assert client.get(f"/api/repayments/{loan_id}", headers=staff.headers("super_admin")).json()["repayments"] == []
+        assert (
+            client.get(f"/api/repayments/{loan_id}", headers=staff.headers("super_admin")).json()[
+                "repayments"
+            ]
+            == []
+        )
 
-    def test_a_future_payment_date_is_refused(self, client: TestClient, container: Any, staff: Any, h: Any) -> None:
+    def test_a_future_payment_date_is_refused(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
         loan_id, _ = h.open_loan(container)
         response = client.post(
             "/api/repayments",
-            json={"loanId": str(loan_id), "amount": 10, "paymentMethod": "cash", "transactionId": "F1",
-                  "paidAt": "2030-01-01T00:00:00Z"},
+            json={
+                "loanId": str(loan_id),
+                "amount": 10,
+                "paymentMethod": "cash",
+                "transactionId": "F1",
+                "paidAt": "2030-01-01T00:00:00Z",
+            },
             headers=staff.headers("super_admin"),
         )
         assert response.status_code == 400

@@ -14,16 +14,32 @@ def onboard(container: Any, h: Any) -> uuid.UUID:
     return client_id
 
 
-def deposit(client: TestClient, staff: Any, client_id: uuid.UUID, amount: Any, receipt: str, role: str = "initiator_admin") -> Any:
+def deposit(
+    client: TestClient,
+    staff: Any,
+    client_id: uuid.UUID,
+    amount: Any,
+    receipt: str,
+    role: str = "initiator_admin",
+) -> Any:
     return client.post(
         "/api/savings/deposits",
-        json={"clientId": str(client_id), "amount": amount, "paymentMethod": "cash", "transactionId": receipt},
+        json={
+            "clientId": str(client_id),
+            "amount": amount,
+            "paymentMethod": "cash",
+            "transactionId": receipt,
+        },
         headers=staff.headers(role),
     )
 
 
 def balance(client: TestClient, staff: Any, client_id: uuid.UUID) -> dict[str, Any]:
-    return dict(client.get(f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")).json())
+    return dict(
+        client.get(
+            f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")
+        ).json()
+    )
 
 
 def test_deposits_are_idempotent_by_receipt_and_listed_for_the_frontend(
@@ -68,20 +84,30 @@ def test_a_withdrawal_needs_another_staff_members_approval(
     assert approved.status_code == 200, approved.text
     assert approved.json()["balance_cents"] == 250_000
     assert client.post(url, headers=staff.headers("super_admin")).status_code == 409
-    assert client.get("/api/ledger/accounts/1040", headers=staff.headers("loan_officer")).json()["balance_cents"] == 250_000
+    assert (
+        client.get("/api/ledger/accounts/1040", headers=staff.headers("loan_officer")).json()[
+            "balance_cents"
+        ]
+        == 250_000
+    )
 
 
 def test_savings_never_go_negative(client: TestClient, container: Any, staff: Any, h: Any) -> None:
     client_id = onboard(container, h)
     deposit(client, staff, client_id, 1000, "DEPN1")
     body = {"clientId": str(client_id), "amount": 800, "paymentMethod": "mpesa"}
-    first = client.post("/api/savings/withdrawals", json=body, headers=staff.headers("initiator_admin"))
+    first = client.post(
+        "/api/savings/withdrawals", json=body, headers=staff.headers("initiator_admin")
+    )
     assert first.status_code == 201
-    second = client.post("/api/savings/withdrawals", json=body, headers=staff.headers("initiator_admin"))
+    second = client.post(
+        "/api/savings/withdrawals", json=body, headers=staff.headers("initiator_admin")
+    )
     assert second.status_code == 409  # 800 is pending; only 200 is available
     assert "available" in second.json()["message"]
     rejected = client.post(
-        f"/api/savings/withdrawals/{first.json()['withdrawal']['_id']}/reject", json={"reason": "not signed"},
+        f"/api/savings/withdrawals/{first.json()['withdrawal']['_id']}/reject",
+        json={"reason": "not signed"},
         headers=staff.headers("approver_admin"),
     )
     assert rejected.json()["withdrawal"]["status"] == "rejected"
@@ -92,15 +118,29 @@ def test_the_frontends_signed_adjustment_deposits_or_asks_to_withdraw(
     client: TestClient, container: Any, staff: Any, h: Any
 ) -> None:
     client_id = onboard(container, h)
-    up = client.post("/api/savings", json={"clientId": str(client_id), "amountCents": 50_000, "notes": "chama"},
-                     headers=staff.headers("initiator_admin"))
+    up = client.post(
+        "/api/savings",
+        json={"clientId": str(client_id), "amountCents": 50_000, "notes": "chama"},
+        headers=staff.headers("initiator_admin"),
+    )
     assert up.status_code == 201, up.text
-    down = client.post("/api/savings", json={"clientId": str(client_id), "amountCents": -20_000},
-                       headers=staff.headers("initiator_admin"))
+    down = client.post(
+        "/api/savings",
+        json={"clientId": str(client_id), "amountCents": -20_000},
+        headers=staff.headers("initiator_admin"),
+    )
     assert down.json()["withdrawal"]["status"] == "pending"
-    assert client.post("/api/savings", json={"clientId": str(client_id), "amountCents": 0},
-                       headers=staff.headers("initiator_admin")).status_code == 400
-    pending = client.get("/api/savings/withdrawals?status=pending", headers=staff.headers("loan_officer")).json()
+    assert (
+        client.post(
+            "/api/savings",
+            json={"clientId": str(client_id), "amountCents": 0},
+            headers=staff.headers("initiator_admin"),
+        ).status_code
+        == 400
+    )
+    pending = client.get(
+        "/api/savings/withdrawals?status=pending", headers=staff.headers("loan_officer")
+    ).json()
     assert [(w["amount_cents"], w["clientId"]) for w in pending] == [(20_000, str(client_id))]
 
 
@@ -111,11 +151,18 @@ def test_a_deposit_reversal_mirrors_it_and_publishes_the_new_balance(
 
     client_id = onboard(container, h)
     deposit(client, staff, client_id, 1000, "DEPR1")
-    reversed_ = client.post("/api/savings/deposits/DEPR1/reverse", json={"reason": "wrong client"},
-                            headers=staff.headers("approver_admin"))
+    reversed_ = client.post(
+        "/api/savings/deposits/DEPR1/reverse",
+        json={"reason": "wrong client"},
+        headers=staff.headers("approver_admin"),
+    )
     assert reversed_.status_code == 200, reversed_.text
     assert balance(client, staff, client_id)["savings_cents"] == 0
     events = container.ledger.recorder.select_notifications(start=1, limit=100)
     changes = [to_contract(container.ledger.mapper.to_domain_event(n)) for n in events]
-    savings = [(c.reason, c.change_cents, c.balance_cents) for c in changes if c and c.TYPE == "SavingsBalanceChanged"]  # type: ignore[attr-defined]
+    savings = [
+        (c.reason, c.change_cents, c.balance_cents)
+        for c in changes
+        if c and c.TYPE == "SavingsBalanceChanged"
+    ]  # type: ignore[attr-defined]
     assert savings == [("deposit", 100_000, 100_000), ("reversal", -100_000, 0)]

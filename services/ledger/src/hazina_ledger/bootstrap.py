@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import structlog
 from fastapi import FastAPI
 from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
@@ -31,6 +33,8 @@ from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -147,12 +151,12 @@ def every(seconds: float, work: Callable[[], object]) -> Worker:
         while not stop.is_set():
             try:
                 await asyncio.to_thread(work)
-            except Exception:  # noqa: S110 - the next round retries; failures are logged where they happen
-                pass
-            try:
+            except Exception as exc:  # the next round retries
+                log.warning(
+                    "periodic_work_failed", work=getattr(work, "__name__", "work"), error=str(exc)
+                )
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=seconds)
-            except TimeoutError:
-                pass
 
     return worker
 

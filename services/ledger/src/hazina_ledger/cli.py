@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import io
 import datetime as dt
+import io
 import resource
 import sys
 import time

@@ -166,7 +166,7 @@ class LedgerInbox:
             where, params = "WHERE waiting_for <> %s", ("staff-review",)
         with self.pool.connection() as conn:
             rows = conn.execute(
-                f"SELECT event_id, envelope FROM parked_messages {where} ORDER BY seq",
+                f"SELECT event_id, envelope FROM parked_messages {where} ORDER BY seq",  # noqa: S608 - fixed fragments
                 params,
             ).fetchall()
         applied = 0
@@ -183,7 +183,11 @@ class LedgerInbox:
                     with conn.transaction():
                         self.apply(envelope, conn)
                 except (AwaitingPrerequisiteError, InvalidStateError) as exc:
-                    waits = exc.waiting_for if isinstance(exc, AwaitingPrerequisiteError) else "staff-review"
+                    waits = (
+                        exc.waiting_for
+                        if isinstance(exc, AwaitingPrerequisiteError)
+                        else "staff-review"
+                    )
                     conn.execute(
                         "UPDATE parked_messages SET attempts = attempts + 1, last_attempt_at = now(), "
                         "reason = %s, waiting_for = %s WHERE event_id = %s",

@@ -7,10 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hazina_ledger.adapters.inbox import LedgerInbox
-from hazina_ledger.adapters.projection import LedgerProjection
-from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.application.ledger import Ledger
+from hazina_ledger.application.ports import Inbox, Projector, ReadModels
 from hazina_servicekit.auth import Principal, require_roles
 
 READERS = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
@@ -21,11 +19,11 @@ APPROVERS = ("super_admin", "approver_admin")
 @dataclass(frozen=True)
 class LedgerApi:
     ledger: Ledger
-    views: LedgerViews
-    projection: LedgerProjection
-    inbox: LedgerInbox
+    views: ReadModels
+    projection: Projector
+    inbox: Inbox
 
-    def fresh(self) -> LedgerViews:
+    def fresh(self) -> ReadModels:
         """Views that include every event written so far (read your own writes)."""
         self.projection.catch_up()
         return self.views

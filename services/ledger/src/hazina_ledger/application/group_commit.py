@@ -119,7 +119,7 @@ class GroupCommitWriter:
                     value = job.run(uow)
                 except LedgerError as error:
                     if uow.changed_since(before):
-                        raise _Poisoned from error
+                        raise _PoisonedBatchError from error
                     outcomes.append((job, None, error))
                     continue
                 outcomes.append((job, value, uow.deferred_error))
@@ -150,5 +150,5 @@ class GroupCommitWriter:
             job.future.set_exception(exc)
 
 
-class _Poisoned(Exception):
+class _PoisonedBatchError(Exception):
     """A command failed after changing an aggregate: the batch cannot be trusted, run one by one."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+import uuid
+from typing import Any, Protocol
 
 # Kenya keeps East Africa Time all year (UTC+3, no daylight saving): business dates are EAT dates.
 EAT = dt.timezone(dt.timedelta(hours=3), "EAT")
@@ -17,3 +18,60 @@ class Clock(Protocol):
 def business_date(moment: dt.datetime) -> dt.date:
     """The date in Nairobi of an instant: a payment at 23:30 UTC is dated the next day."""
     return moment.astimezone(EAT).date()
+
+
+class ReadModels(Protocol):
+    """The ledger's read models as the API queries them (rows are plain dicts)."""
+
+    arrears_policy: Any
+
+    def client(self, client_id: uuid.UUID) -> dict[str, Any] | None: ...
+    def client_accounts(self, client_id: uuid.UUID) -> dict[str, Any]: ...
+    def loan(self, loan_id: uuid.UUID) -> dict[str, Any] | None: ...
+    def product_terms(self, product_id: uuid.UUID) -> dict[str, Any] | None: ...
+    def live_loan_ids(self) -> list[uuid.UUID]: ...
+    def instalments(self, loan_id: uuid.UUID) -> list[dict[str, Any]]: ...
+    def repayments(self, loan_id: uuid.UUID) -> list[dict[str, Any]]: ...
+    def loan_entries(self, loan_id: uuid.UUID) -> list[dict[str, Any]]: ...
+    def receipt(self, receipt: str) -> dict[str, Any] | None: ...
+    def receipts(
+        self, status: str | None, limit: int | None, offset: int
+    ) -> tuple[list[dict[str, Any]], int]: ...
+    def conflicts(self) -> list[dict[str, Any]]: ...
+    def savings_transactions(
+        self,
+        client_id: uuid.UUID | None,
+        group_id: uuid.UUID | None,
+        limit: int | None,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]: ...
+    def withdrawals(
+        self, status: str | None, client_id: uuid.UUID | None
+    ) -> list[dict[str, Any]]: ...
+    def withdrawal(self, withdrawal_id: uuid.UUID) -> dict[str, Any] | None: ...
+    def account(
+        self,
+        account_id: str,
+        as_of: dt.date | None,
+        position: int | None,
+        limit: int | None,
+        offset: int,
+    ) -> dict[str, Any]: ...
+    def trial_balance(
+        self, as_of: dt.date | None, position: int | None = None
+    ) -> list[dict[str, Any]]: ...
+    def portfolio(
+        self, as_of: dt.date, period_from: dt.date, period_to: dt.date
+    ) -> dict[str, Any]: ...
+
+
+class Projector(Protocol):
+    def catch_up(self) -> int: ...
+
+
+class Inbox(Protocol):
+    """Events from other services that are parked until what they need arrives."""
+
+    conventions: Any
+
+    def parked(self) -> list[dict[str, Any]]: ...

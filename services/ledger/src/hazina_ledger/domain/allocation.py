@@ -133,7 +133,7 @@ class _Ledger:
         self.taken = [Components() for _ in schedule]
 
     def take(self, index: int, component: str, available: int) -> int:
-        owed = getattr(self.owed[index], component)
+        owed: int = getattr(self.owed[index], component)
         amount = min(owed, available)
         if amount <= 0:
             return 0

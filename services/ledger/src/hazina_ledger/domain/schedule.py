@@ -189,9 +189,18 @@ def build_schedule(principal_cents: int, disbursed_on: dt.date, terms: ScheduleT
 
 
 def _spread(total_cents: int, n: int, terms: ScheduleTerms) -> list[int]:
-    """Equal parts rounded to cents, the residue in the last part."""
+    """Equal parts rounded to cents, the residue in the last part.
+
+    When rounding up would hand out more than the total before the last part (a few cents spread
+    over many instalments), the parts stop at the total: no part is ever negative.
+    """
     each = round_to_int(Fraction(total_cents, n), terms.rounding)
-    return [each] * (n - 1) + [total_cents - each * (n - 1)]
+    parts, remaining = [], total_cents
+    for _ in range(n - 1):
+        part = min(each, remaining)
+        parts.append(part)
+        remaining -= part
+    return [*parts, remaining]
 
 
 def _flat(principal_cents: int, terms: ScheduleTerms) -> list[tuple[int, int]]:

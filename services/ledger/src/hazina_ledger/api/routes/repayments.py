@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, RecorderDep
 from hazina_ledger.api.schemas import AssignRequest, ReasonRequest, RepaymentRequest, kes
 from hazina_ledger.application.commands import AssignReceipt, PostRepayment, ReverseReceipt
+from hazina_ledger.application.ports import ReadModels
 from hazina_ledger.domain.errors import InvalidRequestError, NotFoundError
 from hazina_ledger.domain.receipt import normalise_receipt
 from hazina_servicekit.pagination import PageDep, set_total
@@ -42,7 +42,7 @@ def repayment_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def history(views: LedgerViews, loan_id: uuid.UUID) -> dict[str, Any]:
+def history(views: ReadModels, loan_id: uuid.UUID) -> dict[str, Any]:
     loan = views.loan(loan_id)
     if loan is None:
         raise NotFoundError("Loan not found in the ledger")
