@@ -76,7 +76,9 @@ def replay(container: Container, *, keep: bool = False, quiet: bool = False) -> 
             if rebuilt.position() == container.projection.position():
                 break
         seconds = bar.finish()
-        report.checks["events_replayed"] = 0
+        report.metrics.update(
+            events=count, rebuild_seconds=seconds, events_per_second=count / max(seconds, 1e-9)
+        )
         report.details.append(
             f"replayed {count:,} events in {seconds:.2f}s ({count / max(seconds, 1e-9):,.0f} events/s); "
             f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
@@ -84,6 +86,7 @@ def replay(container: Container, *, keep: bool = False, quiet: bool = False) -> 
         check_books(pool, report)
         check_loans(pool, container.ledger, report)
         compare_schemas(container.pool, settings.db_schema, scratch, report)
+        report.metrics["total_seconds"] = time.perf_counter() - bar.started
     finally:
         pool.close()
         if not keep:
@@ -105,8 +108,6 @@ def verify(container: Container) -> AuditReport:
 def print_report(title: str, report: AuditReport) -> None:
     _out(f"{title}: {'OK' if report.ok else 'DIFFERENCES FOUND'}")
     for name, problems in report.checks.items():
-        if name == "events_replayed":
-            continue
         _out(
             f"  {'ok  ' if problems == 0 else 'FAIL'} {name}"
             + (f" ({problems})" if problems else "")

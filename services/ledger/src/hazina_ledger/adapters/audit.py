@@ -21,6 +21,7 @@ from hazina_ledger.domain.loan_account import WRITTEN_OFF, LoanAccount
 class AuditReport:
     checks: dict[str, int] = field(default_factory=dict)  # check name -> differences found
     details: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
 
     def record(self, name: str, problems: list[str]) -> None:
         self.checks[name] = len(problems)

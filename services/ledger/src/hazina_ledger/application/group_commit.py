@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -50,12 +51,14 @@ class GroupCommitWriter:
         *,
         max_batch: int = 500,
         cache_size: int = 50_000,
+        linger_seconds: float = 0.002,
     ) -> None:
         self.app = app
         self.pool = pool
         self.direct = direct
         self.commit = commit
         self.max_batch = max_batch
+        self.linger_seconds = linger_seconds
         self.cache = AggregateCache(cache_size)
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -90,15 +93,12 @@ class GroupCommitWriter:
             if first is None:
                 return
             jobs = [first]
-            while len(jobs) < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                jobs.append(nxt)
+            stopping = self._gather(jobs)
+            if not stopping and 1 < len(jobs) < self.max_batch and self.linger_seconds > 0:
+                # Under load, callers answered by the last commit are about to send again:
+                # a moment's wait lets them join this commit instead of forming a half batch.
+                time.sleep(self.linger_seconds)
+                stopping = self._gather(jobs)
             try:
                 self._run_batch(jobs)
             except Exception as exc:  # never leave a caller waiting
@@ -106,6 +106,19 @@ class GroupCommitWriter:
                 for job in jobs:
                     if not job.future.done():
                         job.future.set_exception(exc)
+
+    def _gather(self, jobs: list[Job]) -> bool:
+        """Take what is waiting, up to a full batch; True when asked to stop."""
+        while len(jobs) < self.max_batch:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if nxt is None:
+                self._queue.put(None)  # stop after this batch
+                return True
+            jobs.append(nxt)
+        return False
 
     def _run_batch(self, jobs: list[Job]) -> None:
         uow = UnitOfWork(self.app, self.cache)

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from psycopg_pool import ConnectionPool
 
@@ -101,7 +102,19 @@ class Ledger(Application):
                 legs = getattr(pending, "journal", None)
                 if legs:
                     JournalEntry.from_legs(legs)
-        return super().save(*objs, **kwargs)
+        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        # The library's save() with its per-object runtime Protocol checks left out: on Python 3.11
+        # they cost ~17 us per aggregate, a third of a group commit. Same steps, same order (9.5.6).
+        processing_event: ProcessingEvent[Any] = ProcessingEvent()
+        for aggregate in objs:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # type: ignore[attr-defined]
+        return recordings
 
     def _commit(self, uow: UnitOfWork) -> None:
         touched = uow.touched()

@@ -7,6 +7,7 @@ sub-ledger's accounts sum to the GL code's balance, which the trial balance repo
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -115,8 +116,9 @@ def account_id(code: str, owner_id: uuid.UUID | str | None = None) -> str:
     return code if owner_id is None else f"{code}:{owner_id}"
 
 
+@functools.lru_cache(maxsize=100_000)
 def account_class(account: str) -> AccountClass:
-    """The chart entry of an account id, validating its shape."""
+    """The chart entry of an account id, validating its shape (cached: every posting asks)."""
     code, _, owner = account.partition(":")
     found = CHART.get(code)
     if found is None:

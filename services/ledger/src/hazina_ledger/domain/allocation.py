@@ -9,6 +9,7 @@ money beyond the whole outstanding goes to the client's suspense account.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -104,7 +105,7 @@ class Allocation:
     lines: tuple[AllocationLine, ...]
     suspense_cents: int
 
-    @property
+    @functools.cached_property
     def parts(self) -> Components:
         total = Components()
         for line in self.lines:
@@ -124,26 +125,7 @@ class Allocation:
         return self.parts.principal_cents
 
 
-class _Ledger:
-    """Working state: what is still owed per instalment while one payment is split."""
-
-    def __init__(self, schedule: Sequence[Instalment], paid: Sequence[Components]) -> None:
-        self.schedule = schedule
-        self.owed = [due_of(i) - p for i, p in zip(schedule, paid, strict=True)]
-        self.taken = [Components() for _ in schedule]
-
-    def take(self, index: int, component: str, available: int) -> int:
-        owed: int = getattr(self.owed[index], component)
-        amount = min(owed, available)
-        if amount <= 0:
-            return 0
-        delta = Components(**{component: amount})
-        self.owed[index] = self.owed[index] - delta
-        self.taken[index] = self.taken[index] + delta
-        return amount
-
-
-_FEE, _INTEREST, _PRINCIPAL = "fee_cents", "interest_cents", "principal_cents"
+_FEE, _INTEREST, _PRINCIPAL = 0, 1, 2
 
 
 def allocate(
@@ -156,32 +138,53 @@ def allocate(
     """Split ``amount_cents`` paid on ``paid_on`` given what each instalment has had so far."""
     if amount_cents <= 0:
         raise InvalidRequestError("a repayment must be greater than zero")
-    book = _Ledger(schedule, paid)
+    # What is still owed per instalment, as [fee, interest, principal]; fully paid ones are skipped.
+    owed: dict[int, list[int]] = {}
+    for i, (instalment, already) in enumerate(zip(schedule, paid, strict=True)):
+        parts = [
+            instalment.fee_cents - already.fee_cents,
+            instalment.interest_cents - already.interest_cents,
+            instalment.principal_cents - already.principal_cents,
+        ]
+        if parts[0] or parts[1] or parts[2]:
+            owed[i] = parts
+    taken: dict[int, list[int]] = {}
     left = amount_cents
-    everyone = range(len(schedule))
+
+    def take(i: int, component: int) -> None:
+        nonlocal left
+        amount = min(owed[i][component], left)
+        if amount > 0:
+            owed[i][component] -= amount
+            taken.setdefault(i, [0, 0, 0])[component] += amount
+            left -= amount
+
+    order = sorted(owed)
     if strategy is AllocationStrategy.PER_INSTALMENT:
-        for i in everyone:
+        for i in order:
             for component in (_FEE, _INTEREST, _PRINCIPAL):
-                left -= book.take(i, component, left)
+                take(i, component)
+            if left == 0:
+                break
     elif strategy is AllocationStrategy.LOAN_LEVEL:
         for component in (_FEE, _INTEREST, _PRINCIPAL):
-            for i in everyone:
-                left -= book.take(i, component, left)
+            for i in order:
+                take(i, component)
     else:
-        due = [i for i in everyone if schedule[i].due_on <= paid_on]
-        ahead = [i for i in everyone if schedule[i].due_on > paid_on]
+        due = [i for i in order if schedule[i].due_on <= paid_on]
+        ahead = [i for i in order if schedule[i].due_on > paid_on]
         for component in (_FEE, _INTEREST):
             for i in due:
-                left -= book.take(i, component, left)
+                take(i, component)
         for i in due + ahead:
-            left -= book.take(i, _PRINCIPAL, left)
+            take(i, _PRINCIPAL)
         for i in ahead:
             for component in (_FEE, _INTEREST):
-                left -= book.take(i, component, left)
+                take(i, component)
     lines = tuple(
-        AllocationLine(number=schedule[i].number, parts=book.taken[i])
-        for i in everyone
-        if book.taken[i].total_cents > 0
+        AllocationLine(number=schedule[i].number, parts=Components(*taken[i]))
+        for i in sorted(taken)
+        if any(taken[i])
     )
     return Allocation(amount_cents=amount_cents, lines=lines, suspense_cents=left)
 

@@ -8,6 +8,7 @@ what was decided, so a replay never re-runs a rule.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,11 @@ def rows_to_lines(rows: list[list[int]]) -> tuple[AllocationLine, ...]:
     return tuple(AllocationLine(int(n), Components(int(f), int(i), int(p))) for n, f, i, p in rows)
 
 
+@functools.lru_cache(maxsize=200_000)
+def _sub_account(code: str, loan_id: uuid.UUID) -> str:
+    return acc.account_id(code, loan_id)
+
+
 class LoanAccount(Aggregate):
     """One per loan; its id is the loan's id, so opening it twice is impossible."""
 
@@ -116,6 +122,8 @@ class LoanAccount(Aggregate):
         self.suspense_cents = 0
         self.days_past_due = 0
         self.written_off_on: dt.date | None = None
+        self._due_total = Components()
+        self._paid_total = Components()
 
     # Reading the state
 
@@ -129,17 +137,12 @@ class LoanAccount(Aggregate):
 
     @property
     def due(self) -> Components:
-        total = Components()
-        for instalment in self.schedule:
-            total = total + due_of(instalment)
-        return total
+        return self._due_total
 
     @property
     def paid_total(self) -> Components:
-        total = Components()
-        for part in self.paid:
-            total = total + part
-        return total
+        """Kept as repayments apply (the sum of ``paid``), so posting stays O(1) in the schedule's length."""
+        return self._paid_total
 
     @property
     def outstanding(self) -> Components:
@@ -156,7 +159,7 @@ class LoanAccount(Aggregate):
         return arrears_position(self.schedule, self.paid, as_of, tolerance_cents)
 
     def sub_account(self, code: str) -> str:
-        return acc.account_id(code, self.id)
+        return _sub_account(code, self.id)
 
     # Terms (from origination's LoanApproved)
 
@@ -265,6 +268,11 @@ class LoanAccount(Aggregate):
         self.disbursed_on = dt.date.fromisoformat(disbursed_on)
         self.schedule = instalments_from_rows(instalments)
         self.paid = [Components() for _ in self.schedule]
+        due = Components()
+        for instalment in self.schedule:
+            due = due + due_of(instalment)
+        self._due_total = due
+        self._paid_total = Components()
         self.status = CURRENT
 
     # Repayments
@@ -368,10 +376,14 @@ class LoanAccount(Aggregate):
         self.suspense_cents += suspense_cents
 
     def _apply_lines(self, lines: tuple[AllocationLine, ...], sign: int) -> None:
-        index = {i.number: k for k, i in enumerate(self.schedule)}
         for line in lines:
-            k = index[line.number]
-            self.paid[k] = self.paid[k] + line.parts if sign > 0 else self.paid[k] - line.parts
+            k = line.number - 1  # instalments are numbered 1..n in order
+            if sign > 0:
+                self.paid[k] = self.paid[k] + line.parts
+                self._paid_total = self._paid_total + line.parts
+            else:
+                self.paid[k] = self.paid[k] - line.parts
+                self._paid_total = self._paid_total - line.parts
 
     @event("Repaid", topic="hazina.ledger.LoanAccount.Repaid")
     def _repaid(self, client_id: str, total_paid_cents: int, repaid_on: str) -> None:

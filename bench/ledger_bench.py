@@ -1,0 +1,295 @@
+"""make bench-ledger: the ledger's write path, replay and memory, measured on this machine.
+
+One run against one PostgreSQL server (DATABASE_URL), in a scratch database dropped at the end:
+
+  (c) raw PostgreSQL: one-row INSERT + COMMIT per second, one connection;
+  (a) repayments posted per second through the ledger's real write path (the group-commit
+      writer: allocation, balanced journal, receipt idempotency, one durable save per batch),
+      many loans, many concurrent senders, a share of them resending receipts already posted;
+  (d) a plain scan of the events table that only decodes each row's JSON;
+  (b) ``hazina-ledger replay``'s rebuild of every read model from the same events, events/s,
+      in a child process whose peak memory is reported, at two store sizes.
+
+It prints (a)/(c) and (b)/(d) against the targets (>= 1.5 and >= 0.5) and says which were met.
+Usage: uv run python bench/ledger_bench.py [--loans N] [--senders N] [--events N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+import psycopg
+
+from hazina_ledger.application.commands import OpenLoanAccount, PostRepayment, RecordLoanTerms
+from hazina_ledger.bootstrap import Container, build
+from hazina_ledger.settings import LedgerSettings
+from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
+
+TERMS = {
+    "interest_method": "declining_equal_instalments",
+    "interest_rate_percent": "24",
+    "interest_rate_period": "year",
+    "repayment_frequency": "monthly",
+    "term": 24,
+    "instalment_multiple_of_cents": 1,
+    "rounding": "HALF_EVEN",
+}
+PAID_AT = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+class NoTokens:
+    """The benchmark serves no HTTP."""
+
+
+def container_for(url: str, *, writer: bool) -> Container:
+    settings = LedgerSettings(database_url=url, run_workers=False, pool_size=8)
+    return build(settings, start_writer=writer, verifier=NoTokens())  # type: ignore[arg-type]
+
+
+# (c) raw commits
+
+
+def raw_commits_per_second(url: str, seconds: float) -> float:
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, payload text NOT NULL)")
+        conn.commit()
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            conn.execute("INSERT INTO bench_raw (payload) VALUES (%s)", ("x" * 64,))
+            conn.commit()
+            done += 1
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_raw")
+        conn.commit()
+    return done / elapsed
+
+
+# (a) the write path
+
+
+def open_loans(container: Container, count: int) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(count)]
+    for loan_id in ids:  # terms as origination sends them, then the disbursement
+        container.ledger.record_loan_terms(
+            RecordLoanTerms(
+                loan_id=loan_id, client_id=uuid.uuid4(), group_id=None, loan_officer_id=None,
+                account_number=loan_id.hex[:8], approved_principal_cents=100_000_000, terms=TERMS,
+                strategy="interest_principal_per_instalment", approved_at=PAID_AT,
+            )
+        )
+        container.ledger.open_loan_account(
+            OpenLoanAccount(
+                loan_id=loan_id, disbursement_id=uuid.uuid5(loan_id, "d"), amount_cents=100_000_000,
+                charge_cents=1_300, mpesa_receipt=f"B{loan_id.hex[:9]}", disbursed_at=PAID_AT,
+            )
+        )
+    return ids
+
+
+def post_repayments(
+    container: Container, loans: list[uuid.UUID], total: int, senders: int, resend_share: float, tag: str
+) -> dict[str, float]:
+    """``senders`` threads post ``total`` repayments between them; some resend a receipt already sent."""
+    counts = {"posted": 0, "duplicate": 0, "errors": 0}
+    lock = threading.Lock()
+    per_sender = total // senders
+    barrier = threading.Barrier(senders + 1)
+
+    def sender(index: int) -> None:
+        rng = random.Random(index)
+        sent: list[PostRepayment] = []
+        local = {"posted": 0, "duplicate": 0, "errors": 0}
+        barrier.wait()
+        for k in range(per_sender):
+            if sent and rng.random() < resend_share:
+                command = rng.choice(sent)  # a C2B callback delivered again
+            else:
+                command = PostRepayment(
+                    loan_id=rng.choice(loans), receipt=f"{tag}{index:03d}X{k:07d}",
+                    amount_cents=rng.randint(1_00, 5_000_00), method="mpesa", paid_at=PAID_AT, channel="c2b",
+                )
+                sent.append(command)
+            try:
+                local[container.ledger.post_repayment(command).status] += 1
+            except Exception:
+                local["errors"] += 1
+        with lock:
+            for key, value in local.items():
+                counts[key] += value
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {**counts, "seconds": elapsed, "per_second": (counts["posted"] + counts["duplicate"]) / elapsed}
+
+
+# (d) plain scan, (b) replay
+
+
+def event_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM ledger.ledger_events").fetchone()
+    return int(row[0]) if row else 0
+
+
+def plain_scan(url: str, page: int = 5_000) -> dict[str, float]:
+    """Read every event row in notification order and decode its JSON; nothing else."""
+    with psycopg.connect(url) as conn:
+        started, position, rows = time.perf_counter(), 0, 0
+        while True:
+            batch = conn.execute(
+                "SELECT notification_id, state FROM ledger.ledger_events WHERE notification_id > %s "
+                "ORDER BY notification_id LIMIT %s",
+                (position, page),
+            ).fetchall()
+            if not batch:
+                break
+            for _, state in batch:
+                json.loads(state)
+            rows += len(batch)
+            position = batch[-1][0]
+        elapsed = time.perf_counter() - started
+    return {"events": rows, "seconds": elapsed, "per_second": rows / elapsed}
+
+
+def replay_in_child(url: str) -> dict[str, Any]:
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, __file__, "_replay", url], capture_output=True, text=True, check=False, timeout=3600
+    )
+    if done.returncode not in (0, 1):
+        raise RuntimeError(done.stderr[-2000:])
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _replay_child(url: str) -> None:
+    from hazina_ledger.cli import replay
+
+    container = container_for(url, writer=False)
+    try:
+        container.projection.catch_up(batch_size=2_000)  # the live read models the replay compares with
+        report = replay(container, quiet=True)
+    finally:
+        container.close()
+    sys.stdout.write(
+        json.dumps(
+            {
+                "ok": report.ok,
+                "checks": report.checks,
+                "events": report.metrics.get("events", 0),
+                "seconds": report.metrics.get("rebuild_seconds", 0.0),
+                "per_second": report.metrics.get("events_per_second", 0.0),
+                "total_seconds": report.metrics.get("total_seconds", 0.0),
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+        + "\n"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loans", type=int, default=2_000)
+    parser.add_argument("--senders", type=int, default=32)
+    parser.add_argument("--repayments", type=int, default=40_000, help="timed write-path repayments")
+    parser.add_argument("--events", type=int, default=200_000, help="store size for the larger replay")
+    parser.add_argument("--raw-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        out("DATABASE_URL is not set (make bench-ledger sets it)")
+        return 2
+    name = f"ledger_bench_{os.getpid()}"
+    ensure_database(server, name)
+    url = database_url_with_name(server, name)
+    try:
+        with psycopg.connect(url) as conn:
+            settings = {
+                k: conn.execute(f"SHOW {k}").fetchone()[0]  # type: ignore[index]
+                for k in ("server_version", "fsync", "synchronous_commit")
+            }
+        out(f"PostgreSQL {settings['server_version']}  fsync={settings['fsync']}  "
+            f"synchronous_commit={settings['synchronous_commit']}  cores={os.cpu_count()}")
+
+        raw = raw_commits_per_second(url, args.raw_seconds)
+        out(f"(c) raw INSERT+COMMIT, one connection:         {raw:>10,.0f} commits/s")
+
+        container = container_for(url, writer=True)
+        try:
+            started = time.perf_counter()
+            loans = open_loans(container, args.loans)
+            out(f"    opened {len(loans):,} loans in {time.perf_counter() - started:.1f}s (setup, not timed)")
+            post_repayments(container, loans, min(5_000, args.repayments), args.senders, 0.0, "WARM")
+            writes = post_repayments(container, loans, args.repayments, args.senders, 0.03, "BENCH")
+            writer = container.ledger.writer
+            out(
+                f"(a) repayments through the write path:         {writes['per_second']:>10,.0f} /s  "
+                f"({writes['posted']:,.0f} posted + {writes['duplicate']:,.0f} resent receipts acknowledged, "
+                f"{writes['errors']:,.0f} errors, {args.senders} senders, {len(loans):,} loans, "
+                f"{writer.commands / max(writer.batches, 1):,.0f} commands per commit on average)"
+            )
+            small = event_count(url)
+            target_small = max(args.events // 2, 100_000)
+            # Grow the store to the first size through the same write path (not timed).
+            fill(container, loans, target_small - small, args.senders)
+            scan_small, replay_small = plain_scan(url), replay_in_child(url)
+            fill(container, loans, args.events - event_count(url), args.senders)
+            scan_large, replay_large = plain_scan(url), replay_in_child(url)
+        finally:
+            container.close()
+
+        for label, scan, rebuilt in (("smaller", scan_small, replay_small), ("larger", scan_large, replay_large)):
+            out(f"    store {label}: {scan['events']:,.0f} events")
+            out(f"(d)   plain scan decoding JSON:                 {scan['per_second']:>10,.0f} events/s")
+            out(
+                f"(b)   replay rebuild of every read model:       {rebuilt['per_second']:>10,.0f} events/s  "
+                f"(rebuild {rebuilt['seconds']:.1f}s, with audit and comparison {rebuilt['total_seconds']:.1f}s, "
+                f"audit {'OK' if rebuilt['ok'] else 'FAILED ' + str(rebuilt['checks'])})"
+            )
+            out(f"      replay peak memory (child RSS):           {rebuilt['peak_rss_mib']:>10,.0f} MiB")
+        ratio_a = writes["per_second"] / raw
+        ratio_b = replay_large["per_second"] / scan_large["per_second"]
+        growth = replay_large["peak_rss_mib"] / replay_small["peak_rss_mib"]
+        out("")
+        out(f"(a)/(c) = {ratio_a:.2f}   target >= 1.5   {'met' if ratio_a >= 1.5 else 'NOT met'}")
+        out(f"(b)/(d) = {ratio_b:.2f}   target >= 0.5   {'met' if ratio_b >= 0.5 else 'NOT met'}")
+        out(
+            f"replay peak memory {replay_small['peak_rss_mib']:.0f} MiB at {scan_small['events']:,.0f} events, "
+            f"{replay_large['peak_rss_mib']:.0f} MiB at {scan_large['events']:,.0f} events "
+            f"(x{growth:.2f}; {'flat' if growth < 1.2 else 'GROWS'})"
+        )
+        return 0
+    finally:
+        drop_database(server, name)
+
+
+def fill(container: Container, loans: list[uuid.UUID], events: int, senders: int) -> None:
+    if events > 0:  # about two events per repayment (the receipt and the loan's posting)
+        post_repayments(container, loans, events // 2 + senders, senders, 0.0, f"F{uuid.uuid4().hex[:6]}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "_replay":
+        _replay_child(sys.argv[2])
+        raise SystemExit(0)
+    raise SystemExit(main())
