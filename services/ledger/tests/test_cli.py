@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import pytest
@@ -57,6 +58,67 @@ def test_replay_rebuilds_audits_and_compares_with_the_live_tables(
     ):
         assert f"ok   {check}" in done.stdout
     assert "ev/s" in done.stderr and "ETA" in done.stderr  # the progress bar
+
+
+@pytest.mark.parametrize("page_size", [10_000, 3])
+def test_replay_of_every_kind_of_event_matches_the_live_tables(
+    container: Any, h: Any, page_size: int
+) -> None:
+    from hazina_ledger.application.commands import (
+        AssignReceipt,
+        DecideWithdrawal,
+        DepositSavings,
+        RequestWithdrawal,
+        ReverseReceipt,
+        WriteOffLoan,
+    )
+    from hazina_ledger.cli import replay
+
+    loan_id = populate(container, h)
+    other, client_id = h.open_loan(container)
+    at = dt.datetime(2025, 2, 3, 12, tzinfo=dt.UTC)
+    ledger = container.ledger
+    for k in range(3):
+        ledger.deposit_savings(
+            DepositSavings(
+                client_id=client_id,
+                receipt=f"SAVE{k}",
+                amount_cents=10_000 * (k + 1),
+                method="cash",
+                paid_at=at,
+                notes=f"week {k}",
+            )
+        )
+    maker, checker = uuid.uuid4(), uuid.uuid4()
+    wid = ledger.request_withdrawal(
+        RequestWithdrawal(
+            client_id=client_id, amount_cents=5_000, method="cash", requested_by=maker
+        )
+    )
+    ledger.decide_withdrawal(
+        DecideWithdrawal(client_id=client_id, withdrawal_id=wid, approve=True, decided_by=checker)
+    )
+    ledger.reverse_receipt(
+        ReverseReceipt(receipt="SAVE0", reason="wrong client", reversed_by=checker)
+    )
+    h.deliver(container, h.payment_received("LOST1", 70_000, target="unallocated", reference="x"))
+    ledger.assign_receipt(
+        AssignReceipt(receipt="LOST1", target="loan", target_id=other, assigned_by=checker)
+    )
+    h.deliver(container, h.payment_received("DUPX", 1_000, loan_id=other))
+    h.deliver(container, h.payment_received("DUPX", 2_000, loan_id=other))  # a flagged conflict
+    ledger.reverse_receipt(ReverseReceipt(receipt="CLI0", reason="bounced", reversed_by=checker))
+    ledger.assess_arrears([other], dt.date(2025, 6, 1))
+    ledger.write_off_loan(WriteOffLoan(loan_id=other, reason="absconded", written_off_by=checker))
+    ledger.post_repayment(
+        PostRepayment(
+            loan_id=other, receipt="RECOV1", amount_cents=5_000, method="cash", paid_at=at
+        )
+    )
+    container.projection.catch_up()
+    report = replay(container, quiet=True, page_size=page_size)
+    assert report.ok, report.details
+    assert container.views.loan(loan_id)["status"] != container.views.loan(other)["status"]
 
 
 def test_replay_exits_non_zero_when_a_live_balance_was_tampered_with(

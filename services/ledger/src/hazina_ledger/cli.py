@@ -12,6 +12,7 @@ from typing import TextIO
 
 from hazina_ledger.adapters.audit import AuditReport, check_books, check_loans, compare_schemas
 from hazina_ledger.adapters.projection import LedgerProjection, drop_schema
+from hazina_ledger.adapters.rebuild import BulkRebuild
 from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.bootstrap import Container, build
 from hazina_ledger.domain.accounts import CHART
@@ -57,7 +58,9 @@ def _max_position(container: Container) -> int:
     return int(row[0]) if row else 0
 
 
-def replay(container: Container, *, keep: bool = False, quiet: bool = False) -> AuditReport:
+def replay(
+    container: Container, *, keep: bool = False, quiet: bool = False, page_size: int = 10_000
+) -> AuditReport:
     """Rebuild every read model into a scratch schema, audit it, and compare it with the live one."""
     settings = container.settings
     scratch = f"{settings.db_schema}_replay"
@@ -69,10 +72,12 @@ def replay(container: Container, *, keep: bool = False, quiet: bool = False) -> 
     try:
         rebuilt = LedgerProjection(container.ledger, pool)
         bar = ProgressBar(_max_position(container), stream=io.StringIO() if quiet else None)
-        count = rebuilt.rebuild_all(progress=bar.update)
+        count = BulkRebuild(container.ledger, pool, rebuilt.name, page_size=page_size).run(
+            progress=bar.update, source=container.pool
+        )
         for _ in range(10):  # writes may land while we rebuild; bring both to the same position
             container.projection.catch_up()
-            rebuilt.catch_up(progress=bar.update)
+            count += rebuilt.catch_up(progress=bar.update)
             if rebuilt.position() == container.projection.position():
                 break
         seconds = bar.finish()
