@@ -12,7 +12,7 @@ from typing import TextIO
 
 from hazina_ledger.adapters.audit import AuditReport, check_books, check_loans, compare_schemas
 from hazina_ledger.adapters.projection import LedgerProjection, drop_schema
-from hazina_ledger.adapters.rebuild import BulkRebuild
+from hazina_ledger.adapters.rebuild import BulkRebuild, SqlRebuild
 from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.bootstrap import Container, build
 from hazina_ledger.domain.accounts import CHART
@@ -59,7 +59,12 @@ def _max_position(container: Container) -> int:
 
 
 def replay(
-    container: Container, *, keep: bool = False, quiet: bool = False, page_size: int = 10_000
+    container: Container,
+    *,
+    keep: bool = False,
+    quiet: bool = False,
+    page_size: int = 10_000,
+    engine: str = "sql",
 ) -> AuditReport:
     """Rebuild every read model into a scratch schema, audit it, and compare it with the live one."""
     settings = container.settings
@@ -72,9 +77,15 @@ def replay(
     try:
         rebuilt = LedgerProjection(container.ledger, pool)
         bar = ProgressBar(_max_position(container), stream=io.StringIO() if quiet else None)
-        count = BulkRebuild(container.ledger, pool, rebuilt.name, page_size=page_size).run(
-            progress=bar.update, source=container.pool
-        )
+        events_table = f"{settings.db_schema}.{container.ledger.recorder.events_table_name}"  # type: ignore[attr-defined]
+        if engine == "sql" and SqlRebuild.usable(container.ledger):
+            count = SqlRebuild(container.ledger, pool, rebuilt.name, events_table).run(
+                progress=bar.update
+            )
+        else:
+            count = BulkRebuild(container.ledger, pool, rebuilt.name, page_size=page_size).run(
+                progress=bar.update, source=container.pool
+            )
         for _ in range(10):  # writes may land while we rebuild; bring both to the same position
             container.projection.catch_up()
             count += rebuilt.catch_up(progress=bar.update)
@@ -152,6 +163,12 @@ def run_cli(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rp = sub.add_parser("replay", help="rebuild every projection from the event store and audit it")
     rp.add_argument("--keep", action="store_true", help="keep the rebuilt schema for inspection")
+    rp.add_argument(
+        "--engine",
+        choices=["sql", "python"],
+        default="sql",
+        help="sql: PostgreSQL projects the frequent events set-based; python: pages decoded here",
+    )
     sub.add_parser("verify", help="audit the live projections without rebuilding")
     bp = sub.add_parser("balance", help="balances as of a past date or event position")
     bp.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
@@ -164,7 +181,7 @@ def run_cli(argv: list[str]) -> int:
     container = build(settings, start_writer=False, verifier=_NoTokens())  # type: ignore[arg-type]
     try:
         if args.command == "replay":
-            report = replay(container, keep=args.keep)
+            report = replay(container, keep=args.keep, engine=args.engine)
             print_report("replay", report)
             return 0 if report.ok else 1
         if args.command == "verify":

@@ -7,6 +7,8 @@ the truth. ``replay`` rebuilds all of it into a separate schema and compares it 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import uuid
 from typing import Any
 
 import psycopg
@@ -17,7 +19,6 @@ from hazina_ledger.domain.accounts import account_class
 from hazina_ledger.domain.loan_account import LoanAccount
 from hazina_ledger.domain.receipt import Receipt
 from hazina_ledger.domain.savings_account import SavingsAccount
-from hazina_servicekit.outbox import event_id_of
 
 DDL = """
 CREATE TABLE IF NOT EXISTS loan_accounts (
@@ -219,6 +220,11 @@ READ_MODEL_TABLES = (
 )
 
 
+def entry_id_of(originator_id: object, originator_version: int) -> uuid.UUID:
+    """A journal entry's id: md5 of "<aggregate id>:<version>", so SQL can derive it too (replay)."""
+    return uuid.UUID(hashlib.md5(f"{originator_id}:{originator_version}".encode()).hexdigest())  # noqa: S324
+
+
 def truncate_read_models(conn: psycopg.Connection[Any]) -> None:
     conn.execute("TRUNCATE " + ", ".join(READ_MODEL_TABLES))
 
@@ -245,7 +251,7 @@ def _post_journal(event: Any, position: int, conn: psycopg.Connection[Any]) -> N
     legs = getattr(event, "journal", None)
     if not legs:
         return
-    entry_id = event_id_of(event.originator_id, event.originator_version)
+    entry_id = entry_id_of(event.originator_id, event.originator_version)
     value_date = _value_date(event)
     loan_id = event.originator_id if isinstance(event, LoanAccount.Event) else None
     client_id = getattr(event, "client_id", None)
@@ -525,7 +531,7 @@ def _savings_entry(
         "transaction_id, method, notes, recorded_by, value_date, created_at, notification_id) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
-            event_id_of(event.originator_id, event.originator_version),
+            entry_id_of(event.originator_id, event.originator_version),
             client_id,
             kind,
             amount_cents,

@@ -22,10 +22,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from psycopg_pool import ConnectionPool
 
-from hazina_ledger.adapters.read_models import apply_event, truncate_read_models
+from hazina_ledger.adapters.read_models import apply_event, entry_id_of, truncate_read_models
 from hazina_ledger.application.ports import business_date
 from hazina_ledger.domain.accounts import account_class
-from hazina_servicekit.outbox import event_id_of
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -280,7 +279,7 @@ class BulkRebuild:
             client = data["client_id"]
             page.savings_rows.append(
                 (
-                    str(event_id_of(originator_id, version)),
+                    str(entry_id_of(originator_id, version)),
                     client,
                     "deposit",
                     data["amount_cents"],
@@ -310,7 +309,7 @@ class BulkRebuild:
         at: str,
         legs: list[list[Any]],
     ) -> None:
-        entry_id = str(event_id_of(originator_id, version))
+        entry_id = str(entry_id_of(originator_id, version))
         value_date = _value_date(data, at)
         page.entries.append(
             (
@@ -468,3 +467,218 @@ class BulkRebuild:
                         [v[2] for v in values],
                     ],
                 )
+
+
+# The same rebuild done by PostgreSQL itself: the frequent events of a range of positions are parsed
+# once into a temporary table and projected with set-based statements, so no row crosses into
+# Python. Events outside FAST still go one by one through the live projection's code, in order;
+# they split the store into segments, and a segment's statements only run once all before it ran.
+
+_CHUNK = """
+CREATE TEMP TABLE chunk ON COMMIT DROP AS
+SELECT e.notification_id AS n, e.originator_id AS oid, e.originator_version AS v, e.topic, j.s,
+       (j.s->'timestamp'->>'_data_')::timestamptz AS ts,
+       md5(e.originator_id::text || ':' || e.originator_version)::uuid AS entry_id,
+       coalesce(
+           (coalesce(j.s->>'paid_on', j.s->>'disbursed_on', j.s->>'reversed_on', j.s->>'written_off_on',
+                     j.s->>'deposited_on', j.s->>'approved_on'))::date,
+           ((j.s->>'paid_at')::timestamptz AT TIME ZONE 'UTC' + interval '3 hours')::date,
+           ((j.s->'timestamp'->>'_data_')::timestamptz AT TIME ZONE 'UTC' + interval '3 hours')::date
+       ) AS value_date
+FROM {events} e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
+WHERE e.notification_id > %(lo)s AND e.notification_id <= %(hi)s
+"""
+
+_STATEMENTS = [
+    # loans approved
+    """INSERT INTO loan_accounts (loan_id, client_id, group_id, loan_officer_id, account_number, status,
+           approved_principal_cents, terms, strategy, approved_at, last_event_at)
+       SELECT oid, (s->>'client_id')::uuid, (s->>'group_id')::uuid, (s->>'loan_officer_id')::uuid,
+              s->>'account_number', 'approved', (s->>'approved_principal_cents')::bigint, s->'terms',
+              s->>'strategy', (s->>'approved_at')::timestamptz, ts
+       FROM chunk WHERE topic = 'hazina.ledger.LoanAccount.TermsRecorded' ORDER BY n""",
+    # disbursed: the loan opens with its schedule
+    """UPDATE loan_accounts l SET status = 'current', disbursement_id = x.s->>'disbursement_id',
+           mpesa_receipt = x.s->>'mpesa_receipt', principal_cents = (x.s->>'principal_cents')::bigint,
+           interest_cents = x.i, fee_cents = x.f, charge_cents = (x.s->>'charge_cents')::bigint,
+           disbursed_on = (x.s->>'disbursed_on')::date, maturity_on = (x.s->'instalments'->-1->>1)::date,
+           outstanding_cents = (x.s->>'principal_cents')::bigint + x.i + x.f
+       FROM (SELECT oid, s,
+                    (SELECT sum((r->>3)::bigint) FROM jsonb_array_elements(s->'instalments') r) AS i,
+                    (SELECT sum((r->>4)::bigint) FROM jsonb_array_elements(s->'instalments') r) AS f
+             FROM chunk WHERE topic = 'hazina.ledger.LoanAccount.Disbursed') x
+       WHERE l.loan_id = x.oid""",
+    """INSERT INTO loan_instalments (loan_id, number, due_on, principal_cents, interest_cents, fee_cents)
+       SELECT oid, (r->>0)::int, (r->>1)::date, (r->>2)::bigint, (r->>3)::bigint, (r->>4)::bigint
+       FROM chunk, jsonb_array_elements(s->'instalments') r
+       WHERE topic = 'hazina.ledger.LoanAccount.Disbursed'""",
+    # repayments and what each paid on each instalment
+    """INSERT INTO repayments (receipt, loan_id, amount_cents, method, source_account, paid_on, recorded_at,
+           fee_cents, interest_cents, principal_cents, suspense_cents, recovery_cents, outstanding_after_cents,
+           notification_id)
+       SELECT s->>'receipt', oid, (s->>'amount_cents')::bigint, s->>'method', s->>'source_account',
+              (s->>'paid_on')::date, ts, coalesce(t.f, 0), coalesce(t.i, 0), coalesce(t.p, 0),
+              (s->>'suspense_cents')::bigint, (s->>'recovery_cents')::bigint, (s->>'outstanding_cents')::bigint, n
+       FROM chunk, LATERAL (SELECT sum((r->>1)::bigint) AS f, sum((r->>2)::bigint) AS i, sum((r->>3)::bigint) AS p
+                            FROM jsonb_array_elements(s->'lines') r) t
+       WHERE topic = 'hazina.ledger.LoanAccount.RepaymentPosted'""",
+    """INSERT INTO repayment_lines (receipt, loan_id, number, paid_on, fee_cents, interest_cents, principal_cents)
+       SELECT s->>'receipt', oid, (r->>0)::int, (s->>'paid_on')::date, (r->>1)::bigint, (r->>2)::bigint,
+              (r->>3)::bigint
+       FROM chunk, jsonb_array_elements(s->'lines') r
+       WHERE topic = 'hazina.ledger.LoanAccount.RepaymentPosted'""",
+    """UPDATE loan_accounts l SET paid_fee_cents = paid_fee_cents + x.f,
+           paid_interest_cents = paid_interest_cents + x.i, paid_principal_cents = paid_principal_cents + x.p,
+           suspense_cents = suspense_cents + x.su, recovered_cents = recovered_cents + x.re,
+           total_paid_cents = total_paid_cents + x.a, outstanding_cents = x.o
+       FROM (SELECT oid, sum(coalesce(t.f, 0)) AS f, sum(coalesce(t.i, 0)) AS i, sum(coalesce(t.p, 0)) AS p,
+                    sum((s->>'suspense_cents')::bigint) AS su, sum((s->>'recovery_cents')::bigint) AS re,
+                    sum((s->>'amount_cents')::bigint) AS a,
+                    (array_agg((s->>'outstanding_cents')::bigint ORDER BY n DESC))[1] AS o
+             FROM chunk, LATERAL (SELECT sum((r->>1)::bigint) AS f, sum((r->>2)::bigint) AS i,
+                                         sum((r->>3)::bigint) AS p FROM jsonb_array_elements(s->'lines') r) t
+             WHERE topic = 'hazina.ledger.LoanAccount.RepaymentPosted' GROUP BY oid) x
+       WHERE l.loan_id = x.oid""",
+    """UPDATE loan_accounts l SET status = 'repaid', days_past_due = 0, repaid_on = (c.s->>'repaid_on')::date
+       FROM chunk c WHERE c.topic = 'hazina.ledger.LoanAccount.Repaid' AND l.loan_id = c.oid""",
+    """UPDATE loan_accounts l SET last_event_at = x.ts
+       FROM (SELECT DISTINCT ON (oid) oid, ts FROM chunk WHERE topic LIKE 'hazina.ledger.LoanAccount.%%'
+             ORDER BY oid, n DESC) x
+       WHERE l.loan_id = x.oid""",
+    # receipts
+    """INSERT INTO receipts (receipt, receipt_uuid, amount_cents, target, target_id, method, channel, status,
+           paid_at, account_reference, recorded_by, recorded_at)
+       SELECT s->>'receipt', oid, (s->>'amount_cents')::bigint, s->>'target', (s->>'target_id')::uuid,
+              s->>'method', s->>'channel', CASE WHEN s->>'target' = 'unallocated' THEN 'unallocated' ELSE 'posted' END,
+              (s->>'paid_at')::timestamptz, s->>'account_reference', (s->>'recorded_by')::uuid, ts
+       FROM chunk WHERE topic = 'hazina.ledger.Receipt.Recorded'""",
+    # savings
+    """INSERT INTO savings_account_ids (account_id, client_id)
+       SELECT oid, (s->>'client_id')::uuid FROM chunk WHERE topic = 'hazina.ledger.SavingsAccount.Opened'""",
+    """INSERT INTO savings_accounts (client_id, balance_cents, updated_at)
+       SELECT (s->>'client_id')::uuid, 0, ts FROM chunk WHERE topic = 'hazina.ledger.SavingsAccount.Opened'""",
+    """INSERT INTO savings_transactions (entry_id, client_id, kind, amount_cents, balance_after_cents,
+           transaction_id, method, notes, recorded_by, value_date, created_at, notification_id)
+       SELECT entry_id, (s->>'client_id')::uuid, 'deposit', (s->>'amount_cents')::bigint,
+              (s->>'balance_after_cents')::bigint, s->>'receipt', s->>'method', s->>'notes',
+              (s->>'recorded_by')::uuid, value_date, ts, n
+       FROM chunk WHERE topic = 'hazina.ledger.SavingsAccount.Deposited'""",
+    """UPDATE savings_accounts a SET balance_cents = x.b, updated_at = x.ts
+       FROM (SELECT DISTINCT ON (s->>'client_id') (s->>'client_id')::uuid AS client_id, ts,
+                    coalesce((s->>'balance_after_cents')::bigint, 0) AS b
+             FROM chunk WHERE topic IN ('hazina.ledger.SavingsAccount.Opened',
+                                        'hazina.ledger.SavingsAccount.Deposited')
+             ORDER BY s->>'client_id', n DESC) x
+       WHERE a.client_id = x.client_id""",
+    # the journal
+    """INSERT INTO journal_entries (entry_id, notification_id, kind, value_date, recorded_at, loan_id, client_id,
+           receipt)
+       SELECT entry_id, n, regexp_replace(topic, '^.*\\.', ''), value_date, ts,
+              CASE WHEN topic LIKE 'hazina.ledger.LoanAccount.%%' THEN oid END, (s->>'client_id')::uuid,
+              s->>'receipt'
+       FROM chunk WHERE jsonb_array_length(coalesce(s->'journal', '[]'::jsonb)) > 0""",
+    """INSERT INTO journal_postings (entry_id, account_id, code, amount_cents, value_date, notification_id)
+       SELECT entry_id, leg->>0, split_part(leg->>0, ':', 1), (leg->>1)::bigint, value_date, n
+       FROM chunk, jsonb_array_elements(coalesce(s->'journal', '[]'::jsonb)) leg""",
+    """INSERT INTO account_balances (account_id, code, debit_cents, credit_cents)
+       SELECT leg->>0, split_part(leg->>0, ':', 1), sum(greatest((leg->>1)::bigint, 0)),
+              sum(greatest(-(leg->>1)::bigint, 0))
+       FROM chunk, jsonb_array_elements(coalesce(s->'journal', '[]'::jsonb)) leg
+       GROUP BY leg->>0
+       ON CONFLICT (account_id) DO UPDATE SET
+           debit_cents = account_balances.debit_cents + EXCLUDED.debit_cents,
+           credit_cents = account_balances.credit_cents + EXCLUDED.credit_cents""",
+]
+
+
+class SqlRebuild:
+    """Rebuild with PostgreSQL doing the projecting; plain-JSON event stores only (no cipher)."""
+
+    def __init__(
+        self,
+        app: Application,
+        pool: ConnectionPool,
+        projection_name: str,
+        events_table: str,
+        chunk_size: int = 50_000,
+    ) -> None:
+        self.app = app
+        self.pool = pool
+        self.name = projection_name
+        self.events_table = events_table  # schema-qualified: the rebuild writes into another schema
+        self.chunk_size = chunk_size
+
+    @staticmethod
+    def usable(app: Application) -> bool:
+        mapper = app.mapper
+        return (
+            getattr(mapper, "cipher", None) is None and getattr(mapper, "compressor", None) is None
+        )
+
+    def run(self, progress: ProgressCallback | None = None) -> int:
+        with self.pool.connection() as conn, conn.transaction():
+            truncate_read_models(conn)
+            conn.execute(
+                "UPDATE projection_positions SET notification_id = 0 WHERE projection = %s",
+                (self.name,),
+            )
+        with self.pool.connection() as conn:
+            fast = list(FAST)
+            top = conn.execute(
+                f"SELECT coalesce(max(notification_id), 0) FROM {self.events_table}"
+            ).fetchone()  # noqa: S608
+            slow_ids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT notification_id FROM {self.events_table} WHERE NOT (topic = ANY(%s)) "  # noqa: S608
+                    "ORDER BY notification_id",
+                    (fast,),
+                ).fetchall()
+            ]
+        last = int(top[0]) if top else 0
+        total, position = 0, 0
+        for stop in [*slow_ids, None]:
+            end = last if stop is None else stop - 1
+            while position < end:
+                hi = min(position + self.chunk_size, end)
+                total += self._fast_range(position, hi)
+                position = hi
+                if progress is not None:
+                    progress(position, total)
+            if stop is not None:
+                total += self._slow_event(stop)
+                position = stop
+                if progress is not None:
+                    progress(position, total)
+        return total
+
+    def _fast_range(self, lo: int, hi: int) -> int:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute(_CHUNK.format(events=self.events_table), {"lo": lo, "hi": hi})  # type: ignore[arg-type]
+            row = conn.execute("SELECT count(*) FROM chunk").fetchone()
+            count = int(row[0]) if row else 0
+            if count:
+                for statement in _STATEMENTS:
+                    conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(
+                "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
+                (hi, self.name),
+            )
+        return count
+
+    def _slow_event(self, position: int) -> int:
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                f"SELECT originator_id, originator_version, topic, state FROM {self.events_table} "  # noqa: S608
+                "WHERE notification_id = %s",
+                (position,),
+            ).fetchone()
+            if row is None:  # pragma: no cover - ids come from the same table
+                return 0
+            stored = StoredEvent(row[0], row[1], row[2], bytes(row[3]))
+            apply_event(self.app.mapper.to_domain_event(stored), conn, position)
+            conn.execute(
+                "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
+                (position, self.name),
+            )
+        return 1
