@@ -476,16 +476,18 @@ class BulkRebuild:
 
 _CHUNK = """
 CREATE TEMP TABLE chunk ON COMMIT DROP AS
-SELECT e.notification_id AS n, e.originator_id AS oid, e.originator_version AS v, e.topic, j.s,
-       (j.s->'timestamp'->>'_data_')::timestamptz AS ts,
-       md5(e.originator_id::text || ':' || e.originator_version)::uuid AS entry_id,
-       coalesce(
+SELECT e.notification_id AS n, e.originator_id AS oid, e.originator_version AS v, e.topic, j.s, t.ts,
+       CASE WHEN j.journaled THEN md5(e.originator_id::text || ':' || e.originator_version)::uuid END AS entry_id,
+       CASE WHEN j.journaled THEN coalesce(
            (coalesce(j.s->>'paid_on', j.s->>'disbursed_on', j.s->>'reversed_on', j.s->>'written_off_on',
                      j.s->>'deposited_on', j.s->>'approved_on'))::date,
            ((j.s->>'paid_at')::timestamptz AT TIME ZONE 'UTC' + interval '3 hours')::date,
-           ((j.s->'timestamp'->>'_data_')::timestamptz AT TIME ZONE 'UTC' + interval '3 hours')::date
-       ) AS value_date
-FROM {events} e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
+           (t.ts AT TIME ZONE 'UTC' + interval '3 hours')::date
+       ) END AS value_date
+FROM {events} e,
+     LATERAL (SELECT s, coalesce(jsonb_array_length(s->'journal'), 0) > 0 AS journaled
+              FROM (SELECT convert_from(e.state, 'UTF8')::jsonb AS s OFFSET 0) parsed) j,  -- OFFSET 0: parse once
+     LATERAL (SELECT (j.s->'timestamp'->>'_data_')::timestamptz AS ts OFFSET 0) t
 WHERE e.notification_id > %(lo)s AND e.notification_id <= %(hi)s
 """
 
@@ -576,14 +578,14 @@ _STATEMENTS = [
        SELECT entry_id, n, regexp_replace(topic, '^.*\\.', ''), value_date, ts,
               CASE WHEN topic LIKE 'hazina.ledger.LoanAccount.%%' THEN oid END, (s->>'client_id')::uuid,
               s->>'receipt'
-       FROM chunk WHERE jsonb_array_length(coalesce(s->'journal', '[]'::jsonb)) > 0""",
+       FROM chunk WHERE entry_id IS NOT NULL""",
     """INSERT INTO journal_postings (entry_id, account_id, code, amount_cents, value_date, notification_id)
        SELECT entry_id, leg->>0, split_part(leg->>0, ':', 1), (leg->>1)::bigint, value_date, n
-       FROM chunk, jsonb_array_elements(coalesce(s->'journal', '[]'::jsonb)) leg""",
+       FROM chunk, jsonb_array_elements(s->'journal') leg WHERE entry_id IS NOT NULL""",
     """INSERT INTO account_balances (account_id, code, debit_cents, credit_cents)
        SELECT leg->>0, split_part(leg->>0, ':', 1), sum(greatest((leg->>1)::bigint, 0)),
               sum(greatest(-(leg->>1)::bigint, 0))
-       FROM chunk, jsonb_array_elements(coalesce(s->'journal', '[]'::jsonb)) leg
+       FROM chunk, jsonb_array_elements(s->'journal') leg WHERE entry_id IS NOT NULL
        GROUP BY leg->>0
        ON CONFLICT (account_id) DO UPDATE SET
            debit_cents = account_balances.debit_cents + EXCLUDED.debit_cents,
