@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import resource
@@ -67,7 +68,9 @@ def container_for(url: str, *, writer: bool) -> Container:
 
 def raw_commits_per_second(url: str, seconds: float) -> float:
     with psycopg.connect(url) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, payload text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, payload text NOT NULL)"
+        )
         conn.commit()
         done, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:
@@ -88,22 +91,37 @@ def open_loans(container: Container, count: int) -> list[uuid.UUID]:
     for loan_id in ids:  # terms as origination sends them, then the disbursement
         container.ledger.record_loan_terms(
             RecordLoanTerms(
-                loan_id=loan_id, client_id=uuid.uuid4(), group_id=None, loan_officer_id=None,
-                account_number=loan_id.hex[:8], approved_principal_cents=100_000_000, terms=TERMS,
-                strategy="interest_principal_per_instalment", approved_at=PAID_AT,
+                loan_id=loan_id,
+                client_id=uuid.uuid4(),
+                group_id=None,
+                loan_officer_id=None,
+                account_number=loan_id.hex[:8],
+                approved_principal_cents=100_000_000,
+                terms=TERMS,
+                strategy="interest_principal_per_instalment",
+                approved_at=PAID_AT,
             )
         )
         container.ledger.open_loan_account(
             OpenLoanAccount(
-                loan_id=loan_id, disbursement_id=uuid.uuid5(loan_id, "d"), amount_cents=100_000_000,
-                charge_cents=1_300, mpesa_receipt=f"B{loan_id.hex[:9]}", disbursed_at=PAID_AT,
+                loan_id=loan_id,
+                disbursement_id=uuid.uuid5(loan_id, "d"),
+                amount_cents=100_000_000,
+                charge_cents=1_300,
+                mpesa_receipt=f"B{loan_id.hex[:9]}",
+                disbursed_at=PAID_AT,
             )
         )
     return ids
 
 
 def post_repayments(
-    container: Container, loans: list[uuid.UUID], total: int, senders: int, resend_share: float, tag: str
+    container: Container,
+    loans: list[uuid.UUID],
+    total: int,
+    senders: int,
+    resend_share: float,
+    tag: str,
 ) -> dict[str, float]:
     """``senders`` threads post ``total`` repayments between them; some resend a receipt already sent."""
     counts = {"posted": 0, "duplicate": 0, "errors": 0}
@@ -121,8 +139,12 @@ def post_repayments(
                 command = rng.choice(sent)  # a C2B callback delivered again
             else:
                 command = PostRepayment(
-                    loan_id=rng.choice(loans), receipt=f"{tag}{index:03d}X{k:07d}",
-                    amount_cents=rng.randint(1_00, 5_000_00), method="mpesa", paid_at=PAID_AT, channel="c2b",
+                    loan_id=rng.choice(loans),
+                    receipt=f"{tag}{index:03d}X{k:07d}",
+                    amount_cents=rng.randint(1_00, 5_000_00),
+                    method="mpesa",
+                    paid_at=PAID_AT,
+                    channel="c2b",
                 )
                 sent.append(command)
             try:
@@ -141,7 +163,11 @@ def post_repayments(
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return {**counts, "seconds": elapsed, "per_second": (counts["posted"] + counts["duplicate"]) / elapsed}
+    return {
+        **counts,
+        "seconds": elapsed,
+        "per_second": (counts["posted"] + counts["duplicate"]) / elapsed,
+    }
 
 
 # (d) plain scan, (b) replay
@@ -174,8 +200,12 @@ def plain_scan(url: str, page: int = 5_000) -> dict[str, float]:
 
 
 def replay_in_child(url: str) -> dict[str, Any]:
-    done = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, __file__, "_replay", url], capture_output=True, text=True, check=False, timeout=3600
+    done = subprocess.run(
+        [sys.executable, __file__, "_replay", url],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3600,
     )
     if done.returncode not in (0, 1):
         raise RuntimeError(done.stderr[-2000:])
@@ -187,7 +217,9 @@ def _replay_child(url: str) -> None:
 
     container = container_for(url, writer=False)
     try:
-        container.projection.catch_up(batch_size=2_000)  # the live read models the replay compares with
+        container.projection.catch_up(
+            batch_size=2_000
+        )  # the live read models the replay compares with
         report = replay(container, quiet=True)
     finally:
         container.close()
@@ -208,12 +240,24 @@ def _replay_child(url: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--loans", type=int, default=2_000)
     parser.add_argument("--senders", type=int, default=32)
-    parser.add_argument("--repayments", type=int, default=40_000, help="timed write-path repayments")
-    parser.add_argument("--events", type=int, default=200_000, help="store size for the larger replay")
+    parser.add_argument(
+        "--repayments", type=int, default=40_000, help="timed write-path repayments"
+    )
+    parser.add_argument(
+        "--events", type=int, default=200_000, help="store size for the larger replay"
+    )
     parser.add_argument("--raw-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="also measure N ledger processes writing at once, loans partitioned between them (0/1: skip)",
+    )
     args = parser.parse_args()
     server = os.environ.get("DATABASE_URL")
     if not server:
@@ -228,8 +272,10 @@ def main() -> int:
                 k: conn.execute(f"SHOW {k}").fetchone()[0]  # type: ignore[index]
                 for k in ("server_version", "fsync", "synchronous_commit")
             }
-        out(f"PostgreSQL {settings['server_version']}  fsync={settings['fsync']}  "
-            f"synchronous_commit={settings['synchronous_commit']}  cores={os.cpu_count()}")
+        out(
+            f"PostgreSQL {settings['server_version']}  fsync={settings['fsync']}  "
+            f"synchronous_commit={settings['synchronous_commit']}  cores={os.cpu_count()}"
+        )
 
         raw = raw_commits_per_second(url, args.raw_seconds)
         out(f"(c) raw INSERT+COMMIT, one connection:         {raw:>10,.0f} commits/s")
@@ -238,16 +284,29 @@ def main() -> int:
         try:
             started = time.perf_counter()
             loans = open_loans(container, args.loans)
-            out(f"    opened {len(loans):,} loans in {time.perf_counter() - started:.1f}s (setup, not timed)")
-            post_repayments(container, loans, min(5_000, args.repayments), args.senders, 0.0, "WARM")
-            writes = post_repayments(container, loans, args.repayments, args.senders, 0.03, "BENCH")
+            out(
+                f"    opened {len(loans):,} loans in {time.perf_counter() - started:.1f}s (setup, not timed)"
+            )
+            post_repayments(
+                container, loans, min(5_000, args.repayments), args.senders, 0.0, "WARM"
+            )
             writer = container.ledger.writer
+            batches, commands = writer.batches, writer.commands
+            writes = post_repayments(container, loans, args.repayments, args.senders, 0.03, "BENCH")
+            per_commit = (writer.commands - commands) / max(writer.batches - batches, 1)
             out(
                 f"(a) repayments through the write path:         {writes['per_second']:>10,.0f} /s  "
                 f"({writes['posted']:,.0f} posted + {writes['duplicate']:,.0f} resent receipts acknowledged, "
-                f"{writes['errors']:,.0f} errors, {args.senders} senders, {len(loans):,} loans, "
-                f"{writer.commands / max(writer.batches, 1):,.0f} commands per commit on average)"
+                f"{writes['errors']:,.0f} errors; one process, {args.senders} senders, {len(loans):,} loans, "
+                f"{per_commit:,.0f} repayments per commit)"
             )
+            if args.processes > 1:
+                parallel = post_from_processes(url, args)
+                out(
+                    f"(a') the same, {args.processes} ledger processes:        {parallel['per_second']:>10,.0f} /s  "
+                    f"({parallel['posted']:,.0f} posted + {parallel['duplicate']:,.0f} acknowledged, "
+                    f"{parallel['errors']:,.0f} errors; each process owns its own loans, {args.senders} senders each)"
+                )
             small = event_count(url)
             target_small = max(args.events // 2, 100_000)
             # Grow the store to the first size through the same write path (not timed).
@@ -258,16 +317,28 @@ def main() -> int:
         finally:
             container.close()
 
-        for label, scan, rebuilt in (("smaller", scan_small, replay_small), ("larger", scan_large, replay_large)):
+        for label, scan, rebuilt in (
+            ("smaller", scan_small, replay_small),
+            ("larger", scan_large, replay_large),
+        ):
             out(f"    store {label}: {scan['events']:,.0f} events")
-            out(f"(d)   plain scan decoding JSON:                 {scan['per_second']:>10,.0f} events/s")
+            out(
+                f"(d)   plain scan decoding JSON:                 {scan['per_second']:>10,.0f} events/s"
+            )
             out(
                 f"(b)   replay rebuild of every read model:       {rebuilt['per_second']:>10,.0f} events/s  "
                 f"(rebuild {rebuilt['seconds']:.1f}s, with audit and comparison {rebuilt['total_seconds']:.1f}s, "
                 f"audit {'OK' if rebuilt['ok'] else 'FAILED ' + str(rebuilt['checks'])})"
             )
-            out(f"      replay peak memory (child RSS):           {rebuilt['peak_rss_mib']:>10,.0f} MiB")
+            out(
+                f"      replay peak memory (child RSS):           {rebuilt['peak_rss_mib']:>10,.0f} MiB"
+            )
         ratio_a = writes["per_second"] / raw
+        if args.processes > 1:
+            out("")
+            out(
+                f"(a')/(c) = {parallel['per_second'] / raw:.2f}   ({args.processes} processes; one process: {ratio_a:.2f})"
+            )
         ratio_b = replay_large["per_second"] / scan_large["per_second"]
         growth = replay_large["peak_rss_mib"] / replay_small["peak_rss_mib"]
         out("")
@@ -283,9 +354,54 @@ def main() -> int:
         drop_database(server, name)
 
 
+def _process_worker(
+    url: str, loans: int, repayments: int, senders: int, index: int, barrier: Any, results: Any
+) -> None:
+    container = container_for(url, writer=True)
+    try:
+        owned = open_loans(container, loans)
+        post_repayments(container, owned, min(2_000, repayments), senders, 0.0, f"W{index}")
+        barrier.wait()
+        results.put(post_repayments(container, owned, repayments, senders, 0.03, f"M{index}"))
+    finally:
+        container.close()
+
+
+def post_from_processes(url: str, args: argparse.Namespace) -> dict[str, float]:
+    """N processes, each a ledger with its own group-commit writer, posting at the same moment.
+
+    Loans are partitioned between processes (as a deployment routing by loan would); receipts are
+    global, so a resend reaching another process would still be caught by the receipt's unique id.
+    """
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(args.processes), context.Queue()
+    share = args.repayments // args.processes
+    workers = [
+        context.Process(
+            target=_process_worker,
+            args=(url, args.loans // args.processes, share, args.senders, i, barrier, results),
+        )
+        for i in range(args.processes)
+    ]
+    for w in workers:
+        w.start()
+    parts = [results.get(timeout=1800) for _ in workers]
+    for w in workers:
+        w.join()
+    done = {k: sum(p[k] for p in parts) for k in ("posted", "duplicate", "errors")}
+    slowest = max(p["seconds"] for p in parts)
+    return {
+        **done,
+        "seconds": slowest,
+        "per_second": (done["posted"] + done["duplicate"]) / slowest,
+    }
+
+
 def fill(container: Container, loans: list[uuid.UUID], events: int, senders: int) -> None:
     if events > 0:  # about two events per repayment (the receipt and the loan's posting)
-        post_repayments(container, loans, events // 2 + senders, senders, 0.0, f"F{uuid.uuid4().hex[:6]}")
+        post_repayments(
+            container, loans, events // 2 + senders, senders, 0.0, f"F{uuid.uuid4().hex[:6]}"
+        )
 
 
 if __name__ == "__main__":

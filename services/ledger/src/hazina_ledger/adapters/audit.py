@@ -60,6 +60,9 @@ def check_books(pool: ConnectionPool, report: AuditReport) -> None:
     )
 
 
+CHUNK = 50  # loans read from the event store at a time: memory stays bounded by loan, not store
+
+
 def check_loans(pool: ConnectionPool, ledger: Ledger, report: AuditReport) -> None:
     """Each loan's outstanding = its schedule minus its allocations, in the event store, the read
     model and the general ledger's per-loan receivable accounts alike."""
@@ -84,9 +87,9 @@ def check_loans(pool: ConnectionPool, ledger: Ledger, report: AuditReport) -> No
     problems: list[str] = []
     ids = [row[0] for row in loans]
     uow = UnitOfWork(ledger)
-    for start in range(0, len(ids), 500):
-        uow.preload(ledger.pool, ids[start : start + 500], build=True)
-        for loan_id, status, outstanding, schedule_minus_paid in loans[start : start + 500]:
+    for start in range(0, len(ids), CHUNK):
+        uow.preload(ledger.pool, ids[start : start + CHUNK], build=True)
+        for loan_id, status, outstanding, schedule_minus_paid in loans[start : start + CHUNK]:
             aggregate = uow.get(LoanAccount, loan_id)
             truth = aggregate.outstanding.total_cents if aggregate else None
             expected = 0 if status == WRITTEN_OFF else int(schedule_minus_paid)
