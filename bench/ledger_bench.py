@@ -249,7 +249,7 @@ def main() -> int:
         "--repayments", type=int, default=40_000, help="timed write-path repayments"
     )
     parser.add_argument(
-        "--events", type=int, default=200_000, help="store size for the larger replay"
+        "--events", type=int, default=400_000, help="store size for the larger replay"
     )
     parser.add_argument("--raw-seconds", type=float, default=5.0)
     parser.add_argument(
