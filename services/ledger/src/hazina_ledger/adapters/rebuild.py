@@ -627,8 +627,8 @@ class SqlRebuild:
         with self.pool.connection() as conn:
             fast = list(FAST)
             top = conn.execute(
-                f"SELECT coalesce(max(notification_id), 0) FROM {self.events_table}"
-            ).fetchone()  # noqa: S608
+                f"SELECT coalesce(max(notification_id), 0) FROM {self.events_table}"  # noqa: S608
+            ).fetchone()
             slow_ids = [
                 r[0]
                 for r in conn.execute(
