@@ -118,7 +118,9 @@ def socket_url(sock: socket.socket) -> str:
 def start_in_thread(app: FastAPI, *, sock: socket.socket | None = None) -> RunningServer:
     """Serve ``app`` with uvicorn on a background thread (tests and benchmarks); returns once it listens."""
     sock = sock or reserve_socket()
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2, loop="asyncio"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -22,7 +22,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import ping
 from hazina_servicekit.outbox import OutboxRelay
-from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
+from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
 
@@ -38,17 +38,14 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
                          duplicate_window_seconds=container.settings.stream_duplicate_window_seconds)
 
 
-def consumer_worker(
-    container: Container, link: NatsLink, stream: Stream, name: str, subjects: list[str], handler: Any
-) -> Worker:
-    async def run(js: JetStreamContext, stop: asyncio.Event) -> None:
-        consumer = await asyncio.to_thread(
-            DurableConsumer, js=js, pool=container.pool, service="payments", name=name, stream=stream.value,
+def consumer(container: Container, link: NatsLink, stream: Stream, name: str, subjects: list[str], handler: Any) -> Worker:
+    def make(js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js, pool=container.pool, service="payments", name=name, stream=stream.value,
             subjects=subjects, handler=handler,
         )
-        await consumer.run(stop)
 
-    return stream_worker(link, stream, run, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds)
+    return consumer_worker(link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds)
 
 
 def pull_worker(container: Container) -> Worker:
@@ -90,6 +87,15 @@ def register_c2b_hook(container: Container) -> Any:
     return register
 
 
+async def close_nats(link: NatsLink) -> None:
+    """Close without draining: a drain waits on pull subscriptions far longer than a shutdown should,
+    and every consumer has already stopped (unacknowledged messages are redelivered)."""
+    nc = link.nc
+    link.nc = None
+    if nc is not None and not nc.is_closed:
+        await nc.close()
+
+
 def build_app(container: Container, *, verifier: TokenVerifier, nats_name: str = "payments") -> FastAPI:
     settings = container.settings
     link = NatsLink(settings.nats_url, name=nats_name)
@@ -102,13 +108,13 @@ def build_app(container: Container, *, verifier: TokenVerifier, nats_name: str =
     if settings.run_workers:
         workers = [
             relay_worker(container, link),
-            consumer_worker(container, link, Stream.ORIGINATION, "references", subscriptions.REFERENCE_SUBJECTS,
+            consumer(container, link, Stream.ORIGINATION, "references", subscriptions.REFERENCE_SUBJECTS,
                             subscriptions.on_reference_event),
-            consumer_worker(container, link, Stream.ORIGINATION, "disbursements", subscriptions.DISBURSEMENT_SUBJECTS,
+            consumer(container, link, Stream.ORIGINATION, "disbursements", subscriptions.DISBURSEMENT_SUBJECTS,
                             subscriptions.disbursement_handler(container.app)),
-            consumer_worker(container, link, Stream.USSD, "prompts", subscriptions.PROMPT_SUBJECTS,
+            consumer(container, link, Stream.USSD, "prompts", subscriptions.PROMPT_SUBJECTS,
                             subscriptions.prompt_handler(container.app)),
-            consumer_worker(container, link, Stream.LEDGER, "postings", subscriptions.LEDGER_SUBJECTS,
+            consumer(container, link, Stream.LEDGER, "postings", subscriptions.LEDGER_SUBJECTS,
                             subscriptions.on_ledger_event),
             container.projection.follow,
         ]
@@ -141,7 +147,7 @@ def build_app(container: Container, *, verifier: TokenVerifier, nats_name: str =
     app = create_app(
         settings=settings, api=api, verifier=verifier,
         readiness={"postgres": database_ready, "nats": link.ready},
-        workers=workers, on_start=on_start, on_stop=[link.close],
+        workers=workers, on_start=on_start, on_stop=[lambda: close_nats(link)],
     )
     app.state.nats_link = link
     return app
