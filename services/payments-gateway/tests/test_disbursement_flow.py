@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections.abc import Callable
 
 from payments_harness import Gateway, wait_until
 from payments_factories import disbursement_requested
@@ -81,3 +82,73 @@ def test_the_same_request_delivered_five_times_concurrently_sends_one_b2c(gatewa
     state = gateway.daraja.state()
     assert len(state["b2c_requests"]) == 1, state["b2c_requests"]
     assert len(gateway.events(type_="DisbursementCompleted")) == 1
+
+
+def test_a_failed_disbursement_is_published_and_can_be_retried_by_staff(gateway: Gateway) -> None:
+    gateway.daraja.control("b2c", "insufficient_funds")
+    request = disbursement_requested()
+    gateway.publish(request)
+
+    failed = gateway.wait_events("DisbursementFailed")[0].data
+    assert failed["result_code"] == "1"
+    assert "insufficient" in failed["result_description"].lower()
+    assert failed["retryable"] is True
+    view = gateway.wait_status(request.disbursement_id, "failed")
+
+    # A loan officer may not retry; only super_admin / approver_admin may.
+    path = f"/api/payments/disbursements/{request.disbursement_id}/retry"
+    assert gateway.post(path, role="loan_officer").status_code == 403
+    assert gateway.http.post(path).status_code == 401
+    response = gateway.post(path, role="approver_admin")
+    assert response.status_code == 202, response.text
+    assert response.json()["attempt"] == 2
+
+    gateway.wait_events("DisbursementCompleted")
+    done = gateway.wait_status(request.disbursement_id, "completed")
+    ocids = [r["ocid"] for r in gateway.daraja.state()["b2c_requests"]]
+    assert ocids == [view["originatorConversationId"], originator_conversation_id(request.disbursement_id, 2)]
+    assert done["originatorConversationId"] == ocids[1]
+    # Completed now: a second retry is an illegal transition, reported with the current status.
+    again = gateway.post(path)
+    assert again.status_code == 409
+    assert "completed" in again.json()["message"]
+
+
+def test_a_permanent_failure_cannot_be_retried(gateway: Gateway) -> None:
+    gateway.daraja.control("b2c", "invalid_number")
+    request = disbursement_requested()
+    gateway.publish(request)
+    failed = gateway.wait_events("DisbursementFailed")[0].data
+    assert failed["result_code"] == "2040" and failed["retryable"] is False
+    response = gateway.post(f"/api/payments/disbursements/{request.disbursement_id}/retry")
+    assert response.status_code == 409
+    assert "cannot succeed" in response.json()["message"]
+    assert len(gateway.daraja.state()["b2c_requests"]) == 1
+
+
+def test_wrong_initiator_credentials_fail_with_daraja_2001(start_gateway: Callable[..., Gateway]) -> None:
+    gateway = start_gateway(MPESA_INITIATOR_PASSWORD="not-the-password")
+    request = disbursement_requested()
+    gateway.publish(request)
+    failed = gateway.wait_events("DisbursementFailed")[0].data
+    assert failed["result_code"] == "2001"
+
+
+def test_unknown_disbursement_is_404_and_needs_a_token(gateway: Gateway) -> None:
+    missing = uuid.uuid4()
+    assert gateway.get(f"/api/payments/disbursements/{missing}").status_code == 404
+    assert gateway.http.get(f"/api/payments/disbursements/{missing}").status_code == 401
+    assert gateway.get("/api/payments/disbursements/not-a-uuid").status_code == 400
+
+
+def test_disbursements_list_filters_and_counts(gateway: Gateway) -> None:
+    first, second = disbursement_requested(), disbursement_requested()
+    gateway.publish(first, second)
+    gateway.wait_events("DisbursementCompleted", 2)
+    response = gateway.get("/api/payments/disbursements", params={"status": "completed", "limit": 1})
+    assert response.status_code == 200
+    assert response.headers["X-Total-Count"] == "2"
+    assert len(response.json()) == 1
+    by_loan = gateway.get("/api/payments/disbursements", params={"loanId": str(first.loan_id)}).json()
+    assert [d["id"] for d in by_loan] == [str(first.disbursement_id)]
+    assert gateway.get("/api/payments/disbursements", params={"status": "bogus"}).status_code == 400
