@@ -142,7 +142,7 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float = 10.0, interval:
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what or predicate}")
         time.sleep(interval)
 
 
@@ -217,10 +217,12 @@ class Gateway:
         return self.http.post(f"{prefix}/{path}/{token}", json=body)
 
     def get(self, path: str, role: str = "super_admin", **kwargs: Any) -> httpx.Response:
-        return self.http.get(path, headers=self.staff.headers(role), **kwargs)
+        headers = {**self.staff.headers(role), **kwargs.pop("headers", {})}
+        return self.http.get(path, headers=headers, **kwargs)
 
     def post(self, path: str, role: str = "super_admin", **kwargs: Any) -> httpx.Response:
-        return self.http.post(path, headers=self.staff.headers(role), **kwargs)
+        headers = {**self.staff.headers(role), **kwargs.pop("headers", {})}
+        return self.http.post(path, headers=headers, **kwargs)
 
     def disbursement(self, disbursement_id: uuid.UUID) -> dict[str, Any]:
         response = self.get(f"/api/payments/disbursements/{disbursement_id}")

@@ -619,7 +619,7 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         rows = [
             t for t in sorted(sim.c2b.values(), key=lambda t: t.trans_time)
             if t.shortcode == str(body["ShortCode"]) and t.status == "Completed"
-            and start <= t.trans_time.replace(tzinfo=None) <= end
+            and start <= t.trans_time.replace(tzinfo=None, microsecond=0) <= end
         ][offset : offset + 1000]
         if not rows:
             return JSONResponse({"ResponseRefID": secrets.token_hex(8), "ResponseCode": "1001",

@@ -6,7 +6,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -27,8 +27,9 @@ def correlation_id(request: Request) -> str:
 class CorrelationMiddleware:
     """Binds ``correlation_id`` (taken from the header or made) to logs, the request and the response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, redact_path: Callable[[str], str] | None = None) -> None:
         self.app = app
+        self.redact_path = redact_path  # e.g. hides a secret path segment (callback tokens) from logs
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,7 +60,7 @@ class CorrelationMiddleware:
             log.info(
                 "http_request",
                 method=scope.get("method"),
-                path=scope.get("path"),
+                path=self.redact_path(scope.get("path", "")) if self.redact_path else scope.get("path"),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
@@ -136,6 +137,7 @@ def add_http_middleware(
     cors_origins: Sequence[str],
     max_body_bytes: int,
     body_limit_overrides: Sequence[tuple[str, int]] = (),
+    redact_path: Callable[[str], str] | None = None,
 ) -> None:
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=max_body_bytes, overrides=body_limit_overrides
@@ -148,7 +150,7 @@ def add_http_middleware(
         expose_headers=["X-Total-Count", "X-Correlation-Id", "Retry-After"],
         max_age=600,
     )
-    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(CorrelationMiddleware, redact_path=redact_path)
 
 
 def client_address(request: Request) -> str:

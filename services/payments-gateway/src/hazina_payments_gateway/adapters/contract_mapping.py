@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from hazina_contracts.events import payments as contract
@@ -18,19 +19,19 @@ def contract_mapper(load_disbursement: Any) -> Any:
             case Disbursement.Completed():
                 d: Disbursement = load_disbursement(event.originator_id, event.originator_version)
                 return contract.DisbursementCompleted(
-                    occurred_at=event.timestamp,
+                    occurred_at=event.timestamp.astimezone(UTC),
                     disbursement_id=event.originator_id,
                     loan_id=d.loan_id,
                     amount_cents=d.amount_cents,
                     charge_cents=event.charge_cents,
                     mpesa_receipt=event.receipt,
                     recipient_name=event.recipient_name,
-                    completed_at=event.completed_at,
+                    completed_at=event.completed_at.astimezone(UTC),
                 )
             case Disbursement.Failed():
                 d = load_disbursement(event.originator_id, event.originator_version)
                 return contract.DisbursementFailed(
-                    occurred_at=event.timestamp,
+                    occurred_at=event.timestamp.astimezone(UTC),
                     disbursement_id=event.originator_id,
                     loan_id=d.loan_id,
                     amount_cents=d.amount_cents,
@@ -40,7 +41,7 @@ def contract_mapper(load_disbursement: Any) -> Any:
                 )
             case Payment.Received():
                 return contract.PaymentReceived(
-                    occurred_at=event.timestamp,
+                    occurred_at=event.timestamp.astimezone(UTC),
                     receipt=event.receipt,
                     amount_cents=event.amount_cents,
                     msisdn=event.msisdn,
@@ -48,7 +49,7 @@ def contract_mapper(load_disbursement: Any) -> Any:
                     loan_id=event.loan_id,
                     client_id=event.client_id,
                     target=event.target,
-                    paid_at=event.paid_at,
+                    paid_at=event.paid_at.astimezone(UTC),
                     payer_name=event.payer_name,
                     channel=event.channel,
                 )

@@ -250,10 +250,9 @@ class GatewayIndex:
 
     def disbursement_row(self, disbursement_id: uuid.UUID) -> dict[str, Any] | None:
         with self.pool.connection() as conn:
-            conn.row_factory = dict_row  # type: ignore[assignment]
-            row: dict[str, Any] | None = conn.execute(
+            row = conn.cursor(row_factory=dict_row).execute(
                 "SELECT * FROM disbursements WHERE disbursement_id = %s", (disbursement_id,)
-            ).fetchone()  # type: ignore[assignment]
+            ).fetchone()
         return row
 
     def list_disbursements(
@@ -268,9 +267,9 @@ class GatewayIndex:
             params.append(loan_id)
         clause = " AND ".join(where)
         with self.pool.connection() as conn:
-            conn.row_factory = dict_row  # type: ignore[assignment]
-            total = conn.execute(f"SELECT count(*) AS n FROM disbursements WHERE {clause}", params).fetchone()  # type: ignore[call-overload]  # noqa: S608
-            rows = conn.execute(
+            cur = conn.cursor(row_factory=dict_row)
+            total = cur.execute(f"SELECT count(*) AS n FROM disbursements WHERE {clause}", params).fetchone()  # noqa: S608
+            rows = cur.execute(
                 f"SELECT * FROM disbursements WHERE {clause} ORDER BY requested_at DESC OFFSET %s LIMIT %s",  # noqa: S608
                 [*params, offset, limit],
             ).fetchall()

@@ -94,8 +94,8 @@ def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
     start = datetime(day.year, day.month, day.day, tzinfo=EAT)
     end = start + timedelta(days=1)
     with pool.connection() as conn:
-        conn.row_factory = dict_row  # type: ignore[assignment]
-        disbursements = conn.execute(
+        cur = conn.cursor(row_factory=dict_row)
+        disbursements = cur.execute(
             """
             SELECT d.*, lp.amount_cents AS posted_cents, lp.occurred_at AS posted_at
             FROM disbursements d LEFT JOIN ledger_postings lp ON lp.key = 'disbursement:' || d.loan_id::text
@@ -105,7 +105,7 @@ def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
             """,
             {"s": start, "e": end},
         ).fetchall()
-        payments = conn.execute(
+        payments = cur.execute(
             """
             SELECT p.*, lp.kind AS posted_kind, lp.amount_cents AS posted_cents, lp.occurred_at AS posted_at
             FROM payments_received p LEFT JOIN ledger_postings lp ON lp.receipt = p.receipt
@@ -113,7 +113,7 @@ def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
             """,
             {"s": start, "e": end},
         ).fetchall()
-        ledger_only = conn.execute(
+        ledger_only = cur.execute(
             """
             SELECT lp.* FROM ledger_postings lp
             WHERE lp.occurred_at >= %(s)s AND lp.occurred_at < %(e)s AND (

@@ -30,6 +30,13 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
 }
 
 
+def redact_callback_token(path: str) -> str:
+    """Callback paths end in the shared secret; logs show ``***`` instead."""
+    if path.startswith(("/api/pay/", "/api/mpesa/")) and path.count("/") >= 5:
+        return path.rsplit("/", 1)[0] + "/***"
+    return path
+
+
 def create_app(
     *,
     settings: ServiceSettings,
@@ -66,6 +73,7 @@ def create_app(
     add_http_middleware(
         app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes,
         body_limit_overrides=[("/api/payments/reconciliation/statement", 10 * 1024 * 1024)],
+        redact_path=redact_callback_token,
     )
     add_error_handlers(app, DOMAIN_ERRORS)
     app.include_router(callbacks.router)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -269,6 +269,8 @@ class DarajaClient:
         """C2B payments Daraja recorded between ``start`` and ``end`` (EAT, last 48 h only), all pages."""
         rows: list[IncomingPayment] = []
         offset = 0
+        if end.microsecond:  # Daraja reads whole seconds: round the end up, not down
+            end = end.replace(microsecond=0) + timedelta(seconds=1)
         while True:
             response = await self._post("/pulltransactions/v1/query", {
                 "ShortCode": self.settings.c2b_shortcode,

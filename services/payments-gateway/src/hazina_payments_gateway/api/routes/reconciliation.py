@@ -64,11 +64,11 @@ async def import_statement(request: Request, _: FinanceDep) -> dict[str, Any]:
     api: GatewayApi = request.app.state.gateway_api
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise BadRequest("file is required")
-        raw = await upload.read()
+        async with request.form() as form:  # closes the spooled upload afterwards
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise BadRequest("file is required")
+            raw = await upload.read()
     else:
         raw = await request.body()
     try:
