@@ -8,7 +8,9 @@ import sys
 from hazina_payments_gateway.adapters.read_models import truncate_gateway_models
 from hazina_payments_gateway.bootstrap import build
 from hazina_payments_gateway.service import build_app
-from hazina_payments_gateway.settings import PaymentsSettings
+import os
+
+from hazina_payments_gateway.settings import PaymentsSettings, with_rails_defaults
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.logging import configure_logging
 from hazina_servicekit.runtime import serve
@@ -19,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["api", "rebuild-read-models"])
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    settings = PaymentsSettings()  # type: ignore[call-arg]
+    settings = with_rails_defaults(PaymentsSettings(), dict(os.environ))  # type: ignore[call-arg]
     configure_logging("payments", level=settings.log_level, json=settings.log_json)
     container = build(settings)
     try:

@@ -102,3 +102,62 @@ class PaymentsSettings(ServiceSettings):
         if isinstance(value, str):
             return json.loads(value)
         return value
+
+
+SIMULATOR_CONSUMER_KEY = "sim-consumer-key"
+SIMULATOR_CONSUMER_SECRET = "sim-consumer-secret"  # noqa: S105 - the local simulator's, not a secret
+SANDBOX_STK_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"  # noqa: S105 - public
+
+
+def with_rails_defaults(settings: PaymentsSettings, environ: dict[str, str]) -> PaymentsSettings:
+    """``HAZINA_RAILS=simulated`` (``make run``): point what was not set explicitly at the local
+    simulators, register the C2B URLs on start, and keep a per-installation callback token in
+    ``HAZINA_STATE_DIR``. Real credentials and base URLs given in the environment always win."""
+    if environ.get("HAZINA_RAILS", "") != "simulated":
+        return settings
+    given = settings.model_fields_set
+    update: dict[str, Any] = {}
+
+    def default(field: str, value: Any) -> None:
+        if field not in given:
+            update[field] = value
+
+    daraja_port = environ.get("DARAJA_SIM_PORT", "8191")
+    default("mpesa_base_url", f"http://127.0.0.1:{daraja_port}")
+    default("mpesa_consumer_key", SecretStr(SIMULATOR_CONSUMER_KEY))
+    default("mpesa_consumer_secret", SecretStr(SIMULATOR_CONSUMER_SECRET))
+    default("mpesa_stk_passkey", SecretStr(SANDBOX_STK_PASSKEY))
+    if "mpesa_security_credential" not in given and "mpesa_certificate_path" not in given:
+        # The simulator checks a credential only when it holds a private key; make-cert provides one.
+        update["mpesa_security_credential"] = SecretStr("simulated-security-credential")
+    default("mpesa_register_c2b_on_start", True)
+    if public := environ.get("HAZINA_PUBLIC_URL"):
+        default("mpesa_callback_base_url", public)
+    if "mpesa_callback_token" not in given:
+        update["mpesa_callback_token"] = SecretStr(_state_token(environ.get("HAZINA_STATE_DIR")))
+    fineract_port = environ.get("FINERACT_SIM_PORT", "8192")
+    default("fineract_base_url", f"http://127.0.0.1:{fineract_port}/fineract-provider/api/v1")
+    default("fineract_password", SecretStr("password"))
+    ncba_port = environ.get("NCBA_SIM_PORT", "8193")
+    default("ncba_base_url", f"http://127.0.0.1:{ncba_port}")
+    default("ncba_subscription_key", SecretStr("sim-subscription-key"))
+    default("ncba_user_id", "sim-user")
+    default("ncba_password", SecretStr("sim-password"))
+    return settings.model_copy(update=update)
+
+
+def _state_token(state_dir: str | None) -> str:
+    """A random callback token kept across restarts (callbacks for in-flight requests carry it)."""
+    import secrets
+    from pathlib import Path
+
+    if not state_dir:
+        return secrets.token_hex(16)
+    path = Path(state_dir) / "mpesa-callback-token"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    path.write_text(token)
+    path.chmod(0o600)
+    return token
