@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from payments_harness import (  # noqa: E402
+from payments_harness import (
     daraja,
     daraja_keys,
     daraja_session,

@@ -67,13 +67,20 @@ class DarajaSim:
 
     def token(self) -> str:
         response = httpx.get(
-            f"{self.url}/oauth/v1/generate", params={"grant_type": "client_credentials"},
-            auth=(CONSUMER_KEY, CONSUMER_SECRET), timeout=5,
+            f"{self.url}/oauth/v1/generate",
+            params={"grant_type": "client_credentials"},
+            auth=(CONSUMER_KEY, CONSUMER_SECRET),
+            timeout=5,
         )
         return str(response.json()["access_token"])
 
     def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return httpx.post(f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {self.token()}"}, timeout=5)
+        return httpx.post(
+            f"{self.url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=5,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -88,14 +95,22 @@ def daraja_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def daraja_session(daraja_keys: tuple[Path, str]) -> Iterator[DarajaSim]:
     cert_path, key_pem = daraja_keys
     config = DarajaConfig(
-        consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET, initiator_name=INITIATOR,
-        initiator_password=INITIATOR_PASSWORD, private_key_pem=key_pem, stk_passkey=STK_PASSKEY,
-        callback_delay_seconds=0.05, stk_pending_seconds=0.1, validation_timeout_seconds=2.0,
+        consumer_key=CONSUMER_KEY,
+        consumer_secret=CONSUMER_SECRET,
+        initiator_name=INITIATOR,
+        initiator_password=INITIATOR_PASSWORD,
+        private_key_pem=key_pem,
+        stk_passkey=STK_PASSKEY,
+        callback_delay_seconds=0.05,
+        stk_pending_seconds=0.1,
+        validation_timeout_seconds=2.0,
     )
     app = create_app(config)
     server = start_in_thread(app)
     try:
-        yield DarajaSim(server=server, sim=app.state.sim, certificate_path=cert_path, private_key_pem=key_pem)
+        yield DarajaSim(
+            server=server, sim=app.state.sim, certificate_path=cert_path, private_key_pem=key_pem
+        )
     finally:
         server.stop()
 
@@ -120,8 +135,14 @@ class StaffTokens:
     def token(self, role: str, user_id: uuid.UUID | None = None) -> str:
         now = datetime.now(UTC)
         claims = {
-            "sub": str(user_id or uuid.uuid4()), "role": role, "regions": [], "username": role,
-            "typ": "access", "iss": "hazina-identity", "iat": now, "exp": now + timedelta(minutes=5),
+            "sub": str(user_id or uuid.uuid4()),
+            "role": role,
+            "regions": [],
+            "username": role,
+            "typ": "access",
+            "iss": "hazina-identity",
+            "iat": now,
+            "exp": now + timedelta(minutes=5),
             "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "test-key"})
@@ -135,14 +156,18 @@ def staff() -> StaffTokens:
     return StaffTokens()
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05, what: str = "") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05, what: str = ""
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what() if callable(what) else what or predicate}")
+            raise AssertionError(
+                f"timed out waiting for {what() if callable(what) else what or predicate}"
+            )
         time.sleep(interval)
 
 
@@ -152,17 +177,26 @@ async def _publish(url: str, events: list[tuple[ContractEvent, uuid.UUID | None]
         js = nc.jetstream()
         for stream in {type(e).STREAM for e, _ in events}:
             await ensure_stream(js, stream)
-        await asyncio.gather(*(js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": str(env.event_id)})
-                               for env in (envelope(e, i) for e, i in events)))
+        await asyncio.gather(
+            *(
+                js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": str(env.event_id)})
+                for env in (envelope(e, i) for e, i in events)
+            )
+        )
     finally:
         await nc.close()
 
 
 def envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
     return EventEnvelope(
-        event_id=event_id or uuid.uuid4(), type=event.TYPE, version=event.VERSION,
-        occurred_at=datetime.now(UTC), producer="test", correlation_id=str(uuid.uuid4()),
-        subject=event.subject(), data=event.model_dump(mode="json"),
+        event_id=event_id or uuid.uuid4(),
+        type=event.TYPE,
+        version=event.VERSION,
+        occurred_at=datetime.now(UTC),
+        producer="test",
+        correlation_id=str(uuid.uuid4()),
+        subject=event.subject(),
+        data=event.model_dump(mode="json"),
     )
 
 
@@ -178,7 +212,7 @@ async def _fetch(url: str, stream: Stream) -> list[EventEnvelope]:
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             try:
                 msg = await js.get_msg(stream.value, seq)
-            except Exception:
+            except Exception:  # noqa: S112 - a message deleted under us is simply not there
                 continue
             out.append(EventEnvelope.from_bytes(msg.data))
         return out
@@ -203,17 +237,31 @@ class Gateway:
     def publish(self, *events: ContractEvent, event_id: uuid.UUID | None = None) -> None:
         asyncio.run(_publish(self.nats_url, [(e, event_id) for e in events]))
 
-    def events(self, stream: Stream = Stream.PAYMENTS, type_: str | None = None) -> list[EventEnvelope]:
+    def events(
+        self, stream: Stream = Stream.PAYMENTS, type_: str | None = None
+    ) -> list[EventEnvelope]:
         found = asyncio.run(_fetch(self.nats_url, stream))
         return [e for e in found if type_ is None or e.type == type_]
 
-    def wait_events(self, type_: str, count: int = 1, *, timeout: float = 10.0) -> list[EventEnvelope]:
-        return wait_until(lambda: (found := self.events(type_=type_)) and len(found) >= count and found,
-                          timeout=timeout, interval=0.1, what=f"{count} {type_}")
+    def wait_events(
+        self, type_: str, count: int = 1, *, timeout: float = 10.0
+    ) -> list[EventEnvelope]:
+        return wait_until(
+            lambda: (found := self.events(type_=type_)) and len(found) >= count and found,
+            timeout=timeout,
+            interval=0.1,
+            what=f"{count} {type_}",
+        )
 
-    def callback(self, path: str, body: Any, *, token: str = CALLBACK_TOKEN, prefix: str = "/api/pay") -> httpx.Response:
+    def callback(
+        self, path: str, body: Any, *, token: str = CALLBACK_TOKEN, prefix: str = "/api/pay"
+    ) -> httpx.Response:
         if isinstance(body, bytes | str):
-            return self.http.post(f"{prefix}/{path}/{token}", content=body, headers={"Content-Type": "application/json"})
+            return self.http.post(
+                f"{prefix}/{path}/{token}",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
         return self.http.post(f"{prefix}/{path}/{token}", json=body)
 
     def get(self, path: str, role: str = "super_admin", **kwargs: Any) -> httpx.Response:
@@ -229,10 +277,13 @@ class Gateway:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def wait_status(self, disbursement_id: uuid.UUID, status: str, *, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_status(
+        self, disbursement_id: uuid.UUID, status: str, *, timeout: float = 10.0
+    ) -> dict[str, Any]:
         return wait_until(
             lambda: (d := self.disbursement(disbursement_id))["status"] == status and d,
-            timeout=timeout, what=f"disbursement {status}",
+            timeout=timeout,
+            what=f"disbursement {status}",
         )
 
     def inbox(self) -> list[dict[str, Any]]:
@@ -240,7 +291,10 @@ class Gateway:
             rows = conn.execute(
                 "SELECT id, kind, outcome, error, processed_at FROM callback_inbox ORDER BY id"
             ).fetchall()
-        return [{"id": r[0], "kind": r[1], "outcome": r[2], "error": r[3], "processed_at": r[4]} for r in rows]
+        return [
+            {"id": r[0], "kind": r[1], "outcome": r[2], "error": r[3], "processed_at": r[4]}
+            for r in rows
+        ]
 
     def stop(self) -> None:
         if self.stopped:
@@ -251,7 +305,9 @@ class Gateway:
         self.container.close()
 
 
-def gateway_settings(database_url: str, nats_url: str, daraja: DarajaSim, callback_base: str, **overrides: Any) -> PaymentsSettings:
+def gateway_settings(
+    database_url: str, nats_url: str, daraja: DarajaSim, callback_base: str, **overrides: Any
+) -> PaymentsSettings:
     values: dict[str, Any] = {
         "DATABASE_URL": database_url,
         "NATS_URL": nats_url,
@@ -294,7 +350,14 @@ def start_gateway(
         container = build(settings)
         app = build_app(container, verifier=staff.verifier())
         server = start_in_thread(app, sock=sock)
-        gateway = Gateway(url=url, container=container, server=server, nats_url=nats_url, daraja=daraja, staff=staff)
+        gateway = Gateway(
+            url=url,
+            container=container,
+            server=server,
+            nats_url=nats_url,
+            daraja=daraja,
+            staff=staff,
+        )
         running.append(gateway)
         return gateway
 

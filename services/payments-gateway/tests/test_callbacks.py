@@ -10,14 +10,25 @@ from collections.abc import Callable
 from payments_harness import CALLBACK_TOKEN, Gateway, wait_until
 
 CONFIRMATION = {
-    "TransactionType": "Pay Bill", "TransID": "TAF2K9LMNP", "TransTime": "20250201143005",
-    "TransAmount": "1200.00", "BusinessShortCode": "600984", "BillRefNumber": "LN000123",
-    "InvoiceNumber": "", "OrgAccountBalance": "58230.00", "ThirdPartyTransID": "",
-    "MSISDN": "2547 ***** 678", "FirstName": "JANE", "MiddleName": "", "LastName": "",
+    "TransactionType": "Pay Bill",
+    "TransID": "TAF2K9LMNP",
+    "TransTime": "20250201143005",
+    "TransAmount": "1200.00",
+    "BusinessShortCode": "600984",
+    "BillRefNumber": "LN000123",
+    "InvoiceNumber": "",
+    "OrgAccountBalance": "58230.00",
+    "ThirdPartyTransID": "",
+    "MSISDN": "2547 ***** 678",
+    "FirstName": "JANE",
+    "MiddleName": "",
+    "LastName": "",
 }
 
 
-def test_confirmation_is_acknowledged_in_darajas_format_after_it_is_stored(gateway: Gateway) -> None:
+def test_confirmation_is_acknowledged_in_darajas_format_after_it_is_stored(
+    gateway: Gateway,
+) -> None:
     response = gateway.callback("c2b/confirmation", CONFIRMATION)
     assert response.status_code == 200
     assert response.json() == {"ResultCode": 0, "ResultDesc": "Success"}
@@ -37,8 +48,12 @@ def test_the_same_receipt_twice_publishes_once(gateway: Gateway) -> None:
     for _ in range(3):
         assert gateway.callback("c2b/confirmation", CONFIRMATION).status_code == 200
     # The seed's /api/mpesa alias is the same handler.
-    assert gateway.callback("c2b/confirmation", CONFIRMATION, prefix="/api/mpesa").status_code == 200
-    wait_until(lambda: all(r["processed_at"] for r in gateway.inbox()) and len(gateway.inbox()) == 4)
+    assert (
+        gateway.callback("c2b/confirmation", CONFIRMATION, prefix="/api/mpesa").status_code == 200
+    )
+    wait_until(
+        lambda: all(r["processed_at"] for r in gateway.inbox()) and len(gateway.inbox()) == 4
+    )
     outcomes = sorted(r["outcome"] for r in gateway.inbox())
     assert outcomes == ["duplicate", "duplicate", "duplicate", "recorded"]
     gateway.wait_events("PaymentReceived")
@@ -54,7 +69,9 @@ def test_a_wrong_token_is_refused_and_changes_nothing(gateway: Gateway) -> None:
     assert gateway.inbox() == []
 
 
-def test_an_address_outside_the_allow_list_is_refused(start_gateway: Callable[..., Gateway]) -> None:
+def test_an_address_outside_the_allow_list_is_refused(
+    start_gateway: Callable[..., Gateway],
+) -> None:
     gateway = start_gateway(MPESA_CALLBACK_ALLOWED_IPS="196.201.214.200,196.201.214.206")
     assert gateway.callback("c2b/confirmation", CONFIRMATION).status_code == 403
     assert gateway.inbox() == []
@@ -66,9 +83,13 @@ def test_malformed_callbacks_are_kept_flagged_and_never_500(gateway: Gateway) ->
     assert "message" in not_json.json()
     wrong_shape = gateway.callback("b2c/result", {"Result": {"ResultCode": 0}})
     assert wrong_shape.status_code == 200  # stored; the sender cannot fix it by retrying
-    bad_amount = gateway.callback("c2b/confirmation", {**CONFIRMATION, "TransID": "TAF0000001", "TransAmount": "12,00.5x"})
+    bad_amount = gateway.callback(
+        "c2b/confirmation", {**CONFIRMATION, "TransID": "TAF0000001", "TransAmount": "12,00.5x"}
+    )
     assert bad_amount.status_code == 200
-    wait_until(lambda: len(gateway.inbox()) == 3 and all(r["processed_at"] for r in gateway.inbox()))
+    wait_until(
+        lambda: len(gateway.inbox()) == 3 and all(r["processed_at"] for r in gateway.inbox())
+    )
     assert [r["outcome"] for r in gateway.inbox()] == ["malformed", "malformed", "malformed"]
     assert gateway.events(type_="PaymentReceived") == []
 
@@ -104,7 +125,9 @@ def test_a_crash_after_acknowledging_loses_nothing(start_gateway: Callable[..., 
 
 
 def test_validation_accepts_by_default_and_unknown_references_too(gateway: Gateway) -> None:
-    response = gateway.callback("c2b/validation", {**CONFIRMATION, "BillRefNumber": "nobody-knows-this"})
+    response = gateway.callback(
+        "c2b/validation", {**CONFIRMATION, "BillRefNumber": "nobody-knows-this"}
+    )
     assert response.json() == {"ResultCode": "0", "ResultDesc": "Accepted"}
     unreadable = gateway.callback("c2b/validation", {"TransID": "X"})
     assert unreadable.json() == {"ResultCode": "C2B00016", "ResultDesc": "Rejected"}
@@ -113,8 +136,11 @@ def test_validation_accepts_by_default_and_unknown_references_too(gateway: Gatew
 
 def test_callback_bodies_are_stored_exactly_as_sent(gateway: Gateway) -> None:
     raw = json.dumps(CONFIRMATION, separators=(",", ":")).encode()
-    gateway.http.post(f"/api/pay/c2b/confirmation/{CALLBACK_TOKEN}", content=raw,
-                      headers={"Content-Type": "application/json"})
+    gateway.http.post(
+        f"/api/pay/c2b/confirmation/{CALLBACK_TOKEN}",
+        content=raw,
+        headers={"Content-Type": "application/json"},
+    )
     with gateway.container.pool.connection() as conn:
         stored = conn.execute("SELECT body FROM callback_inbox").fetchone()
     assert stored is not None and bytes(stored[0]) == raw

@@ -37,18 +37,28 @@ def _register(gateway: Gateway) -> None:
     assert isinstance(asyncio.run(with_fresh_client()), Accepted)
 
 
-def _pay(gateway: Gateway, bill_ref: str, amount: int, msisdn: str = "254708374149") -> httpx.Response:
-    response = gateway.daraja.post("/mpesa/c2b/v2/simulate", {
-        "ShortCode": gateway.container.settings.mpesa_c2b_shortcode, "CommandID": "CustomerPayBillOnline",
-        "Amount": amount, "Msisdn": msisdn, "BillRefNumber": bill_ref,
-    })
+def _pay(
+    gateway: Gateway, bill_ref: str, amount: int, msisdn: str = "254708374149"
+) -> httpx.Response:
+    response = gateway.daraja.post(
+        "/mpesa/c2b/v2/simulate",
+        {
+            "ShortCode": gateway.container.settings.mpesa_c2b_shortcode,
+            "CommandID": "CustomerPayBillOnline",
+            "Amount": amount,
+            "Msisdn": msisdn,
+            "BillRefNumber": bill_ref,
+        },
+    )
     assert response.status_code == 200, response.text
     return response
 
 
 def _wait_projected(gateway: Gateway, reference: str) -> None:
-    wait_until(lambda: gateway.container.references.match(reference).target != "unallocated",
-               what=f"reference {reference} projected")
+    wait_until(
+        lambda: gateway.container.references.match(reference).target != "unallocated",
+        what=f"reference {reference} projected",
+    )
 
 
 def test_paybill_payments_are_matched_on_normalised_references(gateway: Gateway) -> None:
@@ -84,7 +94,9 @@ def test_duplicate_confirmations_from_daraja_publish_once(gateway: Gateway) -> N
     _register(gateway)
     gateway.daraja.control("c2b", "duplicate_confirmation")
     _pay(gateway, "LN1", 100)
-    wait_until(lambda: sum(1 for r in gateway.inbox() if r["processed_at"]) == 3)  # validation + 2 confirmations
+    wait_until(
+        lambda: sum(1 for r in gateway.inbox() if r["processed_at"]) == 3
+    )  # validation + 2 confirmations
     assert len(gateway.events(type_="PaymentReceived")) == 1
 
 
@@ -97,19 +109,27 @@ def test_validation_can_refuse_unknown_references(start_gateway: Callable[..., G
     _pay(gateway, "LN000888", 100)
     _pay(gateway, "TYPO000888", 100)
     gateway.wait_events("PaymentReceived")
-    wait_until(lambda: {t["status"] for t in gateway.daraja.state()["c2b"]} == {"Completed", "Rejected"})
+    wait_until(
+        lambda: {t["status"] for t in gateway.daraja.state()["c2b"]} == {"Completed", "Rejected"}
+    )
     validations = [d for d in gateway.daraja.state()["deliveries"] if d["kind"] == "c2b_validation"]
     assert sorted(d["response"]["ResultCode"] for d in validations) == ["0", "C2B00012"]
     assert len(gateway.events(type_="PaymentReceived")) == 1
 
 
-def test_stk_push_on_a_repayment_prompt_records_the_payment_once(start_gateway: Callable[..., Gateway]) -> None:
-    gateway = start_gateway(MPESA_STK_SHORTCODE="600984")  # prompts for the paybill the C2B URLs are on
+def test_stk_push_on_a_repayment_prompt_records_the_payment_once(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = start_gateway(
+        MPESA_STK_SHORTCODE="600984"
+    )  # prompts for the paybill the C2B URLs are on
     loan = loan_initiated(account_number="LN000999")
     gateway.publish(loan)
     _wait_projected(gateway, "LN000999")
     _register(gateway)  # so the STK payment also arrives as a C2B confirmation (the same receipt)
-    prompt = prompt_requested(account_reference="LN000999", amount_cents=150_000, loan_id=loan.loan_id)
+    prompt = prompt_requested(
+        account_reference="LN000999", amount_cents=150_000, loan_id=loan.loan_id
+    )
     gateway.publish(prompt)
     gateway.publish(prompt)  # delivered twice: one prompt
 
@@ -119,7 +139,10 @@ def test_stk_push_on_a_repayment_prompt_records_the_payment_once(start_gateway: 
     assert received["amount_cents"] == 150_000
     state = gateway.daraja.state()
     assert len(state["stk"]) == 1
-    wait_until(lambda: len(gateway.inbox()) >= 2 and all(r["processed_at"] for r in gateway.inbox()), what=lambda: gateway.inbox())
+    wait_until(
+        lambda: len(gateway.inbox()) >= 2 and all(r["processed_at"] for r in gateway.inbox()),
+        what=lambda: gateway.inbox(),
+    )
     assert {r["kind"] for r in gateway.inbox()} >= {"stk_callback", "c2b_confirmation"}
     assert len(gateway.events(type_="PaymentReceived")) == 1
     assert received["receipt"] == state["stk"][0]["receipt"]
@@ -129,7 +152,9 @@ def test_a_cancelled_stk_prompt_records_no_payment(gateway: Gateway) -> None:
     gateway.daraja.control("stk", "cancelled")
     prompt = prompt_requested()
     gateway.publish(prompt)
-    wait_until(lambda: any(r["kind"] == "stk_callback" and r["processed_at"] for r in gateway.inbox()))
+    wait_until(
+        lambda: any(r["kind"] == "stk_callback" and r["processed_at"] for r in gateway.inbox())
+    )
     assert gateway.inbox()[0]["outcome"] == "failed"
     assert gateway.container.app.get_prompt(prompt.prompt_id).status.value == "failed"
     assert gateway.events(type_="PaymentReceived") == []
@@ -142,7 +167,10 @@ def test_pull_transactions_finds_a_payment_whose_confirmation_never_came(gateway
     wait_until(lambda: [t["status"] for t in gateway.daraja.state()["c2b"]] == ["Completed"])
     assert gateway.events(type_="PaymentReceived") == []
 
-    assert gateway.post("/api/payments/reconciliation/pull", role="loan_officer", json={}).status_code == 403
+    assert (
+        gateway.post("/api/payments/reconciliation/pull", role="loan_officer", json={}).status_code
+        == 403
+    )
     first = gateway.post("/api/payments/reconciliation/pull", json={})
     assert first.status_code == 200, first.text
     assert (first.json()["found"], first.json()["recorded"]) == (1, 1)
@@ -152,8 +180,10 @@ def test_pull_transactions_finds_a_payment_whose_confirmation_never_came(gateway
     assert received["account_reference"] == "LN000555"
     again = gateway.post("/api/payments/reconciliation/pull", json={}).json()
     assert (again["found"], again["recorded"], again["alreadyKnown"]) == (1, 0, 1)
-    bad = gateway.post("/api/payments/reconciliation/pull", json={"start": "2025-01-01T00:00:00Z",
-                                                                  "end": "2025-01-05T00:00:00Z"})
+    bad = gateway.post(
+        "/api/payments/reconciliation/pull",
+        json={"start": "2025-01-01T00:00:00Z", "end": "2025-01-05T00:00:00Z"},
+    )
     assert bad.status_code == 400
 
 
@@ -169,8 +199,12 @@ TAF2K9LMNS,2025-02-01 17:00:00,2025-02-01 17:00:00,Pay Bill from 2547*****333 - 
 
 
 def test_a_statement_import_records_missed_payments_idempotently(gateway: Gateway) -> None:
-    response = gateway.post("/api/payments/reconciliation/statement", role="initiator_admin",
-                            content=STATEMENT.encode(), headers={"Content-Type": "text/csv"})
+    response = gateway.post(
+        "/api/payments/reconciliation/statement",
+        role="initiator_admin",
+        content=STATEMENT.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["found"], body["recorded"]) == (2, 2)
@@ -180,22 +214,32 @@ def test_a_statement_import_records_missed_payments_idempotently(gateway: Gatewa
     assert by_receipt["TAF2K9LMNP"]["amount_cents"] == 120_000
     assert by_receipt["TAF2K9LMNP"]["account_reference"] == "LN000123"
     assert by_receipt["TAF2K9LMNQ"]["account_reference"] == "34038490"  # from "Acc." in the details
-    upload = gateway.http.post("/api/payments/reconciliation/statement", headers=gateway.staff.headers("super_admin"),
-                               files={"file": ("statement.csv", STATEMENT.encode(), "text/csv")})
+    upload = gateway.http.post(
+        "/api/payments/reconciliation/statement",
+        headers=gateway.staff.headers("super_admin"),
+        files={"file": ("statement.csv", STATEMENT.encode(), "text/csv")},
+    )
     assert upload.json()["recorded"] == 0 and upload.json()["alreadyKnown"] == 2
-    not_a_statement = gateway.post("/api/payments/reconciliation/statement", content=b"hello,world\n1,2\n",
-                                   headers={"Content-Type": "text/csv"})
+    not_a_statement = gateway.post(
+        "/api/payments/reconciliation/statement",
+        content=b"hello,world\n1,2\n",
+        headers={"Content-Type": "text/csv"},
+    )
     assert not_a_statement.status_code == 400
 
 
-def test_reconciliation_lists_rail_records_with_ledger_postings_and_flags_gaps(gateway: Gateway) -> None:
+def test_reconciliation_lists_rail_records_with_ledger_postings_and_flags_gaps(
+    gateway: Gateway,
+) -> None:
     from payments_factories import disbursement_requested
 
     loan = loan_initiated(account_number="LN000321")
     gateway.publish(loan)
     _wait_projected(gateway, "LN000321")
     _register(gateway)
-    request = disbursement_requested(loan_id=loan.loan_id, client_id=loan.client_id, account_number="LN000321")
+    request = disbursement_requested(
+        loan_id=loan.loan_id, client_id=loan.client_id, account_number="LN000321"
+    )
     gateway.publish(request)
     completed = gateway.wait_events("DisbursementCompleted")[0].data
     _pay(gateway, "LN000321", 1000)
@@ -205,17 +249,38 @@ def test_reconciliation_lists_rail_records_with_ledger_postings_and_flags_gaps(g
     now = datetime.now(UTC)
     gateway.publish(
         ledger.LoanAccountOpened(
-            occurred_at=now, loan_id=loan.loan_id, client_id=loan.client_id, principal_cents=request.amount_cents,
-            total_interest_cents=0, total_fees_cents=0, instalments=6, disbursed_on=now.date(), maturity_on=now.date(),
+            occurred_at=now,
+            loan_id=loan.loan_id,
+            client_id=loan.client_id,
+            principal_cents=request.amount_cents,
+            total_interest_cents=0,
+            total_fees_cents=0,
+            instalments=6,
+            disbursed_on=now.date(),
+            maturity_on=now.date(),
         ),
         ledger.RepaymentPosted(
-            occurred_at=now, loan_id=loan.loan_id, client_id=loan.client_id, receipt=posted["receipt"],
-            amount_cents=posted["amount_cents"], interest_cents=0, principal_cents=posted["amount_cents"],
-            suspense_cents=0, outstanding_cents=0, payment_method="mpesa",
+            occurred_at=now,
+            loan_id=loan.loan_id,
+            client_id=loan.client_id,
+            receipt=posted["receipt"],
+            amount_cents=posted["amount_cents"],
+            interest_cents=0,
+            principal_cents=posted["amount_cents"],
+            suspense_cents=0,
+            outstanding_cents=0,
+            payment_method="mpesa",
         ),
         ledger.RepaymentPosted(
-            occurred_at=now, loan_id=loan.loan_id, client_id=loan.client_id, receipt="TZZZZZZZZZ",
-            amount_cents=100, interest_cents=0, principal_cents=100, suspense_cents=0, outstanding_cents=0,
+            occurred_at=now,
+            loan_id=loan.loan_id,
+            client_id=loan.client_id,
+            receipt="TZZZZZZZZZ",
+            amount_cents=100,
+            interest_cents=0,
+            principal_cents=100,
+            suspense_cents=0,
+            outstanding_cents=0,
             payment_method="mpesa",
         ),
     )
@@ -236,7 +301,10 @@ def test_reconciliation_lists_rail_records_with_ledger_postings_and_flags_gaps(g
     assert [row["mpesaReceipt"] for row in body["ledgerOnly"]] == ["TZZZZZZZZZ"]
     assert body["summary"]["c2bReceivedCents"] == 140_000
     assert gateway.get("/api/payments/reconciliation", role="loan_officer").status_code == 403
-    assert gateway.get("/api/payments/reconciliation", params={"date": "2025-13-01"}).status_code == 400
+    assert (
+        gateway.get("/api/payments/reconciliation", params={"date": "2025-13-01"}).status_code
+        == 400
+    )
     empty = gateway.get("/api/payments/reconciliation", params={"date": "2020-01-01"}).json()
     assert empty["b2c"] == [] and empty["c2b"] == []
     assert str(uuid.UUID(body["b2c"][0]["loanId"])) == str(loan.loan_id)

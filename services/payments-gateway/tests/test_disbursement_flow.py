@@ -7,8 +7,8 @@ import threading
 import uuid
 from collections.abc import Callable
 
-from payments_harness import Gateway, wait_until
 from payments_factories import disbursement_requested
+from payments_harness import Gateway, wait_until
 
 from hazina_payments_gateway.adapters.daraja.client import DarajaClient
 from hazina_payments_gateway.application.dispatcher import Dispatcher
@@ -53,11 +53,18 @@ def test_the_same_request_delivered_five_times_concurrently_sends_one_b2c(gatewa
         barrier.wait()
         from hazina_payments_gateway.application.records import DisbursementRequest
 
-        gateway.container.app.request_disbursement(DisbursementRequest(
-            disbursement_id=request.disbursement_id, loan_id=request.loan_id, client_id=request.client_id,
-            account_number=request.account_number, phone=request.phone, amount_cents=request.amount_cents,
-            origin_attempt=1, correlation_id=None,
-        ))
+        gateway.container.app.request_disbursement(
+            DisbursementRequest(
+                disbursement_id=request.disbursement_id,
+                loan_id=request.loan_id,
+                client_id=request.client_id,
+                account_number=request.account_number,
+                phone=request.phone,
+                amount_cents=request.amount_cents,
+                origin_attempt=1,
+                correlation_id=None,
+            )
+        )
 
     threads = [threading.Thread(target=deliver) for _ in range(5)]
     for thread in threads:
@@ -70,8 +77,10 @@ def test_the_same_request_delivered_five_times_concurrently_sends_one_b2c(gatewa
 
     async def race() -> None:
         clients = [DarajaClient(daraja_settings(container.settings)) for _ in range(5)]
-        dispatchers = [Dispatcher(container.app, c, container.index, refresh=container.projection.catch_up)
-                       for c in clients]
+        dispatchers = [
+            Dispatcher(container.app, c, container.index, refresh=container.projection.catch_up)
+            for c in clients
+        ]
         await asyncio.gather(*(d.round() for d in dispatchers))
         for client in clients:
             await client.aclose()
@@ -106,7 +115,10 @@ def test_a_failed_disbursement_is_published_and_can_be_retried_by_staff(gateway:
     gateway.wait_events("DisbursementCompleted")
     done = gateway.wait_status(request.disbursement_id, "completed")
     ocids = [r["ocid"] for r in gateway.daraja.state()["b2c_requests"]]
-    assert ocids == [view["originatorConversationId"], originator_conversation_id(request.disbursement_id, 2)]
+    assert ocids == [
+        view["originatorConversationId"],
+        originator_conversation_id(request.disbursement_id, 2),
+    ]
     assert done["originatorConversationId"] == ocids[1]
     # Completed now: a second retry is an illegal transition, reported with the current status.
     again = gateway.post(path)
@@ -126,7 +138,9 @@ def test_a_permanent_failure_cannot_be_retried(gateway: Gateway) -> None:
     assert len(gateway.daraja.state()["b2c_requests"]) == 1
 
 
-def test_wrong_initiator_credentials_fail_with_daraja_2001(start_gateway: Callable[..., Gateway]) -> None:
+def test_wrong_initiator_credentials_fail_with_daraja_2001(
+    start_gateway: Callable[..., Gateway],
+) -> None:
     gateway = start_gateway(MPESA_INITIATOR_PASSWORD="not-the-password")
     request = disbursement_requested()
     gateway.publish(request)
@@ -145,10 +159,14 @@ def test_disbursements_list_filters_and_counts(gateway: Gateway) -> None:
     first, second = disbursement_requested(), disbursement_requested()
     gateway.publish(first, second)
     gateway.wait_events("DisbursementCompleted", 2)
-    response = gateway.get("/api/payments/disbursements", params={"status": "completed", "limit": 1})
+    response = gateway.get(
+        "/api/payments/disbursements", params={"status": "completed", "limit": 1}
+    )
     assert response.status_code == 200
     assert response.headers["X-Total-Count"] == "2"
     assert len(response.json()) == 1
-    by_loan = gateway.get("/api/payments/disbursements", params={"loanId": str(first.loan_id)}).json()
+    by_loan = gateway.get(
+        "/api/payments/disbursements", params={"loanId": str(first.loan_id)}
+    ).json()
     assert [d["id"] for d in by_loan] == [str(first.disbursement_id)]
     assert gateway.get("/api/payments/disbursements", params={"status": "bogus"}).status_code == 400

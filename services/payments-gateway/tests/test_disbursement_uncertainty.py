@@ -17,7 +17,9 @@ def _ocids(gateway: Gateway) -> list[str]:
     return [r["ocid"] for r in gateway.daraja.state()["b2c_requests"]]
 
 
-def test_no_result_callback_is_resolved_by_a_status_query_that_says_completed(gateway: Gateway) -> None:
+def test_no_result_callback_is_resolved_by_a_status_query_that_says_completed(
+    gateway: Gateway,
+) -> None:
     gateway.daraja.control("b2c", "timeout")  # Daraja pays but never calls back
     request = disbursement_requested()
     gateway.publish(request)
@@ -31,7 +33,9 @@ def test_no_result_callback_is_resolved_by_a_status_query_that_says_completed(ga
     assert view["status"] == "completed" and view["statusQueries"] >= 1
 
 
-def test_no_result_callback_is_resolved_by_a_status_query_that_says_declined(gateway: Gateway) -> None:
+def test_no_result_callback_is_resolved_by_a_status_query_that_says_declined(
+    gateway: Gateway,
+) -> None:
     gateway.daraja.control("b2c", "timeout_failed")
     request = disbursement_requested()
     gateway.publish(request)
@@ -48,11 +52,16 @@ def test_a_queue_timeout_then_not_found_resends_the_same_id_once(gateway: Gatewa
 
     gateway.wait_events("DisbursementCompleted", timeout=15)
     ocid = originator_conversation_id(request.disbursement_id, 1)
-    assert _ocids(gateway) == [ocid, ocid]  # same id; Daraja would refuse it if it had been processed
+    assert _ocids(gateway) == [
+        ocid,
+        ocid,
+    ]  # same id; Daraja would refuse it if it had been processed
     assert len(gateway.daraja.state()["b2c"]) == 1
 
 
-def test_a_5xx_that_was_not_processed_is_asked_about_then_resent_under_the_same_id(gateway: Gateway) -> None:
+def test_a_5xx_that_was_not_processed_is_asked_about_then_resent_under_the_same_id(
+    gateway: Gateway,
+) -> None:
     gateway.daraja.control("b2c", "server_error")
     request = disbursement_requested()
     gateway.publish(request)
@@ -73,7 +82,9 @@ def test_a_5xx_that_was_processed_pays_once(gateway: Gateway) -> None:
     assert len(gateway.events(type_="DisbursementCompleted")) == 1
 
 
-def test_a_read_timeout_is_unknown_and_never_resent_while_unknown(start_gateway: Callable[..., Gateway]) -> None:
+def test_a_read_timeout_is_unknown_and_never_resent_while_unknown(
+    start_gateway: Callable[..., Gateway],
+) -> None:
     gateway = start_gateway(PAYMENTS_HTTP_READ_TIMEOUT_SECONDS=0.3)
     gateway.daraja.control("b2c", "slow_ack", delay_seconds=1.0)  # processed, answered too late
     request = disbursement_requested()
@@ -91,10 +102,18 @@ def test_duplicate_late_and_out_of_order_results_complete_once(gateway: Gateway)
     requests = [disbursement_requested() for _ in range(3)]
     for request in requests:
         gateway.publish(request)
-        wait_until(lambda r=request: len(gateway.daraja.state()["b2c_requests"]) >= requests.index(r) + 1)
+        wait_until(
+            lambda r=request: len(gateway.daraja.state()["b2c_requests"]) >= requests.index(r) + 1
+        )
     completed = gateway.wait_events("DisbursementCompleted", 3, timeout=20)
-    assert sorted(e.data["disbursement_id"] for e in completed) == sorted(str(r.disbursement_id) for r in requests)
-    wait_until(lambda: all(gateway.disbursement(r.disbursement_id)["status"] == "completed" for r in requests))
+    assert sorted(e.data["disbursement_id"] for e in completed) == sorted(
+        str(r.disbursement_id) for r in requests
+    )
+    wait_until(
+        lambda: all(
+            gateway.disbursement(r.disbursement_id)["status"] == "completed" for r in requests
+        )
+    )
     # Every callback copy reached the gateway and was stored; the late one changed nothing.
     state = gateway.daraja.state()
     assert len(state["b2c_requests"]) == 3
@@ -110,11 +129,18 @@ def test_a_crash_between_recording_the_id_and_calling_daraja_sends_once(
     first = start_gateway(PAYMENTS_DISPATCHING=False)
     request = disbursement_requested()
     app = first.container.app
-    app.request_disbursement(DisbursementRequest(
-        disbursement_id=request.disbursement_id, loan_id=request.loan_id, client_id=request.client_id,
-        account_number=request.account_number, phone=request.phone, amount_cents=request.amount_cents,
-        origin_attempt=1, correlation_id=None,
-    ))
+    app.request_disbursement(
+        DisbursementRequest(
+            disbursement_id=request.disbursement_id,
+            loan_id=request.loan_id,
+            client_id=request.client_id,
+            account_number=request.account_number,
+            phone=request.phone,
+            amount_cents=request.amount_cents,
+            origin_attempt=1,
+            correlation_id=None,
+        )
+    )
     order = app.begin_send(request.disbursement_id)
     assert order is not None
     first.stop()

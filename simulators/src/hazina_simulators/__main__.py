@@ -80,8 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"private key {key_path}\ncertificate {cert_path}\n")
         return 0
     factory = {"daraja": _daraja_app, "fineract": _fineract_app, "ncba": _ncba_app}[args.command]
-    uvicorn.run(factory(), host=args.host, port=args.port or DEFAULT_PORTS[args.command],
-                log_config=None, access_log=False)
+    uvicorn.run(
+        factory(),
+        host=args.host,
+        port=args.port or DEFAULT_PORTS[args.command],
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 

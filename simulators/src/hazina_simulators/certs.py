@@ -21,7 +21,9 @@ class KeyAndCertificate:
     certificate_pem: str
 
 
-def generate(common_name: str = "apicrypt.simulator.local", *, key_size: int = 2048) -> KeyAndCertificate:
+def generate(
+    common_name: str = "apicrypt.simulator.local", *, key_size: int = 2048
+) -> KeyAndCertificate:
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
@@ -37,7 +39,9 @@ def generate(common_name: str = "apicrypt.simulator.local", *, key_size: int = 2
     )
     return KeyAndCertificate(
         private_key_pem=key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         ).decode(),
         certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
     )

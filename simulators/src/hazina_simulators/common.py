@@ -43,8 +43,11 @@ def conversation_id(at: datetime | None = None) -> str:
 def daraja_error(status: int, code: str, message: str) -> JSONResponse:
     """Daraja's gateway error envelope (used for every non-business failure)."""
     return JSONResponse(
-        {"requestId": f"{secrets.randbelow(99999)}-{secrets.randbelow(9999999)}-1", "errorCode": code,
-         "errorMessage": message},
+        {
+            "requestId": f"{secrets.randbelow(99999)}-{secrets.randbelow(9999999)}-1",
+            "errorCode": code,
+            "errorMessage": message,
+        },
         status_code=status,
     )
 
@@ -65,7 +68,9 @@ class OutcomeQueue:
         self._queue: deque[Outcome] = deque()
         self._lock = threading.Lock()
 
-    def push(self, name: str, count: int, delay_seconds: float | None, extra: dict[str, Any]) -> None:
+    def push(
+        self, name: str, count: int, delay_seconds: float | None, extra: dict[str, Any]
+    ) -> None:
         if name not in self.allowed:
             raise ValueError(f"unknown outcome '{name}'; one of {sorted(self.allowed)}")
         with self._lock:
@@ -119,7 +124,12 @@ def start_in_thread(app: FastAPI, *, sock: socket.socket | None = None) -> Runni
     """Serve ``app`` with uvicorn on a background thread (tests and benchmarks); returns once it listens."""
     sock = sock or reserve_socket()
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2, loop="asyncio"
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        loop="asyncio",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -58,8 +58,21 @@ B2C_OUTCOMES = {
     "server_error_processed",  # HTTP 500 500.003.1001, yet processed and called back (ambiguous)
     "slow_ack",  # the acknowledgement takes ``delay_seconds``; processed and called back
 }
-C2B_OUTCOMES = {"success", "drop_confirmation", "duplicate_confirmation", "delayed", "validation_only"}
-STK_OUTCOMES = {"success", "cancelled", "insufficient_funds", "unreachable", "no_callback", "delayed"}
+C2B_OUTCOMES = {
+    "success",
+    "drop_confirmation",
+    "duplicate_confirmation",
+    "delayed",
+    "validation_only",
+}
+STK_OUTCOMES = {
+    "success",
+    "cancelled",
+    "insufficient_funds",
+    "unreachable",
+    "no_callback",
+    "delayed",
+}
 OAUTH_OUTCOMES = {"success", "server_error", "bad_gateway", "slow"}
 STATUS_OUTCOMES = {"success", "no_callback", "server_error"}
 
@@ -70,7 +83,9 @@ class DarajaConfig(BaseModel):
     token_ttl_seconds: int = 3599
     invalidate_on_reissue: bool = False
     initiator_name: str | None = None  # when set, B2C/status/etc. check it
-    initiator_password: str | None = None  # with private_key_pem: SecurityCredential is decrypted and checked
+    initiator_password: str | None = (
+        None  # with private_key_pem: SecurityCredential is decrypted and checked
+    )
     private_key_pem: str | None = None
     stk_passkey: str = SANDBOX_STK_PASSKEY
     callback_delay_seconds: float = 0.2
@@ -80,7 +95,13 @@ class DarajaConfig(BaseModel):
     stk_emits_c2b: bool = True
     utility_balance_cents: int = 5_000_000_00
     tariff: list[tuple[int, int, int]] = Field(
-        default_factory=lambda: [(10, 100, 0), (101, 1500, 5), (1501, 5000, 9), (5001, 20000, 11), (20001, 250000, 13)]
+        default_factory=lambda: [
+            (10, 100, 0),
+            (101, 1500, 5),
+            (1501, 5000, 9),
+            (5001, 20000, 11),
+            (20001, 250000, 13),
+        ]
     )
 
 
@@ -146,7 +167,9 @@ class DarajaSimulator:
         self.reset()
         self._private_key: rsa.RSAPrivateKey | None = None
         if self.config.private_key_pem:
-            key = serialization.load_pem_private_key(self.config.private_key_pem.encode(), password=None)
+            key = serialization.load_pem_private_key(
+                self.config.private_key_pem.encode(), password=None
+            )
             if not isinstance(key, rsa.RSAPrivateKey):
                 raise ValueError("the simulator's private key must be RSA")
             self._private_key = key
@@ -183,7 +206,9 @@ class DarajaSimulator:
         if self._private_key is None or self.config.initiator_password is None:
             return bool(credential)
         try:
-            plain = self._private_key.decrypt(base64.b64decode(credential, validate=True), padding.PKCS1v15())
+            plain = self._private_key.decrypt(
+                base64.b64decode(credential, validate=True), padding.PKCS1v15()
+            )
         except Exception:
             return False
         return plain == self.config.initiator_password.encode()
@@ -210,8 +235,17 @@ class DarajaSimulator:
         with self._lock:
             self.deliveries.append(record)
 
-    def later(self, url: str, payload: dict[str, Any], *, delay: float | None = None, kind: str) -> None:
-        self.tasks.spawn(self.deliver(url, payload, delay=self.config.callback_delay_seconds if delay is None else delay, kind=kind))
+    def later(
+        self, url: str, payload: dict[str, Any], *, delay: float | None = None, kind: str
+    ) -> None:
+        self.tasks.spawn(
+            self.deliver(
+                url,
+                payload,
+                delay=self.config.callback_delay_seconds if delay is None else delay,
+                kind=kind,
+            )
+        )
 
 
 def _required(body: dict[str, Any], names: list[str]) -> JSONResponse | None:
@@ -249,7 +283,7 @@ def _masked(msisdn: str) -> str:
     return f"{msisdn[:4]} ***** {msisdn[-3:]}" if len(msisdn) >= 7 else "***"
 
 
-def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - one route table, read top to bottom
+def create_app(config: DarajaConfig | None = None) -> FastAPI:
     sim = DarajaSimulator(config)
 
     @contextlib.asynccontextmanager
@@ -309,7 +343,9 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
             if sim.config.invalidate_on_reissue:
                 sim.tokens.clear()
             sim.tokens[token] = time.time() + sim.config.token_ttl_seconds
-        return JSONResponse({"access_token": token, "expires_in": str(sim.config.token_ttl_seconds)})
+        return JSONResponse(
+            {"access_token": token, "expires_in": str(sim.config.token_ttl_seconds)}
+        )
 
     # B2C
 
@@ -317,8 +353,17 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         body = await authorised_json(request)
         if isinstance(body, JSONResponse):
             return body
-        names = ["InitiatorName", "SecurityCredential", "CommandID", "Amount", "PartyA", "PartyB",
-                 "Remarks", "QueueTimeOutURL", "ResultURL"]
+        names = [
+            "InitiatorName",
+            "SecurityCredential",
+            "CommandID",
+            "Amount",
+            "PartyA",
+            "PartyB",
+            "Remarks",
+            "QueueTimeOutURL",
+            "ResultURL",
+        ]
         if version == 3:
             names.insert(0, "OriginatorConversationID")
         if (missing := _required(body, names)) is not None:
@@ -328,33 +373,49 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         amount = _whole_amount(body["Amount"])
         if amount is None:
             return daraja_error(400, "400.002.02", "Bad Request - Invalid Amount")
-        ocid = str(body["OriginatorConversationID"]) if version == 3 else f"{secrets.randbelow(99999)}-{secrets.randbelow(9999999)}-1"
+        ocid = (
+            str(body["OriginatorConversationID"])
+            if version == 3
+            else f"{secrets.randbelow(99999)}-{secrets.randbelow(9999999)}-1"
+        )
         outcome = sim.outcomes["b2c"].pop()
         with sim._lock:
-            sim.b2c_requests.append({"ocid": ocid, "body": body, "outcome": outcome.name, "at": time.time()})
+            sim.b2c_requests.append(
+                {"ocid": ocid, "body": body, "outcome": outcome.name, "at": time.time()}
+            )
             if ocid in sim.b2c:
                 return daraja_error(500, "500.002.1001", "Duplicate OriginatorConversationID")
         if outcome.name == "server_error":
             return daraja_error(500, "500.003.1001", "Internal Server Error")
         txn = B2CTransaction(
-            ocid=ocid, conversation_id=conversation_id(), request=body, outcome=outcome.name,
-            amount=amount, msisdn=str(body["PartyB"]),
+            ocid=ocid,
+            conversation_id=conversation_id(),
+            request=body,
+            outcome=outcome.name,
+            amount=amount,
+            msisdn=str(body["PartyB"]),
         )
         with sim._lock:
             sim.b2c[ocid] = txn
-        delay = outcome.delay_seconds if outcome.delay_seconds is not None else sim.config.callback_delay_seconds
+        delay = (
+            outcome.delay_seconds
+            if outcome.delay_seconds is not None
+            else sim.config.callback_delay_seconds
+        )
         if outcome.name == "slow_ack":
             await asyncio.sleep(outcome.delay_seconds or 5.0)
             delay = sim.config.callback_delay_seconds
         sim.tasks.spawn(_run_b2c(sim, txn, outcome.name, delay, outcome.extra))
         if outcome.name == "server_error_processed":
             return daraja_error(500, "500.003.1001", "Internal Server Error")
-        return JSONResponse({
-            "ConversationID": txn.conversation_id,
-            "OriginatorConversationID": ocid,
-            "ResponseCode": "0",
-            "ResponseDescription": "Accept the service request successfully.",
-        })
+        return JSONResponse(
+            {
+                "ConversationID": txn.conversation_id,
+                "OriginatorConversationID": ocid,
+                "ResponseCode": "0",
+                "ResponseDescription": "Accept the service request successfully.",
+            }
+        )
 
     @app.post("/mpesa/b2c/v3/paymentrequest")
     async def b2c_v3(request: Request) -> JSONResponse:
@@ -370,7 +431,9 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         body = await authorised_json(request)
         if isinstance(body, JSONResponse):
             return body
-        if (missing := _required(body, ["ShortCode", "ResponseType", "ConfirmationURL"])) is not None:
+        if (
+            missing := _required(body, ["ShortCode", "ResponseType", "ConfirmationURL"])
+        ) is not None:
             return missing
         if body["ResponseType"] not in {"Completed", "Cancelled"}:
             return daraja_error(400, "400.002.02", "Bad Request - Invalid ResponseType")
@@ -380,11 +443,13 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         version = 2 if "/v2/" in request.url.path else 1
         with sim._lock:
             sim.c2b_registrations[str(body["ShortCode"])] = {**body, "version": version}
-        return JSONResponse({
-            "OriginatorCoversationID": f"{secrets.randbelow(99999)}-{secrets.randbelow(9999999)}-1",
-            "ResponseCode": "0",
-            "ResponseDescription": "Success",
-        })
+        return JSONResponse(
+            {
+                "OriginatorCoversationID": f"{secrets.randbelow(99999)}-{secrets.randbelow(9999999)}-1",
+                "ResponseCode": "0",
+                "ResponseDescription": "Success",
+            }
+        )
 
     app.post("/mpesa/c2b/v1/registerurl")(register)
     app.post("/mpesa/c2b/v2/registerurl")(register)
@@ -405,18 +470,26 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
             return daraja_error(500, "500.003.1001", "Urls are not registered for this shortcode")
         outcome = sim.outcomes["c2b"].pop()
         txn = C2BTransaction(
-            trans_id=mpesa_receipt(), shortcode=shortcode, command_id=str(body["CommandID"]), amount=amount,
-            msisdn=str(body["Msisdn"]), bill_ref=str(body.get("BillRefNumber") or ""), trans_time=now_eat(),
-            first_name=str(body.get("FirstName") or "JANE"), outcome=outcome.name,
+            trans_id=mpesa_receipt(),
+            shortcode=shortcode,
+            command_id=str(body["CommandID"]),
+            amount=amount,
+            msisdn=str(body["Msisdn"]),
+            bill_ref=str(body.get("BillRefNumber") or ""),
+            trans_time=now_eat(),
+            first_name=str(body.get("FirstName") or "JANE"),
+            outcome=outcome.name,
         )
         with sim._lock:
             sim.c2b[txn.trans_id] = txn
         sim.tasks.spawn(_run_c2b(sim, txn, outcome.name, outcome.delay_seconds))
-        return JSONResponse({
-            "OriginatorCoversationID": f"{secrets.randbelow(99999)}-{secrets.randbelow(9999999)}-1",
-            "ResponseCode": "0",
-            "ResponseDescription": "Accept the service request successfully.",
-        })
+        return JSONResponse(
+            {
+                "OriginatorCoversationID": f"{secrets.randbelow(99999)}-{secrets.randbelow(9999999)}-1",
+                "ResponseCode": "0",
+                "ResponseDescription": "Accept the service request successfully.",
+            }
+        )
 
     app.post("/mpesa/c2b/v1/simulate")(simulate)
     app.post("/mpesa/c2b/v2/simulate")(simulate)
@@ -424,7 +497,9 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
     # STK Push
 
     def stk_password_ok(body: dict[str, Any]) -> bool:
-        expected = base64.b64encode(f"{body['BusinessShortCode']}{sim.config.stk_passkey}{body['Timestamp']}".encode()).decode()
+        expected = base64.b64encode(
+            f"{body['BusinessShortCode']}{sim.config.stk_passkey}{body['Timestamp']}".encode()
+        ).decode()
         return secrets.compare_digest(expected, str(body["Password"]))
 
     @app.post("/mpesa/stkpush/v1/processrequest")
@@ -432,8 +507,18 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         body = await authorised_json(request)
         if isinstance(body, JSONResponse):
             return body
-        names = ["BusinessShortCode", "Password", "Timestamp", "TransactionType", "Amount", "PartyA",
-                 "PartyB", "PhoneNumber", "CallBackURL", "AccountReference"]
+        names = [
+            "BusinessShortCode",
+            "Password",
+            "Timestamp",
+            "TransactionType",
+            "Amount",
+            "PartyA",
+            "PartyB",
+            "PhoneNumber",
+            "CallBackURL",
+            "AccountReference",
+        ]
         if (missing := _required(body, names)) is not None:
             return missing
         if not re.fullmatch(r"\d{14}", str(body["Timestamp"])) or not stk_password_ok(body):
@@ -444,22 +529,30 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         if not _MSISDN.match(str(body["PhoneNumber"])):
             return daraja_error(400, "400.002.02", "Bad Request - Invalid PhoneNumber")
         outcome = sim.outcomes["stk"].pop()
-        pending = outcome.delay_seconds if outcome.delay_seconds is not None else sim.config.stk_pending_seconds
+        pending = (
+            outcome.delay_seconds
+            if outcome.delay_seconds is not None
+            else sim.config.stk_pending_seconds
+        )
         stk = StkRequest(
             merchant_request_id=f"{secrets.randbelow(99999)}-{secrets.randbelow(99999999)}-1",
             checkout_request_id=f"ws_CO_{now_eat():%d%m%Y%H%M%S}{secrets.randbelow(10**9):09d}",
-            request=body, outcome=outcome.name, done_at=time.time() + pending,
+            request=body,
+            outcome=outcome.name,
+            done_at=time.time() + pending,
         )
         with sim._lock:
             sim.stk[stk.checkout_request_id] = stk
         sim.tasks.spawn(_run_stk(sim, stk, pending))
-        return JSONResponse({
-            "MerchantRequestID": stk.merchant_request_id,
-            "CheckoutRequestID": stk.checkout_request_id,
-            "ResponseCode": "0",
-            "ResponseDescription": "Success. Request accepted for processing",
-            "CustomerMessage": "Success. Request accepted for processing",
-        })
+        return JSONResponse(
+            {
+                "MerchantRequestID": stk.merchant_request_id,
+                "CheckoutRequestID": stk.checkout_request_id,
+                "ResponseCode": "0",
+                "ResponseDescription": "Success. Request accepted for processing",
+                "CustomerMessage": "Success. Request accepted for processing",
+            }
+        )
 
     @app.post("/mpesa/stkpushquery/v1/query")
     async def stk_query(request: Request) -> JSONResponse:
@@ -476,14 +569,16 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
             return daraja_error(500, "500.001.1001", "The transaction is not found")
         if stk.result_code is None:
             return daraja_error(500, "500.001.1001", "The transaction is being processed")
-        return JSONResponse({
-            "ResponseCode": "0",
-            "ResponseDescription": "The service request has been accepted successsfully",
-            "MerchantRequestID": stk.merchant_request_id,
-            "CheckoutRequestID": stk.checkout_request_id,
-            "ResultCode": str(stk.result_code),
-            "ResultDesc": stk.result_desc,
-        })
+        return JSONResponse(
+            {
+                "ResponseCode": "0",
+                "ResponseDescription": "The service request has been accepted successsfully",
+                "MerchantRequestID": stk.merchant_request_id,
+                "CheckoutRequestID": stk.checkout_request_id,
+                "ResultCode": str(stk.result_code),
+                "ResultDesc": stk.result_desc,
+            }
+        )
 
     # Transaction Status, Reversal, Account Balance
 
@@ -492,8 +587,16 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         body = await authorised_json(request)
         if isinstance(body, JSONResponse):
             return body
-        names = ["Initiator", "SecurityCredential", "CommandID", "PartyA", "IdentifierType",
-                 "ResultURL", "QueueTimeOutURL", "Remarks"]
+        names = [
+            "Initiator",
+            "SecurityCredential",
+            "CommandID",
+            "PartyA",
+            "IdentifierType",
+            "ResultURL",
+            "QueueTimeOutURL",
+            "Remarks",
+        ]
         if (missing := _required(body, names)) is not None:
             return missing
         if not (body.get("TransactionID") or body.get("OriginalConversationID")):
@@ -510,8 +613,17 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         with sim._lock:
             sim.status_queries.append({"body": body, "ack": ack, "at": time.time()})
         if outcome.name != "no_callback":
-            payload = _status_result(sim, body, ack, authorised=sim.initiator_ok(str(body["Initiator"]), str(body["SecurityCredential"])))
-            sim.later(str(body["ResultURL"]), payload, kind="status_result", delay=outcome.delay_seconds)
+            payload = _status_result(
+                sim,
+                body,
+                ack,
+                authorised=sim.initiator_ok(
+                    str(body["Initiator"]), str(body["SecurityCredential"])
+                ),
+            )
+            sim.later(
+                str(body["ResultURL"]), payload, kind="status_result", delay=outcome.delay_seconds
+            )
         return JSONResponse(ack)
 
     @app.post("/mpesa/reversal/v1/request")
@@ -519,8 +631,18 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         body = await authorised_json(request)
         if isinstance(body, JSONResponse):
             return body
-        names = ["Initiator", "SecurityCredential", "CommandID", "TransactionID", "Amount", "ReceiverParty",
-                 "RecieverIdentifierType", "ResultURL", "QueueTimeOutURL", "Remarks"]
+        names = [
+            "Initiator",
+            "SecurityCredential",
+            "CommandID",
+            "TransactionID",
+            "Amount",
+            "ReceiverParty",
+            "RecieverIdentifierType",
+            "ResultURL",
+            "QueueTimeOutURL",
+            "Remarks",
+        ]
         if (missing := _required(body, names)) is not None:
             return missing
         ack = {
@@ -531,24 +653,36 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         }
         txn = sim.c2b.get(str(body["TransactionID"]))
         result: dict[str, Any] = {
-            "ResultType": 0, "OriginatorConversationID": ack["OriginatorConversationID"],
-            "ConversationID": ack["ConversationID"], "TransactionID": mpesa_receipt(),
+            "ResultType": 0,
+            "OriginatorConversationID": ack["OriginatorConversationID"],
+            "ConversationID": ack["ConversationID"],
+            "TransactionID": mpesa_receipt(),
         }
         if txn is None:
             result.update(ResultCode="R000002", ResultDesc="The OriginalTransactionID is invalid.")
         elif txn.status == "Reversed":
-            result.update(ResultCode="R000001", ResultDesc="The transaction has already been reversed.")
+            result.update(
+                ResultCode="R000001", ResultDesc="The transaction has already been reversed."
+            )
         else:
             txn.status = "Reversed"
-            result.update(ResultCode=0, ResultDesc="The service request is processed successfully.",
-                          ResultParameters={"ResultParameter": [
-                              {"Key": "Amount", "Value": float(txn.amount)},
-                              {"Key": "OriginalTransactionID", "Value": txn.trans_id},
-                              {"Key": "TransCompletedTime", "Value": int(_fmt_compact(now_eat()))},
-                              {"Key": "Charge", "Value": 0.0},
-                              {"Key": "CreditPartyPublicName", "Value": f"{txn.msisdn} - {txn.first_name}"},
-                              {"Key": "DebitPartyPublicName", "Value": f"{txn.shortcode} - Hazina"},
-                          ]})
+            result.update(
+                ResultCode=0,
+                ResultDesc="The service request is processed successfully.",
+                ResultParameters={
+                    "ResultParameter": [
+                        {"Key": "Amount", "Value": float(txn.amount)},
+                        {"Key": "OriginalTransactionID", "Value": txn.trans_id},
+                        {"Key": "TransCompletedTime", "Value": int(_fmt_compact(now_eat()))},
+                        {"Key": "Charge", "Value": 0.0},
+                        {
+                            "Key": "CreditPartyPublicName",
+                            "Value": f"{txn.msisdn} - {txn.first_name}",
+                        },
+                        {"Key": "DebitPartyPublicName", "Value": f"{txn.shortcode} - Hazina"},
+                    ]
+                },
+            )
         sim.later(str(body["ResultURL"]), {"Result": result}, kind="reversal_result")
         return JSONResponse(ack)
 
@@ -557,8 +691,16 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         body = await authorised_json(request)
         if isinstance(body, JSONResponse):
             return body
-        names = ["Initiator", "SecurityCredential", "CommandID", "PartyA", "IdentifierType", "Remarks",
-                 "QueueTimeOutURL", "ResultURL"]
+        names = [
+            "Initiator",
+            "SecurityCredential",
+            "CommandID",
+            "PartyA",
+            "IdentifierType",
+            "Remarks",
+            "QueueTimeOutURL",
+            "ResultURL",
+        ]
         if (missing := _required(body, names)) is not None:
             return missing
         ack = {
@@ -568,19 +710,33 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
             "ResponseDescription": "Accept the service request successfully.",
         }
         utility = sim.config.utility_balance_cents / 100
-        balance = (f"Working Account|KES|0.00|0.00|0.00|0.00&Utility Account|KES|{utility:.2f}|{utility:.2f}|0.00|0.00"
-                   "&Charges Paid Account|KES|0.00|0.00|0.00|0.00")
+        balance = (
+            f"Working Account|KES|0.00|0.00|0.00|0.00&Utility Account|KES|{utility:.2f}|{utility:.2f}|0.00|0.00"
+            "&Charges Paid Account|KES|0.00|0.00|0.00|0.00"
+        )
         # A single ResultParameter arrives as an object, not a list, as seen in real callbacks.
-        result = {"Result": {
-            "ResultType": 0, "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
-            "OriginatorConversationID": ack["OriginatorConversationID"], "ConversationID": ack["ConversationID"],
-            "TransactionID": mpesa_receipt(),
-            "ResultParameters": {"ResultParameter": [
-                {"Key": "AccountBalance", "Value": balance},
-                {"Key": "BOCompletedTime", "Value": int(_fmt_compact(now_eat()))},
-            ]},
-            "ReferenceData": {"ReferenceItem": {"Key": "QueueTimeoutURL", "Value": "https://internalsandbox.safaricom.co.ke/mpesa/abresults/v1/submit"}},
-        }}
+        result = {
+            "Result": {
+                "ResultType": 0,
+                "ResultCode": 0,
+                "ResultDesc": "The service request is processed successfully.",
+                "OriginatorConversationID": ack["OriginatorConversationID"],
+                "ConversationID": ack["ConversationID"],
+                "TransactionID": mpesa_receipt(),
+                "ResultParameters": {
+                    "ResultParameter": [
+                        {"Key": "AccountBalance", "Value": balance},
+                        {"Key": "BOCompletedTime", "Value": int(_fmt_compact(now_eat()))},
+                    ]
+                },
+                "ReferenceData": {
+                    "ReferenceItem": {
+                        "Key": "QueueTimeoutURL",
+                        "Value": "https://internalsandbox.safaricom.co.ke/mpesa/abresults/v1/submit",
+                    }
+                },
+            }
+        }
         sim.later(str(body["ResultURL"]), result, kind="balance_result")
         return JSONResponse(ack)
 
@@ -591,17 +747,25 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
         body = await authorised_json(request)
         if isinstance(body, JSONResponse):
             return body
-        if (missing := _required(body, ["ShortCode", "RequestType", "NominatedNumber", "CallBackURL"])) is not None:
+        if (
+            missing := _required(
+                body, ["ShortCode", "RequestType", "NominatedNumber", "CallBackURL"]
+            )
+        ) is not None:
             return missing
         shortcode = str(body["ShortCode"])
         already = shortcode in sim.pull_registrations
         sim.pull_registrations[shortcode] = body
-        return JSONResponse({
-            "ResponseRefID": secrets.token_hex(8),
-            "ResponseStatus": "1001" if already else "1000",
-            "ShortCode": shortcode,
-            "ResponseDescription": "Shortcode already registered" if already else "Shortcode Registered Successfully",
-        })
+        return JSONResponse(
+            {
+                "ResponseRefID": secrets.token_hex(8),
+                "ResponseStatus": "1001" if already else "1000",
+                "ShortCode": shortcode,
+                "ResponseDescription": "Shortcode already registered"
+                if already
+                else "Shortcode Registered Successfully",
+            }
+        )
 
     @app.post("/pulltransactions/v1/query")
     async def pull_query(request: Request) -> JSONResponse:
@@ -617,31 +781,47 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
             return daraja_error(400, "400.002.02", "Bad Request - Invalid StartDate")
         offset = int(str(body.get("OffSetValue") or "0") or 0)
         rows = [
-            t for t in sorted(sim.c2b.values(), key=lambda t: t.trans_time)
-            if t.shortcode == str(body["ShortCode"]) and t.status == "Completed"
+            t
+            for t in sorted(sim.c2b.values(), key=lambda t: t.trans_time)
+            if t.shortcode == str(body["ShortCode"])
+            and t.status == "Completed"
             and start <= t.trans_time.replace(tzinfo=None, microsecond=0) <= end
         ][offset : offset + 1000]
         if not rows:
-            return JSONResponse({"ResponseRefID": secrets.token_hex(8), "ResponseCode": "1001",
-                                 "ResponseMessage": "No records found", "Response": [[]]})
-        return JSONResponse({
-            "ResponseRefID": secrets.token_hex(8),
-            "ResponseCode": "1000",
-            "ResponseMessage": "Success",
-            "Response": [[
+            return JSONResponse(
                 {
-                    "transactionId": t.trans_id,
-                    "trxDate": (t.trans_time - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "msisdn": int(t.msisdn) if t.msisdn.isdigit() else t.msisdn,
-                    "sender": "UAT2",
-                    "transactiontype": "c2b-pay-bill-debit" if t.command_id == "CustomerPayBillOnline" else "c2b-buy-goods-debit",
-                    "billreference": t.bill_ref,
-                    "amount": str(t.amount),
-                    "organizationname": t.first_name,
+                    "ResponseRefID": secrets.token_hex(8),
+                    "ResponseCode": "1001",
+                    "ResponseMessage": "No records found",
+                    "Response": [[]],
                 }
-                for t in rows
-            ]],
-        })
+            )
+        return JSONResponse(
+            {
+                "ResponseRefID": secrets.token_hex(8),
+                "ResponseCode": "1000",
+                "ResponseMessage": "Success",
+                "Response": [
+                    [
+                        {
+                            "transactionId": t.trans_id,
+                            "trxDate": (t.trans_time - timedelta(hours=3)).strftime(
+                                "%Y-%m-%dT%H:%M:%SZ"
+                            ),
+                            "msisdn": int(t.msisdn) if t.msisdn.isdigit() else t.msisdn,
+                            "sender": "UAT2",
+                            "transactiontype": "c2b-pay-bill-debit"
+                            if t.command_id == "CustomerPayBillOnline"
+                            else "c2b-buy-goods-debit",
+                            "billreference": t.bill_ref,
+                            "amount": str(t.amount),
+                            "organizationname": t.first_name,
+                        }
+                        for t in rows
+                    ]
+                ],
+            }
+        )
 
     # Control (not part of Daraja)
 
@@ -664,20 +844,53 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:  # noqa: C901 - o
     @app.get("/_control/state")
     async def control_state() -> JSONResponse:
         with sim._lock:
-            return JSONResponse({
-                "b2c_requests": [{"ocid": r["ocid"], "outcome": r["outcome"], "amount": r["body"].get("Amount"),
-                                  "party_b": r["body"].get("PartyB")} for r in sim.b2c_requests],
-                "b2c": [{"ocid": t.ocid, "conversation_id": t.conversation_id, "status": t.status,
-                         "receipt": t.receipt, "amount": t.amount} for t in sim.b2c.values()],
-                "c2b_registrations": sim.c2b_registrations,
-                "c2b": [{"trans_id": t.trans_id, "amount": t.amount, "bill_ref": t.bill_ref, "status": t.status,
-                         "confirmation_deliveries": t.confirmation_deliveries} for t in sim.c2b.values()],
-                "stk": [{"checkout_request_id": s.checkout_request_id, "result_code": s.result_code,
-                         "receipt": s.receipt} for s in sim.stk.values()],
-                "status_queries": len(sim.status_queries),
-                "deliveries": [{k: v for k, v in d.items() if k != "payload"} for d in sim.deliveries],
-                "oauth_requests": sim.oauth_requests,
-            })
+            return JSONResponse(
+                {
+                    "b2c_requests": [
+                        {
+                            "ocid": r["ocid"],
+                            "outcome": r["outcome"],
+                            "amount": r["body"].get("Amount"),
+                            "party_b": r["body"].get("PartyB"),
+                        }
+                        for r in sim.b2c_requests
+                    ],
+                    "b2c": [
+                        {
+                            "ocid": t.ocid,
+                            "conversation_id": t.conversation_id,
+                            "status": t.status,
+                            "receipt": t.receipt,
+                            "amount": t.amount,
+                        }
+                        for t in sim.b2c.values()
+                    ],
+                    "c2b_registrations": sim.c2b_registrations,
+                    "c2b": [
+                        {
+                            "trans_id": t.trans_id,
+                            "amount": t.amount,
+                            "bill_ref": t.bill_ref,
+                            "status": t.status,
+                            "confirmation_deliveries": t.confirmation_deliveries,
+                        }
+                        for t in sim.c2b.values()
+                    ],
+                    "stk": [
+                        {
+                            "checkout_request_id": s.checkout_request_id,
+                            "result_code": s.result_code,
+                            "receipt": s.receipt,
+                        }
+                        for s in sim.stk.values()
+                    ],
+                    "status_queries": len(sim.status_queries),
+                    "deliveries": [
+                        {k: v for k, v in d.items() if k != "payload"} for d in sim.deliveries
+                    ],
+                    "oauth_requests": sim.oauth_requests,
+                }
+            )
 
     @app.get("/_control/health")
     async def control_health() -> dict[str, str]:
@@ -699,52 +912,95 @@ def _b2c_result(txn: B2CTransaction, *, utility_after: float) -> dict[str, Any]:
         "TransactionID": txn.receipt or ("S" + secrets.token_hex(5).upper())[:10],
     }
     if txn.result_code == 0 and txn.finalised_at is not None:
-        result["ResultParameters"] = {"ResultParameter": [
-            {"Key": "TransactionAmount", "Value": txn.amount},
-            {"Key": "TransactionReceipt", "Value": txn.receipt},
-            {"Key": "ReceiverPartyPublicName", "Value": f"{txn.msisdn} - {txn.recipient_name}"},
-            {"Key": "TransactionCompletedDateTime", "Value": _fmt_dmy(txn.finalised_at)},
-            {"Key": "B2CUtilityAccountAvailableFunds", "Value": round(utility_after, 2)},
-            {"Key": "B2CWorkingAccountAvailableFunds", "Value": 0.00},
-            {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
-            {"Key": "B2CChargesPaidAccountAvailableFunds", "Value": -340.00},
-        ]}
-    result["ReferenceData"] = {"ReferenceItem": {"Key": "QueueTimeoutURL",
-                                                  "Value": "https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit"}}
+        result["ResultParameters"] = {
+            "ResultParameter": [
+                {"Key": "TransactionAmount", "Value": txn.amount},
+                {"Key": "TransactionReceipt", "Value": txn.receipt},
+                {"Key": "ReceiverPartyPublicName", "Value": f"{txn.msisdn} - {txn.recipient_name}"},
+                {"Key": "TransactionCompletedDateTime", "Value": _fmt_dmy(txn.finalised_at)},
+                {"Key": "B2CUtilityAccountAvailableFunds", "Value": round(utility_after, 2)},
+                {"Key": "B2CWorkingAccountAvailableFunds", "Value": 0.00},
+                {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
+                {"Key": "B2CChargesPaidAccountAvailableFunds", "Value": -340.00},
+            ]
+        }
+    result["ReferenceData"] = {
+        "ReferenceItem": {
+            "Key": "QueueTimeoutURL",
+            "Value": "https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit",
+        }
+    }
     return {"Result": result}
 
 
 def _timeout_notice(txn: B2CTransaction) -> dict[str, Any]:
-    return {"Result": {
-        "ResultType": 0, "ResultCode": 1, "ResultDesc": "The service request has timed out.",
-        "OriginatorConversationID": txn.ocid, "ConversationID": txn.conversation_id,
-        "TransactionID": "",
-    }}
+    return {
+        "Result": {
+            "ResultType": 0,
+            "ResultCode": 1,
+            "ResultDesc": "The service request has timed out.",
+            "OriginatorConversationID": txn.ocid,
+            "ConversationID": txn.conversation_id,
+            "TransactionID": "",
+        }
+    }
 
 
 def _settle(sim: DarajaSimulator, txn: B2CTransaction, outcome: str) -> None:
     """Decide the transaction's fate (what a status query will report from now on)."""
     cfg = sim.config
-    if not sim.initiator_ok(str(txn.request.get("InitiatorName")), str(txn.request.get("SecurityCredential"))):
-        txn.result_code, txn.result_desc, txn.status = 2001, "The initiator information is invalid.", "Declined"
-    elif outcome == "initiator_invalid":
-        txn.result_code, txn.result_desc, txn.status = 2001, "The initiator information is invalid.", "Declined"
+    if (
+        not sim.initiator_ok(
+            str(txn.request.get("InitiatorName")), str(txn.request.get("SecurityCredential"))
+        )
+        or outcome == "initiator_invalid"
+    ):
+        txn.result_code, txn.result_desc, txn.status = (
+            2001,
+            "The initiator information is invalid.",
+            "Declined",
+        )
     elif txn.amount < 10:
-        txn.result_code, txn.result_desc, txn.status = 2, "Declined due to limit rule: less than the minimum transaction amount.", "Declined"
+        txn.result_code, txn.result_desc, txn.status = (
+            2,
+            "Declined due to limit rule: less than the minimum transaction amount.",
+            "Declined",
+        )
     elif txn.amount > 250_000:
-        txn.result_code, txn.result_desc, txn.status = 3, "Declined due to limit rule: greater than the maximum transaction amount.", "Declined"
+        txn.result_code, txn.result_desc, txn.status = (
+            3,
+            "Declined due to limit rule: greater than the maximum transaction amount.",
+            "Declined",
+        )
     elif outcome == "invalid_number" or not _MSISDN.match(txn.msisdn):
-        txn.result_code, txn.result_desc, txn.status = 2040, "Credit Party customer type (Unregistered or Registered Customer) can't be supported by the service.", "Declined"
-    elif outcome in {"insufficient_funds", "timeout_failed"} or txn.amount * 100 > cfg.utility_balance_cents:
-        txn.result_code, txn.result_desc, txn.status = 1, "The balance is insufficient for the transaction.", "Declined"
+        txn.result_code, txn.result_desc, txn.status = (
+            2040,
+            "Credit Party customer type (Unregistered or Registered Customer) can't be supported by the service.",
+            "Declined",
+        )
+    elif (
+        outcome in {"insufficient_funds", "timeout_failed"}
+        or txn.amount * 100 > cfg.utility_balance_cents
+    ):
+        txn.result_code, txn.result_desc, txn.status = (
+            1,
+            "The balance is insufficient for the transaction.",
+            "Declined",
+        )
     else:
         cfg.utility_balance_cents -= (txn.amount + sim.charge_for(txn.amount)) * 100
-        txn.result_code, txn.result_desc, txn.status = 0, "The service request is processed successfully.", "Completed"
+        txn.result_code, txn.result_desc, txn.status = (
+            0,
+            "The service request is processed successfully.",
+            "Completed",
+        )
         txn.receipt = mpesa_receipt()
     txn.finalised_at = now_eat()
 
 
-async def _run_b2c(sim: DarajaSimulator, txn: B2CTransaction, outcome: str, delay: float, extra: dict[str, Any]) -> None:
+async def _run_b2c(
+    sim: DarajaSimulator, txn: B2CTransaction, outcome: str, delay: float, extra: dict[str, Any]
+) -> None:
     timeout_url = str(txn.request["QueueTimeOutURL"])
     result_url = str(txn.request["ResultURL"])
     if outcome == "queue_timeout":
@@ -762,16 +1018,28 @@ async def _run_b2c(sim: DarajaSimulator, txn: B2CTransaction, outcome: str, dela
     payload = _b2c_result(txn, utility_after=sim.config.utility_balance_cents / 100)
     copies = int(extra.get("copies", 2)) if outcome == "duplicate_callbacks" else 1
     for _ in range(copies):
-        await sim.deliver(result_url, payload, delay=0.0 if outcome != "out_of_order" else delay, kind="b2c_result")
+        await sim.deliver(
+            result_url,
+            payload,
+            delay=0.0 if outcome != "out_of_order" else delay,
+            kind="b2c_result",
+        )
 
 
-def _status_result(sim: DarajaSimulator, body: dict[str, Any], ack: dict[str, str], *, authorised: bool) -> dict[str, Any]:
+def _status_result(
+    sim: DarajaSimulator, body: dict[str, Any], ack: dict[str, str], *, authorised: bool
+) -> dict[str, Any]:
     base: dict[str, Any] = {
         "ResultType": 0,
         "OriginatorConversationID": ack["OriginatorConversationID"],
         "ConversationID": ack["ConversationID"],
         "TransactionID": mpesa_receipt(),
-        "ReferenceData": {"ReferenceItem": {"Key": "Occasion", "Value": body.get("Occasion") or body.get("Occassion") or ""}},
+        "ReferenceData": {
+            "ReferenceItem": {
+                "Key": "Occasion",
+                "Value": body.get("Occasion") or body.get("Occassion") or "",
+            }
+        },
     }
     if not authorised:
         base.update(ResultCode=2001, ResultDesc="The initiator information is invalid.")
@@ -785,7 +1053,10 @@ def _status_result(sim: DarajaSimulator, body: dict[str, Any], ack: dict[str, st
         txn = next((t for t in sim.b2c.values() if t.receipt == receipt), None)
         c2b = sim.c2b.get(receipt)
     if txn is None and c2b is None:
-        base.update(ResultCode="R000002", ResultDesc="The OriginatorConversationID or TransactionID is invalid.")
+        base.update(
+            ResultCode="R000002",
+            ResultDesc="The OriginatorConversationID or TransactionID is invalid.",
+        )
         return {"Result": base}
     base.update(ResultCode=0, ResultDesc="The service request has been accepted successfully.")
     if txn is not None:
@@ -795,11 +1066,19 @@ def _status_result(sim: DarajaSimulator, body: dict[str, Any], ack: dict[str, st
             {"Key": "OriginatorConversationID", "Value": txn.ocid},
             {"Key": "InitiatedTime", "Value": int(_fmt_compact(txn.initiated_at))},
             {"Key": "DebitAccountType", "Value": "Utility Account"},
-            {"Key": "DebitPartyCharges", "Value": f"Fee For B2C Payment|KES|{sim.charge_for(txn.amount):.2f}" if txn.status == "Completed" else ""},
+            {
+                "Key": "DebitPartyCharges",
+                "Value": f"Fee For B2C Payment|KES|{sim.charge_for(txn.amount):.2f}"
+                if txn.status == "Completed"
+                else "",
+            },
             {"Key": "TransactionReason", "Value": str(txn.request.get("Remarks", ""))},
             {"Key": "ReasonType", "Value": "Business Payment to Customer via API"},
             {"Key": "TransactionStatus", "Value": txn.status},
-            {"Key": "FinalisedTime", "Value": int(_fmt_compact(txn.finalised_at)) if txn.finalised_at else ""},
+            {
+                "Key": "FinalisedTime",
+                "Value": int(_fmt_compact(txn.finalised_at)) if txn.finalised_at else "",
+            },
             {"Key": "Amount", "Value": float(txn.amount)},
             {"Key": "ConversationID", "Value": txn.conversation_id},
             {"Key": "ReceiptNo", "Value": txn.receipt or ""},
@@ -820,9 +1099,15 @@ def _status_result(sim: DarajaSimulator, body: dict[str, Any], ack: dict[str, st
     return {"Result": base}
 
 
-def _c2b_payload(sim: DarajaSimulator, txn: C2BTransaction, *, confirmation: bool) -> dict[str, Any]:
+def _c2b_payload(
+    sim: DarajaSimulator, txn: C2BTransaction, *, confirmation: bool
+) -> dict[str, Any]:
     registration = sim.c2b_registrations.get(txn.shortcode, {})
-    msisdn = _masked(txn.msisdn) if registration.get("version") == 2 else hashlib.sha256(txn.msisdn.encode()).hexdigest()
+    msisdn = (
+        _masked(txn.msisdn)
+        if registration.get("version") == 2
+        else hashlib.sha256(txn.msisdn.encode()).hexdigest()
+    )
     amount = f"{txn.amount}.00" if txn.amount % 2 == 0 else str(txn.amount)  # both spellings occur
     return {
         "TransactionType": "Pay Bill" if txn.command_id == "CustomerPayBillOnline" else "Buy Goods",
@@ -832,7 +1117,9 @@ def _c2b_payload(sim: DarajaSimulator, txn: C2BTransaction, *, confirmation: boo
         "BusinessShortCode": txn.shortcode,
         "BillRefNumber": txn.bill_ref,
         "InvoiceNumber": "",
-        "OrgAccountBalance": f"{sim.config.utility_balance_cents / 100:.2f}" if confirmation else "",
+        "OrgAccountBalance": f"{sim.config.utility_balance_cents / 100:.2f}"
+        if confirmation
+        else "",
         "ThirdPartyTransID": "",
         "MSISDN": msisdn,
         "FirstName": txn.first_name,
@@ -841,7 +1128,9 @@ def _c2b_payload(sim: DarajaSimulator, txn: C2BTransaction, *, confirmation: boo
     }
 
 
-async def _run_c2b(sim: DarajaSimulator, txn: C2BTransaction, outcome: str, delay: float | None) -> None:
+async def _run_c2b(
+    sim: DarajaSimulator, txn: C2BTransaction, outcome: str, delay: float | None
+) -> None:
     registration = sim.c2b_registrations[txn.shortcode]
     validation_url = registration.get("ValidationURL")
     accepted = True
@@ -849,7 +1138,8 @@ async def _run_c2b(sim: DarajaSimulator, txn: C2BTransaction, outcome: str, dela
         assert sim.client is not None
         try:
             response = await sim.client.post(
-                str(validation_url), json=_c2b_payload(sim, txn, confirmation=False),
+                str(validation_url),
+                json=_c2b_payload(sim, txn, confirmation=False),
                 timeout=sim.config.validation_timeout_seconds,
             )
             answer = response.json() if response.status_code == 200 else None
@@ -857,13 +1147,27 @@ async def _run_c2b(sim: DarajaSimulator, txn: C2BTransaction, outcome: str, dela
             if answer is None:  # the endpoint failed: M-Pesa applies the registered default
                 accepted = registration["ResponseType"] == "Completed"
             with sim._lock:
-                sim.deliveries.append({"kind": "c2b_validation", "url": validation_url, "status": response.status_code,
-                                       "at": time.time(), "response": answer})
+                sim.deliveries.append(
+                    {
+                        "kind": "c2b_validation",
+                        "url": validation_url,
+                        "status": response.status_code,
+                        "at": time.time(),
+                        "response": answer,
+                    }
+                )
         except (httpx.HTTPError, ValueError) as exc:
             accepted = registration["ResponseType"] == "Completed"
             with sim._lock:
-                sim.deliveries.append({"kind": "c2b_validation", "url": validation_url, "status": None,
-                                       "error": f"{type(exc).__name__}", "at": time.time()})
+                sim.deliveries.append(
+                    {
+                        "kind": "c2b_validation",
+                        "url": validation_url,
+                        "status": None,
+                        "error": f"{type(exc).__name__}",
+                        "at": time.time(),
+                    }
+                )
     if not accepted:
         txn.status = "Rejected"
         return
@@ -871,12 +1175,20 @@ async def _run_c2b(sim: DarajaSimulator, txn: C2BTransaction, outcome: str, dela
     sim.config.utility_balance_cents += txn.amount * 100
     if outcome in {"drop_confirmation", "validation_only"}:
         return
-    wait = delay if delay is not None else (sim.config.callback_delay_seconds if outcome == "delayed" else 0.0)
+    wait = (
+        delay
+        if delay is not None
+        else (sim.config.callback_delay_seconds if outcome == "delayed" else 0.0)
+    )
     copies = 2 if outcome == "duplicate_confirmation" else 1
     for i in range(copies):
         txn.confirmation_deliveries += 1
-        await sim.deliver(str(registration["ConfirmationURL"]), _c2b_payload(sim, txn, confirmation=True),
-                          delay=wait if i == 0 else 0.0, kind="c2b_confirmation")
+        await sim.deliver(
+            str(registration["ConfirmationURL"]),
+            _c2b_payload(sim, txn, confirmation=True),
+            delay=wait if i == 0 else 0.0,
+            kind="c2b_confirmation",
+        )
 
 
 async def _run_stk(sim: DarajaSimulator, stk: StkRequest, pending: float) -> None:
@@ -900,22 +1212,34 @@ async def _run_stk(sim: DarajaSimulator, stk: StkRequest, pending: float) -> Non
     if stk.result_code == 0:
         stk.receipt = mpesa_receipt()
         amount = _whole_amount(body["Amount"]) or 0
-        callback["CallbackMetadata"] = {"Item": [
-            {"Name": "Amount", "Value": float(amount)},
-            {"Name": "MpesaReceiptNumber", "Value": stk.receipt},
-            {"Name": "Balance"},
-            {"Name": "TransactionDate", "Value": int(_fmt_compact(now_eat()))},
-            {"Name": "PhoneNumber", "Value": int(str(body["PhoneNumber"]))},
-        ]}
+        callback["CallbackMetadata"] = {
+            "Item": [
+                {"Name": "Amount", "Value": float(amount)},
+                {"Name": "MpesaReceiptNumber", "Value": stk.receipt},
+                {"Name": "Balance"},
+                {"Name": "TransactionDate", "Value": int(_fmt_compact(now_eat()))},
+                {"Name": "PhoneNumber", "Value": int(str(body["PhoneNumber"]))},
+            ]
+        }
         shortcode = str(body["BusinessShortCode"])
         if sim.config.stk_emits_c2b and shortcode in sim.c2b_registrations:
             txn = C2BTransaction(
-                trans_id=stk.receipt, shortcode=shortcode, command_id=str(body["TransactionType"]), amount=amount,
-                msisdn=str(body["PhoneNumber"]), bill_ref=str(body["AccountReference"]), trans_time=now_eat(),
+                trans_id=stk.receipt,
+                shortcode=shortcode,
+                command_id=str(body["TransactionType"]),
+                amount=amount,
+                msisdn=str(body["PhoneNumber"]),
+                bill_ref=str(body["AccountReference"]),
+                trans_time=now_eat(),
                 first_name="JANE",
             )
             with sim._lock:
                 sim.c2b[txn.trans_id] = txn
             sim.tasks.spawn(_run_c2b(sim, txn, "success", 0.0))
     if stk.outcome != "no_callback":
-        await sim.deliver(str(body["CallBackURL"]), {"Body": {"stkCallback": callback}}, delay=0.0, kind="stk_callback")
+        await sim.deliver(
+            str(body["CallBackURL"]),
+            {"Body": {"stkCallback": callback}},
+            delay=0.0,
+            kind="stk_callback",
+        )

@@ -43,9 +43,23 @@ class NcbaConfig(BaseModel):
 def notification_hash(secret: str, fields: dict[str, str]) -> str:
     """base64(SHA-256(secret + TransType + TransID + TransTime + TransAmount + BusinessShortCode +
     BillRefNumber + Mobile + name + "1")) over the raw digest — one of the variants seen in public code."""
-    text = secret + "".join(fields.get(k, "") for k in (
-        "TransType", "TransID", "TransTime", "TransAmount", "BusinessShortCode", "BillRefNumber", "Mobile", "name",
-    )) + "1"
+    text = (
+        secret
+        + "".join(
+            fields.get(k, "")
+            for k in (
+                "TransType",
+                "TransID",
+                "TransTime",
+                "TransAmount",
+                "BusinessShortCode",
+                "BillRefNumber",
+                "Mobile",
+                "name",
+            )
+        )
+        + "1"
+    )
     return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
@@ -69,8 +83,10 @@ def create_app(config: NcbaConfig | None = None) -> FastAPI:
 
     def refused(request: Request, *, token: bool = True) -> JSONResponse | None:
         if request.headers.get("ocp-apim-subscription-key") != cfg.subscription_key:
-            return JSONResponse({"statusCode": 401, "message": "Access denied due to invalid subscription key."},
-                                status_code=401)
+            return JSONResponse(
+                {"statusCode": 401, "message": "Access denied due to invalid subscription key."},
+                status_code=401,
+            )
         if token:
             scheme, _, value = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or value not in tokens:
@@ -83,7 +99,9 @@ def create_app(config: NcbaConfig | None = None) -> FastAPI:
             return problem
         body = await request.json()
         if (body.get("userID"), body.get("password")) != (cfg.user_id, cfg.password):
-            return JSONResponse({"statusCode": 401, "message": "Invalid credentials"}, status_code=401)
+            return JSONResponse(
+                {"statusCode": 401, "message": "Invalid credentials"}, status_code=401
+            )
         value = secrets.token_urlsafe(24)
         tokens.add(value)
         return JSONResponse({"accessToken": value, "tokenType": "Bearer"})
@@ -97,9 +115,13 @@ def create_app(config: NcbaConfig | None = None) -> FastAPI:
         try:
             amount = Decimal(str(body.get("reqAmount")))
         except InvalidOperation:
-            return JSONResponse({"resultCode": "001", "resultDesc": "Invalid reqAmount"}, status_code=400)
+            return JSONResponse(
+                {"resultCode": "001", "resultDesc": "Invalid reqAmount"}, status_code=400
+            )
         if not ref or amount <= 0:
-            return JSONResponse({"resultCode": "001", "resultDesc": "Invalid request"}, status_code=400)
+            return JSONResponse(
+                {"resultCode": "001", "resultDesc": "Invalid request"}, status_code=400
+            )
         account = str(body.get("reqDebitAccountNo") or "")
         with lock:
             if ref in purchases:
@@ -107,13 +129,23 @@ def create_app(config: NcbaConfig | None = None) -> FastAPI:
             if account not in balances:
                 return JSONResponse({"resultCode": "002", "resultDesc": "Invalid debit account"})
             failed = account in cfg.fail_accounts or balances[account] < amount
-            purchases[ref] = {"amount": amount, "account": account, "bankReference": f"FT{secrets.token_hex(5).upper()}",
-                              "settles_at": time.time() + cfg.settle_after_seconds, "failed": failed,
-                              "shortcode": body.get("reqB2CShortcode")}
+            purchases[ref] = {
+                "amount": amount,
+                "account": account,
+                "bankReference": f"FT{secrets.token_hex(5).upper()}",
+                "settles_at": time.time() + cfg.settle_after_seconds,
+                "failed": failed,
+                "shortcode": body.get("reqB2CShortcode"),
+            }
             if not failed:
                 balances[account] -= amount
-        return JSONResponse({"resultCode": "000", "resultDesc": "Request accepted",
-                             "transactionId": purchases[ref]["bankReference"]})
+        return JSONResponse(
+            {
+                "resultCode": "000",
+                "resultDesc": "Request accepted",
+                "transactionId": purchases[ref]["bankReference"],
+            }
+        )
 
     @app.get("/api/v1/FloatPurchase/status/{ref}")
     async def float_status(ref: str, request: Request) -> JSONResponse:
@@ -125,26 +157,50 @@ def create_app(config: NcbaConfig | None = None) -> FastAPI:
         if time.time() < purchase["settles_at"]:
             return JSONResponse({"status": "Pending", "reqCustomerRef": ref})
         if purchase["failed"]:
-            return JSONResponse({"status": "Failed", "reqCustomerRef": ref, "reason": "Insufficient funds"})
-        return JSONResponse({"status": "Completed", "reqCustomerRef": ref, "bankReference": purchase["bankReference"],
-                             "completedAt": now_eat().isoformat()})
+            return JSONResponse(
+                {"status": "Failed", "reqCustomerRef": ref, "reason": "Insufficient funds"}
+            )
+        return JSONResponse(
+            {
+                "status": "Completed",
+                "reqCustomerRef": ref,
+                "bankReference": purchase["bankReference"],
+                "completedAt": now_eat().isoformat(),
+            }
+        )
 
     @app.get("/api/v1/AccountBalance/{account}")
     async def balance(account: str, request: Request) -> JSONResponse:
         if (problem := refused(request)) is not None:
             return problem
         if account not in balances:
-            return JSONResponse({"statusCode": 404, "message": "Account not found"}, status_code=404)
-        return JSONResponse({"accountNumber": account, "availableBalance": f"{balances[account]:.2f}", "currency": "KES",
-                             "asOf": now_eat().isoformat()})
+            return JSONResponse(
+                {"statusCode": 404, "message": "Account not found"}, status_code=404
+            )
+        return JSONResponse(
+            {
+                "accountNumber": account,
+                "availableBalance": f"{balances[account]:.2f}",
+                "currency": "KES",
+                "asOf": now_eat().isoformat(),
+            }
+        )
 
     @app.post("/_control/notify")
     async def notify(body: Notify) -> JSONResponse:
         fields = {
-            "TransType": "Pay Bill", "TransID": mpesa_receipt(), "FTRef": f"FT{secrets.token_hex(5).upper()}",
-            "TransTime": now_eat().strftime("%Y%m%d%H%M%S"), "TransAmount": body.amount,
-            "BusinessShortCode": body.shortcode, "BillRefNumber": body.bill_ref, "Narrative": "Wallet top-up",
-            "Mobile": body.mobile, "name": body.name, "Username": cfg.user_id, "Password": cfg.password,
+            "TransType": "Pay Bill",
+            "TransID": mpesa_receipt(),
+            "FTRef": f"FT{secrets.token_hex(5).upper()}",
+            "TransTime": now_eat().strftime("%Y%m%d%H%M%S"),
+            "TransAmount": body.amount,
+            "BusinessShortCode": body.shortcode,
+            "BillRefNumber": body.bill_ref,
+            "Narrative": "Wallet top-up",
+            "Mobile": body.mobile,
+            "name": body.name,
+            "Username": cfg.user_id,
+            "Password": cfg.password,
         }
         fields["Hash"] = notification_hash(cfg.notification_secret, fields)
         async with httpx.AsyncClient(timeout=10) as client:

@@ -29,7 +29,11 @@ class CorrelationMiddleware:
 
     def __init__(self, app: ASGIApp, redact_path: Callable[[str], str] | None = None) -> None:
         self.app = app
-        self.redact_path = redact_path  # e.g. hides a secret path segment (callback tokens) from logs
+        # Hides secret path segments (e.g. callback tokens) from the request log.
+        self.redact_path = redact_path
+
+    def _logged_path(self, path: str) -> str:
+        return self.redact_path(path) if self.redact_path else path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +64,7 @@ class CorrelationMiddleware:
             log.info(
                 "http_request",
                 method=scope.get("method"),
-                path=self.redact_path(scope.get("path", "")) if self.redact_path else scope.get("path"),
+                path=self._logged_path(scope.get("path", "")),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )

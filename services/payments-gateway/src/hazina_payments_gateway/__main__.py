@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from hazina_payments_gateway.adapters.read_models import truncate_gateway_models
 from hazina_payments_gateway.bootstrap import build
 from hazina_payments_gateway.service import build_app
-import os
-
 from hazina_payments_gateway.settings import PaymentsSettings, with_rails_defaults
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.logging import configure_logging

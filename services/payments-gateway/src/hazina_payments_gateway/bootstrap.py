@@ -66,7 +66,8 @@ def policy_from(settings: PaymentsSettings) -> DisbursementPolicy:
         send_lease=timedelta(seconds=settings.b2c_send_lease_seconds),
         result_timeout=timedelta(seconds=settings.b2c_result_timeout_seconds),
         status_result_timeout=timedelta(seconds=settings.status_result_timeout_seconds),
-        status_retry_delays=tuple(timedelta(seconds=s) for s in settings.status_retry_seconds) or (timedelta(0),),
+        status_retry_delays=tuple(timedelta(seconds=s) for s in settings.status_retry_seconds)
+        or (timedelta(0),),
     )
 
 
@@ -75,14 +76,20 @@ def _credential(settings: PaymentsSettings) -> str:
         return settings.mpesa_security_credential.get_secret_value()
     if settings.mpesa_initiator_password is not None and settings.mpesa_certificate_path:
         certificate = Path(settings.mpesa_certificate_path).read_bytes()
-        return security_credential(settings.mpesa_initiator_password.get_secret_value(), certificate)
-    log.warning("mpesa_security_credential_missing",
-                hint="set MPESA_INITIATOR_PASSWORD and MPESA_CERTIFICATE_PATH, or MPESA_SECURITY_CREDENTIAL")
+        return security_credential(
+            settings.mpesa_initiator_password.get_secret_value(), certificate
+        )
+    log.warning(
+        "mpesa_security_credential_missing",
+        hint="set MPESA_INITIATOR_PASSWORD and MPESA_CERTIFICATE_PATH, or MPESA_SECURITY_CREDENTIAL",
+    )
     return ""
 
 
 def daraja_settings(settings: PaymentsSettings) -> DarajaSettings:
-    token = settings.mpesa_callback_token.get_secret_value() if settings.mpesa_callback_token else ""
+    token = (
+        settings.mpesa_callback_token.get_secret_value() if settings.mpesa_callback_token else ""
+    )
     if token:
         check_callback_url(f"{settings.mpesa_callback_base_url}/api/pay/b2c/result/{token}")
     return DarajaSettings(
@@ -123,7 +130,11 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
     projection = Projection(app, pool, "gateway", gateway_projector(app), GATEWAY_DDL)
     daraja = DarajaClient(daraja_settings(settings))
     dispatcher = Dispatcher(
-        app, daraja, index, refresh=projection.catch_up, interval_seconds=settings.dispatch_interval_seconds
+        app,
+        daraja,
+        index,
+        refresh=projection.catch_up,
+        interval_seconds=settings.dispatch_interval_seconds,
     )
     app.on_work = dispatcher.wake
     handlers = {
@@ -136,7 +147,10 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         "stk_callback": lambda body: app.apply_stk_callback(callbacks.parse_stk_callback(body)),
     }
     inbox = InboxProcessor(
-        pool, handlers, before_batch=projection.catch_up, interval_seconds=settings.inbox_interval_seconds,
+        pool,
+        handlers,
+        before_batch=projection.catch_up,
+        interval_seconds=settings.inbox_interval_seconds,
         retry_delay=timedelta(seconds=settings.inbox_retry_seconds),
     )
     writer = InboxWriter(conninfo_for(settings.database_url), settings.db_schema)
@@ -147,7 +161,16 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         return app.repository.get(originator_id, version=version)
 
     return Container(
-        settings=settings, pool=pool, app=app, projection=projection, index=index, references=references,
-        daraja=daraja, dispatcher=dispatcher, inbox_writer=writer, inbox=inbox,
-        to_contract=contract_mapper(load_disbursement), clock=clock,
+        settings=settings,
+        pool=pool,
+        app=app,
+        projection=projection,
+        index=index,
+        references=references,
+        daraja=daraja,
+        dispatcher=dispatcher,
+        inbox_writer=writer,
+        inbox=inbox,
+        to_contract=contract_mapper(load_disbursement),
+        clock=clock,
     )

@@ -30,22 +30,44 @@ log = structlog.get_logger(__name__)
 def relay_worker(container: Container, link: NatsLink) -> Worker:
     async def run(js: JetStreamContext, stop: asyncio.Event) -> None:
         relay = OutboxRelay(
-            app=container.app, js=js, pool=container.pool, producer="payments", to_contract=container.to_contract
+            app=container.app,
+            js=js,
+            pool=container.pool,
+            producer="payments",
+            to_contract=container.to_contract,
         )
         await relay.run(stop)
 
-    return stream_worker(link, Stream.PAYMENTS, run,
-                         duplicate_window_seconds=container.settings.stream_duplicate_window_seconds)
+    return stream_worker(
+        link,
+        Stream.PAYMENTS,
+        run,
+        duplicate_window_seconds=container.settings.stream_duplicate_window_seconds,
+    )
 
 
-def consumer(container: Container, link: NatsLink, stream: Stream, name: str, subjects: list[str], handler: Any) -> Worker:
+def consumer(
+    container: Container,
+    link: NatsLink,
+    stream: Stream,
+    name: str,
+    subjects: list[str],
+    handler: Any,
+) -> Worker:
     def make(js: JetStreamContext) -> DurableConsumer:
         return DurableConsumer(
-            js=js, pool=container.pool, service="payments", name=name, stream=stream.value,
-            subjects=subjects, handler=handler,
+            js=js,
+            pool=container.pool,
+            service="payments",
+            name=name,
+            stream=stream.value,
+            subjects=subjects,
+            handler=handler,
         )
 
-    return consumer_worker(link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds)
+    return consumer_worker(
+        link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds
+    )
 
 
 def pull_worker(container: Container) -> Worker:
@@ -77,7 +99,9 @@ def pull_worker(container: Container) -> Worker:
 def register_c2b_hook(container: Container) -> Any:
     async def register() -> None:
         for attempt in range(30):
-            result = await container.daraja.register_c2b_urls(response_type=container.settings.mpesa_c2b_response_type)
+            result = await container.daraja.register_c2b_urls(
+                response_type=container.settings.mpesa_c2b_response_type
+            )
             if isinstance(result, Accepted):
                 log.info("c2b_urls_registered", shortcode=container.settings.mpesa_c2b_shortcode)
                 return
@@ -96,7 +120,9 @@ async def close_nats(link: NatsLink) -> None:
         await nc.close()
 
 
-def build_app(container: Container, *, verifier: TokenVerifier, nats_name: str = "payments") -> FastAPI:
+def build_app(
+    container: Container, *, verifier: TokenVerifier, nats_name: str = "payments"
+) -> FastAPI:
     settings = container.settings
     link = NatsLink(settings.nats_url, name=nats_name)
 
@@ -108,14 +134,38 @@ def build_app(container: Container, *, verifier: TokenVerifier, nats_name: str =
     if settings.run_workers:
         workers = [
             relay_worker(container, link),
-            consumer(container, link, Stream.ORIGINATION, "references", subscriptions.REFERENCE_SUBJECTS,
-                            subscriptions.on_reference_event),
-            consumer(container, link, Stream.ORIGINATION, "disbursements", subscriptions.DISBURSEMENT_SUBJECTS,
-                            subscriptions.disbursement_handler(container.app)),
-            consumer(container, link, Stream.USSD, "prompts", subscriptions.PROMPT_SUBJECTS,
-                            subscriptions.prompt_handler(container.app)),
-            consumer(container, link, Stream.LEDGER, "postings", subscriptions.LEDGER_SUBJECTS,
-                            subscriptions.on_ledger_event),
+            consumer(
+                container,
+                link,
+                Stream.ORIGINATION,
+                "references",
+                subscriptions.REFERENCE_SUBJECTS,
+                subscriptions.on_reference_event,
+            ),
+            consumer(
+                container,
+                link,
+                Stream.ORIGINATION,
+                "disbursements",
+                subscriptions.DISBURSEMENT_SUBJECTS,
+                subscriptions.disbursement_handler(container.app),
+            ),
+            consumer(
+                container,
+                link,
+                Stream.USSD,
+                "prompts",
+                subscriptions.PROMPT_SUBJECTS,
+                subscriptions.prompt_handler(container.app),
+            ),
+            consumer(
+                container,
+                link,
+                Stream.LEDGER,
+                "postings",
+                subscriptions.LEDGER_SUBJECTS,
+                subscriptions.on_ledger_event,
+            ),
             container.projection.follow,
         ]
         if settings.dispatching:
@@ -126,7 +176,9 @@ def build_app(container: Container, *, verifier: TokenVerifier, nats_name: str =
             workers.append(pull_worker(container))
         if settings.mpesa_register_c2b_on_start:
             on_start.append(register_c2b_hook(container))
-    token = settings.mpesa_callback_token.get_secret_value() if settings.mpesa_callback_token else ""
+    token = (
+        settings.mpesa_callback_token.get_secret_value() if settings.mpesa_callback_token else ""
+    )
     if not token:
         log.warning("mpesa_callback_token_missing", effect="every callback is refused")
     api = GatewayApi(
@@ -145,9 +197,13 @@ def build_app(container: Container, *, verifier: TokenVerifier, nats_name: str =
         extras=container.extras,
     )
     app = create_app(
-        settings=settings, api=api, verifier=verifier,
+        settings=settings,
+        api=api,
+        verifier=verifier,
         readiness={"postgres": database_ready, "nats": link.ready},
-        workers=workers, on_start=on_start, on_stop=[lambda: close_nats(link)],
+        workers=workers,
+        on_start=on_start,
+        on_stop=[lambda: close_nats(link)],
     )
     app.state.nats_link = link
     return app

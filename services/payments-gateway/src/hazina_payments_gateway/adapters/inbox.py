@@ -43,9 +43,18 @@ CREATE INDEX IF NOT EXISTS callback_inbox_received ON callback_inbox (received_a
 
 # Callback kinds; each processed kind has a handler registered by bootstrap.
 KINDS = (
-    "b2c_result", "b2c_timeout", "c2b_validation", "c2b_confirmation", "stk_callback",
-    "status_result", "status_timeout", "reversal_result", "reversal_timeout", "balance_result",
-    "balance_timeout", "ncba_notification",
+    "b2c_result",
+    "b2c_timeout",
+    "c2b_validation",
+    "c2b_confirmation",
+    "stk_callback",
+    "status_result",
+    "status_timeout",
+    "reversal_result",
+    "reversal_timeout",
+    "balance_result",
+    "balance_timeout",
+    "ncba_notification",
 )
 
 
@@ -64,7 +73,9 @@ class _Pending:
 class InboxWriter:
     """Stores callbacks; ``store`` returns only after the row is committed."""
 
-    def __init__(self, conninfo: str, schema: str, *, max_pool: int = 8, max_group: int = 256) -> None:
+    def __init__(
+        self, conninfo: str, schema: str, *, max_pool: int = 8, max_group: int = 256
+    ) -> None:
         self.conninfo = conninfo
         self.schema = schema
         self.max_pool = max_pool
@@ -76,12 +87,18 @@ class InboxWriter:
 
     async def open(self) -> None:
         self.pool = AsyncConnectionPool(
-            self.conninfo, min_size=2, max_size=self.max_pool, open=False, name=f"{self.schema}-inbox",
+            self.conninfo,
+            min_size=2,
+            max_size=self.max_pool,
+            open=False,
+            name=f"{self.schema}-inbox",
             kwargs={"options": f"-c search_path={self.schema},public", "autocommit": False},
         )
         await self.pool.open(wait=True, timeout=30)
         self._queue = asyncio.Queue()
-        self._committers = [asyncio.create_task(self._commit_loop()) for _ in range(max(1, self.max_pool - 1))]
+        self._committers = [
+            asyncio.create_task(self._commit_loop()) for _ in range(max(1, self.max_pool - 1))
+        ]
 
     async def close(self) -> None:
         for task in self._committers:
@@ -101,26 +118,36 @@ class InboxWriter:
 
     async def _commit_loop(self) -> None:
         """Group commit: take what is waiting (up to ``max_group``), insert it in one transaction."""
-        assert self._queue is not None and self.pool is not None
+        queue, pool = self._queue, self.pool
+        if queue is None or pool is None:
+            raise InboxUnavailableError("the inbox is not open")
         while True:
-            first = await self._queue.get()
+            first = await queue.get()
             group = [first]
-            while len(group) < self.max_group and not self._queue.empty():
-                group.append(self._queue.get_nowait())
+            while len(group) < self.max_group and not queue.empty():
+                group.append(queue.get_nowait())
             try:
-                async with self.pool.connection(timeout=5) as conn, conn.cursor() as cur:
+                async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
+                    # One round trip (pipeline) and one commit for the whole group.
+                    await cur.executemany(
+                        "INSERT INTO callback_inbox (kind, body, remote_addr) VALUES (%s, %s, %s) RETURNING id",
+                        [(item.kind, item.body, item.remote) for item in group],
+                        returning=True,
+                    )
                     ids = []
-                    for item in group:
-                        await cur.execute(
-                            "INSERT INTO callback_inbox (kind, body, remote_addr) VALUES (%s, %s, %s) RETURNING id",
-                            (item.kind, item.body, item.remote),
-                        )
+                    while True:
                         row = await cur.fetchone()
-                        assert row is not None
-                        ids.append(int(row[0]))
+                        if row is not None:
+                            ids.append(int(row[0]))
+                        if not cur.nextset():
+                            break
                     await conn.commit()
+                if len(ids) != len(group):
+                    raise InboxUnavailableError(f"stored {len(ids)} of {len(group)} callbacks")
             except Exception as exc:
-                log.error("callback_store_failed", error=f"{type(exc).__name__}: {exc}", count=len(group))
+                log.error(
+                    "callback_store_failed", error=f"{type(exc).__name__}: {exc}", count=len(group)
+                )
                 for item in group:
                     if not item.done.done():
                         item.done.set_exception(InboxUnavailableError(str(exc)))
@@ -181,7 +208,9 @@ class InboxProcessor:
                 self._process_one(conn, row_id, kind, bytes(body), attempts)
         return len(rows)
 
-    def _process_one(self, conn: psycopg.Connection[Any], row_id: int, kind: str, body: bytes, attempts: int) -> None:
+    def _process_one(
+        self, conn: psycopg.Connection[Any], row_id: int, kind: str, body: bytes, attempts: int
+    ) -> None:
         handler = self.handlers.get(kind)
         try:
             outcome = handler(body) if handler else "stored"
@@ -196,7 +225,12 @@ class InboxProcessor:
                 self._later(conn, row_id, attempts, str(exc))
             return
         except Exception as exc:
-            log.warning("callback_processing_failed", inbox_id=row_id, kind=kind, error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "callback_processing_failed",
+                inbox_id=row_id,
+                kind=kind,
+                error=f"{type(exc).__name__}: {exc}",
+            )
             if attempts + 1 >= self.max_attempts:
                 self._finish(conn, row_id, "failed", f"{type(exc).__name__}: {exc}")
             else:
@@ -204,7 +238,9 @@ class InboxProcessor:
             return
         self._finish(conn, row_id, outcome, None)
 
-    def _finish(self, conn: psycopg.Connection[Any], row_id: int, outcome: str, error: str | None) -> None:
+    def _finish(
+        self, conn: psycopg.Connection[Any], row_id: int, outcome: str, error: str | None
+    ) -> None:
         conn.execute(
             "UPDATE callback_inbox SET processed_at = clock_timestamp(), outcome = %s, error = %s, "
             "attempts = attempts + 1 WHERE id = %s",
@@ -233,7 +269,11 @@ class InboxProcessor:
                 continue
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=self.interval_seconds, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {waiter, stopper},
+                timeout=self.interval_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             for task in (waiter, stopper):
                 task.cancel()
 

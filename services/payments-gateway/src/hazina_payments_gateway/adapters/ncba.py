@@ -92,8 +92,11 @@ class NcbaClient:
     ) -> None:
         self.http = http or httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers={"Ocp-Apim-Subscription-Key": subscription_key, "Content-Type": "application/json",
-                     "User-Agent": "hazina-payments-gateway"},  # NCBA's WAF blocks library default agents
+            headers={
+                "Ocp-Apim-Subscription-Key": subscription_key,
+                "Content-Type": "application/json",
+                "User-Agent": "hazina-payments-gateway",
+            },  # NCBA's WAF blocks library default agents
             timeout=httpx.Timeout(timeout_seconds, connect=5.0),
         )
         self._user_id = user_id
@@ -106,13 +109,16 @@ class NcbaClient:
     async def _authorised(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         for attempt in range(2):
             if self._token is None:
-                response = await self.http.post("/api/v1/Auth/generate-token",
-                                                json={"userID": self._user_id, "password": self._password})
+                response = await self.http.post(
+                    "/api/v1/Auth/generate-token",
+                    json={"userID": self._user_id, "password": self._password},
+                )
                 if response.status_code != 200:
                     raise BankAuthError(f"NCBA token refused: HTTP {response.status_code}")
                 self._token = str(response.json()["accessToken"])
-            response = await self.http.request(method, path, headers={"Authorization": f"Bearer {self._token}"},
-                                               **kwargs)
+            response = await self.http.request(
+                method, path, headers={"Authorization": f"Bearer {self._token}"}, **kwargs
+            )
             if response.status_code == 401 and attempt == 0:
                 self._token = None  # refused before processing: a fresh token, once
                 continue
@@ -120,19 +126,33 @@ class NcbaClient:
         raise AssertionError("unreachable")
 
     async def purchase_float(
-        self, *, request_id: str, amount_cents: int, debit_account: str, b2c_shortcode: str, narration: str
+        self,
+        *,
+        request_id: str,
+        amount_cents: int,
+        debit_account: str,
+        b2c_shortcode: str,
+        narration: str,
     ) -> FloatPurchaseAccepted | BankRejected | BankUnknown:
         body = {
-            "reqAmount": format_cents(amount_cents), "reqCustomerRef": request_id, "reqDebitAccountNo": debit_account,
-            "reqDebitAccountCurrency": "KES", "reqCountry": "KE", "reqB2CShortcode": b2c_shortcode,
+            "reqAmount": format_cents(amount_cents),
+            "reqCustomerRef": request_id,
+            "reqDebitAccountNo": debit_account,
+            "reqDebitAccountCurrency": "KES",
+            "reqCountry": "KE",
+            "reqB2CShortcode": b2c_shortcode,
             "reqNarration": narration[:100],
         }
         try:
-            response = await self._authorised("POST", "/api/v1/FloatPurchase/floatpurchase", json=body)
+            response = await self._authorised(
+                "POST", "/api/v1/FloatPurchase/floatpurchase", json=body
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout, BankAuthError) as exc:
             return BankRejected("not_sent", str(exc) or type(exc).__name__, retryable=True)
         except httpx.HTTPError as exc:
-            return BankUnknown(f"{type(exc).__name__}: ask get_float_purchase_status before anything else")
+            return BankUnknown(
+                f"{type(exc).__name__}: ask get_float_purchase_status before anything else"
+            )
         if response.status_code >= 500:
             return BankUnknown(f"HTTP {response.status_code}")
         data = _json(response)
@@ -141,8 +161,11 @@ class NcbaClient:
             return FloatPurchaseAccepted(request_id, data.get("transactionId"))
         if code == DUPLICATE_REFERENCE:
             return FloatPurchaseAccepted(request_id, None, duplicate=True)
-        return BankRejected(code or f"http_{response.status_code}", str(data.get("resultDesc") or data.get("message")),
-                            retryable=False)
+        return BankRejected(
+            code or f"http_{response.status_code}",
+            str(data.get("resultDesc") or data.get("message")),
+            retryable=False,
+        )
 
     async def get_float_purchase_status(self, request_id: str) -> FloatPurchaseStatus | BankUnknown:
         try:
@@ -150,7 +173,12 @@ class NcbaClient:
         except (httpx.HTTPError, BankAuthError) as exc:
             return BankUnknown(type(exc).__name__)
         data = _json(response)
-        states = {"pending": "pending", "completed": "completed", "failed": "failed", "notfound": "not_found"}
+        states = {
+            "pending": "pending",
+            "completed": "completed",
+            "failed": "failed",
+            "notfound": "not_found",
+        }
         state = states.get(str(data.get("status", "")).lower())
         if response.status_code != 200 or state is None:
             return BankUnknown(f"HTTP {response.status_code} status {data.get('status')!r}")
@@ -165,8 +193,11 @@ class NcbaClient:
         if response.status_code != 200:
             return BankUnknown(f"HTTP {response.status_code}")
         as_of = data.get("asOf")
-        return Balance(account, parse_kes_to_cents(data["availableBalance"]),
-                       datetime.fromisoformat(as_of) if as_of else None)
+        return Balance(
+            account,
+            parse_kes_to_cents(data["availableBalance"]),
+            datetime.fromisoformat(as_of) if as_of else None,
+        )
 
 
 class BankAuthError(Exception):
@@ -178,14 +209,33 @@ class InvalidNotificationError(ValueError):
 
 
 def _expected_hashes(secret: str, fields: dict[str, Any]) -> set[str]:
-    text = secret + "".join(str(fields.get(k, "")) for k in (
-        "TransType", "TransID", "TransTime", "TransAmount", "BusinessShortCode", "BillRefNumber", "Mobile", "name",
-    )) + "1"
+    text = (
+        secret
+        + "".join(
+            str(fields.get(k, ""))
+            for k in (
+                "TransType",
+                "TransID",
+                "TransTime",
+                "TransAmount",
+                "BusinessShortCode",
+                "BillRefNumber",
+                "Mobile",
+                "name",
+            )
+        )
+        + "1"
+    )
     digest = hashlib.sha256(text.encode())
-    return {base64.b64encode(digest.digest()).decode(), base64.b64encode(digest.hexdigest().encode()).decode()}
+    return {
+        base64.b64encode(digest.digest()).decode(),
+        base64.b64encode(digest.hexdigest().encode()).decode(),
+    }
 
 
-def parse_notification(raw_body: bytes, *, secret: str, username: str, password: str) -> VerifiedTopUp:
+def parse_notification(
+    raw_body: bytes, *, secret: str, username: str, password: str
+) -> VerifiedTopUp:
     """A JSON paybill notification, checked (credentials and hash) before it is believed."""
     try:
         fields = json.loads(raw_body)
@@ -193,26 +243,39 @@ def parse_notification(raw_body: bytes, *, secret: str, username: str, password:
         raise InvalidNotificationError("not JSON") from None
     if not isinstance(fields, dict):
         raise InvalidNotificationError("not a JSON object")
-    if not (hmac.compare_digest(str(fields.get("Username", "")), username)
-            and hmac.compare_digest(str(fields.get("Password", "")), password)):
+    if not (
+        hmac.compare_digest(str(fields.get("Username", "")), username)
+        and hmac.compare_digest(str(fields.get("Password", "")), password)
+    ):
         raise InvalidNotificationError("wrong credentials")
     given = str(fields.get("Hash", ""))
-    if not any(hmac.compare_digest(given, expected) for expected in _expected_hashes(secret, fields)):
+    if not any(
+        hmac.compare_digest(given, expected) for expected in _expected_hashes(secret, fields)
+    ):
         raise InvalidNotificationError("hash does not match")
     try:
         amount = parse_kes_to_cents(fields.get("TransAmount"), allow_zero=False)
-        paid_at = datetime.strptime(str(fields.get("TransTime")), "%Y%m%d%H%M%S").replace(tzinfo=EAT)
+        paid_at = datetime.strptime(str(fields.get("TransTime")), "%Y%m%d%H%M%S").replace(
+            tzinfo=EAT
+        )
     except (MoneyParseError, ValueError):
         raise InvalidNotificationError("amount or time unreadable") from None
     return VerifiedTopUp(
-        trans_id=str(fields.get("TransID", "")).upper(), ft_ref=fields.get("FTRef"), amount_cents=amount,
-        account=str(fields.get("BusinessShortCode", "")), bill_ref=str(fields.get("BillRefNumber", "")),
-        payer=fields.get("name"), paid_at=paid_at,
+        trans_id=str(fields.get("TransID", "")).upper(),
+        ft_ref=fields.get("FTRef"),
+        amount_cents=amount,
+        account=str(fields.get("BusinessShortCode", "")),
+        bill_ref=str(fields.get("BillRefNumber", "")),
+        payer=fields.get("name"),
+        paid_at=paid_at,
     )
 
 
 def notification_answer(accepted: bool) -> dict[str, str]:
-    return {"ResultCode": "0" if accepted else "1", "ResultDesc": "Accepted" if accepted else "Rejected"}
+    return {
+        "ResultCode": "0" if accepted else "1",
+        "ResultDesc": "Accepted" if accepted else "Rejected",
+    }
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -13,12 +13,12 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from hazina_payments_gateway.application.gateway import PaymentsGateway
-from hazina_servicekit.consumer import PROCESSED_DDL
 from hazina_payments_gateway.application.ports import ReferenceMatch
 from hazina_payments_gateway.domain.disbursement import Disbursement, DisbursementPolicy
 from hazina_payments_gateway.domain.payment import Payment
 from hazina_payments_gateway.domain.rules import loan_id_reference, normalise_reference
 from hazina_payments_gateway.domain.stk_prompt import StkPrompt
+from hazina_servicekit.consumer import PROCESSED_DDL
 
 GATEWAY_DDL = """
 CREATE TABLE IF NOT EXISTS disbursements (
@@ -130,13 +130,26 @@ def gateway_projector(app: PaymentsGateway) -> Any:
                     client_id, paid_at, payer_name, channel, recorded_at)
                 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (receipt) DO NOTHING
                 """,
-                (event.receipt, event.amount_cents, event.msisdn, event.account_reference, event.target,
-                 event.loan_id, event.client_id, event.paid_at, event.payer_name, event.channel, at),
+                (
+                    event.receipt,
+                    event.amount_cents,
+                    event.msisdn,
+                    event.account_reference,
+                    event.target,
+                    event.loan_id,
+                    event.client_id,
+                    event.paid_at,
+                    event.payer_name,
+                    event.channel,
+                    at,
+                ),
             )
             return
         topic = type(event).__qualname__.split(".")[0]
         if topic == Disbursement.__name__:
-            d: Disbursement = app.repository.get(event.originator_id, version=event.originator_version)
+            d: Disbursement = app.repository.get(
+                event.originator_id, version=event.originator_version
+            )
             _upsert_disbursement(conn, d, at)
         elif topic == StkPrompt.__name__:
             p: StkPrompt = app.repository.get(event.originator_id, version=event.originator_version)
@@ -150,8 +163,20 @@ def gateway_projector(app: PaymentsGateway) -> Any:
                     receipt = EXCLUDED.receipt, result_code = EXCLUDED.result_code,
                     result_description = EXCLUDED.result_description, updated_at = EXCLUDED.updated_at
                 """,
-                (p.id, p.status.value, p.status_since, p.retry_at, p.checkout_request_id, p.account_reference,
-                 p.amount_cents, p.loan_id, p.receipt, p.result_code, p.result_description, at),
+                (
+                    p.id,
+                    p.status.value,
+                    p.status_since,
+                    p.retry_at,
+                    p.checkout_request_id,
+                    p.account_reference,
+                    p.amount_cents,
+                    p.loan_id,
+                    p.receipt,
+                    p.result_code,
+                    p.result_description,
+                    at,
+                ),
             )
 
     return apply
@@ -174,10 +199,32 @@ def _upsert_disbursement(conn: psycopg.Connection[Any], d: Disbursement, at: dat
             result_description = EXCLUDED.result_description, retryable = EXCLUDED.retryable,
             last_reason = EXCLUDED.last_reason, updated_at = EXCLUDED.updated_at
         """,
-        (d.id, d.loan_id, d.client_id, d.account_number, d.phone, d.amount_cents, d.status.value,
-         d.status_since, d.retry_at, d.attempt, d.ocid, d.conversation_id, d.sends, d.status_queries,
-         d.receipt, d.charge_cents, d.recipient_name, d.completed_at, d.result_code, d.result_description,
-         d.retryable, d.last_reason, d.created_on, at),
+        (
+            d.id,
+            d.loan_id,
+            d.client_id,
+            d.account_number,
+            d.phone,
+            d.amount_cents,
+            d.status.value,
+            d.status_since,
+            d.retry_at,
+            d.attempt,
+            d.ocid,
+            d.conversation_id,
+            d.sends,
+            d.status_queries,
+            d.receipt,
+            d.charge_cents,
+            d.recipient_name,
+            d.completed_at,
+            d.result_code,
+            d.result_description,
+            d.retryable,
+            d.last_reason,
+            d.created_on,
+            at,
+        ),
     )
     for ocid in d.ocids:
         conn.execute(
@@ -215,11 +262,15 @@ class GatewayIndex:
 
     def by_status_query(self, conversation_id: str) -> uuid.UUID | None:
         return self._one(
-            "SELECT disbursement_id FROM disbursement_status_queries WHERE conversation_id = %s", (conversation_id,)
+            "SELECT disbursement_id FROM disbursement_status_queries WHERE conversation_id = %s",
+            (conversation_id,),
         )
 
     def by_checkout_request(self, checkout_request_id: str) -> uuid.UUID | None:
-        return self._one("SELECT prompt_id FROM stk_prompts WHERE checkout_request_id = %s", (checkout_request_id,))
+        return self._one(
+            "SELECT prompt_id FROM stk_prompts WHERE checkout_request_id = %s",
+            (checkout_request_id,),
+        )
 
     def due(self, now: datetime, limit: int) -> list[uuid.UUID]:
         p = self.policy
@@ -234,8 +285,13 @@ class GatewayIndex:
                     OR (status = 'checking' AND status_since <= %(now)s - %(status)s))
                 ORDER BY status_since LIMIT %(limit)s
                 """,
-                {"now": now, "lease": p.send_lease, "result": p.result_timeout, "status": p.status_result_timeout,
-                 "limit": limit},
+                {
+                    "now": now,
+                    "lease": p.send_lease,
+                    "result": p.result_timeout,
+                    "status": p.status_result_timeout,
+                    "limit": limit,
+                },
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -250,9 +306,13 @@ class GatewayIndex:
 
     def disbursement_row(self, disbursement_id: uuid.UUID) -> dict[str, Any] | None:
         with self.pool.connection() as conn:
-            row = conn.cursor(row_factory=dict_row).execute(
-                "SELECT * FROM disbursements WHERE disbursement_id = %s", (disbursement_id,)
-            ).fetchone()
+            row = (
+                conn.cursor(row_factory=dict_row)
+                .execute(
+                    "SELECT * FROM disbursements WHERE disbursement_id = %s", (disbursement_id,)
+                )
+                .fetchone()
+            )
         return row
 
     def list_disbursements(
@@ -268,7 +328,10 @@ class GatewayIndex:
         clause = " AND ".join(where)
         with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            total = cur.execute(f"SELECT count(*) AS n FROM disbursements WHERE {clause}", params).fetchone()  # noqa: S608
+            total = cur.execute(
+                f"SELECT count(*) AS n FROM disbursements WHERE {clause}",  # noqa: S608 - fixed clauses, bound values
+                params,
+            ).fetchone()
             rows = cur.execute(
                 f"SELECT * FROM disbursements WHERE {clause} ORDER BY requested_at DESC OFFSET %s LIMIT %s",  # noqa: S608
                 [*params, offset, limit],
@@ -288,14 +351,17 @@ class PostgresReferenceBook:
             return ReferenceMatch(target="unallocated")
         with self.pool.connection() as conn:
             row = conn.execute(
-                "SELECT kind, loan_id, client_id FROM payment_references WHERE reference = %s", (key,)
+                "SELECT kind, loan_id, client_id FROM payment_references WHERE reference = %s",
+                (key,),
             ).fetchone()
         if row is None:
             return ReferenceMatch(target="unallocated")
         return ReferenceMatch(target=row[0], loan_id=row[1], client_id=row[2])
 
 
-def remember_loan(conn: psycopg.Connection[Any], *, loan_id: uuid.UUID, client_id: uuid.UUID, account_number: str) -> None:
+def remember_loan(
+    conn: psycopg.Connection[Any], *, loan_id: uuid.UUID, client_id: uuid.UUID, account_number: str
+) -> None:
     """A loan's account number and its id both lead to the loan (loans win over a national id)."""
     for reference in {normalise_reference(account_number), loan_id_reference(loan_id)}:
         if not reference:
@@ -310,7 +376,9 @@ def remember_loan(conn: psycopg.Connection[Any], *, loan_id: uuid.UUID, client_i
         )
 
 
-def remember_client(conn: psycopg.Connection[Any], *, client_id: uuid.UUID, national_id: str) -> None:
+def remember_client(
+    conn: psycopg.Connection[Any], *, client_id: uuid.UUID, national_id: str
+) -> None:
     reference = normalise_reference(national_id)
     if not reference:
         return
@@ -325,15 +393,30 @@ def remember_client(conn: psycopg.Connection[Any], *, client_id: uuid.UUID, nati
 
 
 def remember_posting(
-    conn: psycopg.Connection[Any], *, key: str, kind: str, receipt: str | None, loan_id: uuid.UUID | None,
-    client_id: uuid.UUID | None, amount_cents: int | None, occurred_at: datetime,
+    conn: psycopg.Connection[Any],
+    *,
+    key: str,
+    kind: str,
+    receipt: str | None,
+    loan_id: uuid.UUID | None,
+    client_id: uuid.UUID | None,
+    amount_cents: int | None,
+    occurred_at: datetime,
 ) -> None:
     conn.execute(
         """
         INSERT INTO ledger_postings (key, kind, receipt, loan_id, client_id, amount_cents, occurred_at)
         VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING
         """,
-        (key, kind, receipt.upper() if receipt else None, loan_id, client_id, amount_cents, occurred_at),
+        (
+            key,
+            kind,
+            receipt.upper() if receipt else None,
+            loan_id,
+            client_id,
+            amount_cents,
+            occurred_at,
+        ),
     )
 
 

@@ -17,7 +17,13 @@ from hazina_contracts.money import MoneyParseError, format_cents, parse_kes_to_c
 from hazina_payments_gateway.application.records import IncomingPayment
 from hazina_payments_gateway.domain.rules import EAT
 
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%d-%m-%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M")
+_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d/%m/%Y %H:%M",
+)
 _ACCOUNT_IN_DETAILS = re.compile(r"Acc(?:ount)?\.?\s*(?:No\.?)?\s*([A-Za-z0-9 _-]+)$", re.I)
 
 
@@ -35,14 +41,19 @@ def _parse_time(text: str) -> datetime:
     raise StatementError(f"'{text}' is not a statement time")
 
 
-def parse_statement(text: str, *, shortcode: str | None = None) -> tuple[list[IncomingPayment], list[str]]:
+def parse_statement(
+    text: str, *, shortcode: str | None = None
+) -> tuple[list[IncomingPayment], list[str]]:
     """Money paid in (completed Pay Bill / Buy Goods rows) from an M-Pesa organisation statement CSV.
 
     Returns the payments and a list of problems (row number and reason) for rows that looked like
     payments but could not be read. Header lines above the column row are skipped.
     """
     lines = text.lstrip("\ufeff").splitlines()
-    start = next((i for i, line in enumerate(lines) if line.lower().lstrip('"').startswith("receipt no")), None)
+    start = next(
+        (i for i, line in enumerate(lines) if line.lower().lstrip('"').startswith("receipt no")),
+        None,
+    )
     if start is None:
         raise StatementError("no 'Receipt No.' column row: is this an M-Pesa statement CSV?")
     reader = csv.DictReader(io.StringIO("\n".join(lines[start:])))
@@ -78,10 +89,18 @@ def parse_statement(text: str, *, shortcode: str | None = None) -> tuple[list[In
         party = col(row, "other party info")
         payer = party.split(" - ", 1)[1].strip() if " - " in party else None
         msisdn = party.split(" - ", 1)[0].strip() if " - " in party else None
-        payments.append(IncomingPayment(
-            receipt=receipt.upper(), amount_cents=amount, msisdn=msisdn, bill_ref=account, paid_at=paid_at,
-            payer_name=payer, shortcode=shortcode, channel="reconciliation",
-        ))
+        payments.append(
+            IncomingPayment(
+                receipt=receipt.upper(),
+                amount_cents=amount,
+                msisdn=msisdn,
+                bill_ref=account,
+                paid_at=paid_at,
+                payer_name=payer,
+                shortcode=shortcode,
+                channel="reconciliation",
+            )
+        )
     return payments, problems
 
 
@@ -132,39 +151,79 @@ def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
             flags.append("missing_ledger_posting")
         if row["status"] in {"unknown", "checking", "sending", "awaiting_result"}:
             flags.append("outcome_pending")
-        if row["status"] == "completed" and row["posted_cents"] is not None and row["posted_cents"] != row["amount_cents"]:
+        if (
+            row["status"] == "completed"
+            and row["posted_cents"] is not None
+            and row["posted_cents"] != row["amount_cents"]
+        ):
             flags.append("amount_mismatch")
-        b2c.append({
-            "disbursementId": str(row["disbursement_id"]), "loanId": str(row["loan_id"]), "status": row["status"],
-            "amountCents": row["amount_cents"], "amountKES": format_cents(row["amount_cents"]),
-            "chargeCents": row["charge_cents"], "mpesaReceipt": row["receipt"],
-            "completedAt": _iso(row["completed_at"]),
-            "ledgerPosting": None if row["posted_at"] is None else {
-                "kind": "disbursement", "amountCents": row["posted_cents"], "postedAt": _iso(row["posted_at"])},
-            "flags": flags,
-        })
+        b2c.append(
+            {
+                "disbursementId": str(row["disbursement_id"]),
+                "loanId": str(row["loan_id"]),
+                "status": row["status"],
+                "amountCents": row["amount_cents"],
+                "amountKES": format_cents(row["amount_cents"]),
+                "chargeCents": row["charge_cents"],
+                "mpesaReceipt": row["receipt"],
+                "completedAt": _iso(row["completed_at"]),
+                "ledgerPosting": None
+                if row["posted_at"] is None
+                else {
+                    "kind": "disbursement",
+                    "amountCents": row["posted_cents"],
+                    "postedAt": _iso(row["posted_at"]),
+                },
+                "flags": flags,
+            }
+        )
     c2b = []
     for row in payments:
         flags = []
         if row["posted_at"] is None:
-            flags.append("unallocated_no_ledger_event" if row["target"] == "unallocated" else "missing_ledger_posting")
-        elif row["posted_cents"] is not None and row["posted_kind"] == "repayment" and row["posted_cents"] != row["amount_cents"]:
+            flags.append(
+                "unallocated_no_ledger_event"
+                if row["target"] == "unallocated"
+                else "missing_ledger_posting"
+            )
+        elif (
+            row["posted_cents"] is not None
+            and row["posted_kind"] == "repayment"
+            and row["posted_cents"] != row["amount_cents"]
+        ):
             flags.append("amount_mismatch")
-        c2b.append({
-            "mpesaReceipt": row["receipt"], "amountCents": row["amount_cents"],
-            "amountKES": format_cents(row["amount_cents"]), "accountReference": row["account_reference"],
-            "target": row["target"], "loanId": str(row["loan_id"]) if row["loan_id"] else None,
-            "clientId": str(row["client_id"]) if row["client_id"] else None, "channel": row["channel"],
-            "paidAt": _iso(row["paid_at"]),
-            "ledgerPosting": None if row["posted_at"] is None else {
-                "kind": row["posted_kind"], "amountCents": row["posted_cents"], "postedAt": _iso(row["posted_at"])},
-            "flags": flags,
-        })
-    missing_here = [{
-        "kind": row["kind"], "mpesaReceipt": row["receipt"], "loanId": str(row["loan_id"]) if row["loan_id"] else None,
-        "amountCents": row["amount_cents"], "postedAt": _iso(row["occurred_at"]),
-        "flags": ["missing_rail_record"],
-    } for row in ledger_only]
+        c2b.append(
+            {
+                "mpesaReceipt": row["receipt"],
+                "amountCents": row["amount_cents"],
+                "amountKES": format_cents(row["amount_cents"]),
+                "accountReference": row["account_reference"],
+                "target": row["target"],
+                "loanId": str(row["loan_id"]) if row["loan_id"] else None,
+                "clientId": str(row["client_id"]) if row["client_id"] else None,
+                "channel": row["channel"],
+                "paidAt": _iso(row["paid_at"]),
+                "ledgerPosting": None
+                if row["posted_at"] is None
+                else {
+                    "kind": row["posted_kind"],
+                    "amountCents": row["posted_cents"],
+                    "postedAt": _iso(row["posted_at"]),
+                },
+                "flags": flags,
+            }
+        )
+    missing_here = [
+        {
+            "kind": row["kind"],
+            "mpesaReceipt": row["receipt"],
+            "loanId": str(row["loan_id"]) if row["loan_id"] else None,
+            "amountCents": row["amount_cents"],
+            "postedAt": _iso(row["occurred_at"]),
+            "flags": ["missing_rail_record"],
+        }
+        for row in ledger_only
+    ]
     return {
         "date": day.isoformat(),
         "timezone": "EAT (UTC+3)",

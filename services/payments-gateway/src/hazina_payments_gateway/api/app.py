@@ -11,7 +11,11 @@ from fastapi import FastAPI
 from hazina_payments_gateway.api.deps import GatewayApi
 from hazina_payments_gateway.api.routes import callbacks, disbursements, reconciliation
 from hazina_payments_gateway.application.gateway import DisbursementNotFoundError
-from hazina_payments_gateway.domain.errors import GatewayError, IllegalTransitionError, NotRetryableError
+from hazina_payments_gateway.domain.errors import (
+    GatewayError,
+    IllegalTransitionError,
+    NotRetryableError,
+)
 from hazina_payments_gateway.domain.rules import GatewayRuleError
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers
@@ -71,7 +75,9 @@ def create_app(
     app.state.gateway_api = api
     app.state.token_verifier = verifier
     add_http_middleware(
-        app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes,
+        app,
+        cors_origins=settings.cors_origins,
+        max_body_bytes=settings.max_body_bytes,
         body_limit_overrides=[("/api/payments/reconciliation/statement", 10 * 1024 * 1024)],
         redact_path=redact_callback_token,
     )

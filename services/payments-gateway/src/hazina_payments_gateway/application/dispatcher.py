@@ -61,7 +61,11 @@ class Dispatcher:
                 log.warning("dispatcher_round_failed", error=f"{type(exc).__name__}: {exc}")
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=self.interval_seconds, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {waiter, stopper},
+                timeout=self.interval_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             for task in (waiter, stopper):
                 task.cancel()
 
@@ -95,14 +99,20 @@ class Dispatcher:
             log.info("b2c_sending", disbursement_id=str(disbursement_id), ocid=order.ocid)
             try:
                 result = await self.daraja.b2c_payment(order)
-            except Exception as exc:  # a bug or an unexpected failure mid-request: the fate is unknown
+            except (
+                Exception
+            ) as exc:  # a bug or an unexpected failure mid-request: the fate is unknown
                 result = Unknown(f"{type(exc).__name__}: {exc}")
-            await asyncio.to_thread(self.app.record_send_result, disbursement_id, order.ocid, result)
+            await asyncio.to_thread(
+                self.app.record_send_result, disbursement_id, order.ocid, result
+            )
         elif action == NextAction.QUERY_STATUS:
             disbursement = await asyncio.to_thread(self.app.get_disbursement, disbursement_id)
             ocid = disbursement.ocid
             try:
-                result = await self.daraja.transaction_status(ocid=ocid, receipt=None, occasion=ocid)
+                result = await self.daraja.transaction_status(
+                    ocid=ocid, receipt=None, occasion=ocid
+                )
             except Exception as exc:
                 result = Unknown(f"{type(exc).__name__}: {exc}")
             await asyncio.to_thread(self.app.record_status_query, disbursement_id, ocid, result)

@@ -93,7 +93,9 @@ class PaymentsGateway(Application):
 
     # Plumbing
 
-    def _change(self, aggregate_id: uuid.UUID, change: Callable[[Any], T], *, attempts: int = 8) -> T:
+    def _change(
+        self, aggregate_id: uuid.UUID, change: Callable[[Any], T], *, attempts: int = 8
+    ) -> T:
         """Load, decide, save; on a concurrent writer's conflict, load again and decide again."""
         for attempt in range(attempts):
             aggregate = self.repository.get(aggregate_id)
@@ -168,14 +170,27 @@ class PaymentsGateway(Application):
                 case Accepted(conversation_id=conversation_id):
                     d.record_accepted(conversation_id, now)
                 case Rejected(never_sent=True) | Rejected(retryable=True):
-                    d.record_not_sent(result.code, result.description, now + self.not_sent_retry, now)
+                    d.record_not_sent(
+                        result.code, result.description, now + self.not_sent_retry, now
+                    )
                 case Rejected():
-                    d.fail(ocid=ocid, result_code=result.code, description=result.description, source="request", at=now)
+                    d.fail(
+                        ocid=ocid,
+                        result_code=result.code,
+                        description=result.description,
+                        source="request",
+                        at=now,
+                    )
                 case Unknown(reason=reason):
                     d.record_unknown(f"B2C request outcome unknown: {reason}", now, self.policy)
 
         self._change(disbursement_id, change)
-        log.info("b2c_request_result", disbursement_id=str(disbursement_id), ocid=ocid, result=type(result).__name__)
+        log.info(
+            "b2c_request_result",
+            disbursement_id=str(disbursement_id),
+            ocid=ocid,
+            result=type(result).__name__,
+        )
         if isinstance(result, Unknown):
             self.on_work()
 
@@ -192,7 +207,9 @@ class PaymentsGateway(Application):
 
         self._change(disbursement_id, change)
 
-    def record_status_query(self, disbursement_id: uuid.UUID, ocid: str, result: SendResult) -> None:
+    def record_status_query(
+        self, disbursement_id: uuid.UUID, ocid: str, result: SendResult
+    ) -> None:
         def change(d: Disbursement) -> None:
             now = self.clock.now()
             if d.ocid != ocid:
@@ -200,7 +217,11 @@ class PaymentsGateway(Application):
             if isinstance(result, Accepted):
                 d.record_status_query(result.conversation_id, now)
             else:
-                reason = result.reason if isinstance(result, Unknown) else f"{result.code}: {result.description}"
+                reason = (
+                    result.reason
+                    if isinstance(result, Unknown)
+                    else f"{result.code}: {result.description}"
+                )
                 d.record_status_query_failed(f"status query failed: {reason}", now, self.policy)
 
         self._change(disbursement_id, change)
@@ -215,11 +236,20 @@ class PaymentsGateway(Application):
             now = self.clock.now()
             if result.ocid != d.ocid:
                 if result.result_code == "0":
-                    log.error("b2c_success_for_superseded_attempt", ocid=result.ocid, disbursement_id=str(d.id))
+                    log.error(
+                        "b2c_success_for_superseded_attempt",
+                        ocid=result.ocid,
+                        disbursement_id=str(d.id),
+                    )
                 return "stale"
             if result.result_code == "0":
                 if result.amount_cents is not None and result.amount_cents != d.amount_cents:
-                    log.error("b2c_amount_mismatch", ocid=result.ocid, reported=result.amount_cents, requested=d.amount_cents)
+                    log.error(
+                        "b2c_amount_mismatch",
+                        ocid=result.ocid,
+                        reported=result.amount_cents,
+                        requested=d.amount_cents,
+                    )
                 changed = d.complete(
                     ocid=result.ocid,
                     receipt=result.receipt or "",
@@ -231,8 +261,11 @@ class PaymentsGateway(Application):
                 )
             else:
                 changed = d.fail(
-                    ocid=result.ocid, result_code=result.result_code, description=result.description,
-                    source="result", at=now,
+                    ocid=result.ocid,
+                    result_code=result.result_code,
+                    description=result.description,
+                    source="result",
+                    at=now,
                 )
             return "applied" if changed else "duplicate"
 
@@ -244,7 +277,10 @@ class PaymentsGateway(Application):
             return "unmatched"
 
         def change(d: Disbursement) -> str:
-            if timeout.ocid != d.ocid or d.status not in {DisbursementStatus.SENDING, DisbursementStatus.AWAITING_RESULT}:
+            if timeout.ocid != d.ocid or d.status not in {
+                DisbursementStatus.SENDING,
+                DisbursementStatus.AWAITING_RESULT,
+            }:
                 return "ignored"
             d.record_unknown(f"queue timeout: {timeout.description}", self.clock.now(), self.policy)
             return "applied"
@@ -273,7 +309,11 @@ class PaymentsGateway(Application):
             if status.result_code != "0":
                 if status.result_code in NOT_FOUND_STATUS_CODES:
                     return "not_found" if d.record_not_found(ocid, now) else "ignored"
-                d.record_unknown(f"status query answered {status.result_code}: {status.description}", now, self.policy)
+                d.record_unknown(
+                    f"status query answered {status.result_code}: {status.description}",
+                    now,
+                    self.policy,
+                )
                 return "query_failed"
             fate = (status.transaction_status or "").strip().lower()
             if fate == "completed":
@@ -289,11 +329,16 @@ class PaymentsGateway(Application):
                 return "completed"
             if fate in FINAL_FAILED_STATUSES:
                 d.fail(
-                    ocid=ocid, result_code=status.transaction_status or "failed",
-                    description=f"Transaction Status: {status.transaction_status}", source="status", at=now,
+                    ocid=ocid,
+                    result_code=status.transaction_status or "failed",
+                    description=f"Transaction Status: {status.transaction_status}",
+                    source="status",
+                    at=now,
                 )
                 return "failed"
-            d.record_unknown(f"still {status.transaction_status or 'pending'} at Daraja", now, self.policy)
+            d.record_unknown(
+                f"still {status.transaction_status or 'pending'} at Daraja", now, self.policy
+            )
             return "pending"
 
         outcome = self._change(disbursement_id, change)
@@ -317,7 +362,11 @@ class PaymentsGateway(Application):
         return self.references.match(bill_ref)
 
     def record_payment(
-        self, incoming: IncomingPayment, *, match: ReferenceMatch | None = None, correlation_id: str | None = None
+        self,
+        incoming: IncomingPayment,
+        *,
+        match: ReferenceMatch | None = None,
+        correlation_id: str | None = None,
     ) -> bool:
         """Record money in once per receipt, whichever path brings it first."""
         payment_id = Payment.create_id(incoming.receipt)
@@ -357,8 +406,12 @@ class PaymentsGateway(Application):
         if request.prompt_id in self.repository:
             return False
         prompt = StkPrompt(
-            prompt_id=request.prompt_id, phone=request.phone, amount_cents=request.amount_cents,
-            account_reference=request.account_reference, loan_id=request.loan_id, at=self.clock.now(),
+            prompt_id=request.prompt_id,
+            phone=request.phone,
+            amount_cents=request.amount_cents,
+            account_reference=request.account_reference,
+            loan_id=request.loan_id,
+            at=self.clock.now(),
             correlation_id=request.correlation_id,
         )
         try:
@@ -375,7 +428,9 @@ class PaymentsGateway(Application):
     def begin_prompt(self, prompt_id: uuid.UUID) -> StkOrder | None:
         prompt = self.get_prompt(prompt_id)
         now = self.clock.now()
-        if prompt.status != PromptStatus.REQUESTED or (prompt.retry_at is not None and prompt.retry_at > now):
+        if prompt.status != PromptStatus.REQUESTED or (
+            prompt.retry_at is not None and prompt.retry_at > now
+        ):
             return None
         prompt.start_send(now)
         try:
@@ -383,8 +438,10 @@ class PaymentsGateway(Application):
         except IntegrityError:
             return None
         return StkOrder(
-            phone=prompt.phone, amount_cents=prompt.amount_cents,
-            account_reference=prompt.account_reference, description="Loan repayment",
+            phone=prompt.phone,
+            amount_cents=prompt.amount_cents,
+            account_reference=prompt.account_reference,
+            description="Loan repayment",
         )
 
     def record_prompt_result(self, prompt_id: uuid.UUID, result: StkResult) -> None:
@@ -394,7 +451,9 @@ class PaymentsGateway(Application):
                 case StkAccepted():
                     p.record_sent(result.checkout_request_id, result.merchant_request_id, now)
                 case Rejected(never_sent=True):
-                    p.record_not_sent(f"{result.code}: {result.description}", now + self.not_sent_retry, now)
+                    p.record_not_sent(
+                        f"{result.code}: {result.description}", now + self.not_sent_retry, now
+                    )
                 case Rejected():
                     p.record_rejected(code=result.code, description=result.description, at=now)
                 case Unknown(reason=reason):
@@ -405,20 +464,23 @@ class PaymentsGateway(Application):
     def apply_stk_callback(self, callback: StkCallback) -> str:
         prompt_id = self.index.by_checkout_request(callback.checkout_request_id)
         if prompt_id is None:
-            raise NotYetMatchableError(f"no prompt with CheckoutRequestID {callback.checkout_request_id} yet")
+            raise NotYetMatchableError(
+                f"no prompt with CheckoutRequestID {callback.checkout_request_id} yet"
+            )
         prompt = self.get_prompt(prompt_id)
         paid = callback.result_code == "0" and bool(callback.receipt)
 
         def change(p: StkPrompt) -> bool:
             return p.record_result(
-                result_code=callback.result_code, description=callback.description,
-                receipt=callback.receipt, at=self.clock.now(),
+                result_code=callback.result_code,
+                description=callback.description,
+                receipt=callback.receipt,
+                at=self.clock.now(),
             )
 
         self._change(prompt_id, change)
-        if not paid:
+        if not paid or callback.receipt is None:
             return "failed"
-        assert callback.receipt is not None
         match = self.references.match(prompt.account_reference)
         if prompt.loan_id is not None and match.loan_id != prompt.loan_id:
             match = ReferenceMatch(target="loan", loan_id=prompt.loan_id, client_id=match.client_id)

@@ -16,11 +16,16 @@ from enum import StrEnum
 from eventsourcing.domain import Aggregate, event
 
 from hazina_payments_gateway.domain.errors import IllegalTransitionError, NotRetryableError
-from hazina_payments_gateway.domain.rules import is_retryable_b2c_failure, originator_conversation_id
+from hazina_payments_gateway.domain.rules import (
+    is_retryable_b2c_failure,
+    originator_conversation_id,
+)
 
 
 class DisbursementStatus(StrEnum):
-    REQUESTED = "requested"  # recorded; the current OriginatorConversationID is not (known to be) sent
+    REQUESTED = (
+        "requested"  # recorded; the current OriginatorConversationID is not (known to be) sent
+    )
     SENDING = "sending"  # the id is stored and the B2C request is on its way
     AWAITING_RESULT = "awaiting_result"  # Daraja accepted it; waiting for the result callback
     UNKNOWN = "unknown"  # timeout, 5xx, queue timeout or crash: ask Daraja before anything else
@@ -163,7 +168,9 @@ class Disbursement(Aggregate):
         self.status_since = at
         self.conversation_id = conversation_id
 
-    def record_not_sent(self, code: str, description: str, retry_at: datetime, at: datetime) -> bool:
+    def record_not_sent(
+        self, code: str, description: str, retry_at: datetime, at: datetime
+    ) -> bool:
         """Daraja provably did not take the request (connection refused, rate limited): send the same id later."""
         if self.status != DisbursementStatus.SENDING:
             return False
@@ -178,10 +185,16 @@ class Disbursement(Aggregate):
         self.last_reason = f"{code}: {description}"
 
     def record_unknown(self, reason: str, at: datetime, policy: DisbursementPolicy) -> bool:
-        allowed = {DisbursementStatus.SENDING, DisbursementStatus.AWAITING_RESULT, DisbursementStatus.CHECKING}
+        allowed = {
+            DisbursementStatus.SENDING,
+            DisbursementStatus.AWAITING_RESULT,
+            DisbursementStatus.CHECKING,
+        }
         if self.status not in allowed:
             return False
-        self._outcome_unknown(reason=reason, at=at, check_at=at + policy.status_delay(self.status_queries))
+        self._outcome_unknown(
+            reason=reason, at=at, check_at=at + policy.status_delay(self.status_queries)
+        )
         return True
 
     @event("OutcomeUnknown")
@@ -205,11 +218,15 @@ class Disbursement(Aggregate):
         self.status_query_conversation_id = conversation_id
         self.retry_at = None
 
-    def record_status_query_failed(self, reason: str, at: datetime, policy: DisbursementPolicy) -> bool:
+    def record_status_query_failed(
+        self, reason: str, at: datetime, policy: DisbursementPolicy
+    ) -> bool:
         if self.status != DisbursementStatus.UNKNOWN:
             return False
         delay = policy.status_delay(self.status_queries + 1)
-        self._status_query_failed(reason=reason, at=at, check_at=at + max(delay, timedelta(seconds=1)))
+        self._status_query_failed(
+            reason=reason, at=at, check_at=at + max(delay, timedelta(seconds=1))
+        )
         return True
 
     @event("StatusQueryFailed")
@@ -220,7 +237,10 @@ class Disbursement(Aggregate):
 
     def record_not_found(self, ocid: str, at: datetime) -> bool:
         """Daraja says it has no such payment: the same id may be sent again (a duplicate would be refused)."""
-        if ocid != self.ocid or self.status not in {DisbursementStatus.CHECKING, DisbursementStatus.UNKNOWN}:
+        if ocid != self.ocid or self.status not in {
+            DisbursementStatus.CHECKING,
+            DisbursementStatus.UNKNOWN,
+        }:
             return False
         self._not_found(ocid=ocid, at=at)
         return True
@@ -247,15 +267,26 @@ class Disbursement(Aggregate):
         if ocid != self.ocid or not self.is_open:
             return False
         self._completed(
-            ocid=ocid, receipt=receipt, charge_cents=charge_cents, recipient_name=recipient_name,
-            completed_at=completed_at, source=source, at=at,
+            ocid=ocid,
+            receipt=receipt,
+            charge_cents=charge_cents,
+            recipient_name=recipient_name,
+            completed_at=completed_at,
+            source=source,
+            at=at,
         )
         return True
 
     @event("Completed")
     def _completed(
-        self, ocid: str, receipt: str, charge_cents: int, recipient_name: str | None,
-        completed_at: datetime, source: str, at: datetime,
+        self,
+        ocid: str,
+        receipt: str,
+        charge_cents: int,
+        recipient_name: str | None,
+        completed_at: datetime,
+        source: str,
+        at: datetime,
     ) -> None:
         self.status = DisbursementStatus.COMPLETED
         self.status_since = at
@@ -265,18 +296,30 @@ class Disbursement(Aggregate):
         self.completed_at = completed_at
         self.retry_at = None
 
-    def fail(self, *, ocid: str, result_code: str, description: str, source: str, at: datetime) -> bool:
+    def fail(
+        self, *, ocid: str, result_code: str, description: str, source: str, at: datetime
+    ) -> bool:
         if ocid != self.ocid or not self.is_open:
             return False
         self._failed(
-            ocid=ocid, result_code=result_code, description=description,
-            retryable=is_retryable_b2c_failure(result_code), source=source, at=at,
+            ocid=ocid,
+            result_code=result_code,
+            description=description,
+            retryable=is_retryable_b2c_failure(result_code),
+            source=source,
+            at=at,
         )
         return True
 
     @event("Failed")
     def _failed(
-        self, ocid: str, result_code: str, description: str, retryable: bool, source: str, at: datetime
+        self,
+        ocid: str,
+        result_code: str,
+        description: str,
+        retryable: bool,
+        source: str,
+        at: datetime,
     ) -> None:
         self.status = DisbursementStatus.FAILED
         self.status_since = at
@@ -288,7 +331,9 @@ class Disbursement(Aggregate):
     def retry(self, *, by: uuid.UUID | None, at: datetime) -> str:
         """Staff try a failed disbursement again: a new attempt with a new id, since the old one is settled."""
         if self.status != DisbursementStatus.FAILED:
-            raise IllegalTransitionError(f"Only a failed disbursement can be retried; it is {self.status.value}")
+            raise IllegalTransitionError(
+                f"Only a failed disbursement can be retried; it is {self.status.value}"
+            )
         if not self.retryable:
             raise NotRetryableError(
                 f"This disbursement cannot succeed by retrying ({self.result_code}: {self.result_description})"
@@ -315,4 +360,6 @@ class Disbursement(Aggregate):
 
     def _require(self, status: DisbursementStatus, *, action: str) -> None:
         if self.status != status:
-            raise IllegalTransitionError(f"Cannot {action} a disbursement that is {self.status.value}")
+            raise IllegalTransitionError(
+                f"Cannot {action} a disbursement that is {self.status.value}"
+            )

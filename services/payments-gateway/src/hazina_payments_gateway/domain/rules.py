@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 from hazina_contracts.money import parse_kes_to_cents
 
@@ -68,7 +69,9 @@ def check_callback_url(url: str) -> None:
     lowered = url.lower()
     for word in FORBIDDEN_CALLBACK_WORDS:
         if word in lowered:
-            raise GatewayRuleError(f"Safaricom refuses callback URLs containing '{word}': {url.split('//')[0]}//…")
+            raise GatewayRuleError(
+                f"Safaricom refuses callback URLs containing '{word}': {url.split('//')[0]}//…"
+            )
 
 
 def parse_daraja_compact_time(value: object) -> datetime:
@@ -108,7 +111,7 @@ class B2CTariff:
                 raise GatewayRuleError("a tariff band's maximum is below its minimum")
             bands.append(TariffBand(low, high, charge))
         bands.sort(key=lambda b: b.min_cents)
-        for before, after in zip(bands, bands[1:], strict=False):
+        for before, after in pairwise(bands):
             if after.min_cents <= before.max_cents:
                 raise GatewayRuleError("tariff bands overlap")
         if not bands:

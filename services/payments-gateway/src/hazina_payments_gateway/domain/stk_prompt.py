@@ -67,7 +67,9 @@ class StkPrompt(Aggregate):
     def record_sent(self, checkout_request_id: str, merchant_request_id: str, at: datetime) -> bool:
         if self.status != PromptStatus.SENDING:
             return False
-        self._sent(checkout_request_id=checkout_request_id, merchant_request_id=merchant_request_id, at=at)
+        self._sent(
+            checkout_request_id=checkout_request_id, merchant_request_id=merchant_request_id, at=at
+        )
         return True
 
     @event("Sent")
@@ -102,14 +104,18 @@ class StkPrompt(Aggregate):
         self.status_since = at
         self.result_description = reason
 
-    def record_result(self, *, result_code: str, description: str, receipt: str | None, at: datetime) -> bool:
+    def record_result(
+        self, *, result_code: str, description: str, receipt: str | None, at: datetime
+    ) -> bool:
         if self.status in {PromptStatus.PAID, PromptStatus.FAILED}:
             return False
         self._result(result_code=result_code, description=description, receipt=receipt, at=at)
         return True
 
     @event("ResultRecorded")
-    def _result(self, result_code: str, description: str, receipt: str | None, at: datetime) -> None:
+    def _result(
+        self, result_code: str, description: str, receipt: str | None, at: datetime
+    ) -> None:
         self.status = PromptStatus.PAID if result_code == "0" and receipt else PromptStatus.FAILED
         self.status_since = at
         self.result_code = result_code

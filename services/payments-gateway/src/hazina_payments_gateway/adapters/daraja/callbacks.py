@@ -106,7 +106,9 @@ def parse_b2c_result(body: bytes) -> B2CResult:
         raise MalformedCallbackError("no OriginatorConversationID")
     params = _params(result.get("ResultParameters"), "ResultParameter")
     code = _code(result.get("ResultCode"))
-    receipt = _text(params.get("TransactionReceipt")) or (_text(result.get("TransactionID")) if code == "0" else None)
+    receipt = _text(params.get("TransactionReceipt")) or (
+        _text(result.get("TransactionID")) if code == "0" else None
+    )
     return B2CResult(
         ocid=ocid,
         conversation_id=_text(result.get("ConversationID")),
@@ -125,7 +127,8 @@ def parse_b2c_timeout(body: bytes) -> B2CTimeout:
     if not ocid:
         raise MalformedCallbackError("no OriginatorConversationID")
     return B2CTimeout(
-        ocid=ocid, conversation_id=_text(result.get("ConversationID")),
+        ocid=ocid,
+        conversation_id=_text(result.get("ConversationID")),
         description=str(result.get("ResultDesc") or "timed out"),
     )
 
@@ -189,7 +192,9 @@ def parse_c2b(body: bytes, *, channel: str = "c2b") -> IncomingPayment:
 
 def parse_stk_callback(body: bytes) -> StkCallback:
     data = load_json(body)
-    callback = (data.get("Body") or {}).get("stkCallback") if isinstance(data.get("Body"), dict) else None
+    callback = (
+        (data.get("Body") or {}).get("stkCallback") if isinstance(data.get("Body"), dict) else None
+    )
     if not isinstance(callback, dict):
         raise MalformedCallbackError("no Body.stkCallback")
     checkout = _text(callback.get("CheckoutRequestID"))

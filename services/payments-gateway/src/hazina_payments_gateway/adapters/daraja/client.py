@@ -66,7 +66,9 @@ class DarajaClient:
         self.settings = settings
         self.http = http or httpx.AsyncClient(
             base_url=settings.base_url,
-            timeout=httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds),
+            timeout=httpx.Timeout(
+                settings.read_timeout_seconds, connect=settings.connect_timeout_seconds
+            ),
             headers={"Content-Type": "application/json"},
         )
         self.tokens = DarajaTokens(
@@ -86,19 +88,27 @@ class DarajaClient:
             except TokenUnavailableError as exc:
                 return Rejected("token_unavailable", str(exc), retryable=True, never_sent=True)
             try:
-                response = await self.http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+                response = await self.http.post(
+                    path, json=body, headers={"Authorization": f"Bearer {token}"}
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                return Rejected("not_sent", f"{type(exc).__name__}", retryable=True, never_sent=True)
+                return Rejected(
+                    "not_sent", f"{type(exc).__name__}", retryable=True, never_sent=True
+                )
             except httpx.HTTPError as exc:  # sent, or partly: nobody knows what Daraja did
                 return Unknown(f"{type(exc).__name__} on {path}")
             if _error_code(response) in INVALID_TOKEN_CODES and attempt == 0:
                 await self.tokens.invalidate(token)
                 continue
             return response
-        return Rejected("invalid_token", "Daraja refused a fresh token", retryable=True, never_sent=True)
+        return Rejected(
+            "invalid_token", "Daraja refused a fresh token", retryable=True, never_sent=True
+        )
 
     @staticmethod
-    def _ack(response: httpx.Response | Rejected | Unknown, *, ocid: str | None = None) -> SendResult:
+    def _ack(
+        response: httpx.Response | Rejected | Unknown, *, ocid: str | None = None
+    ) -> SendResult:
         if isinstance(response, Rejected | Unknown):
             return response
         try:
@@ -108,7 +118,9 @@ class DarajaClient:
         if not isinstance(body, dict):
             if response.status_code >= 500 or response.status_code == 200:
                 return Unknown(f"HTTP {response.status_code} with an unreadable body")
-            return Rejected(f"http_{response.status_code}", "unreadable error body", retryable=False)
+            return Rejected(
+                f"http_{response.status_code}", "unreadable error body", retryable=False
+            )
         code = str(body.get("errorCode") or "")
         message = str(body.get("errorMessage") or "")
         if response.status_code == 200 and str(body.get("ResponseCode", "")) == "0":
@@ -118,9 +130,15 @@ class DarajaClient:
                 raw=body,
             )
         if response.status_code == 200:
-            return Rejected(str(body.get("ResponseCode")), str(body.get("ResponseDescription") or ""), retryable=False)
+            return Rejected(
+                str(body.get("ResponseCode")),
+                str(body.get("ResponseDescription") or ""),
+                retryable=False,
+            )
         if code == DUPLICATE_OCID_CODE and "duplicate" in message.lower():
-            return Accepted(conversation_id="", originator_conversation_id=ocid, duplicate=True, raw=body)
+            return Accepted(
+                conversation_id="", originator_conversation_id=ocid, duplicate=True, raw=body
+            )
         if code in RATE_LIMIT_CODES:
             return Rejected(code, message, retryable=True, never_sent=True)
         if 400 <= response.status_code < 500:
@@ -146,7 +164,9 @@ class DarajaClient:
         }
         return self._ack(await self._post("/mpesa/b2c/v3/paymentrequest", body), ocid=order.ocid)
 
-    async def transaction_status(self, *, ocid: str | None, receipt: str | None, occasion: str) -> SendResult:
+    async def transaction_status(
+        self, *, ocid: str | None, receipt: str | None, occasion: str
+    ) -> SendResult:
         s = self.settings
         body: dict[str, Any] = {
             "Initiator": s.initiator_name,
@@ -195,26 +215,46 @@ class DarajaClient:
             data = response.json()
         except ValueError:
             data = {}
-        if response.status_code == 200 and str(data.get("ResponseCode")) == "0" and data.get("CheckoutRequestID"):
-            return StkAccepted(str(data["CheckoutRequestID"]), str(data.get("MerchantRequestID") or ""))
+        if (
+            response.status_code == 200
+            and str(data.get("ResponseCode")) == "0"
+            and data.get("CheckoutRequestID")
+        ):
+            return StkAccepted(
+                str(data["CheckoutRequestID"]), str(data.get("MerchantRequestID") or "")
+            )
         result = self._ack(response)
         if isinstance(result, Accepted):  # "0" without a CheckoutRequestID: nothing to follow up
             return Unknown("STK accepted without a CheckoutRequestID")
         return result
 
-    async def stk_query(self, checkout_request_id: str, *, at: datetime | None = None) -> dict[str, Any]:
+    async def stk_query(
+        self, checkout_request_id: str, *, at: datetime | None = None
+    ) -> dict[str, Any]:
         password, timestamp = self.stk_password(at or datetime.now(EAT))
-        response = await self._post("/mpesa/stkpushquery/v1/query", {
-            "BusinessShortCode": self.settings.stk_shortcode, "Password": password,
-            "Timestamp": timestamp, "CheckoutRequestID": checkout_request_id,
-        })
+        response = await self._post(
+            "/mpesa/stkpushquery/v1/query",
+            {
+                "BusinessShortCode": self.settings.stk_shortcode,
+                "Password": password,
+                "Timestamp": timestamp,
+                "CheckoutRequestID": checkout_request_id,
+            },
+        )
         if isinstance(response, Rejected | Unknown):
-            return {"state": "unknown", "reason": getattr(response, "reason", None) or getattr(response, "description", "")}
+            return {
+                "state": "unknown",
+                "reason": getattr(response, "reason", None) or getattr(response, "description", ""),
+            }
         data = _json(response)
         if "being processed" in str(data.get("errorMessage", "")).lower():
             return {"state": "pending"}
         if "ResultCode" in data:
-            return {"state": "done", "result_code": str(data["ResultCode"]), "description": data.get("ResultDesc")}
+            return {
+                "state": "done",
+                "result_code": str(data["ResultCode"]),
+                "description": data.get("ResultDesc"),
+            }
         return {"state": "unknown", "reason": str(data.get("errorMessage") or response.status_code)}
 
     # C2B, reversal, balance, pull
@@ -232,7 +272,9 @@ class DarajaClient:
             return response
         data = _json(response)
         if response.status_code == 200 and str(data.get("ResponseCode")) == "0":
-            return Accepted(conversation_id=str(data.get("OriginatorCoversationID") or ""), raw=data)
+            return Accepted(
+                conversation_id=str(data.get("OriginatorCoversationID") or ""), raw=data
+            )
         return self._ack(response)
 
     async def reversal(self, *, receipt: str, amount_cents: int, remarks: str) -> SendResult:
@@ -272,12 +314,15 @@ class DarajaClient:
         if end.microsecond:  # Daraja reads whole seconds: round the end up, not down
             end = end.replace(microsecond=0) + timedelta(seconds=1)
         while True:
-            response = await self._post("/pulltransactions/v1/query", {
-                "ShortCode": self.settings.c2b_shortcode,
-                "StartDate": start.astimezone(EAT).strftime("%Y-%m-%d %H:%M:%S"),
-                "EndDate": end.astimezone(EAT).strftime("%Y-%m-%d %H:%M:%S"),
-                "OffSetValue": str(offset),
-            })
+            response = await self._post(
+                "/pulltransactions/v1/query",
+                {
+                    "ShortCode": self.settings.c2b_shortcode,
+                    "StartDate": start.astimezone(EAT).strftime("%Y-%m-%d %H:%M:%S"),
+                    "EndDate": end.astimezone(EAT).strftime("%Y-%m-%d %H:%M:%S"),
+                    "OffSetValue": str(offset),
+                },
+            )
             if isinstance(response, Rejected | Unknown):
                 raise PullFailedError(str(response))
             data = _json(response)
@@ -285,7 +330,9 @@ class DarajaClient:
             if code == "1001":
                 return rows
             if code != "1000":
-                raise PullFailedError(f"pull answered {response.status_code} {code or data.get('errorCode')}")
+                raise PullFailedError(
+                    f"pull answered {response.status_code} {code or data.get('errorCode')}"
+                )
             page = parse_pull_rows(data.get("Response"), shortcode=self.settings.c2b_shortcode)
             rows.extend(page)
             if len(page) < 1000:
@@ -321,16 +368,18 @@ def parse_pull_rows(response: Any, *, shortcode: str | None) -> list[IncomingPay
             continue
         if paid_at.tzinfo is None:
             paid_at = paid_at.replace(tzinfo=EAT)
-        out.append(IncomingPayment(
-            receipt=str(row["transactionId"]).strip().upper(),
-            amount_cents=amount,
-            msisdn=str(row.get("msisdn")) if row.get("msisdn") is not None else None,
-            bill_ref=str(row.get("billreference") or ""),
-            paid_at=paid_at,
-            payer_name=str(row.get("organizationname") or "") or None,
-            shortcode=shortcode,
-            channel="reconciliation",
-        ))
+        out.append(
+            IncomingPayment(
+                receipt=str(row["transactionId"]).strip().upper(),
+                amount_cents=amount,
+                msisdn=str(row.get("msisdn")) if row.get("msisdn") is not None else None,
+                bill_ref=str(row.get("billreference") or ""),
+                paid_at=paid_at,
+                payer_name=str(row.get("organizationname") or "") or None,
+                shortcode=shortcode,
+                channel="reconciliation",
+            )
+        )
     return out
 
 

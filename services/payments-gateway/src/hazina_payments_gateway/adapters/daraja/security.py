@@ -25,5 +25,7 @@ def load_certificate_key(certificate: bytes) -> rsa.RSAPublicKey:
 
 
 def security_credential(initiator_password: str, certificate: bytes) -> str:
-    encrypted = load_certificate_key(certificate).encrypt(initiator_password.encode(), padding.PKCS1v15())
+    encrypted = load_certificate_key(certificate).encrypt(
+        initiator_password.encode(), padding.PKCS1v15()
+    )
     return base64.b64encode(encrypted).decode()

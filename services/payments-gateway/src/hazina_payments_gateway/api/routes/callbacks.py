@@ -65,8 +65,12 @@ async def _store(api: GatewayApi, kind: str, body: bytes, request: Request) -> J
     except InboxUnavailableError:
         log.error("callback_not_stored", kind=kind)
         return JSONResponse(
-            {"ResultCode": 1, "ResultDesc": "Temporarily unable to record; please retry",
-             "message": "Temporarily unable to record the callback", "code": "unavailable"},
+            {
+                "ResultCode": 1,
+                "ResultDesc": "Temporarily unable to record; please retry",
+                "message": "Temporarily unable to record the callback",
+                "code": "unavailable",
+            },
             status_code=503,
         )
     return None
@@ -90,8 +94,10 @@ async def receive(request: Request, token: str, kind: str) -> JSONResponse:
         return failure
     if not _is_json_object(body):
         # Kept for the record (flagged when processed), but the sender is told it was unreadable.
-        return JSONResponse({"message": "callback body is not a JSON object", "code": "malformed_callback"},
-                            status_code=400)
+        return JSONResponse(
+            {"message": "callback body is not a JSON object", "code": "malformed_callback"},
+            status_code=400,
+        )
     return JSONResponse(CONFIRMED if kind == "c2b_confirmation" else ACCEPTED)
 
 
@@ -123,5 +129,9 @@ def _route(kind: str) -> Any:
 
 
 for _path, _kind in CALLBACKS:
-    router.add_api_route(f"/api/pay/{_path}/{{token}}", _route(_kind), methods=["POST"], include_in_schema=True)
-    router.add_api_route(f"/api/mpesa/{_path}/{{token}}", _route(_kind), methods=["POST"], include_in_schema=False)
+    router.add_api_route(
+        f"/api/pay/{_path}/{{token}}", _route(_kind), methods=["POST"], include_in_schema=True
+    )
+    router.add_api_route(
+        f"/api/mpesa/{_path}/{{token}}", _route(_kind), methods=["POST"], include_in_schema=False
+    )

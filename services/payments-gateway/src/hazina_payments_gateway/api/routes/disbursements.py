@@ -28,7 +28,9 @@ def list_disbursements(
     if status is not None and status not in {s.value for s in DisbursementStatus}:
         raise BadRequest(f"status must be one of {', '.join(s.value for s in DisbursementStatus)}")
     api.projection.catch_up()
-    rows, total = api.index.list_disbursements(status=status, loan_id=loanId, offset=page.offset, limit=page.limit)
+    rows, total = api.index.list_disbursements(
+        status=status, loan_id=loanId, offset=page.offset, limit=page.limit
+    )
     set_total(response, total)
     return [disbursement_row_view(r) for r in rows]
 
@@ -39,7 +41,9 @@ def get_disbursement(disbursement_id: uuid.UUID, api: ApiDep, _: StaffDep) -> di
 
 
 @router.post("/{disbursement_id}/retry", status_code=202)
-def retry_disbursement(disbursement_id: uuid.UUID, api: ApiDep, actor: DisburserDep) -> dict[str, Any]:
+def retry_disbursement(
+    disbursement_id: uuid.UUID, api: ApiDep, actor: DisburserDep
+) -> dict[str, Any]:
     """A failed disbursement goes out again under a new OriginatorConversationID (the old one is settled)."""
     disbursement = api.app.retry_disbursement(disbursement_id, by=actor.user_id)
     return disbursement_view(disbursement)

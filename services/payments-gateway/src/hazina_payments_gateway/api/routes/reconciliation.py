@@ -13,7 +13,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from hazina_payments_gateway.adapters.daraja.client import PullFailedError
-from hazina_payments_gateway.adapters.reconciliation import StatementError, parse_statement, reconciliation_report
+from hazina_payments_gateway.adapters.reconciliation import (
+    StatementError,
+    parse_statement,
+    reconciliation_report,
+)
 from hazina_payments_gateway.api.deps import ApiDep, FinanceDep, GatewayApi
 from hazina_payments_gateway.application.records import IncomingPayment
 from hazina_payments_gateway.domain.rules import EAT
