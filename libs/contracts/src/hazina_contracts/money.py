@@ -17,7 +17,9 @@ class MoneyParseError(ValueError):
     """An amount that cannot be read as an exact sum of money."""
 
 
-def parse_kes_to_cents(value: object, *, allow_negative: bool = False, allow_zero: bool = True) -> int:
+def parse_kes_to_cents(
+    value: object, *, allow_negative: bool = False, allow_zero: bool = True
+) -> int:
     """Read a KES amount given as a decimal string, int or float into integer cents.
 
     Floats are accepted only when their shortest decimal form has at most two places
@@ -42,7 +44,9 @@ def parse_kes_to_cents(value: object, *, allow_negative: bool = False, allow_zer
     if not amount.is_finite():
         raise MoneyParseError("amount must be a finite number")
     exponent = amount.as_tuple().exponent
-    if not isinstance(exponent, int) or (exponent < -2 and amount != amount.quantize(Decimal("0.01"))):
+    if not isinstance(exponent, int) or (
+        exponent < -2 and amount != amount.quantize(Decimal("0.01"))
+    ):
         raise MoneyParseError("amount may have at most 2 decimal places")
     if amount < 0 and not allow_negative:
         raise MoneyParseError("amount must not be negative")

@@ -39,7 +39,9 @@ def _type_of(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     if "$ref" in prop:
         name = prop["$ref"].rsplit("/", 1)[-1]
         return json.dumps(defs.get(name, {}), sort_keys=True)
-    keep = {k: v for k, v in prop.items() if k not in {"title", "description", "default", "examples"}}
+    keep = {
+        k: v for k, v in prop.items() if k not in {"title", "description", "default", "examples"}
+    }
     return json.dumps(keep, sort_keys=True)
 
 

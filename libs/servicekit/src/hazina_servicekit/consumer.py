@@ -18,8 +18,8 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
 from psycopg_pool import ConnectionPool
+from pydantic import ValidationError
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import dead_letter_subject
@@ -102,7 +102,9 @@ class DurableConsumer:
             await self._dead_letter(msg, f"not a valid event envelope: {exc.error_count()} errors")
             return
         bound = structlog.contextvars.bound_contextvars(
-            correlation_id=envelope.correlation_id, event_id=str(envelope.event_id), subject=msg.subject
+            correlation_id=envelope.correlation_id,
+            event_id=str(envelope.event_id),
+            subject=msg.subject,
         )
         with bound:
             try:
@@ -129,7 +131,9 @@ class DurableConsumer:
             "Hazina-Original-Subject": msg.subject,
             "Hazina-Consumer": self.durable,
         }
-        await self.js.publish(dead_letter_subject(self.service, self.name), msg.data, headers=headers)
+        await self.js.publish(
+            dead_letter_subject(self.service, self.name), msg.data, headers=headers
+        )
         self.dead_lettered += 1
         log.error("message_dead_lettered", error=error, subject=msg.subject)
         await msg.term()

@@ -53,7 +53,9 @@ def drop_database(database_url: str, dbname: str) -> None:
         )
 
 
-def open_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 8) -> ConnectionPool:
+def open_pool(
+    database_url: str, schema: str, *, min_size: int = 1, max_size: int = 8
+) -> ConnectionPool:
     """A pool whose connections resolve unqualified names in the service's schema first."""
     pool = ConnectionPool(
         conninfo_for(database_url),

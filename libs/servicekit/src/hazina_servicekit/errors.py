@@ -21,7 +21,9 @@ class ServiceError(Exception):
     status: int = 400
     code: str = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, headers: Mapping[str, str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         if code:
@@ -71,7 +73,9 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("Error")).lower()
 
 
-def error_body(message: str, code: str, errors: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    message: str, code: str, errors: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"message": message, "code": code}
     if errors:
         body["errors"] = list(errors)
@@ -103,12 +107,16 @@ def validation_response(errors: Sequence[Mapping[str, Any]]) -> JSONResponse:
     return JSONResponse(error_body(message, "validation_error", details), status_code=400)
 
 
-def add_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception], int] | None = None) -> None:
+def add_error_handlers(
+    app: FastAPI, domain_errors: Mapping[type[Exception], int] | None = None
+) -> None:
     """Register the one error model; ``domain_errors`` maps a service's domain exceptions to statuses."""
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse(error_body(exc.message, exc.code), status_code=exc.status, headers=exc.headers)
+        return JSONResponse(
+            error_body(exc.message, exc.code), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -122,20 +130,24 @@ def add_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception], int
         if exc.status_code == 405:
             message = "Method not allowed"
         return JSONResponse(
-            error_body(message, _snake(type(exc).__name__) if exc.status_code >= 500 else "http_error"),
+            error_body(
+                message, _snake(type(exc).__name__) if exc.status_code >= 500 else "http_error"
+            ),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 
     for exc_type, status in (domain_errors or {}).items():
 
-        def _make(status: int, exc_type: type[Exception]) -> Any:
+        def _make(status: int) -> Any:
             async def _domain(_: Request, exc: Exception) -> JSONResponse:
-                return JSONResponse(error_body(str(exc), _snake(type(exc).__name__)), status_code=status)
+                return JSONResponse(
+                    error_body(str(exc), _snake(type(exc).__name__)), status_code=status
+                )
 
             return _domain
 
-        app.add_exception_handler(exc_type, _make(status, exc_type))
+        app.add_exception_handler(exc_type, _make(status))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -47,7 +47,10 @@ class CorrelationMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (CORRELATION_HEADER.encode(), cid.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (CORRELATION_HEADER.encode(), cid.encode()),
+                ]
             await send(message)
 
         try:
@@ -66,7 +69,9 @@ class CorrelationMiddleware:
 class BodyLimitMiddleware:
     """Refuses bodies over ``max_bytes`` with a 413 before the app reads them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, overrides: Sequence[tuple[str, int]] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: Sequence[tuple[str, int]] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.overrides = list(overrides)  # (path prefix, limit) for upload routes
@@ -95,16 +100,16 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    raise _BodyTooLargeError
             return message
 
         try:
             await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
+        except _BodyTooLargeError:
             await _too_large(send, limit)
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 
@@ -116,7 +121,10 @@ async def _too_large(send: Send, limit: int) -> None:
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -129,7 +137,9 @@ def add_http_middleware(
     max_body_bytes: int,
     body_limit_overrides: Sequence[tuple[str, int]] = (),
 ) -> None:
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes, overrides=body_limit_overrides)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=max_body_bytes, overrides=body_limit_overrides
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(cors_origins),

@@ -72,15 +72,23 @@ def start_nats(work_dir: Path, *, port: int = -1) -> EmbeddedNats:
     ports_dir = work_dir / "ports"
     shutil.rmtree(ports_dir, ignore_errors=True)
     ports_dir.mkdir()
-    log_file = (work_dir / "nats-server.log").open("ab")
-    process = subprocess.Popen(
-        [
-            nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js",
-            "-sd", str(work_dir / "jetstream"), "--ports_file_dir", str(ports_dir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
-    )
+    with (work_dir / "nats-server.log").open("ab") as log_file:  # the child keeps its own handle
+        process = subprocess.Popen(  # noqa: S603 - our own bundled binary
+            [
+                nats_server_binary(),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-js",
+                "-sd",
+                str(work_dir / "jetstream"),
+                "--ports_file_dir",
+                str(ports_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     deadline = time.monotonic() + 15
     while True:
         found = list(ports_dir.glob("*.ports"))

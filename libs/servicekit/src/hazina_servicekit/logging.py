@@ -10,7 +10,9 @@ from typing import Any
 
 import structlog
 
-_SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authorization|credential|api[_-]?key|(^|_)pin($|_)", re.I)
+_SECRET_KEYS = re.compile(
+    r"pass(word)?|secret|token|authorization|credential|api[_-]?key|(^|_)pin($|_)", re.I
+)
 _PHONE_KEYS = re.compile(r"phone|msisdn|mobile", re.I)
 _NATIONAL_ID_KEYS = re.compile(r"national_?id|id_?number", re.I)
 # Kenyan mobile numbers in any common spelling: 2547XXXXXXXX, +2541XXXXXXXX, 07XXXXXXXX, 01XXXXXXXX.
@@ -34,7 +36,7 @@ def _mask_value(key: str, value: Any) -> Any:
         return {k: _mask_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_mask_value(key, v) for v in value]
-    if value is None or isinstance(value, bool | int | float) and not _PHONE_KEYS.search(key):
+    if value is None or (isinstance(value, bool | int | float) and not _PHONE_KEYS.search(key)):
         return value
     if _SECRET_KEYS.search(key) and not key.endswith("_id"):
         return "***"

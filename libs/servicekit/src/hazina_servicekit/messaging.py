@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nats
 import structlog
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -14,7 +14,7 @@ from hazina_contracts.subjects import DEAD_LETTER_PREFIX, DEAD_LETTER_STREAM, St
 log = structlog.get_logger(__name__)
 
 
-async def connect(nats_url: str, *, name: str) -> NATS:
+async def connect(nats_url: str, *, name: str) -> NatsClient:
     """A connection that keeps reconnecting for as long as the process lives."""
 
     async def _disconnected() -> None:

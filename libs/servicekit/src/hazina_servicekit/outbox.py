@@ -10,6 +10,7 @@ and idempotent consumers absorb beyond it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -110,7 +111,10 @@ class OutboxRelay:
         self.published = 0
 
     def _advisory_key(self) -> int:
-        return uuid.uuid5(EVENT_ID_NAMESPACE, f"relay:{self.producer}:{self.name}").int & 0x7FFF_FFFF_FFFF_FFFF
+        return (
+            uuid.uuid5(EVENT_ID_NAMESPACE, f"relay:{self.producer}:{self.name}").int
+            & 0x7FFF_FFFF_FFFF_FFFF
+        )
 
     def _read(self, after: int) -> list[tuple[int, EventEnvelope | None]]:
         notifications = self.app.recorder.select_notifications(
@@ -121,7 +125,10 @@ class OutboxRelay:
             domain_event = self.app.mapper.to_domain_event(notification)
             contract = self.to_contract(domain_event)
             out.append(
-                (notification.id, envelope_for(domain_event, contract, self.producer) if contract else None)
+                (
+                    notification.id,
+                    envelope_for(domain_event, contract, self.producer) if contract else None,
+                )
             )
         return out
 
@@ -183,7 +190,5 @@ class OutboxRelay:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

@@ -8,6 +8,7 @@ background loop (for writes made by other processes); the position row's lock se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +46,8 @@ class Projection:
     def position(self) -> int:
         with self.pool.connection() as conn:
             row = conn.execute(
-                "SELECT notification_id FROM projection_positions WHERE projection = %s", (self.name,)
+                "SELECT notification_id FROM projection_positions WHERE projection = %s",
+                (self.name,),
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -79,17 +81,15 @@ class Projection:
         with self.pool.connection() as conn, conn.transaction():
             truncate(conn)
             conn.execute(
-                "UPDATE projection_positions SET notification_id = 0 WHERE projection = %s", (self.name,)
+                "UPDATE projection_positions SET notification_id = 0 WHERE projection = %s",
+                (self.name,),
             )
         return self.catch_up()
 
     async def follow(self, stop: asyncio.Event, interval_seconds: float = 0.5) -> None:
         while not stop.is_set():
-            try:
+            # A failed round is retried by the next; the write path also catches up.
+            with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.catch_up)
-            except Exception:  # noqa: S110 - the next round retries; the write path also catches up
-                pass
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
-            except TimeoutError:
-                pass

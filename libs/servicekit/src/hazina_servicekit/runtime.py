@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from hazina_contracts.subjects import Stream
+from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import connect, ensure_stream
 
 log = structlog.get_logger(__name__)
@@ -31,7 +32,7 @@ class NatsLink:
     def __init__(self, url: str, *, name: str) -> None:
         self.url = url
         self.name = name
-        self.nc: NATS | None = None
+        self.nc: NatsClient | None = None
         self._connected = asyncio.Event()
 
     async def wait(self, stop: asyncio.Event) -> JetStreamContext | None:
@@ -74,6 +75,36 @@ def stream_worker(
                 await run(js, stop)
             except Exception as exc:
                 log.error("worker_failed", error=str(exc), stream=stream.value)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=2.0)
+
+    return worker
+
+
+def consumer_worker(
+    link: NatsLink,
+    make_consumer: Callable[[JetStreamContext], DurableConsumer],
+    *,
+    duplicate_window_seconds: int = 3600,
+) -> Worker:
+    """A worker running one durable consumer; the stream it reads is created if its producer has not yet."""
+
+    async def worker(stop: asyncio.Event) -> None:
+        js = await link.wait(stop)
+        if js is None:
+            return
+        while not stop.is_set():
+            try:
+                consumer = make_consumer(js)
+                stream = (
+                    Stream(consumer.stream)
+                    if consumer.stream in Stream.__members__
+                    else consumer.stream
+                )
+                await ensure_stream(js, stream, duplicate_window_seconds=duplicate_window_seconds)
+                await consumer.run(stop)
+            except Exception as exc:
+                log.error("consumer_failed", error=str(exc))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=2.0)
 

@@ -15,7 +15,7 @@ def _alias(*names: str) -> AliasChoices:
 class ServiceSettings(BaseSettings):
     """Connection and runtime settings shared by all services."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
 
     database_url: str = Field(validation_alias=_alias("DATABASE_URL"))
     nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=_alias("NATS_URL"))
@@ -29,7 +29,9 @@ class ServiceSettings(BaseSettings):
         default="http://127.0.0.1:8000/.well-known/jwks.json",
         validation_alias=_alias("HAZINA_JWKS_URL"),
     )
-    token_issuer: str = Field(default="hazina-identity", validation_alias=_alias("HAZINA_TOKEN_ISSUER"))
+    token_issuer: str = Field(
+        default="hazina-identity", validation_alias=_alias("HAZINA_TOKEN_ISSUER")
+    )
     max_body_bytes: int = Field(default=1_048_576, validation_alias=_alias("HAZINA_MAX_BODY_BYTES"))
     run_workers: bool = Field(default=True, validation_alias=_alias("HAZINA_RUN_WORKERS"))
     stream_duplicate_window_seconds: int = Field(

@@ -25,7 +25,7 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         return
     if os.environ.get("HAZINA_TEST_USE_DOCKER") == "1" and infra.docker_available():
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         with PostgresContainer("postgres:17", driver=None) as container:
             yield container.get_connection_url()
@@ -52,6 +52,12 @@ def database_url(pg_server_url: str) -> Iterator[str]:
 def nats_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url := os.environ.get("NATS_URL"):
         yield url
+        return
+    if os.environ.get("HAZINA_TEST_USE_DOCKER") == "1" and infra.docker_available():
+        from testcontainers.community.nats import NatsContainer
+
+        with NatsContainer("nats:2.11", jetstream=True) as container:
+            yield container.nats_uri()
         return
     server = infra.start_nats(tmp_path_factory.mktemp("nats"))
     try:

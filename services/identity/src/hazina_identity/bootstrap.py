@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from dataclasses import dataclass
@@ -9,8 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import structlog
+from fastapi import FastAPI
+from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
+from hazina_contracts.subjects import Stream
+from hazina_identity.adapters.contract_mapping import to_contract
 from hazina_identity.adapters.login_attempts import PostgresLoginAttempts
 from hazina_identity.adapters.passwords import Argon2Hasher
 from hazina_identity.adapters.sessions import PostgresSessionStore
@@ -18,14 +23,18 @@ from hazina_identity.adapters.signing_keys import SigningKeys
 from hazina_identity.adapters.system import SystemClock
 from hazina_identity.adapters.user_directory import DDL as DIRECTORY_DDL
 from hazina_identity.adapters.user_directory import UserDirectory, apply_user_event
+from hazina_identity.api.app import create_app
+from hazina_identity.api.deps import IdentityApi
 from hazina_identity.application.identity import Identity, generate_password
 from hazina_identity.application.ports import Clock
 from hazina_identity.domain.login_throttle import ThrottlePolicy
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.database import ensure_schema, open_pool
+from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.outbox import OutboxRelay
 from hazina_servicekit.projection import Projection
+from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +55,9 @@ class Container:
         self.pool.close()
 
 
-def build(settings: IdentitySettings, *, clock: Clock | None = None, seed: bool = True) -> Container:
+def build(
+    settings: IdentitySettings, *, clock: Clock | None = None, seed: bool = True
+) -> Container:
     clock = clock or SystemClock()
     ensure_schema(settings.database_url, settings.db_schema)
     pool = open_pool(settings.database_url, settings.db_schema)
@@ -57,9 +68,13 @@ def build(settings: IdentitySettings, *, clock: Clock | None = None, seed: bool 
     lockout = timedelta(seconds=settings.lockout_seconds)
     identity = Identity(
         postgres_env(settings.database_url, settings.db_schema),
-        hasher=Argon2Hasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
+        hasher=Argon2Hasher(
+            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+        ),
         clock=clock,
-        sessions=PostgresSessionStore(pool, ttl=timedelta(seconds=settings.refresh_token_ttl_seconds)),
+        sessions=PostgresSessionStore(
+            pool, ttl=timedelta(seconds=settings.refresh_token_ttl_seconds)
+        ),
         attempts=PostgresLoginAttempts(pool, window=window),
         signer=keys,
         user_throttle=ThrottlePolicy(settings.login_max_failures, window, lockout),
@@ -103,9 +118,53 @@ def seed_super_admin(container: Container) -> None:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(password + "\n")
+            return  # the local runtime shows it once, on the terminal only, never in its log file
         sys.stderr.write(
             "\n*** Hazina first start: super admin "
             f"'{created.username}' was created with password: {password}\n"
             "*** It is shown only this once. Change it after signing in.\n\n"
         )
         sys.stderr.flush()
+
+
+def relay_worker(container: Container, link: NatsLink) -> Worker:
+    async def run(js: JetStreamContext, stop: asyncio.Event) -> None:
+        relay = OutboxRelay(
+            app=container.identity,
+            js=js,
+            pool=container.pool,
+            producer="identity",
+            to_contract=to_contract,
+        )
+        await relay.run(stop)
+
+    return stream_worker(
+        link,
+        Stream.IDENTITY,
+        run,
+        duplicate_window_seconds=container.settings.stream_duplicate_window_seconds,
+    )
+
+
+def build_http_app(container: Container) -> FastAPI:
+    settings = container.settings
+    link = NatsLink(settings.nats_url, name="identity")
+
+    async def database_ready() -> bool:
+        return await asyncio.to_thread(ping, container.pool)
+
+    workers: list[Worker] = []
+    if settings.run_workers:
+        workers = [relay_worker(container, link), container.directory_projection.follow]
+    return create_app(
+        settings=settings,
+        api=IdentityApi(
+            identity=container.identity,
+            directory=container.directory,
+            directory_projection=container.directory_projection,
+        ),
+        verifier=container.verifier,
+        jwks=container.keys.jwks,
+        readiness={"postgres": database_ready, "nats": link.ready},
+        workers=workers,
+    )

@@ -15,17 +15,33 @@ class IdentitySettings(ServiceSettings):
     service_name: str = "identity"
     db_schema: str = Field(default="identity", validation_alias=_env("IDENTITY_DB_SCHEMA"))
     port: int = Field(default=8101, validation_alias=_env("IDENTITY_PORT"))
-    access_token_ttl_seconds: int = Field(default=900, ge=60, validation_alias=_env("IDENTITY_ACCESS_TOKEN_TTL_SECONDS"))
+    access_token_ttl_seconds: int = Field(
+        default=900, ge=60, validation_alias=_env("IDENTITY_ACCESS_TOKEN_TTL_SECONDS")
+    )
     refresh_token_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=300, validation_alias=_env("IDENTITY_REFRESH_TOKEN_TTL_SECONDS")
     )
-    login_max_failures: int = Field(default=5, ge=1, validation_alias=_env("IDENTITY_LOGIN_MAX_FAILURES"))
-    address_max_failures: int = Field(default=5, ge=1, validation_alias=_env("IDENTITY_ADDRESS_MAX_FAILURES"))
-    login_window_seconds: int = Field(default=900, ge=1, validation_alias=_env("IDENTITY_LOGIN_WINDOW_SECONDS"))
-    lockout_seconds: int = Field(default=900, ge=1, validation_alias=_env("IDENTITY_LOCKOUT_SECONDS"))
-    argon2_time_cost: int | None = Field(default=None, validation_alias=_env("IDENTITY_ARGON2_TIME_COST"))
-    argon2_memory_kib: int | None = Field(default=None, validation_alias=_env("IDENTITY_ARGON2_MEMORY_KIB"))
-    seed_superadmin_username: str = Field(default="superadmin", validation_alias=_env("SEED_SUPERADMIN_USERNAME"))
+    login_max_failures: int = Field(
+        default=5, ge=1, validation_alias=_env("IDENTITY_LOGIN_MAX_FAILURES")
+    )
+    address_max_failures: int = Field(
+        default=5, ge=1, validation_alias=_env("IDENTITY_ADDRESS_MAX_FAILURES")
+    )
+    login_window_seconds: int = Field(
+        default=900, ge=1, validation_alias=_env("IDENTITY_LOGIN_WINDOW_SECONDS")
+    )
+    lockout_seconds: int = Field(
+        default=900, ge=1, validation_alias=_env("IDENTITY_LOCKOUT_SECONDS")
+    )
+    argon2_time_cost: int | None = Field(
+        default=None, validation_alias=_env("IDENTITY_ARGON2_TIME_COST")
+    )
+    argon2_memory_kib: int | None = Field(
+        default=None, validation_alias=_env("IDENTITY_ARGON2_MEMORY_KIB")
+    )
+    seed_superadmin_username: str = Field(
+        default="superadmin", validation_alias=_env("SEED_SUPERADMIN_USERNAME")
+    )
     seed_superadmin_password: SecretStr | None = Field(
         default=None, validation_alias=_env("SEED_SUPERADMIN_PASSWORD")
     )
@@ -35,4 +51,6 @@ class IdentitySettings(ServiceSettings):
     seed_superadmin_national_id: str | None = Field(
         default=None, validation_alias=_env("SEED_SUPERADMIN_NATIONAL_ID")
     )
-    seed_superadmin_phone: str | None = Field(default=None, validation_alias=_env("SEED_SUPERADMIN_PHONE"))
+    seed_superadmin_phone: str | None = Field(
+        default=None, validation_alias=_env("SEED_SUPERADMIN_PHONE")
+    )

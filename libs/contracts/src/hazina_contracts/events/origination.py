@@ -18,7 +18,9 @@ class LoanFee(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str
     kind: Literal["flat", "percent"]
-    value: str = Field(description="KES decimal string for flat fees, percent decimal string for percent fees")
+    value: str = Field(
+        description="KES decimal string for flat fees, percent decimal string for percent fees"
+    )
 
 
 class LoanTerms(BaseModel):

@@ -24,7 +24,9 @@ class DisbursementCompleted(_PaymentsEvent):
     disbursement_id: UUID
     loan_id: UUID
     amount_cents: int = Field(gt=0)
-    charge_cents: int = Field(ge=0, description="Safaricom's B2C charge, from the configured tariff")
+    charge_cents: int = Field(
+        ge=0, description="Safaricom's B2C charge, from the configured tariff"
+    )
     mpesa_receipt: str
     recipient_name: str | None = None
     completed_at: AwareDatetime
@@ -52,10 +54,14 @@ class PaymentReceived(_PaymentsEvent):
     EVENT: ClassVar[str] = "received"
     receipt: str = Field(description="M-Pesa TransID / MpesaReceiptNumber")
     amount_cents: int = Field(gt=0)
-    msisdn: str | None = Field(default=None, description="phone or its hash, exactly as Daraja sent it")
+    msisdn: str | None = Field(
+        default=None, description="phone or its hash, exactly as Daraja sent it"
+    )
     account_reference: str = Field(description="BillRefNumber as sent")
     loan_id: UUID | None = Field(default=None, description="set when the reference matched a loan")
-    client_id: UUID | None = Field(default=None, description="set when it matched a loan's or a client's")
+    client_id: UUID | None = Field(
+        default=None, description="set when it matched a loan's or a client's"
+    )
     target: Literal["loan", "savings", "unallocated"]
     paid_at: AwareDatetime
     payer_name: str | None = None

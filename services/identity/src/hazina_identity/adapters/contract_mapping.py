@@ -14,12 +14,20 @@ def to_contract(event: Any) -> ContractEvent | None:
     match event:
         case StaffUser.Created():
             return contract.UserCreated(
-                **common, username=event.username.strip().lower(), name=event.name, role=event.role,
-                regions=list(event.regions), branch_id=event.branch_id, created_by=event.created_by,
+                **common,
+                username=event.username.strip().lower(),
+                name=event.name,
+                role=event.role,
+                regions=list(event.regions),
+                branch_id=event.branch_id,
+                created_by=event.created_by,
             )
         case StaffUser.AccessChanged():
             return contract.UserRoleChanged(
-                **common, role=event.role, regions=list(event.regions), branch_id=event.branch_id,
+                **common,
+                role=event.role,
+                regions=list(event.regions),
+                branch_id=event.branch_id,
                 changed_by=event.changed_by,
             )
         case StaffUser.Deactivated():
@@ -37,4 +45,3 @@ def to_contract(event: Any) -> ContractEvent | None:
         case StaffUser.LockedOut():
             return contract.LockedOut(**common, username=event.username, locked_until=event.until)
     return None  # private: PasswordRehashed and anything added later until it is mapped
-

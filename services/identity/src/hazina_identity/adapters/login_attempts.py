@@ -36,9 +36,13 @@ class PostgresLoginAttempts:
 
     def record_failure(self, keys: list[str], now: datetime) -> dict[str, list[datetime]]:
         with self._pool.connection() as conn, conn.transaction():
-            conn.execute("DELETE FROM login_failures WHERE failed_at < %s", (now - self._window * 4,))
+            conn.execute(
+                "DELETE FROM login_failures WHERE failed_at < %s", (now - self._window * 4,)
+            )
             for key in keys:
-                conn.execute("INSERT INTO login_failures (key, failed_at) VALUES (%s, %s)", (key, now))
+                conn.execute(
+                    "INSERT INTO login_failures (key, failed_at) VALUES (%s, %s)", (key, now)
+                )
             rows = conn.execute(
                 "SELECT key, failed_at FROM login_failures WHERE key = ANY(%s) AND failed_at > %s",
                 (keys, now - self._window),

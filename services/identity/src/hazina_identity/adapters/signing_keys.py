@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg_pool import ConnectionPool
 
 from hazina_identity.application.ports import AccessToken
+
+# A rotated-out key keeps verifying for twice the access-token lifetime, far longer than this.
+KEY_RECHECK_SECONDS = 30.0
 
 DDL = """
 CREATE TABLE IF NOT EXISTS signing_keys (
@@ -40,6 +44,7 @@ class SigningKeys:
         self._issuer = issuer
         self._ttl = access_ttl
         self._active: tuple[str, Ed25519PrivateKey] | None = None
+        self._loaded_at = 0.0
         with pool.connection() as conn:
             conn.execute(DDL)
 
@@ -50,9 +55,18 @@ class SigningKeys:
         public_raw = private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(public_raw), "kid": kid, "use": "sig", "alg": "EdDSA"}
+        jwk = {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": _b64url(public_raw),
+            "kid": kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        }
         pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("UPDATE signing_keys SET retired_at = %s WHERE retired_at IS NULL", (now,))
@@ -70,7 +84,8 @@ class SigningKeys:
             self.rotate(now)
 
     def _signing_key(self) -> tuple[str, Ed25519PrivateKey]:
-        if self._active is None:
+        # Re-read now and then: `rotate-key` may have run in another process.
+        if self._active is None or time.monotonic() - self._loaded_at > KEY_RECHECK_SECONDS:
             with self._pool.connection() as conn:
                 row = conn.execute(
                     "SELECT kid, private_pem FROM signing_keys WHERE retired_at IS NULL "
@@ -82,11 +97,8 @@ class SigningKeys:
             if not isinstance(key, Ed25519PrivateKey):
                 raise RuntimeError("signing key is not Ed25519")
             self._active = (str(row[0]), key)
+            self._loaded_at = time.monotonic()
         return self._active
-
-    def forget_cached_key(self) -> None:
-        """Another process may have rotated; read the active key again."""
-        self._active = None
 
     def issue_access_token(self, claims: dict[str, Any], now: datetime) -> AccessToken:
         kid, key = self._signing_key()

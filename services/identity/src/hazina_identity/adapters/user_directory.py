@@ -43,8 +43,18 @@ def apply_user_event(event: Any, conn: psycopg.Connection[Any]) -> None:
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, true, %s, %s)
             ON CONFLICT (user_id) DO NOTHING
             """,
-            (uid, event.username.strip().lower(), event.name, event.role, list(event.regions),
-             event.branch_id, event.national_id, event.phone, at, at),
+            (
+                uid,
+                event.username.strip().lower(),
+                event.name,
+                event.role,
+                list(event.regions),
+                event.branch_id,
+                event.national_id,
+                event.phone,
+                at,
+                at,
+            ),
         )
     elif isinstance(event, StaffUser.AccessChanged):
         conn.execute(
@@ -72,7 +82,9 @@ class UserDirectory:
     def search(self, query: DirectoryQuery) -> tuple[list[dict[str, Any]], int]:
         where, params = ["true"], []
         if query.search:
-            where.append("(username ILIKE %s OR name ILIKE %s OR national_id = %s OR phone LIKE %s)")
+            where.append(
+                "(username ILIKE %s OR name ILIKE %s OR national_id = %s OR phone LIKE %s)"
+            )
             like = f"%{query.search.strip()}%"
             params += [like, like, query.search.strip(), like]
         if query.role:
@@ -96,4 +108,6 @@ class UserDirectory:
 
     def get(self, user_id: uuid.UUID) -> dict[str, Any] | None:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            return cur.execute("SELECT * FROM staff_directory WHERE user_id = %s", (user_id,)).fetchone()
+            return cur.execute(
+                "SELECT * FROM staff_directory WHERE user_id = %s", (user_id,)
+            ).fetchone()

@@ -72,7 +72,9 @@ def create_app(
     app = FastAPI(title="Hazina identity", version="0.1.0", lifespan=lifespan)
     app.state.identity_api = api
     app.state.token_verifier = verifier
-    add_http_middleware(app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes)
+    add_http_middleware(
+        app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes
+    )
     add_error_handlers(app, DOMAIN_ERRORS)
 
     @app.exception_handler(LockedOutError)

@@ -140,7 +140,10 @@ class Identity(Application):
         regions = list(cmd.regions) if cmd.regions is not None else user.regions
         branch_id = cmd.branch_id if cmd.branch_given else user.branch_id
         user.change_access(
-            role=role, regions=regions, branch_id=branch_id, by=cmd.actor_id,
+            role=role,
+            regions=regions,
+            branch_id=branch_id,
+            by=cmd.actor_id,
             correlation_id=cmd.correlation_id,
         )
         deactivated = False
@@ -154,7 +157,12 @@ class Identity(Application):
         return user
 
     def reset_password(
-        self, user_id: uuid.UUID, new_password: str | None, *, actor_id: uuid.UUID, correlation_id: str | None
+        self,
+        user_id: uuid.UUID,
+        new_password: str | None,
+        *,
+        actor_id: uuid.UUID,
+        correlation_id: str | None,
     ) -> tuple[StaffUser, str | None]:
         """Set a new password (or generate one, returned once); every session of the user ends."""
         user = self.get_user(user_id)
@@ -163,14 +171,22 @@ class Identity(Application):
             generated = new_password = generate_password()
         check_password(new_password, username=user.username)
         user.reset_password(
-            password_hash=self.hasher.hash(new_password), reset_by=actor_id, correlation_id=correlation_id
+            password_hash=self.hasher.hash(new_password),
+            reset_by=actor_id,
+            correlation_id=correlation_id,
         )
         self.save(user)
         self.sessions.revoke_user(user.id, self.clock.now())
         return user, generated
 
     def change_password(
-        self, user_id: uuid.UUID, current: str, new: str, confirm: str, *, correlation_id: str | None
+        self,
+        user_id: uuid.UUID,
+        current: str,
+        new: str,
+        confirm: str,
+        *,
+        correlation_id: str | None,
     ) -> StaffUser:
         user = self.get_user(user_id)
         if not self.hasher.verify(user.password_hash, current):
@@ -194,9 +210,16 @@ class Identity(Application):
         try:
             return self.create_user(
                 CreateUser(
-                    username=username, password=password, role=Role.SUPER_ADMIN.value, regions=[],
-                    name="Super Admin", branch_id=None, national_id=national_id, phone=phone,
-                    actor_id=None, correlation_id="seed",
+                    username=username,
+                    password=password,
+                    role=Role.SUPER_ADMIN.value,
+                    regions=[],
+                    name="Super Admin",
+                    branch_id=None,
+                    national_id=national_id,
+                    phone=phone,
+                    actor_id=None,
+                    correlation_id="seed",
                 )
             )
         except UsernameTakenError:
@@ -221,19 +244,26 @@ class Identity(Application):
             raise InvalidCredentialsError(INVALID_CREDENTIALS)
         if not user.active:
             user.record_login_failed(
-                at=now, reason="inactive", client_address=cmd.client_address, correlation_id=cmd.correlation_id
+                at=now,
+                reason="inactive",
+                client_address=cmd.client_address,
+                correlation_id=cmd.correlation_id,
             )
             self.save(user)
             raise UserInactiveError("This account has been deactivated; contact your administrator")
         if self.hasher.needs_rehash(user.password_hash):
             user.rehash_password(password_hash=self.hasher.hash(cmd.password))
-        user.record_login_succeeded(at=now, client_address=cmd.client_address, correlation_id=cmd.correlation_id)
+        user.record_login_succeeded(
+            at=now, client_address=cmd.client_address, correlation_id=cmd.correlation_id
+        )
         self.save(user)
         self.attempts.clear(keys[0])
         refresh = self.sessions.issue(user.id, now)
         return Session(user=user, access=self._access_token(user, now), refresh_token=refresh)
 
-    def _failed(self, keys: list[str], user: StaffUser | None, reason: str, cmd: LogIn, now: datetime) -> None:
+    def _failed(
+        self, keys: list[str], user: StaffUser | None, reason: str, cmd: LogIn, now: datetime
+    ) -> None:
         failures = self.attempts.record_failure(keys, now)
         user_until = self.user_throttle.locked_until(failures.get(keys[0], []), now)
         address_until = self.address_throttle.locked_until(failures.get(keys[1], []), now)
@@ -243,7 +273,10 @@ class Identity(Application):
             self.attempts.lock(keys[1], address_until)
         if user is not None:
             user.record_login_failed(
-                at=now, reason=reason, client_address=cmd.client_address, correlation_id=cmd.correlation_id
+                at=now,
+                reason=reason,
+                client_address=cmd.client_address,
+                correlation_id=cmd.correlation_id,
             )
             if user_until:
                 user.record_locked_out(until=user_until, correlation_id=cmd.correlation_id)

@@ -67,14 +67,21 @@ class StaffUser(Aggregate):
         if by == self.id and role != Role.SUPER_ADMIN:
             raise SelfLockoutError("You cannot remove your own super admin role")
         self._access_changed(
-            role=role.value, regions=list(regions), branch_id=branch_id, changed_by=by,
+            role=role.value,
+            regions=list(regions),
+            branch_id=branch_id,
+            changed_by=by,
             correlation_id=correlation_id,
         )
         return True
 
     @event("AccessChanged")
     def _access_changed(
-        self, role: str, regions: list[str], branch_id: str | None, changed_by: uuid.UUID,
+        self,
+        role: str,
+        regions: list[str],
+        branch_id: str | None,
+        changed_by: uuid.UUID,
         correlation_id: str | None,
     ) -> None:
         self.role = Role(role)
@@ -104,7 +111,9 @@ class StaffUser(Aggregate):
         self.active = True
 
     @event("PasswordReset")
-    def reset_password(self, *, password_hash: str, reset_by: uuid.UUID, correlation_id: str | None) -> None:
+    def reset_password(
+        self, *, password_hash: str, reset_by: uuid.UUID, correlation_id: str | None
+    ) -> None:
         self.password_hash = password_hash
 
     def change_password(self, *, password_hash: str, correlation_id: str | None) -> None:
@@ -121,9 +130,14 @@ class StaffUser(Aggregate):
         """Private: the same password under stronger hashing parameters."""
         self.password_hash = password_hash
 
-    def record_login_succeeded(self, *, at: datetime, client_address: str, correlation_id: str | None) -> None:
+    def record_login_succeeded(
+        self, *, at: datetime, client_address: str, correlation_id: str | None
+    ) -> None:
         self._login_succeeded(
-            username=self.username, at=at, client_address=client_address, correlation_id=correlation_id
+            username=self.username,
+            at=at,
+            client_address=client_address,
+            correlation_id=correlation_id,
         )
 
     @event("LoginSucceeded")
@@ -136,13 +150,21 @@ class StaffUser(Aggregate):
         self, *, at: datetime, reason: str, client_address: str, correlation_id: str | None
     ) -> None:
         self._login_failed(
-            username=self.username, at=at, reason=reason, client_address=client_address,
+            username=self.username,
+            at=at,
+            reason=reason,
+            client_address=client_address,
             correlation_id=correlation_id,
         )
 
     @event("LoginFailed")
     def _login_failed(
-        self, username: str, at: datetime, reason: str, client_address: str, correlation_id: str | None
+        self,
+        username: str,
+        at: datetime,
+        reason: str,
+        client_address: str,
+        correlation_id: str | None,
     ) -> None:
         pass
 

@@ -7,7 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from hazina_identity.api.deps import ApiDep
-from hazina_identity.api.schemas import ChangePasswordRequest, LoginRequest, LogoutRequest, RefreshRequest, profile_view
+from hazina_identity.api.schemas import (
+    ChangePasswordRequest,
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    profile_view,
+)
 from hazina_identity.application.commands import LogIn
 from hazina_identity.application.identity import Session
 from hazina_servicekit.auth import PrincipalDep
@@ -51,7 +57,9 @@ def refresh(body: RefreshRequest, api: ApiDep) -> dict[str, Any]:
 
 
 @router.post("/logout")
-def logout(principal: PrincipalDep, api: ApiDep, body: LogoutRequest | None = None) -> dict[str, str]:
+def logout(
+    principal: PrincipalDep, api: ApiDep, body: LogoutRequest | None = None
+) -> dict[str, str]:
     api.identity.log_out(principal.user_id, body.refreshToken if body else None)
     return {"message": "Logged out"}
 

@@ -8,7 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from hazina_identity.api.deps import ApiDep, SuperAdminDep
-from hazina_identity.api.schemas import ResetPasswordRequest, UserCreateRequest, UserUpdateRequest, user_view
+from hazina_identity.api.schemas import (
+    ResetPasswordRequest,
+    UserCreateRequest,
+    UserUpdateRequest,
+    user_view,
+)
 from hazina_identity.application.commands import CreateUser, UpdateUser
 from hazina_identity.application.identity import UserNotFoundError
 from hazina_identity.application.ports import DirectoryQuery
@@ -27,7 +32,9 @@ def _view(api: ApiDep, user_id: uuid.UUID) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-def create_user(body: UserCreateRequest, request: Request, actor: SuperAdminDep, api: ApiDep) -> dict[str, Any]:
+def create_user(
+    body: UserCreateRequest, request: Request, actor: SuperAdminDep, api: ApiDep
+) -> dict[str, Any]:
     user = api.identity.create_user(
         CreateUser(
             username=body.username,
@@ -57,7 +64,9 @@ def list_users(
 ) -> list[dict[str, Any]]:
     api.directory_projection.catch_up()
     rows, total = api.directory.search(
-        DirectoryQuery(search=search, role=role, active=active, offset=page.offset, limit=page.limit)
+        DirectoryQuery(
+            search=search, role=role, active=active, offset=page.offset, limit=page.limit
+        )
     )
     set_total(response, total)
     return [user_view(row) for row in rows]
@@ -89,7 +98,10 @@ def update_user(
 
 @router.post("/{user_id}/reset-password")
 def reset_password(
-    user_id: uuid.UUID, request: Request, actor: SuperAdminDep, api: ApiDep,
+    user_id: uuid.UUID,
+    request: Request,
+    actor: SuperAdminDep,
+    api: ApiDep,
     body: ResetPasswordRequest | None = None,
 ) -> dict[str, Any]:
     _, generated = api.identity.reset_password(

@@ -1,0 +1,63 @@
+# Hazina: `make run` starts the whole system, `make test` proves it. Both install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+VENV := .venv
+SYNC_STAMP := $(VENV)/.synced
+PY := $(VENV)/bin/python
+
+.PHONY: help run test lint fmt typecheck import-contracts schemas test-unit e2e bench bench-ledger bench-c2b caddyfile clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+uv-installed:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+
+$(SYNC_STAMP): uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml deploy/*/pyproject.toml simulators/pyproject.toml tests/e2e/pyproject.toml) | uv-installed
+	$(UV) sync --locked --all-packages --all-extras
+	@touch $(SYNC_STAMP)
+
+install: $(SYNC_STAMP) ## install every package into .venv (uv, from the lock file)
+
+run: $(SYNC_STAMP) ## start the whole system behind the front door on HAZINA_PORT (8000)
+	exec $(PY) -m hazina_devstack run
+
+lint: $(SYNC_STAMP) ## ruff, format check, import contracts, mypy, contract schemas
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(PY) -m hazina_contracts.schemas check
+
+fmt: $(SYNC_STAMP) ## format and fix what ruff can
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+schemas: $(SYNC_STAMP) ## write JSON Schemas for new event versions into libs/contracts/schemas
+	$(PY) -m hazina_contracts.schemas export
+
+caddyfile: $(SYNC_STAMP) ## regenerate deploy/Caddyfile from deploy/services.toml
+	$(PY) -m hazina_devstack caddyfile > deploy/Caddyfile
+
+test: lint ## lint, then every unit, integration and e2e test against real PostgreSQL and NATS
+	$(PY) -m hazina_devstack with-infra -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-%: $(SYNC_STAMP) ## one package's tests alone, e.g. make test-identity
+	$(PY) -m hazina_devstack with-infra -- $(UV) run --package hazina-$* pytest $(if $(wildcard services/$*),services/$*,libs/$*)/tests
+
+e2e: $(SYNC_STAMP) ## only the end-to-end tests through the front door
+	$(PY) -m hazina_devstack with-infra -- $(VENV)/bin/pytest tests/e2e
+
+bench: bench-ledger bench-c2b ## every benchmark (prints measured figures)
+
+bench-ledger: $(SYNC_STAMP) ## ledger write path, replay and memory (issue 4)
+	$(PY) -m hazina_devstack with-infra -- $(PY) bench/ledger_bench.py
+
+bench-c2b: $(SYNC_STAMP) ## C2B confirmations through the front door (issue 5)
+	$(PY) -m hazina_devstack with-infra -- $(PY) bench/c2b_bench.py
+
+clean: ## remove local state (embedded databases, logs) and the virtualenv
+	rm -rf .devstack $(VENV)

@@ -1,0 +1,322 @@
+"""The outbox relay and durable consumers against real PostgreSQL and real NATS.
+
+Goal: an event stored is published even if NATS was down when it was stored; a relay that dies
+between publishing and recording its position does not cause a second effect; a consumer given
+the same message twice applies it once; a message that keeps failing is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import nats
+import psycopg
+import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from pydantic import AwareDatetime
+
+from hazina_contracts.envelope import EventEnvelope
+from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.subjects import Stream
+from hazina_servicekit import infra
+from hazina_servicekit.consumer import DurableConsumer
+from hazina_servicekit.database import ensure_schema, open_pool
+from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.messaging import ensure_all_streams
+from hazina_servicekit.outbox import OutboxRelay
+
+pytestmark = pytest.mark.integration
+
+
+class TillOpened(ContractEvent):
+    """A test-only contract event (not published by any service)."""
+
+    TYPE: ClassVar[str] = "TestTillOpened"
+    VERSION: ClassVar[int] = 1
+    STREAM: ClassVar[Stream] = Stream.LEDGER
+    AGGREGATE: ClassVar[str] = "till"
+    EVENT: ClassVar[str] = "opened"
+    till_id: uuid.UUID
+    float_cents: int
+    occurred_at: AwareDatetime
+
+
+class Till(Aggregate):
+    @event("Opened")
+    def __init__(self, float_cents: int, correlation_id: str) -> None:
+        self.float_cents = float_cents
+
+    @event("Counted")
+    def count(self) -> None:
+        """Private: never leaves the service."""
+
+
+class Tills(Application):
+    name = "tills"
+
+
+def to_contract(domain_event: Any) -> ContractEvent | None:
+    if isinstance(domain_event, Till.Opened):
+        return TillOpened(
+            till_id=domain_event.originator_id,
+            float_cents=domain_event.float_cents,
+            occurred_at=domain_event.timestamp,
+        )
+    return None
+
+
+@pytest.fixture
+def tills(database_url: str) -> Iterator[tuple[Tills, Any]]:
+    ensure_schema(database_url, "tills")
+    pool = open_pool(database_url, "tills")
+    app = Tills(env=postgres_env(database_url, "tills"))
+    try:
+        yield app, pool
+    finally:
+        app.close()
+        pool.close()
+
+
+def _open_tills(app: Tills, n: int) -> list[Till]:
+    tills = []
+    for i in range(n):
+        till = Till(float_cents=100 * (i + 1), correlation_id=f"corr-{i}")
+        till.count()
+        tills.append(till)
+    app.save(*tills)
+    return tills
+
+
+async def _stream_subjects(js: Any, stream: str) -> list[EventEnvelope]:
+    info = await js.stream_info(stream)
+    out = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await js.get_msg(stream, seq)
+        out.append(EventEnvelope.from_bytes(msg.data))
+    return out
+
+
+def test_relay_publishes_mapped_events_once_with_their_correlation(
+    tills: Any, nats_url: str
+) -> None:
+    app, pool = tills
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        stored = _open_tills(app, 3)
+        relay = OutboxRelay(app=app, js=js, pool=pool, producer="tills", to_contract=to_contract)
+        assert await relay.publish_once() == 6  # three opened, three private counts read past
+        assert await relay.publish_once() == 0
+        envelopes = await _stream_subjects(js, "LEDGER")
+        assert [e.data["float_cents"] for e in envelopes] == [100, 200, 300]
+        assert [e.correlation_id for e in envelopes] == ["corr-0", "corr-1", "corr-2"]
+        assert {e.data["till_id"] for e in envelopes} == {str(t.id) for t in stored}
+        assert all(e.subject == "ledger.till.opened" and e.producer == "tills" for e in envelopes)
+        await nc.close()
+
+    asyncio.run(scenario())
+
+
+def test_events_stored_while_nats_is_down_are_published_when_it_returns(
+    tills: Any, tmp_path: Path
+) -> None:
+    app, pool = tills
+    server = infra.start_nats(tmp_path / "nats")
+    url = server.url
+    port = int(url.rsplit(":", 1)[1])
+
+    async def scenario() -> None:
+        nonlocal server
+        nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        relay = OutboxRelay(
+            app=app,
+            js=js,
+            pool=pool,
+            producer="tills",
+            to_contract=to_contract,
+            publish_timeout=0.5,
+        )
+        server.stop()  # NATS goes away
+        _open_tills(app, 2)  # the business carries on: events are stored
+        with pytest.raises(Exception):  # noqa: B017 - any publish failure will do
+            await relay.publish_once()
+        assert relay.positions.get("nats") == 0  # nothing recorded as published
+        server = infra.start_nats(tmp_path / "nats", port=port)  # NATS is back, same store
+        for _ in range(50):
+            if nc.is_connected:
+                break
+            await asyncio.sleep(0.1)
+        assert await relay.publish_once() == 4
+        envelopes = await _stream_subjects(js, "LEDGER")
+        assert len(envelopes) == 2
+        await nc.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
+
+
+def test_a_relay_killed_after_publishing_causes_no_second_effect(tills: Any, nats_url: str) -> None:
+    app, pool = tills
+    effects: list[int] = []
+
+    def handler(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+        effects.append(envelope.data["float_cents"])
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        _open_tills(app, 3)
+        doomed = OutboxRelay(app=app, js=js, pool=pool, producer="tills", to_contract=to_contract)
+
+        def crash(*_: Any) -> None:
+            raise RuntimeError("killed between publish and recording the position")
+
+        doomed.positions.set = crash  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError):
+            await doomed.publish_once()
+        survivor = OutboxRelay(app=app, js=js, pool=pool, producer="tills", to_contract=to_contract)
+        assert await survivor.publish_once() == 6  # re-publishes the same batch...
+        assert survivor.published == 0  # ...which JetStream recognises as duplicates
+        consumer = DurableConsumer(
+            js=js,
+            pool=pool,
+            service="tills",
+            name="effects",
+            stream="LEDGER",
+            subjects=["ledger.till.opened"],
+            handler=handler,
+        )
+        sub = await consumer.subscribe()
+        for msg in await sub.fetch(10, timeout=2):
+            await consumer.handle(msg)
+        assert sorted(effects) == [100, 200, 300]
+        await nc.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_consumer_applies_the_same_message_once(tills: Any, nats_url: str) -> None:
+    _, pool = tills
+
+    def handler(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS till_totals (total bigint)")
+        conn.execute("INSERT INTO till_totals VALUES (%s)", (envelope.data["float_cents"],))
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        envelope = EventEnvelope(
+            event_id=uuid.uuid4(),
+            type="TestTillOpened",
+            version=1,
+            occurred_at="2026-11-23T10:00:00Z",
+            producer="tills",
+            correlation_id="c",
+            subject="ledger.till.opened",
+            data={"float_cents": 700},
+        )
+        # Delivered three times, twice beyond JetStream's de-duplication (different message ids).
+        for msg_id in ("a", "b", "c"):
+            await js.publish(
+                "ledger.till.opened", envelope.to_bytes(), headers={"Nats-Msg-Id": msg_id}
+            )
+        consumer = DurableConsumer(
+            js=js,
+            pool=pool,
+            service="tills",
+            name="totals",
+            stream="LEDGER",
+            subjects=["ledger.till.opened"],
+            handler=handler,
+        )
+        sub = await consumer.subscribe()
+        for msg in await sub.fetch(10, timeout=2):
+            await consumer.handle(msg)
+        assert (consumer.processed, consumer.duplicates) == (1, 2)
+        with pool.connection() as conn:
+            assert conn.execute("SELECT sum(total), count(*) FROM till_totals").fetchone() == (
+                700,
+                1,
+            )
+        await nc.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_message_that_keeps_failing_is_dead_lettered_with_its_error(
+    tills: Any, nats_url: str
+) -> None:
+    _, pool = tills
+
+    def handler(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS half_written (x int)")
+        conn.execute("INSERT INTO half_written VALUES (1)")
+        raise ValueError("the ledger cannot place this")
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        envelope = EventEnvelope(
+            event_id=uuid.uuid4(),
+            type="TestTillOpened",
+            version=1,
+            occurred_at="2026-11-23T10:00:00Z",
+            producer="tills",
+            correlation_id="c",
+            subject="ledger.till.opened",
+            data={},
+        )
+        await js.publish("ledger.till.opened", envelope.to_bytes())
+        await js.publish("ledger.till.opened", b"not an envelope at all")
+        consumer = DurableConsumer(
+            js=js,
+            pool=pool,
+            service="tills",
+            name="fragile",
+            stream="LEDGER",
+            subjects=["ledger.till.opened"],
+            handler=handler,
+            max_deliver=3,
+            backoff_seconds=(0.05,),
+        )
+        sub = await consumer.subscribe()
+        for _ in range(20):
+            if consumer.dead_lettered == 2:
+                break
+            try:
+                for msg in await sub.fetch(10, timeout=0.5):
+                    await consumer.handle(msg)
+            except nats.errors.TimeoutError:
+                continue
+        assert consumer.dead_lettered == 2
+        letters = await _raw_messages(js, "DEADLETTER")
+        errors = sorted(m.headers["Hazina-Error"] for m in letters)
+        assert errors[0].startswith("ValueError: the ledger cannot place this")
+        assert errors[1].startswith("not a valid event envelope")
+        with pool.connection() as conn:  # each failed attempt rolled back whole
+            assert conn.execute("SELECT to_regclass('half_written')").fetchone() == (None,)
+        await nc.close()
+
+    asyncio.run(scenario())
+
+
+async def _raw_messages(js: Any, stream: str) -> list[Any]:
+    info = await js.stream_info(stream)
+    return [
+        await js.get_msg(stream, seq)
+        for seq in range(info.state.first_seq, info.state.last_seq + 1)
+    ]

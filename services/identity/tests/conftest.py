@@ -1,0 +1,116 @@
+"""Identity under test: a real PostgreSQL database per test, a real NATS, a clock the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hazina_identity.bootstrap import Container, build, build_http_app
+from hazina_identity.settings import IdentitySettings
+
+ADMIN_USERNAME = "superadmin"
+ADMIN_PASSWORD = "Seed-Admin-Pass-1"
+
+
+@dataclass
+class MovableClock:
+    """The test decides what time it is; starts at the real now so tokens verify normally."""
+
+    current: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def settings(database_url: str, nats_url: str) -> IdentitySettings:
+    return IdentitySettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        run_workers=False,
+        seed_superadmin_password=ADMIN_PASSWORD,
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+    )
+
+
+@pytest.fixture
+def container(settings: IdentitySettings, clock: MovableClock) -> Iterator[Container]:
+    built = build(settings, clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(build_http_app(container), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def login(client: TestClient, username: str, password: str, **kwargs: Any) -> dict[str, Any]:
+    response = client.post(
+        "/api/auth/login", json={"username": username, "password": password}, **kwargs
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def bearer(session: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session['token']}"}
+
+
+@pytest.fixture
+def admin(client: TestClient) -> dict[str, str]:
+    return bearer(login(client, ADMIN_USERNAME, ADMIN_PASSWORD))
+
+
+def create_user(
+    client: TestClient,
+    admin: dict[str, str],
+    username: str,
+    role: str,
+    password: str = "Officer-Pass-1",
+    **extra: Any,
+) -> dict[str, Any]:
+    response = client.post(
+        "/api/users",
+        json={
+            "username": username,
+            "password": password,
+            "role": role,
+            "regions": ["Nairobi"],
+            **extra,
+        },
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+@pytest.fixture
+def h() -> Any:
+    """The helpers above, as a fixture (test modules cannot import conftest in importlib mode)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        login=login,
+        bearer=bearer,
+        create_user=create_user,
+        ADMIN_USERNAME=ADMIN_USERNAME,
+        ADMIN_PASSWORD=ADMIN_PASSWORD,
+    )
