@@ -25,7 +25,7 @@ from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay
 from hazina_servicekit.projection import Projection
-from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
+from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 SERVICE = "origination"
 
@@ -96,16 +96,10 @@ def workers(container: Container, link: NatsLink) -> list[Worker]:
     async def relay(js: JetStreamContext, stop: asyncio.Event) -> None:
         await container.relay(js).run(stop)
 
-    async def payments(js: JetStreamContext, stop: asyncio.Event) -> None:
-        await container.payments_consumer(js).run(stop)
-
-    async def ledger(js: JetStreamContext, stop: asyncio.Event) -> None:
-        await container.ledger_consumer(js).run(stop)
-
     return [
         stream_worker(link, Stream.ORIGINATION, relay, duplicate_window_seconds=window),
-        stream_worker(link, Stream.PAYMENTS, payments, duplicate_window_seconds=window),
-        stream_worker(link, Stream.LEDGER, ledger, duplicate_window_seconds=window),
+        consumer_worker(link, container.payments_consumer, duplicate_window_seconds=window),
+        consumer_worker(link, container.ledger_consumer, duplicate_window_seconds=window),
         container.projection.follow,
     ]
 
