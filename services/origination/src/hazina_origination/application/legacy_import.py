@@ -160,6 +160,7 @@ def plan_and_validate(
     problems: dict[int, list[str]] = {}
     groups: dict[str, _GroupPlan] = {}
     clients: dict[str, _ClientPlan] = {}
+    tainted: set[str] = set()  # groups with a bad row: their group-level checks wait for the fix
 
     def report(row: int, message: str) -> None:
         problems.setdefault(row, []).append(message)
@@ -171,6 +172,7 @@ def plan_and_validate(
         for message in row_problems:
             report(number, message)
         if row_problems:
+            tainted.add((values.get("group_name") or "").strip().lower())
             continue
         key = parsed["group_name"].strip().lower()
         plan = groups.setdefault(key, _GroupPlan(name=parsed["group_name"].strip(), first_row=number))
@@ -207,7 +209,9 @@ def plan_and_validate(
                 "product_type": parsed["loan_type"], "disbursed_on": parsed["loan_disbursed_on"],
                 "closed_on": parsed["loan_closed_on"], "reference": parsed["loan_reference"],
             })
-    for plan in groups.values():
+    for key, plan in groups.items():
+        if key in tainted:
+            continue
         if plan.signatories and set(plan.signatories) != set(SIGNATORY_ROLES):
             missing = ", ".join(r for r in SIGNATORY_ROLES if r not in plan.signatories)
             report(plan.first_row, f"group {plan.name} names some signatories but no {missing}")
