@@ -43,13 +43,24 @@ class TokenMint:
     def jwks(self) -> dict[str, Any]:
         raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": KID, "alg": "EdDSA", "use": "sig"}]}
+        return {
+            "keys": [
+                {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": KID, "alg": "EdDSA", "use": "sig"}
+            ]
+        }
 
     def token(self, user_id: uuid.UUID, role: str, *, expires_in: int = 900) -> str:
         now = int(time.time())
         claims = {
-            "sub": str(user_id), "role": role, "regions": [], "username": f"{role}-{str(user_id)[:8]}",
-            "typ": "access", "iss": ISSUER, "iat": now, "exp": now + expires_in, "jti": uuid.uuid4().hex,
+            "sub": str(user_id),
+            "role": role,
+            "regions": [],
+            "username": f"{role}-{str(user_id)[:8]}",
+            "typ": "access",
+            "iss": ISSUER,
+            "iat": now,
+            "exp": now + expires_in,
+            "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KID})
 
@@ -71,16 +82,25 @@ def module_database_url(pg_server_url: str) -> Iterator[str]:
 
 def make_settings(database_url: str, nats_url: str, uploads: Path) -> OriginationSettings:
     return OriginationSettings(
-        database_url=database_url, nats_url=nats_url, run_workers=False, uploads_dir=str(uploads),
-        max_photo_bytes=64 * 1024, max_guarantees_per_client=2,
+        database_url=database_url,
+        nats_url=nats_url,
+        run_workers=False,
+        uploads_dir=str(uploads),
+        max_photo_bytes=64 * 1024,
+        max_guarantees_per_client=2,
     )
 
 
 @pytest.fixture(scope="module")
 def container(
-    module_database_url: str, nats_server_url: str, mint: TokenMint, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str,
+    nats_server_url: str,
+    mint: TokenMint,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Container]:
-    settings = make_settings(module_database_url, nats_server_url, tmp_path_factory.mktemp("uploads"))
+    settings = make_settings(
+        module_database_url, nats_server_url, tmp_path_factory.mktemp("uploads")
+    )
     built = build(settings, verifier=TokenVerifier(mint.jwks, issuer=ISSUER, min_refresh_seconds=0))
     try:
         yield built
@@ -133,45 +153,89 @@ class World:
 
     def product(self, **overrides: Any) -> dict[str, Any]:
         body = {
-            "name": f"Biashara {uuid.uuid4().hex[:6]}", "type": f"business-{uuid.uuid4().hex[:6]}",
-            "interestMethod": "flat", "interestRate": "10", "interestRatePeriod": "month",
-            "repaymentFrequency": "monthly", "minAmount": 1000, "maxAmount": "50000.00", "minTerm": 1,
-            "maxTerm": 12, "requirePriorRepaidLoan": False, "minSavingsRatio": "0.20",
+            "name": f"Biashara {uuid.uuid4().hex[:6]}",
+            "type": f"business-{uuid.uuid4().hex[:6]}",
+            "interestMethod": "flat",
+            "interestRate": "10",
+            "interestRatePeriod": "month",
+            "repaymentFrequency": "monthly",
+            "minAmount": 1000,
+            "maxAmount": "50000.00",
+            "minTerm": 1,
+            "maxTerm": 12,
+            "requirePriorRepaidLoan": False,
+            "minSavingsRatio": "0.20",
             "fees": [{"name": "application", "kind": "percent", "value": "1.5"}],
         }
         body.update(overrides)
-        return self.ok(self.http.post("/api/loan-products", json=body, headers=self.super_admin.headers), 201)
+        return self.ok(
+            self.http.post("/api/loan-products", json=body, headers=self.super_admin.headers), 201
+        )
 
     def group(self, officer: Staff, *, approve: bool = True, **extra: Any) -> dict[str, Any]:
-        body = {"name": f"Umoja {uuid.uuid4().hex[:6]}", "meetingDay": "Wednesday", "meetingTime": "10:00", **extra}
+        body = {
+            "name": f"Umoja {uuid.uuid4().hex[:6]}",
+            "meetingDay": "Wednesday",
+            "meetingTime": "10:00",
+            **extra,
+        }
         group = self.ok(self.http.post("/api/groups", json=body, headers=officer.headers), 201)
         if approve and group["status"] != "active":
-            group = self.ok(self.http.put(f"/api/groups/{group['_id']}/approve", headers=self.approver.headers))
+            group = self.ok(
+                self.http.put(f"/api/groups/{group['_id']}/approve", headers=self.approver.headers)
+            )
         return group
 
-    def onboard(self, officer: Staff, group_id: str, *, approve: bool = True, **fields: Any) -> dict[str, Any]:
+    def onboard(
+        self, officer: Staff, group_id: str, *, approve: bool = True, **fields: Any
+    ) -> dict[str, Any]:
         photo = fields.pop("photo", ("face.jpg", JPEG, "image/jpeg"))
         data = {
-            "name": "Wanjiku Kamau", "nationalId": self.national_id(), "phone": self.phone(), "residence": "owned",
-            "businessType": "retail", "businessLocation": "Githurai", "nextOfKinName": "Njeri",
-            "nextOfKinPhone": self.phone(), "nextOfKinRelationship": "sister", "groupId": group_id, **fields,
+            "name": "Wanjiku Kamau",
+            "nationalId": self.national_id(),
+            "phone": self.phone(),
+            "residence": "owned",
+            "businessType": "retail",
+            "businessLocation": "Githurai",
+            "nextOfKinName": "Njeri",
+            "nextOfKinPhone": self.phone(),
+            "nextOfKinRelationship": "sister",
+            "groupId": group_id,
+            **fields,
         }
         files = {"photo": photo} if photo is not None else None
-        body = self.ok(self.http.post("/api/clients/onboard", data=data, files=files, headers=officer.headers), 201)
+        body = self.ok(
+            self.http.post("/api/clients/onboard", data=data, files=files, headers=officer.headers),
+            201,
+        )
         client = body["client"]
         if approve:
-            client = self.ok(self.http.put(f"/api/clients/{client['_id']}/approve", headers=self.approver.headers))
+            client = self.ok(
+                self.http.put(
+                    f"/api/clients/{client['_id']}/approve", headers=self.approver.headers
+                )
+            )
         return dict(client)
 
-    def ready_group(self, officer: Staff, members: int = 3) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def ready_group(
+        self, officer: Staff, members: int = 3
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """An active group with a chairperson, secretary and treasurer among its active members."""
         group = self.group(officer)
         people = [self.onboard(officer, group["_id"]) for _ in range(members)]
-        body = {"signatoryAssignments": [
-            {"role": role, "memberNationalId": person["nationalId"]}
-            for role, person in zip(("chairperson", "secretary", "treasurer"), people, strict=False)
-        ]}
-        group = self.ok(self.http.put(f"/api/groups/{group['_id']}/signatories", json=body, headers=officer.headers))
+        body = {
+            "signatoryAssignments": [
+                {"role": role, "memberNationalId": person["nationalId"]}
+                for role, person in zip(
+                    ("chairperson", "secretary", "treasurer"), people, strict=False
+                )
+            ]
+        }
+        group = self.ok(
+            self.http.put(
+                f"/api/groups/{group['_id']}/signatories", json=body, headers=officer.headers
+            )
+        )
         return group, people
 
     def savings(self, client_id: str, cents: int, *, at: datetime | None = None) -> None:
@@ -179,8 +243,12 @@ class World:
         from hazina_contracts.events.ledger import SavingsBalanceChanged
 
         event = SavingsBalanceChanged(
-            occurred_at=at or datetime.now(UTC), client_id=uuid.UUID(client_id), balance_cents=cents,
-            change_cents=cents, reason="deposit", transaction_id=uuid.uuid4().hex,
+            occurred_at=at or datetime.now(UTC),
+            client_id=uuid.UUID(client_id),
+            balance_cents=cents,
+            change_cents=cents,
+            reason="deposit",
+            transaction_id=uuid.uuid4().hex,
         )
         self.deliver_ledger(event)
 
@@ -189,29 +257,65 @@ class World:
         with self.container.pool.connection() as conn, conn.transaction():
             consumer_handler(envelope(event), conn)
 
-    def initiate(self, actor: Staff, client: dict[str, Any], product: dict[str, Any], amount: Any = 20000,
-                 term: int = 6) -> Any:
+    def initiate(
+        self,
+        actor: Staff,
+        client: dict[str, Any],
+        product: dict[str, Any],
+        amount: Any = 20000,
+        term: int = 6,
+    ) -> Any:
         return self.http.post(
             "/api/loans/initiate",
-            json={"clientNationalId": client["nationalId"], "productId": product["_id"], "amount": amount,
-                  "term": term},
+            json={
+                "clientNationalId": client["nationalId"],
+                "productId": product["_id"],
+                "amount": amount,
+                "term": term,
+            },
             headers=actor.headers,
         )
 
-    def approvable_loan(self, officer: Staff, product: dict[str, Any] | None = None) -> dict[str, Any]:
+    def approvable_loan(
+        self, officer: Staff, product: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A loan initiated by ``officer`` with a passing assessment and an accepted guarantor."""
         product = product or self.product()
         _, people = self.ready_group(officer)
         borrower, guarantor = people[0], people[1]
         self.savings(borrower["_id"], 400_000)
         loan = self.ok(self.initiate(officer, borrower, product), 201)["loan"]
-        added = self.ok(self.http.post("/api/guarantors", json={
-            "loanId": loan["_id"], "clientId": guarantor["_id"], "relationship": "Brother",
-            "idCopyUrl": "/uploads/id.jpg", "photoUrl": "/uploads/photo.jpg"}, headers=officer.headers), 201)
+        added = self.ok(
+            self.http.post(
+                "/api/guarantors",
+                json={
+                    "loanId": loan["_id"],
+                    "clientId": guarantor["_id"],
+                    "relationship": "Brother",
+                    "idCopyUrl": "/uploads/id.jpg",
+                    "photoUrl": "/uploads/photo.jpg",
+                },
+                headers=officer.headers,
+            ),
+            201,
+        )
         self.ok(self.http.put(f"/api/guarantors/{added['_id']}/accept", headers=officer.headers))
-        self.ok(self.http.post("/api/credit-assessments", json={
-            "loanId": loan["_id"], "character": 4, "capacity": 4, "capital": 4, "collateral": 3, "conditions": 4,
-            "officerNotes": "Stable business"}, headers=officer.headers), 201)
+        self.ok(
+            self.http.post(
+                "/api/credit-assessments",
+                json={
+                    "loanId": loan["_id"],
+                    "character": 4,
+                    "capacity": 4,
+                    "capital": 4,
+                    "collateral": 3,
+                    "conditions": 4,
+                    "officerNotes": "Stable business",
+                },
+                headers=officer.headers,
+            ),
+            201,
+        )
         return dict(loan)
 
     def approved_loan(self, officer: Staff) -> dict[str, Any]:
@@ -220,7 +324,11 @@ class World:
         return loan
 
     def loan(self, loan_id: str, who: Staff | None = None) -> dict[str, Any]:
-        return dict(self.ok(self.http.get(f"/api/loans/{loan_id}", headers=(who or self.super_admin).headers)))
+        return dict(
+            self.ok(
+                self.http.get(f"/api/loans/{loan_id}", headers=(who or self.super_admin).headers)
+            )
+        )
 
 
 def _ledger_handler(container: Container) -> Any:
@@ -231,8 +339,13 @@ def _ledger_handler(container: Container) -> Any:
 
 def envelope(event: ContractEvent, *, event_id: uuid.UUID | None = None) -> EventEnvelope:
     return EventEnvelope(
-        event_id=event_id or uuid.uuid4(), type=event.TYPE, version=event.VERSION,
-        occurred_at=datetime.now(UTC), producer="test", correlation_id="test", subject=event.subject(),
+        event_id=event_id or uuid.uuid4(),
+        type=event.TYPE,
+        version=event.VERSION,
+        occurred_at=datetime.now(UTC),
+        producer="test",
+        correlation_id="test",
+        subject=event.subject(),
         data=event.model_dump(mode="json"),
     )
 

@@ -34,13 +34,20 @@ def with_jetstream(nats_url: str, body: Callable[[JetStreamContext], Awaitable[A
 
 def make_envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
     return EventEnvelope(
-        event_id=event_id or uuid.uuid4(), type=event.TYPE, version=event.VERSION, occurred_at=datetime.now(UTC),
-        producer="test", correlation_id="corr-test", subject=event.subject(), data=event.model_dump(mode="json"),
+        event_id=event_id or uuid.uuid4(),
+        type=event.TYPE,
+        version=event.VERSION,
+        occurred_at=datetime.now(UTC),
+        producer="test",
+        correlation_id="corr-test",
+        subject=event.subject(),
+        data=event.model_dump(mode="json"),
     )
 
 
-async def deliver(js: JetStreamContext, consumer: DurableConsumer, stream: Stream,
-                  envelopes: list[EventEnvelope]) -> None:
+async def deliver(
+    js: JetStreamContext, consumer: DurableConsumer, stream: Stream, envelopes: list[EventEnvelope]
+) -> None:
     """Publish each envelope as its own message (repeats included) and let the consumer handle them all."""
     await ensure_stream(js, stream)
     subscription = await consumer.subscribe()
@@ -57,11 +64,16 @@ def stored_event_names(world: Any, loan_id: str) -> list[str]:
     return [type(e).__name__ for e in world.container.app.events.get(uuid.UUID(loan_id))]
 
 
-def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(world: Any, nats_url: str) -> None:
+def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(
+    world: Any, nats_url: str
+) -> None:
     officer = world.staff("loan_officer")
     loan = world.approved_loan(officer)
     for _ in range(3):
-        world.ok(world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202)
+        world.ok(
+            world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers),
+            202,
+        )
     detail = world.loan(loan["_id"])
 
     async def body(js: JetStreamContext) -> list[EventEnvelope]:
@@ -98,7 +110,9 @@ def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(wor
     assert approved.data["terms"]["term"] == 6
     group_events = [e.type for e in published if e.data.get("group_id") == detail["groupId"]["_id"]]
     assert {"GroupCreated", "GroupApproved", "SignatoriesAssigned"} <= set(group_events)
-    assert "ClientOnboarded" in {e.type for e in published} and "ClientApproved" in {e.type for e in published}
+    assert "ClientOnboarded" in {e.type for e in published} and "ClientApproved" in {
+        e.type for e in published
+    }
     onboarded = next(e for e in published if e.type == "ClientOnboarded")
     assert "photo" not in onboarded.data  # private details stay private
 
@@ -106,22 +120,33 @@ def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(wor
 def _disbursing(world: Any) -> tuple[dict[str, Any], str]:
     officer = world.staff("loan_officer")
     loan = world.approved_loan(officer)
-    started = world.ok(world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202)
+    started = world.ok(
+        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202
+    )
     return loan, started["transactionId"]
 
 
 def completed(loan: dict[str, Any], disbursement_id: str) -> payments.DisbursementCompleted:
     now = datetime.now(UTC)
     return payments.DisbursementCompleted(
-        occurred_at=now, disbursement_id=uuid.UUID(disbursement_id), loan_id=uuid.UUID(loan["_id"]),
-        amount_cents=2_000_000, charge_cents=1300, mpesa_receipt="QWE123ABC", completed_at=now,
+        occurred_at=now,
+        disbursement_id=uuid.UUID(disbursement_id),
+        loan_id=uuid.UUID(loan["_id"]),
+        amount_cents=2_000_000,
+        charge_cents=1300,
+        mpesa_receipt="QWE123ABC",
+        completed_at=now,
     )
 
 
 def failed(loan: dict[str, Any], disbursement_id: str) -> payments.DisbursementFailed:
     return payments.DisbursementFailed(
-        occurred_at=datetime.now(UTC), disbursement_id=uuid.UUID(disbursement_id), loan_id=uuid.UUID(loan["_id"]),
-        amount_cents=2_000_000, result_code="2001", result_description="The initiator information is invalid.",
+        occurred_at=datetime.now(UTC),
+        disbursement_id=uuid.UUID(disbursement_id),
+        loan_id=uuid.UUID(loan["_id"]),
+        amount_cents=2_000_000,
+        result_code="2001",
+        result_description="The initiator information is invalid.",
         retryable=False,
     )
 
@@ -129,7 +154,9 @@ def failed(loan: dict[str, Any], disbursement_id: str) -> payments.DisbursementF
 def test_a_completed_disbursement_delivered_twice_disburses_once(world: Any, nats_url: str) -> None:
     loan, transaction_id = _disbursing(world)
     success = make_envelope(completed(loan, transaction_id))
-    republished = make_envelope(completed(loan, transaction_id))  # same fact, new event id (a producer retry)
+    republished = make_envelope(
+        completed(loan, transaction_id)
+    )  # same fact, new event id (a producer retry)
     late_failure = make_envelope(failed(loan, transaction_id))  # out of order: after the success
 
     async def body(js: JetStreamContext) -> DurableConsumer:
@@ -152,7 +179,9 @@ def test_a_failed_disbursement_goes_back_to_approved_with_the_reason_and_can_be_
     failure = make_envelope(failed(loan, first_attempt))
 
     async def first(js: JetStreamContext) -> None:
-        await deliver(js, world.container.payments_consumer(js), Stream.PAYMENTS, [failure, failure])
+        await deliver(
+            js, world.container.payments_consumer(js), Stream.PAYMENTS, [failure, failure]
+        )
 
     with_jetstream(nats_url, first)
     detail = world.loan(loan["_id"])
@@ -161,7 +190,9 @@ def test_a_failed_disbursement_goes_back_to_approved_with_the_reason_and_can_be_
     assert detail["history"][-1]["event"] == "disbursement_failed"
     assert stored_event_names(world, loan["_id"]).count("DisbursementFailed") == 1
 
-    retried = world.ok(world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202)
+    retried = world.ok(
+        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202
+    )
     assert retried["transactionId"] != first_attempt
     stale = make_envelope(failed(loan, first_attempt))  # the old attempt reported again, late
     success = make_envelope(completed(loan, retried["transactionId"]))
@@ -181,9 +212,16 @@ def test_savings_balances_apply_once_and_the_newest_wins(world: Any, nats_url: s
     t0 = datetime.now(UTC)
 
     def change(balance: int, delta: int, at: datetime, tx: str) -> EventEnvelope:
-        return make_envelope(ledger.SavingsBalanceChanged(
-            occurred_at=at, client_id=client_id, balance_cents=balance, change_cents=delta, reason="deposit",
-            transaction_id=tx))
+        return make_envelope(
+            ledger.SavingsBalanceChanged(
+                occurred_at=at,
+                client_id=client_id,
+                balance_cents=balance,
+                change_cents=delta,
+                reason="deposit",
+                transaction_id=tx,
+            )
+        )
 
     newest = change(500_000, 200_000, t0 + timedelta(minutes=5), "TX2")
     older = change(300_000, 300_000, t0, "TX1")
@@ -195,7 +233,9 @@ def test_savings_balances_apply_once_and_the_newest_wins(world: Any, nats_url: s
 
     consumer = with_jetstream(nats_url, body)
     assert consumer.processed == 2 and consumer.duplicates == 2
-    client = world.ok(world.http.get(f"/api/clients/{client_id}", headers=world.super_admin.headers))
+    client = world.ok(
+        world.http.get(f"/api/clients/{client_id}", headers=world.super_admin.headers)
+    )
     assert client["savings_balance_cents"] == 500_000 and client["savingsBalance"] == 5000
     assert sorted(m["_id"] for m in client["savingsHistory"]) == ["TX1", "TX2"]
 
@@ -208,26 +248,48 @@ def test_ledger_loan_states_apply_once_and_an_older_state_never_overwrites_a_new
     t0 = datetime.now(UTC)
 
     def status(value: str, at: datetime) -> EventEnvelope:
-        return make_envelope(ledger.LoanStatusChanged(
-            occurred_at=at, loan_id=loan_id, client_id=client_id, status=value, days_past_due=0 if value ==
-            "current" else 40, outstanding_cents=1_000_000))  # type: ignore[arg-type]
+        return make_envelope(
+            ledger.LoanStatusChanged(
+                occurred_at=at,
+                loan_id=loan_id,
+                client_id=client_id,
+                status=value,
+                days_past_due=0 if value == "current" else 40,
+                outstanding_cents=1_000_000,
+            )
+        )  # type: ignore[arg-type]
 
     arrears = status("in_arrears", t0 + timedelta(days=10))
     stale_current = status("current", t0 + timedelta(days=1))
     defaulted = status("defaulted", t0 + timedelta(days=90))
-    repaid = make_envelope(ledger.LoanRepaid(occurred_at=t0 + timedelta(days=120), loan_id=loan_id,
-                                             client_id=client_id, total_paid_cents=2_600_000))
+    repaid = make_envelope(
+        ledger.LoanRepaid(
+            occurred_at=t0 + timedelta(days=120),
+            loan_id=loan_id,
+            client_id=client_id,
+            total_paid_cents=2_600_000,
+        )
+    )
     success = make_envelope(completed(loan, transaction_id))
 
     async def body(js: JetStreamContext) -> None:
-        await deliver(js, world.container.ledger_consumer(js), Stream.LEDGER, [arrears, arrears, stale_current])
+        await deliver(
+            js,
+            world.container.ledger_consumer(js),
+            Stream.LEDGER,
+            [arrears, arrears, stale_current],
+        )
 
     with_jetstream(nats_url, body)
-    assert world.loan(loan["_id"])["status"] == "in_arrears"  # the ledger saw the payout before we did
+    assert (
+        world.loan(loan["_id"])["status"] == "in_arrears"
+    )  # the ledger saw the payout before we did
 
     async def later(js: JetStreamContext) -> None:
         await deliver(js, world.container.payments_consumer(js), Stream.PAYMENTS, [success])
-        await deliver(js, world.container.ledger_consumer(js), Stream.LEDGER, [repaid, defaulted, repaid])
+        await deliver(
+            js, world.container.ledger_consumer(js), Stream.LEDGER, [repaid, defaulted, repaid]
+        )
 
     with_jetstream(nats_url, later)
     detail = world.loan(loan["_id"])

@@ -12,11 +12,15 @@ from openpyxl import Workbook
 
 from hazina_origination.__main__ import main
 
-HEADER = ("group_name,meeting_day,loan_officer_id,client_name,national_id,phone,residence,signatory_role,"
-          "loan_amount,loan_outcome,loan_disbursed_on,loan_closed_on,loan_reference")
+HEADER = (
+    "group_name,meeting_day,loan_officer_id,client_name,national_id,phone,residence,signatory_role,"
+    "loan_amount,loan_outcome,loan_disbursed_on,loan_closed_on,loan_reference"
+)
 
 
-def legacy_csv(world: Any, officer_id: uuid.UUID, bad: bool = False) -> tuple[bytes, list[str], str]:
+def legacy_csv(
+    world: Any, officer_id: uuid.UUID, bad: bool = False
+) -> tuple[bytes, list[str], str]:
     group = f"Legacy Umoja {uuid.uuid4().hex[:6]}"
     ids = [world.national_id() for _ in range(4)]
     rows = [
@@ -30,14 +34,17 @@ def legacy_csv(world: Any, officer_id: uuid.UUID, bad: bool = False) -> tuple[by
     if bad:
         rows[2] = f"{group},,,John Otieno,{ids[1]},020123,rented,secretary,,,,,"  # landline
         rows[4] = f"{group},Funday,,Peter Mutua,12AB,0712000004,,,abc,repaid,2024-13-01,,"
-        rows.append(f"{group},,,Mary Akinyi,{ids[0]},0799999999,owned,,,,,,")  # same ID, other phone
+        rows.append(
+            f"{group},,,Mary Akinyi,{ids[0]},0799999999,owned,,,,,,"
+        )  # same ID, other phone
     return ("\n".join([HEADER, *rows]) + "\n").encode(), ids, group
 
 
 def post(world: Any, name: str, data: bytes, *, dry_run: bool = False) -> Any:
     return world.http.post(
         f"/api/origination/import{'?dryRun=true' if dry_run else ''}",
-        files={"file": (name, io.BytesIO(data), "application/octet-stream")}, headers=world.super_admin.headers,
+        files={"file": (name, io.BytesIO(data), "application/octet-stream")},
+        headers=world.super_admin.headers,
     )
 
 
@@ -45,24 +52,48 @@ def test_a_good_csv_imports_groups_clients_and_past_loans_as_legacy(world: Any) 
     officer = world.staff("loan_officer")
     data, ids, group_name = legacy_csv(world, officer.user_id)
     dry = world.ok(post(world, "legacy.csv", data, dry_run=True))
-    assert dry == {"message": "File is valid; nothing was imported (dry run)", "imported": False, "groups": 1,
-                   "clients": 4, "loans": 3}
-    assert world.ok(world.http.get(f"/api/clients?search={ids[0]}", headers=world.super_admin.headers)) == []
+    assert dry == {
+        "message": "File is valid; nothing was imported (dry run)",
+        "imported": False,
+        "groups": 1,
+        "clients": 4,
+        "loans": 3,
+    }
+    assert (
+        world.ok(world.http.get(f"/api/clients?search={ids[0]}", headers=world.super_admin.headers))
+        == []
+    )
 
     body = world.ok(post(world, "legacy.csv", data))
-    assert body["imported"] is True and (body["groups"], body["clients"], body["loans"]) == (1, 4, 3)
+    assert body["imported"] is True and (body["groups"], body["clients"], body["loans"]) == (
+        1,
+        4,
+        3,
+    )
     groups = world.ok(world.http.get(f"/api/groups?search={group_name}", headers=officer.headers))
-    assert len(groups) == 1 and groups[0]["status"] == "legacy" and groups[0]["meetingDay"] == "Tuesday"
+    assert (
+        len(groups) == 1
+        and groups[0]["status"] == "legacy"
+        and groups[0]["meetingDay"] == "Tuesday"
+    )
     assert groups[0]["chairperson"]["nationalId"] == ids[0] and groups[0]["membersCount"] == 4
     mary = world.ok(world.http.get(f"/api/clients?search={ids[0]}", headers=officer.headers))[0]
-    assert mary["status"] == "legacy" and mary["phone"] == "254712000001" and mary["hasLoanHistory"] is True
+    assert (
+        mary["status"] == "legacy"
+        and mary["phone"] == "254712000001"
+        and mary["hasLoanHistory"] is True
+    )
     loans = world.ok(world.http.get(f"/api/loans?clientId={mary['_id']}", headers=officer.headers))
     assert sorted((loan["status"], loan["principal_cents"], loan["legacy"]) for loan in loans) == [
-        ("repaid", 1_500_000, True), ("repaid", 2_000_000, True)]
+        ("repaid", 1_500_000, True),
+        ("repaid", 2_000_000, True),
+    ]
     assert {loan["legacyReference"] for loan in loans} == {"OLD-1", "OLD-2"}
 
     # Approved, Mary's imported repaid loans satisfy a product that requires one.
-    world.ok(world.http.put(f"/api/groups/{groups[0]['_id']}/approve", headers=world.approver.headers))
+    world.ok(
+        world.http.put(f"/api/groups/{groups[0]['_id']}/approve", headers=world.approver.headers)
+    )
     world.ok(world.http.put(f"/api/clients/{mary['_id']}/approve", headers=world.approver.headers))
     world.savings(mary["_id"], 1_000_000)
     product = world.product(requirePriorRepaidLoan=True)
@@ -86,8 +117,16 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_each_bad_row(world: Any)
     assert "meetingDay" in errors[6] and "nationalId" in errors[6] and "loan_amount" in errors[6]
     assert "not a date" in errors[6]
     assert "different name, phone or group" in errors[7]
-    assert world.ok(world.http.get(f"/api/clients?search={ids[0]}", headers=world.super_admin.headers)) == []
-    assert world.ok(world.http.get(f"/api/groups?search={group_name}", headers=world.super_admin.headers)) == []
+    assert (
+        world.ok(world.http.get(f"/api/clients?search={ids[0]}", headers=world.super_admin.headers))
+        == []
+    )
+    assert (
+        world.ok(
+            world.http.get(f"/api/groups?search={group_name}", headers=world.super_admin.headers)
+        )
+        == []
+    )
 
 
 def test_an_xlsx_workbook_with_numbers_for_ids_and_phones_imports(world: Any) -> None:
@@ -95,22 +134,38 @@ def test_an_xlsx_workbook_with_numbers_for_ids_and_phones_imports(world: Any) ->
     sheet = book.active
     assert sheet is not None
     nid = world.national_id()
-    sheet.append(["Group Name", "Client Name", "ID Number", "Phone Number", "Loan Amount", "Loan Outcome"])
-    sheet.append([f"Excel Group {uuid.uuid4().hex[:6]}", "Halima Noor", int(nid), 712000009, 12000.5, "Repaid"])
+    sheet.append(
+        ["Group Name", "Client Name", "ID Number", "Phone Number", "Loan Amount", "Loan Outcome"]
+    )
+    sheet.append(
+        [
+            f"Excel Group {uuid.uuid4().hex[:6]}",
+            "Halima Noor",
+            int(nid),
+            712000009,
+            12000.5,
+            "Repaid",
+        ]
+    )
     buffer = io.BytesIO()
     book.save(buffer)
     body = world.ok(post(world, "old.xlsx", buffer.getvalue()))
     assert (body["groups"], body["clients"], body["loans"]) == (1, 1, 1)
-    client = world.ok(world.http.get(f"/api/clients?search={nid}", headers=world.super_admin.headers))[0]
+    client = world.ok(
+        world.http.get(f"/api/clients?search={nid}", headers=world.super_admin.headers)
+    )[0]
     assert client["phone"] == "254712000009"
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("empty.csv", b"", "the file is empty"),
-    ("old.xls", b"\xd0\xcf\x11\xe0 binary", "only .xlsx workbooks and .csv files"),
-    ("broken.xlsx", b"PK\x03\x04 not really a zip", "not a readable .xlsx"),
-    ("header.csv", b"group_name,client_name,national_id,phone\n", "no data rows"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", "the file is empty"),
+        ("old.xls", b"\xd0\xcf\x11\xe0 binary", "only .xlsx workbooks and .csv files"),
+        ("broken.xlsx", b"PK\x03\x04 not really a zip", "not a readable .xlsx"),
+        ("header.csv", b"group_name,client_name,national_id,phone\n", "no data rows"),
+    ],
+)
 def test_unreadable_files_are_refused(world: Any, name: str, data: bytes, message: str) -> None:
     response = post(world, name, data)
     assert response.status_code in (400, 409) and message in response.json()["message"]
@@ -134,5 +189,7 @@ def test_the_command_imports_a_file_or_reports_its_bad_rows(
     actor = uuid.uuid4()
     assert main(["import-legacy", str(tmp_path / "good.csv"), "--actor-id", str(actor)]) == 0
     assert "imported 1 groups, 4 clients, 3 past loans" in capsys.readouterr().out
-    found = world.ok(world.http.get(f"/api/clients?search={ids[3]}", headers=world.super_admin.headers))
+    found = world.ok(
+        world.http.get(f"/api/clients?search={ids[3]}", headers=world.super_admin.headers)
+    )
     assert found[0]["status"] == "legacy" and found[0]["createdBy"]["_id"] == str(actor)

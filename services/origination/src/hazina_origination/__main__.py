@@ -40,8 +40,9 @@ def _import(container: Container, path: Path, actor_id: uuid.UUID | None, dry_ru
     except OriginationError as exc:
         sys.stderr.write(f"{path}: {exc}\n")
         return 2
-    report = import_legacy(rows, container.app, actor_id=actor_id, correlation_id="legacy-import",
-                           dry_run=dry_run)
+    report = import_legacy(
+        rows, container.app, actor_id=actor_id, correlation_id="legacy-import", dry_run=dry_run
+    )
     for error in report.errors:
         where = f"row {error['row']}" if error["row"] else "file"
         sys.stderr.write(f"{path}: {where}: {error['message']}\n")
@@ -50,7 +51,9 @@ def _import(container: Container, path: Path, actor_id: uuid.UUID | None, dry_ru
         return 1
     container.projection.catch_up()
     verb = "would import" if dry_run else "imported"
-    sys.stdout.write(f"{verb} {report.groups} groups, {report.clients} clients, {report.loans} past loans\n")
+    sys.stdout.write(
+        f"{verb} {report.groups} groups, {report.clients} clients, {report.loans} past loans\n"
+    )
     return 0
 
 
@@ -60,13 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     api = sub.add_parser("api", help="serve the HTTP API with the relay, consumers and projection")
     api.add_argument("--port", type=int, default=None)
     sub.add_parser("workers", help="run the relay, consumers and projection without the API")
-    imp = sub.add_parser("import-legacy", help="import groups, clients and past loans from .xlsx or .csv")
+    imp = sub.add_parser(
+        "import-legacy", help="import groups, clients and past loans from .xlsx or .csv"
+    )
     imp.add_argument("file", type=Path)
-    imp.add_argument("--actor-id", type=uuid.UUID, default=None, help="the staff user id recorded on the events")
+    imp.add_argument(
+        "--actor-id", type=uuid.UUID, default=None, help="the staff user id recorded on the events"
+    )
     imp.add_argument("--dry-run", action="store_true", help="check every row, import nothing")
     sub.add_parser("rebuild-read-models", help="replay the event log into fresh read tables")
     args = parser.parse_args(argv)
-    settings = OriginationSettings()  # type: ignore[call-arg]
+    settings = OriginationSettings()  # type: ignore[call-arg]  # read from the environment
     configure_logging("origination", level=settings.log_level, json=settings.log_json)
     container = build(settings)
     try:

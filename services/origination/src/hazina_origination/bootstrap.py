@@ -11,10 +11,16 @@ from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
-from hazina_origination.adapters.consumers import LEDGER_SUBJECTS, PAYMENTS_SUBJECTS, ledger_handler, payments_handler
+from hazina_origination.adapters.consumers import (
+    LEDGER_SUBJECTS,
+    PAYMENTS_SUBJECTS,
+    ledger_handler,
+    payments_handler,
+)
 from hazina_origination.adapters.contract_mapping import to_contract
 from hazina_origination.adapters.photo_store import FilePhotoStore
 from hazina_origination.adapters.read_models import DDL, CatchingUpLookups, ReadModels, apply_event
+from hazina_origination.adapters.spreadsheets import read_rows
 from hazina_origination.api.app import create_app
 from hazina_origination.api.deps import OriginationApi
 from hazina_origination.application.origination import Origination
@@ -45,18 +51,35 @@ class Container:
         self.pool.close()
 
     def relay(self, js: JetStreamContext, name: str = "nats") -> OutboxRelay:
-        return OutboxRelay(app=self.app, js=js, pool=self.pool, producer=SERVICE, to_contract=to_contract, name=name)
+        return OutboxRelay(
+            app=self.app,
+            js=js,
+            pool=self.pool,
+            producer=SERVICE,
+            to_contract=to_contract,
+            name=name,
+        )
 
     def payments_consumer(self, js: JetStreamContext) -> DurableConsumer:
         return DurableConsumer(
-            js=js, pool=self.pool, service=SERVICE, name="payments", stream=Stream.PAYMENTS.value,
-            subjects=PAYMENTS_SUBJECTS, handler=payments_handler(self.app),
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name="payments",
+            stream=Stream.PAYMENTS.value,
+            subjects=PAYMENTS_SUBJECTS,
+            handler=payments_handler(self.app),
         )
 
     def ledger_consumer(self, js: JetStreamContext) -> DurableConsumer:
         return DurableConsumer(
-            js=js, pool=self.pool, service=SERVICE, name="ledger", stream=Stream.LEDGER.value,
-            subjects=LEDGER_SUBJECTS, handler=ledger_handler(self.app),
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name="ledger",
+            stream=Stream.LEDGER.value,
+            subjects=LEDGER_SUBJECTS,
+            handler=ledger_handler(self.app),
         )
 
 
@@ -84,7 +107,8 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
         read_models=read_models,
         projection=projection,
         photos=photos,
-        verifier=verifier or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
+        verifier=verifier
+        or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
     )
 
 
@@ -114,8 +138,11 @@ def build_http_app(container: Container, *, link: NatsLink | None = None) -> Fas
     return create_app(
         settings=settings,
         api=OriginationApi(
-            app=container.app, read_models=container.read_models, projection=container.projection,
+            app=container.app,
+            read_models=container.read_models,
+            projection=container.projection,
             photos=container.photos,
+            read_import_file=read_rows,
         ),
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},

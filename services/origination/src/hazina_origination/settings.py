@@ -15,8 +15,12 @@ class OriginationSettings(ServiceSettings):
     service_name: str = "origination"
     db_schema: str = Field(default="origination", validation_alias=_env("ORIGINATION_DB_SCHEMA"))
     port: int = Field(default=8102, validation_alias=_env("ORIGINATION_PORT"))
-    uploads_dir: str = Field(default=".devstack/uploads/origination", validation_alias=_env("ORIGINATION_UPLOADS_DIR"))
-    max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, validation_alias=_env("ORIGINATION_MAX_PHOTO_BYTES"))
+    uploads_dir: str = Field(
+        default=".devstack/uploads/origination", validation_alias=_env("ORIGINATION_UPLOADS_DIR")
+    )
+    max_photo_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, validation_alias=_env("ORIGINATION_MAX_PHOTO_BYTES")
+    )
     max_import_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, validation_alias=_env("ORIGINATION_MAX_IMPORT_BYTES")
     )

@@ -20,11 +20,14 @@ from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, payments
 from hazina_contracts.events.base import ContractEvent, event_class
 from hazina_origination.application.origination import Origination
-from hazina_origination.domain.errors import NotFound
+from hazina_origination.domain.errors import NotFoundError
 
 log = structlog.get_logger(__name__)
 
-PAYMENTS_SUBJECTS = (payments.DisbursementCompleted.subject(), payments.DisbursementFailed.subject())
+PAYMENTS_SUBJECTS = (
+    payments.DisbursementCompleted.subject(),
+    payments.DisbursementFailed.subject(),
+)
 LEDGER_SUBJECTS = (
     ledger.SavingsBalanceChanged.subject(),
     ledger.LoanRepaid.subject(),
@@ -37,23 +40,32 @@ def _decode(envelope: EventEnvelope) -> ContractEvent:
 
 
 def payments_handler(app: Origination) -> Any:
-    def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+    def handle(envelope: EventEnvelope, _conn: psycopg.Connection[Any]) -> None:
         event = _decode(envelope)
         try:
             if isinstance(event, payments.DisbursementCompleted):
                 app.record_disbursement_completed(
-                    event.loan_id, event.disbursement_id, mpesa_receipt=event.mpesa_receipt,
-                    completed_at=event.completed_at, charge_cents=event.charge_cents,
+                    event.loan_id,
+                    event.disbursement_id,
+                    mpesa_receipt=event.mpesa_receipt,
+                    completed_at=event.completed_at,
+                    charge_cents=event.charge_cents,
                     correlation_id=envelope.correlation_id,
                 )
             elif isinstance(event, payments.DisbursementFailed):
                 app.record_disbursement_failed(
-                    event.loan_id, event.disbursement_id,
+                    event.loan_id,
+                    event.disbursement_id,
                     reason=f"{event.result_description} (M-Pesa result {event.result_code})",
-                    result_code=event.result_code, correlation_id=envelope.correlation_id,
+                    result_code=event.result_code,
+                    correlation_id=envelope.correlation_id,
                 )
-        except NotFound:
-            log.error("payment_for_unknown_loan", type=envelope.type, loan_id=str(getattr(event, "loan_id", "")))
+        except NotFoundError:
+            log.error(
+                "payment_for_unknown_loan",
+                type=envelope.type,
+                loan_id=str(getattr(event, "loan_id", "")),
+            )
 
     return handle
 
@@ -67,17 +79,26 @@ def ledger_handler(app: Origination) -> Any:
         try:
             if isinstance(event, ledger.LoanRepaid):
                 app.record_loan_repaid(
-                    event.loan_id, occurred_at=event.occurred_at, total_paid_cents=event.total_paid_cents,
+                    event.loan_id,
+                    occurred_at=event.occurred_at,
+                    total_paid_cents=event.total_paid_cents,
                     correlation_id=envelope.correlation_id,
                 )
             elif isinstance(event, ledger.LoanStatusChanged):
                 app.record_ledger_status(
-                    event.loan_id, ledger_status=event.status, occurred_at=event.occurred_at,
-                    days_past_due=event.days_past_due, outstanding_cents=event.outstanding_cents,
+                    event.loan_id,
+                    ledger_status=event.status,
+                    occurred_at=event.occurred_at,
+                    days_past_due=event.days_past_due,
+                    outstanding_cents=event.outstanding_cents,
                     correlation_id=envelope.correlation_id,
                 )
-        except NotFound:
-            log.error("ledger_event_for_unknown_loan", type=envelope.type, loan_id=str(getattr(event, "loan_id", "")))
+        except NotFoundError:
+            log.error(
+                "ledger_event_for_unknown_loan",
+                type=envelope.type,
+                loan_id=str(getattr(event, "loan_id", "")),
+            )
 
     return handle
 
@@ -87,8 +108,14 @@ def record_savings(conn: psycopg.Connection[Any], event: ledger.SavingsBalanceCh
     conn.execute(
         """INSERT INTO savings_movements (client_id, transaction_id, change_cents, balance_cents, reason, occurred_at)
            VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
-        (event.client_id, event.transaction_id, event.change_cents, event.balance_cents, event.reason,
-         event.occurred_at),
+        (
+            event.client_id,
+            event.transaction_id,
+            event.change_cents,
+            event.balance_cents,
+            event.reason,
+            event.occurred_at,
+        ),
     )
     conn.execute(
         """INSERT INTO savings_balances (client_id, balance_cents, as_of) VALUES (%s, %s, %s)

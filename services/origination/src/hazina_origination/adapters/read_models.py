@@ -6,7 +6,6 @@ The savings tables are different: the LEDGER consumer writes them (see ``consume
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.client import Client
 from hazina_origination.domain.group import Group
 from hazina_origination.domain.loan import LegacyLoan, Loan
@@ -166,8 +166,14 @@ def _history(status: str, at: datetime, by: Any, event: str, **extra: Any) -> Js
     return Jsonb([entry])
 
 
-def _loan_update(conn: psycopg.Connection[Any], loan_id: uuid.UUID, at: datetime, sets: str,
-                 params: tuple[Any, ...], history: Jsonb | None) -> None:
+def _loan_update(
+    conn: psycopg.Connection[Any],
+    loan_id: uuid.UUID,
+    at: datetime,
+    sets: str,
+    params: tuple[Any, ...],
+    history: Jsonb | None,
+) -> None:
     sql = f"UPDATE loans SET {sets}, updated_at = %s"  # noqa: S608 - fixed fragments only
     args: list[Any] = [*params, at]
     if history is not None:
@@ -175,10 +181,10 @@ def _loan_update(conn: psycopg.Connection[Any], loan_id: uuid.UUID, at: datetime
         args.append(history)
     sql += " WHERE loan_id = %s"
     args.append(loan_id)
-    conn.execute(sql.encode(), args)  # type: ignore[arg-type]
+    conn.execute(sql.encode(), args)
 
 
-def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:  # noqa: C901 - one dispatch table
+def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:
     """Project one stored origination event into the read tables."""
     at: datetime = event.timestamp
     oid = event.originator_id
@@ -187,8 +193,19 @@ def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:  # noqa: C90
             """INSERT INTO groups (group_id, name, status, meeting_day, meeting_time, loan_officer_id, branch_id,
                    region, created_by, created_at, updated_at)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (group_id) DO NOTHING""",
-            (oid, event.name, event.status, event.meeting_day, event.meeting_time, event.loan_officer_id,
-             event.branch_id, event.region, event.created_by, at, at),
+            (
+                oid,
+                event.name,
+                event.status,
+                event.meeting_day,
+                event.meeting_time,
+                event.loan_officer_id,
+                event.branch_id,
+                event.region,
+                event.created_by,
+                at,
+                at,
+            ),
         )
     elif isinstance(event, Group.Approved):
         conn.execute(
@@ -208,9 +225,24 @@ def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:  # noqa: C90
                    created_by, created_at, updated_at)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (client_id) DO NOTHING""",
-            (oid, event.name, event.national_id, event.phone, event.residence, event.business_type,
-             event.business_location, Jsonb(event.next_of_kin), event.group_id, event.loan_officer_id,
-             event.branch_id, event.photo, event.status, event.created_by, at, at),
+            (
+                oid,
+                event.name,
+                event.national_id,
+                event.phone,
+                event.residence,
+                event.business_type,
+                event.business_location,
+                Jsonb(event.next_of_kin),
+                event.group_id,
+                event.loan_officer_id,
+                event.branch_id,
+                event.photo,
+                event.status,
+                event.created_by,
+                at,
+                at,
+            ),
         )
     elif isinstance(event, Client.Approved):
         conn.execute(
@@ -223,14 +255,29 @@ def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:  # noqa: C90
         conn.execute(
             """INSERT INTO products (product_id, name, type, active, spec, revision, created_by, created_at,
                    updated_at) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s) ON CONFLICT DO NOTHING""",
-            (oid, spec["name"], spec["type"], spec["active"], Jsonb(spec), event.created_by, at, at),
+            (
+                oid,
+                spec["name"],
+                spec["type"],
+                spec["active"],
+                Jsonb(spec),
+                event.created_by,
+                at,
+                at,
+            ),
         )
     elif isinstance(event, LoanProduct.Revised):
         conn.execute(
             """UPDATE products SET spec = spec || %s, name = COALESCE(%s, name), type = COALESCE(%s, type),
                    active = COALESCE(%s, active), revision = revision + 1, updated_at = %s WHERE product_id = %s""",
-            (Jsonb(event.changes), event.changes.get("name"), event.changes.get("type"),
-             event.changes.get("active"), at, oid),
+            (
+                Jsonb(event.changes),
+                event.changes.get("name"),
+                event.changes.get("type"),
+                event.changes.get("active"),
+                at,
+                oid,
+            ),
         )
     elif isinstance(event, Loan.Initiated):
         conn.execute(
@@ -239,9 +286,23 @@ def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:  # noqa: C90
                    updated_at, history)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'initiated', %s, %s, %s, %s)
                ON CONFLICT (loan_id) DO NOTHING""",
-            (oid, event.account_number, event.client_id, event.group_id, event.loan_officer_id, event.product_id,
-             event.product_type, event.principal_cents, event.fees_cents, Jsonb(event.terms), event.purpose,
-             event.initiated_by, at, at, _history("initiated", at, event.initiated_by, "initiated")),
+            (
+                oid,
+                event.account_number,
+                event.client_id,
+                event.group_id,
+                event.loan_officer_id,
+                event.product_id,
+                event.product_type,
+                event.principal_cents,
+                event.fees_cents,
+                Jsonb(event.terms),
+                event.purpose,
+                event.initiated_by,
+                at,
+                at,
+                _history("initiated", at, event.initiated_by, "initiated"),
+            ),
         )
     elif isinstance(event, LegacyLoan.Imported):
         conn.execute(
@@ -250,18 +311,38 @@ def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:  # noqa: C90
                    history)
                VALUES (%s, %s, %s, %s, %s, %s, %s, true, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (loan_id) DO NOTHING""",
-            (oid, event.client_id, event.group_id, event.loan_officer_id, event.product_type,
-             event.principal_cents, event.outcome, event.reference, _date(event.disbursed_on),
-             _date(event.closed_on), event.imported_by, at, at,
-             _history(event.outcome, at, event.imported_by, "imported")),
+            (
+                oid,
+                event.client_id,
+                event.group_id,
+                event.loan_officer_id,
+                event.product_type,
+                event.principal_cents,
+                event.outcome,
+                event.reference,
+                _date(event.disbursed_on),
+                _date(event.closed_on),
+                event.imported_by,
+                at,
+                at,
+                _history(event.outcome, at, event.imported_by, "imported"),
+            ),
         )
     elif isinstance(event, Loan.GuarantorAdded):
         conn.execute(
             """INSERT INTO guarantors (guarantor_id, loan_id, client_id, relationship, id_copy_url, photo_url,
                    status, added_by, created_at) VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s)
                ON CONFLICT DO NOTHING""",
-            (uuid.UUID(event.guarantor_id), oid, uuid.UUID(event.client_id), event.relationship,
-             event.id_copy_url, event.photo_url, event.added_by, at),
+            (
+                uuid.UUID(event.guarantor_id),
+                oid,
+                uuid.UUID(event.client_id),
+                event.relationship,
+                event.id_copy_url,
+                event.photo_url,
+                event.added_by,
+                at,
+            ),
         )
         _loan_update(conn, oid, at, "status = status", (), None)
     elif isinstance(event, Loan.GuarantorAccepted | Loan.GuarantorDeclined):
@@ -275,49 +356,97 @@ def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:  # noqa: C90
         conn.execute(
             """INSERT INTO assessments (assessment_id, loan_id, scores, total_score, passed, officer_notes,
                    officer_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
-            (uuid.UUID(event.assessment_id), oid, Jsonb(event.scores), event.total, event.passed, event.notes,
-             event.assessed_by, at),
+            (
+                uuid.UUID(event.assessment_id),
+                oid,
+                Jsonb(event.scores),
+                event.total,
+                event.passed,
+                event.notes,
+                event.assessed_by,
+                at,
+            ),
         )
         _loan_update(conn, oid, at, "status = status", (), None)
     elif isinstance(event, Loan.Approved):
         _loan_update(
-            conn, oid, at, "status = 'approved', approved_by = %s, approved_at = %s, maker_checker_override = %s",
+            conn,
+            oid,
+            at,
+            "status = 'approved', approved_by = %s, approved_at = %s, maker_checker_override = %s",
             (event.approved_by, at, event.maker_checker_override),
-            _history("approved", at, event.approved_by, "approved",
-                     makerCheckerOverride=event.maker_checker_override or None),
+            _history(
+                "approved",
+                at,
+                event.approved_by,
+                "approved",
+                makerCheckerOverride=event.maker_checker_override or None,
+            ),
         )
     elif isinstance(event, Loan.Rejected):
-        _loan_update(conn, oid, at, "status = 'rejected', rejected_reason = %s", (event.reason,),
-                     _history("rejected", at, event.rejected_by, "rejected", reason=event.reason))
+        _loan_update(
+            conn,
+            oid,
+            at,
+            "status = 'rejected', rejected_reason = %s",
+            (event.reason,),
+            _history("rejected", at, event.rejected_by, "rejected", reason=event.reason),
+        )
     elif isinstance(event, Loan.DisbursementRequested):
         _loan_update(
-            conn, oid, at,
+            conn,
+            oid,
+            at,
             "status = 'disbursement_pending', disbursement_id = %s, disbursement_attempts = %s, "
             "disbursement_requested_at = %s",
             (uuid.UUID(event.disbursement_id), event.attempt, at),
-            _history("disbursement_pending", at, event.requested_by, "disbursement_requested",
-                     transactionId=event.disbursement_id),
+            _history(
+                "disbursement_pending",
+                at,
+                event.requested_by,
+                "disbursement_requested",
+                transactionId=event.disbursement_id,
+            ),
         )
     elif isinstance(event, Loan.Disbursed):
         _loan_update(
-            conn, oid, at,
+            conn,
+            oid,
+            at,
             "status = CASE WHEN status IN ('approved', 'disbursement_pending') THEN 'disbursed' ELSE status END, "
             "disbursement_id = %s, disbursed_at = %s, mpesa_receipt = %s",
             (uuid.UUID(event.disbursement_id), event.completed_at, event.mpesa_receipt),
             _history("disbursed", at, None, "disbursed", mpesaReceipt=event.mpesa_receipt),
         )
     elif isinstance(event, Loan.DisbursementFailed):
-        _loan_update(conn, oid, at, "status = 'approved', last_failure_reason = %s", (event.reason,),
-                     _history("approved", at, None, "disbursement_failed", reason=event.reason))
+        _loan_update(
+            conn,
+            oid,
+            at,
+            "status = 'approved', last_failure_reason = %s",
+            (event.reason,),
+            _history("approved", at, None, "disbursement_failed", reason=event.reason),
+        )
     elif isinstance(event, Loan.LedgerStatusChanged):
         _loan_update(
-            conn, oid, at, "status = %s, days_past_due = %s, outstanding_cents = %s",
+            conn,
+            oid,
+            at,
+            "status = %s, days_past_due = %s, outstanding_cents = %s",
             (event.status, event.days_past_due, event.outstanding_cents),
-            _history(event.status, at, None, "ledger_status_changed", daysPastDue=event.days_past_due),
+            _history(
+                event.status, at, None, "ledger_status_changed", daysPastDue=event.days_past_due
+            ),
         )
     elif isinstance(event, Loan.Repaid):
-        _loan_update(conn, oid, at, "status = 'repaid', outstanding_cents = 0, total_paid_cents = %s",
-                     (event.total_paid_cents,), _history("repaid", at, None, "repaid"))
+        _loan_update(
+            conn,
+            oid,
+            at,
+            "status = 'repaid', outstanding_cents = 0, total_paid_cents = %s",
+            (event.total_paid_cents,),
+            _history("repaid", at, None, "repaid"),
+        )
 
 
 def _date(text: str | None) -> date | None:
@@ -329,24 +458,6 @@ def truncate_read_models(conn: psycopg.Connection[Any]) -> None:
 
 
 OPEN_LOAN = "status NOT IN ('rejected', 'repaid')"
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """Filters common to the lists; ``officer_id`` is the scope of a loan officer (None: everything)."""
-
-    officer_id: uuid.UUID | None = None
-    offset: int = 0
-    limit: int | None = None
-    search: str | None = None
-    status: list[str] | None = None
-    group_id: uuid.UUID | None = None
-    client_id: uuid.UUID | None = None
-    loan_id: uuid.UUID | None = None
-    loan_officer_id: uuid.UUID | None = None
-    created_from: date | None = None
-    created_to: date | None = None
-    product_type: str | None = None
 
 
 class _Where:
@@ -369,27 +480,31 @@ class ReadModels:
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
         with pool.connection() as conn, conn.transaction():
-            conn.execute(SAVINGS_DDL)  # type: ignore[arg-type]
+            conn.execute(SAVINGS_DDL)
 
-    def _page(self, base: str, where: _Where, order: str, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+    def _page(
+        self, base: str, where: _Where, order: str, query: ListQuery
+    ) -> tuple[list[dict[str, Any]], int]:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            count = cur.execute(f"SELECT count(*) AS n FROM ({base} WHERE {where.sql}) AS q",  # noqa: S608
-                                where.params).fetchone()
+            count = cur.execute(
+                f"SELECT count(*) AS n FROM ({base} WHERE {where.sql}) AS q",  # noqa: S608
+                where.params,
+            ).fetchone()
             sql = f"{base} WHERE {where.sql} ORDER BY {order}"
             params = list(where.params)
             if query.limit is not None:
                 sql += " LIMIT %s OFFSET %s"
                 params += [query.limit, query.offset]
-            rows = cur.execute(sql.encode(), params).fetchall()  # type: ignore[arg-type]
+            rows = cur.execute(sql.encode(), params).fetchall()
         return rows, int(count["n"]) if count else 0
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            return cur.execute(sql.encode(), params).fetchone()  # type: ignore[arg-type]
+            return cur.execute(sql.encode(), params).fetchone()
 
     def _all(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            return cur.execute(sql.encode(), params).fetchall()  # type: ignore[arg-type]
+            return cur.execute(sql.encode(), params).fetchall()
 
     # Groups
 
@@ -453,7 +568,8 @@ class ReadModels:
 
     def savings_history(self, client_id: uuid.UUID) -> list[dict[str, Any]]:
         return self._all(
-            "SELECT * FROM savings_movements WHERE client_id = %s ORDER BY occurred_at DESC", (client_id,)
+            "SELECT * FROM savings_movements WHERE client_id = %s ORDER BY occurred_at DESC",
+            (client_id,),
         )
 
     # Products
@@ -503,7 +619,12 @@ class ReadModels:
             where.add("l.created_at < %s::date + 1", query.created_to)
         if query.search:
             term = query.search.strip()
-            where.add("(c.name ILIKE %s OR c.national_id = %s OR l.account_number = %s)", f"%{term}%", term, term)
+            where.add(
+                "(c.name ILIKE %s OR c.national_id = %s OR l.account_number = %s)",
+                f"%{term}%",
+                term,
+                term,
+            )
         return self._page(self.LOANS, where, "l.created_at DESC, l.loan_id", query)
 
     def loan(self, loan_id: uuid.UUID) -> dict[str, Any] | None:
@@ -550,8 +671,10 @@ class ReadModels:
     # Lookups for the use cases (the ``Lookups`` port)
 
     def client_in_group(self, group_id: uuid.UUID, national_id: str) -> uuid.UUID | None:
-        row = self._one("SELECT client_id FROM clients WHERE group_id = %s AND national_id = %s",
-                        (group_id, national_id))
+        row = self._one(
+            "SELECT client_id FROM clients WHERE group_id = %s AND national_id = %s",
+            (group_id, national_id),
+        )
         return row["client_id"] if row else None
 
     def client_by_national_id(self, national_id: str) -> uuid.UUID | None:
@@ -559,7 +682,10 @@ class ReadModels:
         return row["client_id"] if row else None
 
     def repaid_loans(self, client_id: uuid.UUID) -> int:
-        row = self._one("SELECT count(*) AS n FROM loans WHERE client_id = %s AND status = 'repaid'", (client_id,))
+        row = self._one(
+            "SELECT count(*) AS n FROM loans WHERE client_id = %s AND status = 'repaid'",
+            (client_id,),
+        )
         return int(row["n"]) if row else 0
 
     def open_guarantees(self, client_id: uuid.UUID) -> int:
@@ -571,12 +697,16 @@ class ReadModels:
         return int(row["n"]) if row else 0
 
     def savings_cents(self, client_id: uuid.UUID) -> int:
-        row = self._one("SELECT balance_cents FROM savings_balances WHERE client_id = %s", (client_id,))
+        row = self._one(
+            "SELECT balance_cents FROM savings_balances WHERE client_id = %s", (client_id,)
+        )
         return int(row["balance_cents"]) if row else 0
 
     def active_products_of_type(self, product_type: str) -> list[uuid.UUID]:
-        rows = self._all("SELECT product_id FROM products WHERE type = %s AND active ORDER BY created_at",
-                         (product_type,))
+        rows = self._all(
+            "SELECT product_id FROM products WHERE type = %s AND active ORDER BY created_at",
+            (product_type,),
+        )
         return [row["product_id"] for row in rows]
 
     def loan_of_guarantor(self, guarantor_id: uuid.UUID) -> uuid.UUID | None:
@@ -584,11 +714,15 @@ class ReadModels:
         return row["loan_id"] if row else None
 
     def groups_named(self, names: list[str]) -> list[str]:
-        rows = self._all("SELECT name FROM groups WHERE lower(name) = ANY(%s)", ([n.lower() for n in names],))
+        rows = self._all(
+            "SELECT name FROM groups WHERE lower(name) = ANY(%s)", ([n.lower() for n in names],)
+        )
         return [row["name"] for row in rows]
 
     def national_ids_taken(self, national_ids: list[str]) -> list[str]:
-        rows = self._all("SELECT national_id FROM clients WHERE national_id = ANY(%s)", (national_ids,))
+        rows = self._all(
+            "SELECT national_id FROM clients WHERE national_id = ANY(%s)", (national_ids,)
+        )
         return [row["national_id"] for row in rows]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from hazina_origination.application.legacy_import import Row, header_key
-from hazina_origination.domain.errors import InvalidInput
+from hazina_origination.domain.errors import InvalidInputError
 
 MAX_ROWS = 20_000
 
@@ -29,17 +29,17 @@ def _cell_text(value: Any) -> str:
 
 def _rows(table: list[list[Any]]) -> list[Row]:
     if not table:
-        raise InvalidInput("the file is empty")
+        raise InvalidInputError("the file is empty")
     header = [header_key(_cell_text(cell)) for cell in table[0]]
     if not any(header):
-        raise InvalidInput("the first row must name the columns")
+        raise InvalidInputError("the first row must name the columns")
     rows: list[Row] = []
     for index, raw in enumerate(table[1:], start=2):
         values = {name: _cell_text(cell) for name, cell in zip(header, raw, strict=False) if name}
         if any(values.values()):
             rows.append((index, values))
         if len(rows) > MAX_ROWS:
-            raise InvalidInput(f"the file has more than {MAX_ROWS} rows; split it")
+            raise InvalidInputError(f"the file has more than {MAX_ROWS} rows; split it")
     return rows
 
 
@@ -49,7 +49,7 @@ def read_rows(filename: str, data: bytes) -> list[Row]:
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception:
-            raise InvalidInput("the file is not a readable .xlsx workbook") from None
+            raise InvalidInputError("the file is not a readable .xlsx workbook") from None
         try:
             sheet = workbook.worksheets[0]
             table = [list(row) for row in sheet.iter_rows(values_only=True)]
@@ -57,9 +57,9 @@ def read_rows(filename: str, data: bytes) -> list[Row]:
             workbook.close()
         return _rows(table)
     if filename.lower().endswith((".xls", ".xlsx")):
-        raise InvalidInput("only .xlsx workbooks and .csv files can be imported")
+        raise InvalidInputError("only .xlsx workbooks and .csv files can be imported")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("a CSV file must be UTF-8 text") from None
+        raise InvalidInputError("a CSV file must be UTF-8 text") from None
     return _rows([list(r) for r in csv.reader(io.StringIO(text))])

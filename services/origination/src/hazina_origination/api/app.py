@@ -10,17 +10,26 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from hazina_origination.api.deps import OriginationApi
-from hazina_origination.api.routes import admin, assessments, clients, groups, guarantors, loans, products, uploads
+from hazina_origination.api.routes import (
+    admin,
+    assessments,
+    clients,
+    groups,
+    guarantors,
+    loans,
+    products,
+    uploads,
+)
 from hazina_origination.domain.errors import (
-    AlreadyExists,
-    IllegalTransition,
-    InvalidInput,
-    NotEligible,
-    NotFound,
-    NotPermitted,
+    AlreadyExistsError,
+    IllegalTransitionError,
+    InvalidInputError,
+    NotEligibleError,
+    NotFoundError,
+    NotPermittedError,
     OriginationError,
 )
-from hazina_origination.domain.photo import PhotoTooLarge
+from hazina_origination.domain.photo import PhotoTooLargeError
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers, error_body
 from hazina_servicekit.health import ReadinessCheck, health_router
@@ -29,12 +38,12 @@ from hazina_servicekit.runtime import Worker
 from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
-    PhotoTooLarge: 413,
-    InvalidInput: 400,
-    NotFound: 404,
-    NotPermitted: 403,
-    AlreadyExists: 409,
-    IllegalTransition: 409,
+    PhotoTooLargeError: 413,
+    InvalidInputError: 400,
+    NotFoundError: 404,
+    NotPermittedError: 403,
+    AlreadyExistsError: 409,
+    IllegalTransitionError: 409,
     OriginationError: 400,
 }
 MULTIPART_OVERHEAD = 256 * 1024
@@ -77,8 +86,8 @@ def create_app(
     )
     add_error_handlers(app, DOMAIN_ERRORS)
 
-    @app.exception_handler(NotEligible)
-    async def _not_eligible(_: Request, exc: NotEligible) -> JSONResponse:
+    @app.exception_handler(NotEligibleError)
+    async def _not_eligible(_: Request, exc: NotEligibleError) -> JSONResponse:
         errors = [{"rule": f.rule, "message": f.message} for f in exc.failures]
         return JSONResponse(error_body(str(exc), "not_eligible", errors), status_code=400)
 

@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hazina_origination.adapters.photo_store import FilePhotoStore
-from hazina_origination.adapters.read_models import ReadModels
 from hazina_origination.application.commands import Actor
 from hazina_origination.application.origination import Origination
+from hazina_origination.application.ports import ImportFileReader, PhotoFiles, ReadModelQueries
 from hazina_origination.domain.roles import (
     ALL_STAFF,
     APPROVER_ADMIN,
@@ -27,11 +26,12 @@ from hazina_servicekit.projection import Projection
 @dataclass(frozen=True)
 class OriginationApi:
     app: Origination
-    read_models: ReadModels
+    read_models: ReadModelQueries
     projection: Projection
-    photos: FilePhotoStore
+    photos: PhotoFiles
+    read_import_file: ImportFileReader
 
-    def fresh(self) -> ReadModels:
+    def fresh(self) -> ReadModelQueries:
         """The read models with every event so far applied (read your own writes)."""
         self.projection.catch_up()
         return self.read_models
@@ -65,7 +65,9 @@ Importer = Annotated[Principal, _role_dep(SUPER_ADMIN)]
 
 
 def actor(principal: Principal, request: Request) -> Actor:
-    return Actor(user_id=principal.user_id, role=principal.role, correlation_id=correlation_id(request))
+    return Actor(
+        user_id=principal.user_id, role=principal.role, correlation_id=correlation_id(request)
+    )
 
 
 def scope_of(principal: Principal) -> uuid.UUID | None:

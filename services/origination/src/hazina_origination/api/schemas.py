@@ -1,3 +1,4 @@
+# ruff: noqa: N815 - field names are the JSON names the staff frontend sends
 """Request bodies. Money arrives as KES (a number or a decimal string, at most 2 places) and
 leaves this module as integer cents."""
 
@@ -50,14 +51,25 @@ class FeeRequest(BaseModel):
 
 
 PRODUCT_FIELD_NAMES = {
-        "name": "name", "type": "type", "interestMethod": "interest_method",
-        "interestRate": "interest_rate_percent", "interestRatePeriod": "interest_rate_period",
-        "repaymentFrequency": "repayment_frequency", "minAmount": "min_amount_cents",
-        "maxAmount": "max_amount_cents", "minTerm": "min_term", "maxTerm": "max_term",
-        "instalmentMultipleOf": "instalment_multiple_of", "fees": "fees", "allocation": "allocation",
-        "minSavingsRatio": "min_savings_ratio", "requirePriorRepaidLoan": "require_prior_repaid_loan",
-        "requireSignatories": "require_signatories", "maxOpenLoans": "max_open_loans", "active": "active",
-    }
+    "name": "name",
+    "type": "type",
+    "interestMethod": "interest_method",
+    "interestRate": "interest_rate_percent",
+    "interestRatePeriod": "interest_rate_period",
+    "repaymentFrequency": "repayment_frequency",
+    "minAmount": "min_amount_cents",
+    "maxAmount": "max_amount_cents",
+    "minTerm": "min_term",
+    "maxTerm": "max_term",
+    "instalmentMultipleOf": "instalment_multiple_of",
+    "fees": "fees",
+    "allocation": "allocation",
+    "minSavingsRatio": "min_savings_ratio",
+    "requirePriorRepaidLoan": "require_prior_repaid_loan",
+    "requireSignatories": "require_signatories",
+    "maxOpenLoans": "max_open_loans",
+    "active": "active",
+}
 
 
 class ProductFields(BaseModel):
@@ -83,7 +95,9 @@ class ProductFields(BaseModel):
     maxOpenLoans: int | None = Field(default=None, ge=1)
     active: bool | None = None
 
-    _text = field_validator("interestRate", "instalmentMultipleOf", "minSavingsRatio", mode="before")(_decimal_text)
+    _text = field_validator(
+        "interestRate", "instalmentMultipleOf", "minSavingsRatio", mode="before"
+    )(_decimal_text)
 
     def domain_fields(self) -> dict[str, Any]:
         """The fields the caller actually sent, under the domain's names (nulls are refused)."""
@@ -114,7 +128,9 @@ class ProductCreateRequest(ProductFields):
 class LoanInitiateRequest(_Body):
     clientNationalId: str = Field(min_length=1, max_length=20)
     type: str | None = Field(default=None, max_length=40)
-    product: str | None = Field(default=None, max_length=40, description="the frontend's name for type")
+    product: str | None = Field(
+        default=None, max_length=40, description="the frontend's name for type"
+    )
     productId: uuid.UUID | None = None
     amount: PositiveKesCents | None = None
     amountKES: PositiveKesCents | None = None

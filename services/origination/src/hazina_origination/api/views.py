@@ -36,13 +36,25 @@ def photo_url(name: str | None) -> str | None:
 def group_view(row: dict[str, Any], members: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     by_nid = {m["national_id"]: m for m in members or []}
     signatories = []
-    named: dict[str, dict[str, Any] | None] = {"chairperson": None, "secretary": None, "treasurer": None}
+    named: dict[str, dict[str, Any] | None] = {
+        "chairperson": None,
+        "secretary": None,
+        "treasurer": None,
+    }
     for s in row["signatories"]:
         member = by_nid.get(s["national_id"])
-        entry = {"role": s["role"], "clientId": s["client_id"], "nationalId": s["national_id"],
-                 "name": member["name"] if member else None}
+        entry = {
+            "role": s["role"],
+            "clientId": s["client_id"],
+            "nationalId": s["national_id"],
+            "name": member["name"] if member else None,
+        }
         signatories.append(entry)
-        named[s["role"]] = {"_id": s["client_id"], "name": entry["name"], "nationalId": s["national_id"]}
+        named[s["role"]] = {
+            "_id": s["client_id"],
+            "name": entry["name"],
+            "nationalId": s["national_id"],
+        }
     view: dict[str, Any] = {
         "_id": str(row["group_id"]),
         "name": row["name"],
@@ -75,8 +87,12 @@ def client_view(row: dict[str, Any]) -> dict[str, Any]:
     kin = row["next_of_kin"] or {}
     group = None
     if row["group_id"] is not None:
-        group = {"_id": str(row["group_id"]), "name": row.get("group_name"),
-                 "meetingDay": row.get("group_meeting_day"), "meetingTime": row.get("group_meeting_time")}
+        group = {
+            "_id": str(row["group_id"]),
+            "name": row.get("group_name"),
+            "meetingDay": row.get("group_meeting_day"),
+            "meetingTime": row.get("group_meeting_time"),
+        }
     savings = int(row.get("savings_balance_cents") or 0)
     return {
         "_id": str(row["client_id"]),
@@ -87,7 +103,11 @@ def client_view(row: dict[str, Any]) -> dict[str, Any]:
         "residenceType": row["residence"],
         "businessType": row["business_type"],
         "businessLocation": row["business_location"],
-        "nextOfKin": {"name": kin.get("name"), "phone": kin.get("phone"), "relationship": kin.get("relationship")},
+        "nextOfKin": {
+            "name": kin.get("name"),
+            "phone": kin.get("phone"),
+            "relationship": kin.get("relationship"),
+        },
         "nextOfKinName": kin.get("name"),
         "nextOfKinPhone": kin.get("phone"),
         "nextOfKinRelationship": kin.get("relationship"),
@@ -157,22 +177,38 @@ def assessment_view(row: dict[str, Any]) -> dict[str, Any]:
 def _loan_assessment(row: dict[str, Any]) -> dict[str, Any] | None:
     if row.get("assessment_id") is None:
         return None
-    return assessment_view({
-        "assessment_id": row["assessment_id"], "loan_id": row["loan_id"], "scores": row["assessment_scores"],
-        "total_score": row["total_score"], "passed": row["assessment_passed"], "officer_notes": row["officer_notes"],
-        "officer_id": row["assessment_officer_id"], "created_at": row["assessed_at"],
-    })
+    return assessment_view(
+        {
+            "assessment_id": row["assessment_id"],
+            "loan_id": row["loan_id"],
+            "scores": row["assessment_scores"],
+            "total_score": row["total_score"],
+            "passed": row["assessment_passed"],
+            "officer_notes": row["officer_notes"],
+            "officer_id": row["assessment_officer_id"],
+            "created_at": row["assessed_at"],
+        }
+    )
 
 
 def can_disburse(row: dict[str, Any]) -> bool:
-    return row["status"] == "approved" and bool(row.get("assessment_passed")) and row["accepted_guarantors"] > 0
+    return (
+        row["status"] == "approved"
+        and bool(row.get("assessment_passed"))
+        and row["accepted_guarantors"] > 0
+    )
 
 
 def loan_actions(row: dict[str, Any], role: str) -> list[dict[str, str]]:
     """What the viewer may do next, as keys of ``PUT /api/loans/:id/<key>``."""
     actions = []
     checker = role in (APPROVER_ADMIN, SUPER_ADMIN)
-    if checker and row["status"] == "initiated" and row.get("assessment_passed") and row["accepted_guarantors"]:
+    if (
+        checker
+        and row["status"] == "initiated"
+        and row.get("assessment_passed")
+        and row["accepted_guarantors"]
+    ):
         actions.append({"key": "approve", "label": "Approve"})
     if checker and can_disburse(row):
         actions.append({"key": "disburse", "label": "Disburse"})
@@ -184,12 +220,19 @@ def loan_actions(row: dict[str, Any], role: str) -> list[dict[str, str]]:
 def loan_view(row: dict[str, Any]) -> dict[str, Any]:
     terms = row["terms"] or {}
     client = {
-        "_id": str(row["client_id"]), "name": row["client_name"], "nationalId": row["client_national_id"],
-        "phone": row["client_phone"], "loanOfficer": _id(row["group_officer_id"] or row["loan_officer_id"]),
+        "_id": str(row["client_id"]),
+        "name": row["client_name"],
+        "nationalId": row["client_national_id"],
+        "phone": row["client_phone"],
+        "loanOfficer": _id(row["group_officer_id"] or row["loan_officer_id"]),
     }
     group = None
     if row["group_id"] is not None:
-        group = {"_id": str(row["group_id"]), "name": row["group_name"], "loanOfficerId": _id(row["group_officer_id"])}
+        group = {
+            "_id": str(row["group_id"]),
+            "name": row["group_name"],
+            "loanOfficerId": _id(row["group_officer_id"]),
+        }
     rate = terms.get("interest_rate_percent")
     return {
         "_id": str(row["loan_id"]),
@@ -245,10 +288,18 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
 def guarantor_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "_id": str(row["guarantor_id"]),
-        "loanId": {"_id": str(row["loan_id"]), "accountNumber": row["account_number"],
-                   "amount": kes(int(row["loan_principal_cents"])), "status": row["loan_status"]},
-        "clientId": {"_id": str(row["client_id"]), "name": row["client_name"],
-                     "nationalId": row["client_national_id"], "phone": row["client_phone"]},
+        "loanId": {
+            "_id": str(row["loan_id"]),
+            "accountNumber": row["account_number"],
+            "amount": kes(int(row["loan_principal_cents"])),
+            "status": row["loan_status"],
+        },
+        "clientId": {
+            "_id": str(row["client_id"]),
+            "name": row["client_name"],
+            "nationalId": row["client_national_id"],
+            "phone": row["client_phone"],
+        },
         "name": row["client_name"],
         "relationship": row["relationship"],
         "idCopyUrl": row["id_copy_url"],

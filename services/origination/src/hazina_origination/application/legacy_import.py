@@ -18,8 +18,13 @@ from eventsourcing.persistence import IntegrityError
 from hazina_contracts.money import parse_kes_to_cents
 from hazina_origination.application.commands import ImportReport
 from hazina_origination.application.origination import Origination, legacy_loan
-from hazina_origination.domain.client import Client, Reservation, normalise_national_id, normalise_residence
-from hazina_origination.domain.errors import InvalidInput
+from hazina_origination.domain.client import (
+    Client,
+    Reservation,
+    normalise_national_id,
+    normalise_residence,
+)
+from hazina_origination.domain.errors import InvalidInputError
 from hazina_origination.domain.group import (
     SIGNATORY_ROLES,
     Group,
@@ -31,15 +36,40 @@ from hazina_origination.domain.loan import LegacyLoan
 from hazina_origination.domain.phone import normalise_phone
 
 COLUMNS = (
-    "group_name", "group_meeting_day", "group_meeting_time", "loan_officer_id", "branch_id", "region",
-    "client_name", "national_id", "phone", "residence", "business_type", "business_location",
-    "next_of_kin_name", "next_of_kin_phone", "next_of_kin_relationship", "signatory_role",
-    "loan_amount", "loan_type", "loan_outcome", "loan_disbursed_on", "loan_closed_on", "loan_reference",
+    "group_name",
+    "group_meeting_day",
+    "group_meeting_time",
+    "loan_officer_id",
+    "branch_id",
+    "region",
+    "client_name",
+    "national_id",
+    "phone",
+    "residence",
+    "business_type",
+    "business_location",
+    "next_of_kin_name",
+    "next_of_kin_phone",
+    "next_of_kin_relationship",
+    "signatory_role",
+    "loan_amount",
+    "loan_type",
+    "loan_outcome",
+    "loan_disbursed_on",
+    "loan_closed_on",
+    "loan_reference",
 )
 ALIASES = {
-    "group": "group_name", "meeting_day": "group_meeting_day", "meeting_time": "group_meeting_time",
-    "name": "client_name", "client": "client_name", "id_number": "national_id", "id_no": "national_id",
-    "nationalid": "national_id", "phone_number": "phone", "mobile": "phone",
+    "group": "group_name",
+    "meeting_day": "group_meeting_day",
+    "meeting_time": "group_meeting_time",
+    "name": "client_name",
+    "client": "client_name",
+    "id_number": "national_id",
+    "id_no": "national_id",
+    "nationalid": "national_id",
+    "phone_number": "phone",
+    "mobile": "phone",
 }
 REQUIRED = ("group_name", "client_name", "national_id", "phone")
 Row = tuple[int, dict[str, str]]
@@ -59,7 +89,9 @@ class _GroupPlan:
     loan_officer_id: uuid.UUID | None = None
     branch_id: str | None = None
     region: str | None = None
-    signatories: dict[str, tuple[int, str]] = field(default_factory=dict)  # role -> (row, national id)
+    signatories: dict[str, tuple[int, str]] = field(
+        default_factory=dict
+    )  # role -> (row, national id)
     group_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
@@ -83,7 +115,7 @@ def _problems_of(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
             return
         try:
             parsed[name] = parse(raw)
-        except InvalidInput as exc:
+        except InvalidInputError as exc:
             problems.append(str(exc))
         except ValueError as exc:  # MoneyParseError included
             problems.append(f"{name}: {exc}")
@@ -101,16 +133,28 @@ def _problems_of(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     attempt("group_meeting_time", normalise_meeting_time)
     attempt("loan_officer_id", _uuid)
     attempt("signatory_role", _role)
-    for name in ("branch_id", "region", "business_type", "business_location", "next_of_kin_name",
-                 "next_of_kin_relationship", "loan_reference"):
+    for name in (
+        "branch_id",
+        "region",
+        "business_type",
+        "business_location",
+        "next_of_kin_name",
+        "next_of_kin_relationship",
+        "loan_reference",
+    ):
         parsed[name] = values.get(name) or None
-    has_loan = any(values.get(n) for n in ("loan_amount", "loan_outcome", "loan_disbursed_on", "loan_closed_on"))
+    has_loan = any(
+        values.get(n)
+        for n in ("loan_amount", "loan_outcome", "loan_disbursed_on", "loan_closed_on")
+    )
     parsed["has_loan"] = has_loan
     if has_loan:
         if not values.get("loan_amount"):
             problems.append("loan_amount is required when a past loan is given")
         if not values.get("loan_outcome"):
-            problems.append("loan_outcome is required when a past loan is given (repaid, defaulted or written_off)")
+            problems.append(
+                "loan_outcome is required when a past loan is given (repaid, defaulted or written_off)"
+            )
         attempt("loan_amount", lambda v: parse_kes_to_cents(v, allow_zero=False))
         attempt("loan_outcome", _outcome)
         attempt("loan_disbursed_on", _date)
@@ -126,20 +170,20 @@ def _uuid(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        raise InvalidInput(f"loan_officer_id '{text}' is not a user id") from None
+        raise InvalidInputError(f"loan_officer_id '{text}' is not a user id") from None
 
 
 def _role(text: str) -> str:
     role = text.strip().lower()
     if role not in SIGNATORY_ROLES:
-        raise InvalidInput("signatory_role must be chairperson, secretary or treasurer")
+        raise InvalidInputError("signatory_role must be chairperson, secretary or treasurer")
     return role
 
 
 def _outcome(text: str) -> str:
     outcome = text.strip().lower().replace(" ", "_").replace("-", "_")
     if outcome not in LegacyLoan.OUTCOMES:
-        raise InvalidInput("loan_outcome must be repaid, defaulted or written_off")
+        raise InvalidInputError("loan_outcome must be repaid, defaulted or written_off")
     return outcome
 
 
@@ -147,7 +191,7 @@ def _date(text: str) -> str:
     try:
         return date.fromisoformat(text.strip()[:10]).isoformat()
     except ValueError:
-        raise InvalidInput(f"'{text}' is not a date (YYYY-MM-DD)") from None
+        raise InvalidInputError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _same(existing: Any, new: Any) -> bool:
@@ -175,10 +219,16 @@ def plan_and_validate(
             tainted.add((values.get("group_name") or "").strip().lower())
             continue
         key = parsed["group_name"].strip().lower()
-        plan = groups.setdefault(key, _GroupPlan(name=parsed["group_name"].strip(), first_row=number))
-        for attr, column in (("meeting_day", "group_meeting_day"), ("meeting_time", "group_meeting_time"),
-                             ("loan_officer_id", "loan_officer_id"), ("branch_id", "branch_id"),
-                             ("region", "region")):
+        plan = groups.setdefault(
+            key, _GroupPlan(name=parsed["group_name"].strip(), first_row=number)
+        )
+        for attr, column in (
+            ("meeting_day", "group_meeting_day"),
+            ("meeting_time", "group_meeting_time"),
+            ("loan_officer_id", "loan_officer_id"),
+            ("branch_id", "branch_id"),
+            ("region", "region"),
+        ):
             if not _same(getattr(plan, attr), parsed[column]):
                 report(number, f"{column} differs from row {plan.first_row} for group {plan.name}")
             elif parsed[column] is not None:
@@ -189,9 +239,14 @@ def plan_and_validate(
             client = clients[nid] = _ClientPlan(row=number, fields=parsed, group_key=key)
         else:
             if (client.group_key, client.fields["client_name"], client.fields["phone"]) != (
-                key, parsed["client_name"], parsed["phone"]
+                key,
+                parsed["client_name"],
+                parsed["phone"],
             ):
-                report(number, f"national ID {nid} is on row {client.row} with a different name, phone or group")
+                report(
+                    number,
+                    f"national ID {nid} is on row {client.row} with a different name, phone or group",
+                )
                 continue
             if not parsed["has_loan"]:
                 report(number, f"repeats the client of row {client.row} without a past loan")
@@ -204,11 +259,16 @@ def plan_and_validate(
             else:
                 plan.signatories[role] = (number, nid)
         if parsed["has_loan"]:
-            client.loans.append({
-                "principal_cents": parsed["loan_amount"], "outcome": parsed["loan_outcome"],
-                "product_type": parsed["loan_type"], "disbursed_on": parsed["loan_disbursed_on"],
-                "closed_on": parsed["loan_closed_on"], "reference": parsed["loan_reference"],
-            })
+            client.loans.append(
+                {
+                    "principal_cents": parsed["loan_amount"],
+                    "outcome": parsed["loan_outcome"],
+                    "product_type": parsed["loan_type"],
+                    "disbursed_on": parsed["loan_disbursed_on"],
+                    "closed_on": parsed["loan_closed_on"],
+                    "reference": parsed["loan_reference"],
+                }
+            )
     for key, plan in groups.items():
         if key in tainted:
             continue
@@ -216,63 +276,112 @@ def plan_and_validate(
             missing = ", ".join(r for r in SIGNATORY_ROLES if r not in plan.signatories)
             report(plan.first_row, f"group {plan.name} names some signatories but no {missing}")
         elif plan.signatories and len({nid for _, nid in plan.signatories.values()}) != 3:
-            report(plan.first_row, f"group {plan.name}: the three signatories must be different members")
+            report(
+                plan.first_row,
+                f"group {plan.name}: the three signatories must be different members",
+            )
     taken_ids = set(app.lookups.national_ids_taken(list(clients)))
     for nid in sorted(taken_ids):
         report(clients[nid].row, f"a client with national ID {nid} is already registered")
     for name in app.lookups.groups_named([plan.name for plan in groups.values()]):
         report(groups[name.lower()].first_row, f"a group named {name} already exists")
-    errors = [{"row": row, "message": "; ".join(messages)} for row, messages in sorted(problems.items())]
+    errors = [
+        {"row": row, "message": "; ".join(messages)} for row, messages in sorted(problems.items())
+    ]
     return groups, clients, errors
 
 
 def import_legacy(
-    rows: Sequence[Row], app: Origination, *, actor_id: uuid.UUID | None, correlation_id: str | None,
+    rows: Sequence[Row],
+    app: Origination,
+    *,
+    actor_id: uuid.UUID | None,
+    correlation_id: str | None,
     dry_run: bool = False,
 ) -> ImportReport:
     groups, clients, errors = plan_and_validate(rows, app)
     report = ImportReport(
-        groups=len(groups), clients=len(clients), loans=sum(len(c.loans) for c in clients.values()), errors=errors
+        groups=len(groups),
+        clients=len(clients),
+        loans=sum(len(c.loans) for c in clients.values()),
+        errors=errors,
     )
     if errors or dry_run:
         return report
     aggregates: list[Any] = []
     group_aggs: dict[str, Group] = {}
-    for key, plan in groups.items():
+    for key, group_plan in groups.items():
         group_aggs[key] = Group(
-            name=plan.name, status="legacy", meeting_day=plan.meeting_day, meeting_time=plan.meeting_time,
-            loan_officer_id=plan.loan_officer_id, branch_id=plan.branch_id, region=plan.region,
-            created_by=actor_id, correlation_id=correlation_id,
+            name=group_plan.name,
+            status="legacy",
+            meeting_day=group_plan.meeting_day,
+            meeting_time=group_plan.meeting_time,
+            loan_officer_id=group_plan.loan_officer_id,
+            branch_id=group_plan.branch_id,
+            region=group_plan.region,
+            created_by=actor_id,
+            correlation_id=correlation_id,
         )
     client_ids: dict[str, uuid.UUID] = {}
-    for nid, plan in clients.items():
-        f = plan.fields
-        group = group_aggs[plan.group_key]
-        kin = {k: v for k, v in (("name", f["next_of_kin_name"]), ("phone", f["next_of_kin_phone"]),
-                                 ("relationship", f["next_of_kin_relationship"])) if v}
+    for nid, client_plan in clients.items():
+        f = client_plan.fields
+        group = group_aggs[client_plan.group_key]
+        kin = {
+            k: v
+            for k, v in (
+                ("name", f["next_of_kin_name"]),
+                ("phone", f["next_of_kin_phone"]),
+                ("relationship", f["next_of_kin_relationship"]),
+            )
+            if v
+        }
         client = Client(
-            name=f["client_name"].strip(), national_id=nid, phone=f["phone"], residence=f["residence"],
-            business_type=f["business_type"], business_location=f["business_location"], next_of_kin=kin,
-            group_id=group.id, loan_officer_id=group.loan_officer_id, branch_id=f["branch_id"] or group.branch_id,
-            photo=None, status="legacy", created_by=actor_id, correlation_id=correlation_id,
+            name=f["client_name"].strip(),
+            national_id=nid,
+            phone=f["phone"],
+            residence=f["residence"],
+            business_type=f["business_type"],
+            business_location=f["business_location"],
+            next_of_kin=kin,
+            group_id=group.id,
+            loan_officer_id=group.loan_officer_id,
+            branch_id=f["branch_id"] or group.branch_id,
+            photo=None,
+            status="legacy",
+            created_by=actor_id,
+            correlation_id=correlation_id,
         )
         client_ids[nid] = client.id
         aggregates += [client, Reservation(kind="national_id", key=nid, holder_id=client.id)]
-        for loan in plan.loans:
-            aggregates.append(legacy_loan(
-                client_id=client.id, group_id=group.id, loan_officer_id=group.loan_officer_id, actor_id=actor_id,
-                correlation_id=correlation_id, **loan,
-            ))
-    for key, plan in groups.items():
-        if plan.signatories:
+        for loan in client_plan.loans:
+            aggregates.append(
+                legacy_loan(
+                    client_id=client.id,
+                    group_id=group.id,
+                    loan_officer_id=group.loan_officer_id,
+                    actor_id=actor_id,
+                    correlation_id=correlation_id,
+                    **loan,
+                )
+            )
+    for key, group_plan in groups.items():
+        if group_plan.signatories:
             group_aggs[key].assign_signatories(
-                [Signatory(role=role, client_id=client_ids[nid], national_id=nid)
-                 for role, (_, nid) in plan.signatories.items()],
-                by=actor_id, correlation_id=correlation_id,
+                [
+                    Signatory(role=role, client_id=client_ids[nid], national_id=nid)
+                    for role, (_, nid) in group_plan.signatories.items()
+                ],
+                by=actor_id,
+                correlation_id=correlation_id,
             )
     try:
         app.save(*group_aggs.values(), *aggregates)
     except IntegrityError:
-        report.errors = [{"row": 0, "message": "another import or onboarding registered some of these national IDs "
-                                               "meanwhile; nothing was imported, run the import again"}]
+        report.errors = [
+            {
+                "row": 0,
+                "message": "another import or onboarding registered some of these national IDs "
+                "meanwhile; nothing was imported, run the import again",
+            }
+        ]
     return report

@@ -28,17 +28,28 @@ from hazina_origination.application.commands import (
 from hazina_origination.application.ports import Lookups, PhotoStore
 from hazina_origination.domain.account_number import new_account_number
 from hazina_origination.domain.assessment import FiveCs
-from hazina_origination.domain.client import Client, Reservation, normalise_national_id, normalise_residence
+from hazina_origination.domain.client import (
+    Client,
+    Reservation,
+    normalise_national_id,
+    normalise_residence,
+)
 from hazina_origination.domain.eligibility import BorrowerFacts, check_eligibility
 from hazina_origination.domain.errors import (
-    AlreadyExists,
-    InvalidInput,
-    NotEligible,
-    NotFound,
-    NotPermitted,
+    AlreadyExistsError,
+    InvalidInputError,
+    NotEligibleError,
+    NotFoundError,
+    NotPermittedError,
     RuleFailure,
 )
-from hazina_origination.domain.group import Group, Signatory, check_signatory_roles, normalise_meeting_day, normalise_meeting_time
+from hazina_origination.domain.group import (
+    Group,
+    Signatory,
+    check_signatory_roles,
+    normalise_meeting_day,
+    normalise_meeting_time,
+)
 from hazina_origination.domain.loan import LegacyLoan, Loan
 from hazina_origination.domain.phone import normalise_phone
 from hazina_origination.domain.photo import check_photo
@@ -76,9 +87,9 @@ class Origination(Application):
         try:
             aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFound(f"{label} not found") from None
+            raise NotFoundError(f"{label} not found") from None
         if not isinstance(aggregate, kind):
-            raise NotFound(f"{label} not found")
+            raise NotFoundError(f"{label} not found")
         return aggregate
 
     def group(self, group_id: uuid.UUID) -> Group:
@@ -107,11 +118,11 @@ class Origination(Application):
     def create_group(self, cmd: CreateGroup, actor: Actor) -> Group:
         name = cmd.name.strip()
         if not name:
-            raise InvalidInput("name is required")
+            raise InvalidInputError("name is required")
         officer = cmd.loan_officer_id
         if actor.role == LOAN_OFFICER:
             if officer is not None and officer != actor.user_id:
-                raise NotPermitted("A loan officer creates groups for themselves only")
+                raise NotPermittedError("A loan officer creates groups for themselves only")
             officer = actor.user_id
         group = Group(
             name=name,
@@ -136,7 +147,9 @@ class Origination(Application):
 
         return self._retrying(attempt)
 
-    def assign_signatories(self, group_id: uuid.UUID, assignments: list[tuple[str, str]], actor: Actor) -> Group:
+    def assign_signatories(
+        self, group_id: uuid.UUID, assignments: list[tuple[str, str]], actor: Actor
+    ) -> Group:
         group = self.group(group_id)
         self._officer_may_act(actor, group.loan_officer_id, "group")
         cleaned = [(role.strip().lower(), normalise_national_id(nid)) for role, nid in assignments]
@@ -145,12 +158,16 @@ class Origination(Application):
         for role, national_id in cleaned:
             client_id = self.lookups.client_in_group(group_id, national_id)
             if client_id is None:
-                raise InvalidInput(f"The {role} (national ID {national_id}) is not a member of this group")
+                raise InvalidInputError(
+                    f"The {role} (national ID {national_id}) is not a member of this group"
+                )
             signatories.append(Signatory(role=role, client_id=client_id, national_id=national_id))
 
         def attempt() -> Group:
             fresh = self.group(group_id)
-            fresh.assign_signatories(signatories, by=actor.user_id, correlation_id=actor.correlation_id)
+            fresh.assign_signatories(
+                signatories, by=actor.user_id, correlation_id=actor.correlation_id
+            )
             self.save(fresh)
             return fresh
 
@@ -158,18 +175,21 @@ class Origination(Application):
 
     def _officer_may_act(self, actor: Actor, officer_id: uuid.UUID | None, what: str) -> None:
         if actor.role == LOAN_OFFICER and officer_id != actor.user_id:
-            raise NotPermitted(f"This {what} belongs to another loan officer")
+            raise NotPermittedError(f"This {what} belongs to another loan officer")
 
     # Clients
 
     def onboard_client(self, cmd: OnboardClient, actor: Actor) -> Client:
         required = {
-            "name": cmd.name, "businessType": cmd.business_type, "businessLocation": cmd.business_location,
-            "nextOfKinName": cmd.next_of_kin_name, "nextOfKinRelationship": cmd.next_of_kin_relationship,
+            "name": cmd.name,
+            "businessType": cmd.business_type,
+            "businessLocation": cmd.business_location,
+            "nextOfKinName": cmd.next_of_kin_name,
+            "nextOfKinRelationship": cmd.next_of_kin_relationship,
         }
         for field_name, value in required.items():
             if not value or not value.strip():
-                raise InvalidInput(f"{field_name} is required")
+                raise InvalidInputError(f"{field_name} is required")
         national_id = normalise_national_id(cmd.national_id)
         phone = normalise_phone(cmd.phone)
         kin_phone = normalise_phone(cmd.next_of_kin_phone, field="nextOfKinPhone")
@@ -177,9 +197,9 @@ class Origination(Application):
         extension = check_photo(cmd.photo, max_bytes=self.max_photo_bytes)
         group = self.group(cmd.group_id)
         if actor.role == LOAN_OFFICER and group.loan_officer_id != actor.user_id:
-            raise NotPermitted("A loan officer onboards clients into their own groups only")
+            raise NotPermittedError("A loan officer onboards clients into their own groups only")
         if self.lookups.client_by_national_id(national_id) is not None:
-            raise AlreadyExists(f"A client with national ID {national_id} already exists")
+            raise AlreadyExistsError(f"A client with national ID {national_id} already exists")
         photo = self.photos.save(cmd.photo, extension)
         client = Client(
             name=cmd.name.strip(),
@@ -205,7 +225,9 @@ class Origination(Application):
         try:
             self.save(client, reservation)
         except IntegrityError:
-            raise AlreadyExists(f"A client with national ID {national_id} already exists") from None
+            raise AlreadyExistsError(
+                f"A client with national ID {national_id} already exists"
+            ) from None
         return client
 
     def approve_client(self, client_id: uuid.UUID, actor: Actor) -> Client:
@@ -221,11 +243,15 @@ class Origination(Application):
 
     def define_product(self, fields: dict[str, Any], actor: Actor) -> LoanProduct:
         spec = ProductSpec.from_fields(fields)
-        product = LoanProduct(spec=spec.as_fields(), created_by=actor.user_id, correlation_id=actor.correlation_id)
+        product = LoanProduct(
+            spec=spec.as_fields(), created_by=actor.user_id, correlation_id=actor.correlation_id
+        )
         self.save(product)
         return product
 
-    def revise_product(self, product_id: uuid.UUID, changes: dict[str, Any], actor: Actor) -> LoanProduct:
+    def revise_product(
+        self, product_id: uuid.UUID, changes: dict[str, Any], actor: Actor
+    ) -> LoanProduct:
         def attempt() -> LoanProduct:
             product = self.product(product_id)
             product.revise(changes, by=actor.user_id, correlation_id=actor.correlation_id)
@@ -238,18 +264,18 @@ class Origination(Application):
         if cmd.product_id is not None:
             product = self.product(cmd.product_id)
             if cmd.product_type and product.spec.type != cmd.product_type.strip().lower():
-                raise InvalidInput(
+                raise InvalidInputError(
                     f"Product {product.spec.name} is of type {product.spec.type}, not {cmd.product_type}"
                 )
             return product
         if not cmd.product_type:
-            raise InvalidInput("type (or productId) is required")
+            raise InvalidInputError("type (or productId) is required")
         kind = cmd.product_type.strip().lower()
         candidates = self.lookups.active_products_of_type(kind)
         if not candidates:
-            raise InvalidInput(f"There is no active loan product of type {kind}")
+            raise InvalidInputError(f"There is no active loan product of type {kind}")
         if len(candidates) > 1:
-            raise InvalidInput(f"Several products have type {kind}; say which with productId")
+            raise InvalidInputError(f"Several products have type {kind}; say which with productId")
         return self.product(candidates[0])
 
     # Loans
@@ -258,14 +284,14 @@ class Origination(Application):
         national_id = normalise_national_id(cmd.client_national_id)
         client_id = self.lookups.client_by_national_id(national_id)
         if client_id is None:
-            raise NotFound(f"No client has national ID {national_id}")
+            raise NotFoundError(f"No client has national ID {national_id}")
         if isinstance(cmd.term, bool) or not isinstance(cmd.term, int) or cmd.term < 1:
-            raise InvalidInput("term must be a whole number of repayment periods")
+            raise InvalidInputError("term must be a whole number of repayment periods")
         product = self._product_for(cmd)
         spec = product.spec
         probe = self.client(client_id)
         if actor.role == LOAN_OFFICER and probe.loan_officer_id != actor.user_id:
-            raise NotPermitted("This client belongs to another loan officer's group")
+            raise NotPermittedError("This client belongs to another loan officer's group")
         savings = self.lookups.savings_cents(client_id)
         repaid = self.lookups.repaid_loans(client_id)
 
@@ -281,9 +307,11 @@ class Origination(Application):
                 repaid_loans=repaid,
                 open_loans=len(client.open_loan_ids),
             )
-            failures = check_eligibility(spec, facts, principal_cents=cmd.principal_cents, term=cmd.term)
+            failures = check_eligibility(
+                spec, facts, principal_cents=cmd.principal_cents, term=cmd.term
+            )
             if failures:
-                raise NotEligible(failures)
+                raise NotEligibleError(failures)
             for _ in range(5):
                 account_number = new_account_number()
                 loan = Loan(
@@ -317,19 +345,30 @@ class Origination(Application):
         self._officer_may_act(actor, loan.loan_officer_id, "loan")
         guarantor_client = self.client(cmd.client_id)
         if guarantor_client.status != "active":
-            raise InvalidInput(f"A guarantor must be an active client (this one is {guarantor_client.status})")
+            raise InvalidInputError(
+                f"A guarantor must be an active client (this one is {guarantor_client.status})"
+            )
         if self.lookups.open_guarantees(cmd.client_id) >= self.max_guarantees_per_client:
-            raise NotEligible(
-                [RuleFailure("max_guarantees", f"This client already guarantees {self.max_guarantees_per_client} "
-                             "open loans, the most allowed")]
+            raise NotEligibleError(
+                [
+                    RuleFailure(
+                        "max_guarantees",
+                        f"This client already guarantees {self.max_guarantees_per_client} "
+                        "open loans, the most allowed",
+                    )
+                ]
             )
         guarantor_id = uuid.uuid4()
 
         def attempt() -> Loan:
             fresh = self.loan(cmd.loan_id)
             fresh.add_guarantor(
-                guarantor_id=guarantor_id, client_id=cmd.client_id, relationship=cmd.relationship,
-                id_copy_url=cmd.id_copy_url, photo_url=cmd.photo_url, by=actor.user_id,
+                guarantor_id=guarantor_id,
+                client_id=cmd.client_id,
+                relationship=cmd.relationship,
+                id_copy_url=cmd.id_copy_url,
+                photo_url=cmd.photo_url,
+                by=actor.user_id,
                 correlation_id=actor.correlation_id,
             )
             self.save(fresh)
@@ -340,27 +379,38 @@ class Origination(Application):
     def decide_guarantor(self, guarantor_id: uuid.UUID, *, accept: bool, actor: Actor) -> Loan:
         loan_id = self.lookups.loan_of_guarantor(guarantor_id)
         if loan_id is None:
-            raise NotFound("Guarantor not found")
+            raise NotFoundError("Guarantor not found")
 
         def attempt() -> Loan:
             loan = self.loan(loan_id)
             self._officer_may_act(actor, loan.loan_officer_id, "loan")
-            loan.decide_guarantor(guarantor_id, accept=accept, by=actor.user_id, correlation_id=actor.correlation_id)
+            loan.decide_guarantor(
+                guarantor_id, accept=accept, by=actor.user_id, correlation_id=actor.correlation_id
+            )
             self.save(loan)
             return loan
 
         return self._retrying(attempt)
 
     def assess_credit(self, cmd: AssessCredit, actor: Actor) -> tuple[Loan, uuid.UUID]:
-        scores = FiveCs(**{name: cmd.scores.get(name) for name in ("character", "capacity", "capital",
-                                                                     "collateral", "conditions")})
+        scores = FiveCs(
+            **{
+                name: cmd.scores.get(name)
+                for name in ("character", "capacity", "capital", "collateral", "conditions")
+            }
+        )
         assessment_id = uuid.uuid4()
 
         def attempt() -> Loan:
             loan = self.loan(cmd.loan_id)
             self._officer_may_act(actor, loan.loan_officer_id, "loan")
-            loan.assess(assessment_id=assessment_id, scores=scores, notes=cmd.officer_notes, by=actor.user_id,
-                        correlation_id=actor.correlation_id)
+            loan.assess(
+                assessment_id=assessment_id,
+                scores=scores,
+                notes=cmd.officer_notes,
+                by=actor.user_id,
+                correlation_id=actor.correlation_id,
+            )
             self.save(loan)
             return loan
 
@@ -392,26 +442,40 @@ class Origination(Application):
             phone = self.client(loan.client_id).phone
             before = loan.pending_disbursement_id
             transaction_id = loan.request_disbursement(
-                disbursement_id=uuid.uuid4(), phone=phone, by=actor.user_id, correlation_id=actor.correlation_id
+                disbursement_id=uuid.uuid4(),
+                phone=phone,
+                by=actor.user_id,
+                correlation_id=actor.correlation_id,
             )
             repeated = before is not None and before == transaction_id
             if not repeated:
                 self.save(loan)
-            return DisbursementRequest(loan_id=loan.id, transaction_id=transaction_id, repeated=repeated)
+            return DisbursementRequest(
+                loan_id=loan.id, transaction_id=transaction_id, repeated=repeated
+            )
 
         return self._retrying(attempt)
 
     # Facts reported by the payments gateway and the ledger (idempotent: a repeat records nothing)
 
     def record_disbursement_completed(
-        self, loan_id: uuid.UUID, disbursement_id: uuid.UUID, *, mpesa_receipt: str, completed_at: datetime,
-        charge_cents: int, correlation_id: str | None,
+        self,
+        loan_id: uuid.UUID,
+        disbursement_id: uuid.UUID,
+        *,
+        mpesa_receipt: str,
+        completed_at: datetime,
+        charge_cents: int,
+        correlation_id: str | None,
     ) -> bool:
         def attempt() -> bool:
             loan = self.loan(loan_id)
             changed = loan.record_disbursed(
-                disbursement_id=disbursement_id, mpesa_receipt=mpesa_receipt, completed_at=completed_at,
-                charge_cents=charge_cents, correlation_id=correlation_id,
+                disbursement_id=disbursement_id,
+                mpesa_receipt=mpesa_receipt,
+                completed_at=completed_at,
+                charge_cents=charge_cents,
+                correlation_id=correlation_id,
             )
             if changed:
                 self.save(loan)
@@ -420,13 +484,20 @@ class Origination(Application):
         return self._retrying(attempt)
 
     def record_disbursement_failed(
-        self, loan_id: uuid.UUID, disbursement_id: uuid.UUID, *, reason: str, result_code: str,
+        self,
+        loan_id: uuid.UUID,
+        disbursement_id: uuid.UUID,
+        *,
+        reason: str,
+        result_code: str,
         correlation_id: str | None,
     ) -> bool:
         def attempt() -> bool:
             loan = self.loan(loan_id)
             changed = loan.record_disbursement_failed(
-                disbursement_id=disbursement_id, reason=reason, result_code=result_code,
+                disbursement_id=disbursement_id,
+                reason=reason,
+                result_code=result_code,
                 correlation_id=correlation_id,
             )
             if changed:
@@ -436,14 +507,23 @@ class Origination(Application):
         return self._retrying(attempt)
 
     def record_ledger_status(
-        self, loan_id: uuid.UUID, *, ledger_status: str, occurred_at: datetime, days_past_due: int,
-        outstanding_cents: int, correlation_id: str | None,
+        self,
+        loan_id: uuid.UUID,
+        *,
+        ledger_status: str,
+        occurred_at: datetime,
+        days_past_due: int,
+        outstanding_cents: int,
+        correlation_id: str | None,
     ) -> bool:
         def attempt() -> bool:
             loan = self.loan(loan_id)
             changed = loan.record_ledger_status(
-                ledger_status=ledger_status, occurred_at=occurred_at, days_past_due=days_past_due,
-                outstanding_cents=outstanding_cents, correlation_id=correlation_id,
+                ledger_status=ledger_status,
+                occurred_at=occurred_at,
+                days_past_due=days_past_due,
+                outstanding_cents=outstanding_cents,
+                correlation_id=correlation_id,
             )
             if changed:
                 self._save_with_client(loan)
@@ -452,12 +532,19 @@ class Origination(Application):
         return self._retrying(attempt)
 
     def record_loan_repaid(
-        self, loan_id: uuid.UUID, *, occurred_at: datetime, total_paid_cents: int, correlation_id: str | None
+        self,
+        loan_id: uuid.UUID,
+        *,
+        occurred_at: datetime,
+        total_paid_cents: int,
+        correlation_id: str | None,
     ) -> bool:
         def attempt() -> bool:
             loan = self.loan(loan_id)
             changed = loan.record_repaid(
-                occurred_at=occurred_at, total_paid_cents=total_paid_cents, correlation_id=correlation_id
+                occurred_at=occurred_at,
+                total_paid_cents=total_paid_cents,
+                correlation_id=correlation_id,
             )
             if changed:
                 self._save_with_client(loan)
@@ -476,12 +563,29 @@ class Origination(Application):
 
 
 def legacy_loan(
-    *, client_id: uuid.UUID, group_id: uuid.UUID | None, loan_officer_id: uuid.UUID | None, product_type: str,
-    principal_cents: int, outcome: str, disbursed_on: str | None, closed_on: str | None, reference: str | None,
-    actor_id: uuid.UUID | None, correlation_id: str | None,
+    *,
+    client_id: uuid.UUID,
+    group_id: uuid.UUID | None,
+    loan_officer_id: uuid.UUID | None,
+    product_type: str,
+    principal_cents: int,
+    outcome: str,
+    disbursed_on: str | None,
+    closed_on: str | None,
+    reference: str | None,
+    actor_id: uuid.UUID | None,
+    correlation_id: str | None,
 ) -> LegacyLoan:
     return LegacyLoan(
-        client_id=client_id, group_id=group_id, loan_officer_id=loan_officer_id, product_type=product_type,
-        principal_cents=principal_cents, outcome=outcome, disbursed_on=disbursed_on, closed_on=closed_on,
-        reference=reference, imported_by=actor_id, correlation_id=correlation_id,
+        client_id=client_id,
+        group_id=group_id,
+        loan_officer_id=loan_officer_id,
+        product_type=product_type,
+        principal_cents=principal_cents,
+        outcome=outcome,
+        disbursed_on=disbursed_on,
+        closed_on=closed_on,
+        reference=reference,
+        imported_by=actor_id,
+        correlation_id=correlation_id,
     )

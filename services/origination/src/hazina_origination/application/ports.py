@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
 
 
 class Lookups(Protocol):
@@ -32,3 +36,54 @@ class PhotoStore(Protocol):
     def save(self, data: bytes, extension: str) -> str:
         """Store the bytes; returns the content-addressed file name."""
         ...
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters common to the lists; ``officer_id`` is the scope of a loan officer (None: everything)."""
+
+    officer_id: uuid.UUID | None = None
+    offset: int = 0
+    limit: int | None = None
+    search: str | None = None
+    status: list[str] | None = None
+    group_id: uuid.UUID | None = None
+    client_id: uuid.UUID | None = None
+    loan_id: uuid.UUID | None = None
+    loan_officer_id: uuid.UUID | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    product_type: str | None = None
+
+
+Row = dict[str, Any]
+Page = tuple[list[Row], int]
+
+
+class ReadModelQueries(Protocol):
+    """The lists and detail pages, read from the read models (rows as dictionaries)."""
+
+    def groups(self, query: ListQuery) -> Page: ...
+    def group(self, group_id: uuid.UUID) -> Row | None: ...
+    def members(self, group_id: uuid.UUID) -> list[Row]: ...
+    def clients(self, query: ListQuery) -> Page: ...
+    def client(self, client_id: uuid.UUID) -> Row | None: ...
+    def savings_history(self, client_id: uuid.UUID) -> list[Row]: ...
+    def products(self, query: ListQuery) -> Page: ...
+    def product(self, product_id: uuid.UUID) -> Row | None: ...
+    def loans(self, query: ListQuery) -> Page: ...
+    def loan(self, loan_id: uuid.UUID) -> Row | None: ...
+    def guarantors(self, query: ListQuery) -> Page: ...
+    def guarantor(self, guarantor_id: uuid.UUID) -> Row | None: ...
+    def assessments(self, query: ListQuery) -> Page: ...
+    def assessment_of(self, loan_id: uuid.UUID) -> Row | None: ...
+    def client_by_national_id(self, national_id: str) -> uuid.UUID | None: ...
+
+
+class PhotoFiles(PhotoStore, Protocol):
+    def path_of(self, name: str) -> Path | None: ...
+    def media_type(self, name: str) -> str: ...
+
+
+# Reads an uploaded import file (name, bytes) into numbered rows of text.
+ImportFileReader = Callable[[str, bytes], list[tuple[int, dict[str, str]]]]

@@ -1,10 +1,10 @@
-"""The 5 Cs of credit: five scores of 1–5; below 18 of 25 the loan may not be approved."""
+"""The 5 Cs of credit: five scores of 1 to 5; below 18 of 25 the loan may not be approved."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hazina_origination.domain.errors import InvalidInput
+from hazina_origination.domain.errors import InvalidInputError
 
 PASS_MARK = 18
 CRITERIA = ("character", "capacity", "capital", "collateral", "conditions")
@@ -22,7 +22,7 @@ class FiveCs:
         for name in CRITERIA:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-                raise InvalidInput(f"{name} must be a whole number from 1 to 5")
+                raise InvalidInputError(f"{name} must be a whole number from 1 to 5")
 
     @property
     def total(self) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from hazina_origination.domain.errors import IllegalTransition, InvalidInput
+from hazina_origination.domain.errors import IllegalTransitionError, InvalidInputError
 
 CLIENT_STATUSES = ("legacy", "pending", "active")
 RESIDENCES = ("owned", "rented")
@@ -19,14 +19,14 @@ NATIONAL_ID_NAMESPACE = uuid.UUID("c0e3f1de-2b7a-4f57-9a0e-5d1c8b6a4f10")
 def normalise_national_id(raw: str) -> str:
     value = (raw or "").strip().replace(" ", "")
     if not _NATIONAL_ID.match(value):
-        raise InvalidInput("nationalId must be a Kenyan national ID number (6 to 9 digits)")
+        raise InvalidInputError("nationalId must be a Kenyan national ID number (6 to 9 digits)")
     return value
 
 
 def normalise_residence(raw: str) -> str:
     value = (raw or "").strip().lower()
     if value not in RESIDENCES:
-        raise InvalidInput("residence must be owned or rented")
+        raise InvalidInputError("residence must be owned or rented")
     return value
 
 
@@ -51,7 +51,7 @@ class Client(Aggregate):
         correlation_id: str | None,
     ) -> None:
         if status not in CLIENT_STATUSES:
-            raise InvalidInput(f"unknown client status {status}")
+            raise InvalidInputError(f"unknown client status {status}")
         self.name = name
         self.national_id = national_id
         self.phone = phone
@@ -68,11 +68,13 @@ class Client(Aggregate):
 
     def approve(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
         if self.status == "active":
-            raise IllegalTransition("Client is already active")
+            raise IllegalTransitionError("Client is already active")
         self._approved(approved_by=by, previous_status=self.status, correlation_id=correlation_id)
 
     @event("Approved")
-    def _approved(self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None) -> None:
+    def _approved(
+        self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None
+    ) -> None:
         self.status = "active"
 
     # Open loans live on the client so two loans asked for at once cannot both pass the limit.

@@ -40,7 +40,9 @@ def check_eligibility(
 ) -> list[RuleFailure]:
     failures: list[RuleFailure] = []
     if not spec.active:
-        failures.append(RuleFailure("product_active", f"Product {spec.name} is not open for new loans"))
+        failures.append(
+            RuleFailure("product_active", f"Product {spec.name} is not open for new loans")
+        )
     if facts.client_status != "active":
         failures.append(
             RuleFailure(
@@ -49,7 +51,9 @@ def check_eligibility(
             )
         )
     if facts.group_status is None:
-        failures.append(RuleFailure("group_active", "Group not active: the client belongs to no group"))
+        failures.append(
+            RuleFailure("group_active", "Group not active: the client belongs to no group")
+        )
     elif facts.group_status != "active":
         failures.append(
             RuleFailure(
@@ -57,7 +61,11 @@ def check_eligibility(
                 f"Group not active: {facts.group_name} is {facts.group_status}; an admin must approve it first",
             )
         )
-    if spec.require_signatories and facts.group_status is not None and not facts.group_has_signatories:
+    if (
+        spec.require_signatories
+        and facts.group_status is not None
+        and not facts.group_has_signatories
+    ):
         failures.append(
             RuleFailure(
                 "group_signatories",

@@ -10,23 +10,23 @@ class OriginationError(Exception):
     """Base of origination's domain errors; the message is shown to staff as it is."""
 
 
-class InvalidInput(OriginationError):
+class InvalidInputError(OriginationError):
     """A value that can never be accepted (a malformed phone, a score of 7)."""
 
 
-class NotFound(OriginationError):
+class NotFoundError(OriginationError):
     pass
 
 
-class NotPermitted(OriginationError):
-    """The role may act in general, but not on this record (another officer's group, maker–checker)."""
+class NotPermittedError(OriginationError):
+    """The role may act in general, but not on this record (another officer's group, maker-checker)."""
 
 
-class AlreadyExists(OriginationError):
+class AlreadyExistsError(OriginationError):
     pass
 
 
-class IllegalTransition(OriginationError):
+class IllegalTransitionError(OriginationError):
     """The record's current status does not allow this step; the message names the status."""
 
 
@@ -36,7 +36,7 @@ class RuleFailure:
     message: str
 
 
-class NotEligible(OriginationError):
+class NotEligibleError(OriginationError):
     """One or more of the product's eligibility rules failed; each says which and why."""
 
     def __init__(self, failures: Sequence[RuleFailure]) -> None:

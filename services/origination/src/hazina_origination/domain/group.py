@@ -8,7 +8,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from hazina_origination.domain.errors import IllegalTransition, InvalidInput
+from hazina_origination.domain.errors import IllegalTransitionError, InvalidInputError
 
 SIGNATORY_ROLES = ("chairperson", "secretary", "treasurer")
 GROUP_STATUSES = ("legacy", "provisional", "active")
@@ -22,17 +22,25 @@ class Signatory:
     national_id: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"role": self.role, "client_id": str(self.client_id), "national_id": self.national_id}
+        return {
+            "role": self.role,
+            "client_id": str(self.client_id),
+            "national_id": self.national_id,
+        }
 
 
 def check_signatory_roles(assignments: list[tuple[str, str]]) -> None:
     """Exactly one chairperson, one secretary and one treasurer, three different people."""
     roles = [role for role, _ in assignments]
     if sorted(roles) != sorted(SIGNATORY_ROLES):
-        raise InvalidInput("signatoryAssignments must name exactly one chairperson, one secretary and one treasurer")
+        raise InvalidInputError(
+            "signatoryAssignments must name exactly one chairperson, one secretary and one treasurer"
+        )
     members = {national_id for _, national_id in assignments}
     if len(members) != len(assignments):
-        raise InvalidInput("the chairperson, secretary and treasurer must be three different members")
+        raise InvalidInputError(
+            "the chairperson, secretary and treasurer must be three different members"
+        )
 
 
 def normalise_meeting_day(day: str | None) -> str | None:
@@ -40,7 +48,7 @@ def normalise_meeting_day(day: str | None) -> str | None:
         return None
     value = day.strip().lower()
     if value not in MEETING_DAYS:
-        raise InvalidInput("meetingDay must be a day of the week")
+        raise InvalidInputError("meetingDay must be a day of the week")
     return value.title()
 
 
@@ -49,9 +57,9 @@ def normalise_meeting_time(text: str | None) -> str | None:
         return None
     hours, sep, minutes = text.strip().partition(":")
     if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
-        raise InvalidInput("meetingTime must look like 10:00")
+        raise InvalidInputError("meetingTime must look like 10:00")
     if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
-        raise InvalidInput("meetingTime must be a time of day, 00:00 to 23:59")
+        raise InvalidInputError("meetingTime must be a time of day, 00:00 to 23:59")
     return f"{int(hours):02d}:{minutes}"
 
 
@@ -71,7 +79,7 @@ class Group(Aggregate):
         correlation_id: str | None,
     ) -> None:
         if status not in GROUP_STATUSES:
-            raise InvalidInput(f"unknown group status {status}")
+            raise InvalidInputError(f"unknown group status {status}")
         self.name = name
         self.status = status
         self.meeting_day = meeting_day
@@ -87,11 +95,13 @@ class Group(Aggregate):
 
     def approve(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
         if self.status == "active":
-            raise IllegalTransition("Group is already active")
+            raise IllegalTransitionError("Group is already active")
         self._approved(approved_by=by, previous_status=self.status, correlation_id=correlation_id)
 
     @event("Approved")
-    def _approved(self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None) -> None:
+    def _approved(
+        self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None
+    ) -> None:
         self.status = "active"
 
     def assign_signatories(
@@ -99,14 +109,21 @@ class Group(Aggregate):
     ) -> bool:
         """Record a new set of signatories; the old set stays in the history. Same set: nothing recorded."""
         check_signatory_roles([(s.role, s.national_id) for s in signatories])
-        ordered = sorted((s.as_dict() for s in signatories), key=lambda s: SIGNATORY_ROLES.index(s["role"]))
+        ordered = sorted(
+            (s.as_dict() for s in signatories), key=lambda s: SIGNATORY_ROLES.index(s["role"])
+        )
         if ordered == self.signatories:
             return False
-        self._signatories_assigned(signatories=ordered, assigned_by=by, correlation_id=correlation_id)
+        self._signatories_assigned(
+            signatories=ordered, assigned_by=by, correlation_id=correlation_id
+        )
         return True
 
     @event("SignatoriesAssigned")
     def _signatories_assigned(
-        self, signatories: list[dict[str, Any]], assigned_by: uuid.UUID | None, correlation_id: str | None
+        self,
+        signatories: list[dict[str, Any]],
+        assigned_by: uuid.UUID | None,
+        correlation_id: str | None,
     ) -> None:
         self.signatories = [dict(s) for s in signatories]

@@ -15,12 +15,22 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from hazina_origination.domain.assessment import FiveCs
-from hazina_origination.domain.errors import AlreadyExists, IllegalTransition, InvalidInput, NotFound, NotPermitted
+from hazina_origination.domain.errors import (
+    AlreadyExistsError,
+    IllegalTransitionError,
+    InvalidInputError,
+    NotFoundError,
+    NotPermittedError,
+)
 from hazina_origination.domain.roles import SUPER_ADMIN
 
 CLOSED_STATUSES = frozenset({"rejected", "repaid"})
-LEDGER_STATUSES = {"current": "disbursed", "in_arrears": "in_arrears", "defaulted": "defaulted",
-                   "written_off": "written_off"}
+LEDGER_STATUSES = {
+    "current": "disbursed",
+    "in_arrears": "in_arrears",
+    "defaulted": "defaulted",
+    "written_off": "written_off",
+}
 AFTER_DISBURSEMENT = frozenset({"disbursed", "in_arrears", "defaulted", "written_off", "repaid"})
 
 
@@ -81,7 +91,7 @@ class Loan(Aggregate):
 
     def _require(self, *allowed: str, action: str) -> None:
         if self.status not in allowed:
-            raise IllegalTransition(f"Loan cannot be {action}: its status is {self.status}")
+            raise IllegalTransitionError(f"Loan cannot be {action}: its status is {self.status}")
 
     # Guarantors
 
@@ -98,21 +108,32 @@ class Loan(Aggregate):
     ) -> None:
         self._require("initiated", action="given a guarantor")
         if client_id == self.client_id:
-            raise InvalidInput("A borrower cannot guarantee their own loan")
+            raise InvalidInputError("A borrower cannot guarantee their own loan")
         for existing in self.guarantors.values():
             if existing["client_id"] == str(client_id) and existing["status"] != "declined":
-                raise AlreadyExists("This client is already a guarantor of this loan")
+                raise AlreadyExistsError("This client is already a guarantor of this loan")
         if not relationship.strip():
-            raise InvalidInput("relationship is required")
+            raise InvalidInputError("relationship is required")
         self._guarantor_added(
-            guarantor_id=str(guarantor_id), client_id=str(client_id), relationship=relationship.strip(),
-            id_copy_url=id_copy_url, photo_url=photo_url, added_by=by, correlation_id=correlation_id,
+            guarantor_id=str(guarantor_id),
+            client_id=str(client_id),
+            relationship=relationship.strip(),
+            id_copy_url=id_copy_url,
+            photo_url=photo_url,
+            added_by=by,
+            correlation_id=correlation_id,
         )
 
     @event("GuarantorAdded")
     def _guarantor_added(
-        self, guarantor_id: str, client_id: str, relationship: str, id_copy_url: str | None,
-        photo_url: str | None, added_by: uuid.UUID, correlation_id: str | None,
+        self,
+        guarantor_id: str,
+        client_id: str,
+        relationship: str,
+        id_copy_url: str | None,
+        photo_url: str | None,
+        added_by: uuid.UUID,
+        correlation_id: str | None,
     ) -> None:
         self.guarantors[guarantor_id] = {"client_id": client_id, "status": "pending"}
 
@@ -121,13 +142,17 @@ class Loan(Aggregate):
     ) -> None:
         guarantor = self.guarantors.get(str(guarantor_id))
         if guarantor is None:
-            raise NotFound("Guarantor not found")
+            raise NotFoundError("Guarantor not found")
         self._require("initiated", action="given a guarantor decision")
         if guarantor["status"] != "pending":
-            raise IllegalTransition(f"Guarantor has already been {guarantor['status']}")
+            raise IllegalTransitionError(f"Guarantor has already been {guarantor['status']}")
         decide = self._guarantor_accepted if accept else self._guarantor_declined
-        decide(guarantor_id=str(guarantor_id), client_id=guarantor["client_id"], decided_by=by,
-               correlation_id=correlation_id)
+        decide(
+            guarantor_id=str(guarantor_id),
+            client_id=guarantor["client_id"],
+            decided_by=by,
+            correlation_id=correlation_id,
+        )
 
     @event("GuarantorAccepted")
     def _guarantor_accepted(
@@ -144,23 +169,39 @@ class Loan(Aggregate):
     # Credit assessment
 
     def assess(
-        self, *, assessment_id: uuid.UUID, scores: FiveCs, notes: str | None, by: uuid.UUID,
+        self,
+        *,
+        assessment_id: uuid.UUID,
+        scores: FiveCs,
+        notes: str | None,
+        by: uuid.UUID,
         correlation_id: str | None,
     ) -> None:
         self._require("initiated", action="assessed")
         if self.assessment is not None:
-            raise AlreadyExists(
+            raise AlreadyExistsError(
                 f"Loan already has a credit assessment (score {self.assessment['total']}/25); it cannot be redone"
             )
         self._assessed(
-            assessment_id=str(assessment_id), scores=scores.as_dict(), total=scores.total,
-            passed=scores.passed, notes=notes, assessed_by=by, correlation_id=correlation_id,
+            assessment_id=str(assessment_id),
+            scores=scores.as_dict(),
+            total=scores.total,
+            passed=scores.passed,
+            notes=notes,
+            assessed_by=by,
+            correlation_id=correlation_id,
         )
 
     @event("CreditAssessed")
     def _assessed(
-        self, assessment_id: str, scores: dict[str, int], total: int, passed: bool, notes: str | None,
-        assessed_by: uuid.UUID, correlation_id: str | None,
+        self,
+        assessment_id: str,
+        scores: dict[str, int],
+        total: int,
+        passed: bool,
+        notes: str | None,
+        assessed_by: uuid.UUID,
+        correlation_id: str | None,
     ) -> None:
         self.assessment = {"assessment_id": assessment_id, "total": total, "passed": passed}
 
@@ -169,28 +210,47 @@ class Loan(Aggregate):
     def approve(self, *, by: uuid.UUID, role: str, correlation_id: str | None) -> None:
         self._require("initiated", action="approved")
         if self.assessment is None:
-            raise IllegalTransition("Loan (status: initiated) cannot be approved without a credit assessment")
+            raise IllegalTransitionError(
+                "Loan (status: initiated) cannot be approved without a credit assessment"
+            )
         if not self.assessment["passed"]:
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 f"Loan (status: initiated) cannot be approved: its credit assessment scored "
                 f"{self.assessment['total']}/25, below 18"
             )
         if self.accepted_guarantors == 0:
-            raise IllegalTransition("Loan (status: initiated) cannot be approved without an accepted guarantor")
+            raise IllegalTransitionError(
+                "Loan (status: initiated) cannot be approved without an accepted guarantor"
+            )
         override = by == self.initiated_by
         if override and role != SUPER_ADMIN:
-            raise NotPermitted("You initiated this loan; another approver must approve it (maker–checker)")
+            raise NotPermittedError(
+                "You initiated this loan; another approver must approve it (maker-checker)"
+            )
         self._approved(
-            approved_by=by, maker_checker_override=override, account_number=self.account_number,
-            client_id=self.client_id, group_id=self.group_id, loan_officer_id=self.loan_officer_id,
-            principal_cents=self.principal_cents, terms=self.terms, correlation_id=correlation_id,
+            approved_by=by,
+            maker_checker_override=override,
+            account_number=self.account_number,
+            client_id=self.client_id,
+            group_id=self.group_id,
+            loan_officer_id=self.loan_officer_id,
+            principal_cents=self.principal_cents,
+            terms=self.terms,
+            correlation_id=correlation_id,
         )
 
     @event("Approved")
     def _approved(
-        self, approved_by: uuid.UUID, maker_checker_override: bool, account_number: str, client_id: uuid.UUID,
-        group_id: uuid.UUID | None, loan_officer_id: uuid.UUID | None, principal_cents: int,
-        terms: dict[str, Any], correlation_id: str | None,
+        self,
+        approved_by: uuid.UUID,
+        maker_checker_override: bool,
+        account_number: str,
+        client_id: uuid.UUID,
+        group_id: uuid.UUID | None,
+        loan_officer_id: uuid.UUID | None,
+        principal_cents: int,
+        terms: dict[str, Any],
+        correlation_id: str | None,
     ) -> None:
         """Carries the terms it approves, so the public event needs nothing else."""
         self.status = "approved"
@@ -198,12 +258,18 @@ class Loan(Aggregate):
     def reject(self, *, reason: str, by: uuid.UUID, correlation_id: str | None) -> None:
         self._require("initiated", "approved", action="rejected")
         if not reason.strip():
-            raise InvalidInput("reason is required")
-        self._rejected(reason=reason.strip(), rejected_by=by, previous_status=self.status,
-                       correlation_id=correlation_id)
+            raise InvalidInputError("reason is required")
+        self._rejected(
+            reason=reason.strip(),
+            rejected_by=by,
+            previous_status=self.status,
+            correlation_id=correlation_id,
+        )
 
     @event("Rejected")
-    def _rejected(self, reason: str, rejected_by: uuid.UUID, previous_status: str, correlation_id: str | None) -> None:
+    def _rejected(
+        self, reason: str, rejected_by: uuid.UUID, previous_status: str, correlation_id: str | None
+    ) -> None:
         self.status = "rejected"
 
     # Disbursement
@@ -216,44 +282,75 @@ class Loan(Aggregate):
             return self.pending_disbursement_id
         self._require("approved", action="disbursed")
         if not self.assessment_passed:
-            raise IllegalTransition("Loan (status: approved) cannot be disbursed without a passing credit assessment")
+            raise IllegalTransitionError(
+                "Loan (status: approved) cannot be disbursed without a passing credit assessment"
+            )
         if self.accepted_guarantors == 0:
-            raise IllegalTransition("Loan (status: approved) cannot be disbursed without an accepted guarantor")
+            raise IllegalTransitionError(
+                "Loan (status: approved) cannot be disbursed without an accepted guarantor"
+            )
         self._disbursement_requested(
-            disbursement_id=str(disbursement_id), phone=phone, amount_cents=self.principal_cents,
-            attempt=len(self.disbursements) + 1, account_number=self.account_number, client_id=self.client_id,
-            requested_by=by, correlation_id=correlation_id,
+            disbursement_id=str(disbursement_id),
+            phone=phone,
+            amount_cents=self.principal_cents,
+            attempt=len(self.disbursements) + 1,
+            account_number=self.account_number,
+            client_id=self.client_id,
+            requested_by=by,
+            correlation_id=correlation_id,
         )
         return str(disbursement_id)
 
     @event("DisbursementRequested")
     def _disbursement_requested(
-        self, disbursement_id: str, phone: str, amount_cents: int, attempt: int, account_number: str,
-        client_id: uuid.UUID, requested_by: uuid.UUID, correlation_id: str | None,
+        self,
+        disbursement_id: str,
+        phone: str,
+        amount_cents: int,
+        attempt: int,
+        account_number: str,
+        client_id: uuid.UUID,
+        requested_by: uuid.UUID,
+        correlation_id: str | None,
     ) -> None:
         self.status = "disbursement_pending"
         self.pending_disbursement_id = disbursement_id
         self.disbursements[disbursement_id] = {"attempt": attempt, "outcome": None}
 
     def record_disbursed(
-        self, *, disbursement_id: uuid.UUID, mpesa_receipt: str, completed_at: datetime, charge_cents: int,
+        self,
+        *,
+        disbursement_id: uuid.UUID,
+        mpesa_receipt: str,
+        completed_at: datetime,
+        charge_cents: int,
         correlation_id: str | None,
     ) -> bool:
         """M-Pesa paid out. False (nothing recorded) when already known or for another loan's payment."""
         attempt = self.disbursements.get(str(disbursement_id))
         if attempt is None or attempt["outcome"] == "completed":
             return False
-        if self.status not in ("approved", "disbursement_pending") and self.status not in AFTER_DISBURSEMENT:
+        if (
+            self.status not in ("approved", "disbursement_pending")
+            and self.status not in AFTER_DISBURSEMENT
+        ):
             return False
         self._disbursed(
-            disbursement_id=str(disbursement_id), mpesa_receipt=mpesa_receipt, completed_at=completed_at,
-            charge_cents=charge_cents, correlation_id=correlation_id,
+            disbursement_id=str(disbursement_id),
+            mpesa_receipt=mpesa_receipt,
+            completed_at=completed_at,
+            charge_cents=charge_cents,
+            correlation_id=correlation_id,
         )
         return True
 
     @event("Disbursed")
     def _disbursed(
-        self, disbursement_id: str, mpesa_receipt: str, completed_at: datetime, charge_cents: int,
+        self,
+        disbursement_id: str,
+        mpesa_receipt: str,
+        completed_at: datetime,
+        charge_cents: int,
         correlation_id: str | None,
     ) -> None:
         self.disbursements[disbursement_id]["outcome"] = "completed"
@@ -262,13 +359,22 @@ class Loan(Aggregate):
         self.pending_disbursement_id = None
 
     def record_disbursement_failed(
-        self, *, disbursement_id: uuid.UUID, reason: str, result_code: str, correlation_id: str | None
+        self,
+        *,
+        disbursement_id: uuid.UUID,
+        reason: str,
+        result_code: str,
+        correlation_id: str | None,
     ) -> bool:
         """M-Pesa refused: back to approved with the reason, unless this attempt is stale or known."""
-        if self.status != "disbursement_pending" or self.pending_disbursement_id != str(disbursement_id):
+        if self.status != "disbursement_pending" or self.pending_disbursement_id != str(
+            disbursement_id
+        ):
             return False
         self._disbursement_failed(
-            disbursement_id=str(disbursement_id), reason=reason, result_code=result_code,
+            disbursement_id=str(disbursement_id),
+            reason=reason,
+            result_code=result_code,
             correlation_id=correlation_id,
         )
         return True
@@ -284,36 +390,58 @@ class Loan(Aggregate):
     # What the ledger derives from the schedule and the repayments
 
     def record_ledger_status(
-        self, *, ledger_status: str, occurred_at: datetime, days_past_due: int, outstanding_cents: int,
+        self,
+        *,
+        ledger_status: str,
+        occurred_at: datetime,
+        days_past_due: int,
+        outstanding_cents: int,
         correlation_id: str | None,
     ) -> bool:
         status = LEDGER_STATUSES.get(ledger_status)
         if status is None:
-            raise InvalidInput(f"unknown ledger status {ledger_status}")
+            raise InvalidInputError(f"unknown ledger status {ledger_status}")
         if not self._ledger_news(occurred_at):
             return False
         self._ledger_status_changed(
-            status=status, ledger_status=ledger_status, occurred_at=occurred_at, days_past_due=days_past_due,
-            outstanding_cents=outstanding_cents, correlation_id=correlation_id,
+            status=status,
+            ledger_status=ledger_status,
+            occurred_at=occurred_at,
+            days_past_due=days_past_due,
+            outstanding_cents=outstanding_cents,
+            correlation_id=correlation_id,
         )
         return True
 
     @event("LedgerStatusChanged")
     def _ledger_status_changed(
-        self, status: str, ledger_status: str, occurred_at: datetime, days_past_due: int,
-        outstanding_cents: int, correlation_id: str | None,
+        self,
+        status: str,
+        ledger_status: str,
+        occurred_at: datetime,
+        days_past_due: int,
+        outstanding_cents: int,
+        correlation_id: str | None,
     ) -> None:
         self.status = status
         self.ledger_as_of = occurred_at
 
-    def record_repaid(self, *, occurred_at: datetime, total_paid_cents: int, correlation_id: str | None) -> bool:
+    def record_repaid(
+        self, *, occurred_at: datetime, total_paid_cents: int, correlation_id: str | None
+    ) -> bool:
         if self.status == "repaid" or not self._ledger_news(occurred_at):
             return False
-        self._repaid(occurred_at=occurred_at, total_paid_cents=total_paid_cents, correlation_id=correlation_id)
+        self._repaid(
+            occurred_at=occurred_at,
+            total_paid_cents=total_paid_cents,
+            correlation_id=correlation_id,
+        )
         return True
 
     @event("Repaid")
-    def _repaid(self, occurred_at: datetime, total_paid_cents: int, correlation_id: str | None) -> None:
+    def _repaid(
+        self, occurred_at: datetime, total_paid_cents: int, correlation_id: str | None
+    ) -> None:
         self.status = "repaid"
         self.ledger_as_of = occurred_at
 

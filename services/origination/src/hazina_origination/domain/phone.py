@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import phonenumbers
 
-from hazina_origination.domain.errors import InvalidInput
+from hazina_origination.domain.errors import InvalidInputError
 
 
 def normalise_phone(raw: str, *, field: str = "phone") -> str:
     """Accept 07…, 01…, 7…, +254…, 254… (spaces and dashes allowed); refuse anything not a Kenyan mobile."""
     text = (raw or "").strip()
     if not text:
-        raise InvalidInput(f"{field} is required")
+        raise InvalidInputError(f"{field} is required")
     try:
         number = phonenumbers.parse(text, "KE")
     except phonenumbers.NumberParseException:
-        raise InvalidInput(f"{field} '{text}' is not a phone number") from None
+        raise InvalidInputError(f"{field} '{text}' is not a phone number") from None
     if (
         not phonenumbers.is_valid_number(number)
         or phonenumbers.region_code_for_number(number) != "KE"
         or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
     ):
-        raise InvalidInput(f"{field} '{text}' is not a valid Kenyan mobile number")
+        raise InvalidInputError(f"{field} '{text}' is not a valid Kenyan mobile number")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
     if not (e164.startswith("2547") or e164.startswith("2541")) or len(e164) != 12:
-        raise InvalidInput(f"{field} '{text}' is not a valid Kenyan mobile number")
+        raise InvalidInputError(f"{field} '{text}' is not a valid Kenyan mobile number")
     return e164

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hazina_origination.domain.errors import InvalidInput
+from hazina_origination.domain.errors import InvalidInputError
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
@@ -21,14 +21,14 @@ def image_kind(data: bytes) -> str | None:
 def check_photo(data: bytes, *, max_bytes: int = MAX_PHOTO_BYTES) -> str:
     """The photo's extension if it is an acceptable image, else a message saying what is wrong."""
     if not data:
-        raise InvalidInput("photo is required")
+        raise InvalidInputError("photo is required")
     if len(data) > max_bytes:
-        raise PhotoTooLarge(f"photo is larger than {max_bytes // (1024 * 1024)} MB")
+        raise PhotoTooLargeError(f"photo is larger than {max_bytes // (1024 * 1024)} MB")
     kind = image_kind(data)
     if kind is None:
-        raise InvalidInput("photo must be a JPEG, PNG or WebP image")
+        raise InvalidInputError("photo must be a JPEG, PNG or WebP image")
     return kind
 
 
-class PhotoTooLarge(InvalidInput):
+class PhotoTooLargeError(InvalidInputError):
     pass

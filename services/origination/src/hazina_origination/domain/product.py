@@ -13,7 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from hazina_origination.domain.errors import InvalidInput
+from hazina_origination.domain.errors import InvalidInputError
 
 INTEREST_METHODS = ("flat", "declining_equal_instalments", "declining_equal_principal")
 RATE_PERIODS = ("month", "year")
@@ -25,25 +25,31 @@ MAX_TERM = 520  # ten years of weekly instalments
 
 def _decimal(value: object, name: str, *, places: int | None = None) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise InvalidInput(f"{name} must be a number or a decimal string")
+        raise InvalidInputError(f"{name} must be a number or a decimal string")
     text = repr(value) if isinstance(value, float) else str(value).strip()
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise InvalidInput(f"{name} '{value}' is not a number") from None
+        raise InvalidInputError(f"{name} '{value}' is not a number") from None
     if not number.is_finite():
-        raise InvalidInput(f"{name} must be a finite number")
+        raise InvalidInputError(f"{name} must be a finite number")
     exponent = number.as_tuple().exponent
-    if places is not None and isinstance(exponent, int) and exponent < -places:
-        if number != number.quantize(Decimal(1).scaleb(-places)):
-            raise InvalidInput(f"{name} may have at most {places} decimal places")
+    if (
+        places is not None
+        and isinstance(exponent, int)
+        and exponent < -places
+        and number != number.quantize(Decimal(1).scaleb(-places))
+    ):
+        raise InvalidInputError(f"{name} may have at most {places} decimal places")
     return number
 
 
 def _text(number: Decimal) -> str:
     """A canonical decimal string: '4.5', '0.2', '1' (never '4.50' vs '4.5' ambiguity, never 1E+1)."""
     normal = number.normalize()
-    return format(normal, "f") if normal == normal.to_integral() else format(normal, "f").rstrip("0")
+    return (
+        format(normal, "f") if normal == normal.to_integral() else format(normal, "f").rstrip("0")
+    )
 
 
 @dataclass(frozen=True)
@@ -55,16 +61,18 @@ class Fee:
     @classmethod
     def parse(cls, raw: Any, index: int) -> Fee:
         if not isinstance(raw, dict):
-            raise InvalidInput(f"fees[{index}] must be an object with name, kind and value")
+            raise InvalidInputError(f"fees[{index}] must be an object with name, kind and value")
         name = str(raw.get("name") or "").strip()
         kind = str(raw.get("kind") or "").strip()
         if not name:
-            raise InvalidInput(f"fees[{index}].name is required")
+            raise InvalidInputError(f"fees[{index}].name is required")
         if kind not in FEE_KINDS:
-            raise InvalidInput(f"fees[{index}].kind must be flat or percent")
-        value = _decimal(raw.get("value"), f"fees[{index}].value", places=2 if kind == "flat" else 4)
+            raise InvalidInputError(f"fees[{index}].kind must be flat or percent")
+        value = _decimal(
+            raw.get("value"), f"fees[{index}].value", places=2 if kind == "flat" else 4
+        )
         if value < 0 or (kind == "percent" and value > 100):
-            raise InvalidInput(f"fees[{index}].value is out of range")
+            raise InvalidInputError(f"fees[{index}].value is out of range")
         return cls(name=name, kind=kind, value=_text(value))
 
     def cents_on(self, principal_cents: int) -> int:
@@ -99,50 +107,53 @@ class ProductSpec:
 
     def __post_init__(self) -> None:
         if not self.name.strip():
-            raise InvalidInput("name is required")
+            raise InvalidInputError("name is required")
         if not self.type.strip():
-            raise InvalidInput("type is required")
+            raise InvalidInputError("type is required")
         _choice(self.interest_method, INTEREST_METHODS, "interestMethod")
         _choice(self.interest_rate_period, RATE_PERIODS, "interestRatePeriod")
         _choice(self.repayment_frequency, FREQUENCIES, "repaymentFrequency")
         _choice(self.allocation, ALLOCATIONS, "allocation")
         rate = _decimal(self.interest_rate_percent, "interestRate", places=4)
         if not Decimal(0) <= rate <= Decimal(100):
-            raise InvalidInput("interestRate must be between 0 and 100 percent")
+            raise InvalidInputError("interestRate must be between 0 and 100 percent")
         if self.min_amount_cents <= 0:
-            raise InvalidInput("minAmount must be greater than zero")
+            raise InvalidInputError("minAmount must be greater than zero")
         if self.max_amount_cents < self.min_amount_cents:
-            raise InvalidInput("maxAmount must not be below minAmount")
+            raise InvalidInputError("maxAmount must not be below minAmount")
         for name in ("min_term", "max_term", "max_open_loans"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidInput(f"{_camel(name)} must be a whole number")
+                raise InvalidInputError(f"{_camel(name)} must be a whole number")
         if not 1 <= self.min_term <= self.max_term <= MAX_TERM:
-            raise InvalidInput(f"terms must satisfy 1 <= minTerm <= maxTerm <= {MAX_TERM}")
+            raise InvalidInputError(f"terms must satisfy 1 <= minTerm <= maxTerm <= {MAX_TERM}")
         multiple = _decimal(self.instalment_multiple_of, "instalmentMultipleOf", places=2)
         if multiple <= 0 or multiple > 1000:
-            raise InvalidInput("instalmentMultipleOf must be between 0.01 and 1000")
+            raise InvalidInputError("instalmentMultipleOf must be between 0.01 and 1000")
         ratio = _decimal(self.min_savings_ratio, "minSavingsRatio", places=4)
         if not Decimal(0) <= ratio <= Decimal(10):
-            raise InvalidInput("minSavingsRatio must be between 0 and 10")
+            raise InvalidInputError("minSavingsRatio must be between 0 and 10")
         if self.max_open_loans < 1:
-            raise InvalidInput("maxOpenLoans must be at least 1")
+            raise InvalidInputError("maxOpenLoans must be at least 1")
         object.__setattr__(self, "name", self.name.strip())
         object.__setattr__(self, "type", self.type.strip().lower())
         object.__setattr__(self, "interest_rate_percent", _text(rate))
-        object.__setattr__(self, "instalment_multiple_of", format(multiple.quantize(Decimal("0.01")), "f"))
+        object.__setattr__(
+            self, "instalment_multiple_of", format(multiple.quantize(Decimal("0.01")), "f")
+        )
         object.__setattr__(self, "min_savings_ratio", _text(ratio))
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> ProductSpec:
         data = dict(fields)
         data["fees"] = tuple(
-            fee if isinstance(fee, Fee) else Fee.parse(fee, i) for i, fee in enumerate(data.get("fees") or ())
+            fee if isinstance(fee, Fee) else Fee.parse(fee, i)
+            for i, fee in enumerate(data.get("fees") or ())
         )
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
-            raise InvalidInput(f"unknown product fields: {', '.join(sorted(unknown))}")
+            raise InvalidInputError(f"unknown product fields: {', '.join(sorted(unknown))}")
         return cls(**data)
 
     def revised(self, changes: dict[str, Any]) -> ProductSpec:
@@ -180,7 +191,7 @@ class ProductSpec:
 
 def _choice(value: str, allowed: tuple[str, ...], name: str) -> None:
     if value not in allowed:
-        raise InvalidInput(f"{name} must be one of: {', '.join(allowed)}")
+        raise InvalidInputError(f"{name} must be one of: {', '.join(allowed)}")
 
 
 def _camel(name: str) -> str:
@@ -192,7 +203,9 @@ class LoanProduct(Aggregate):
     """A product and its revisions; ``spec`` is the current version."""
 
     @event("Defined")
-    def __init__(self, *, spec: dict[str, Any], created_by: uuid.UUID | None, correlation_id: str | None) -> None:
+    def __init__(
+        self, *, spec: dict[str, Any], created_by: uuid.UUID | None, correlation_id: str | None
+    ) -> None:
         self.spec_fields = dict(spec)
         self.revision = 1
 
@@ -210,7 +223,8 @@ class LoanProduct(Aggregate):
         return True
 
     @event("Revised")
-    def _revised(self, changes: dict[str, Any], revised_by: uuid.UUID, correlation_id: str | None) -> None:
+    def _revised(
+        self, changes: dict[str, Any], revised_by: uuid.UUID, correlation_id: str | None
+    ) -> None:
         self.spec_fields.update(changes)
         self.revision += 1
-

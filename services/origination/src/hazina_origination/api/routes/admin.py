@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from hazina_origination.adapters.spreadsheets import read_rows
 from hazina_origination.api.deps import ApiDep, Importer, actor
 from hazina_origination.application.legacy_import import import_legacy
-from hazina_origination.domain.errors import InvalidInput
+from hazina_origination.domain.errors import InvalidInputError
 
 router = APIRouter(prefix="/api/origination", tags=["admin"])
 
@@ -24,16 +23,19 @@ def import_file(
     dryRun: Annotated[bool, Query()] = False,  # noqa: N803 - query parameter name
 ) -> JSONResponse:
     if file is None:
-        raise InvalidInput("file is required (an .xlsx or .csv file)")
-    rows = read_rows(file.filename or "", file.file.read())
+        raise InvalidInputError("file is required (an .xlsx or .csv file)")
+    rows = api.read_import_file(file.filename or "", file.file.read())
     who = actor(principal, request)
-    report = import_legacy(rows, api.app, actor_id=who.user_id, correlation_id=who.correlation_id, dry_run=dryRun)
+    report = import_legacy(
+        rows, api.app, actor_id=who.user_id, correlation_id=who.correlation_id, dry_run=dryRun
+    )
     counts = {"groups": report.groups, "clients": report.clients, "loans": report.loans}
     if report.errors:
         bad = len([e for e in report.errors if e["row"]])
         body: dict[str, Any] = {
             "message": f"Nothing was imported: {bad} row{'s' if bad != 1 else ''} need fixing"
-            if bad else report.errors[0]["message"],
+            if bad
+            else report.errors[0]["message"],
             "code": "import_rejected",
             "errors": report.errors,
             **counts,

@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from hazina_origination.adapters.read_models import ListQuery
 from hazina_origination.api.deps import ApiDep, Assessor, Staff, actor, scope_of
 from hazina_origination.api.schemas import AssessmentRequest
 from hazina_origination.api.views import assessment_view
 from hazina_origination.application.commands import AssessCredit
-from hazina_origination.domain.errors import NotFound
+from hazina_origination.application.ports import ListQuery
+from hazina_origination.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
 
@@ -23,16 +23,20 @@ def _of_loan(api: ApiDep, loan_id: uuid.UUID, principal: Principal) -> dict[str,
     row = api.fresh().assessment_of(loan_id)
     scope = scope_of(principal)
     if row is None or (scope is not None and row["loan_officer_id"] != scope):
-        raise NotFound("Credit assessment not found")
+        raise NotFoundError("Credit assessment not found")
     return assessment_view(row)
 
 
 @router.post("", status_code=201)
-def assess(body: AssessmentRequest, request: Request, principal: Assessor, api: ApiDep) -> dict[str, Any]:
+def assess(
+    body: AssessmentRequest, request: Request, principal: Assessor, api: ApiDep
+) -> dict[str, Any]:
     api.app.assess_credit(
         AssessCredit(
             loan_id=body.loanId,
-            scores=body.model_dump(include={"character", "capacity", "capital", "collateral", "conditions"}),
+            scores=body.model_dump(
+                include={"character", "capacity", "capital", "collateral", "conditions"}
+            ),
             officer_notes=body.officerNotes,
         ),
         actor(principal, request),
@@ -48,11 +52,16 @@ def assess(body: AssessmentRequest, request: Request, principal: Assessor, api: 
 
 @router.get("")
 def list_assessments(
-    response: Response, principal: Staff, api: ApiDep, page: PageDep,
+    response: Response,
+    principal: Staff,
+    api: ApiDep,
+    page: PageDep,
     loanId: uuid.UUID | None = None,  # noqa: N803 - the frontend's parameter name
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().assessments(
-        ListQuery(officer_id=scope_of(principal), offset=page.offset, limit=page.limit, loan_id=loanId)
+        ListQuery(
+            officer_id=scope_of(principal), offset=page.offset, limit=page.limit, loan_id=loanId
+        )
     )
     set_total(response, total)
     return [assessment_view(row) for row in rows]

@@ -7,13 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
-from hazina_origination.adapters.read_models import ListQuery
 from hazina_origination.api.deps import ApiDep, Onboarder, RecordApprover, Staff, actor, scope_of
 from hazina_origination.api.routes.groups import _statuses
-from hazina_origination.api.views import assessment_view, client_view, guarantor_view, kes, loan_view
+from hazina_origination.api.views import (
+    assessment_view,
+    client_view,
+    guarantor_view,
+    kes,
+    loan_view,
+)
 from hazina_origination.application.commands import OnboardClient
-from hazina_origination.domain.errors import InvalidInput, NotFound
-from hazina_origination.domain.photo import PhotoTooLarge
+from hazina_origination.application.ports import ListQuery
+from hazina_origination.domain.errors import InvalidInputError, NotFoundError
+from hazina_origination.domain.photo import PhotoTooLargeError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
 
@@ -26,19 +32,19 @@ def _visible(api: ApiDep, client_id: uuid.UUID, principal: Principal) -> dict[st
     row = api.fresh().client(client_id)
     scope = scope_of(principal)
     if row is None or (scope is not None and row["group_officer_id"] != scope):
-        raise NotFound("Client not found")
+        raise NotFoundError("Client not found")
     return row
 
 
 def read_photo(upload: UploadFile | None, max_bytes: int, field: str = "photo") -> bytes:
     """The uploaded bytes, reading no more than one byte past the limit."""
     if upload is None:
-        raise InvalidInput(f"{field} is required")
+        raise InvalidInputError(f"{field} is required")
     data = upload.file.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise PhotoTooLarge(f"{field} is larger than {max_bytes // (1024 * 1024)} MB")
+        raise PhotoTooLargeError(f"{field} is larger than {max_bytes // (1024 * 1024)} MB")
     if not data:
-        raise InvalidInput(f"{field} is required")
+        raise InvalidInputError(f"{field} is required")
     return data
 
 
@@ -64,13 +70,25 @@ def onboard_client(
     data = read_photo(photo, api.app.max_photo_bytes)
     client = api.app.onboard_client(
         OnboardClient(
-            name=name, national_id=nationalId, phone=phone, residence=residence, business_type=businessType,
-            business_location=businessLocation, next_of_kin_name=nextOfKinName, next_of_kin_phone=nextOfKinPhone,
-            next_of_kin_relationship=nextOfKinRelationship, group_id=groupId, branch_id=branchId, photo=data,
+            name=name,
+            national_id=nationalId,
+            phone=phone,
+            residence=residence,
+            business_type=businessType,
+            business_location=businessLocation,
+            next_of_kin_name=nextOfKinName,
+            next_of_kin_phone=nextOfKinPhone,
+            next_of_kin_relationship=nextOfKinRelationship,
+            group_id=groupId,
+            branch_id=branchId,
+            photo=data,
         ),
         actor(principal, request),
     )
-    return {"message": "Client onboarded successfully", "client": client_view(_visible(api, client.id, principal))}
+    return {
+        "message": "Client onboarded successfully",
+        "client": client_view(_visible(api, client.id, principal)),
+    }
 
 
 @router.get("")
@@ -85,8 +103,12 @@ def list_clients(
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().clients(
         ListQuery(
-            officer_id=scope_of(principal), offset=page.offset, limit=page.limit, search=search,
-            status=_statuses(status), group_id=groupId,
+            officer_id=scope_of(principal),
+            offset=page.offset,
+            limit=page.limit,
+            search=search,
+            status=_statuses(status),
+            group_id=groupId,
         )
     )
     set_total(response, total)
@@ -103,18 +125,30 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
     view = client_view(row)
     view["loans"] = [loan_view(loan) for loan in loans]
     view["assessments"] = [
-        assessment_view(a) for loan in loans if loan["assessment_id"] for a in [read.assessment_of(loan["loan_id"])] if a
+        assessment_view(a)
+        for loan in loans
+        if loan["assessment_id"]
+        for a in [read.assessment_of(loan["loan_id"])]
+        if a
     ]
     view["guarantees"] = [guarantor_view(g) for g in guarantees]
     view["savingsHistory"] = [
-        {"_id": m["transaction_id"], "amount_cents": int(m["change_cents"]), "amountKES": kes(int(m["change_cents"])),
-         "balanceAfter": int(m["balance_cents"]), "notes": m["reason"], "createdAt": m["occurred_at"].isoformat()}
+        {
+            "_id": m["transaction_id"],
+            "amount_cents": int(m["change_cents"]),
+            "amountKES": kes(int(m["change_cents"])),
+            "balanceAfter": int(m["balance_cents"]),
+            "notes": m["reason"],
+            "createdAt": m["occurred_at"].isoformat(),
+        }
         for m in read.savings_history(client_id)
     ]
     return view
 
 
 @router.put("/{client_id}/approve")
-def approve_client(client_id: uuid.UUID, request: Request, principal: RecordApprover, api: ApiDep) -> dict[str, Any]:
+def approve_client(
+    client_id: uuid.UUID, request: Request, principal: RecordApprover, api: ApiDep
+) -> dict[str, Any]:
     api.app.approve_client(client_id, actor(principal, request))
     return client_view(_visible(api, client_id, principal))

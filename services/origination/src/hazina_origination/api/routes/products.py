@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hazina_origination.adapters.read_models import ListQuery
 from hazina_origination.api.deps import ApiDep, ProductAdmin, Staff, actor
 from hazina_origination.api.schemas import ProductCreateRequest, ProductFields
 from hazina_origination.api.views import product_view
-from hazina_origination.domain.errors import NotFound
+from hazina_origination.application.ports import ListQuery
+from hazina_origination.domain.errors import NotFoundError
 from hazina_servicekit.pagination import PageDep, set_total
 
 router = APIRouter(prefix="/api/loan-products", tags=["loan products"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/loan-products", tags=["loan products"])
 def _view(api: ApiDep, product_id: uuid.UUID) -> dict[str, Any]:
     row = api.fresh().product(product_id)
     if row is None:
-        raise NotFound("Loan product not found")
+        raise NotFoundError("Loan product not found")
     return product_view(row)
 
 
@@ -38,12 +38,16 @@ def list_products(
     principal: Staff,
     api: ApiDep,
     page: PageDep,
-    type: Annotated[str | None, Query(max_length=40)] = None,  # noqa: A002 - the API's parameter name
+    type: Annotated[str | None, Query(max_length=40)] = None,
     search: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().products(
-        ListQuery(offset=page.offset, limit=page.limit, search=search,
-                  product_type=type.strip().lower() if type else None)
+        ListQuery(
+            offset=page.offset,
+            limit=page.limit,
+            search=search,
+            product_type=type.strip().lower() if type else None,
+        )
     )
     set_total(response, total)
     return [product_view(row) for row in rows]
@@ -56,7 +60,11 @@ def get_product(product_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[st
 
 @router.patch("/{product_id}")
 def revise_product(
-    product_id: uuid.UUID, body: ProductFields, request: Request, principal: ProductAdmin, api: ApiDep
+    product_id: uuid.UUID,
+    body: ProductFields,
+    request: Request,
+    principal: ProductAdmin,
+    api: ApiDep,
 ) -> dict[str, Any]:
     api.app.revise_product(product_id, body.domain_fields(), actor(principal, request))
     return _view(api, product_id)
