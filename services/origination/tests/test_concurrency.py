@@ -20,7 +20,7 @@ def race(count: int, work: Callable[[], Any]) -> list[Any]:
         barrier.wait()
         try:
             results[i] = work()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
+        except Exception as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
