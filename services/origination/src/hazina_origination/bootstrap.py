@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import FastAPI
 from nats.js import JetStreamContext
@@ -87,7 +86,7 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
     ensure_schema(settings.database_url, settings.db_schema)
     pool = open_pool(settings.database_url, settings.db_schema)
     read_models = ReadModels(pool)
-    photos = FilePhotoStore(Path(settings.uploads_dir))
+    photos = FilePhotoStore(settings.uploads_path)
     holder: dict[str, Projection] = {}
     lookups = CatchingUpLookups(read_models, lambda: holder["projection"].catch_up())
     app = Origination(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 
 from hazina_servicekit.settings import ServiceSettings
@@ -27,3 +29,10 @@ class OriginationSettings(ServiceSettings):
     max_guarantees_per_client: int = Field(
         default=3, ge=1, validation_alias=_env("ORIGINATION_MAX_GUARANTEES_PER_CLIENT")
     )
+
+    @property
+    def uploads_path(self) -> Path:
+        """Where client photos live: ORIGINATION_UPLOADS_DIR, else under the local runtime's state folder."""
+        if self.uploads_dir:
+            return Path(self.uploads_dir)
+        return Path(self.state_dir or ".devstack") / "uploads" / "origination"
