@@ -213,7 +213,7 @@ def test_onboarding_answers_as_the_seed_shows_and_normalises_the_phone(
     [
         (("face.jpg", b"GIF89a" + bytes(100), "image/jpeg"), 400, "JPEG, PNG or WebP"),
         (("face.jpg", b"%PDF-1.7 not a picture", "image/jpeg"), 400, "JPEG, PNG or WebP"),
-        (("face.jpg", b"\xff\xd8\xff\xe0" + bytes(64 * 1024), "image/jpeg"), 413, "larger than"),
+        (("face.jpg", b"\xff\xd8\xff\xe0" + bytes(64 * 1024), "image/jpeg"), 400, "larger than"),
         (None, 400, "photo is required"),
         (("empty.jpg", b"", "image/jpeg"), 400, "photo is required"),
     ],
@@ -255,7 +255,11 @@ def test_an_upload_far_over_the_limit_is_stopped_at_the_door(world: Any, officer
         files={"photo": ("big.jpg", b"\xff\xd8\xff" + bytes(2 * 1024 * 1024), "image/jpeg")},
         headers=officer.headers,
     )
-    assert response.status_code == 413 and "larger than" in response.json()["message"]
+    assert (
+        response.status_code == 400
+        and response.json()["code"] == "payload_too_large"
+        and "larger than" in response.json()["message"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from hazina_servicekit.runtime import Worker
 from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
-    PhotoTooLargeError: 413,
+    PhotoTooLargeError: 400,
     InvalidInputError: 400,
     NotFoundError: 404,
     NotPermittedError: 403,
