@@ -326,7 +326,11 @@ class Loan(Aggregate):
         charge_cents: int,
         correlation_id: str | None,
     ) -> bool:
-        """M-Pesa paid out. False (nothing recorded) when already known or for another loan's payment."""
+        """M-Pesa paid out. False (nothing recorded) when already known or for another loan's payment.
+
+        A success is believed even after a failure was reported for the same attempt (the gateway
+        found the money did move, e.g. by reconciliation): the money is out, so the loan is too.
+        """
         attempt = self.disbursements.get(str(disbursement_id))
         if attempt is None or attempt["outcome"] == "completed":
             return False
