@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -11,10 +12,14 @@ from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_origination.adapters.consumers import (
+    IDENTITY_SUBJECTS,
     LEDGER_SUBJECTS,
+    LOAN_BALANCE_SUBJECTS,
     PAYMENTS_SUBJECTS,
     ledger_handler,
+    loan_balances_handler,
     payments_handler,
+    staff_handler,
 )
 from hazina_origination.adapters.contract_mapping import to_contract
 from hazina_origination.adapters.photo_store import FilePhotoStore
@@ -81,6 +86,37 @@ class Container:
             handler=ledger_handler(self.app),
         )
 
+    def loan_balances_consumer(self, js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name="loan-balances",
+            stream=Stream.LEDGER.value,
+            subjects=LOAN_BALANCE_SUBJECTS,
+            handler=loan_balances_handler(),
+        )
+
+    def staff_consumer(self, js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name="staff",
+            stream=Stream.IDENTITY.value,
+            subjects=IDENTITY_SUBJECTS,
+            handler=staff_handler(),
+        )
+
+    def consumers(self) -> list[Callable[[JetStreamContext], DurableConsumer]]:
+        """Every durable consumer origination runs, each made once NATS is up."""
+        return [
+            self.payments_consumer,
+            self.ledger_consumer,
+            self.loan_balances_consumer,
+            self.staff_consumer,
+        ]
+
 
 def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = None) -> Container:
     ensure_schema(settings.database_url, settings.db_schema)
@@ -112,7 +148,7 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
 
 
 def workers(container: Container, link: NatsLink) -> list[Worker]:
-    """The relay, the two consumers and the projection follower that run beside the API."""
+    """The relay, every consumer and the projection follower that run beside the API."""
     settings = container.settings
     window = settings.stream_duplicate_window_seconds
 
@@ -121,8 +157,10 @@ def workers(container: Container, link: NatsLink) -> list[Worker]:
 
     return [
         stream_worker(link, Stream.ORIGINATION, relay, duplicate_window_seconds=window),
-        consumer_worker(link, container.payments_consumer, duplicate_window_seconds=window),
-        consumer_worker(link, container.ledger_consumer, duplicate_window_seconds=window),
+        *(
+            consumer_worker(link, make, duplicate_window_seconds=window)
+            for make in container.consumers()
+        ),
         container.projection.follow,
     ]
 

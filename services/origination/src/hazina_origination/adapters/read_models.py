@@ -1,6 +1,8 @@
 """Origination's read models: tables kept from its own event log, exactly once, and the queries on them.
 
-The savings tables are different: the LEDGER consumer writes them (see ``consumers``).
+Some tables are different: other services' events fill them through the consumers (see
+``consumers``): savings and loan balances from the LEDGER stream, staff from the IDENTITY stream.
+A rebuild from origination's own log leaves them alone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from hazina_origination.domain.client import Client
 from hazina_origination.domain.group import Group
 from hazina_origination.domain.loan import LegacyLoan, Loan
 from hazina_origination.domain.product import LoanProduct
+from hazina_origination.domain.roles import LOAN_OFFICER
+from hazina_origination.domain.staff import StaffMember
 
 DDL = """
 CREATE TABLE IF NOT EXISTS groups (
@@ -157,6 +161,61 @@ CREATE TABLE IF NOT EXISTS savings_movements (
     occurred_at timestamptz NOT NULL,
     PRIMARY KEY (client_id, transaction_id)
 );
+"""
+
+# What the ledger says each loan owes and has been paid. Every figure keeps the time of the fact
+# it came from, so an older fact arriving late never replaces a newer one.
+LOAN_BALANCES_DDL = """
+CREATE TABLE IF NOT EXISTS loan_balances (
+    loan_id uuid PRIMARY KEY,
+    principal_cents bigint,
+    total_interest_cents bigint,
+    total_fees_cents bigint,
+    total_due_cents bigint,
+    instalments integer,
+    disbursed_on date,
+    maturity_on date,
+    opened_at timestamptz,
+    outstanding_cents bigint,
+    outstanding_as_of timestamptz,
+    receipts_paid_cents bigint NOT NULL DEFAULT 0,
+    repayments_count integer NOT NULL DEFAULT 0,
+    last_repayment_at timestamptz,
+    repaid_total_paid_cents bigint,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS loan_repayments (
+    loan_id uuid NOT NULL,
+    receipt text NOT NULL,
+    amount_cents bigint NOT NULL,
+    interest_cents bigint NOT NULL,
+    principal_cents bigint NOT NULL,
+    fee_cents bigint NOT NULL,
+    suspense_cents bigint NOT NULL,
+    outstanding_cents bigint NOT NULL,
+    payment_method text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    PRIMARY KEY (loan_id, receipt)
+);
+"""
+
+# Staff as identity's events describe them. Role and active state each keep the time of the
+# fact that set them, so the events may arrive in any order.
+STAFF_DDL = """
+CREATE TABLE IF NOT EXISTS staff (
+    user_id uuid PRIMARY KEY,
+    username text,
+    name text,
+    role text,
+    regions jsonb NOT NULL DEFAULT '[]',
+    branch_id text,
+    role_as_of timestamptz,
+    active boolean NOT NULL DEFAULT true,
+    active_as_of timestamptz,
+    created_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS staff_role ON staff (role);
 """
 
 
@@ -481,6 +540,8 @@ class ReadModels:
         self._pool = pool
         with pool.connection() as conn, conn.transaction():
             conn.execute(SAVINGS_DDL)
+            conn.execute(LOAN_BALANCES_DDL)
+            conn.execute(STAFF_DDL)
 
     def _page(
         self, base: str, where: _Where, order: str, query: ListQuery
@@ -514,8 +575,14 @@ class ReadModels:
             (SELECT count(*) FROM loans l WHERE l.group_id = g.group_id AND NOT l.legacy
                 AND l.status IN ('disbursed', 'in_arrears', 'defaulted')) AS active_loans_count,
             (SELECT COALESCE(sum(l.principal_cents), 0) FROM loans l WHERE l.group_id = g.group_id
-                AND NOT l.legacy AND l.disbursed_at IS NOT NULL) AS total_lent_cents
-        FROM groups g"""
+                AND NOT l.legacy AND l.disbursed_at IS NOT NULL) AS total_lent_cents,
+            lo.username AS officer_username, lo.name AS officer_name,
+            cb.username AS created_by_username, cb.name AS created_by_name,
+            ab.username AS approved_by_username, ab.name AS approved_by_name
+        FROM groups g
+        LEFT JOIN staff lo ON lo.user_id = g.loan_officer_id
+        LEFT JOIN staff cb ON cb.user_id = g.created_by
+        LEFT JOIN staff ab ON ab.user_id = g.approved_by"""
 
     def groups(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         where = _Where()
@@ -540,9 +607,15 @@ class ReadModels:
     CLIENTS = """
         SELECT c.*, g.name AS group_name, g.meeting_day AS group_meeting_day, g.meeting_time AS group_meeting_time,
             g.loan_officer_id AS group_officer_id, COALESCE(s.balance_cents, 0) AS savings_balance_cents,
-            EXISTS (SELECT 1 FROM loans l WHERE l.client_id = c.client_id) AS has_loan_history
+            EXISTS (SELECT 1 FROM loans l WHERE l.client_id = c.client_id) AS has_loan_history,
+            lo.username AS officer_username, lo.name AS officer_name,
+            cb.username AS created_by_username, cb.name AS created_by_name,
+            ab.username AS approved_by_username, ab.name AS approved_by_name
         FROM clients c LEFT JOIN groups g ON g.group_id = c.group_id
-        LEFT JOIN savings_balances s ON s.client_id = c.client_id"""
+        LEFT JOIN savings_balances s ON s.client_id = c.client_id
+        LEFT JOIN staff lo ON lo.user_id = COALESCE(g.loan_officer_id, c.loan_officer_id)
+        LEFT JOIN staff cb ON cb.user_id = c.created_by
+        LEFT JOIN staff ab ON ab.user_id = c.approved_by"""
 
     def clients(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         where = _Where()
@@ -594,10 +667,23 @@ class ReadModels:
             a.officer_notes, a.officer_id AS assessment_officer_id, a.created_at AS assessed_at,
             (SELECT count(*) FROM guarantors x WHERE x.loan_id = l.loan_id AND x.status = 'accepted')
                 AS accepted_guarantors,
-            (SELECT count(*) FROM guarantors x WHERE x.loan_id = l.loan_id) AS guarantors_count
+            (SELECT count(*) FROM guarantors x WHERE x.loan_id = l.loan_id) AS guarantors_count,
+            b.total_due_cents, b.total_interest_cents, b.total_fees_cents, b.instalments,
+            b.maturity_on, b.repayments_count, b.last_repayment_at,
+            COALESCE(b.outstanding_cents, l.outstanding_cents) AS ledger_outstanding_cents,
+            CASE WHEN b.loan_id IS NULL THEN l.total_paid_cents
+                ELSE GREATEST(b.receipts_paid_cents, b.repaid_total_paid_cents, l.total_paid_cents)
+            END AS ledger_total_paid_cents,
+            lo.username AS officer_username, lo.name AS officer_name,
+            ib.username AS initiated_by_username, ib.name AS initiated_by_name,
+            ab.username AS approved_by_username, ab.name AS approved_by_name
         FROM loans l JOIN clients c ON c.client_id = l.client_id
         LEFT JOIN groups g ON g.group_id = l.group_id
-        LEFT JOIN assessments a ON a.loan_id = l.loan_id"""
+        LEFT JOIN assessments a ON a.loan_id = l.loan_id
+        LEFT JOIN loan_balances b ON b.loan_id = l.loan_id
+        LEFT JOIN staff lo ON lo.user_id = l.loan_officer_id
+        LEFT JOIN staff ib ON ib.user_id = l.initiated_by
+        LEFT JOIN staff ab ON ab.user_id = l.approved_by"""
 
     def loans(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         where = _Where()
@@ -635,8 +721,10 @@ class ReadModels:
     GUARANTORS = """
         SELECT x.*, c.name AS client_name, c.national_id AS client_national_id, c.phone AS client_phone,
             l.principal_cents AS loan_principal_cents, l.status AS loan_status, l.loan_officer_id,
-            l.account_number
-        FROM guarantors x JOIN clients c ON c.client_id = x.client_id JOIN loans l ON l.loan_id = x.loan_id"""
+            l.account_number, adb.username AS added_by_username, dcb.username AS decided_by_username
+        FROM guarantors x JOIN clients c ON c.client_id = x.client_id JOIN loans l ON l.loan_id = x.loan_id
+        LEFT JOIN staff adb ON adb.user_id = x.added_by
+        LEFT JOIN staff dcb ON dcb.user_id = x.decided_by"""
 
     def guarantors(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         where = _Where()
@@ -667,6 +755,27 @@ class ReadModels:
 
     def assessment_of(self, loan_id: uuid.UUID) -> dict[str, Any] | None:
         return self._one(self.ASSESSMENTS + " WHERE a.loan_id = %s", (loan_id,))
+
+    # Staff (from identity's events)
+
+    LOAN_OFFICERS = "SELECT * FROM staff"
+
+    def loan_officers(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+        where = _Where()
+        where.add("role = %s", LOAN_OFFICER)
+        if query.active is not None:
+            where.add("active = %s", query.active)
+        if query.search:
+            term = f"%{query.search.strip()}%"
+            where.add("(username ILIKE %s OR name ILIKE %s)", term, term)
+        return self._page(
+            self.LOAN_OFFICERS, where, "lower(COALESCE(name, username)), user_id", query
+        )
+
+    def loan_officer(self, user_id: uuid.UUID) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT * FROM staff WHERE user_id = %s AND role = %s", (user_id, LOAN_OFFICER)
+        )
 
     # Lookups for the use cases (the ``Lookups`` port)
 
@@ -724,6 +833,20 @@ class ReadModels:
             "SELECT national_id FROM clients WHERE national_id = ANY(%s)", (national_ids,)
         )
         return [row["national_id"] for row in rows]
+
+    def staff_member(self, user_id: uuid.UUID) -> StaffMember | None:
+        row = self._one(
+            "SELECT user_id, username, role, active FROM staff WHERE user_id = %s", (user_id,)
+        )
+        if row is None:
+            return None
+        return StaffMember(
+            user_id=row["user_id"], username=row["username"], role=row["role"], active=row["active"]
+        )
+
+    def knows_staff(self) -> bool:
+        row = self._one("SELECT EXISTS (SELECT 1 FROM staff) AS known", ())
+        return bool(row and row["known"])
 
 
 class CatchingUpLookups:

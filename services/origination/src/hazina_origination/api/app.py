@@ -16,6 +16,7 @@ from hazina_origination.api.routes import (
     clients,
     groups,
     guarantors,
+    loan_officers,
     loans,
     products,
     uploads,
@@ -91,7 +92,17 @@ def create_app(
         errors = [{"rule": f.rule, "message": f.message} for f in exc.failures]
         return JSONResponse(error_body(str(exc), "not_eligible", errors), status_code=400)
 
-    for module in (groups, clients, products, loans, guarantors, assessments, uploads, admin):
+    for module in (
+        groups,
+        clients,
+        products,
+        loans,
+        guarantors,
+        assessments,
+        uploads,
+        admin,
+        loan_officers,
+    ):
         app.include_router(module.router)
     app.include_router(health_router("origination", readiness))
     return app

@@ -17,6 +17,17 @@ def _ref(value: Any) -> dict[str, str] | None:
     return {"_id": str(value)} if value is not None else None
 
 
+def _staff(user_id: Any, row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    """A staff reference with the username and name identity told us (None while not yet heard of)."""
+    if user_id is None:
+        return None
+    return {
+        "_id": str(user_id),
+        "username": row.get(f"{prefix}_username"),
+        "name": row.get(f"{prefix}_name"),
+    }
+
+
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -27,6 +38,37 @@ def kes(cents: int | None) -> int | float | None:
         return None
     amount = Decimal(cents) / 100
     return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _cents(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def loan_totals(view: dict[str, Any]) -> dict[str, Any]:
+    """The detail page's totals in KES (what the ledger has reported so far; None before it has)."""
+    return {
+        "totalDue": kes(view["total_due_cents"]),
+        "totalPaid": kes(view["total_paid_cents"]),
+        "outstanding": kes(view["outstanding_cents"]),
+        "total_due_cents": view["total_due_cents"],
+        "total_paid_cents": view["total_paid_cents"],
+        "outstanding_cents": view["outstanding_cents"],
+    }
+
+
+def loan_officer_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A loan officer from the staff projection; ``_id`` is their user id, as on tokens and loans."""
+    return {
+        "_id": str(row["user_id"]),
+        "name": row["name"] or row["username"],
+        "username": row["username"],
+        "role": row["role"],
+        "regions": list(row["regions"] or []),
+        "branchId": row["branch_id"],
+        "active": row["active"],
+        "isActive": row["active"],
+        "createdAt": _iso(row["created_at"]),
+    }
 
 
 def photo_url(name: str | None) -> str | None:
@@ -62,7 +104,7 @@ def group_view(row: dict[str, Any], members: list[dict[str, Any]] | None = None)
         "meetingDay": row["meeting_day"],
         "meetingTime": row["meeting_time"],
         "loanOfficerId": _id(row["loan_officer_id"]),
-        "loanOfficer": _ref(row["loan_officer_id"]),
+        "loanOfficer": _staff(row["loan_officer_id"], row, "officer"),
         "branchId": row["branch_id"],
         "region": row["region"],
         "signatories": signatories,
@@ -72,8 +114,8 @@ def group_view(row: dict[str, Any], members: list[dict[str, Any]] | None = None)
         "activeLoansCount": row["active_loans_count"],
         "total_lent_cents": int(row["total_lent_cents"]),
         "totalLent": kes(int(row["total_lent_cents"])),
-        "createdBy": _ref(row["created_by"]),
-        "approvedBy": _ref(row["approved_by"]),
+        "createdBy": _staff(row["created_by"], row, "created_by"),
+        "approvedBy": _staff(row["approved_by"], row, "approved_by"),
         "createdAt": _iso(row["created_at"]),
         "updatedAt": _iso(row["updated_at"]),
         "approvedAt": _iso(row["approved_at"]),
@@ -113,15 +155,17 @@ def client_view(row: dict[str, Any]) -> dict[str, Any]:
         "nextOfKinRelationship": kin.get("relationship"),
         "groupId": group,
         "branchId": row["branch_id"],
-        "loanOfficerId": _id(row["loan_officer_id"]),
-        "loanOfficer": _ref(row["loan_officer_id"]),
+        "loanOfficerId": _id(row.get("group_officer_id") or row["loan_officer_id"]),
+        "loanOfficer": _staff(
+            row.get("group_officer_id") or row["loan_officer_id"], row, "officer"
+        ),
         "photoUrl": photo_url(row["photo"]),
         "status": row["status"],
         "savings_balance_cents": savings,
         "savingsBalance": kes(savings),
         "hasLoanHistory": bool(row.get("has_loan_history")),
-        "createdBy": _ref(row["created_by"]),
-        "approvedBy": _ref(row["approved_by"]),
+        "createdBy": _staff(row["created_by"], row, "created_by"),
+        "approvedBy": _staff(row["approved_by"], row, "approved_by"),
         "createdAt": _iso(row["created_at"]),
         "registrationDate": _iso(row["created_at"]),
         "updatedAt": _iso(row["updated_at"]),
@@ -244,6 +288,7 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
         "clientName": row["client_name"],
         "groupId": group,
         "loanOfficerId": _id(row["loan_officer_id"]),
+        "loanOfficer": _staff(row["loan_officer_id"], row, "officer"),
         "productId": _id(row["product_id"]),
         "product": row["product_type"],
         "type": row["product_type"],
@@ -258,8 +303,8 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
         "interestRate": rate,
         "terms": terms or None,
         "purpose": row["purpose"],
-        "initiatedBy": _ref(row["initiated_by"]),
-        "approvedBy": _ref(row["approved_by"]),
+        "initiatedBy": _staff(row["initiated_by"], row, "initiated_by"),
+        "approvedBy": _staff(row["approved_by"], row, "approved_by"),
         "approvedAt": _iso(row["approved_at"]),
         "makerCheckerOverride": row["maker_checker_override"],
         "rejectionReason": row["rejected_reason"],
@@ -273,8 +318,15 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
         "closedOn": _iso(row["closed_on"]),
         "legacyReference": row["legacy_reference"],
         "days_past_due": row["days_past_due"],
-        "outstanding_cents": row["outstanding_cents"],
-        "total_paid_cents": row["total_paid_cents"],
+        "total_due_cents": _cents(row.get("total_due_cents")),
+        "total_interest_cents": _cents(row.get("total_interest_cents")),
+        "total_fees_cents": _cents(row.get("total_fees_cents")),
+        "outstanding_cents": _cents(row.get("ledger_outstanding_cents")),
+        "total_paid_cents": _cents(row.get("ledger_total_paid_cents")),
+        "instalments": row.get("instalments"),
+        "maturityOn": _iso(row.get("maturity_on")),
+        "repaymentsCount": row.get("repayments_count") or 0,
+        "lastRepaymentAt": _iso(row.get("last_repayment_at")),
         "creditAssessment": _loan_assessment(row),
         "acceptedGuarantors": row["accepted_guarantors"],
         "guarantorsCount": row["guarantors_count"],
@@ -306,8 +358,8 @@ def guarantor_view(row: dict[str, Any]) -> dict[str, Any]:
         "photoUrl": row["photo_url"],
         "status": row["status"],
         "accepted": row["status"] == "accepted",
-        "addedBy": _ref(row["added_by"]),
-        "decidedBy": _ref(row["decided_by"]),
+        "addedBy": _staff(row["added_by"], row, "added_by"),
+        "decidedBy": _staff(row["decided_by"], row, "decided_by"),
         "decidedAt": _iso(row["decided_at"]),
         "createdAt": _iso(row["created_at"]),
     }

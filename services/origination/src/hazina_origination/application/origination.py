@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
@@ -41,7 +42,6 @@ from hazina_origination.domain.errors import (
     NotEligibleError,
     NotFoundError,
     NotPermittedError,
-    RuleFailure,
 )
 from hazina_origination.domain.group import (
     Group,
@@ -50,12 +50,15 @@ from hazina_origination.domain.group import (
     normalise_meeting_day,
     normalise_meeting_time,
 )
+from hazina_origination.domain.guarantees import ClientGuarantees
 from hazina_origination.domain.loan import LegacyLoan, Loan
 from hazina_origination.domain.phone import normalise_phone
 from hazina_origination.domain.photo import check_photo
 from hazina_origination.domain.product import LoanProduct, ProductSpec
 from hazina_origination.domain.roles import LOAN_OFFICER, SUPER_ADMIN
+from hazina_origination.domain.staff import loan_officer_refusal
 
+log = structlog.get_logger(__name__)
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
 RETRIES = 8
@@ -124,6 +127,8 @@ class Origination(Application):
             if officer is not None and officer != actor.user_id:
                 raise NotPermittedError("A loan officer creates groups for themselves only")
             officer = actor.user_id
+        elif officer is not None:
+            self._check_loan_officer(officer)
         group = Group(
             name=name,
             status="active" if actor.role == SUPER_ADMIN else "provisional",
@@ -137,6 +142,19 @@ class Origination(Application):
         )
         self.save(group)
         return group
+
+    def _check_loan_officer(self, officer_id: uuid.UUID) -> None:
+        staff_known = self.lookups.knows_staff()
+        member = self.lookups.staff_member(officer_id) if staff_known else None
+        refusal = loan_officer_refusal(officer_id, member, staff_known=staff_known)
+        if refusal:
+            raise InvalidInputError(refusal)
+        if not staff_known:
+            log.warning(
+                "loan_officer_unchecked",
+                loan_officer_id=str(officer_id),
+                reason="no staff heard of from identity yet",
+            )
 
     def approve_group(self, group_id: uuid.UUID, actor: Actor) -> Group:
         def attempt() -> Group:
@@ -348,16 +366,6 @@ class Origination(Application):
             raise InvalidInputError(
                 f"A guarantor must be an active client (this one is {guarantor_client.status})"
             )
-        if self.lookups.open_guarantees(cmd.client_id) >= self.max_guarantees_per_client:
-            raise NotEligibleError(
-                [
-                    RuleFailure(
-                        "max_guarantees",
-                        f"This client already guarantees {self.max_guarantees_per_client} "
-                        "open loans, the most allowed",
-                    )
-                ]
-            )
         guarantor_id = uuid.uuid4()
 
         def attempt() -> Loan:
@@ -371,10 +379,29 @@ class Origination(Application):
                 by=actor.user_id,
                 correlation_id=actor.correlation_id,
             )
-            self.save(fresh)
+            # The client's guarantee record is loaded before the count: every guarantee counted
+            # is at or below the version this save expects, and one saved meanwhile by another
+            # request makes this save fail, so the retry counts again with it included.
+            guarantees = self._guarantees_of(cmd.client_id)
+            guarantees.pledge(
+                loan_id=fresh.id,
+                guarantor_id=guarantor_id,
+                open_guarantees=self.lookups.open_guarantees(cmd.client_id),
+                most_allowed=self.max_guarantees_per_client,
+            )
+            self.save(fresh, guarantees)
             return fresh
 
         return self._retrying(attempt), guarantor_id
+
+    def _guarantees_of(self, client_id: uuid.UUID) -> ClientGuarantees:
+        try:
+            found: Aggregate = self.repository.get(ClientGuarantees.create_id(client_id))
+        except AggregateNotFoundError:
+            return ClientGuarantees(client_id=client_id)
+        if not isinstance(found, ClientGuarantees):
+            raise RuntimeError(f"aggregate {found.id} is not a client's guarantee record")
+        return found
 
     def decide_guarantor(self, guarantor_id: uuid.UUID, *, accept: bool, actor: Actor) -> Loan:
         loan_id = self.lookups.loan_of_guarantor(guarantor_id)

@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
+from hazina_origination.domain.staff import StaffMember
+
 
 class Lookups(Protocol):
     """Questions answered from origination's own read models and its savings projection."""
@@ -30,6 +32,12 @@ class Lookups(Protocol):
     def groups_named(self, names: list[str]) -> list[str]: ...
 
     def national_ids_taken(self, national_ids: list[str]) -> list[str]: ...
+
+    def staff_member(self, user_id: uuid.UUID) -> StaffMember | None: ...
+
+    def knows_staff(self) -> bool:
+        """Whether identity's events have told us of anyone yet."""
+        ...
 
 
 class PhotoStore(Protocol):
@@ -54,6 +62,7 @@ class ListQuery:
     created_from: date | None = None
     created_to: date | None = None
     product_type: str | None = None
+    active: bool | None = None
 
 
 Row = dict[str, Any]
@@ -78,6 +87,8 @@ class ReadModelQueries(Protocol):
     def assessments(self, query: ListQuery) -> Page: ...
     def assessment_of(self, loan_id: uuid.UUID) -> Row | None: ...
     def client_by_national_id(self, national_id: str) -> uuid.UUID | None: ...
+    def loan_officers(self, query: ListQuery) -> Page: ...
+    def loan_officer(self, user_id: uuid.UUID) -> Row | None: ...
 
 
 class PhotoFiles(PhotoStore, Protocol):

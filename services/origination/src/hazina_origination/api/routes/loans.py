@@ -20,7 +20,7 @@ from hazina_origination.api.deps import (
 )
 from hazina_origination.api.routes.groups import _statuses
 from hazina_origination.api.schemas import LoanInitiateRequest, RejectRequest
-from hazina_origination.api.views import guarantor_view, loan_actions, loan_view
+from hazina_origination.api.views import guarantor_view, loan_actions, loan_totals, loan_view
 from hazina_origination.application.commands import InitiateLoan
 from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.errors import InvalidInputError, NotFoundError
@@ -111,6 +111,7 @@ def get_loan(loan_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str, Any
         **view,
         "loan": view,
         "guarantors": [guarantor_view(g) for g in guarantors],
+        "totals": loan_totals(view),
         "actions": loan_actions(row, principal.role),
     }
 
