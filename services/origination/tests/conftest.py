@@ -257,6 +257,31 @@ class World:
         with self.container.pool.connection() as conn, conn.transaction():
             consumer_handler(envelope(event), conn)
 
+    @staticmethod
+    def envelope(event: ContractEvent) -> EventEnvelope:
+        return envelope(event)
+
+    def announce(
+        self, who: Staff, *, username: str | None = None, name: str | None = None
+    ) -> dict[str, str]:
+        """Deliver identity's UserCreated for ``who`` to the staff handler, as the IDENTITY consumer does."""
+        from hazina_contracts.events.identity import UserCreated
+        from hazina_origination.adapters.consumers import staff_handler
+
+        username = username or f"{who.role.split('_')[0]}{uuid.uuid4().hex[:6]}"
+        name = name or f"Staff {username}"
+        event = UserCreated(
+            occurred_at=datetime.now(UTC),
+            user_id=who.user_id,
+            username=username,
+            name=name,
+            role=who.role,  # type: ignore[arg-type]
+            regions=["Nairobi"],
+        )
+        with self.container.pool.connection() as conn, conn.transaction():
+            staff_handler()(envelope(event), conn)
+        return {"username": username, "name": name}
+
     def initiate(
         self,
         actor: Staff,
@@ -353,6 +378,20 @@ def envelope(event: ContractEvent, *, event_id: uuid.UUID | None = None) -> Even
 @pytest.fixture(scope="module")
 def world(http: TestClient, container: Container, mint: TokenMint) -> World:
     return World(http, container, mint)
+
+
+@pytest.fixture
+def fresh_world(
+    database_url: str, nats_server_url: str, mint: TokenMint, tmp_path: Path
+) -> Iterator[World]:
+    """A system of its own (a fresh database) whose staff projection has heard of no one yet."""
+    settings = make_settings(database_url, nats_server_url, tmp_path)
+    built = build(settings, verifier=TokenVerifier(mint.jwks, issuer=ISSUER, min_refresh_seconds=0))
+    try:
+        with TestClient(build_http_app(built), raise_server_exceptions=False) as http:
+            yield World(http, built, mint)
+    finally:
+        built.close()
 
 
 @pytest.fixture

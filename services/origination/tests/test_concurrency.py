@@ -1,5 +1,6 @@
 """Requests racing each other: many disburse clicks at once ask for money once; many loans asked
-for one client at once open only as many as the product allows."""
+for one client at once open only as many as the product allows; one client asked to guarantee
+many loans at once gives no more guarantees than the cap."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from hazina_origination.application.commands import Actor, InitiateLoan
+from hazina_origination.application.commands import Actor, AddGuarantor, InitiateLoan
+from hazina_origination.domain.errors import NotEligibleError
 
 
 def race(count: int, work: Callable[[], Any]) -> list[Any]:
@@ -66,3 +68,46 @@ def test_simultaneous_loans_for_one_client_open_only_one(world: Any) -> None:
         world.http.get(f"/api/loans?clientId={people[0]['_id']}", headers=officer.headers)
     )
     assert len(loans) == 1
+
+
+def test_simultaneous_guarantees_by_one_client_never_pass_the_cap(world: Any) -> None:
+    """The cap is 2 here: four loans asking the same client at the same moment get two guarantees."""
+    officer = world.staff("loan_officer")
+    product = world.product()
+    _, people = world.ready_group(officer, members=5)
+    borrowers, guarantor = people[:4], people[4]
+    loan_ids = []
+    for borrower in borrowers:
+        world.savings(borrower["_id"], 1_000_000)
+        loan_ids.append(
+            uuid.UUID(world.ok(world.initiate(officer, borrower, product), 201)["loan"]["_id"])
+        )
+    app = world.container.app
+    actor = Actor(user_id=officer.user_id, role="loan_officer")
+    pending = iter(loan_ids)
+    lock = threading.Lock()
+
+    def guarantee() -> Any:
+        with lock:
+            loan_id = next(pending)
+        return app.add_guarantor(
+            AddGuarantor(
+                loan_id=loan_id,
+                client_id=uuid.UUID(guarantor["_id"]),
+                relationship="Neighbour",
+                id_copy_url=None,
+                photo_url=None,
+            ),
+            actor,
+        )
+
+    results = race(4, guarantee)
+    given = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(given) == 2, results
+    assert all(isinstance(r, NotEligibleError) for r in refused), refused
+    assert all({f.rule for f in r.failures} == {"max_guarantees"} for r in refused)
+    listed = world.ok(
+        world.http.get(f"/api/guarantors?clientId={guarantor['_id']}", headers=officer.headers)
+    )
+    assert len(listed) == 2

@@ -14,7 +14,7 @@ import nats
 from nats.js import JetStreamContext
 
 from hazina_contracts.envelope import EventEnvelope
-from hazina_contracts.events import ledger, payments
+from hazina_contracts.events import identity, ledger, payments
 from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.consumer import DurableConsumer
@@ -301,3 +301,239 @@ def test_ledger_loan_states_apply_once_and_an_older_state_never_overwrites_a_new
     world.savings(loan["clientId"]["_id"], 1_000_000)
     borrower = {"nationalId": loan["clientId"]["nationalId"]}
     world.ok(world.initiate(world.super_admin, borrower, product), 201)
+
+
+def _disbursed(world: Any, nats_url: str) -> dict[str, Any]:
+    loan, transaction_id = _disbursing(world)
+
+    async def body(js: JetStreamContext) -> None:
+        await deliver(
+            js,
+            world.container.payments_consumer(js),
+            Stream.PAYMENTS,
+            [make_envelope(completed(loan, transaction_id))],
+        )
+
+    with_jetstream(nats_url, body)
+    return loan
+
+
+def account_opened(loan: dict[str, Any], at: datetime) -> ledger.LoanAccountOpened:
+    return ledger.LoanAccountOpened(
+        occurred_at=at,
+        loan_id=uuid.UUID(loan["_id"]),
+        client_id=uuid.UUID(loan["clientId"]["_id"]),
+        principal_cents=2_000_000,
+        total_interest_cents=1_200_000,
+        total_fees_cents=30_000,
+        instalments=6,
+        disbursed_on=at.date(),
+        maturity_on=(at + timedelta(days=182)).date(),
+    )
+
+
+def repayment(
+    loan: dict[str, Any], receipt: str, amount: int, outstanding: int, at: datetime
+) -> ledger.RepaymentPosted:
+    return ledger.RepaymentPosted(
+        occurred_at=at,
+        loan_id=uuid.UUID(loan["_id"]),
+        client_id=uuid.UUID(loan["clientId"]["_id"]),
+        receipt=receipt,
+        amount_cents=amount,
+        interest_cents=amount // 2,
+        principal_cents=amount - amount // 2,
+        suspense_cents=0,
+        outstanding_cents=outstanding,
+        payment_method="mpesa",
+    )
+
+
+def test_an_opened_loan_account_shows_what_is_due_and_owed_at_once(
+    world: Any, nats_url: str
+) -> None:
+    loan = _disbursed(world, nats_url)
+    before = world.loan(loan["_id"])
+    assert before["status"] == "disbursed" and before["outstanding_cents"] is None
+    opened = make_envelope(account_opened(loan, datetime.now(UTC)))
+
+    async def body(js: JetStreamContext) -> DurableConsumer:
+        consumer = world.container.loan_balances_consumer(js)
+        await deliver(js, consumer, Stream.LEDGER, [opened, opened])
+        return consumer
+
+    consumer = with_jetstream(nats_url, body)
+    assert consumer.processed == 1 and consumer.duplicates == 1
+    detail = world.loan(loan["_id"])
+    assert detail["total_due_cents"] == 3_230_000
+    assert detail["outstanding_cents"] == 3_230_000
+    assert detail["total_interest_cents"] == 1_200_000 and detail["total_fees_cents"] == 30_000
+    assert detail["totals"]["totalDue"] == 32_300 and detail["totals"]["outstanding"] == 32_300
+    assert detail["instalments"] == 6 and detail["maturityOn"]
+    # The Repayments page lists loans whose outstanding is positive.
+    listed = world.ok(
+        world.http.get(
+            f"/api/loans?clientId={loan['clientId']['_id']}", headers=world.super_admin.headers
+        )
+    )
+    assert [x["outstanding_cents"] for x in listed] == [3_230_000]
+
+
+def test_repayments_track_the_ledger_once_per_receipt_and_newest_first(
+    world: Any, nats_url: str
+) -> None:
+    loan = _disbursed(world, nats_url)
+    t0 = datetime.now(UTC)
+    opened = make_envelope(account_opened(loan, t0))
+    first = repayment(loan, "RCP1AAA", 600_000, 2_630_000, t0 + timedelta(days=30))
+    second = repayment(loan, "RCP2BBB", 700_000, 1_930_000, t0 + timedelta(days=60))
+    first_envelope = make_envelope(first)
+    resent_first = make_envelope(first)  # the same receipt under a new event id
+    stale_status = make_envelope(
+        ledger.LoanStatusChanged(
+            occurred_at=t0 + timedelta(days=45),
+            loan_id=uuid.UUID(loan["_id"]),
+            client_id=uuid.UUID(loan["clientId"]["_id"]),
+            status="in_arrears",
+            days_past_due=15,
+            outstanding_cents=2_630_000,
+        )
+    )
+
+    async def body(js: JetStreamContext) -> DurableConsumer:
+        consumer = world.container.loan_balances_consumer(js)
+        # Newest first, then older facts, each more than once: none may undo the newest.
+        await deliver(
+            js,
+            consumer,
+            Stream.LEDGER,
+            [
+                make_envelope(second),
+                first_envelope,
+                first_envelope,
+                resent_first,
+                stale_status,
+                opened,
+            ],
+        )
+        return consumer
+
+    consumer = with_jetstream(nats_url, body)
+    assert consumer.duplicates == 1 and consumer.processed == 5
+    detail = world.loan(loan["_id"])
+    assert detail["outstanding_cents"] == 1_930_000
+    assert detail["total_paid_cents"] == 1_300_000
+    assert detail["total_due_cents"] == 3_230_000
+    assert detail["repaymentsCount"] == 2
+    assert detail["totals"] == {
+        "totalDue": 32_300,
+        "totalPaid": 13_000,
+        "outstanding": 19_300,
+        "total_due_cents": 3_230_000,
+        "total_paid_cents": 1_300_000,
+        "outstanding_cents": 1_930_000,
+    }
+
+    final = repayment(loan, "RCP3CCC", 1_930_000, 0, t0 + timedelta(days=90))
+    repaid = ledger.LoanRepaid(
+        occurred_at=t0 + timedelta(days=90),
+        loan_id=uuid.UUID(loan["_id"]),
+        client_id=uuid.UUID(loan["clientId"]["_id"]),
+        total_paid_cents=3_230_000,
+    )
+    repaid_envelope = make_envelope(repaid)
+
+    async def payoff(js: JetStreamContext) -> None:
+        # The ledger's LoanRepaid may overtake the last RepaymentPosted.
+        await deliver(
+            js, world.container.loan_balances_consumer(js), Stream.LEDGER, [repaid_envelope]
+        )
+        middle = world.loan(loan["_id"])
+        assert middle["outstanding_cents"] == 0 and middle["total_paid_cents"] == 3_230_000
+        await deliver(
+            js,
+            world.container.loan_balances_consumer(js),
+            Stream.LEDGER,
+            [make_envelope(final), first_envelope],
+        )
+
+    with_jetstream(nats_url, payoff)
+    detail = world.loan(loan["_id"])
+    assert detail["outstanding_cents"] == 0 and detail["total_paid_cents"] == 3_230_000
+    assert detail["repaymentsCount"] == 3
+
+
+def test_staff_events_apply_once_in_any_order(world: Any, nats_url: str) -> None:
+    admin = uuid.uuid4()
+    officer_id, promoted_id = uuid.uuid4(), uuid.uuid4()
+    t0 = datetime.now(UTC)
+    created = make_envelope(
+        identity.UserCreated(
+            occurred_at=t0,
+            user_id=officer_id,
+            username="achieng.otieno",
+            name="Achieng Otieno",
+            role="loan_officer",
+            regions=["Kisumu"],
+            branch_id="KSM",
+        )
+    )
+    deactivated = identity.UserDeactivated(
+        occurred_at=t0 + timedelta(minutes=2), user_id=officer_id, deactivated_by=admin
+    )
+    stale_reactivation = identity.UserReactivated(
+        occurred_at=t0 + timedelta(minutes=1), user_id=officer_id, reactivated_by=admin
+    )
+    promotion = identity.UserRoleChanged(
+        occurred_at=t0 + timedelta(minutes=1),
+        user_id=promoted_id,
+        role="loan_officer",
+        regions=["Nakuru"],
+        changed_by=admin,
+    )
+    promoted_created = identity.UserCreated(
+        occurred_at=t0,
+        user_id=promoted_id,
+        username="kiprono",
+        name="Kiprono Langat",
+        role="approver_admin",
+    )
+
+    async def body(js: JetStreamContext) -> DurableConsumer:
+        consumer = world.container.staff_consumer(js)
+        await deliver(
+            js,
+            consumer,
+            Stream.IDENTITY,
+            [
+                make_envelope(deactivated),
+                created,
+                created,
+                make_envelope(stale_reactivation),
+                make_envelope(promotion),  # the role change overtakes the creation
+                make_envelope(promoted_created),
+                make_envelope(promoted_created),  # the same fact under a new event id
+            ],
+        )
+        return consumer
+
+    consumer = with_jetstream(nats_url, body)
+    assert consumer.processed == 6 and consumer.duplicates == 1 and consumer.dead_lettered == 0
+    headers = world.super_admin.headers
+    officer = world.ok(world.http.get(f"/api/loan-officers/{officer_id}", headers=headers))
+    assert datetime.fromisoformat(officer.pop("createdAt")) == t0
+    assert officer == {
+        "_id": str(officer_id),
+        "name": "Achieng Otieno",
+        "username": "achieng.otieno",
+        "role": "loan_officer",
+        "regions": ["Kisumu"],
+        "branchId": "KSM",
+        "active": False,
+        "isActive": False,
+    }
+    promoted = world.ok(world.http.get(f"/api/loan-officers/{promoted_id}", headers=headers))
+    assert promoted["username"] == "kiprono" and promoted["name"] == "Kiprono Langat"
+    assert promoted["regions"] == ["Nakuru"] and promoted["active"] is True
+    active = world.ok(world.http.get("/api/loan-officers?active=true", headers=headers))
+    assert [o["_id"] for o in active] == [str(promoted_id)]

@@ -32,7 +32,7 @@ def loan_officer_refusal(
         return f"loanOfficerId {officer_id} is not a known loan officer"
     who = member.username or str(officer_id)
     if member.role != LOAN_OFFICER:
-        return f"loanOfficerId {officer_id} ({who}) is a {member.role}, not a loan officer"
+        return f"loanOfficerId {officer_id} ({who}) is not a loan officer (role {member.role})"
     if not member.active:
         return f"loanOfficerId {officer_id} ({who}) is a deactivated loan officer"
     return None

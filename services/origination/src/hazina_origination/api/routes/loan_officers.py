@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/loan-officers", tags=["loan officers"])
 @router.get("")
 def list_loan_officers(
     response: Response,
-    _: Staff,
+    principal: Staff,
     api: ApiDep,
     page: PageDep,
     active: bool | None = None,
@@ -34,7 +34,7 @@ def list_loan_officers(
 
 
 @router.get("/{user_id}")
-def get_loan_officer(user_id: uuid.UUID, _: Staff, api: ApiDep) -> dict[str, Any]:
+def get_loan_officer(user_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str, Any]:
     row = api.read_models.loan_officer(user_id)
     if row is None:
         raise NotFoundError("Loan officer not found")
