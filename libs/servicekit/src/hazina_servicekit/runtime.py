@@ -34,16 +34,20 @@ class NatsLink:
         self.name = name
         self.nc: NatsClient | None = None
         self._connected = asyncio.Event()
+        self._connecting = asyncio.Lock()
 
     async def wait(self, stop: asyncio.Event) -> JetStreamContext | None:
-        while self.nc is None and not stop.is_set():
-            try:
-                self.nc = await connect(self.url, name=self.name)
-                self._connected.set()
-            except Exception as exc:
-                log.warning("nats_connect_failed", error=str(exc))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+        # Several workers share one link: only one of them connects, the others wait for it
+        # (without the lock each made its own connection and all but the last leaked).
+        async with self._connecting:
+            while self.nc is None and not stop.is_set():
+                try:
+                    self.nc = await connect(self.url, name=self.name)
+                    self._connected.set()
+                except Exception as exc:
+                    log.warning("nats_connect_failed", error=str(exc))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=1.0)
         return self.nc.jetstream() if self.nc else None
 
     async def ready(self) -> bool:

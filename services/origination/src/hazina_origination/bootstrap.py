@@ -184,5 +184,6 @@ def build_http_app(container: Container, *, link: NatsLink | None = None) -> Fas
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},
         workers=workers(container, link) if settings.run_workers else [],
+        on_shutdown=[link.close],
         max_import_bytes=settings.max_import_bytes,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -57,6 +57,7 @@ def create_app(
     verifier: TokenVerifier,
     readiness: dict[str, ReadinessCheck],
     workers: list[Worker] | None = None,
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     max_import_bytes: int = 20 * 1024 * 1024,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
@@ -70,6 +71,9 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=5)
+            for close in on_shutdown:  # after the workers, which may still be using it
+                with contextlib.suppress(Exception):
+                    await close()
 
     app = FastAPI(title="Hazina origination", version="0.1.0", lifespan=lifespan)
     app.state.origination_api = api
