@@ -94,6 +94,11 @@ def _import_file(world: Any, lo: Any) -> Call:
     )
 
 
+def _loan_officer(world: Any, lo: Any) -> Call:
+    world.announce(lo)
+    return Call("GET", f"/api/loan-officers/{lo.user_id}", {})
+
+
 ROUTES: list[tuple[str, frozenset[str], Setup]] = [
     (
         "POST /api/groups",
@@ -272,6 +277,8 @@ ROUTES: list[tuple[str, frozenset[str], Setup]] = [
         ),
     ),
     ("POST /api/origination/import", frozenset({"super_admin"}), _import_file),
+    ("GET /api/loan-officers", ALL, lambda w, lo: Call("GET", "/api/loan-officers", {})),
+    ("GET /api/loan-officers/:id", ALL, _loan_officer),
 ]
 
 
