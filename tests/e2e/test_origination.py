@@ -46,6 +46,16 @@ def _staff(client: httpx.Client, admin: dict[str, str], role: str) -> tuple[dict
     return _login(client, username, "Staff-Pass-12"), user["_id"]
 
 
+def _loan_officer(client: httpx.Client, admin: dict[str, str], user_id: str) -> dict[str, Any]:
+    """Wait until identity's UserCreated has reached origination's staff projection."""
+    deadline = time.monotonic() + 15
+    while True:
+        response = client.get(f"/api/loan-officers/{user_id}", headers=admin)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            return dict(_ok(response))
+        time.sleep(0.2)
+
+
 def _requests_for(nats_url: str, loan_id: str) -> list[EventEnvelope]:
     async def main() -> list[EventEnvelope]:
         nc = await nats.connect(nats_url)
@@ -72,7 +82,14 @@ def test_from_group_to_disbursement_through_the_front_door(
     with httpx.Client(base_url=system.url, timeout=15) as client:
         admin = _login(client, system.admin_username, system.admin_password)
         officer, officer_id = _staff(client, admin, "loan_officer")
-        approver, _ = _staff(client, admin, "approver_admin")
+        approver, approver_id = _staff(client, admin, "approver_admin")
+        known = _loan_officer(client, admin, officer_id)
+        assert known["_id"] == officer_id and known["active"] is True
+        assert known["regions"] == ["Nairobi"]
+        not_an_officer = client.post(
+            "/api/groups", json={"name": "Wrong", "loanOfficerId": approver_id}, headers=admin
+        )
+        assert not_an_officer.status_code == 400, not_an_officer.text
 
         product = _ok(
             client.post(
@@ -109,6 +126,7 @@ def test_from_group_to_disbursement_through_the_front_door(
             201,
         )
         assert group["status"] == "provisional"
+        assert group["loanOfficer"]["username"] == known["username"]
         _ok(client.put(f"/api/groups/{group['_id']}/approve", headers=approver))
 
         members = []
