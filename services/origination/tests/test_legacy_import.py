@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import logging
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from openpyxl import Workbook
 
 from hazina_origination.__main__ import main
@@ -171,6 +174,24 @@ def test_unreadable_files_are_refused(world: Any, name: str, data: bytes, messag
     assert response.status_code in (400, 409) and message in response.json()["message"]
 
 
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """The command configures logging for the whole process, writing to this test's captured
+    stdout; put the previous set-up back so later tests do not log into a closed file."""
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        structlog.configure(**config)
+        structlog.contextvars.clear_contextvars()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.getLogger("uvicorn.access").disabled = False
+
+
+@pytest.mark.usefixtures("restored_logging")
 def test_the_command_imports_a_file_or_reports_its_bad_rows(
     world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
