@@ -15,10 +15,12 @@ from hazina_origination.domain.eligibility import (
     check_eligibility,
     required_savings_cents,
 )
-from hazina_origination.domain.errors import InvalidInputError
+from hazina_origination.domain.errors import InvalidInputError, NotEligibleError
+from hazina_origination.domain.guarantees import ClientGuarantees
 from hazina_origination.domain.phone import normalise_phone
 from hazina_origination.domain.photo import image_kind
 from hazina_origination.domain.product import ProductSpec
+from hazina_origination.domain.staff import StaffMember, loan_officer_refusal
 
 rng = random.Random(20260101)
 
@@ -178,3 +180,40 @@ def test_a_random_mix_of_broken_rules_is_reported_exactly() -> None:
             changes.update(breakers[rule])
         failures = check_eligibility(spec(), facts(**changes), principal_cents=2_000_000, term=6)
         assert sorted(f.rule for f in failures) == chosen
+
+
+def test_a_client_guarantees_no_more_open_loans_than_allowed() -> None:
+    client_id = uuid.uuid4()
+    record = ClientGuarantees(client_id=client_id)
+    assert record.id == ClientGuarantees.create_id(client_id)  # one record per client
+    record.pledge(
+        loan_id=uuid.uuid4(), guarantor_id=uuid.uuid4(), open_guarantees=1, most_allowed=2
+    )
+    with pytest.raises(NotEligibleError) as refused:
+        record.pledge(
+            loan_id=uuid.uuid4(), guarantor_id=uuid.uuid4(), open_guarantees=2, most_allowed=2
+        )
+    assert [f.rule for f in refused.value.failures] == ["max_guarantees"]
+    assert record.given == 1
+
+
+def test_only_an_active_loan_officer_is_given_a_group_once_staff_are_known() -> None:
+    user_id = uuid.uuid4()
+
+    def member(role: str | None, active: bool = True) -> StaffMember:
+        return StaffMember(user_id=user_id, username="amina", role=role, active=active)
+
+    assert loan_officer_refusal(user_id, None, staff_known=False) is None
+    assert loan_officer_refusal(user_id, member("loan_officer"), staff_known=True) is None
+    refusals = [
+        loan_officer_refusal(user_id, None, staff_known=True),
+        loan_officer_refusal(user_id, member(None, active=False), staff_known=True),
+        loan_officer_refusal(user_id, member("approver_admin"), staff_known=True),
+        loan_officer_refusal(user_id, member("loan_officer", active=False), staff_known=True),
+    ]
+    assert refusals == [
+        f"loanOfficerId {user_id} is not a known loan officer",
+        f"loanOfficerId {user_id} is not a known loan officer",
+        f"loanOfficerId {user_id} (amina) is not a loan officer (role approver_admin)",
+        f"loanOfficerId {user_id} (amina) is a deactivated loan officer",
+    ]
