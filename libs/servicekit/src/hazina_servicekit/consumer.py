@@ -8,6 +8,7 @@ and changes nothing. A message that keeps failing goes to a dead-letter subject 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,14 +142,20 @@ class DurableConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         subscription = await self.subscribe()
         log.info("consumer_started", consumer=self.durable)
-        while not stop.is_set():
-            try:
-                messages = await subscription.fetch(self.batch_size, timeout=1.0)
-            except NatsTimeoutError:
-                continue
-            except Exception as exc:
-                log.warning("consumer_fetch_failed", error=str(exc))
-                await asyncio.sleep(1.0)
-                continue
-            for msg in messages:
-                await self.handle(msg)
+        try:
+            while not stop.is_set():
+                try:
+                    messages = await subscription.fetch(self.batch_size, timeout=1.0)
+                except NatsTimeoutError:
+                    continue
+                except Exception as exc:
+                    log.warning("consumer_fetch_failed", error=str(exc))
+                    await asyncio.sleep(1.0)
+                    continue
+                for msg in messages:
+                    await self.handle(msg)
+        finally:
+            # Without this the connection's drain at shutdown waits out its timeout (30 s) on
+            # the idle pull subscription; the durable consumer itself stays on the server.
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()

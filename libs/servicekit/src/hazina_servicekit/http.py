@@ -72,7 +72,10 @@ class CorrelationMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with a 413 before the app reads them."""
+    """Refuses bodies over ``max_bytes`` before the app reads them.
+
+    A 400 like any other bad input (the error model's rule), with its own ``code``.
+    """
 
     def __init__(
         self, app: ASGIApp, max_bytes: int, overrides: Sequence[tuple[str, int]] = ()
@@ -125,7 +128,7 @@ async def _too_large(send: Send, limit: int) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": 400,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -34,12 +34,11 @@ class NatsLink:
         self.name = name
         self.nc: NatsClient | None = None
         self._connected = asyncio.Event()
-        self._connecting: asyncio.Lock | None = None
+        self._connecting = asyncio.Lock()
 
     async def wait(self, stop: asyncio.Event) -> JetStreamContext | None:
-        # Several workers wait on one link: one of them connects, the others share its connection.
-        if self._connecting is None:
-            self._connecting = asyncio.Lock()
+        # Several workers share one link: only one of them connects, the others wait for it
+        # (without the lock each made its own connection and all but the last leaked).
         async with self._connecting:
             while self.nc is None and not stop.is_set():
                 try:
