@@ -308,3 +308,23 @@ def test_reconciliation_lists_rail_records_with_ledger_postings_and_flags_gaps(
     empty = gateway.get("/api/payments/reconciliation", params={"date": "2020-01-01"}).json()
     assert empty["b2c"] == [] and empty["c2b"] == []
     assert str(uuid.UUID(body["b2c"][0]["loanId"])) == str(loan.loan_id)
+
+
+def test_a_burst_is_recorded_in_one_write_and_falls_back_when_a_receipt_slipped_in(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    from hazina_payments_gateway.application.records import IncomingPayment
+
+    gateway = start_gateway(HAZINA_RUN_WORKERS=False)  # no projection follower: the read model lags
+    app = gateway.container.app
+
+    def paid(receipt: str) -> IncomingPayment:
+        return IncomingPayment(receipt=receipt, amount_cents=10_000, msisdn=None, bill_ref="X",
+                               paid_at=datetime.now(UTC), payer_name=None, shortcode="600984", channel="c2b")
+
+    assert app.record_payment(paid("TBURST0001"))
+    # The read model has not seen TBURST0001: the batch write is refused, then each is tried alone.
+    assert app.record_payments([paid("TBURST0001"), paid("TBURST0002"), paid("tburst0002")]) == [False, True, False]
+    gateway.container.projection.catch_up()
+    assert app.record_payments([paid("TBURST0002"), paid("TBURST0003")]) == [False, True]
+    assert app.get_payment("TBURST0003") is not None

@@ -25,6 +25,7 @@ from hazina_payments_gateway.adapters.read_models import (
 from hazina_payments_gateway.application.dispatcher import Dispatcher
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_payments_gateway.application.ports import Clock
+from hazina_payments_gateway.application.records import MalformedCallbackError
 from hazina_payments_gateway.domain.disbursement import DisbursementPolicy
 from hazina_payments_gateway.domain.rules import B2CTariff, check_callback_url
 from hazina_payments_gateway.settings import PaymentsSettings
@@ -146,9 +147,24 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         ),
         "stk_callback": lambda body: app.apply_stk_callback(callbacks.parse_stk_callback(body)),
     }
+
+    def confirmations(bodies: list[bytes]) -> list[str | Exception]:
+        parsed: list[Any] = []
+        for body in bodies:
+            try:
+                parsed.append(callbacks.parse_c2b(body))
+            except MalformedCallbackError as exc:
+                parsed.append(exc)
+        recorded = iter(app.record_payments([p for p in parsed if not isinstance(p, Exception)]))
+        return [
+            p if isinstance(p, Exception) else ("recorded" if next(recorded) else "duplicate")
+            for p in parsed
+        ]
+
     inbox = InboxProcessor(
         pool,
         handlers,
+        batch_handlers={"c2b_confirmation": confirmations},
         before_batch=projection.catch_up,
         interval_seconds=settings.inbox_interval_seconds,
         retry_delay=timedelta(seconds=settings.inbox_retry_seconds),

@@ -159,6 +159,8 @@ class InboxWriter:
 
 
 Handler = Callable[[bytes], str]
+# Many stored callbacks of one kind at once; one outcome (or the error) per body, in order.
+BatchHandler = Callable[[list[bytes]], list["str | Exception"]]
 
 
 class InboxProcessor:
@@ -169,6 +171,7 @@ class InboxProcessor:
         pool: ConnectionPool,
         handlers: dict[str, Handler],
         *,
+        batch_handlers: dict[str, BatchHandler] | None = None,
         before_batch: Callable[[], object] = lambda: None,
         batch_size: int = 200,
         max_attempts: int = 8,
@@ -177,6 +180,7 @@ class InboxProcessor:
     ) -> None:
         self.pool = pool
         self.handlers = handlers
+        self.batch_handlers = batch_handlers or {}
         self.before_batch = before_batch
         self.batch_size = batch_size
         self.max_attempts = max_attempts
@@ -204,15 +208,43 @@ class InboxProcessor:
                 """,
                 (self.batch_size,),
             ).fetchall()
+            batched: dict[str, list[tuple[int, bytes, int]]] = {}
             for row_id, kind, body, attempts in rows:
-                self._process_one(conn, row_id, kind, bytes(body), attempts)
+                if kind in self.batch_handlers:
+                    batched.setdefault(kind, []).append((row_id, bytes(body), attempts))
+                else:
+                    self._process_one(conn, row_id, kind, bytes(body), attempts)
+            for kind, items in batched.items():
+                self._process_batch(conn, kind, items)
         return len(rows)
 
+    def _process_batch(
+        self, conn: psycopg.Connection[Any], kind: str, items: list[tuple[int, bytes, int]]
+    ) -> None:
+        try:
+            outcomes = self.batch_handlers[kind]([body for _, body, _ in items])
+        except Exception as exc:  # the batch's write failed as a whole: every row is tried again
+            outcomes = [exc] * len(items)
+        for (row_id, body, attempts), outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                self._process_one(conn, row_id, kind, body, attempts, failure=outcome)
+            else:
+                self._finish(conn, row_id, outcome, None)
+
     def _process_one(
-        self, conn: psycopg.Connection[Any], row_id: int, kind: str, body: bytes, attempts: int
+        self,
+        conn: psycopg.Connection[Any],
+        row_id: int,
+        kind: str,
+        body: bytes,
+        attempts: int,
+        *,
+        failure: Exception | None = None,
     ) -> None:
         handler = self.handlers.get(kind)
         try:
+            if failure is not None:
+                raise failure
             outcome = handler(body) if handler else "stored"
         except MalformedCallbackError as exc:
             log.warning("callback_malformed", inbox_id=row_id, kind=kind, error=str(exc))

@@ -304,6 +304,15 @@ class GatewayIndex:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def known_receipts(self, receipts: list[str]) -> set[str]:
+        if not receipts:
+            return set()
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT receipt FROM payments_received WHERE receipt = ANY(%s)", (receipts,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def disbursement_row(self, disbursement_id: uuid.UUID) -> dict[str, Any] | None:
         with self.pool.connection() as conn:
             row = (
@@ -357,6 +366,21 @@ class PostgresReferenceBook:
         if row is None:
             return ReferenceMatch(target="unallocated")
         return ReferenceMatch(target=row[0], loan_id=row[1], client_id=row[2])
+
+    def match_many(self, bill_refs: list[str]) -> dict[str, ReferenceMatch]:
+        """Each reference as typed -> its match, in one query."""
+        keys = {ref: normalise_reference(ref) for ref in bill_refs}
+        wanted = sorted({k for k in keys.values() if k})
+        found: dict[str, ReferenceMatch] = {}
+        if wanted:
+            with self.pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT reference, kind, loan_id, client_id FROM payment_references WHERE reference = ANY(%s)",
+                    (wanted,),
+                ).fetchall()
+            found = {r[0]: ReferenceMatch(target=r[1], loan_id=r[2], client_id=r[3]) for r in rows}
+        unallocated = ReferenceMatch(target="unallocated")
+        return {ref: found.get(key, unallocated) for ref, key in keys.items()}
 
 
 def remember_loan(

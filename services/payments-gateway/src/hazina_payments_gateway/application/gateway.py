@@ -42,7 +42,7 @@ from hazina_payments_gateway.domain.disbursement import (
     NextAction,
 )
 from hazina_payments_gateway.domain.errors import GatewayError
-from hazina_payments_gateway.domain.payment import Payment
+from hazina_payments_gateway.domain.payment import Payment, normalise_receipt
 from hazina_payments_gateway.domain.rules import (
     FINAL_FAILED_STATUSES,
     NOT_FOUND_STATUS_CODES,
@@ -392,6 +392,51 @@ class PaymentsGateway(Application):
         except IntegrityError:
             return False
         return True
+
+    def record_payments(self, incoming: list[IncomingPayment]) -> list[bool]:
+        """Record many payments in one write (the busy path: a burst of C2B confirmations).
+
+        Receipts already recorded (by the read model) or repeated in the batch are skipped; if a
+        concurrent writer got one in first, the store refuses the batch and each is recorded alone.
+        """
+        results = [False] * len(incoming)
+        first_index: dict[str, int] = {}
+        for i, item in enumerate(incoming):
+            first_index.setdefault(normalise_receipt(item.receipt), i)
+        known = self.index.known_receipts(list(first_index))
+        todo = [(receipt, i) for receipt, i in first_index.items() if receipt not in known]
+        if not todo:
+            return results
+        matches = self.references.match_many([incoming[i].bill_ref for _, i in todo])
+        payments = []
+        for _, i in todo:
+            item = incoming[i]
+            match = matches.get(item.bill_ref) or ReferenceMatch(target="unallocated")
+            payments.append(
+                Payment(
+                    receipt=item.receipt,
+                    amount_cents=item.amount_cents,
+                    msisdn=item.msisdn,
+                    account_reference=item.bill_ref,
+                    target=match.target,
+                    loan_id=match.loan_id,
+                    client_id=match.client_id,
+                    paid_at=item.paid_at,
+                    payer_name=item.payer_name,
+                    channel=item.channel,
+                    shortcode=item.shortcode,
+                    correlation_id=None,
+                )
+            )
+        try:
+            self.save(*payments)
+        except IntegrityError:
+            for _, i in todo:
+                results[i] = self.record_payment(incoming[i])
+            return results
+        for _, i in todo:
+            results[i] = True
+        return results
 
     def get_payment(self, receipt: str) -> Payment | None:
         try:
