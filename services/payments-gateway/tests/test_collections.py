@@ -319,12 +319,24 @@ def test_a_burst_is_recorded_in_one_write_and_falls_back_when_a_receipt_slipped_
     app = gateway.container.app
 
     def paid(receipt: str) -> IncomingPayment:
-        return IncomingPayment(receipt=receipt, amount_cents=10_000, msisdn=None, bill_ref="X",
-                               paid_at=datetime.now(UTC), payer_name=None, shortcode="600984", channel="c2b")
+        return IncomingPayment(
+            receipt=receipt,
+            amount_cents=10_000,
+            msisdn=None,
+            bill_ref="X",
+            paid_at=datetime.now(UTC),
+            payer_name=None,
+            shortcode="600984",
+            channel="c2b",
+        )
 
     assert app.record_payment(paid("TBURST0001"))
     # The read model has not seen TBURST0001: the batch write is refused, then each is tried alone.
-    assert app.record_payments([paid("TBURST0001"), paid("TBURST0002"), paid("tburst0002")]) == [False, True, False]
+    assert app.record_payments([paid("TBURST0001"), paid("TBURST0002"), paid("tburst0002")]) == [
+        False,
+        True,
+        False,
+    ]
     gateway.container.projection.catch_up()
     assert app.record_payments([paid("TBURST0002"), paid("TBURST0003")]) == [False, True]
     assert app.get_payment("TBURST0003") is not None
