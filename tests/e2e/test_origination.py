@@ -223,10 +223,11 @@ def test_from_group_to_disbursement_through_the_front_door(
         first = _ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=approver), 202)
         second = _ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=admin), 202)
         assert first["transactionId"] == second["transactionId"]
-        assert (
-            _ok(client.get(f"/api/loans/{loan['_id']}", headers=officer))["status"]
-            == "disbursement_pending"
-        )
+        # The simulated rail may already have paid: pending, or disbursed, never anything else.
+        assert _ok(client.get(f"/api/loans/{loan['_id']}", headers=officer))["status"] in {
+            "disbursement_pending",
+            "disbursed",
+        }
         listed = client.get("/api/loans", headers=officer)
         assert (
             listed.headers["X-Total-Count"] == "1"
