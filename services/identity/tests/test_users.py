@@ -167,7 +167,8 @@ class TestBadInput:
             content=b"x" * (2 * 1024 * 1024),
             headers={**admin, "Content-Type": "application/json"},
         )
-        assert response.status_code == 413
+        assert response.status_code == 400
+        assert response.json()["code"] == "payload_too_large"
         assert "larger than" in response.json()["message"]
 
     def test_a_bad_id_is_a_400_not_a_500(self, client: TestClient, admin: dict[str, str]) -> None:

@@ -54,7 +54,7 @@ class Conflict(ServiceError):
 
 
 class PayloadTooLarge(ServiceError):
-    status, code = 413, "payload_too_large"
+    status, code = 400, "payload_too_large"
 
 
 class TooManyRequests(ServiceError):

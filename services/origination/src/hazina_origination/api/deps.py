@@ -1,0 +1,75 @@
+"""FastAPI dependencies: the use cases, the read models, and who may call what."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hazina_origination.application.commands import Actor
+from hazina_origination.application.origination import Origination
+from hazina_origination.application.ports import ImportFileReader, PhotoFiles, ReadModelQueries
+from hazina_origination.domain.roles import (
+    ALL_STAFF,
+    APPROVER_ADMIN,
+    INITIATOR_ADMIN,
+    LOAN_OFFICER,
+    SUPER_ADMIN,
+)
+from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.http import correlation_id
+from hazina_servicekit.projection import Projection
+
+
+@dataclass(frozen=True)
+class OriginationApi:
+    app: Origination
+    read_models: ReadModelQueries
+    projection: Projection
+    photos: PhotoFiles
+    read_import_file: ImportFileReader
+
+    def fresh(self) -> ReadModelQueries:
+        """The read models with every event so far applied (read your own writes)."""
+        self.projection.catch_up()
+        return self.read_models
+
+
+def get_api(request: Request) -> OriginationApi:
+    api: OriginationApi = request.app.state.origination_api
+    return api
+
+
+ApiDep = Annotated[OriginationApi, Depends(get_api)]
+
+
+def _role_dep(*roles: str) -> object:
+    return Depends(require_roles(*roles))
+
+
+# The role x route matrix: the seed's rules, with the super admin allowed everywhere.
+Staff = Annotated[Principal, _role_dep(*ALL_STAFF)]
+GroupCreator = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
+RecordApprover = Annotated[Principal, _role_dep(INITIATOR_ADMIN, APPROVER_ADMIN, SUPER_ADMIN)]
+SignatorySetter = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
+Onboarder = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
+ProductAdmin = Annotated[Principal, _role_dep(SUPER_ADMIN)]
+LoanInitiator = Annotated[Principal, _role_dep(INITIATOR_ADMIN, LOAN_OFFICER, SUPER_ADMIN)]
+GuarantorRecorder = Annotated[Principal, _role_dep(*ALL_STAFF)]
+Assessor = Annotated[Principal, _role_dep(LOAN_OFFICER, INITIATOR_ADMIN, SUPER_ADMIN)]
+LoanApprover = Annotated[Principal, _role_dep(APPROVER_ADMIN, SUPER_ADMIN)]
+Disburser = Annotated[Principal, _role_dep(APPROVER_ADMIN, SUPER_ADMIN)]
+Importer = Annotated[Principal, _role_dep(SUPER_ADMIN)]
+
+
+def actor(principal: Principal, request: Request) -> Actor:
+    return Actor(
+        user_id=principal.user_id, role=principal.role, correlation_id=correlation_id(request)
+    )
+
+
+def scope_of(principal: Principal) -> uuid.UUID | None:
+    """A loan officer sees only their own groups, clients and loans; admins see everything."""
+    return principal.user_id if principal.role == LOAN_OFFICER else None

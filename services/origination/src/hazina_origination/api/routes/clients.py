@@ -1,0 +1,154 @@
+"""Borrowers: onboarded by their group's officer with a photo, approved by an admin."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+
+from hazina_origination.api.deps import ApiDep, Onboarder, RecordApprover, Staff, actor, scope_of
+from hazina_origination.api.routes.groups import _statuses
+from hazina_origination.api.views import (
+    assessment_view,
+    client_view,
+    guarantor_view,
+    kes,
+    loan_view,
+)
+from hazina_origination.application.commands import OnboardClient
+from hazina_origination.application.ports import ListQuery
+from hazina_origination.domain.errors import InvalidInputError, NotFoundError
+from hazina_origination.domain.photo import PhotoTooLargeError
+from hazina_servicekit.auth import Principal
+from hazina_servicekit.pagination import PageDep, set_total
+
+router = APIRouter(prefix="/api/clients", tags=["clients"])
+
+Text = Annotated[str, Form(max_length=200)]
+
+
+def _visible(api: ApiDep, client_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
+    row = api.fresh().client(client_id)
+    scope = scope_of(principal)
+    if row is None or (scope is not None and row["group_officer_id"] != scope):
+        raise NotFoundError("Client not found")
+    return row
+
+
+def read_photo(upload: UploadFile | None, max_bytes: int, field: str = "photo") -> bytes:
+    """The uploaded bytes, reading no more than one byte past the limit."""
+    if upload is None:
+        raise InvalidInputError(f"{field} is required")
+    data = upload.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PhotoTooLargeError(f"{field} is larger than {max_bytes // (1024 * 1024)} MB")
+    if not data:
+        raise InvalidInputError(f"{field} is required")
+    return data
+
+
+@router.post("", status_code=201)
+@router.post("/onboard", status_code=201)
+def onboard_client(
+    request: Request,
+    principal: Onboarder,
+    api: ApiDep,
+    name: Text,
+    nationalId: Text,  # noqa: N803 - the seed's form field names
+    phone: Text,
+    residence: Text,
+    businessType: Text,  # noqa: N803
+    businessLocation: Text,  # noqa: N803
+    nextOfKinName: Text,  # noqa: N803
+    nextOfKinPhone: Text,  # noqa: N803
+    nextOfKinRelationship: Text,  # noqa: N803
+    groupId: Annotated[uuid.UUID, Form()],  # noqa: N803
+    branchId: Annotated[str | None, Form(max_length=64)] = None,  # noqa: N803
+    photo: Annotated[UploadFile | None, File()] = None,
+) -> dict[str, Any]:
+    data = read_photo(photo, api.app.max_photo_bytes)
+    client = api.app.onboard_client(
+        OnboardClient(
+            name=name,
+            national_id=nationalId,
+            phone=phone,
+            residence=residence,
+            business_type=businessType,
+            business_location=businessLocation,
+            next_of_kin_name=nextOfKinName,
+            next_of_kin_phone=nextOfKinPhone,
+            next_of_kin_relationship=nextOfKinRelationship,
+            group_id=groupId,
+            branch_id=branchId,
+            photo=data,
+        ),
+        actor(principal, request),
+    )
+    return {
+        "message": "Client onboarded successfully",
+        "client": client_view(_visible(api, client.id, principal)),
+    }
+
+
+@router.get("")
+def list_clients(
+    response: Response,
+    principal: Staff,
+    api: ApiDep,
+    page: PageDep,
+    status: Annotated[str | None, Query(max_length=100)] = None,
+    groupId: uuid.UUID | None = None,  # noqa: N803
+    search: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[dict[str, Any]]:
+    rows, total = api.fresh().clients(
+        ListQuery(
+            officer_id=scope_of(principal),
+            offset=page.offset,
+            limit=page.limit,
+            search=search,
+            status=_statuses(status),
+            group_id=groupId,
+        )
+    )
+    set_total(response, total)
+    return [client_view(row) for row in rows]
+
+
+@router.get("/{client_id}")
+def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str, Any]:
+    """The client, with their loans, guarantees, assessments and savings movements."""
+    row = _visible(api, client_id, principal)
+    read = api.read_models
+    loans, _ = read.loans(ListQuery(client_id=client_id))
+    guarantees, _ = read.guarantors(ListQuery(client_id=client_id))
+    view = client_view(row)
+    view["loans"] = [loan_view(loan) for loan in loans]
+    view["assessments"] = [
+        assessment_view(a)
+        for loan in loans
+        if loan["assessment_id"]
+        for a in [read.assessment_of(loan["loan_id"])]
+        if a
+    ]
+    view["guarantees"] = [guarantor_view(g) for g in guarantees]
+    view["savingsHistory"] = [
+        {
+            "_id": m["transaction_id"],
+            "amount_cents": int(m["change_cents"]),
+            "amountKES": kes(int(m["change_cents"])),
+            "balanceAfter": int(m["balance_cents"]),
+            "notes": m["reason"],
+            "createdAt": m["occurred_at"].isoformat(),
+        }
+        for m in read.savings_history(client_id)
+    ]
+    return view
+
+
+@router.put("/{client_id}/approve")
+def approve_client(
+    client_id: uuid.UUID, request: Request, principal: RecordApprover, api: ApiDep
+) -> dict[str, Any]:
+    api.app.approve_client(client_id, actor(principal, request))
+    return client_view(_visible(api, client_id, principal))

@@ -1,0 +1,365 @@
+"""Read-model rows as the staff frontend reads them: ``_id`` strings, ISO dates, cents and KES."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from hazina_origination.domain.roles import APPROVER_ADMIN, SUPER_ADMIN
+
+
+def _id(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _ref(value: Any) -> dict[str, str] | None:
+    return {"_id": str(value)} if value is not None else None
+
+
+def _staff(user_id: Any, row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    """A staff reference with the username and name identity told us (None while not yet heard of)."""
+    if user_id is None:
+        return None
+    return {
+        "_id": str(user_id),
+        "username": row.get(f"{prefix}_username"),
+        "name": row.get(f"{prefix}_name"),
+    }
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def kes(cents: int | None) -> int | float | None:
+    """KES as a JSON number for display (whole shillings as integers); the exact figure is in *_cents."""
+    if cents is None:
+        return None
+    amount = Decimal(cents) / 100
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _cents(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def loan_totals(view: dict[str, Any]) -> dict[str, Any]:
+    """The detail page's totals in KES (what the ledger has reported so far; None before it has)."""
+    return {
+        "totalDue": kes(view["total_due_cents"]),
+        "totalPaid": kes(view["total_paid_cents"]),
+        "outstanding": kes(view["outstanding_cents"]),
+        "total_due_cents": view["total_due_cents"],
+        "total_paid_cents": view["total_paid_cents"],
+        "outstanding_cents": view["outstanding_cents"],
+    }
+
+
+def loan_officer_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A loan officer from the staff projection; ``_id`` is their user id, as on tokens and loans."""
+    return {
+        "_id": str(row["user_id"]),
+        "name": row["name"] or row["username"],
+        "username": row["username"],
+        "role": row["role"],
+        "regions": list(row["regions"] or []),
+        "branchId": row["branch_id"],
+        "active": row["active"],
+        "isActive": row["active"],
+        "createdAt": _iso(row["created_at"]),
+    }
+
+
+def photo_url(name: str | None) -> str | None:
+    return f"/uploads/{name}" if name else None
+
+
+def group_view(row: dict[str, Any], members: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    by_nid = {m["national_id"]: m for m in members or []}
+    signatories = []
+    named: dict[str, dict[str, Any] | None] = {
+        "chairperson": None,
+        "secretary": None,
+        "treasurer": None,
+    }
+    for s in row["signatories"]:
+        member = by_nid.get(s["national_id"])
+        entry = {
+            "role": s["role"],
+            "clientId": s["client_id"],
+            "nationalId": s["national_id"],
+            "name": member["name"] if member else None,
+        }
+        signatories.append(entry)
+        named[s["role"]] = {
+            "_id": s["client_id"],
+            "name": entry["name"],
+            "nationalId": s["national_id"],
+        }
+    view: dict[str, Any] = {
+        "_id": str(row["group_id"]),
+        "name": row["name"],
+        "status": row["status"],
+        "meetingDay": row["meeting_day"],
+        "meetingTime": row["meeting_time"],
+        "loanOfficerId": _id(row["loan_officer_id"]),
+        "loanOfficer": _staff(row["loan_officer_id"], row, "officer"),
+        "branchId": row["branch_id"],
+        "region": row["region"],
+        "signatories": signatories,
+        **named,
+        "membersCount": row["members_count"],
+        "memberCount": row["members_count"],
+        "activeLoansCount": row["active_loans_count"],
+        "total_lent_cents": int(row["total_lent_cents"]),
+        "totalLent": kes(int(row["total_lent_cents"])),
+        "createdBy": _staff(row["created_by"], row, "created_by"),
+        "approvedBy": _staff(row["approved_by"], row, "approved_by"),
+        "createdAt": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
+        "approvedAt": _iso(row["approved_at"]),
+    }
+    if members is not None:
+        view["members"] = [client_view(m) for m in members]
+    return view
+
+
+def client_view(row: dict[str, Any]) -> dict[str, Any]:
+    kin = row["next_of_kin"] or {}
+    group = None
+    if row["group_id"] is not None:
+        group = {
+            "_id": str(row["group_id"]),
+            "name": row.get("group_name"),
+            "meetingDay": row.get("group_meeting_day"),
+            "meetingTime": row.get("group_meeting_time"),
+        }
+    savings = int(row.get("savings_balance_cents") or 0)
+    return {
+        "_id": str(row["client_id"]),
+        "name": row["name"],
+        "nationalId": row["national_id"],
+        "phone": row["phone"],
+        "residence": row["residence"],
+        "residenceType": row["residence"],
+        "businessType": row["business_type"],
+        "businessLocation": row["business_location"],
+        "nextOfKin": {
+            "name": kin.get("name"),
+            "phone": kin.get("phone"),
+            "relationship": kin.get("relationship"),
+        },
+        "nextOfKinName": kin.get("name"),
+        "nextOfKinPhone": kin.get("phone"),
+        "nextOfKinRelationship": kin.get("relationship"),
+        "groupId": group,
+        "branchId": row["branch_id"],
+        "loanOfficerId": _id(row.get("group_officer_id") or row["loan_officer_id"]),
+        "loanOfficer": _staff(
+            row.get("group_officer_id") or row["loan_officer_id"], row, "officer"
+        ),
+        "photoUrl": photo_url(row["photo"]),
+        "status": row["status"],
+        "savings_balance_cents": savings,
+        "savingsBalance": kes(savings),
+        "hasLoanHistory": bool(row.get("has_loan_history")),
+        "createdBy": _staff(row["created_by"], row, "created_by"),
+        "approvedBy": _staff(row["approved_by"], row, "approved_by"),
+        "createdAt": _iso(row["created_at"]),
+        "registrationDate": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
+        "approvedAt": _iso(row["approved_at"]),
+    }
+
+
+def product_view(row: dict[str, Any]) -> dict[str, Any]:
+    spec = row["spec"]
+    return {
+        "_id": str(row["product_id"]),
+        "name": spec["name"],
+        "type": spec["type"],
+        "interestMethod": spec["interest_method"],
+        "interestRate": spec["interest_rate_percent"],
+        "interestRatePeriod": spec["interest_rate_period"],
+        "repaymentFrequency": spec["repayment_frequency"],
+        "min_amount_cents": spec["min_amount_cents"],
+        "max_amount_cents": spec["max_amount_cents"],
+        "minAmount": kes(spec["min_amount_cents"]),
+        "maxAmount": kes(spec["max_amount_cents"]),
+        "minTerm": spec["min_term"],
+        "maxTerm": spec["max_term"],
+        "instalmentMultipleOf": spec["instalment_multiple_of"],
+        "fees": spec["fees"],
+        "allocation": spec["allocation"],
+        "minSavingsRatio": spec["min_savings_ratio"],
+        "requirePriorRepaidLoan": spec["require_prior_repaid_loan"],
+        "requireSignatories": spec["require_signatories"],
+        "maxOpenLoans": spec["max_open_loans"],
+        "active": spec["active"],
+        "revision": row["revision"],
+        "createdBy": _ref(row["created_by"]),
+        "createdAt": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
+    }
+
+
+def assessment_view(row: dict[str, Any]) -> dict[str, Any]:
+    scores = row["scores"]
+    return {
+        "_id": str(row["assessment_id"]),
+        "loanId": str(row["loan_id"]),
+        **scores,
+        "totalScore": row["total_score"],
+        "passed": row["passed"],
+        "officerNotes": row["officer_notes"],
+        "officerId": _id(row["officer_id"]),
+        "createdAt": _iso(row["created_at"]),
+    }
+
+
+def _loan_assessment(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row.get("assessment_id") is None:
+        return None
+    return assessment_view(
+        {
+            "assessment_id": row["assessment_id"],
+            "loan_id": row["loan_id"],
+            "scores": row["assessment_scores"],
+            "total_score": row["total_score"],
+            "passed": row["assessment_passed"],
+            "officer_notes": row["officer_notes"],
+            "officer_id": row["assessment_officer_id"],
+            "created_at": row["assessed_at"],
+        }
+    )
+
+
+def can_disburse(row: dict[str, Any]) -> bool:
+    return (
+        row["status"] == "approved"
+        and bool(row.get("assessment_passed"))
+        and row["accepted_guarantors"] > 0
+    )
+
+
+def loan_actions(row: dict[str, Any], role: str) -> list[dict[str, str]]:
+    """What the viewer may do next, as keys of ``PUT /api/loans/:id/<key>``."""
+    actions = []
+    checker = role in (APPROVER_ADMIN, SUPER_ADMIN)
+    if (
+        checker
+        and row["status"] == "initiated"
+        and row.get("assessment_passed")
+        and row["accepted_guarantors"]
+    ):
+        actions.append({"key": "approve", "label": "Approve"})
+    if checker and can_disburse(row):
+        actions.append({"key": "disburse", "label": "Disburse"})
+    if checker and row["status"] in ("initiated", "approved"):
+        actions.append({"key": "reject", "label": "Reject"})
+    return actions
+
+
+def loan_view(row: dict[str, Any]) -> dict[str, Any]:
+    terms = row["terms"] or {}
+    client = {
+        "_id": str(row["client_id"]),
+        "name": row["client_name"],
+        "nationalId": row["client_national_id"],
+        "phone": row["client_phone"],
+        "loanOfficer": _id(row["group_officer_id"] or row["loan_officer_id"]),
+    }
+    group = None
+    if row["group_id"] is not None:
+        group = {
+            "_id": str(row["group_id"]),
+            "name": row["group_name"],
+            "loanOfficerId": _id(row["group_officer_id"]),
+        }
+    rate = terms.get("interest_rate_percent")
+    return {
+        "_id": str(row["loan_id"]),
+        "accountNumber": row["account_number"],
+        "status": row["status"],
+        "legacy": row["legacy"],
+        "clientId": client,
+        "client": client,
+        "clientName": row["client_name"],
+        "groupId": group,
+        "loanOfficerId": _id(row["loan_officer_id"]),
+        "loanOfficer": _staff(row["loan_officer_id"], row, "officer"),
+        "productId": _id(row["product_id"]),
+        "product": row["product_type"],
+        "type": row["product_type"],
+        "loanType": "individual",
+        "principal_cents": int(row["principal_cents"]),
+        "amount": kes(int(row["principal_cents"])),
+        "amountKES": kes(int(row["principal_cents"])),
+        "fees_cents": int(row["fees_cents"]),
+        "application_fee_cents": int(row["fees_cents"]),
+        "term": terms.get("term"),
+        "interestRatePercent": float(Decimal(rate)) if rate is not None else None,
+        "interestRate": rate,
+        "terms": terms or None,
+        "purpose": row["purpose"],
+        "initiatedBy": _staff(row["initiated_by"], row, "initiated_by"),
+        "approvedBy": _staff(row["approved_by"], row, "approved_by"),
+        "approvedAt": _iso(row["approved_at"]),
+        "makerCheckerOverride": row["maker_checker_override"],
+        "rejectionReason": row["rejected_reason"],
+        "transactionId": _id(row["disbursement_id"]),
+        "disbursementAttempts": row["disbursement_attempts"],
+        "disbursementRequestedAt": _iso(row["disbursement_requested_at"]),
+        "disbursedAt": _iso(row["disbursed_at"]),
+        "mpesaReceipt": row["mpesa_receipt"],
+        "lastDisbursementFailure": row["last_failure_reason"],
+        "disbursedOn": _iso(row["disbursed_on"]),
+        "closedOn": _iso(row["closed_on"]),
+        "legacyReference": row["legacy_reference"],
+        "days_past_due": row["days_past_due"],
+        "total_due_cents": _cents(row.get("total_due_cents")),
+        "total_interest_cents": _cents(row.get("total_interest_cents")),
+        "total_fees_cents": _cents(row.get("total_fees_cents")),
+        "outstanding_cents": _cents(row.get("ledger_outstanding_cents")),
+        "total_paid_cents": _cents(row.get("ledger_total_paid_cents")),
+        "instalments": row.get("instalments"),
+        "maturityOn": _iso(row.get("maturity_on")),
+        "repaymentsCount": row.get("repayments_count") or 0,
+        "lastRepaymentAt": _iso(row.get("last_repayment_at")),
+        "creditAssessment": _loan_assessment(row),
+        "acceptedGuarantors": row["accepted_guarantors"],
+        "guarantorsCount": row["guarantors_count"],
+        "canDisburse": can_disburse(row),
+        "history": row["history"],
+        "createdAt": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
+    }
+
+
+def guarantor_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "_id": str(row["guarantor_id"]),
+        "loanId": {
+            "_id": str(row["loan_id"]),
+            "accountNumber": row["account_number"],
+            "amount": kes(int(row["loan_principal_cents"])),
+            "status": row["loan_status"],
+        },
+        "clientId": {
+            "_id": str(row["client_id"]),
+            "name": row["client_name"],
+            "nationalId": row["client_national_id"],
+            "phone": row["client_phone"],
+        },
+        "name": row["client_name"],
+        "relationship": row["relationship"],
+        "idCopyUrl": row["id_copy_url"],
+        "photoUrl": row["photo_url"],
+        "status": row["status"],
+        "accepted": row["status"] == "accepted",
+        "addedBy": _staff(row["added_by"], row, "added_by"),
+        "decidedBy": _staff(row["decided_by"], row, "decided_by"),
+        "decidedAt": _iso(row["decided_at"]),
+        "createdAt": _iso(row["created_at"]),
+    }

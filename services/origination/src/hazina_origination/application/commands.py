@@ -1,0 +1,83 @@
+"""Inputs of the use cases, already parsed by the API (money in cents, ids as UUIDs)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The staff member acting, as their token says, and the request's correlation id."""
+
+    user_id: uuid.UUID
+    role: str
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateGroup:
+    name: str
+    meeting_day: str | None
+    meeting_time: str | None
+    loan_officer_id: uuid.UUID | None
+    branch_id: str | None
+    region: str | None
+
+
+@dataclass(frozen=True)
+class OnboardClient:
+    name: str
+    national_id: str
+    phone: str
+    residence: str
+    business_type: str
+    business_location: str
+    next_of_kin_name: str
+    next_of_kin_phone: str
+    next_of_kin_relationship: str
+    group_id: uuid.UUID
+    branch_id: str | None
+    photo: bytes
+
+
+@dataclass(frozen=True)
+class InitiateLoan:
+    client_national_id: str
+    product_type: str | None
+    product_id: uuid.UUID | None
+    principal_cents: int
+    term: int
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class AddGuarantor:
+    loan_id: uuid.UUID
+    client_id: uuid.UUID
+    relationship: str
+    id_copy_url: str | None
+    photo_url: str | None
+
+
+@dataclass(frozen=True)
+class AssessCredit:
+    loan_id: uuid.UUID
+    scores: dict[str, Any]
+    officer_notes: str | None
+
+
+@dataclass(frozen=True)
+class DisbursementRequest:
+    loan_id: uuid.UUID
+    transaction_id: str
+    repeated: bool
+
+
+@dataclass
+class ImportReport:
+    groups: int = 0
+    clients: int = 0
+    loans: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)

@@ -1,0 +1,618 @@
+"""Origination's use cases over its event store: groups, clients, products, loans.
+
+Every change is an event with the acting user on it. Commands on an existing aggregate
+reload and retry when a concurrent writer saved first, so two simultaneous requests
+(two disburse clicks, a payment result racing an approval) never both win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from hazina_origination.application.commands import (
+    Actor,
+    AddGuarantor,
+    AssessCredit,
+    CreateGroup,
+    DisbursementRequest,
+    InitiateLoan,
+    OnboardClient,
+)
+from hazina_origination.application.ports import Lookups, PhotoStore
+from hazina_origination.domain.account_number import new_account_number
+from hazina_origination.domain.assessment import FiveCs
+from hazina_origination.domain.client import (
+    Client,
+    Reservation,
+    normalise_national_id,
+    normalise_residence,
+)
+from hazina_origination.domain.eligibility import BorrowerFacts, check_eligibility
+from hazina_origination.domain.errors import (
+    AlreadyExistsError,
+    InvalidInputError,
+    NotEligibleError,
+    NotFoundError,
+    NotPermittedError,
+)
+from hazina_origination.domain.group import (
+    Group,
+    Signatory,
+    check_signatory_roles,
+    normalise_meeting_day,
+    normalise_meeting_time,
+)
+from hazina_origination.domain.guarantees import ClientGuarantees
+from hazina_origination.domain.loan import LegacyLoan, Loan
+from hazina_origination.domain.phone import normalise_phone
+from hazina_origination.domain.photo import check_photo
+from hazina_origination.domain.product import LoanProduct, ProductSpec
+from hazina_origination.domain.roles import LOAN_OFFICER, SUPER_ADMIN
+from hazina_origination.domain.staff import loan_officer_refusal
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+RETRIES = 8
+
+
+class Origination(Application):
+    """The event store of groups, clients, products and loans, and the use cases that change them."""
+
+    name = "origination"
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        lookups: Lookups,
+        photos: PhotoStore,
+        max_photo_bytes: int,
+        max_guarantees_per_client: int,
+    ) -> None:
+        super().__init__(env=env)
+        self.lookups = lookups
+        self.photos = photos
+        self.max_photo_bytes = max_photo_bytes
+        self.max_guarantees_per_client = max_guarantees_per_client
+
+    # Loading
+
+    def _get(self, kind: type[A], aggregate_id: uuid.UUID, label: str) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{label} not found") from None
+        if not isinstance(aggregate, kind):
+            raise NotFoundError(f"{label} not found")
+        return aggregate
+
+    def group(self, group_id: uuid.UUID) -> Group:
+        return self._get(Group, group_id, "Group")
+
+    def client(self, client_id: uuid.UUID) -> Client:
+        return self._get(Client, client_id, "Client")
+
+    def loan(self, loan_id: uuid.UUID) -> Loan:
+        return self._get(Loan, loan_id, "Loan")
+
+    def product(self, product_id: uuid.UUID) -> LoanProduct:
+        return self._get(LoanProduct, product_id, "Loan product")
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Run load-decide-save again when another writer saved the same aggregate first."""
+        for _ in range(RETRIES - 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                continue
+        return attempt()
+
+    # Groups
+
+    def create_group(self, cmd: CreateGroup, actor: Actor) -> Group:
+        name = cmd.name.strip()
+        if not name:
+            raise InvalidInputError("name is required")
+        officer = cmd.loan_officer_id
+        if actor.role == LOAN_OFFICER:
+            if officer is not None and officer != actor.user_id:
+                raise NotPermittedError("A loan officer creates groups for themselves only")
+            officer = actor.user_id
+        elif officer is not None:
+            self._check_loan_officer(officer)
+        group = Group(
+            name=name,
+            status="active" if actor.role == SUPER_ADMIN else "provisional",
+            meeting_day=normalise_meeting_day(cmd.meeting_day),
+            meeting_time=normalise_meeting_time(cmd.meeting_time),
+            loan_officer_id=officer,
+            branch_id=cmd.branch_id,
+            region=cmd.region,
+            created_by=actor.user_id,
+            correlation_id=actor.correlation_id,
+        )
+        self.save(group)
+        return group
+
+    def _check_loan_officer(self, officer_id: uuid.UUID) -> None:
+        staff_known = self.lookups.knows_staff()
+        member = self.lookups.staff_member(officer_id) if staff_known else None
+        refusal = loan_officer_refusal(officer_id, member, staff_known=staff_known)
+        if refusal:
+            raise InvalidInputError(refusal)
+        if not staff_known:
+            log.warning(
+                "loan_officer_unchecked",
+                loan_officer_id=str(officer_id),
+                reason="no staff heard of from identity yet",
+            )
+
+    def approve_group(self, group_id: uuid.UUID, actor: Actor) -> Group:
+        def attempt() -> Group:
+            group = self.group(group_id)
+            group.approve(by=actor.user_id, correlation_id=actor.correlation_id)
+            self.save(group)
+            return group
+
+        return self._retrying(attempt)
+
+    def assign_signatories(
+        self, group_id: uuid.UUID, assignments: list[tuple[str, str]], actor: Actor
+    ) -> Group:
+        group = self.group(group_id)
+        self._officer_may_act(actor, group.loan_officer_id, "group")
+        cleaned = [(role.strip().lower(), normalise_national_id(nid)) for role, nid in assignments]
+        check_signatory_roles(cleaned)
+        signatories = []
+        for role, national_id in cleaned:
+            client_id = self.lookups.client_in_group(group_id, national_id)
+            if client_id is None:
+                raise InvalidInputError(
+                    f"The {role} (national ID {national_id}) is not a member of this group"
+                )
+            signatories.append(Signatory(role=role, client_id=client_id, national_id=national_id))
+
+        def attempt() -> Group:
+            fresh = self.group(group_id)
+            fresh.assign_signatories(
+                signatories, by=actor.user_id, correlation_id=actor.correlation_id
+            )
+            self.save(fresh)
+            return fresh
+
+        return self._retrying(attempt)
+
+    def _officer_may_act(self, actor: Actor, officer_id: uuid.UUID | None, what: str) -> None:
+        if actor.role == LOAN_OFFICER and officer_id != actor.user_id:
+            raise NotPermittedError(f"This {what} belongs to another loan officer")
+
+    # Clients
+
+    def onboard_client(self, cmd: OnboardClient, actor: Actor) -> Client:
+        required = {
+            "name": cmd.name,
+            "businessType": cmd.business_type,
+            "businessLocation": cmd.business_location,
+            "nextOfKinName": cmd.next_of_kin_name,
+            "nextOfKinRelationship": cmd.next_of_kin_relationship,
+        }
+        for field_name, value in required.items():
+            if not value or not value.strip():
+                raise InvalidInputError(f"{field_name} is required")
+        national_id = normalise_national_id(cmd.national_id)
+        phone = normalise_phone(cmd.phone)
+        kin_phone = normalise_phone(cmd.next_of_kin_phone, field="nextOfKinPhone")
+        residence = normalise_residence(cmd.residence)
+        extension = check_photo(cmd.photo, max_bytes=self.max_photo_bytes)
+        group = self.group(cmd.group_id)
+        if actor.role == LOAN_OFFICER and group.loan_officer_id != actor.user_id:
+            raise NotPermittedError("A loan officer onboards clients into their own groups only")
+        if self.lookups.client_by_national_id(national_id) is not None:
+            raise AlreadyExistsError(f"A client with national ID {national_id} already exists")
+        photo = self.photos.save(cmd.photo, extension)
+        client = Client(
+            name=cmd.name.strip(),
+            national_id=national_id,
+            phone=phone,
+            residence=residence,
+            business_type=cmd.business_type.strip(),
+            business_location=cmd.business_location.strip(),
+            next_of_kin={
+                "name": cmd.next_of_kin_name.strip(),
+                "phone": kin_phone,
+                "relationship": cmd.next_of_kin_relationship.strip(),
+            },
+            group_id=group.id,
+            loan_officer_id=group.loan_officer_id,
+            branch_id=cmd.branch_id or group.branch_id,
+            photo=photo,
+            status="pending",
+            created_by=actor.user_id,
+            correlation_id=actor.correlation_id,
+        )
+        reservation = Reservation(kind="national_id", key=national_id, holder_id=client.id)
+        try:
+            self.save(client, reservation)
+        except IntegrityError:
+            raise AlreadyExistsError(
+                f"A client with national ID {national_id} already exists"
+            ) from None
+        return client
+
+    def approve_client(self, client_id: uuid.UUID, actor: Actor) -> Client:
+        def attempt() -> Client:
+            client = self.client(client_id)
+            client.approve(by=actor.user_id, correlation_id=actor.correlation_id)
+            self.save(client)
+            return client
+
+        return self._retrying(attempt)
+
+    # Loan products
+
+    def define_product(self, fields: dict[str, Any], actor: Actor) -> LoanProduct:
+        spec = ProductSpec.from_fields(fields)
+        product = LoanProduct(
+            spec=spec.as_fields(), created_by=actor.user_id, correlation_id=actor.correlation_id
+        )
+        self.save(product)
+        return product
+
+    def revise_product(
+        self, product_id: uuid.UUID, changes: dict[str, Any], actor: Actor
+    ) -> LoanProduct:
+        def attempt() -> LoanProduct:
+            product = self.product(product_id)
+            product.revise(changes, by=actor.user_id, correlation_id=actor.correlation_id)
+            self.save(product)
+            return product
+
+        return self._retrying(attempt)
+
+    def _product_for(self, cmd: InitiateLoan) -> LoanProduct:
+        if cmd.product_id is not None:
+            product = self.product(cmd.product_id)
+            if cmd.product_type and product.spec.type != cmd.product_type.strip().lower():
+                raise InvalidInputError(
+                    f"Product {product.spec.name} is of type {product.spec.type}, not {cmd.product_type}"
+                )
+            return product
+        if not cmd.product_type:
+            raise InvalidInputError("type (or productId) is required")
+        kind = cmd.product_type.strip().lower()
+        candidates = self.lookups.active_products_of_type(kind)
+        if not candidates:
+            raise InvalidInputError(f"There is no active loan product of type {kind}")
+        if len(candidates) > 1:
+            raise InvalidInputError(f"Several products have type {kind}; say which with productId")
+        return self.product(candidates[0])
+
+    # Loans
+
+    def initiate_loan(self, cmd: InitiateLoan, actor: Actor) -> Loan:
+        national_id = normalise_national_id(cmd.client_national_id)
+        client_id = self.lookups.client_by_national_id(national_id)
+        if client_id is None:
+            raise NotFoundError(f"No client has national ID {national_id}")
+        if isinstance(cmd.term, bool) or not isinstance(cmd.term, int) or cmd.term < 1:
+            raise InvalidInputError("term must be a whole number of repayment periods")
+        product = self._product_for(cmd)
+        spec = product.spec
+        probe = self.client(client_id)
+        if actor.role == LOAN_OFFICER and probe.loan_officer_id != actor.user_id:
+            raise NotPermittedError("This client belongs to another loan officer's group")
+        savings = self.lookups.savings_cents(client_id)
+        repaid = self.lookups.repaid_loans(client_id)
+
+        def attempt() -> Loan:
+            client = self.client(client_id)
+            group = self.group(client.group_id) if client.group_id else None
+            facts = BorrowerFacts(
+                client_status=client.status,
+                group_name=group.name if group else None,
+                group_status=group.status if group else None,
+                group_has_signatories=bool(group and group.has_signatories),
+                savings_cents=savings,
+                repaid_loans=repaid,
+                open_loans=len(client.open_loan_ids),
+            )
+            failures = check_eligibility(
+                spec, facts, principal_cents=cmd.principal_cents, term=cmd.term
+            )
+            if failures:
+                raise NotEligibleError(failures)
+            for _ in range(5):
+                account_number = new_account_number()
+                loan = Loan(
+                    account_number=account_number,
+                    client_id=client.id,
+                    group_id=client.group_id,
+                    loan_officer_id=group.loan_officer_id if group else client.loan_officer_id,
+                    product_id=product.id,
+                    product_type=spec.type,
+                    principal_cents=cmd.principal_cents,
+                    fees_cents=spec.fees_cents(cmd.principal_cents),
+                    terms=spec.terms_for(product.id, cmd.term),
+                    purpose=(cmd.purpose or "").strip() or None,
+                    initiated_by=actor.user_id,
+                    initiator_role=actor.role,
+                    correlation_id=actor.correlation_id,
+                )
+                client.loan_opened(loan.id)
+                claim = Reservation(kind="account_number", key=account_number, holder_id=loan.id)
+                if claim.id in self.repository:
+                    client = self.client(client_id)
+                    continue  # a ten-digit collision: draw another number
+                self.save(loan, client, claim)
+                return loan
+            raise RuntimeError("could not draw a free account number")
+
+        return self._retrying(attempt)
+
+    def add_guarantor(self, cmd: AddGuarantor, actor: Actor) -> tuple[Loan, uuid.UUID]:
+        loan = self.loan(cmd.loan_id)
+        self._officer_may_act(actor, loan.loan_officer_id, "loan")
+        guarantor_client = self.client(cmd.client_id)
+        if guarantor_client.status != "active":
+            raise InvalidInputError(
+                f"A guarantor must be an active client (this one is {guarantor_client.status})"
+            )
+        guarantor_id = uuid.uuid4()
+
+        def attempt() -> Loan:
+            fresh = self.loan(cmd.loan_id)
+            fresh.add_guarantor(
+                guarantor_id=guarantor_id,
+                client_id=cmd.client_id,
+                relationship=cmd.relationship,
+                id_copy_url=cmd.id_copy_url,
+                photo_url=cmd.photo_url,
+                by=actor.user_id,
+                correlation_id=actor.correlation_id,
+            )
+            # The client's guarantee record is loaded before the count: every guarantee counted
+            # is at or below the version this save expects, and one saved meanwhile by another
+            # request makes this save fail, so the retry counts again with it included.
+            guarantees = self._guarantees_of(cmd.client_id)
+            guarantees.pledge(
+                loan_id=fresh.id,
+                guarantor_id=guarantor_id,
+                open_guarantees=self.lookups.open_guarantees(cmd.client_id),
+                most_allowed=self.max_guarantees_per_client,
+            )
+            self.save(fresh, guarantees)
+            return fresh
+
+        return self._retrying(attempt), guarantor_id
+
+    def _guarantees_of(self, client_id: uuid.UUID) -> ClientGuarantees:
+        try:
+            found: Aggregate = self.repository.get(ClientGuarantees.create_id(client_id))
+        except AggregateNotFoundError:
+            return ClientGuarantees(client_id=client_id)
+        if not isinstance(found, ClientGuarantees):
+            raise RuntimeError(f"aggregate {found.id} is not a client's guarantee record")
+        return found
+
+    def decide_guarantor(self, guarantor_id: uuid.UUID, *, accept: bool, actor: Actor) -> Loan:
+        loan_id = self.lookups.loan_of_guarantor(guarantor_id)
+        if loan_id is None:
+            raise NotFoundError("Guarantor not found")
+
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            self._officer_may_act(actor, loan.loan_officer_id, "loan")
+            loan.decide_guarantor(
+                guarantor_id, accept=accept, by=actor.user_id, correlation_id=actor.correlation_id
+            )
+            self.save(loan)
+            return loan
+
+        return self._retrying(attempt)
+
+    def assess_credit(self, cmd: AssessCredit, actor: Actor) -> tuple[Loan, uuid.UUID]:
+        scores = FiveCs(
+            **{
+                name: cmd.scores.get(name)
+                for name in ("character", "capacity", "capital", "collateral", "conditions")
+            }
+        )
+        assessment_id = uuid.uuid4()
+
+        def attempt() -> Loan:
+            loan = self.loan(cmd.loan_id)
+            self._officer_may_act(actor, loan.loan_officer_id, "loan")
+            loan.assess(
+                assessment_id=assessment_id,
+                scores=scores,
+                notes=cmd.officer_notes,
+                by=actor.user_id,
+                correlation_id=actor.correlation_id,
+            )
+            self.save(loan)
+            return loan
+
+        return self._retrying(attempt), assessment_id
+
+    def approve_loan(self, loan_id: uuid.UUID, actor: Actor) -> Loan:
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            loan.approve(by=actor.user_id, role=actor.role, correlation_id=actor.correlation_id)
+            self.save(loan)
+            return loan
+
+        return self._retrying(attempt)
+
+    def reject_loan(self, loan_id: uuid.UUID, reason: str, actor: Actor) -> Loan:
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            loan.reject(reason=reason, by=actor.user_id, correlation_id=actor.correlation_id)
+            client = self.client(loan.client_id)
+            client.loan_closed(loan.id, reason="rejected")
+            self.save(loan, client)
+            return loan
+
+        return self._retrying(attempt)
+
+    def request_disbursement(self, loan_id: uuid.UUID, actor: Actor) -> DisbursementRequest:
+        def attempt() -> DisbursementRequest:
+            loan = self.loan(loan_id)
+            phone = self.client(loan.client_id).phone
+            before = loan.pending_disbursement_id
+            transaction_id = loan.request_disbursement(
+                disbursement_id=uuid.uuid4(),
+                phone=phone,
+                by=actor.user_id,
+                correlation_id=actor.correlation_id,
+            )
+            repeated = before is not None and before == transaction_id
+            if not repeated:
+                self.save(loan)
+            return DisbursementRequest(
+                loan_id=loan.id, transaction_id=transaction_id, repeated=repeated
+            )
+
+        return self._retrying(attempt)
+
+    # Facts reported by the payments gateway and the ledger (idempotent: a repeat records nothing)
+
+    def record_disbursement_completed(
+        self,
+        loan_id: uuid.UUID,
+        disbursement_id: uuid.UUID,
+        *,
+        mpesa_receipt: str,
+        completed_at: datetime,
+        charge_cents: int,
+        correlation_id: str | None,
+    ) -> bool:
+        def attempt() -> bool:
+            loan = self.loan(loan_id)
+            changed = loan.record_disbursed(
+                disbursement_id=disbursement_id,
+                mpesa_receipt=mpesa_receipt,
+                completed_at=completed_at,
+                charge_cents=charge_cents,
+                correlation_id=correlation_id,
+            )
+            if changed:
+                self.save(loan)
+            return changed
+
+        return self._retrying(attempt)
+
+    def record_disbursement_failed(
+        self,
+        loan_id: uuid.UUID,
+        disbursement_id: uuid.UUID,
+        *,
+        reason: str,
+        result_code: str,
+        correlation_id: str | None,
+    ) -> bool:
+        def attempt() -> bool:
+            loan = self.loan(loan_id)
+            changed = loan.record_disbursement_failed(
+                disbursement_id=disbursement_id,
+                reason=reason,
+                result_code=result_code,
+                correlation_id=correlation_id,
+            )
+            if changed:
+                self.save(loan)
+            return changed
+
+        return self._retrying(attempt)
+
+    def record_ledger_status(
+        self,
+        loan_id: uuid.UUID,
+        *,
+        ledger_status: str,
+        occurred_at: datetime,
+        days_past_due: int,
+        outstanding_cents: int,
+        correlation_id: str | None,
+    ) -> bool:
+        def attempt() -> bool:
+            loan = self.loan(loan_id)
+            changed = loan.record_ledger_status(
+                ledger_status=ledger_status,
+                occurred_at=occurred_at,
+                days_past_due=days_past_due,
+                outstanding_cents=outstanding_cents,
+                correlation_id=correlation_id,
+            )
+            if changed:
+                self._save_with_client(loan)
+            return changed
+
+        return self._retrying(attempt)
+
+    def record_loan_repaid(
+        self,
+        loan_id: uuid.UUID,
+        *,
+        occurred_at: datetime,
+        total_paid_cents: int,
+        correlation_id: str | None,
+    ) -> bool:
+        def attempt() -> bool:
+            loan = self.loan(loan_id)
+            changed = loan.record_repaid(
+                occurred_at=occurred_at,
+                total_paid_cents=total_paid_cents,
+                correlation_id=correlation_id,
+            )
+            if changed:
+                self._save_with_client(loan)
+            return changed
+
+        return self._retrying(attempt)
+
+    def _save_with_client(self, loan: Loan) -> None:
+        """Keep the client's open-loan list in step with the loan in one atomic save."""
+        client = self.client(loan.client_id)
+        if loan.is_open and str(loan.id) not in client.open_loan_ids:
+            client.loan_opened(loan.id)  # repaid earlier (out of order), owing again now
+        elif not loan.is_open:
+            client.loan_closed(loan.id, reason=loan.status)
+        self.save(loan, client)
+
+
+def legacy_loan(
+    *,
+    client_id: uuid.UUID,
+    group_id: uuid.UUID | None,
+    loan_officer_id: uuid.UUID | None,
+    product_type: str,
+    principal_cents: int,
+    outcome: str,
+    disbursed_on: str | None,
+    closed_on: str | None,
+    reference: str | None,
+    actor_id: uuid.UUID | None,
+    correlation_id: str | None,
+) -> LegacyLoan:
+    return LegacyLoan(
+        client_id=client_id,
+        group_id=group_id,
+        loan_officer_id=loan_officer_id,
+        product_type=product_type,
+        principal_cents=principal_cents,
+        outcome=outcome,
+        disbursed_on=disbursed_on,
+        closed_on=closed_on,
+        reference=reference,
+        imported_by=actor_id,
+        correlation_id=correlation_id,
+    )

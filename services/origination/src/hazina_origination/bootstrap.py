@@ -1,0 +1,189 @@
+"""The one place origination is wired together: settings in, a ready container out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from nats.js import JetStreamContext
+from psycopg_pool import ConnectionPool
+
+from hazina_contracts.subjects import Stream
+from hazina_origination.adapters.consumers import (
+    IDENTITY_SUBJECTS,
+    LEDGER_SUBJECTS,
+    LOAN_BALANCE_SUBJECTS,
+    PAYMENTS_SUBJECTS,
+    ledger_handler,
+    loan_balances_handler,
+    payments_handler,
+    staff_handler,
+)
+from hazina_origination.adapters.contract_mapping import to_contract
+from hazina_origination.adapters.photo_store import FilePhotoStore
+from hazina_origination.adapters.read_models import DDL, CatchingUpLookups, ReadModels, apply_event
+from hazina_origination.adapters.spreadsheets import read_rows
+from hazina_origination.api.app import create_app
+from hazina_origination.api.deps import OriginationApi
+from hazina_origination.application.origination import Origination
+from hazina_origination.settings import OriginationSettings
+from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.consumer import DurableConsumer
+from hazina_servicekit.database import ensure_schema, open_pool, ping
+from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.projection import Projection
+from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
+
+SERVICE = "origination"
+
+
+@dataclass
+class Container:
+    settings: OriginationSettings
+    pool: ConnectionPool
+    app: Origination
+    read_models: ReadModels
+    projection: Projection
+    photos: FilePhotoStore
+    verifier: TokenVerifier
+
+    def close(self) -> None:
+        self.app.close()
+        self.pool.close()
+
+    def relay(self, js: JetStreamContext, name: str = "nats") -> OutboxRelay:
+        return OutboxRelay(
+            app=self.app,
+            js=js,
+            pool=self.pool,
+            producer=SERVICE,
+            to_contract=to_contract,
+            name=name,
+        )
+
+    def payments_consumer(self, js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name="payments",
+            stream=Stream.PAYMENTS.value,
+            subjects=PAYMENTS_SUBJECTS,
+            handler=payments_handler(self.app),
+        )
+
+    def ledger_consumer(self, js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name="ledger",
+            stream=Stream.LEDGER.value,
+            subjects=LEDGER_SUBJECTS,
+            handler=ledger_handler(self.app),
+        )
+
+    def loan_balances_consumer(self, js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name="loan-balances",
+            stream=Stream.LEDGER.value,
+            subjects=LOAN_BALANCE_SUBJECTS,
+            handler=loan_balances_handler(),
+        )
+
+    def staff_consumer(self, js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name="staff",
+            stream=Stream.IDENTITY.value,
+            subjects=IDENTITY_SUBJECTS,
+            handler=staff_handler(),
+        )
+
+    def consumers(self) -> list[Callable[[JetStreamContext], DurableConsumer]]:
+        """Every durable consumer origination runs, each made once NATS is up."""
+        return [
+            self.payments_consumer,
+            self.ledger_consumer,
+            self.loan_balances_consumer,
+            self.staff_consumer,
+        ]
+
+
+def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = None) -> Container:
+    ensure_schema(settings.database_url, settings.db_schema)
+    pool = open_pool(settings.database_url, settings.db_schema)
+    read_models = ReadModels(pool)
+    photos = FilePhotoStore(settings.uploads_path)
+    holder: dict[str, Projection] = {}
+    lookups = CatchingUpLookups(read_models, lambda: holder["projection"].catch_up())
+    app = Origination(
+        postgres_env(settings.database_url, settings.db_schema),
+        lookups=lookups,
+        photos=photos,
+        max_photo_bytes=settings.max_photo_bytes,
+        max_guarantees_per_client=settings.max_guarantees_per_client,
+    )
+    projection = Projection(app, pool, "origination_read_models", apply_event, DDL)
+    holder["projection"] = projection
+    projection.catch_up()
+    return Container(
+        settings=settings,
+        pool=pool,
+        app=app,
+        read_models=read_models,
+        projection=projection,
+        photos=photos,
+        verifier=verifier
+        or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
+    )
+
+
+def workers(container: Container, link: NatsLink) -> list[Worker]:
+    """The relay, every consumer and the projection follower that run beside the API."""
+    settings = container.settings
+    window = settings.stream_duplicate_window_seconds
+
+    async def relay(js: JetStreamContext, stop: asyncio.Event) -> None:
+        await container.relay(js).run(stop)
+
+    return [
+        stream_worker(link, Stream.ORIGINATION, relay, duplicate_window_seconds=window),
+        *(
+            consumer_worker(link, make, duplicate_window_seconds=window)
+            for make in container.consumers()
+        ),
+        container.projection.follow,
+    ]
+
+
+def build_http_app(container: Container, *, link: NatsLink | None = None) -> FastAPI:
+    settings = container.settings
+    link = link or NatsLink(settings.nats_url, name=SERVICE)
+
+    async def database_ready() -> bool:
+        return await asyncio.to_thread(ping, container.pool)
+
+    return create_app(
+        settings=settings,
+        api=OriginationApi(
+            app=container.app,
+            read_models=container.read_models,
+            projection=container.projection,
+            photos=container.photos,
+            read_import_file=read_rows,
+        ),
+        verifier=container.verifier,
+        readiness={"postgres": database_ready, "nats": link.ready},
+        workers=workers(container, link) if settings.run_workers else [],
+        on_shutdown=[link.close],
+        max_import_bytes=settings.max_import_bytes,
+    )

@@ -1,0 +1,129 @@
+"""Borrower groups (chamas): created provisional by an officer, made active by an admin."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from hazina_origination.domain.errors import IllegalTransitionError, InvalidInputError
+
+SIGNATORY_ROLES = ("chairperson", "secretary", "treasurer")
+GROUP_STATUSES = ("legacy", "provisional", "active")
+MEETING_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Signatory:
+    role: str
+    client_id: uuid.UUID
+    national_id: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "role": self.role,
+            "client_id": str(self.client_id),
+            "national_id": self.national_id,
+        }
+
+
+def check_signatory_roles(assignments: list[tuple[str, str]]) -> None:
+    """Exactly one chairperson, one secretary and one treasurer, three different people."""
+    roles = [role for role, _ in assignments]
+    if sorted(roles) != sorted(SIGNATORY_ROLES):
+        raise InvalidInputError(
+            "signatoryAssignments must name exactly one chairperson, one secretary and one treasurer"
+        )
+    members = {national_id for _, national_id in assignments}
+    if len(members) != len(assignments):
+        raise InvalidInputError(
+            "the chairperson, secretary and treasurer must be three different members"
+        )
+
+
+def normalise_meeting_day(day: str | None) -> str | None:
+    if day is None or not day.strip():
+        return None
+    value = day.strip().lower()
+    if value not in MEETING_DAYS:
+        raise InvalidInputError("meetingDay must be a day of the week")
+    return value.title()
+
+
+def normalise_meeting_time(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    hours, sep, minutes = text.strip().partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        raise InvalidInputError("meetingTime must look like 10:00")
+    if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+        raise InvalidInputError("meetingTime must be a time of day, 00:00 to 23:59")
+    return f"{int(hours):02d}:{minutes}"
+
+
+class Group(Aggregate):
+    @event("Created")
+    def __init__(
+        self,
+        *,
+        name: str,
+        status: str,
+        meeting_day: str | None,
+        meeting_time: str | None,
+        loan_officer_id: uuid.UUID | None,
+        branch_id: str | None,
+        region: str | None,
+        created_by: uuid.UUID | None,
+        correlation_id: str | None,
+    ) -> None:
+        if status not in GROUP_STATUSES:
+            raise InvalidInputError(f"unknown group status {status}")
+        self.name = name
+        self.status = status
+        self.meeting_day = meeting_day
+        self.meeting_time = meeting_time
+        self.loan_officer_id = loan_officer_id
+        self.branch_id = branch_id
+        self.region = region
+        self.signatories: list[dict[str, str]] = []
+
+    @property
+    def has_signatories(self) -> bool:
+        return {s["role"] for s in self.signatories} == set(SIGNATORY_ROLES)
+
+    def approve(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
+        if self.status == "active":
+            raise IllegalTransitionError("Group is already active")
+        self._approved(approved_by=by, previous_status=self.status, correlation_id=correlation_id)
+
+    @event("Approved")
+    def _approved(
+        self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None
+    ) -> None:
+        self.status = "active"
+
+    def assign_signatories(
+        self, signatories: list[Signatory], *, by: uuid.UUID | None, correlation_id: str | None
+    ) -> bool:
+        """Record a new set of signatories; the old set stays in the history. Same set: nothing recorded."""
+        check_signatory_roles([(s.role, s.national_id) for s in signatories])
+        ordered = sorted(
+            (s.as_dict() for s in signatories), key=lambda s: SIGNATORY_ROLES.index(s["role"])
+        )
+        if ordered == self.signatories:
+            return False
+        self._signatories_assigned(
+            signatories=ordered, assigned_by=by, correlation_id=correlation_id
+        )
+        return True
+
+    @event("SignatoriesAssigned")
+    def _signatories_assigned(
+        self,
+        signatories: list[dict[str, Any]],
+        assigned_by: uuid.UUID | None,
+        correlation_id: str | None,
+    ) -> None:
+        self.signatories = [dict(s) for s in signatories]

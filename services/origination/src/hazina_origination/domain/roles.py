@@ -1,0 +1,11 @@
+"""Staff roles as identity issues them, and who counts as an admin here."""
+
+from __future__ import annotations
+
+SUPER_ADMIN = "super_admin"
+INITIATOR_ADMIN = "initiator_admin"
+APPROVER_ADMIN = "approver_admin"
+LOAN_OFFICER = "loan_officer"
+
+ALL_STAFF = (SUPER_ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER)
+ADMINS = (SUPER_ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN)

@@ -1,0 +1,38 @@
+"""Origination's settings, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+
+from hazina_servicekit.settings import ServiceSettings
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class OriginationSettings(ServiceSettings):
+    service_name: str = "origination"
+    db_schema: str = Field(default="origination", validation_alias=_env("ORIGINATION_DB_SCHEMA"))
+    port: int = Field(default=8102, validation_alias=_env("ORIGINATION_PORT"))
+    uploads_dir: str = Field(
+        default=".devstack/uploads/origination", validation_alias=_env("ORIGINATION_UPLOADS_DIR")
+    )
+    max_photo_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, validation_alias=_env("ORIGINATION_MAX_PHOTO_BYTES")
+    )
+    max_import_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, validation_alias=_env("ORIGINATION_MAX_IMPORT_BYTES")
+    )
+    max_guarantees_per_client: int = Field(
+        default=3, ge=1, validation_alias=_env("ORIGINATION_MAX_GUARANTEES_PER_CLIENT")
+    )
+
+    @property
+    def uploads_path(self) -> Path:
+        """Where client photos live: ORIGINATION_UPLOADS_DIR, else under the local runtime's state folder."""
+        if self.uploads_dir:
+            return Path(self.uploads_dir)
+        return Path(self.state_dir or ".devstack") / "uploads" / "origination"

@@ -1,0 +1,1 @@
+"""Hazina payments gateway: M-Pesa Daraja, NCBA and Mifos X behind contract events."""

@@ -1,0 +1,50 @@
+"""FastAPI dependencies: what the routes need, read from the app's state (set by ``create_app``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from hazina_payments_gateway.adapters.daraja.client import DarajaClient
+from hazina_payments_gateway.adapters.inbox import InboxWriter
+from hazina_payments_gateway.adapters.read_models import GatewayIndex, PostgresReferenceBook
+from hazina_payments_gateway.application.gateway import PaymentsGateway
+from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.projection import Projection
+
+ALL_STAFF = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
+DISBURSERS = ("super_admin", "approver_admin")  # seed: Disburse -> super_admin / approver_admin
+FINANCE = ("super_admin", "initiator_admin", "approver_admin")
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    token: str  # MPESA_CALLBACK_TOKEN; empty refuses every callback
+    allowed_ips: tuple[str, ...]  # empty: any address
+    reject_unknown_references: bool
+
+
+@dataclass(frozen=True)
+class GatewayApi:
+    app: PaymentsGateway
+    projection: Projection
+    index: GatewayIndex
+    references: PostgresReferenceBook
+    inbox_writer: InboxWriter
+    daraja: DarajaClient
+    callbacks: CallbackPolicy
+    pull_window_seconds: float
+    extras: dict[str, Any]
+
+
+def get_api(request: Request) -> GatewayApi:
+    api: GatewayApi = request.app.state.gateway_api
+    return api
+
+
+ApiDep = Annotated[GatewayApi, Depends(get_api)]
+StaffDep = Annotated[Principal, Depends(require_roles(*ALL_STAFF))]
+DisburserDep = Annotated[Principal, Depends(require_roles(*DISBURSERS))]
+FinanceDep = Annotated[Principal, Depends(require_roles(*FINANCE))]

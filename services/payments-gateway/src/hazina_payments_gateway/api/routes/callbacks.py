@@ -1,0 +1,137 @@
+"""Callback ingress from Daraja: stored raw and durably, then acknowledged in Daraja's exact format.
+
+Registered URLs live under ``/api/pay/...`` (Safaricom refuses URLs containing 'mpesa'); the seed's
+``/api/mpesa/...`` paths are aliases of the same handlers. The last path segment is the shared
+secret ``MPESA_CALLBACK_TOKEN``; a wrong token or an address outside the allow list is refused,
+logged, and changes nothing. If a callback cannot be stored the answer is not a 2xx, so the
+sender may try again; "Accepted" is never said for money we did not record.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from hazina_payments_gateway.adapters.daraja.callbacks import parse_c2b
+from hazina_payments_gateway.adapters.inbox import InboxUnavailableError
+from hazina_payments_gateway.adapters.read_models import match_reference_async
+from hazina_payments_gateway.api.deps import GatewayApi
+from hazina_payments_gateway.application.records import MalformedCallbackError
+from hazina_servicekit.http import client_address
+
+log = structlog.get_logger(__name__)
+router = APIRouter(tags=["callbacks"])
+
+# (path under /api/pay and /api/mpesa, inbox kind)
+CALLBACKS = [
+    ("b2c/result", "b2c_result"),
+    ("b2c/timeout", "b2c_timeout"),
+    ("c2b/validation", "c2b_validation"),
+    ("c2b/confirmation", "c2b_confirmation"),
+    ("stk/callback", "stk_callback"),
+    ("status/result", "status_result"),
+    ("status/timeout", "status_timeout"),
+    ("reversal/result", "reversal_result"),
+    ("reversal/timeout", "reversal_timeout"),
+    ("balance/result", "balance_result"),
+    ("balance/timeout", "balance_timeout"),
+]
+
+ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+CONFIRMED = {"ResultCode": 0, "ResultDesc": "Success"}
+VALIDATION_ACCEPT = {"ResultCode": "0", "ResultDesc": "Accepted"}
+
+
+def _refused(request: Request, api: GatewayApi, token: str, kind: str) -> JSONResponse | None:
+    policy = api.callbacks
+    address = client_address(request)
+    if not policy.token or not hmac.compare_digest(token.encode(), policy.token.encode()):
+        log.warning("callback_refused", reason="wrong token", kind=kind, address=address)
+        return JSONResponse({"message": "Forbidden", "code": "forbidden"}, status_code=403)
+    if policy.allowed_ips and address not in policy.allowed_ips:
+        log.warning("callback_refused", reason="address not allowed", kind=kind, address=address)
+        return JSONResponse({"message": "Forbidden", "code": "forbidden"}, status_code=403)
+    return None
+
+
+async def _store(api: GatewayApi, kind: str, body: bytes, request: Request) -> JSONResponse | None:
+    try:
+        await api.inbox_writer.store(kind, body, client_address(request))
+    except InboxUnavailableError:
+        log.error("callback_not_stored", kind=kind)
+        return JSONResponse(
+            {
+                "ResultCode": 1,
+                "ResultDesc": "Temporarily unable to record; please retry",
+                "message": "Temporarily unable to record the callback",
+                "code": "unavailable",
+            },
+            status_code=503,
+        )
+    return None
+
+
+def _is_json_object(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
+async def receive(request: Request, token: str, kind: str) -> JSONResponse:
+    api: GatewayApi = request.app.state.gateway_api
+    if (refusal := _refused(request, api, token, kind)) is not None:
+        return refusal
+    body = await request.body()
+    if kind == "c2b_validation":
+        return await _validate(api, body, request)
+    if (failure := await _store(api, kind, body, request)) is not None:
+        return failure
+    if not _is_json_object(body):
+        # Kept for the record (flagged when processed), but the sender is told it was unreadable.
+        return JSONResponse(
+            {"message": "callback body is not a JSON object", "code": "malformed_callback"},
+            status_code=400,
+        )
+    return JSONResponse(CONFIRMED if kind == "c2b_confirmation" else ACCEPTED)
+
+
+async def _validate(api: GatewayApi, body: bytes, request: Request) -> JSONResponse:
+    """Accept every readable payment by default (the ledger parks what matches nothing); optionally
+    refuse unknown account references with C2B00012. Answers well inside Daraja's ~8 s."""
+    try:
+        payment = parse_c2b(body)
+    except MalformedCallbackError as exc:
+        await _store(api, "c2b_validation", body, request)
+        log.warning("c2b_validation_unreadable", error=str(exc))
+        return JSONResponse({"ResultCode": "C2B00016", "ResultDesc": "Rejected"})
+    decision: dict[str, Any] = VALIDATION_ACCEPT
+    if api.callbacks.reject_unknown_references and api.inbox_writer.pool is not None:
+        match = await match_reference_async(api.inbox_writer.pool, payment.bill_ref)
+        if match.target == "unallocated":
+            decision = {"ResultCode": "C2B00012", "ResultDesc": "Rejected"}
+    if (failure := await _store(api, "c2b_validation", body, request)) is not None:
+        return failure
+    return JSONResponse(decision)
+
+
+def _route(kind: str) -> Any:
+    async def handler(request: Request, token: str) -> JSONResponse:
+        return await receive(request, token, kind)
+
+    handler.__name__ = f"callback_{kind}"
+    return handler
+
+
+for _path, _kind in CALLBACKS:
+    router.add_api_route(
+        f"/api/pay/{_path}/{{token}}", _route(_kind), methods=["POST"], include_in_schema=True
+    )
+    router.add_api_route(
+        f"/api/mpesa/{_path}/{{token}}", _route(_kind), methods=["POST"], include_in_schema=False
+    )

@@ -1,0 +1,90 @@
+"""Reconciliation: the day's B2C and C2B against the ledger's postings; and finding payments whose
+callback never came (Daraja Pull Transactions, or an M-Pesa statement CSV), recorded through the
+same idempotent path as callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from hazina_payments_gateway.adapters.daraja.client import PullFailedError
+from hazina_payments_gateway.adapters.reconciliation import (
+    StatementError,
+    parse_statement,
+    reconciliation_report,
+)
+from hazina_payments_gateway.api.deps import ApiDep, FinanceDep, GatewayApi
+from hazina_payments_gateway.application.records import IncomingPayment
+from hazina_payments_gateway.domain.rules import EAT
+from hazina_servicekit.errors import BadRequest, ServiceUnavailable
+
+router = APIRouter(prefix="/api/payments/reconciliation", tags=["reconciliation"])
+
+
+@router.get("")
+def reconciliation(
+    api: ApiDep, _: FinanceDep, date: Annotated[dt.date | None, Query()] = None
+) -> dict[str, Any]:
+    api.projection.catch_up()
+    day = date or dt.datetime.now(EAT).date()
+    return reconciliation_report(api.index.pool, day)
+
+
+def _record_all(api: GatewayApi, payments: list[IncomingPayment]) -> dict[str, int]:
+    recorded = sum(1 for p in payments if api.app.record_payment(p))
+    return {"found": len(payments), "recorded": recorded, "alreadyKnown": len(payments) - recorded}
+
+
+class PullRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+@router.post("/pull")
+async def pull(body: PullRequest, request: Request, _: FinanceDep) -> dict[str, Any]:
+    """Ask Daraja (Pull Transactions) for the window's C2B payments and record any we missed."""
+    api: GatewayApi = request.app.state.gateway_api
+    end = body.end or dt.datetime.now(dt.UTC)
+    start = body.start or end - dt.timedelta(seconds=api.pull_window_seconds)
+    if start >= end or end - start > dt.timedelta(hours=48):
+        raise BadRequest("the window must be positive and at most 48 hours (Daraja keeps 48 hours)")
+    try:
+        payments = await api.daraja.pull_transactions(start, end)
+    except PullFailedError as exc:
+        raise ServiceUnavailable(f"Daraja's Pull Transactions failed: {exc}") from None
+    counts = await asyncio.to_thread(_record_all, api, payments)
+    return {"start": start.isoformat(), "end": end.isoformat(), **counts}
+
+
+@router.post("/statement")
+async def import_statement(request: Request, _: FinanceDep) -> dict[str, Any]:
+    """An M-Pesa organisation statement (CSV, as the body or a multipart ``file``)."""
+    api: GatewayApi = request.app.state.gateway_api
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        async with request.form() as form:  # closes the spooled upload afterwards
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise BadRequest("file is required")
+            raw = await upload.read()
+    else:
+        raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("latin-1")
+        except UnicodeDecodeError:
+            raise BadRequest("the statement is not text") from None
+    try:
+        payments, problems = parse_statement(text, shortcode=None)
+    except StatementError as exc:
+        raise BadRequest(str(exc)) from None
+    counts = await asyncio.to_thread(_record_all, api, payments)
+    return {**counts, "problems": problems}

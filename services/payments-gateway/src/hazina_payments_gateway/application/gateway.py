@@ -1,0 +1,550 @@
+"""The gateway's use cases over its event store: disbursements, payments received, STK prompts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from hazina_payments_gateway.application.ports import (
+    Accepted,
+    B2COrder,
+    Clock,
+    DisbursementIndex,
+    ReferenceBook,
+    ReferenceMatch,
+    Rejected,
+    SendResult,
+    StkAccepted,
+    StkOrder,
+    StkResult,
+    Unknown,
+)
+from hazina_payments_gateway.application.records import (
+    B2CResult,
+    B2CTimeout,
+    DisbursementRequest,
+    IncomingPayment,
+    PromptRequest,
+    StatusResult,
+    StkCallback,
+)
+from hazina_payments_gateway.domain.disbursement import (
+    Disbursement,
+    DisbursementPolicy,
+    DisbursementStatus,
+    NextAction,
+)
+from hazina_payments_gateway.domain.errors import GatewayError
+from hazina_payments_gateway.domain.payment import Payment, normalise_receipt
+from hazina_payments_gateway.domain.rules import (
+    FINAL_FAILED_STATUSES,
+    NOT_FOUND_STATUS_CODES,
+    B2CTariff,
+    normalise_reference,
+)
+from hazina_payments_gateway.domain.stk_prompt import PromptStatus, StkPrompt
+
+log = structlog.get_logger(__name__)
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+
+class DisbursementNotFoundError(GatewayError):
+    pass
+
+
+class NotYetMatchableError(GatewayError):
+    """A callback arrived before what it refers to was recorded; process it again a little later."""
+
+
+class PaymentsGateway(Application):
+    """Event store of disbursements, payments and prompts, and the use cases that change them."""
+
+    name = "payments"
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        clock: Clock,
+        tariff: B2CTariff,
+        policy: DisbursementPolicy,
+        references: ReferenceBook,
+        index: DisbursementIndex,
+        b2c_remarks: str = "Loan disbursement",
+        not_sent_retry: timedelta = timedelta(seconds=5),
+    ) -> None:
+        super().__init__(env=env)
+        self.clock = clock
+        self.tariff = tariff
+        self.policy = policy
+        self.references = references
+        self.index = index
+        self.b2c_remarks = b2c_remarks
+        self.not_sent_retry = not_sent_retry
+        self.on_work: Callable[[], None] = lambda: None  # wakes the dispatcher (set by bootstrap)
+
+    # Plumbing
+
+    def _change(
+        self, aggregate_id: uuid.UUID, change: Callable[[Any], T], *, attempts: int = 8
+    ) -> T:
+        """Load, decide, save; on a concurrent writer's conflict, load again and decide again."""
+        for attempt in range(attempts):
+            aggregate = self.repository.get(aggregate_id)
+            result = change(aggregate)
+            try:
+                self.save(aggregate)
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+                continue
+            return result
+        raise AssertionError("unreachable")
+
+    # Disbursements
+
+    def request_disbursement(self, request: DisbursementRequest) -> bool:
+        """Record a disbursement once; a repeated or concurrent request for the same id changes nothing."""
+        if request.disbursement_id in self.repository:
+            return False
+        disbursement = Disbursement(
+            disbursement_id=request.disbursement_id,
+            loan_id=request.loan_id,
+            client_id=request.client_id,
+            account_number=request.account_number,
+            phone=request.phone,
+            amount_cents=request.amount_cents,
+            origin_attempt=request.origin_attempt,
+            at=self.clock.now(),
+            correlation_id=request.correlation_id,
+        )
+        try:
+            self.save(disbursement)
+        except IntegrityError:
+            return False
+        self.on_work()
+        return True
+
+    def get_disbursement(self, disbursement_id: uuid.UUID) -> Disbursement:
+        try:
+            disbursement: Disbursement = self.repository.get(disbursement_id)
+        except AggregateNotFoundError:
+            raise DisbursementNotFoundError("Disbursement not found") from None
+        return disbursement
+
+    def next_action(self, disbursement_id: uuid.UUID) -> NextAction | None:
+        return self.get_disbursement(disbursement_id).next_action(self.clock.now(), self.policy)
+
+    def begin_send(self, disbursement_id: uuid.UUID) -> B2COrder | None:
+        """Store that the current OriginatorConversationID is going out; only the writer who wins sends."""
+        disbursement = self.get_disbursement(disbursement_id)
+        if disbursement.next_action(self.clock.now(), self.policy) != NextAction.SEND:
+            return None
+        ocid = disbursement.start_send(self.clock.now())
+        try:
+            self.save(disbursement)
+        except IntegrityError:
+            return None  # another dispatcher recorded something first; it owns this step
+        return B2COrder(
+            ocid=ocid,
+            phone=disbursement.phone,
+            amount_cents=disbursement.amount_cents,
+            remarks=f"{self.b2c_remarks} {disbursement.account_number}"[:100],
+            occasion=disbursement.account_number[:100] or ocid,
+        )
+
+    def record_send_result(self, disbursement_id: uuid.UUID, ocid: str, result: SendResult) -> None:
+        def change(d: Disbursement) -> None:
+            now = self.clock.now()
+            if d.ocid != ocid:
+                return
+            match result:
+                case Accepted(conversation_id=conversation_id):
+                    d.record_accepted(conversation_id, now)
+                case Rejected(never_sent=True) | Rejected(retryable=True):
+                    d.record_not_sent(
+                        result.code, result.description, now + self.not_sent_retry, now
+                    )
+                case Rejected():
+                    d.fail(
+                        ocid=ocid,
+                        result_code=result.code,
+                        description=result.description,
+                        source="request",
+                        at=now,
+                    )
+                case Unknown(reason=reason):
+                    d.record_unknown(f"B2C request outcome unknown: {reason}", now, self.policy)
+
+        self._change(disbursement_id, change)
+        log.info(
+            "b2c_request_result",
+            disbursement_id=str(disbursement_id),
+            ocid=ocid,
+            result=type(result).__name__,
+        )
+        if isinstance(result, Unknown):
+            self.on_work()
+
+    def mark_unknown(self, disbursement_id: uuid.UUID, action: NextAction) -> None:
+        reasons = {
+            NextAction.MARK_INTERRUPTED: "the send was interrupted before its answer was recorded",
+            NextAction.MARK_NO_RESULT: "no result callback within the configured time",
+            NextAction.MARK_STATUS_MISSING: "the status query's result never came",
+        }
+
+        def change(d: Disbursement) -> None:
+            if d.next_action(self.clock.now(), self.policy) == action:
+                d.record_unknown(reasons[action], self.clock.now(), self.policy)
+
+        self._change(disbursement_id, change)
+
+    def record_status_query(
+        self, disbursement_id: uuid.UUID, ocid: str, result: SendResult
+    ) -> None:
+        def change(d: Disbursement) -> None:
+            now = self.clock.now()
+            if d.ocid != ocid:
+                return
+            if isinstance(result, Accepted):
+                d.record_status_query(result.conversation_id, now)
+            else:
+                reason = (
+                    result.reason
+                    if isinstance(result, Unknown)
+                    else f"{result.code}: {result.description}"
+                )
+                d.record_status_query_failed(f"status query failed: {reason}", now, self.policy)
+
+        self._change(disbursement_id, change)
+
+    def apply_b2c_result(self, result: B2CResult) -> str:
+        disbursement_id = self.index.by_ocid(result.ocid)
+        if disbursement_id is None:
+            log.warning("b2c_result_unmatched", ocid=result.ocid)
+            return "unmatched"
+
+        def change(d: Disbursement) -> str:
+            now = self.clock.now()
+            if result.ocid != d.ocid:
+                if result.result_code == "0":
+                    log.error(
+                        "b2c_success_for_superseded_attempt",
+                        ocid=result.ocid,
+                        disbursement_id=str(d.id),
+                    )
+                return "stale"
+            if result.result_code == "0":
+                if result.amount_cents is not None and result.amount_cents != d.amount_cents:
+                    log.error(
+                        "b2c_amount_mismatch",
+                        ocid=result.ocid,
+                        reported=result.amount_cents,
+                        requested=d.amount_cents,
+                    )
+                changed = d.complete(
+                    ocid=result.ocid,
+                    receipt=result.receipt or "",
+                    charge_cents=self.tariff.charge_for(d.amount_cents),
+                    recipient_name=result.recipient_name,
+                    completed_at=result.completed_at or now,
+                    source="result",
+                    at=now,
+                )
+            else:
+                changed = d.fail(
+                    ocid=result.ocid,
+                    result_code=result.result_code,
+                    description=result.description,
+                    source="result",
+                    at=now,
+                )
+            return "applied" if changed else "duplicate"
+
+        return self._change(disbursement_id, change)
+
+    def apply_b2c_timeout(self, timeout: B2CTimeout) -> str:
+        disbursement_id = self.index.by_ocid(timeout.ocid)
+        if disbursement_id is None:
+            return "unmatched"
+
+        def change(d: Disbursement) -> str:
+            if timeout.ocid != d.ocid or d.status not in {
+                DisbursementStatus.SENDING,
+                DisbursementStatus.AWAITING_RESULT,
+            }:
+                return "ignored"
+            d.record_unknown(f"queue timeout: {timeout.description}", self.clock.now(), self.policy)
+            return "applied"
+
+        outcome = self._change(disbursement_id, change)
+        self.on_work()
+        return outcome
+
+    def apply_status_result(self, status: StatusResult) -> str:
+        disbursement_id = None
+        if status.query_conversation_id:
+            disbursement_id = self.index.by_status_query(status.query_conversation_id)
+        for candidate in (status.occasion, status.original_ocid):
+            if disbursement_id is None and candidate:
+                disbursement_id = self.index.by_ocid(candidate)
+        if disbursement_id is None:
+            return "unmatched"
+
+        def change(d: Disbursement) -> str:
+            now = self.clock.now()
+            ocid = d.ocid
+            if status.original_ocid and status.original_ocid != ocid:
+                return "stale"
+            if not d.is_open:
+                return "duplicate"
+            if status.result_code != "0":
+                if status.result_code in NOT_FOUND_STATUS_CODES:
+                    return "not_found" if d.record_not_found(ocid, now) else "ignored"
+                d.record_unknown(
+                    f"status query answered {status.result_code}: {status.description}",
+                    now,
+                    self.policy,
+                )
+                return "query_failed"
+            fate = (status.transaction_status or "").strip().lower()
+            if fate == "completed":
+                d.complete(
+                    ocid=ocid,
+                    receipt=status.receipt or "",
+                    charge_cents=self.tariff.charge_for(d.amount_cents),
+                    recipient_name=status.recipient_name,
+                    completed_at=status.finalised_at or now,
+                    source="status",
+                    at=now,
+                )
+                return "completed"
+            if fate in FINAL_FAILED_STATUSES:
+                d.fail(
+                    ocid=ocid,
+                    result_code=status.transaction_status or "failed",
+                    description=f"Transaction Status: {status.transaction_status}",
+                    source="status",
+                    at=now,
+                )
+                return "failed"
+            d.record_unknown(
+                f"still {status.transaction_status or 'pending'} at Daraja", now, self.policy
+            )
+            return "pending"
+
+        outcome = self._change(disbursement_id, change)
+        self.on_work()
+        return outcome
+
+    def retry_disbursement(self, disbursement_id: uuid.UUID, by: uuid.UUID | None) -> Disbursement:
+        self.get_disbursement(disbursement_id)
+
+        def change(d: Disbursement) -> Disbursement:
+            d.retry(by=by, at=self.clock.now())
+            return d
+
+        disbursement = self._change(disbursement_id, change)
+        self.on_work()
+        return disbursement
+
+    # Payments received
+
+    def match_reference(self, bill_ref: str | None) -> ReferenceMatch:
+        return self.references.match(bill_ref)
+
+    def record_payment(
+        self,
+        incoming: IncomingPayment,
+        *,
+        match: ReferenceMatch | None = None,
+        correlation_id: str | None = None,
+    ) -> bool:
+        """Record money in once per receipt, whichever path brings it first."""
+        payment_id = Payment.create_id(incoming.receipt)
+        if payment_id in self.repository:
+            return False
+        match = match or self.references.match(incoming.bill_ref)
+        payment = Payment(
+            receipt=incoming.receipt,
+            amount_cents=incoming.amount_cents,
+            msisdn=incoming.msisdn,
+            account_reference=incoming.bill_ref,
+            target=match.target,
+            loan_id=match.loan_id,
+            client_id=match.client_id,
+            paid_at=incoming.paid_at,
+            payer_name=incoming.payer_name,
+            channel=incoming.channel,
+            shortcode=incoming.shortcode,
+            correlation_id=correlation_id,
+        )
+        try:
+            self.save(payment)
+        except IntegrityError:
+            return False
+        return True
+
+    def record_payments(self, incoming: list[IncomingPayment]) -> list[bool]:
+        """Record many payments in one write (the busy path: a burst of C2B confirmations).
+
+        Receipts already recorded (by the read model) or repeated in the batch are skipped; if a
+        concurrent writer got one in first, the store refuses the batch and each is recorded alone.
+        """
+        results = [False] * len(incoming)
+        first_index: dict[str, int] = {}
+        for i, item in enumerate(incoming):
+            first_index.setdefault(normalise_receipt(item.receipt), i)
+        known = self.index.known_receipts(list(first_index))
+        todo = [(receipt, i) for receipt, i in first_index.items() if receipt not in known]
+        if not todo:
+            return results
+        matches = self.references.match_many([incoming[i].bill_ref for _, i in todo])
+        payments = []
+        for _, i in todo:
+            item = incoming[i]
+            match = matches.get(item.bill_ref) or ReferenceMatch(target="unallocated")
+            payments.append(
+                Payment(
+                    receipt=item.receipt,
+                    amount_cents=item.amount_cents,
+                    msisdn=item.msisdn,
+                    account_reference=item.bill_ref,
+                    target=match.target,
+                    loan_id=match.loan_id,
+                    client_id=match.client_id,
+                    paid_at=item.paid_at,
+                    payer_name=item.payer_name,
+                    channel=item.channel,
+                    shortcode=item.shortcode,
+                    correlation_id=None,
+                )
+            )
+        try:
+            self.save(*payments)
+        except IntegrityError:
+            for _, i in todo:
+                results[i] = self.record_payment(incoming[i])
+            return results
+        for _, i in todo:
+            results[i] = True
+        return results
+
+    def get_payment(self, receipt: str) -> Payment | None:
+        try:
+            payment: Payment = self.repository.get(Payment.create_id(receipt))
+        except AggregateNotFoundError:
+            return None
+        return payment
+
+    # STK prompts
+
+    def request_prompt(self, request: PromptRequest) -> bool:
+        if request.prompt_id in self.repository:
+            return False
+        prompt = StkPrompt(
+            prompt_id=request.prompt_id,
+            phone=request.phone,
+            amount_cents=request.amount_cents,
+            account_reference=request.account_reference,
+            loan_id=request.loan_id,
+            at=self.clock.now(),
+            correlation_id=request.correlation_id,
+        )
+        try:
+            self.save(prompt)
+        except IntegrityError:
+            return False
+        self.on_work()
+        return True
+
+    def get_prompt(self, prompt_id: uuid.UUID) -> StkPrompt:
+        prompt: StkPrompt = self.repository.get(prompt_id)
+        return prompt
+
+    def begin_prompt(self, prompt_id: uuid.UUID) -> StkOrder | None:
+        prompt = self.get_prompt(prompt_id)
+        now = self.clock.now()
+        if prompt.status != PromptStatus.REQUESTED or (
+            prompt.retry_at is not None and prompt.retry_at > now
+        ):
+            return None
+        prompt.start_send(now)
+        try:
+            self.save(prompt)
+        except IntegrityError:
+            return None
+        return StkOrder(
+            phone=prompt.phone,
+            amount_cents=prompt.amount_cents,
+            account_reference=prompt.account_reference,
+            description="Loan repayment",
+        )
+
+    def record_prompt_result(self, prompt_id: uuid.UUID, result: StkResult) -> None:
+        def change(p: StkPrompt) -> None:
+            now = self.clock.now()
+            match result:
+                case StkAccepted():
+                    p.record_sent(result.checkout_request_id, result.merchant_request_id, now)
+                case Rejected(never_sent=True):
+                    p.record_not_sent(
+                        f"{result.code}: {result.description}", now + self.not_sent_retry, now
+                    )
+                case Rejected():
+                    p.record_rejected(code=result.code, description=result.description, at=now)
+                case Unknown(reason=reason):
+                    p.record_unknown(reason, now)
+
+        self._change(prompt_id, change)
+
+    def apply_stk_callback(self, callback: StkCallback) -> str:
+        prompt_id = self.index.by_checkout_request(callback.checkout_request_id)
+        if prompt_id is None:
+            raise NotYetMatchableError(
+                f"no prompt with CheckoutRequestID {callback.checkout_request_id} yet"
+            )
+        prompt = self.get_prompt(prompt_id)
+        paid = callback.result_code == "0" and bool(callback.receipt)
+
+        def change(p: StkPrompt) -> bool:
+            return p.record_result(
+                result_code=callback.result_code,
+                description=callback.description,
+                receipt=callback.receipt,
+                at=self.clock.now(),
+            )
+
+        self._change(prompt_id, change)
+        if not paid or callback.receipt is None:
+            return "failed"
+        match = self.references.match(prompt.account_reference)
+        if prompt.loan_id is not None and match.loan_id != prompt.loan_id:
+            match = ReferenceMatch(target="loan", loan_id=prompt.loan_id, client_id=match.client_id)
+        recorded = self.record_payment(
+            IncomingPayment(
+                receipt=callback.receipt,
+                amount_cents=callback.amount_cents or prompt.amount_cents,
+                msisdn=callback.phone,
+                bill_ref=prompt.account_reference,
+                paid_at=callback.paid_at or self.clock.now(),
+                payer_name=None,
+                shortcode=None,
+                channel="stk",
+            ),
+            match=match,
+            correlation_id=prompt.correlation_id,
+        )
+        return "paid" if recorded else "duplicate"
+
+
+def reference_key(text: str | None) -> str:
+    return normalise_reference(text)

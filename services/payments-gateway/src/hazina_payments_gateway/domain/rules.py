@@ -1,0 +1,138 @@
+"""The gateway's business rules that need no I/O: references, ids, result codes, tariffs, URLs."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from itertools import pairwise
+
+from hazina_contracts.money import parse_kes_to_cents
+
+# Daraja's timestamps are Kenyan local time.
+EAT = timezone(timedelta(hours=3), "EAT")
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+_MSISDN = re.compile(r"^254(7|1)\d{8}$")
+# Safaricom refuses callback URLs containing any of these (any case).
+FORBIDDEN_CALLBACK_WORDS = ("m-pesa", "mpesa", "safaricom", "exec", "exe", "cmd", "sql", "query")
+
+# Result codes after which sending again cannot help (wrong amount, not an M-Pesa customer).
+PERMANENT_B2C_CODES = frozenset({"2", "3", "8", "2040", "SFC_IC0003"})
+# Status-query answers that mean "Daraja has no such transaction".
+NOT_FOUND_STATUS_CODES = frozenset({"R000002", "SFC_IC0003", "2032"})
+FINAL_FAILED_STATUSES = frozenset({"declined", "cancelled", "expired", "failed", "reversed"})
+
+
+class GatewayRuleError(ValueError):
+    """Input the rails would refuse, caught before anything is sent."""
+
+
+def normalise_reference(text: str | None) -> str:
+    """What a borrower typed as 'account number', compared without case, spaces or punctuation."""
+    return _NOT_ALNUM.sub("", (text or "").upper())
+
+
+def loan_id_reference(loan_id: uuid.UUID) -> str:
+    """A loan id as a borrower might type it (the seed uses the loan id as the paybill account)."""
+    return normalise_reference(loan_id.hex)
+
+
+def originator_conversation_id(disbursement_id: uuid.UUID, attempt: int) -> str:
+    """Our B2C OriginatorConversationID: derived, at most 20 characters, one per (disbursement, attempt).
+
+    Daraja refuses a repeat of it, which is the only server-side guard against paying twice.
+    """
+    if attempt < 1 or attempt > 99:
+        raise GatewayRuleError("attempt must be between 1 and 99")
+    return f"D{disbursement_id.hex[:16].upper()}-{attempt}"
+
+
+def is_valid_msisdn(phone: str) -> bool:
+    return bool(_MSISDN.match(phone))
+
+
+def is_retryable_b2c_failure(result_code: str) -> bool:
+    """Whether a failed payment may be tried again (after an operator fixes float or credentials)."""
+    return result_code.strip() not in PERMANENT_B2C_CODES
+
+
+def whole_shillings(amount_cents: int) -> int:
+    """M-Pesa B2C/C2B/STK move whole shillings only."""
+    if amount_cents <= 0 or amount_cents % 100:
+        raise GatewayRuleError("M-Pesa amounts must be a positive whole number of shillings")
+    return amount_cents // 100
+
+
+def check_callback_url(url: str) -> None:
+    lowered = url.lower()
+    for word in FORBIDDEN_CALLBACK_WORDS:
+        if word in lowered:
+            raise GatewayRuleError(
+                f"Safaricom refuses callback URLs containing '{word}': {url.split('//')[0]}//…"
+            )
+
+
+def parse_daraja_compact_time(value: object) -> datetime:
+    """``20250201143005`` (string or number, EAT) -> aware datetime."""
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{14}", text):
+        raise GatewayRuleError(f"'{text}' is not a YYYYMMDDHHmmss time")
+    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=EAT)
+
+
+def parse_daraja_dmy_time(value: object) -> datetime:
+    """B2C's ``15.01.2025 10:42:07`` (EAT) -> aware datetime."""
+    return datetime.strptime(str(value).strip(), "%d.%m.%Y %H:%M:%S").replace(tzinfo=EAT)
+
+
+@dataclass(frozen=True)
+class TariffBand:
+    min_cents: int
+    max_cents: int
+    charge_cents: int
+
+
+@dataclass(frozen=True)
+class B2CTariff:
+    """Safaricom's B2C charge per amount band; the B2C result does not report it, so it is configured."""
+
+    bands: tuple[TariffBand, ...]
+
+    @classmethod
+    def parse(cls, rows: list[list[object]] | list[tuple[object, ...]]) -> B2CTariff:
+        bands = []
+        for row in rows:
+            if len(row) != 3:
+                raise GatewayRuleError("each tariff band is [min_kes, max_kes, charge_kes]")
+            low, high, charge = (parse_kes_to_cents(v) for v in row)
+            if high < low:
+                raise GatewayRuleError("a tariff band's maximum is below its minimum")
+            bands.append(TariffBand(low, high, charge))
+        bands.sort(key=lambda b: b.min_cents)
+        for before, after in pairwise(bands):
+            if after.min_cents <= before.max_cents:
+                raise GatewayRuleError("tariff bands overlap")
+        if not bands:
+            raise GatewayRuleError("the tariff needs at least one band")
+        return cls(tuple(bands))
+
+    def charge_for(self, amount_cents: int) -> int:
+        for band in self.bands:
+            if band.min_cents <= amount_cents <= band.max_cents:
+                return band.charge_cents
+        if amount_cents > self.bands[-1].max_cents:
+            return self.bands[-1].charge_cents
+        return self.bands[0].charge_cents
+
+
+# Illustrative bands (KES) for a registered-customer B2C payment. Configure your contract's tariff
+# with PAYMENTS_B2C_TARIFF; these are a placeholder, not Safaricom's published figures.
+DEFAULT_B2C_TARIFF: list[list[object]] = [
+    ["10", "100", "0"],
+    ["101", "1500", "5"],
+    ["1501", "5000", "9"],
+    ["5001", "20000", "11"],
+    ["20001", "250000", "13"],
+]

@@ -1,0 +1,247 @@
+"""Origination through the front door with real identity tokens: the seed's quick test, from
+creating a group to disbursement, and the request for money on the ORIGINATION stream once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import httpx
+import nats
+import pytest
+
+from hazina_contracts.envelope import EventEnvelope
+
+pytestmark = pytest.mark.e2e
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(512)
+
+
+def _ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    return response.json()
+
+
+def _login(client: httpx.Client, username: str, password: str) -> dict[str, str]:
+    body = _ok(client.post("/api/auth/login", json={"username": username, "password": password}))
+    return {"Authorization": f"Bearer {body['token']}"}
+
+
+def _staff(client: httpx.Client, admin: dict[str, str], role: str) -> tuple[dict[str, str], str]:
+    username = f"{role.split('_')[0]}{uuid.uuid4().hex[:6]}"
+    user = _ok(
+        client.post(
+            "/api/users",
+            json={
+                "username": username,
+                "password": "Staff-Pass-12",
+                "role": role,
+                "regions": ["Nairobi"],
+            },
+            headers=admin,
+        ),
+        201,
+    )
+    return _login(client, username, "Staff-Pass-12"), user["_id"]
+
+
+def _loan_officer(client: httpx.Client, admin: dict[str, str], user_id: str) -> dict[str, Any]:
+    """Wait until identity's UserCreated has reached origination's staff projection."""
+    deadline = time.monotonic() + 15
+    while True:
+        response = client.get(f"/api/loan-officers/{user_id}", headers=admin)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            return dict(_ok(response))
+        time.sleep(0.2)
+
+
+def _requests_for(nats_url: str, loan_id: str) -> list[EventEnvelope]:
+    async def main() -> list[EventEnvelope]:
+        nc = await nats.connect(nats_url)
+        try:
+            sub = await nc.jetstream().pull_subscribe(
+                "origination.loan.disbursement_requested", stream="ORIGINATION"
+            )
+            found: list[EventEnvelope] = []
+            while True:
+                try:
+                    msgs = await sub.fetch(100, timeout=1)
+                except nats.errors.TimeoutError:
+                    return [e for e in found if e.data["loan_id"] == loan_id]
+                found += [EventEnvelope.from_bytes(m.data) for m in msgs]
+        finally:
+            await nc.close()
+
+    return asyncio.run(main())
+
+
+def test_from_group_to_disbursement_through_the_front_door(
+    system: Any, nats_server_url: str
+) -> None:
+    with httpx.Client(base_url=system.url, timeout=15) as client:
+        admin = _login(client, system.admin_username, system.admin_password)
+        officer, officer_id = _staff(client, admin, "loan_officer")
+        approver, approver_id = _staff(client, admin, "approver_admin")
+        known = _loan_officer(client, admin, officer_id)
+        assert known["_id"] == officer_id and known["active"] is True
+        assert known["regions"] == ["Nairobi"]
+        not_an_officer = client.post(
+            "/api/groups", json={"name": "Wrong", "loanOfficerId": approver_id}, headers=admin
+        )
+        assert not_an_officer.status_code == 400, not_an_officer.text
+
+        product = _ok(
+            client.post(
+                "/api/loan-products",
+                json={
+                    "name": "Biashara",
+                    "type": "business",
+                    "interestMethod": "flat",
+                    "interestRate": "10",
+                    "interestRatePeriod": "month",
+                    "repaymentFrequency": "monthly",
+                    "minAmount": 1000,
+                    "maxAmount": 50000,
+                    "minTerm": 1,
+                    "maxTerm": 12,
+                    "minSavingsRatio": "0",
+                    "requirePriorRepaidLoan": False,
+                },
+                headers=admin,
+            ),
+            201,
+        )
+        group = _ok(
+            client.post(
+                "/api/groups",
+                json={
+                    "name": "Githurai Women Group",
+                    "meetingDay": "Wednesday",
+                    "meetingTime": "10:00",
+                    "loanOfficerId": officer_id,
+                },
+                headers=officer,
+            ),
+            201,
+        )
+        assert group["status"] == "provisional"
+        assert group["loanOfficer"]["username"] == known["username"]
+        _ok(client.put(f"/api/groups/{group['_id']}/approve", headers=approver))
+
+        members = []
+        for i in range(3):
+            onboarded = _ok(
+                client.post(
+                    "/api/clients/onboard",
+                    data={
+                        "name": f"Member {i}",
+                        "nationalId": f"3403849{i}",
+                        "phone": f"071234567{i}",
+                        "residence": "owned",
+                        "businessType": "retail",
+                        "businessLocation": "Githurai",
+                        "nextOfKinName": "Kin",
+                        "nextOfKinPhone": "0722000000",
+                        "nextOfKinRelationship": "sister",
+                        "groupId": group["_id"],
+                    },
+                    files={"photo": ("me.jpg", JPEG, "image/jpeg")},
+                    headers=officer,
+                ),
+                201,
+            )
+            members.append(
+                _ok(
+                    client.put(
+                        f"/api/clients/{onboarded['client']['_id']}/approve", headers=approver
+                    )
+                )
+            )
+        photo = members[0]["photoUrl"]
+        assert client.get(photo, headers=officer).content == JPEG
+        assert client.get(photo).status_code == 401
+        _ok(
+            client.put(
+                f"/api/groups/{group['_id']}/assign-signatories",
+                json={
+                    "signatoryAssignments": [
+                        {"role": r, "memberNationalId": m["nationalId"]}
+                        for r, m in zip(
+                            ("chairperson", "secretary", "treasurer"), members, strict=True
+                        )
+                    ]
+                },
+                headers=officer,
+            )
+        )
+
+        loan = _ok(
+            client.post(
+                "/api/loans/initiate",
+                json={
+                    "clientNationalId": members[0]["nationalId"],
+                    "type": "business",
+                    "amount": 20000,
+                    "term": 6,
+                },
+                headers=officer,
+            ),
+            201,
+        )["loan"]
+        assert loan["status"] == "initiated" and loan["productId"] == product["_id"]
+        guarantor = _ok(
+            client.post(
+                "/api/guarantors",
+                json={
+                    "loanId": loan["_id"],
+                    "clientId": members[1]["_id"],
+                    "relationship": "Sister",
+                },
+                headers=officer,
+            ),
+            201,
+        )
+        _ok(client.put(f"/api/guarantors/{guarantor['_id']}/accept", headers=officer))
+        _ok(
+            client.post(
+                "/api/credit-assessments",
+                json={
+                    "loanId": loan["_id"],
+                    "character": 4,
+                    "capacity": 4,
+                    "capital": 4,
+                    "collateral": 3,
+                    "conditions": 4,
+                },
+                headers=officer,
+            ),
+            201,
+        )
+        assert client.put(f"/api/loans/{loan['_id']}/approve", headers=officer).status_code == 403
+        _ok(client.put(f"/api/loans/{loan['_id']}/approve", headers=approver))
+        first = _ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=approver), 202)
+        second = _ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=admin), 202)
+        assert first["transactionId"] == second["transactionId"]
+        # The simulated rail may already have paid: pending, or disbursed, never anything else.
+        assert _ok(client.get(f"/api/loans/{loan['_id']}", headers=officer))["status"] in {
+            "disbursement_pending",
+            "disbursed",
+        }
+        listed = client.get("/api/loans", headers=officer)
+        assert (
+            listed.headers["X-Total-Count"] == "1"
+            and listed.json()[0]["accountNumber"] == loan["accountNumber"]
+        )
+
+    deadline = time.monotonic() + 15
+    requests = _requests_for(nats_server_url, loan["_id"])
+    while not requests and time.monotonic() < deadline:
+        time.sleep(0.5)
+        requests = _requests_for(nats_server_url, loan["_id"])
+    assert len(requests) == 1
+    assert requests[0].data["disbursement_id"] == first["transactionId"]
+    assert (
+        requests[0].data["phone"] == "254712345670"
+        and requests[0].data["amount_cents"] == 2_000_000
+    )
