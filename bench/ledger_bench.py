@@ -355,14 +355,27 @@ def main() -> int:
 
 
 def _process_worker(
-    url: str, loans: int, repayments: int, senders: int, index: int, barrier: Any, results: Any
+    url: str,
+    loans: int,
+    repayments: int,
+    senders: int,
+    index: int,
+    lock: Any,
+    barrier: Any,
+    results: Any,
 ) -> None:
-    container = container_for(url, writer=True)
+    # One process at a time creates its tables: concurrent CREATE ... IF NOT EXISTS can collide
+    # in PostgreSQL ("tuple concurrently updated"; eventsourcing.md §1.4).
+    with lock:
+        container = container_for(url, writer=True)
     try:
         owned = open_loans(container, loans)
         post_repayments(container, owned, min(2_000, repayments), senders, 0.0, f"W{index}")
-        barrier.wait()
+        barrier.wait(timeout=1800)
         results.put(post_repayments(container, owned, repayments, senders, 0.03, f"M{index}"))
+    except Exception as exc:
+        results.put({"failed": f"{type(exc).__name__}: {exc}"})
+        raise
     finally:
         container.close()
 
@@ -374,12 +387,21 @@ def post_from_processes(url: str, args: argparse.Namespace) -> dict[str, float]:
     global, so a resend reaching another process would still be caught by the receipt's unique id.
     """
     context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(args.processes), context.Queue()
+    lock, barrier, results = context.Lock(), context.Barrier(args.processes), context.Queue()
     share = args.repayments // args.processes
     workers = [
         context.Process(
             target=_process_worker,
-            args=(url, args.loans // args.processes, share, args.senders, i, barrier, results),
+            args=(
+                url,
+                args.loans // args.processes,
+                share,
+                args.senders,
+                i,
+                lock,
+                barrier,
+                results,
+            ),
         )
         for i in range(args.processes)
     ]
@@ -388,6 +410,9 @@ def post_from_processes(url: str, args: argparse.Namespace) -> dict[str, float]:
     parts = [results.get(timeout=1800) for _ in workers]
     for w in workers:
         w.join()
+    failed = [p["failed"] for p in parts if "failed" in p]
+    if failed:
+        raise RuntimeError(f"a ledger process failed: {failed[0]}")
     done = {k: sum(p[k] for p in parts) for k in ("posted", "duplicate", "errors")}
     slowest = max(p["seconds"] for p in parts)
     return {
