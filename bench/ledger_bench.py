@@ -22,7 +22,6 @@ import json
 import multiprocessing
 import os
 import random
-import resource
 import subprocess
 import sys
 import threading
@@ -199,7 +198,9 @@ def plain_scan(url: str, page: int = 5_000) -> dict[str, float]:
     return {"events": rows, "seconds": elapsed, "per_second": rows / elapsed}
 
 
-def replay_in_child(url: str) -> dict[str, Any]:
+def replay_in_child(url: str, live: Container) -> dict[str, Any]:
+    """Bring the live read models up to date here, then replay in a fresh process to see its memory."""
+    live.projection.catch_up(batch_size=2_000)
     done = subprocess.run(
         [sys.executable, __file__, "_replay", url],
         capture_output=True,
@@ -213,7 +214,7 @@ def replay_in_child(url: str) -> dict[str, Any]:
 
 
 def _replay_child(url: str) -> None:
-    from hazina_ledger.cli import replay
+    from hazina_ledger.cli import _rss_mib, replay
 
     container = container_for(url, writer=False)
     try:
@@ -232,7 +233,9 @@ def _replay_child(url: str) -> None:
                 "seconds": report.metrics.get("rebuild_seconds", 0.0),
                 "per_second": report.metrics.get("events_per_second", 0.0),
                 "total_seconds": report.metrics.get("total_seconds", 0.0),
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mib": _rss_mib(),
+                "rss_after_rebuild_mib": report.metrics.get("rss_after_rebuild_mib", 0.0),
+                "rss_after_loan_audit_mib": report.metrics.get("rss_after_loan_audit_mib", 0.0),
             }
         )
         + "\n"
@@ -311,9 +314,9 @@ def main() -> int:
             target_small = max(args.events // 2, 100_000)
             # Grow the store to the first size through the same write path (not timed).
             fill(container, loans, target_small - small, args.senders)
-            scan_small, replay_small = plain_scan(url), replay_in_child(url)
+            scan_small, replay_small = plain_scan(url), replay_in_child(url, container)
             fill(container, loans, args.events - event_count(url), args.senders)
-            scan_large, replay_large = plain_scan(url), replay_in_child(url)
+            scan_large, replay_large = plain_scan(url), replay_in_child(url, container)
         finally:
             container.close()
 
@@ -331,7 +334,9 @@ def main() -> int:
                 f"audit {'OK' if rebuilt['ok'] else 'FAILED ' + str(rebuilt['checks'])})"
             )
             out(
-                f"      replay peak memory (child RSS):           {rebuilt['peak_rss_mib']:>10,.0f} MiB"
+                f"      replay peak memory (child RSS):           {rebuilt['peak_rss_mib']:>10,.0f} MiB  "
+                f"(after the rebuild {rebuilt['rss_after_rebuild_mib']:,.0f} MiB, "
+                f"after reading every loan back from the event store {rebuilt['rss_after_loan_audit_mib']:,.0f} MiB)"
             )
         ratio_a = writes["per_second"] / raw
         if args.processes > 1:
@@ -374,6 +379,7 @@ def _process_worker(
         barrier.wait(timeout=1800)
         results.put(post_repayments(container, owned, repayments, senders, 0.03, f"M{index}"))
     except Exception as exc:
+        barrier.abort()  # the other processes stop waiting
         results.put({"failed": f"{type(exc).__name__}: {exc}"})
         raise
     finally:

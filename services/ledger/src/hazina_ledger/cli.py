@@ -51,6 +51,19 @@ class ProgressBar:
         return time.perf_counter() - self.started
 
 
+def _rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux VmHWM: ru_maxrss would include the
+    memory of the parent this process was forked from before it exec'd)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _max_position(container: Container) -> int:
     table = container.ledger.recorder.events_table_name  # type: ignore[attr-defined]
     with container.pool.connection() as conn:
@@ -97,10 +110,12 @@ def replay(
         )
         report.details.append(
             f"replayed {count:,} events in {seconds:.2f}s ({count / max(seconds, 1e-9):,.0f} events/s); "
-            f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
+            f"peak RSS {_rss_mib():,.0f} MiB"
         )
+        report.metrics["rss_after_rebuild_mib"] = _rss_mib()
         check_books(pool, report)
         check_loans(pool, container.ledger, report)
+        report.metrics["rss_after_loan_audit_mib"] = _rss_mib()
         compare_schemas(container.pool, settings.db_schema, scratch, report)
         report.metrics["total_seconds"] = time.perf_counter() - bar.started
     finally:

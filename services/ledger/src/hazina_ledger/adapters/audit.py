@@ -60,7 +60,7 @@ def check_books(pool: ConnectionPool, report: AuditReport) -> None:
     )
 
 
-CHUNK = 50  # loans read from the event store at a time: memory stays bounded by loan, not store
+CHUNK = 10  # loans read back from the event store at a time: memory is bounded by loan history, not store
 
 
 def check_loans(pool: ConnectionPool, ledger: Ledger, report: AuditReport) -> None:
