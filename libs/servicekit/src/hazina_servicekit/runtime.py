@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
 import uvicorn
@@ -58,6 +58,29 @@ class NatsLink:
             with contextlib.suppress(Exception):
                 await self.nc.drain()
             self.nc = None
+
+
+@contextlib.asynccontextmanager
+async def running_workers(
+    workers: Sequence[Worker], *, on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+) -> AsyncIterator[None]:
+    """A service's background workers for its app's lifetime (a FastAPI lifespan).
+
+    On the way out the workers are told to stop and given five seconds each; the
+    ``on_shutdown`` hooks run after them, since the workers may still be using what they close.
+    """
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(worker(stop)) for worker in workers]
+    try:
+        yield
+    finally:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=5)
+        for close in on_shutdown:
+            with contextlib.suppress(Exception):
+                await close()
 
 
 def stream_worker(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -30,9 +29,8 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers, error_body
 from hazina_servicekit.health import ReadinessCheck, health_payload, health_router
 from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
-
-Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     PasswordPolicyError: 400,
@@ -57,17 +55,8 @@ def create_app(
     readiness: dict[str, ReadinessCheck],
     workers: list[Worker] | None = None,
 ) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(worker(stop)) for worker in workers or []]
-        try:
-            yield
-        finally:
-            stop.set()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=5)
+    def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
+        return running_workers(workers or [])
 
     app = FastAPI(title="Hazina identity", version="0.1.0", lifespan=lifespan)
     app.state.identity_api = api

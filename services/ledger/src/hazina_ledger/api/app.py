@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 
@@ -24,9 +23,8 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
-
-Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     InvalidRequestError: 400,
@@ -49,20 +47,8 @@ def create_app(
     workers: list[Worker] | None = None,
     on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
 ) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(worker(stop)) for worker in workers or []]
-        try:
-            yield
-        finally:
-            stop.set()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=5)
-            for close in on_shutdown or []:
-                with contextlib.suppress(Exception):
-                    await close()
+    def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
+        return running_workers(workers or [], on_shutdown=on_shutdown or [])
 
     app = FastAPI(title="Hazina ledger", version="0.1.0", lifespan=lifespan)
     app.state.ledger_api = api

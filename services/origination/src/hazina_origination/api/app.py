@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -35,7 +34,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers, error_body
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
-from hazina_servicekit.runtime import Worker
+from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
@@ -60,20 +59,8 @@ def create_app(
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     max_import_bytes: int = 20 * 1024 * 1024,
 ) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(worker(stop)) for worker in workers or []]
-        try:
-            yield
-        finally:
-            stop.set()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=5)
-            for close in on_shutdown:  # after the workers, which may still be using it
-                with contextlib.suppress(Exception):
-                    await close()
+    def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
+        return running_workers(workers or [], on_shutdown=on_shutdown)
 
     app = FastAPI(title="Hazina origination", version="0.1.0", lifespan=lifespan)
     app.state.origination_api = api

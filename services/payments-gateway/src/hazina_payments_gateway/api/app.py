@@ -21,9 +21,8 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
-
-Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     DisbursementNotFoundError: 404,
@@ -32,6 +31,15 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     GatewayRuleError: 400,
     GatewayError: 400,
 }
+
+
+def _once(hook: Callable[[], Awaitable[None]]) -> Worker:
+    """A start-up task (C2B URL registration) run alongside the workers."""
+
+    async def run(_: asyncio.Event) -> None:
+        await hook()
+
+    return run
 
 
 def redact_callback_token(path: str) -> str:
@@ -54,22 +62,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await api.inbox_writer.open()
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(worker(stop)) for worker in workers or []]
-        for hook in on_start or []:
-            tasks.append(asyncio.create_task(hook()))
-        try:
+        starters: list[Worker] = [_once(hook) for hook in on_start or []]
+        closers = [api.inbox_writer.close, api.daraja.aclose, *(on_stop or [])]
+        async with running_workers([*(workers or []), *starters], on_shutdown=closers):
             yield
-        finally:
-            stop.set()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=5)
-            await api.inbox_writer.close()
-            await api.daraja.aclose()
-            for hook in on_stop or []:
-                with contextlib.suppress(Exception):
-                    await hook()
 
     app = FastAPI(title="Hazina payments gateway", version="0.1.0", lifespan=lifespan)
     app.state.gateway_api = api
