@@ -61,3 +61,12 @@ def test_formatting_and_parsing_round_trip(cents: int) -> None:
 def test_money_adds_in_cents() -> None:
     assert (Money.kes("10.10") + Money.kes("0.95")).amount_cents == 1105
     assert str(Money.kes("-3.5")) == "KES -3.50"
+
+
+def test_kes_number_is_exact_for_display() -> None:
+    from hazina_contracts.money import kes_number
+
+    assert kes_number(2_000_000) == 20000
+    assert isinstance(kes_number(2_000_000), int)
+    assert str(kes_number(120_050)) == "1200.50"
+    assert str(kes_number(-5)) == "-0.05"

@@ -65,6 +65,16 @@ def format_cents(cents: int) -> str:
     return f"{sign}{whole}.{part:02d}"
 
 
+def kes_number(cents: int) -> int | Decimal:
+    """Cents as the KES JSON number the staff frontend's ``amount``/``amountKES`` fields expect.
+
+    Whole shillings stay integers; otherwise an exact two-place Decimal, which the JSON encoder
+    writes as the same short number. Display only: the ``*_cents`` fields carry the amounts.
+    """
+    whole, part = divmod(cents, CENTS_PER_UNIT)
+    return whole if part == 0 else Decimal(cents).scaleb(-2)
+
+
 class Money(BaseModel):
     """An exact sum of money in minor units."""
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from hazina_contracts.money import PositiveKesCents, parse_kes_to_cents
+from hazina_contracts.money import PositiveKesCents, kes_number, parse_kes_to_cents
 
 _FRONTEND = ConfigDict(extra="ignore", populate_by_name=True)
 _STRICT = ConfigDict(extra="forbid", populate_by_name=True)
@@ -164,8 +164,6 @@ class AssessArrearsRequest(BaseModel):
     asOf: dt.date | None = None  # noqa: N815
 
 
-def kes(cents: int) -> float | int:
-    """KES as a JSON number for the frontend fields that expect shillings (display only; the cents
-    fields beside them are the amounts). The shortest float repr of a two-place amount is exact text."""
-    whole, part = divmod(cents, 100)
-    return whole if part == 0 else float(Decimal(cents) / 100)
+def kes(cents: int) -> int | Decimal:
+    """KES for the frontend's shilling fields; see ``hazina_contracts.money.kes_number``."""
+    return kes_number(cents)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from hazina_contracts.money import kes_number
 from hazina_origination.domain.roles import APPROVER_ADMIN, SUPER_ADMIN
 
 
@@ -32,12 +33,9 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def kes(cents: int | None) -> int | float | None:
-    """KES as a JSON number for display (whole shillings as integers); the exact figure is in *_cents."""
-    if cents is None:
-        return None
-    amount = Decimal(cents) / 100
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
+def kes(cents: int | None) -> int | Decimal | None:
+    """KES for the frontend's shilling fields (exact; see ``hazina_contracts.money.kes_number``)."""
+    return None if cents is None else kes_number(cents)
 
 
 def _cents(value: Any) -> int | None:
@@ -299,7 +297,7 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
         "fees_cents": int(row["fees_cents"]),
         "application_fee_cents": int(row["fees_cents"]),
         "term": terms.get("term"),
-        "interestRatePercent": float(Decimal(rate)) if rate is not None else None,
+        "interestRatePercent": Decimal(rate) if rate is not None else None,
         "interestRate": rate,
         "terms": terms or None,
         "purpose": row["purpose"],

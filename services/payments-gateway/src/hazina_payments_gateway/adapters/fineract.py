@@ -201,18 +201,15 @@ class FineractClient:
         payment_type_id: int | None = None,
         note: str | None = None,
     ) -> FineractResult:
-        body: dict[str, Any] = {
-            "actualDisbursementDate": on.isoformat(),
-            "transactionAmount": format_cents(amount_cents),
-            "externalId": mpesa_receipt,
-            "receiptNumber": mpesa_receipt,
-            "dateFormat": DATE_FORMAT,
-            "locale": "en",
-        }
-        if payment_type_id is not None:
-            body["paymentTypeId"] = payment_type_id
-        if note:
-            body["note"] = note[:1000]
+        body = _money_movement(
+            "actualDisbursementDate",
+            on,
+            amount_cents,
+            mpesa_receipt,
+            payment_type_id,
+            note,
+            external_id=True,
+        )
         result = await self._send(
             "POST",
             f"/loans/{loan_id}?command=disburse",
@@ -231,18 +228,15 @@ class FineractClient:
         payment_type_id: int | None = None,
         note: str | None = None,
     ) -> FineractResult:
-        body: dict[str, Any] = {
-            "transactionDate": on.isoformat(),
-            "transactionAmount": format_cents(amount_cents),
-            "externalId": mpesa_receipt,
-            "receiptNumber": mpesa_receipt,
-            "dateFormat": DATE_FORMAT,
-            "locale": "en",
-        }
-        if payment_type_id is not None:
-            body["paymentTypeId"] = payment_type_id
-        if note:
-            body["note"] = note[:1000]
+        body = _money_movement(
+            "transactionDate",
+            on,
+            amount_cents,
+            mpesa_receipt,
+            payment_type_id,
+            note,
+            external_id=True,
+        )
         result = await self._send(
             "POST",
             f"/loans/{loan_id}/transactions?command=repayment",
@@ -261,15 +255,15 @@ class FineractClient:
         payment_type_id: int | None = None,
     ) -> FineractResult:
         """Savings transactions have no ``externalId`` in this API: the Idempotency-Key is the guard."""
-        body: dict[str, Any] = {
-            "transactionDate": on.isoformat(),
-            "transactionAmount": format_cents(amount_cents),
-            "receiptNumber": mpesa_receipt,
-            "dateFormat": DATE_FORMAT,
-            "locale": "en",
-        }
-        if payment_type_id is not None:
-            body["paymentTypeId"] = payment_type_id
+        body = _money_movement(
+            "transactionDate",
+            on,
+            amount_cents,
+            mpesa_receipt,
+            payment_type_id,
+            None,
+            external_id=False,
+        )
         return await self._send(
             "POST",
             f"/savingsaccounts/{savings_id}/transactions?command=deposit",
@@ -292,6 +286,33 @@ class FineractClient:
             if isinstance(found, FineractOk):
                 return FineractOk(resource_id=found.body.get("id"), duplicate=True, body=found.body)
         return result
+
+
+def _money_movement(
+    date_field: str,
+    on: dt.date,
+    amount_cents: int,
+    mpesa_receipt: str,
+    payment_type_id: int | None,
+    note: str | None,
+    *,
+    external_id: bool,
+) -> dict[str, Any]:
+    """The body every Fineract money command shares; the M-Pesa receipt identifies it."""
+    body: dict[str, Any] = {
+        date_field: on.isoformat(),
+        "transactionAmount": format_cents(amount_cents),
+        "receiptNumber": mpesa_receipt,
+        "dateFormat": DATE_FORMAT,
+        "locale": "en",
+    }
+    if external_id:
+        body["externalId"] = mpesa_receipt
+    if payment_type_id is not None:
+        body["paymentTypeId"] = payment_type_id
+    if note:
+        body["note"] = note[:1000]
+    return body
 
 
 class FineractError(Exception):
