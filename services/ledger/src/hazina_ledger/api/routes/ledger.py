@@ -8,11 +8,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep
+from hazina_ledger.api.deps import (
+    ApiDep,
+    ApproverDep,
+    LedgerApi,
+    OperationsDep,
+    ReaderDep,
+    scope_of,
+)
 from hazina_ledger.api.schemas import AssessArrearsRequest, ReasonRequest
 from hazina_ledger.application.commands import WriteOffLoan
-from hazina_ledger.domain.accounts import CHART, AccountClass
+from hazina_ledger.domain.accounts import CHART, AccountClass, Owner, account_class
 from hazina_ledger.domain.errors import NotFoundError
+from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
 
 router = APIRouter(prefix="/api/ledger", tags=["ledger"])
@@ -31,6 +39,22 @@ def class_view(account: AccountClass) -> dict[str, Any]:
 def normal_balance(account: AccountClass, debit_cents: int, credit_cents: int) -> int:
     """The balance on the account's normal side: an asset's debits less credits, a liability's reverse."""
     return debit_cents - credit_cents if account.debit_normal else credit_cents - debit_cents
+
+
+def check_account_visible(api: LedgerApi, principal: Principal, account_id: str) -> None:
+    """A loan officer opens only the sub-accounts of their own loans and clients; the
+    institution's own accounts (bank, float, income) carry every officer's money."""
+    scope = scope_of(principal)
+    if scope is None:
+        return
+    owner = account_class(account_id).owner
+    owner_id = uuid.UUID(account_id.partition(":")[2]) if owner is not None else None
+    if owner_id is not None and (
+        (owner is Owner.LOAN and api.ownership.owns_loan(scope, owner_id))
+        or (owner is Owner.CLIENT and api.ownership.owns_client(scope, owner_id))
+    ):
+        return
+    raise NotFoundError("Account not found")
 
 
 @router.get("/accounts")
@@ -62,6 +86,7 @@ def account(
     asOf: Annotated[dt.date | None, Query()] = None,  # noqa: N803 - the API's name
     position: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
+    check_account_visible(api, actor, account_id)
     found = api.fresh().account(account_id, asOf, position, page.limit, page.offset)
     chart: AccountClass = found["account"]
     set_total(response, found["entry_count"])
@@ -149,7 +174,7 @@ def assess_arrears(body: AssessArrearsRequest, actor: ApproverDep, api: ApiDep) 
 
 
 @router.get("/parked")
-def parked_events(response: Response, actor: ReaderDep, api: ApiDep) -> list[dict[str, Any]]:
+def parked_events(response: Response, actor: OperationsDep, api: ApiDep) -> list[dict[str, Any]]:
     rows = api.inbox.parked()
     set_total(response, len(rows))
     return rows
