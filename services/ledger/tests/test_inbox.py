@@ -73,7 +73,9 @@ class TestOutOfOrder:
         paid = repayments(client, staff, loan_id)
         assert [r["_id"] for r in paid["repayments"]] == ["EARLY1", "EARLY2"]  # in arrival order
         assert paid["total_paid_cents"] == 600_000
-        assert client.get("/api/ledger/parked", headers=staff.headers("initiator_admin")).json() == []
+        assert (
+            client.get("/api/ledger/parked", headers=staff.headers("initiator_admin")).json() == []
+        )
 
     def test_a_disbursement_before_the_approval_waits_and_so_do_its_repayments(
         self, client: TestClient, container: Any, staff: Any, h: Any

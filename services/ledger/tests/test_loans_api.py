@@ -178,7 +178,9 @@ def test_reversal_refolds_later_repayments_with_an_adjusting_entry(
         json={"reason": "duplicate entry"},
         headers=staff.headers("super_admin"),
     )
-    history = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")).json()
+    history = client.get(
+        f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")
+    ).json()
     split = {
         r["_id"]: (
             r["allocation"]["interest_cents"],

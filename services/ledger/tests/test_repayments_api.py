@@ -56,7 +56,9 @@ class TestRecordRepayment:
         assert history["repayments"][0]["amount_cents"] == 500_000
         assert history["data"][0]["amount"] == 5000
         assert (
-            client.get(f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")).json()
+            client.get(
+                f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")
+            ).json()
             == history
         )
 

@@ -57,7 +57,8 @@ class Books:
         h = self.h
         h.deliver(self.container, h.client_onboarded(client_id, group_id))
         h.deliver(
-            self.container, h.loan_approved(loan_id, client_id, officer_id=officer, group_id=group_id)
+            self.container,
+            h.loan_approved(loan_id, client_id, officer_id=officer, group_id=group_id),
         )
         h.deliver(self.container, h.disbursement_completed(loan_id))
         return loan_id
@@ -74,9 +75,7 @@ class Books:
 
     def unallocated(self) -> str:
         paid = receipt()
-        self.h.deliver(
-            self.container, self.h.payment_received(paid, 50_000, target="unallocated")
-        )
+        self.h.deliver(self.container, self.h.payment_received(paid, 50_000, target="unallocated"))
         return paid
 
     def saver(self, officer: uuid.UUID) -> tuple[uuid.UUID, str]:
@@ -182,7 +181,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         lambda b, o: Call("GET", f"/api/clients/{b.saver(o)[0]}/accounts"),
     ),
     # The institution's books by account class: totals only, no client or loan in them.
-    "GET /api/ledger/accounts": (ANYONE_SIGNED_IN, lambda b, o: Call("GET", "/api/ledger/accounts")),
+    "GET /api/ledger/accounts": (
+        ANYONE_SIGNED_IN,
+        lambda b, o: Call("GET", "/api/ledger/accounts"),
+    ),
     "GET /api/ledger/accounts/{account_id}": (
         RECORD,
         lambda b, o: Call("GET", f"/api/ledger/accounts/1100:{b.loan_of(o)}"),

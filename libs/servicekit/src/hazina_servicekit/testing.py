@@ -206,4 +206,6 @@ def _check_list(
         assert not mine or own.shows in response.text, f"{route} hides the officer's own record"
         body = response.json()
         if "X-Total-Count" in response.headers and isinstance(body, list):
-            assert int(response.headers["X-Total-Count"]) == len(body), f"{route}: total counts others"
+            assert int(response.headers["X-Total-Count"]) == len(body), (
+                f"{route}: total counts others"
+            )

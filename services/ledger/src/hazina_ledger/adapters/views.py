@@ -427,9 +427,7 @@ class LedgerViews:
     ) -> dict[str, Any]:
         """The portfolio report; over the officer's own loans only when ``officer_id`` is given."""
         positions = [
-            p
-            for p in self.loan_positions(as_of, officer_id)
-            if p.outstanding_principal_cents > 0
+            p for p in self.loan_positions(as_of, officer_id) if p.outstanding_principal_cents > 0
         ]
         mine, params = _officer_loans("loan_id", officer_id)
         disbursed = self._all(
