@@ -67,7 +67,7 @@ def _requests_for(nats_url: str, loan_id: str) -> list[EventEnvelope]:
             while True:
                 try:
                     msgs = await sub.fetch(100, timeout=1)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py raises its own subclass or the builtin one
                     return [e for e in found if e.data["loan_id"] == loan_id]
                 found += [EventEnvelope.from_bytes(m.data) for m in msgs]
         finally:
