@@ -16,7 +16,8 @@ from typing import Any
 from payments_harness import Gateway, wait_until
 
 from hazina_payments_gateway.adapters.daraja.client import DarajaClient
-from hazina_payments_gateway.adapters.inbox import inbox_key
+from hazina_payments_gateway.adapters.inbox import InboxProcessor, inbox_key
+from hazina_payments_gateway.api.routes.callbacks import CALLBACKS
 from hazina_payments_gateway.application.ports import Accepted
 from hazina_payments_gateway.bootstrap import daraja_settings
 from hazina_payments_gateway.domain.callback_review import CallbackReview
@@ -329,3 +330,66 @@ def test_every_callback_kind_is_handled_or_kept_open_and_listed(
     assert target not in [r["id"] for r in remaining] and len(remaining) == 4
     report = gateway.get("/api/payments/reconciliation").json()
     assert report["callbacks"]["open"] == 2 and report["callbacks"]["flagged"] == 2
+
+
+def test_rows_stored_before_rows_had_a_status_keep_their_meaning(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = start_gateway(HAZINA_RUN_WORKERS=False)
+    pool = gateway.container.pool
+    with pool.connection() as conn:
+        conn.execute("DROP INDEX callback_inbox_due, callback_inbox_attention")
+        conn.execute("ALTER TABLE callback_inbox DROP COLUMN status, DROP COLUMN detail")
+        for kind, outcome in [
+            ("c2b_confirmation", "recorded"),
+            ("c2b_confirmation", "malformed"),
+            ("b2c_result", "failed"),
+            ("balance_result", "stored"),
+            ("c2b_validation", "stored"),
+            ("stk_callback", None),
+        ]:
+            conn.execute(
+                "INSERT INTO callback_inbox (kind, body, outcome, processed_at) "
+                "VALUES (%s, '{}', %s, CASE WHEN %s::text IS NULL THEN NULL ELSE now() END)",
+                (kind, outcome, outcome),
+            )
+    InboxProcessor(pool, {})  # what a new release does on start
+    assert [(r["kind"], r["status"]) for r in gateway.inbox()] == [
+        ("c2b_confirmation", "processed"),
+        ("c2b_confirmation", "flagged"),
+        ("b2c_result", "parked"),
+        ("balance_result", "open"),
+        ("c2b_validation", "processed"),
+        ("stk_callback", "pending"),
+    ]
+
+
+GARBAGE = [
+    b"",
+    b"null",
+    b"[]",
+    b'"text"',
+    b"\x00",
+    b"\xff\xfe{}",
+    b'{"Result": []}',
+    b'{"Result": {"ResultCode": {"a": 1}, "OriginatorConversationID": ["x"]}}',
+    b'{"Body": {"stkCallback": {"CheckoutRequestID": 1e400000, "ResultCode": true}}}',
+    b'{"TransID": {"$gt": ""}, "TransAmount": [1], "TransTime": 1e999}',
+    b"[" * 50_000 + b"]" * 50_000,
+    b'{"Result": {}}',
+]
+
+
+def test_no_callback_route_answers_500_whatever_it_is_sent(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = start_gateway(PAYMENTS_INBOX_MAX_ATTEMPTS=2, PAYMENTS_INBOX_RETRY_SECONDS=0.05)
+    for path, _ in CALLBACKS:
+        for body in GARBAGE:
+            answer = gateway.callback(path, body)
+            assert answer.status_code == 200, (path, body[:40], answer.status_code, answer.text)
+            assert answer.json()["ResultCode"] in {0, "C2B00013", "C2B00016"}, (path, body[:40])
+    rows = gateway.wait_inbox(len(CALLBACKS) * len(GARBAGE), timeout=60)
+    # Nothing crashed a handler (that would be parked) and nothing garbage was applied.
+    assert {r["status"] for r in rows} <= {"flagged", "open"}
+    assert gateway.events(type_="PaymentReceived") == []

@@ -56,7 +56,9 @@ CREATE INDEX IF NOT EXISTS callback_inbox_attention ON callback_inbox (status, i
 -- Rows closed before rows had a status: what their outcome meant.
 UPDATE callback_inbox SET status = CASE outcome
         WHEN 'malformed' THEN 'flagged' WHEN 'unmatched' THEN 'flagged'
-        WHEN 'failed' THEN 'parked' WHEN 'stored' THEN 'open' ELSE 'processed' END
+        WHEN 'failed' THEN 'parked'
+        WHEN 'stored' THEN CASE WHEN kind = 'c2b_validation' THEN 'processed' ELSE 'open' END
+        ELSE 'processed' END
     WHERE status = 'pending' AND processed_at IS NOT NULL;
 """
 
@@ -422,11 +424,6 @@ class InboxProcessor:
             )
             for task in (waiter, stopper):
                 task.cancel()
-
-    def counts(self) -> dict[str, int]:
-        with self.pool.connection() as conn:
-            rows = conn.execute("SELECT status, count(*) FROM callback_inbox GROUP BY 1").fetchall()
-        return {str(r[0]): int(r[1]) for r in rows}
 
 
 class InboxRowNotFoundError(Exception):

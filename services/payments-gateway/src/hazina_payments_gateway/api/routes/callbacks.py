@@ -4,7 +4,9 @@ Registered URLs live under ``/api/pay/...`` (Safaricom refuses URLs containing '
 ``/api/mpesa/...`` paths are aliases of the same handlers. The last path segment is the shared
 secret ``MPESA_CALLBACK_TOKEN``; a wrong token or an address outside the allow list is refused,
 logged, and changes nothing. If a callback cannot be stored the answer is not a 2xx, so the
-sender may try again; "Accepted" is never said for money we did not record.
+sender may try again; "Accepted" is never said for money we did not record. A callback with a bad
+field is stored all the same and answered as Daraja expects (a validation is refused with the
+code of the field at fault); the inbox flags it for staff. Bad input never gets a 500.
 """
 
 from __future__ import annotations
