@@ -11,6 +11,7 @@ the loan is repaid with the excess in suspense. Then a B2C failure sends a loan 
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from collections.abc import Callable
@@ -18,9 +19,19 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 pytestmark = pytest.mark.e2e
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(512)
+
+
+def _jpeg() -> bytes:
+    """A real photo: origination decodes every upload whole, so a JPEG header alone is refused."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (180, 90, 30)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+JPEG = _jpeg()
 PAYBILL = "600984"
 
 
@@ -31,7 +42,7 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
     """Poll until ``check`` returns something truthy: events travel between services."""
     deadline = time.monotonic() + timeout
     last: Any = None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from hazina_servicekit.testing import (
     PUBLIC,
@@ -22,7 +23,15 @@ from hazina_servicekit.testing import (
 )
 
 ALL = frozenset(ROLES)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(200)
+
+
+def _image(kind: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 90, 90)).save(out, format=kind)
+    return out.getvalue()
+
+
+JPEG = _image("JPEG")
 
 Setup = Callable[[Any, Any], Call]  # (world, the loan officer who owns the records) -> the request
 
@@ -253,9 +262,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         mine("approver_admin", "super_admin"),
         lambda w, lo: Call("PUT", f"/api/loans/{_approved_loan(w, lo)}/disburse"),
     ),
-    # Photo names are unguessable and only ever given with a record the caller may see.
+    # No token (an <img src> sends none): a link the API signed for someone who may see the
+    # client, given only with a record they may see.
     "GET /uploads/{name}": (
-        Access(ALL),
+        PUBLIC,
         lambda w, lo: Call("GET", _client(w, lo, approve=False)["photoUrl"]),
     ),
     "POST /api/upload": (
@@ -263,7 +273,7 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         lambda w, lo: Call(
             "POST",
             "/api/upload",
-            {"files": {"file": ("id.png", b"\x89PNG\r\n\x1a\n" + bytes(30), "image/png")}},
+            {"files": {"file": ("id.png", _image("PNG"), "image/png")}},
         ),
     ),
     "POST /api/origination/import": (Access(frozenset({"super_admin"})), _import_file),
