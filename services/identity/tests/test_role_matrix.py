@@ -107,6 +107,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         SUPER_ADMIN,
         lambda p, o: Call("POST", f"/api/users/{p.new().user_id}/reset-password"),
     ),
+    "POST /api/users/{user_id}/unlock": (
+        SUPER_ADMIN,
+        lambda p, o: Call("POST", f"/api/users/{p.new().user_id}/unlock"),
+    ),
     "GET /api/identity/health": (PUBLIC, lambda p, o: Call("GET", "/api/identity/health")),
     "GET /api/identity/ready": (PUBLIC, lambda p, o: Call("GET", "/api/identity/ready")),
     "GET /api/health": (PUBLIC, lambda p, o: Call("GET", "/api/health")),

@@ -16,6 +16,7 @@ from payments_factories import disbursement_requested, loan_initiated
 from payments_harness import CALLBACK_TOKEN, Gateway, envelope
 
 from hazina_payments_gateway.adapters import subscriptions
+from hazina_payments_gateway.adapters.inbox import ATTENTION
 from hazina_payments_gateway.api.routes.callbacks import CALLBACKS
 from hazina_payments_gateway.application.ports import Accepted
 from hazina_payments_gateway.application.records import B2CResult
@@ -76,6 +77,20 @@ class Desk:
         assert outcome == "applied"
         return disbursement_id
 
+    def stored_callback(self) -> int:
+        """A callback awaiting staff: one the inbox could not use, stored and processed."""
+        marker = uuid.uuid4().hex
+        response = self.gateway.callback("balance/result", {"marker": marker})
+        assert response.status_code == 200, response.text
+        self.container.inbox.process_pending()
+        with self.container.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT id, status FROM callback_inbox WHERE convert_from(body, 'UTF8') LIKE %s",
+                (f"%{marker}%",),
+            ).fetchone()
+        assert row is not None and row[1] in ATTENTION, row
+        return int(row[0])
+
 
 Setup = Callable[[Desk, uuid.UUID], Call]
 
@@ -104,6 +119,29 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         Access(FINANCE),
         lambda d, o: Call(
             "POST", "/api/payments/reconciliation/statement", {"content": STATEMENT_WITH_NO_ROWS}
+        ),
+    ),
+    # Stored callbacks: raw money messages of every officer's borrowers.
+    "GET /api/payments/inbox": (
+        Access(FINANCE),
+        lambda d, o: (d.stored_callback(), Call("GET", "/api/payments/inbox"))[1],
+    ),
+    "GET /api/payments/inbox/{row_id}": (
+        Access(FINANCE),
+        lambda d, o: Call("GET", f"/api/payments/inbox/{d.stored_callback()}"),
+    ),
+    "POST /api/payments/inbox/{row_id}/retry": (
+        Access(FINANCE),
+        lambda d, o: Call(
+            "POST", f"/api/payments/inbox/{d.stored_callback()}/retry", {"json": {"reason": "look"}}
+        ),
+    ),
+    "POST /api/payments/inbox/{row_id}/dismiss": (
+        Access(FINANCE),
+        lambda d, o: Call(
+            "POST",
+            f"/api/payments/inbox/{d.stored_callback()}/dismiss",
+            {"json": {"reason": "seen"}},
         ),
     ),
     # Daraja's callbacks carry the shared secret in the path, not a staff token.
