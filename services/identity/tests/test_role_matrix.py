@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 
 from hazina_servicekit.testing import PUBLIC, ROLES, Access, Call, assert_matrix_covers, check_route
 
-PASSWORD = "Matrix-Pass-1"
+PASSWORD = "Matrix-Pass-1"  # pragma: allowlist secret
+CHANGED = "Changed-Pass-22"  # pragma: allowlist secret
 SIGNED_IN = Access(frozenset(ROLES))
 SUPER_ADMIN = Access(frozenset({"super_admin"}))
 _names = itertools.count(1)
@@ -72,8 +73,8 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
             {
                 "json": {
                     "currentPassword": PASSWORD,
-                    "newPassword": "Changed-Pass-22",
-                    "confirmPassword": "Changed-Pass-22",
+                    "newPassword": CHANGED,
+                    "confirmPassword": CHANGED,
                 }
             },
         ),
