@@ -443,6 +443,11 @@ class LoanAccount(Aggregate):
             outstanding_cents=outstanding_after,
             reopened=self.status == REPAID and outstanding_after > 0,
             journal=entry.to_legs(),
+            amount_cents=record.amount_cents,
+            method=record.method,
+            lines=lines_to_rows(record.allocation.lines),
+            suspense_cents=record.suspense_cents,
+            total_paid_cents=sum(r.amount_cents for r in remaining),
         )
 
     @event("RepaymentReversed", topic="hazina.ledger.LoanAccount.RepaymentReversed")
@@ -457,6 +462,12 @@ class LoanAccount(Aggregate):
         outstanding_cents: int,
         reopened: bool,
         journal: list[list[Any]],
+        # Recorded since the RepaymentReversed contract event (what it publishes); None in older events.
+        amount_cents: int | None = None,
+        method: str | None = None,
+        lines: list[list[int]] | None = None,
+        suspense_cents: int | None = None,
+        total_paid_cents: int | None = None,
     ) -> None:
         record = self.repayments[receipt]
         record.reversed = True
