@@ -115,10 +115,37 @@ def test_replay_of_every_kind_of_event_matches_the_live_tables(
             loan_id=other, receipt="RECOV1", amount_cents=5_000, method="cash", paid_at=at
         )
     )
+    # Payouts that were not the approved principal: one accepted (then repaid on), one marked
+    # for recovery, one still held.
+    from hazina_ledger.application.commands import ResolveHeldDisbursement
+
+    for k, decision in enumerate(("accept", "recover", None)):
+        held_loan, held_client = uuid.uuid4(), uuid.uuid4()
+        h.deliver(container, h.loan_approved(held_loan, held_client, 1_000_000))
+        payout = h.disbursement_completed(held_loan, 1_250_000)
+        h.deliver(container, payout)
+        if decision:
+            ledger.resolve_held_disbursement(
+                ResolveHeldDisbursement(
+                    loan_id=held_loan,
+                    disbursement_id=payout.disbursement_id,
+                    decision=decision,
+                    reason="checked with the borrower",
+                    decided_by=checker,
+                )
+            )
+        if decision == "accept":
+            h.deliver(container, h.payment_received(f"HELD{k}", 300_000, loan_id=held_loan))
     container.projection.catch_up()
     report = replay(container, quiet=True, page_size=page_size or 10_000, engine=engine)
     assert report.ok, report.details
+    assert report.checks["held_disbursements_equal_their_suspense"] == 0
     assert container.views.loan(loan_id)["status"] != container.views.loan(other)["status"]
+    assert sorted(r["status"] for r in container.views.disbursement_mismatches(None)) == [
+        "accepted",
+        "held",
+        "recovery",
+    ]
 
 
 def test_replay_exits_non_zero_when_a_live_balance_was_tampered_with(

@@ -79,12 +79,12 @@ class DurableConsumer:
             max_ack_pending=max(self.batch_size * 2, 100),
             filter_subjects=list(self.subjects),
         )
-        await self._update_subjects(config)
+        await self._update_subjects()
         return await self.js.pull_subscribe(
             subject=self.subjects[0], durable=self.durable, stream=self.stream, config=config
         )
 
-    async def _update_subjects(self, config: ConsumerConfig) -> None:
+    async def _update_subjects(self) -> None:
         """Give an existing durable consumer the subjects this code consumes.
 
         JetStream keeps the filter a durable consumer was created with, and ``pull_subscribe``
