@@ -204,3 +204,47 @@ def test_balance_as_of_a_past_date_or_position(
     assert "Trial balance as of 2025-03-15" in out and "  balanced" in out
     assert run_cli(["balance", "--position", "1"]) == 0
     assert "at event 1" in capsys.readouterr().out
+
+
+def test_make_replay_and_verify_reach_the_system_make_run_started(
+    container: Any, h: Any, database_url: str, tmp_path: Any
+) -> None:
+    """``make replay`` / ``make verify`` run the CLI through the devstack's record of the running
+    system (written by ``make run``), with no variables set; without one they say so."""
+    from hazina_devstack import running
+
+    populate(container, h)
+    running.record(
+        tmp_path,
+        running.RunningStack(
+            pid=os.getpid(),  # alive for as long as this test runs, as make run would be
+            database_url=database_url,
+            nats_url="nats://127.0.0.1:4222",
+            url="http://localhost:8000",
+        ),
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
+    env.update(HAZINA_STATE_DIR=str(tmp_path), LOG_LEVEL="WARNING")
+
+    def operator(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hazina_devstack", "with-running", "--"]
+            + [sys.executable, "-m", "hazina_ledger", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    for command in ("verify", "replay"):
+        done = operator(command)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"{command}: OK" in done.stdout
+    verified = operator("verify").stdout
+    assert "ok   loan_outstanding_equals_schedule_minus_allocations" in verified
+
+    running.forget(tmp_path, os.getpid())  # make run stopped
+    stopped = operator("verify")
+    assert stopped.returncode == 1 and "verify:" not in stopped.stdout
+    assert "No Hazina system is running" in stopped.stderr
