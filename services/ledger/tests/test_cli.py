@@ -226,10 +226,11 @@ def test_make_replay_and_verify_reach_the_system_make_run_started(
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
     env.update(HAZINA_STATE_DIR=str(tmp_path), LOG_LEVEL="WARNING")
 
+    devstack = [sys.executable, "-m", "hazina_devstack", "with-running", "--"]
+
     def operator(command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "hazina_devstack", "with-running", "--"]
-            + [sys.executable, "-m", "hazina_ledger", command],
+            [*devstack, sys.executable, "-m", "hazina_ledger", command],
             env=env,
             capture_output=True,
             text=True,
