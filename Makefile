@@ -8,7 +8,7 @@ VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 PY := $(VENV)/bin/python
 
-.PHONY: help run test lint secrets secrets-baseline fmt typecheck import-contracts schemas test-unit e2e bench bench-ledger bench-c2b caddyfile clean
+.PHONY: help uv-installed install run replay verify lint secrets secrets-baseline fmt schemas caddyfile test e2e bench bench-ledger bench-c2b clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ install: $(SYNC_STAMP) ## install every package into .venv (uv, from the lock fi
 
 run: $(SYNC_STAMP) ## start the whole system behind the front door on HAZINA_PORT (8000)
 	exec $(PY) -m hazina_devstack run
+
+replay: $(SYNC_STAMP) ## rebuild the ledger's read models of the system `make run` started (or DATABASE_URL), audit, compare
+	@$(PY) -m hazina_devstack with-running -- $(VENV)/bin/hazina-ledger replay
+
+verify: $(SYNC_STAMP) ## audit the ledger's books of the system `make run` started (or DATABASE_URL)
+	@$(PY) -m hazina_devstack with-running -- $(VENV)/bin/hazina-ledger verify
 
 lint: $(SYNC_STAMP) ## ruff, format check, import contracts, mypy, contract schemas, secrets
 	$(VENV)/bin/ruff check .

@@ -362,6 +362,27 @@ def test_the_money_loop(system: Any) -> None:
         assert accounts["savings_cents"] == 400_000
         assert ok(client.get("/api/ledger/trial-balance", headers=admin))["balanced"] is True
 
+        # Staff reverse the last payment (M-Pesa reversed it): the ledger re-folds the loan and
+        # publishes RepaymentReversed; origination shows the loan owed again, without that receipt.
+        last = next(r for r in paid["repayments"] if r["amount_cents"] == 700_000)
+        reversal = ok(
+            client.post(
+                f"/api/repayments/{last['mpesaReceipt']}/reverse",
+                json={"reason": "M-Pesa reversed the payment"},
+                headers=approver,
+            )
+        )
+        assert reversal["loan"]["outstanding_cents"] == 600_000
+
+        def after_reversal() -> Any:
+            body = ok(client.get(f"/api/loans/{loan['_id']}", headers=admin))
+            shown = body.get("loan", body)
+            seen = (shown["status"], shown["outstanding_cents"], shown["total_paid_cents"])
+            return seen if seen == ("disbursed", 600_000, 1_600_000) else None
+
+        eventually(after_reversal, "RepaymentReversed to reopen the loan in origination")
+        assert ok(client.get("/api/ledger/trial-balance", headers=admin))["balanced"] is True
+
         # A B2C failure: the loan goes back to approved with the reason, and a retry pays it.
         retry_loan = initiate(second_borrower)
         guarantee_assess_approve(retry_loan, guarantor)
