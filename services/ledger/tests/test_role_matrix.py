@@ -90,6 +90,19 @@ class Books:
         assert response.status_code == 201, response.text
         return client_id, paid
 
+    def held_payout(self, officer: uuid.UUID) -> uuid.UUID:
+        """A payout of more than the approved principal, held for staff; returns its id."""
+        loan_id, client_id = uuid.uuid4(), uuid.uuid4()
+        group_id = self.h.own(self.container, officer, client_id=client_id, loan_id=loan_id)
+        h = self.h
+        h.deliver(self.container, h.client_onboarded(client_id, group_id))
+        h.deliver(
+            self.container, h.loan_approved(loan_id, client_id, 2_000_000, officer_id=officer)
+        )
+        payout = h.disbursement_completed(loan_id, 2_500_000)
+        h.deliver(self.container, payout)
+        return payout.disbursement_id
+
     def withdrawal(self, officer: uuid.UUID) -> tuple[uuid.UUID, str]:
         client_id, _ = self.saver(officer)
         response = self.client.post(
@@ -205,6 +218,27 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         lambda b, o: _json("POST", "/api/ledger/arrears/assess", {}),
     ),
     "GET /api/ledger/parked": (Access(RECORDERS), lambda b, o: Call("GET", "/api/ledger/parked")),
+    # Payouts that were not the approved principal: a queue for the back office.
+    "GET /api/ledger/disbursement-mismatches": (
+        Access(RECORDERS),
+        lambda b, o: (b.held_payout(o), Call("GET", "/api/ledger/disbursement-mismatches"))[1],
+    ),
+    "POST /api/ledger/disbursement-mismatches/{disbursement_id}/accept": (
+        Access(APPROVERS),
+        lambda b, o: _json(
+            "POST",
+            f"/api/ledger/disbursement-mismatches/{b.held_payout(o)}/accept",
+            {"reason": "confirmed with the borrower"},
+        ),
+    ),
+    "POST /api/ledger/disbursement-mismatches/{disbursement_id}/recover": (
+        Access(APPROVERS),
+        lambda b, o: _json(
+            "POST",
+            f"/api/ledger/disbursement-mismatches/{b.held_payout(o)}/recover",
+            {"reason": "paid too much"},
+        ),
+    ),
     "GET /api/reports/portfolio": (
         LIST,
         lambda b, o: (b.loan_of(o), Call("GET", "/api/reports/portfolio", shows=str(o)))[1],
