@@ -138,15 +138,31 @@ def consumer_worker(
     return worker
 
 
-def serve(app: FastAPI, *, port: int, host: str | None = None) -> None:
-    """uvicorn, trusting X-Forwarded-For only from the front door's addresses."""
-    uvicorn.run(
+# uvicorn keeps an idle connection this long; the front door (Caddy) forgets idle upstream
+# connections sooner (its ``keepalive``), so it is always the proxy that closes one and never
+# sends a request on a connection the service is closing at that moment (a 502 for the caller).
+KEEP_ALIVE_SECONDS = 75
+
+
+def server_config(app: FastAPI, *, port: int, host: str | None = None) -> uvicorn.Config:
+    """How every service runs under uvicorn (also what tests serve with, to test the same thing).
+
+    X-Forwarded-For is trusted only from the front door's addresses; no ``Server`` banner.
+    """
+    return uvicorn.Config(
         app,
         host=host or os.environ.get("HAZINA_BIND_HOST", "127.0.0.1"),
         port=port,
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("HAZINA_TRUSTED_PROXIES", "127.0.0.1"),
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def serve(app: FastAPI, *, port: int, host: str | None = None) -> None:
+    """Run ``app`` until the process is told to stop."""
+    uvicorn.Server(server_config(app, port=port, host=host)).run()
