@@ -18,6 +18,7 @@ from hazina_identity.application.commands import LogIn
 from hazina_identity.application.identity import Session
 from hazina_servicekit.auth import PrincipalDep
 from hazina_servicekit.http import client_address, correlation_id
+from hazina_servicekit.openapi import error_response
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -38,7 +39,14 @@ def _session_body(session: Session) -> dict[str, Any]:
     }
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    responses={
+        401: error_response(401, "Wrong username or password"),
+        403: error_response(403, "The account is deactivated"),
+        429: error_response(429, "Too many failed sign-ins; try again after Retry-After seconds"),
+    },
+)
 def login(body: LoginRequest, request: Request, api: ApiDep) -> dict[str, Any]:
     session = api.identity.log_in(
         LogIn(
@@ -51,7 +59,13 @@ def login(body: LoginRequest, request: Request, api: ApiDep) -> dict[str, Any]:
     return _session_body(session)
 
 
-@router.post("/refresh")
+@router.post(
+    "/refresh",
+    responses={
+        401: error_response(401, "The refresh token is unknown, used or expired"),
+        403: error_response(403, "The account is deactivated"),
+    },
+)
 def refresh(body: RefreshRequest, api: ApiDep) -> dict[str, Any]:
     return _session_body(api.identity.refresh(body.refreshToken))
 
