@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from hazina_identity.api.deps import ApiDep
+from hazina_identity.api.responses import Message, ProfileView, SessionView
 from hazina_identity.api.schemas import (
     ChangePasswordRequest,
     LoginRequest,
@@ -41,6 +42,7 @@ def _session_body(session: Session) -> dict[str, Any]:
 
 @router.post(
     "/login",
+    response_model=SessionView,
     responses={
         401: error_response(401, "Wrong username or password"),
         403: error_response(403, "The account is deactivated"),
@@ -61,6 +63,7 @@ def login(body: LoginRequest, request: Request, api: ApiDep) -> dict[str, Any]:
 
 @router.post(
     "/refresh",
+    response_model=SessionView,
     responses={
         401: error_response(401, "The refresh token is unknown, used or expired"),
         403: error_response(403, "The account is deactivated"),
@@ -70,7 +73,7 @@ def refresh(body: RefreshRequest, api: ApiDep) -> dict[str, Any]:
     return _session_body(api.identity.refresh(body.refreshToken))
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=Message)
 def logout(
     principal: PrincipalDep, api: ApiDep, body: LogoutRequest | None = None
 ) -> dict[str, str]:
@@ -78,12 +81,12 @@ def logout(
     return {"message": "Logged out"}
 
 
-@router.get("/me")
+@router.get("/me", response_model=ProfileView)
 def me(principal: PrincipalDep, api: ApiDep) -> dict[str, Any]:
     return profile_view(api.identity.get_user(principal.user_id))
 
 
-@router.put("/change-password")
+@router.put("/change-password", response_model=Message)
 def change_password(
     body: ChangePasswordRequest, request: Request, principal: PrincipalDep, api: ApiDep
 ) -> dict[str, str]:

@@ -19,6 +19,7 @@ from hazina_payments_gateway.adapters.reconciliation import (
     reconciliation_report,
 )
 from hazina_payments_gateway.api.deps import ApiDep, FinanceDep, GatewayApi
+from hazina_payments_gateway.api.responses import PullResult, StatementResult
 from hazina_payments_gateway.application.records import IncomingPayment
 from hazina_payments_gateway.domain.rules import EAT
 from hazina_servicekit.errors import BadRequest, ServiceUnavailable
@@ -50,7 +51,9 @@ class PullRequest(BaseModel):
 
 
 @router.post(
-    "/pull", responses={503: error_response(503, "Daraja's Pull Transactions did not answer")}
+    "/pull",
+    response_model=PullResult,
+    responses={503: error_response(503, "Daraja's Pull Transactions did not answer")},
 )
 async def pull(body: PullRequest, request: Request, _: FinanceDep) -> dict[str, Any]:
     """Ask Daraja (Pull Transactions) for the window's C2B payments and record any we missed."""
@@ -73,6 +76,7 @@ async def pull(body: PullRequest, request: Request, _: FinanceDep) -> dict[str, 
 
 @router.post(
     "/statement",
+    response_model=StatementResult,
     openapi_extra={
         "requestBody": {
             "required": True,
