@@ -150,6 +150,8 @@ def add_error_handlers(
 
         app.add_exception_handler(exc_type, _make(status))
 
+    # Only for an exception raised outside UnhandledErrorMiddleware (in the outer middleware):
+    # Starlette answers with this and re-raises, and uvicorn then closes the connection.
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", error_type=type(exc).__name__)
