@@ -57,6 +57,12 @@ def _stand_in_service() -> FastAPI:
     async def cached() -> JSONResponse:
         return JSONResponse({"status": "ok"}, headers={"Cache-Control": "public, max-age=60"})
 
+    @app.get("/api/identity/document")
+    async def document() -> JSONResponse:
+        return JSONResponse(
+            {"status": "ok"}, headers={"Content-Security-Policy": "default-src 'none'; sandbox"}
+        )
+
     @app.post("/api/auth/login")
     async def login() -> dict[str, str]:
         return {"token": "an-access-token", "refreshToken": "a-refresh-token"}
@@ -187,6 +193,18 @@ def test_a_services_own_cache_control_is_kept(front_door: FrontDoor) -> None:
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=60"
     _assert_security_headers(response)
+
+
+def test_a_services_own_content_security_policy_is_kept_and_framing_still_refused(
+    front_door: FrontDoor,
+) -> None:
+    response = httpx.get(f"{front_door.url}/api/identity/document", timeout=10)
+    assert response.status_code == 200
+    assert set(response.headers.get_list("content-security-policy")) == {
+        "default-src 'none'; sandbox",
+        "frame-ancestors 'none'",
+    }
+    assert response.headers["x-frame-options"] == "DENY"
 
 
 def test_an_unrouted_path_is_a_json_404_a_browser_at_an_allowed_origin_can_read(

@@ -104,7 +104,9 @@ def caddyfile(entries: list[ServiceEntry]) -> str:
         "\t\t-Server",
         "\t\tX-Content-Type-Options nosniff",
         "\t\tReferrer-Policy no-referrer",
-        "\t\tContent-Security-Policy \"frame-ancestors 'none'\"",
+        # Added, not set: a service's own policy (uploads: default-src 'none'; sandbox) stays,
+        # and a browser enforces both.
+        "\t\t+Content-Security-Policy \"frame-ancestors 'none'\"",
         "\t\tX-Frame-Options DENY",
         "\t\t?Cache-Control no-store",
         "\t}",
