@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import structlog
 import uvicorn
@@ -144,25 +145,28 @@ def consumer_worker(
 KEEP_ALIVE_SECONDS = 75
 
 
-def server_config(app: FastAPI, *, port: int, host: str | None = None) -> uvicorn.Config:
-    """How every service runs under uvicorn (also what tests serve with, to test the same thing).
-
-    X-Forwarded-For is trusted only from the front door's addresses; no ``Server`` banner.
+def server_options(*, port: int, host: str | None = None) -> dict[str, Any]:
+    """How every service runs under uvicorn: X-Forwarded-For trusted only from the front door's
+    addresses, no ``Server`` banner, idle connections kept longer than the front door keeps them.
     """
-    return uvicorn.Config(
-        app,
-        host=host or os.environ.get("HAZINA_BIND_HOST", "127.0.0.1"),
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("HAZINA_TRUSTED_PROXIES", "127.0.0.1"),
-        server_header=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    return {
+        "host": host or os.environ.get("HAZINA_BIND_HOST", "127.0.0.1"),
+        "port": port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": os.environ.get("HAZINA_TRUSTED_PROXIES", "127.0.0.1"),
+        "server_header": False,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def server_config(app: FastAPI, *, port: int, host: str | None = None) -> uvicorn.Config:
+    """The same, for a test that runs ``uvicorn.Server`` itself (to test what runs)."""
+    return uvicorn.Config(app, **server_options(port=port, host=host))
 
 
 def serve(app: FastAPI, *, port: int, host: str | None = None) -> None:
-    """Run ``app`` until the process is told to stop."""
-    uvicorn.Server(server_config(app, port=port, host=host)).run()
+    """Run ``app`` until the process is told to stop (exits non-zero if it cannot start)."""
+    uvicorn.run(app, **server_options(port=port, host=host))
