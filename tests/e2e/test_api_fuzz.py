@@ -120,8 +120,11 @@ def test_every_operation_answers_as_documented(system, caller: Caller, service: 
     assert operations, f"{service} documents no operation"
     failures = [found for op in operations if (found := _fuzz(op, caller)) is not None]
     if failures:
+        # The services' own account of their 500s (the log masks personal data and tokens).
+        errors = [line[-2000:] for line in system.output if "unhandled_error" in line][-5:]
         pytest.fail(
             f"{len(failures)} of {len(operations)} {service} operations:\n\n"
-            + "\n\n".join(failures),
+            + "\n\n".join(failures)
+            + ("\n\nThe services logged:\n" + "".join(errors) if errors else ""),
             pytrace=False,
         )
