@@ -16,6 +16,8 @@ from psycopg_pool import ConnectionPool
 from hazina_contracts.money import MoneyParseError, format_cents, parse_kes_to_cents
 from hazina_payments_gateway.application.records import IncomingPayment
 from hazina_payments_gateway.domain.rules import EAT
+from hazina_servicekit.dates import MAX_YEAR, MIN_YEAR
+from hazina_servicekit.text import text_problem
 
 _TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -35,9 +37,12 @@ def _parse_time(text: str) -> datetime:
     text = text.strip()
     for fmt in _TIME_FORMATS:
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=EAT)
+            moment = datetime.strptime(text, fmt).replace(tzinfo=EAT)
         except ValueError:
             continue
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise StatementError(f"'{text}' is outside the years {MIN_YEAR}-{MAX_YEAR}")
+        return moment
     raise StatementError(f"'{text}' is not a statement time")
 
 
@@ -76,8 +81,22 @@ def parse_statement(
         kind = (col(row, "reason type") + " " + col(row, "details")).lower()
         if "pay bill" not in kind and "buy goods" not in kind and "paybill" not in kind:
             continue
+        unreadable = next(
+            (
+                f"{name}: {problem}"
+                for name, value in row.items()
+                if isinstance(name, str) and isinstance(value, str)
+                for problem in [text_problem(value)]
+                if problem
+            ),
+            None,
+        )
+        if unreadable:  # its text would become event data no read model can hold
+            problems.append(f"row {number}: {unreadable}")
+            continue
         try:
-            amount = parse_kes_to_cents(paid_in, allow_zero=False)
+            # The statement writes thousands grouped (1,200.00); only correct groups are read.
+            amount = parse_kes_to_cents(paid_in, allow_zero=False, allow_grouping=True)
             paid_at = _parse_time(col(row, "completion time", "initiation time"))
         except (MoneyParseError, StatementError) as exc:
             problems.append(f"row {number}: {exc}")

@@ -11,12 +11,13 @@ from hazina_origination.api.deps import ApiDep, Staff
 from hazina_origination.api.routes.clients import read_photo
 from hazina_origination.domain.errors import NotFoundError
 from hazina_origination.domain.photo import check_photo
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(tags=["uploads"])
 
 
 @router.get("/uploads/{name}")
-def uploaded_file(name: str, principal: Staff, api: ApiDep) -> FileResponse:
+def uploaded_file(name: PlainText, principal: Staff, api: ApiDep) -> FileResponse:
     path = api.photos.path_of(name)
     if path is None:
         raise NotFoundError("File not found")

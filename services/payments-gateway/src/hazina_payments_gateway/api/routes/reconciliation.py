@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from hazina_payments_gateway.adapters.daraja.client import PullFailedError
 from hazina_payments_gateway.adapters.reconciliation import (
@@ -21,6 +21,7 @@ from hazina_payments_gateway.adapters.reconciliation import (
 from hazina_payments_gateway.api.deps import ApiDep, FinanceDep, GatewayApi
 from hazina_payments_gateway.application.records import IncomingPayment
 from hazina_payments_gateway.domain.rules import EAT
+from hazina_servicekit.dates import IsoDate, IsoDateTime
 from hazina_servicekit.errors import BadRequest, ServiceUnavailable
 
 router = APIRouter(prefix="/api/payments/reconciliation", tags=["reconciliation"])
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/api/payments/reconciliation", tags=["reconciliation"
 
 @router.get("")
 def reconciliation(
-    api: ApiDep, _: FinanceDep, date: Annotated[dt.date | None, Query()] = None
+    api: ApiDep, _: FinanceDep, date: Annotated[IsoDate | None, Query()] = None
 ) -> dict[str, Any]:
     api.projection.catch_up()
     day = date or dt.datetime.now(EAT).date()
@@ -42,8 +43,8 @@ def _record_all(api: GatewayApi, payments: list[IncomingPayment]) -> dict[str, i
 
 class PullRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: IsoDateTime | None = None
+    end: IsoDateTime | None = None
 
 
 @router.post("/pull")
