@@ -58,6 +58,28 @@ def test_a_repayment_amount_that_is_not_a_plain_decimal_is_a_400_and_writes_noth
     assert last_event(container) == before
 
 
+@pytest.mark.parametrize("number", ["1e999999", "-1e400000", "1e20", "12.345", "9" * 5000, "NaN"])
+def test_an_amount_sent_as_a_json_number_is_held_to_the_same_rule(
+    client: TestClient, container: Any, staff: Any, h: Any, number: str
+) -> None:
+    """A JSON number counts by its value (1E5 is 100000.0, an exact amount); one that is not an
+    exact amount of cents, or is out of range, is refused like the same text."""
+    loan_id, _ = h.open_loan(container)
+    before = last_event(container)
+    body = (
+        f'{{"loanId": "{loan_id}", "amount": {number}, "paymentMethod": "cash",'
+        ' "transactionId": "EDGE2"}'
+    )
+    response = client.post(
+        "/api/repayments",
+        content=body.encode(),
+        headers={**staff.headers("super_admin"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["message"]
+    assert last_event(container) == before
+
+
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_a_schedule_preview_amount_that_is_not_a_plain_decimal_is_a_400(
     client: TestClient, staff: Any, amount: str
