@@ -31,7 +31,7 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
     """Poll until ``check`` returns something truthy: events travel between services."""
     deadline = time.monotonic() + timeout
     last: Any = None

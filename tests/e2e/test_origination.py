@@ -48,7 +48,7 @@ def _staff(client: httpx.Client, admin: dict[str, str], role: str) -> tuple[dict
 
 def _loan_officer(client: httpx.Client, admin: dict[str, str], user_id: str) -> dict[str, Any]:
     """Wait until identity's UserCreated has reached origination's staff projection."""
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 90  # generous: a busy machine delays events, never loses them
     while True:
         response = client.get(f"/api/loan-officers/{user_id}", headers=admin)
         if response.status_code == 200 or time.monotonic() > deadline:
@@ -67,7 +67,7 @@ def _requests_for(nats_url: str, loan_id: str) -> list[EventEnvelope]:
             while True:
                 try:
                     msgs = await sub.fetch(100, timeout=1)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py raises its own subclass or the builtin one
                     return [e for e in found if e.data["loan_id"] == loan_id]
                 found += [EventEnvelope.from_bytes(m.data) for m in msgs]
         finally:
@@ -234,7 +234,7 @@ def test_from_group_to_disbursement_through_the_front_door(
             and listed.json()[0]["accountNumber"] == loan["accountNumber"]
         )
 
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 90  # generous: a busy machine delays events, never loses them
     requests = _requests_for(nats_server_url, loan["_id"])
     while not requests and time.monotonic() < deadline:
         time.sleep(0.5)

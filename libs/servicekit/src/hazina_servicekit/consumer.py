@@ -16,7 +16,6 @@ from typing import Any
 import psycopg
 import structlog
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg_pool import ConnectionPool
@@ -146,7 +145,7 @@ class DurableConsumer:
             while not stop.is_set():
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=1.0)
-                except NatsTimeoutError:
+                except TimeoutError:  # nats-py raises its own subclass or the builtin one
                     continue
                 except Exception as exc:
                     log.warning("consumer_fetch_failed", error=str(exc))
