@@ -32,10 +32,16 @@ def test_every_route_takes_only_checked_text_and_dates(client: TestClient) -> No
     ],
 )
 def test_control_characters_in_a_new_user_are_a_400_and_store_nothing(
-    client: TestClient, admin: dict[str, str], container: Container, extra: Any, field: str
+    client: TestClient,
+    admin: dict[str, str],
+    container: Container,
+    h: Any,
+    extra: Any,
+    field: str,
 ) -> None:
     before = stored_events(container)
-    body = {"username": "achieng", "password": "Officer-Pass-1", "role": "loan_officer", **extra}
+    password = h.ADMIN_PASSWORD.replace("Seed-Admin", "Officer")
+    body = {"username": "achieng", "password": password, "role": "loan_officer", **extra}
     response = client.post("/api/users", json=body, headers=admin)
     assert response.status_code == 400, response.text
     message = response.json()["message"]
@@ -45,11 +51,11 @@ def test_control_characters_in_a_new_user_are_a_400_and_store_nothing(
 
 
 def test_a_nul_in_a_login_is_a_400_not_a_failed_login(
-    client: TestClient, container: Container
+    client: TestClient, container: Container, h: Any
 ) -> None:
     before = stored_events(container)
     response = client.post(
-        "/api/auth/login", json={"username": "super\u0000admin", "password": "whatever-1"}
+        "/api/auth/login", json={"username": "super\u0000admin", "password": h.ADMIN_PASSWORD}
     )
     assert response.status_code == 400
     assert response.json()["message"].startswith("username: must not contain control characters")
