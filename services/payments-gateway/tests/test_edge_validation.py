@@ -78,7 +78,7 @@ def test_statement_rows_with_unreadable_text_or_amounts_are_reported_not_recorde
     assert (body["found"], body["recorded"]) == (1, 1)
     problems = body["problems"]
     assert len(problems) == 4, problems
-    assert problems[0].startswith("row 3: A/C No.: must not contain control characters")
+    assert problems[0].startswith("row 3: A/C No. contains a control character")
     assert problems[1].startswith("row 4: amount") and "exponent" in problems[1]
     assert problems[2].startswith("row 5: ") and "1900" in problems[2]
     assert problems[3].startswith("row 6: amount") and "thousands separators" in problems[3]
