@@ -20,6 +20,7 @@ from hazina_identity.application.identity import UserNotFoundError
 from hazina_identity.application.ports import DirectoryQuery
 from hazina_servicekit.http import correlation_id
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -59,8 +60,8 @@ def list_users(
     actor: SuperAdminDep,
     api: ApiDep,
     page: PageDep,
-    search: Annotated[str | None, Query(max_length=100)] = None,
-    role: Annotated[str | None, Query(max_length=40)] = None,
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
+    role: Annotated[PlainText | None, Query(max_length=40)] = None,
     active: bool | None = None,
 ) -> list[dict[str, Any]]:
     api.directory_projection.catch_up()

@@ -15,10 +15,11 @@ from hazina_origination.api.deps import ApiDep, Staff
 from hazina_origination.api.routes.clients import read_photo
 from hazina_origination.domain.errors import NotFoundError, NotPermittedError
 from hazina_servicekit.openapi import error_response
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(tags=["uploads"])
 
-LinkPart = Annotated[str | None, Query(max_length=100)]
+LinkPart = Annotated[PlainText | None, Query(max_length=100)]
 
 
 @router.get(
@@ -30,7 +31,7 @@ LinkPart = Annotated[str | None, Query(max_length=100)]
     },
 )
 def uploaded_file(
-    name: str, api: ApiDep, exp: LinkPart = None, sig: LinkPart = None
+    name: PlainText, api: ApiDep, exp: LinkPart = None, sig: LinkPart = None
 ) -> FileResponse:
     seconds_left = api.links.seconds_left(name, exp, sig)
     if seconds_left is None:

@@ -13,6 +13,7 @@ from hazina_payments_gateway.api.schemas import disbursement_row_view, disbursem
 from hazina_payments_gateway.domain.disbursement import DisbursementStatus
 from hazina_servicekit.errors import BadRequest
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/payments/disbursements", tags=["disbursements"])
 
@@ -23,7 +24,7 @@ def list_disbursements(
     api: ApiDep,
     _: StaffDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[PlainText | None, Query(max_length=32)] = None,
     loanId: Annotated[uuid.UUID | None, Query()] = None,  # noqa: N803 - the frontend's name
 ) -> list[dict[str, Any]]:
     if status is not None and status not in {s.value for s in DisbursementStatus}:

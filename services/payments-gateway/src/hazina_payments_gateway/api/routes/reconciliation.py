@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from hazina_payments_gateway.adapters.daraja.client import PullFailedError
 from hazina_payments_gateway.adapters.inbox import attention_counts
@@ -23,6 +23,7 @@ from hazina_payments_gateway.api.deps import ApiDep, FinanceDep, GatewayApi
 from hazina_payments_gateway.api.responses import PullResult, StatementResult
 from hazina_payments_gateway.application.records import IncomingPayment
 from hazina_payments_gateway.domain.rules import EAT
+from hazina_servicekit.dates import IsoDate, IsoDateTime
 from hazina_servicekit.errors import BadRequest, ServiceUnavailable
 from hazina_servicekit.openapi import error_response
 
@@ -33,7 +34,7 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 @router.get("")
 def reconciliation(
-    api: ApiDep, _: FinanceDep, date: Annotated[dt.date | None, Query()] = None
+    api: ApiDep, _: FinanceDep, date: Annotated[IsoDate | None, Query()] = None
 ) -> dict[str, Any]:
     api.projection.catch_up()
     day = date or dt.datetime.now(EAT).date()
@@ -55,8 +56,8 @@ def _record_all(api: GatewayApi, payments: list[IncomingPayment]) -> dict[str, i
 
 class PullRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: IsoDateTime | None = None
+    end: IsoDateTime | None = None
 
 
 @router.post(
