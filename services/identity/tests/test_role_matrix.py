@@ -116,10 +116,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     "GET /api/identity/ready": (PUBLIC, lambda p, o: Call("GET", "/api/identity/ready")),
     "GET /api/health": (PUBLIC, lambda p, o: Call("GET", "/api/health")),
     "GET /.well-known/jwks.json": (PUBLIC, lambda p, o: Call("GET", "/.well-known/jwks.json")),
-    "GET /openapi.json": (PUBLIC, lambda p, o: Call("GET", "/openapi.json")),
-    "GET /docs": (PUBLIC, lambda p, o: Call("GET", "/docs")),
-    "GET /docs/oauth2-redirect": (PUBLIC, lambda p, o: Call("GET", "/docs/oauth2-redirect")),
-    "GET /redoc": (PUBLIC, lambda p, o: Call("GET", "/redoc")),
+    "GET /api/identity/openapi.json": (
+        PUBLIC,
+        lambda p, o: Call("GET", "/api/identity/openapi.json"),
+    ),
 }
 
 

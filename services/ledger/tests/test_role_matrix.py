@@ -293,10 +293,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     ),
     "GET /api/ledger/health": (PUBLIC, lambda b, o: Call("GET", "/api/ledger/health")),
     "GET /api/ledger/ready": (PUBLIC, lambda b, o: Call("GET", "/api/ledger/ready")),
-    "GET /openapi.json": (PUBLIC, lambda b, o: Call("GET", "/openapi.json")),
-    "GET /docs": (PUBLIC, lambda b, o: Call("GET", "/docs")),
-    "GET /docs/oauth2-redirect": (PUBLIC, lambda b, o: Call("GET", "/docs/oauth2-redirect")),
-    "GET /redoc": (PUBLIC, lambda b, o: Call("GET", "/redoc")),
+    "GET /api/ledger/openapi.json": (
+        PUBLIC,
+        lambda b, o: Call("GET", "/api/ledger/openapi.json"),
+    ),
 }
 
 

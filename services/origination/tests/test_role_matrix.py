@@ -282,10 +282,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     "GET /api/loan-officers/{user_id}": (Access(ALL), _loan_officer),
     "GET /api/origination/health": (PUBLIC, lambda w, lo: Call("GET", "/api/origination/health")),
     "GET /api/origination/ready": (PUBLIC, lambda w, lo: Call("GET", "/api/origination/ready")),
-    "GET /openapi.json": (PUBLIC, lambda w, lo: Call("GET", "/openapi.json")),
-    "GET /docs": (PUBLIC, lambda w, lo: Call("GET", "/docs")),
-    "GET /docs/oauth2-redirect": (PUBLIC, lambda w, lo: Call("GET", "/docs/oauth2-redirect")),
-    "GET /redoc": (PUBLIC, lambda w, lo: Call("GET", "/redoc")),
+    "GET /api/origination/openapi.json": (
+        PUBLIC,
+        lambda w, lo: Call("GET", "/api/origination/openapi.json"),
+    ),
 }
 
 

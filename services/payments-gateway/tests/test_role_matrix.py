@@ -157,10 +157,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     },
     "GET /api/payments/health": (PUBLIC, lambda d, o: Call("GET", "/api/payments/health")),
     "GET /api/payments/ready": (PUBLIC, lambda d, o: Call("GET", "/api/payments/ready")),
-    "GET /openapi.json": (PUBLIC, lambda d, o: Call("GET", "/openapi.json")),
-    "GET /docs": (PUBLIC, lambda d, o: Call("GET", "/docs")),
-    "GET /docs/oauth2-redirect": (PUBLIC, lambda d, o: Call("GET", "/docs/oauth2-redirect")),
-    "GET /redoc": (PUBLIC, lambda d, o: Call("GET", "/redoc")),
+    "GET /api/payments/openapi.json": (
+        PUBLIC,
+        lambda d, o: Call("GET", "/api/payments/openapi.json"),
+    ),
 }
 
 
