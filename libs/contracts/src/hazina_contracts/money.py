@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator
 
 KES: Literal["KES"] = "KES"
 CENTS_PER_UNIT = 100
@@ -196,28 +196,6 @@ def kes_number(cents: int) -> int | Decimal:
     """
     whole, part = divmod(cents, CENTS_PER_UNIT)
     return whole if part == 0 else Decimal(cents).scaleb(-2)
-
-
-class Money(BaseModel):
-    """An exact sum of money in minor units."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    amount_cents: int = Field(ge=-MAX_CENTS, le=MAX_CENTS)
-    currency: Literal["KES"] = KES
-
-    @classmethod
-    def kes(cls, value: object) -> Money:
-        return cls(amount_cents=parse_kes_to_cents(value, allow_negative=True))
-
-    def __add__(self, other: Money) -> Money:
-        return Money(amount_cents=self.amount_cents + other.amount_cents, currency=self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        return Money(amount_cents=self.amount_cents - other.amount_cents, currency=self.currency)
-
-    def __str__(self) -> str:
-        return f"{self.currency} {format_cents(self.amount_cents)}"
 
 
 def _positive_kes(value: Any) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,6 @@ class Container:
     inbox: InboxProcessor
     to_contract: Any
     clock: Clock
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         self.app.close()

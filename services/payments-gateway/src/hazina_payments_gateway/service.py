@@ -196,7 +196,6 @@ def build_app(
             reject_unknown_references=settings.c2b_reject_unknown_references,
         ),
         pull_window_seconds=settings.pull_window_seconds,
-        extras=container.extras,
     )
     app = create_app(
         settings=settings,

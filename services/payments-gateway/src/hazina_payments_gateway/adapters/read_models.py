@@ -5,7 +5,7 @@ from other services' events (account references from origination, postings from 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -482,11 +482,6 @@ def remember_posting(
             occurred_at,
         ),
     )
-
-
-def day_bounds(day: Any, tz: Any) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    return start, start + timedelta(days=1)
 
 
 async def match_reference_async(pool: Any, bill_ref: str | None) -> ReferenceMatch:

@@ -51,7 +51,6 @@ from hazina_payments_gateway.domain.rules import (
     FINAL_FAILED_STATUSES,
     NOT_FOUND_STATUS_CODES,
     B2CTariff,
-    normalise_reference,
 )
 from hazina_payments_gateway.domain.stk_prompt import PromptStatus, StkPrompt
 
@@ -678,7 +677,3 @@ class PaymentsGateway(Application):
             correlation_id=prompt.correlation_id,
         )
         return payment_handled(outcome, recorded="paid")
-
-
-def reference_key(text: str | None) -> str:
-    return normalise_reference(text)
