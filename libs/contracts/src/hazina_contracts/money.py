@@ -202,17 +202,12 @@ def _positive_kes(value: Any) -> int:
     return parse_kes_to_cents(value, allow_zero=False)
 
 
-def _non_negative_kes(value: Any) -> int:
-    return parse_kes_to_cents(value)
-
-
 def _signed_kes(value: Any) -> int:
     return parse_kes_to_cents(value, allow_negative=True)
 
 
 # For request schemas: a KES amount as a number or decimal string, validated into integer cents.
 PositiveKesCents = Annotated[int, BeforeValidator(_positive_kes)]
-NonNegativeKesCents = Annotated[int, BeforeValidator(_non_negative_kes)]
 SignedKesCents = Annotated[int, BeforeValidator(_signed_kes)]
 
 

@@ -206,5 +206,4 @@ def build_app(
         on_start=on_start,
         on_stop=[lambda: close_nats(link)],
     )
-    app.state.nats_link = link
     return app

@@ -17,7 +17,6 @@ def _env(*names: str) -> AliasChoices:
 
 
 class PaymentsSettings(ServiceSettings):
-    service_name: str = "payments"
     db_schema: str = Field(default="payments", validation_alias=_env("PAYMENTS_DB_SCHEMA"))
     port: int = Field(default=8104, validation_alias=_env("PAYMENTS_PORT"))
 

@@ -353,17 +353,6 @@ class GatewayIndex:
             ).fetchall()
         return {r[0] for r in rows}
 
-    def disbursement_row(self, disbursement_id: uuid.UUID) -> dict[str, Any] | None:
-        with self.pool.connection() as conn:
-            row = (
-                conn.cursor(row_factory=dict_row)
-                .execute(
-                    "SELECT * FROM disbursements WHERE disbursement_id = %s", (disbursement_id,)
-                )
-                .fetchone()
-            )
-        return row
-
     def list_disbursements(
         self, *, status: str | None, loan_id: uuid.UUID | None, offset: int, limit: int | None
     ) -> tuple[list[dict[str, Any]], int]:

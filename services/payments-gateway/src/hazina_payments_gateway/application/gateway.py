@@ -415,9 +415,6 @@ class PaymentsGateway(Application):
 
     # Payments received
 
-    def match_reference(self, bill_ref: str | None) -> ReferenceMatch:
-        return self.references.match(bill_ref)
-
     def record_payment(
         self,
         incoming: IncomingPayment,
