@@ -125,6 +125,8 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         references=references,
         index=index,
         not_sent_retry=timedelta(seconds=settings.not_sent_retry_seconds),
+        stk_query_after=timedelta(seconds=settings.stk_query_after_seconds),
+        stk_query_attempts=settings.stk_query_attempts,
     )
     projection = Projection(app, pool, "gateway", gateway_projector(app), GATEWAY_DDL)
     daraja = DarajaClient(daraja_settings(settings))

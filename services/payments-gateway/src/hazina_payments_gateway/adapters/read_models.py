@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS stk_prompts (
     result_description text,
     updated_at timestamptz NOT NULL
 );
+CREATE INDEX IF NOT EXISTS stk_prompts_open ON stk_prompts (status_since)
+    WHERE status IN ('requested', 'sent');
 CREATE TABLE IF NOT EXISTS payments_received (
     receipt text PRIMARY KEY,
     amount_cents bigint NOT NULL,
@@ -343,6 +345,27 @@ class GatewayIndex:
                 (now, limit),
             ).fetchall()
         return [r[0] for r in rows]
+
+    def prompts_to_query(self, now: datetime, sent_before: datetime, limit: int) -> list[uuid.UUID]:
+        """Prompts sent before ``sent_before`` with no result yet, whose next query is due."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT prompt_id FROM stk_prompts WHERE status = 'sent' AND status_since <= %s "
+                "AND coalesce(retry_at, status_since) <= %s ORDER BY status_since LIMIT %s",
+                (sent_before, now, limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def receipts_of_other_prompts(self, prompt_id: uuid.UUID, receipts: list[str]) -> set[str]:
+        """Which of ``receipts`` already paid another prompt."""
+        if not receipts:
+            return set()
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT receipt FROM stk_prompts WHERE receipt = ANY(%s) AND prompt_id <> %s",
+                (receipts, prompt_id),
+            ).fetchall()
+        return {r[0] for r in rows}
 
     def known_receipts(self, receipts: list[str]) -> set[str]:
         if not receipts:
