@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from hazina_identity.api.deps import ApiDep, SuperAdminDep
+from hazina_identity.api.responses import PasswordReset, UserView
 from hazina_identity.api.schemas import (
     ResetPasswordRequest,
     UserCreateRequest,
@@ -32,7 +33,7 @@ def _view(api: ApiDep, user_id: uuid.UUID) -> dict[str, Any]:
     return user_view(row)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=UserView)
 def create_user(
     body: UserCreateRequest, request: Request, actor: SuperAdminDep, api: ApiDep
 ) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def create_user(
     return _view(api, user.id)
 
 
-@router.get("")
+@router.get("", response_model=list[UserView])
 def list_users(
     response: Response,
     actor: SuperAdminDep,
@@ -73,12 +74,12 @@ def list_users(
     return [user_view(row) for row in rows]
 
 
-@router.get("/{user_id}")
+@router.get("/{user_id}", response_model=UserView)
 def get_user(user_id: uuid.UUID, actor: SuperAdminDep, api: ApiDep) -> dict[str, Any]:
     return _view(api, user_id)
 
 
-@router.patch("/{user_id}")
+@router.patch("/{user_id}", response_model=UserView)
 def update_user(
     user_id: uuid.UUID, body: UserUpdateRequest, request: Request, actor: SuperAdminDep, api: ApiDep
 ) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def update_user(
     return _view(api, user_id)
 
 
-@router.post("/{user_id}/reset-password")
+@router.post("/{user_id}/reset-password", response_model=PasswordReset)
 def reset_password(
     user_id: uuid.UUID,
     request: Request,

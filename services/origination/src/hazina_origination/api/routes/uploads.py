@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from hazina_origination.api.deps import ApiDep, Staff
 from hazina_origination.api.routes.clients import read_photo
 from hazina_origination.domain.errors import NotFoundError, NotPermittedError
+from hazina_servicekit.openapi import error_response
 from hazina_servicekit.text import PlainText
 
 router = APIRouter(tags=["uploads"])
@@ -21,7 +22,14 @@ router = APIRouter(tags=["uploads"])
 LinkPart = Annotated[PlainText | None, Query(max_length=100)]
 
 
-@router.get("/uploads/{name}")
+@router.get(
+    "/uploads/{name}",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The image", "content": {"image/*": {}}},
+        403: error_response(403, "The link has expired or is not valid"),
+    },
+)
 def uploaded_file(
     name: PlainText, api: ApiDep, exp: LinkPart = None, sig: LinkPart = None
 ) -> FileResponse:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from hazina_payments_gateway.api.deps import ApiDep, DisburserDep, StaffDep
+from hazina_payments_gateway.api.responses import DisbursementRow, DisbursementView
 from hazina_payments_gateway.api.schemas import disbursement_row_view, disbursement_view
 from hazina_payments_gateway.domain.disbursement import DisbursementStatus
 from hazina_servicekit.errors import BadRequest
@@ -17,7 +18,7 @@ from hazina_servicekit.text import PlainText
 router = APIRouter(prefix="/api/payments/disbursements", tags=["disbursements"])
 
 
-@router.get("")
+@router.get("", response_model=list[DisbursementRow])
 def list_disbursements(
     response: Response,
     api: ApiDep,
@@ -36,12 +37,12 @@ def list_disbursements(
     return [disbursement_row_view(r) for r in rows]
 
 
-@router.get("/{disbursement_id}")
+@router.get("/{disbursement_id}", response_model=DisbursementView)
 def get_disbursement(disbursement_id: uuid.UUID, api: ApiDep, _: StaffDep) -> dict[str, Any]:
     return disbursement_view(api.app.get_disbursement(disbursement_id))
 
 
-@router.post("/{disbursement_id}/retry", status_code=202)
+@router.post("/{disbursement_id}/retry", status_code=202, response_model=DisbursementView)
 def retry_disbursement(
     disbursement_id: uuid.UUID, api: ApiDep, actor: DisburserDep
 ) -> dict[str, Any]:
