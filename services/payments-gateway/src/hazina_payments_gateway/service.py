@@ -208,7 +208,6 @@ def build_app(
         ),
         pull_window_seconds=settings.pull_window_seconds,
         ownership=container.ownership,
-        extras=container.extras,
     )
     app = create_app(
         settings=settings,
@@ -219,5 +218,4 @@ def build_app(
         on_start=on_start,
         on_stop=[lambda: close_nats(link)],
     )
-    app.state.nats_link = link
     return app
