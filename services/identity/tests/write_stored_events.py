@@ -83,7 +83,7 @@ def test_write_stored_events(
     assert client.patch(url, json={"active": True}, headers=admin).status_code == 200
 
     names = {
-        n.topic.rsplit(":", 1)[-1]
+        type(container.identity.mapper.to_domain_event(n)).__qualname__
         for n in container.identity.recorder.select_notifications(start=1, limit=1000)
     }
     assert {

@@ -152,7 +152,7 @@ def test_write_stored_events(
         )
 
     names = {
-        n.topic.split(".", 2)[-1]
+        type(container.ledger.mapper.to_domain_event(n)).__qualname__
         for n in container.ledger.recorder.select_notifications(start=1, limit=10_000)
     }
     print(sorted(names))  # noqa: T201 - shown with -s, to see what the fixture covers

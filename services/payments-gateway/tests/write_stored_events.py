@@ -122,7 +122,8 @@ def test_write_stored_events(gateway: Gateway) -> None:
 
     app = gateway.container.app
     names = {
-        n.topic.rsplit(":", 1)[-1] for n in app.recorder.select_notifications(start=1, limit=10_000)
+        type(app.mapper.to_domain_event(n)).__qualname__
+        for n in app.recorder.select_notifications(start=1, limit=10_000)
     }
     print(sorted(names))  # noqa: T201 - shown with -s, to see what the fixture covers
     write_fixture(
