@@ -196,7 +196,6 @@ def build_app(
             reject_unknown_references=settings.c2b_reject_unknown_references,
         ),
         pull_window_seconds=settings.pull_window_seconds,
-        extras=container.extras,
     )
     app = create_app(
         settings=settings,
@@ -207,5 +206,4 @@ def build_app(
         on_start=on_start,
         on_stop=[lambda: close_nats(link)],
     )
-    app.state.nats_link = link
     return app
