@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_payments_gateway.domain.rules import normalise_reference, phones_agree
 
@@ -32,11 +33,16 @@ class PromptStatus(StrEnum):
 
 
 class StkPrompt(Aggregate):
+    TOPIC = "hazina.payments.StkPrompt"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.payments.StkPrompt.Created"
+
     @staticmethod
     def create_id(prompt_id: uuid.UUID, **_: object) -> uuid.UUID:
         return prompt_id
 
-    @event("Requested")
+    @event("Requested", topic="hazina.payments.StkPrompt.Requested")
     def __init__(
         self,
         *,
@@ -69,7 +75,7 @@ class StkPrompt(Aggregate):
         self._send_started(at=at)
         return True
 
-    @event("SendStarted")
+    @event("SendStarted", topic="hazina.payments.StkPrompt.SendStarted")
     def _send_started(self, at: datetime) -> None:
         self.status = PromptStatus.SENDING
         self.status_since = at
@@ -82,7 +88,7 @@ class StkPrompt(Aggregate):
         )
         return True
 
-    @event("Sent")
+    @event("Sent", topic="hazina.payments.StkPrompt.Sent")
     def _sent(self, checkout_request_id: str, merchant_request_id: str, at: datetime) -> None:
         self.status = PromptStatus.SENT
         self.status_since = at
@@ -95,7 +101,7 @@ class StkPrompt(Aggregate):
         self._not_sent(reason=reason, retry_at=retry_at, at=at)
         return True
 
-    @event("NotSent")
+    @event("NotSent", topic="hazina.payments.StkPrompt.NotSent")
     def _not_sent(self, reason: str, retry_at: datetime, at: datetime) -> None:
         self.status = PromptStatus.REQUESTED
         self.status_since = at
@@ -108,7 +114,7 @@ class StkPrompt(Aggregate):
         self._unknown(reason=reason, at=at)
         return True
 
-    @event("OutcomeUnknown")
+    @event("OutcomeUnknown", topic="hazina.payments.StkPrompt.OutcomeUnknown")
     def _unknown(self, reason: str, at: datetime) -> None:
         self.status = PromptStatus.UNKNOWN
         self.status_since = at
@@ -122,7 +128,7 @@ class StkPrompt(Aggregate):
         self._result(result_code=result_code, description=description, receipt=receipt, at=at)
         return True
 
-    @event("ResultRecorded")
+    @event("ResultRecorded", topic="hazina.payments.StkPrompt.ResultRecorded")
     def _result(
         self, result_code: str, description: str, receipt: str | None, at: datetime
     ) -> None:
@@ -150,7 +156,7 @@ class StkPrompt(Aggregate):
         self._query_unsettled(answer=answer, next_query_at=next_query_at, at=at)
         return True
 
-    @event("QueryUnsettled")
+    @event("QueryUnsettled", topic="hazina.payments.StkPrompt.QueryUnsettled")
     def _query_unsettled(self, answer: str, next_query_at: datetime, at: datetime) -> None:
         self.queries += 1
         self.retry_at = next_query_at
@@ -176,3 +182,7 @@ class StkPrompt(Aggregate):
             and phones_agree(self.phone, phone)
             and paid_at >= self.status_since - CLOCK_SLACK
         )
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_payments_gateway.domain.stk_prompt:StkPrompt", StkPrompt)
