@@ -150,8 +150,8 @@ def inbox_worker(
 def ownership_worker(container: Container, link: NatsLink) -> Worker:
     """Who owns which group, client and loan, from origination's events (officer scoping).
 
-    Its own durable consumer: an existing durable keeps the subjects it was created with, and a
-    new one reads the ORIGINATION stream from its start, so records made before it are learned too.
+    Its own durable consumer: a new durable reads the ORIGINATION stream from its start, so records
+    made before it are learned too (an existing one given new subjects resumes where it was).
     """
 
     def make(js: JetStreamContext) -> DurableConsumer:

@@ -145,7 +145,7 @@ def build_app(
                 subscriptions.on_reference_event,
             ),
             # Who owns which loan (officer scoping); its own durable, which reads the stream
-            # from its start: an existing durable keeps the subjects it was created with.
+            # from its start (an existing durable given new subjects resumes where it was).
             consumer(
                 container,
                 link,
