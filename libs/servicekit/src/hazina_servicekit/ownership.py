@@ -119,11 +119,11 @@ class OwnershipBook:
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
         with pool.connection() as conn, conn.transaction():
-            conn.execute(OWNERSHIP_DDL)  # type: ignore[arg-type]
+            conn.execute(OWNERSHIP_DDL)
 
     def _exists(self, sql: str, params: tuple[Any, ...]) -> bool:
         with self.pool.connection() as conn:
-            return conn.execute(sql, params).fetchone() is not None  # type: ignore[arg-type]
+            return conn.execute(sql, params).fetchone() is not None
 
     def owns_client(self, officer_id: uuid.UUID, client_id: uuid.UUID) -> bool:
         return self._exists(

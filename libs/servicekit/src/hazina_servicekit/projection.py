@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
@@ -28,7 +29,7 @@ CREATE TABLE IF NOT EXISTS projection_positions (
 
 class Projection:
     def __init__(
-        self, app: Application, pool: ConnectionPool, name: str, apply: Apply, ddl: str = ""
+        self, app: Application[UUID], pool: ConnectionPool, name: str, apply: Apply, ddl: str = ""
     ) -> None:
         self.app = app
         self.pool = pool
@@ -37,7 +38,7 @@ class Projection:
         with pool.connection() as conn, conn.transaction():
             conn.execute(POSITIONS_DDL)
             if ddl:
-                conn.execute(ddl)  # type: ignore[arg-type]
+                conn.execute(ddl)
             conn.execute(
                 "INSERT INTO projection_positions (projection) VALUES (%s) ON CONFLICT DO NOTHING",
                 (name,),

@@ -47,6 +47,7 @@ def import_package(package: str) -> None:
 
 
 def _subclasses(base: type) -> Iterator[type]:
+    sub: type
     for sub in base.__subclasses__():
         yield sub
         yield from _subclasses(sub)
@@ -103,7 +104,7 @@ def unpinned_topics(package: str, prefix: str) -> list[str]:
     return problems
 
 
-def stored_rows(app: Application) -> list[dict[str, Any]]:
+def stored_rows(app: Application[uuid.UUID]) -> list[dict[str, Any]]:
     """Every stored event of ``app`` in notification order, as JSON-ready rows."""
     rows: list[dict[str, Any]] = []
     start = 1
@@ -140,7 +141,7 @@ def release_of(source: Path) -> str:
     return git("log", "-1", "--format=%cs-%h")
 
 
-def write_fixture(app: Application, folder: Path, *, release: str, service: str) -> Path:
+def write_fixture(app: Application[uuid.UUID], folder: Path, *, release: str, service: str) -> Path:
     """Write ``app``'s stored events to ``folder/<release>.json``; never over an existing file."""
     path = folder / f"{release}.json"
     if path.exists():
@@ -162,7 +163,7 @@ def read_fixture(path: Path) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text(encoding="utf-8"))["events"])
 
 
-def load_fixture(app: Application, path: Path) -> list[uuid.UUID]:
+def load_fixture(app: Application[uuid.UUID], path: Path) -> list[uuid.UUID]:
     """Insert a fixture's rows, as stored, into ``app``'s (empty) store; returns the aggregate ids."""
     rows = read_fixture(path)
     app.recorder.insert_events(
@@ -179,7 +180,7 @@ def load_fixture(app: Application, path: Path) -> list[uuid.UUID]:
     return list(dict.fromkeys(uuid.UUID(row["originator_id"]) for row in rows))
 
 
-def read_back(app: Application, ids: list[uuid.UUID]) -> list[Any]:
+def read_back(app: Application[uuid.UUID], ids: list[uuid.UUID]) -> list[BaseAggregate[uuid.UUID]]:
     """Every aggregate rebuilt from its events, and every stored event decoded, by today's code.
 
     Returns the aggregates; fails if one cannot be rebuilt or stops short of its last event.
@@ -192,7 +193,7 @@ def read_back(app: Application, ids: list[uuid.UUID]) -> list[Any]:
             key = uuid.UUID(str(n.originator_id))
             last[key] = max(last.get(key, 0), n.originator_version)
         start = notifications[-1].id + 1
-    aggregates = [app.repository.get(i) for i in ids]
+    aggregates: list[BaseAggregate[uuid.UUID]] = [app.repository.get(i) for i in ids]
     short = [a.id for a in aggregates if a.version != last[a.id]]
     if short:
         raise AssertionError(f"aggregates rebuilt short of their last stored event: {short}")
