@@ -10,8 +10,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 DEFAULT_PORTS = {"daraja": 8191, "fineract": 8192, "ncba": 8193}
 
@@ -21,7 +25,7 @@ def _env(name: str) -> str | None:
     return value if value else None
 
 
-def _daraja_app():  # type: ignore[no-untyped-def]
+def _daraja_app() -> FastAPI:
     from hazina_simulators.daraja import DarajaConfig, create_app
 
     config = DarajaConfig()
@@ -40,7 +44,7 @@ def _daraja_app():  # type: ignore[no-untyped-def]
     return create_app(config)
 
 
-def _fineract_app():  # type: ignore[no-untyped-def]
+def _fineract_app() -> FastAPI:
     from hazina_simulators.fineract import FineractConfig, create_app
 
     config = FineractConfig()
@@ -53,7 +57,7 @@ def _fineract_app():  # type: ignore[no-untyped-def]
     return create_app(config)
 
 
-def _ncba_app():  # type: ignore[no-untyped-def]
+def _ncba_app() -> FastAPI:
     from hazina_simulators.ncba import NcbaConfig, create_app
 
     config = NcbaConfig()

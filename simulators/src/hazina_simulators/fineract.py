@@ -93,7 +93,7 @@ class FineractConfig(BaseModel):
 
 
 def _error(status: int, code: str, message: str, *, parameter: str | None = None) -> JSONResponse:
-    error = {
+    error: dict[str, object] = {
         "developerMessage": message,
         "defaultUserMessage": message,
         "userMessageGlobalisationCode": code,
