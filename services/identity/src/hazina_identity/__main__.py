@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["api", "relay", "rotate-key", "rebuild-directory"])
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    settings = IdentitySettings()  # type: ignore[call-arg]
+    settings = IdentitySettings()
     configure_logging("identity", level=settings.log_level, json=settings.log_json)
     container = build(settings, seed=args.command == "api")
     try:

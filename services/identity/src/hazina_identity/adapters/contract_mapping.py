@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from eventsourcing.domain import DomainEvent
 
 from hazina_contracts.events import identity as contract
 from hazina_contracts.events.base import ContractEvent
@@ -10,7 +10,7 @@ from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser
 
 
-def to_contract(event: Any) -> ContractEvent | None:
+def to_contract(event: DomainEvent) -> ContractEvent | None:
     if isinstance(event, SignInAddress.LockedOut):
         return contract.AddressLockedOut(
             address_id=event.originator_id,

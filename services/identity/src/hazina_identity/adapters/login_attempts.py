@@ -43,7 +43,7 @@ class PostgresLoginAttempts:
         self._pool = pool
         self._keep_for = keep_for
         with pool.connection() as conn:
-            conn.execute(DDL)  # type: ignore[arg-type]
+            conn.execute(DDL)
 
     def locked_until(self, username: str, client_address: str, now: datetime) -> datetime | None:
         with self._pool.connection() as conn:

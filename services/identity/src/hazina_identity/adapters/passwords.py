@@ -8,12 +8,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 class Argon2Hasher:
     def __init__(self, *, time_cost: int | None = None, memory_cost: int | None = None) -> None:
-        kwargs = {}
-        if time_cost:
-            kwargs["time_cost"] = time_cost
-        if memory_cost:
-            kwargs["memory_cost"] = memory_cost
-        self._hasher = argon2.PasswordHasher(type=argon2.Type.ID, **kwargs)
+        self._hasher = argon2.PasswordHasher(
+            time_cost=time_cost or argon2.DEFAULT_TIME_COST,
+            memory_cost=memory_cost or argon2.DEFAULT_MEMORY_COST,
+            type=argon2.Type.ID,
+        )
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

@@ -35,7 +35,7 @@ class PostgresSessionStore:
         self._pool = pool
         self._ttl = ttl
         with pool.connection() as conn:
-            conn.execute(DDL)  # type: ignore[arg-type]
+            conn.execute(DDL)
 
     def issue(self, user_id: uuid.UUID, now: datetime, family_id: uuid.UUID | None = None) -> str:
         token = secrets.token_urlsafe(32)

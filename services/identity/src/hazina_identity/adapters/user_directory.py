@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from eventsourcing.domain import DomainEvent
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -32,7 +33,7 @@ CREATE TABLE IF NOT EXISTS staff_directory (
 """
 
 
-def apply_user_event(event: Any, conn: psycopg.Connection[Any]) -> None:
+def apply_user_event(event: DomainEvent, conn: psycopg.Connection[Any]) -> None:
     """Project one stored user event into ``staff_directory``."""
     at: datetime = event.timestamp
     uid = event.originator_id
@@ -81,7 +82,8 @@ class UserDirectory:
         self._pool = pool
 
     def search(self, query: DirectoryQuery) -> tuple[list[dict[str, Any]], int]:
-        where, params = ["true"], []
+        where: list[str] = ["true"]
+        params: list[object] = []
         if query.search:
             where.append(
                 "(username ILIKE %s ESCAPE '\\' OR name ILIKE %s ESCAPE '\\'"

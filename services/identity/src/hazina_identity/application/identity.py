@@ -74,7 +74,7 @@ class Session:
     refresh_token: str
 
 
-class Identity(Application):
+class Identity(Application[uuid.UUID]):
     """The event store of staff users, and the use cases that change them."""
 
     name = "identity"

@@ -28,7 +28,11 @@ class SignInAddress(Aggregate):
     def create_id(client_address: str, **_: Any) -> uuid.UUID:
         return uuid.uuid5(ADDRESS_NAMESPACE, client_address)
 
-    @event("Noted", topic="hazina.identity.SignInAddress.Noted")
+    class Noted(Aggregate.Created):
+        TOPIC = "hazina.identity.SignInAddress.Noted"
+        client_address: str
+
+    @event(Noted)
     def __init__(self, *, client_address: str) -> None:
         self.client_address = client_address
         self.locked_until: datetime | None = None
@@ -43,7 +47,14 @@ class SignInAddress(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("LockedOut", topic="hazina.identity.SignInAddress.LockedOut")
+    class LockedOut(Aggregate.Event):
+        TOPIC = "hazina.identity.SignInAddress.LockedOut"
+        client_address: str
+        until: datetime
+        failures: int
+        correlation_id: str | None
+
+    @event(LockedOut)
     def _locked_out(
         self, client_address: str, until: datetime, failures: int, correlation_id: str | None
     ) -> None:

@@ -31,7 +31,20 @@ class StaffUser(Aggregate):
     def create_id(username: str, **_: Any) -> uuid.UUID:
         return uuid.uuid5(USERNAME_NAMESPACE, normalise_username(username))
 
-    @event("Created", topic="hazina.identity.StaffUser.Created")
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.identity.StaffUser.Created"
+        username: str
+        name: str | None
+        role: str
+        regions: list[str]
+        branch_id: str | None
+        national_id: str | None
+        phone: str | None
+        password_hash: str
+        created_by: uuid.UUID | None
+        correlation_id: str | None
+
+    @event(Created)
     def __init__(
         self,
         *,
@@ -83,7 +96,15 @@ class StaffUser(Aggregate):
         )
         return True
 
-    @event("AccessChanged", topic="hazina.identity.StaffUser.AccessChanged")
+    class AccessChanged(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.AccessChanged"
+        role: str
+        regions: list[str]
+        branch_id: str | None
+        changed_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(AccessChanged)
     def _access_changed(
         self,
         role: str,
@@ -104,7 +125,12 @@ class StaffUser(Aggregate):
         self._deactivated(deactivated_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Deactivated", topic="hazina.identity.StaffUser.Deactivated")
+    class Deactivated(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.Deactivated"
+        deactivated_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(Deactivated)
     def _deactivated(self, deactivated_by: uuid.UUID, correlation_id: str | None) -> None:
         self.active = False
 
@@ -114,11 +140,22 @@ class StaffUser(Aggregate):
         self._reactivated(reactivated_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Reactivated", topic="hazina.identity.StaffUser.Reactivated")
+    class Reactivated(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.Reactivated"
+        reactivated_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(Reactivated)
     def _reactivated(self, reactivated_by: uuid.UUID, correlation_id: str | None) -> None:
         self.active = True
 
-    @event("PasswordReset", topic="hazina.identity.StaffUser.PasswordReset")
+    class PasswordReset(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.PasswordReset"
+        password_hash: str
+        reset_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(PasswordReset)
     def reset_password(
         self, *, password_hash: str, reset_by: uuid.UUID, correlation_id: str | None
     ) -> None:
@@ -129,11 +166,20 @@ class StaffUser(Aggregate):
             raise UserInactiveError("This account has been deactivated")
         self._password_changed(password_hash=password_hash, correlation_id=correlation_id)
 
-    @event("PasswordChanged", topic="hazina.identity.StaffUser.PasswordChanged")
+    class PasswordChanged(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.PasswordChanged"
+        password_hash: str
+        correlation_id: str | None
+
+    @event(PasswordChanged)
     def _password_changed(self, password_hash: str, correlation_id: str | None) -> None:
         self.password_hash = password_hash
 
-    @event("PasswordRehashed", topic="hazina.identity.StaffUser.PasswordRehashed")
+    class PasswordRehashed(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.PasswordRehashed"
+        password_hash: str
+
+    @event(PasswordRehashed)
     def rehash_password(self, *, password_hash: str) -> None:
         """Private: the same password under stronger hashing parameters."""
         self.password_hash = password_hash
@@ -148,7 +194,14 @@ class StaffUser(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("LoginSucceeded", topic="hazina.identity.StaffUser.LoginSucceeded")
+    class LoginSucceeded(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.LoginSucceeded"
+        username: str
+        at: datetime
+        client_address: str
+        correlation_id: str | None
+
+    @event(LoginSucceeded)
     def _login_succeeded(
         self, username: str, at: datetime, client_address: str, correlation_id: str | None
     ) -> None:
@@ -174,7 +227,15 @@ class StaffUser(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("LoginFailed", topic="hazina.identity.StaffUser.LoginFailed")
+    class LoginFailed(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.LoginFailed"
+        username: str
+        at: datetime
+        reason: str
+        client_address: str
+        correlation_id: str | None
+
+    @event(LoginFailed)
     def _login_failed(
         self,
         username: str,
@@ -188,7 +249,13 @@ class StaffUser(Aggregate):
     def record_locked_out(self, *, until: datetime, correlation_id: str | None) -> None:
         self._locked_out(username=self.username, until=until, correlation_id=correlation_id)
 
-    @event("LockedOut", topic="hazina.identity.StaffUser.LockedOut")
+    class LockedOut(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.LockedOut"
+        username: str
+        until: datetime
+        correlation_id: str | None
+
+    @event(LockedOut)
     def _locked_out(self, username: str, until: datetime, correlation_id: str | None) -> None:
         """Too many failures for this user from one address: that address is locked until then
         (the ``LoginFailed`` just before names it)."""
@@ -196,7 +263,13 @@ class StaffUser(Aggregate):
     def record_lockout_lifted(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
         self._lockout_lifted(username=self.username, lifted_by=by, correlation_id=correlation_id)
 
-    @event("LockoutLifted", topic="hazina.identity.StaffUser.LockoutLifted")
+    class LockoutLifted(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.LockoutLifted"
+        username: str
+        lifted_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(LockoutLifted)
     def _lockout_lifted(
         self, username: str, lifted_by: uuid.UUID, correlation_id: str | None
     ) -> None:
