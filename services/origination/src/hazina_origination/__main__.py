@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--dry-run", action="store_true", help="check every row, import nothing")
     sub.add_parser("rebuild-read-models", help="replay the event log into fresh read tables")
     args = parser.parse_args(argv)
-    settings = OriginationSettings()  # type: ignore[call-arg]  # read from the environment
+    settings = OriginationSettings()  # read from the environment
     configure_logging("origination", level=settings.log_level, json=settings.log_json)
     container = build(settings)
     try:

@@ -19,6 +19,9 @@ class OriginationSettings(ServiceSettings):
     uploads_dir: str = Field(
         default=".devstack/uploads/origination", validation_alias=_env("ORIGINATION_UPLOADS_DIR")
     )
+    # The local runtime's state folder (``make run`` sets it); photos go under it when
+    # ORIGINATION_UPLOADS_DIR is set empty.
+    state_dir: str | None = Field(default=None, validation_alias=_env("HAZINA_STATE_DIR"))
     max_photo_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, validation_alias=_env("ORIGINATION_MAX_PHOTO_BYTES")
     )

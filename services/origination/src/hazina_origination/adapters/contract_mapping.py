@@ -7,7 +7,8 @@ the states the payments gateway and the ledger told us about) map to nothing.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+
+from eventsourcing.domain import DomainEvent
 
 from hazina_contracts.events import origination as contract
 from hazina_contracts.events.base import ContractEvent
@@ -16,7 +17,7 @@ from hazina_origination.domain.group import Group
 from hazina_origination.domain.loan import Loan
 
 
-def to_contract(event: Any) -> ContractEvent | None:
+def to_contract(event: DomainEvent) -> ContractEvent | None:
     at = event.timestamp
     oid = event.originator_id
     match event:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import psycopg
+from eventsourcing.domain import DomainEvent
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -252,7 +253,7 @@ def _loan_update(
     conn.execute(sql.encode(), args)
 
 
-def apply_event(event: Any, conn: psycopg.Connection[Any]) -> None:
+def apply_event(event: DomainEvent, conn: psycopg.Connection[Any]) -> None:
     """Project one stored origination event into the read tables."""
     at: datetime = event.timestamp
     oid = event.originator_id

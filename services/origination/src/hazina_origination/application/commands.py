@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from hazina_origination.domain.assessment import FiveCs
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -64,7 +66,7 @@ class AddGuarantor:
 @dataclass(frozen=True)
 class AssessCredit:
     loan_id: uuid.UUID
-    scores: dict[str, Any]
+    scores: FiveCs
     officer_notes: str | None
 
 

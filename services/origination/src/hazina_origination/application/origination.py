@@ -28,7 +28,6 @@ from hazina_origination.application.commands import (
 )
 from hazina_origination.application.ports import Lookups, PhotoStore
 from hazina_origination.domain.account_number import new_account_number
-from hazina_origination.domain.assessment import FiveCs
 from hazina_origination.domain.client import (
     Client,
     Reservation,
@@ -64,7 +63,7 @@ A = TypeVar("A", bound=Aggregate)
 RETRIES = 8
 
 
-class Origination(Application):
+class Origination(Application[uuid.UUID]):
     """The event store of groups, clients, products and loans, and the use cases that change them."""
 
     name = "origination"
@@ -95,7 +94,7 @@ class Origination(Application):
 
     def _get(self, kind: type[A], aggregate_id: uuid.UUID, label: str) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"{label} not found") from None
         if not isinstance(aggregate, kind):
@@ -429,12 +428,7 @@ class Origination(Application):
         return self._retrying(attempt)
 
     def assess_credit(self, cmd: AssessCredit, actor: Actor) -> tuple[Loan, uuid.UUID]:
-        scores = FiveCs(
-            **{
-                name: cmd.scores.get(name)
-                for name in ("character", "capacity", "capital", "collateral", "conditions")
-            }
-        )
+        scores = cmd.scores
         assessment_id = uuid.uuid4()
 
         def attempt() -> Loan:

@@ -37,7 +37,24 @@ class Client(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "hazina.origination.Client.Created"
 
-    @event("Onboarded", topic="hazina.origination.Client.Onboarded")
+    class Onboarded(Aggregate.Created):
+        TOPIC = "hazina.origination.Client.Onboarded"
+        name: str
+        national_id: str
+        phone: str
+        residence: str | None
+        business_type: str | None
+        business_location: str | None
+        next_of_kin: dict[str, Any]
+        group_id: uuid.UUID | None
+        loan_officer_id: uuid.UUID | None
+        branch_id: str | None
+        photo: str | None
+        status: str
+        created_by: uuid.UUID | None
+        correlation_id: str | None
+
+    @event(Onboarded)
     def __init__(
         self,
         *,
@@ -77,7 +94,13 @@ class Client(Aggregate):
             raise IllegalTransitionError("Client is already active")
         self._approved(approved_by=by, previous_status=self.status, correlation_id=correlation_id)
 
-    @event("Approved", topic="hazina.origination.Client.Approved")
+    class Approved(Aggregate.Event):
+        TOPIC = "hazina.origination.Client.Approved"
+        approved_by: uuid.UUID
+        previous_status: str
+        correlation_id: str | None
+
+    @event(Approved)
     def _approved(
         self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None
     ) -> None:
@@ -88,7 +111,11 @@ class Client(Aggregate):
     def loan_opened(self, loan_id: uuid.UUID) -> None:
         self._loan_opened(loan_id=str(loan_id))
 
-    @event("LoanOpened", topic="hazina.origination.Client.LoanOpened")
+    class LoanOpened(Aggregate.Event):
+        TOPIC = "hazina.origination.Client.LoanOpened"
+        loan_id: str
+
+    @event(LoanOpened)
     def _loan_opened(self, loan_id: str) -> None:
         if loan_id not in self.open_loan_ids:
             self.open_loan_ids.append(loan_id)
@@ -99,7 +126,12 @@ class Client(Aggregate):
         self._loan_closed(loan_id=str(loan_id), reason=reason)
         return True
 
-    @event("LoanClosed", topic="hazina.origination.Client.LoanClosed")
+    class LoanClosed(Aggregate.Event):
+        TOPIC = "hazina.origination.Client.LoanClosed"
+        loan_id: str
+        reason: str
+
+    @event(LoanClosed)
     def _loan_closed(self, loan_id: str, reason: str) -> None:
         self.open_loan_ids = [x for x in self.open_loan_ids if x != loan_id]
 
@@ -121,7 +153,13 @@ class Reservation(Aggregate):
     def create_id(kind: str, key: str, **_: Any) -> uuid.UUID:
         return uuid.uuid5(NATIONAL_ID_NAMESPACE, f"{kind}:{key}")
 
-    @event("Made", topic="hazina.origination.Reservation.Made")
+    class Made(Aggregate.Created):
+        TOPIC = "hazina.origination.Reservation.Made"
+        kind: str
+        key: str
+        holder_id: uuid.UUID
+
+    @event(Made)
     def __init__(self, *, kind: str, key: str, holder_id: uuid.UUID) -> None:
         self.kind = kind
         self.key = key

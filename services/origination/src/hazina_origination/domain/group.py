@@ -67,7 +67,19 @@ def normalise_meeting_time(text: str | None) -> str | None:
 class Group(Aggregate):
     TOPIC = "hazina.origination.Group"
 
-    @event("Created", topic="hazina.origination.Group.Created")
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.origination.Group.Created"
+        name: str
+        status: str
+        meeting_day: str | None
+        meeting_time: str | None
+        loan_officer_id: uuid.UUID | None
+        branch_id: str | None
+        region: str | None
+        created_by: uuid.UUID | None
+        correlation_id: str | None
+
+    @event(Created)
     def __init__(
         self,
         *,
@@ -101,7 +113,13 @@ class Group(Aggregate):
             raise IllegalTransitionError("Group is already active")
         self._approved(approved_by=by, previous_status=self.status, correlation_id=correlation_id)
 
-    @event("Approved", topic="hazina.origination.Group.Approved")
+    class Approved(Aggregate.Event):
+        TOPIC = "hazina.origination.Group.Approved"
+        approved_by: uuid.UUID
+        previous_status: str
+        correlation_id: str | None
+
+    @event(Approved)
     def _approved(
         self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None
     ) -> None:
@@ -122,7 +140,13 @@ class Group(Aggregate):
         )
         return True
 
-    @event("SignatoriesAssigned", topic="hazina.origination.Group.SignatoriesAssigned")
+    class SignatoriesAssigned(Aggregate.Event):
+        TOPIC = "hazina.origination.Group.SignatoriesAssigned"
+        signatories: list[dict[str, Any]]
+        assigned_by: uuid.UUID | None
+        correlation_id: str | None
+
+    @event(SignatoriesAssigned)
     def _signatories_assigned(
         self,
         signatories: list[dict[str, Any]],

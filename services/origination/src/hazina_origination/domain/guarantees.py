@@ -29,7 +29,11 @@ class ClientGuarantees(Aggregate):
     def create_id(client_id: uuid.UUID, **_: Any) -> uuid.UUID:
         return uuid.uuid5(GUARANTEES_NAMESPACE, f"guarantees:{client_id}")
 
-    @event("Started", topic="hazina.origination.ClientGuarantees.Started")
+    class Started(Aggregate.Created):
+        TOPIC = "hazina.origination.ClientGuarantees.Started"
+        client_id: uuid.UUID
+
+    @event(Started)
     def __init__(self, *, client_id: uuid.UUID) -> None:
         self.client_id = client_id
         self.given = 0
@@ -54,7 +58,12 @@ class ClientGuarantees(Aggregate):
             )
         self._pledged(loan_id=str(loan_id), guarantor_id=str(guarantor_id))
 
-    @event("Pledged", topic="hazina.origination.ClientGuarantees.Pledged")
+    class Pledged(Aggregate.Event):
+        TOPIC = "hazina.origination.ClientGuarantees.Pledged"
+        loan_id: str
+        guarantor_id: str
+
+    @event(Pledged)
     def _pledged(self, loan_id: str, guarantor_id: str) -> None:
         self.given += 1
 

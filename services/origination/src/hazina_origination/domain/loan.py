@@ -41,7 +41,23 @@ class Loan(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "hazina.origination.Loan.Created"
 
-    @event("Initiated", topic="hazina.origination.Loan.Initiated")
+    class Initiated(Aggregate.Created):
+        TOPIC = "hazina.origination.Loan.Initiated"
+        account_number: str
+        client_id: uuid.UUID
+        group_id: uuid.UUID | None
+        loan_officer_id: uuid.UUID | None
+        product_id: uuid.UUID
+        product_type: str
+        principal_cents: int
+        fees_cents: int
+        terms: dict[str, Any]
+        purpose: str | None
+        initiated_by: uuid.UUID
+        initiator_role: str
+        correlation_id: str | None
+
+    @event(Initiated)
     def __init__(
         self,
         *,
@@ -130,7 +146,17 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("GuarantorAdded", topic="hazina.origination.Loan.GuarantorAdded")
+    class GuarantorAdded(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.GuarantorAdded"
+        guarantor_id: str
+        client_id: str
+        relationship: str
+        id_copy_url: str | None
+        photo_url: str | None
+        added_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(GuarantorAdded)
     def _guarantor_added(
         self,
         guarantor_id: str,
@@ -160,13 +186,27 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("GuarantorAccepted", topic="hazina.origination.Loan.GuarantorAccepted")
+    class GuarantorAccepted(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.GuarantorAccepted"
+        guarantor_id: str
+        client_id: str
+        decided_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(GuarantorAccepted)
     def _guarantor_accepted(
         self, guarantor_id: str, client_id: str, decided_by: uuid.UUID, correlation_id: str | None
     ) -> None:
         self.guarantors[guarantor_id]["status"] = "accepted"
 
-    @event("GuarantorDeclined", topic="hazina.origination.Loan.GuarantorDeclined")
+    class GuarantorDeclined(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.GuarantorDeclined"
+        guarantor_id: str
+        client_id: str
+        decided_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(GuarantorDeclined)
     def _guarantor_declined(
         self, guarantor_id: str, client_id: str, decided_by: uuid.UUID, correlation_id: str | None
     ) -> None:
@@ -198,7 +238,17 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("CreditAssessed", topic="hazina.origination.Loan.CreditAssessed")
+    class CreditAssessed(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.CreditAssessed"
+        assessment_id: str
+        scores: dict[str, int]
+        total: int
+        passed: bool
+        notes: str | None
+        assessed_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(CreditAssessed)
     def _assessed(
         self,
         assessment_id: str,
@@ -245,7 +295,19 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("Approved", topic="hazina.origination.Loan.Approved")
+    class Approved(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.Approved"
+        approved_by: uuid.UUID
+        maker_checker_override: bool
+        account_number: str
+        client_id: uuid.UUID
+        group_id: uuid.UUID | None
+        loan_officer_id: uuid.UUID | None
+        principal_cents: int
+        terms: dict[str, Any]
+        correlation_id: str | None
+
+    @event(Approved)
     def _approved(
         self,
         approved_by: uuid.UUID,
@@ -272,7 +334,14 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("Rejected", topic="hazina.origination.Loan.Rejected")
+    class Rejected(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.Rejected"
+        reason: str
+        rejected_by: uuid.UUID
+        previous_status: str
+        correlation_id: str | None
+
+    @event(Rejected)
     def _rejected(
         self, reason: str, rejected_by: uuid.UUID, previous_status: str, correlation_id: str | None
     ) -> None:
@@ -307,7 +376,18 @@ class Loan(Aggregate):
         )
         return str(disbursement_id)
 
-    @event("DisbursementRequested", topic="hazina.origination.Loan.DisbursementRequested")
+    class DisbursementRequested(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.DisbursementRequested"
+        disbursement_id: str
+        phone: str
+        amount_cents: int
+        attempt: int
+        account_number: str
+        client_id: uuid.UUID
+        requested_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(DisbursementRequested)
     def _disbursement_requested(
         self,
         disbursement_id: str,
@@ -354,7 +434,15 @@ class Loan(Aggregate):
         )
         return True
 
-    @event("Disbursed", topic="hazina.origination.Loan.Disbursed")
+    class Disbursed(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.Disbursed"
+        disbursement_id: str
+        mpesa_receipt: str
+        completed_at: datetime
+        charge_cents: int
+        correlation_id: str | None
+
+    @event(Disbursed)
     def _disbursed(
         self,
         disbursement_id: str,
@@ -389,7 +477,14 @@ class Loan(Aggregate):
         )
         return True
 
-    @event("DisbursementFailed", topic="hazina.origination.Loan.DisbursementFailed")
+    class DisbursementFailed(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.DisbursementFailed"
+        disbursement_id: str
+        reason: str
+        result_code: str
+        correlation_id: str | None
+
+    @event(DisbursementFailed)
     def _disbursement_failed(
         self, disbursement_id: str, reason: str, result_code: str, correlation_id: str | None
     ) -> None:
@@ -423,7 +518,16 @@ class Loan(Aggregate):
         )
         return True
 
-    @event("LedgerStatusChanged", topic="hazina.origination.Loan.LedgerStatusChanged")
+    class LedgerStatusChanged(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.LedgerStatusChanged"
+        status: str
+        ledger_status: str
+        occurred_at: datetime
+        days_past_due: int
+        outstanding_cents: int
+        correlation_id: str | None
+
+    @event(LedgerStatusChanged)
     def _ledger_status_changed(
         self,
         status: str,
@@ -448,7 +552,13 @@ class Loan(Aggregate):
         )
         return True
 
-    @event("Repaid", topic="hazina.origination.Loan.Repaid")
+    class Repaid(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.Repaid"
+        occurred_at: datetime
+        total_paid_cents: int
+        correlation_id: str | None
+
+    @event(Repaid)
     def _repaid(
         self, occurred_at: datetime, total_paid_cents: int, correlation_id: str | None
     ) -> None:
@@ -476,7 +586,21 @@ class LegacyLoan(Aggregate):
 
     OUTCOMES = ("repaid", "defaulted", "written_off")
 
-    @event("Imported", topic="hazina.origination.LegacyLoan.Imported")
+    class Imported(Aggregate.Created):
+        TOPIC = "hazina.origination.LegacyLoan.Imported"
+        client_id: uuid.UUID
+        group_id: uuid.UUID | None
+        loan_officer_id: uuid.UUID | None
+        product_type: str
+        principal_cents: int
+        outcome: str
+        disbursed_on: str | None
+        closed_on: str | None
+        reference: str | None
+        imported_by: uuid.UUID | None
+        correlation_id: str | None
+
+    @event(Imported)
     def __init__(
         self,
         *,

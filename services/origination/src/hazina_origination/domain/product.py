@@ -199,7 +199,13 @@ class LoanProduct(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "hazina.origination.LoanProduct.Created"
 
-    @event("Defined", topic="hazina.origination.LoanProduct.Defined")
+    class Defined(Aggregate.Created):
+        TOPIC = "hazina.origination.LoanProduct.Defined"
+        spec: dict[str, Any]
+        created_by: uuid.UUID | None
+        correlation_id: str | None
+
+    @event(Defined)
     def __init__(
         self, *, spec: dict[str, Any], created_by: uuid.UUID | None, correlation_id: str | None
     ) -> None:
@@ -219,7 +225,13 @@ class LoanProduct(Aggregate):
         self._revised(changes=changed, revised_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Revised", topic="hazina.origination.LoanProduct.Revised")
+    class Revised(Aggregate.Event):
+        TOPIC = "hazina.origination.LoanProduct.Revised"
+        changes: dict[str, Any]
+        revised_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(Revised)
     def _revised(
         self, changes: dict[str, Any], revised_by: uuid.UUID, correlation_id: str | None
     ) -> None:

@@ -12,6 +12,7 @@ from hazina_origination.api.schemas import AssessmentRequest
 from hazina_origination.api.views import assessment_view
 from hazina_origination.application.commands import AssessCredit
 from hazina_origination.application.ports import ListQuery
+from hazina_origination.domain.assessment import FiveCs
 from hazina_origination.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
@@ -34,8 +35,12 @@ def assess(
     api.app.assess_credit(
         AssessCredit(
             loan_id=body.loanId,
-            scores=body.model_dump(
-                include={"character", "capacity", "capital", "collateral", "conditions"}
+            scores=FiveCs(
+                character=body.character,
+                capacity=body.capacity,
+                capital=body.capital,
+                collateral=body.collateral,
+                conditions=body.conditions,
             ),
             officer_notes=body.officerNotes,
         ),
