@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import structlog
 from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
 from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
@@ -31,7 +32,8 @@ log = structlog.get_logger(__name__)
 # Event ids are derived from (aggregate id, version), so re-publishing yields the same Nats-Msg-Id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1e7a52-5a0c-4a43-9a57-7d3f2f0c8e11")
 
-ContractMapping = Callable[[Any], ContractEvent | None]
+# A stored event in, its public event out (None: it stays private).
+ContractMapping = Callable[[DomainEventProtocol[uuid.UUID]], ContractEvent | None]
 
 
 def event_id_of(originator_id: uuid.UUID | str, originator_version: int) -> uuid.UUID:

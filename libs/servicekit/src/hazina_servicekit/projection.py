@@ -15,9 +15,11 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
 from psycopg_pool import ConnectionPool
 
-Apply = Callable[[Any, psycopg.Connection[Any]], None]
+# One stored event into the read tables, in the projection's transaction.
+Apply = Callable[[DomainEventProtocol[UUID], psycopg.Connection[Any]], None]
 
 POSITIONS_DDL = """
 CREATE TABLE IF NOT EXISTS projection_positions (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from eventsourcing.domain import DomainEvent
+import uuid
+
+from eventsourcing.domain import DomainEventProtocol
 
 from hazina_contracts.events import identity as contract
 from hazina_contracts.events.base import ContractEvent
@@ -10,7 +12,7 @@ from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser
 
 
-def to_contract(event: DomainEvent) -> ContractEvent | None:
+def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
     if isinstance(event, SignInAddress.LockedOut):
         return contract.AddressLockedOut(
             address_id=event.originator_id,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from eventsourcing.domain import DomainEvent
+from eventsourcing.domain import DomainEventProtocol
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -33,8 +33,10 @@ CREATE TABLE IF NOT EXISTS staff_directory (
 """
 
 
-def apply_user_event(event: DomainEvent, conn: psycopg.Connection[Any]) -> None:
+def apply_user_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[Any]) -> None:
     """Project one stored user event into ``staff_directory``."""
+    if not isinstance(event, StaffUser.Event):
+        return  # sign-in address events have no place in the directory
     at: datetime = event.timestamp
     uid = event.originator_id
     if isinstance(event, StaffUser.Created):

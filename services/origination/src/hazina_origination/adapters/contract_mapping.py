@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from eventsourcing.domain import DomainEvent
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 
 from hazina_contracts.events import origination as contract
 from hazina_contracts.events.base import ContractEvent
@@ -17,7 +17,9 @@ from hazina_origination.domain.group import Group
 from hazina_origination.domain.loan import Loan
 
 
-def to_contract(event: DomainEvent) -> ContractEvent | None:
+def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
+    if not isinstance(event, Aggregate.Event):
+        return None  # every origination event is an aggregate's; nothing else is published
     at = event.timestamp
     oid = event.originator_id
     match event:

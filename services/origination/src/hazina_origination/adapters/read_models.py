@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import psycopg
-from eventsourcing.domain import DomainEvent
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -253,8 +253,10 @@ def _loan_update(
     conn.execute(sql.encode(), args)
 
 
-def apply_event(event: DomainEvent, conn: psycopg.Connection[Any]) -> None:
+def apply_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[Any]) -> None:
     """Project one stored origination event into the read tables."""
+    if not isinstance(event, Aggregate.Event):
+        return  # every origination event is an aggregate's
     at: datetime = event.timestamp
     oid = event.originator_id
     if isinstance(event, Group.Created):
