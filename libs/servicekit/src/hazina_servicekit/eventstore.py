@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.conninfo import conninfo_to_dict
 
 from hazina_servicekit.database import identifier
@@ -28,3 +32,11 @@ def postgres_env(database_url: str, schema: str, *, pool_size: int = 5) -> dict[
         "POSTGRES_ENABLE_DB_FUNCTIONS": "no",
         "CREATE_TABLE": "yes",
     }
+
+
+def events_table(app: Application[uuid.UUID]) -> str:
+    """The table ``app`` stores its events in, for the set-based SQL that reads it directly."""
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        raise TypeError(f"{type(app).__name__} is not stored in PostgreSQL (see postgres_env)")
+    return recorder.events_table_name

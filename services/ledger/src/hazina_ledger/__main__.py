@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog="hazina-ledger api")
         parser.add_argument("--port", type=int, default=None)
         options = parser.parse_args(args[1:])
-        settings = LedgerSettings()  # type: ignore[call-arg]
+        settings = LedgerSettings()
         configure_logging("ledger", level=settings.log_level, json=settings.log_json)
         container = build(settings)
         try:

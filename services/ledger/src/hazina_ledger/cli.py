@@ -23,7 +23,9 @@ from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.bootstrap import Container, build
 from hazina_ledger.domain.accounts import CHART
 from hazina_ledger.settings import LedgerSettings
+from hazina_servicekit.auth import Jwks, TokenVerifier
 from hazina_servicekit.database import ensure_schema, open_pool
+from hazina_servicekit.eventstore import events_table
 
 
 def _out(text: str, stream: TextIO | None = None) -> None:
@@ -71,7 +73,7 @@ def _rss_mib() -> float:
 
 
 def _max_position(container: Container) -> int:
-    table = container.ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    table = events_table(container.ledger)
     with container.pool.connection() as conn:
         row = conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {table}").fetchone()  # noqa: S608
     return int(row[0]) if row else 0
@@ -96,9 +98,9 @@ def replay(
     try:
         rebuilt = LedgerProjection(container.ledger, pool)
         bar = ProgressBar(_max_position(container), stream=io.StringIO() if quiet else None)
-        events_table = f"{settings.db_schema}.{container.ledger.recorder.events_table_name}"  # type: ignore[attr-defined]
+        events_table_name = f"{settings.db_schema}.{events_table(container.ledger)}"
         if engine == "sql" and SqlRebuild.usable(container.ledger):
-            count = SqlRebuild(container.ledger, pool, rebuilt.name, events_table).run(
+            count = SqlRebuild(container.ledger, pool, rebuilt.name, events_table_name).run(
                 progress=bar.update
             )
         else:
@@ -200,8 +202,12 @@ def run_cli(argv: list[str]) -> int:
     ap = sub.add_parser("assess-arrears", help="record arrears status changes as of a date")
     ap.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
     args = parser.parse_args(argv)
-    settings = LedgerSettings()  # type: ignore[call-arg]
-    container = build(settings, start_writer=False, verifier=_NoTokens())  # type: ignore[arg-type]
+    settings = LedgerSettings()
+    container = build(
+        settings,
+        start_writer=False,
+        verifier=TokenVerifier(_no_keys, issuer=settings.token_issuer),
+    )
     try:
         if args.command == "replay":
             report = replay(container, keep=args.keep, engine=args.engine)
@@ -224,5 +230,6 @@ def run_cli(argv: list[str]) -> int:
         container.close()
 
 
-class _NoTokens:
-    """The CLI serves no HTTP, so it needs no key set."""
+def _no_keys() -> Jwks:
+    """The CLI serves no HTTP, so it needs no key set: its verifier knows no key."""
+    return {"keys": []}

@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from eventsourcing.domain import Aggregate, DomainEventProtocol
+
 from hazina_contracts.events import ledger as contract
 from hazina_contracts.events.base import ContractEvent
 from hazina_ledger.domain.loan_account import LoanAccount
@@ -16,7 +18,9 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def to_contract(event: Any) -> ContractEvent | None:
+def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
+    if not isinstance(event, Aggregate.Event):
+        return None  # every ledger event is an aggregate's; nothing else is published
     at = event.timestamp
     match event:
         case LoanAccount.Disbursed():
@@ -72,7 +76,9 @@ def to_contract(event: Any) -> ContractEvent | None:
                 days_past_due=0,
                 outstanding_cents=0,
             )
-        case LoanAccount.RepaymentReversed() if getattr(event, "amount_cents", None) is not None:
+        case LoanAccount.RepaymentReversed() if (
+            event.amount_cents is not None and event.lines is not None
+        ):
             lines = event.lines
             return contract.RepaymentReversed(
                 occurred_at=at,

@@ -75,7 +75,7 @@ class LedgerInbox:
         self.pool = pool
         self.conventions = conventions
         with pool.connection() as conn:
-            conn.execute(PARKED_DDL)  # type: ignore[arg-type]
+            conn.execute(PARKED_DDL)
 
     # The DurableConsumer handler
 
@@ -169,6 +169,7 @@ class LedgerInbox:
                 return total
 
     def _retry_round(self, waiting_for: list[str]) -> int:
+        params: tuple[object, ...]
         if waiting_for:
             where, params = "WHERE waiting_for = ANY(%s)", (waiting_for,)
         else:  # the timer: everything except what waits for a person

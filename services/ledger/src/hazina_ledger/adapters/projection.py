@@ -6,6 +6,7 @@ advance in one transaction, exactly once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ NAME = "ledger_read_models"
 
 
 class LedgerProjection(Projection):
-    def __init__(self, app: Application, pool: ConnectionPool, name: str = NAME) -> None:
+    def __init__(self, app: Application[uuid.UUID], pool: ConnectionPool, name: str = NAME) -> None:
         super().__init__(app, pool, name, lambda event, conn: apply_event(event, conn), DDL)
 
     def catch_up(self, batch_size: int = 500, progress: ProgressCallback | None = None) -> int:

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import psycopg
+from eventsourcing.domain import DomainEventProtocol
 from psycopg.types.json import Jsonb
 
 from hazina_ledger.application.ports import business_date
@@ -327,7 +328,9 @@ def _insert_lines(
         )
 
 
-def _apply_loan_event(event: Any, position: int, conn: psycopg.Connection[Any]) -> None:
+def _apply_loan_event(
+    event: LoanAccount.Event, position: int, conn: psycopg.Connection[Any]
+) -> None:
     loan_id, at = event.originator_id, event.timestamp
     if isinstance(event, LoanAccount.TermsRecorded):
         conn.execute(
@@ -530,7 +533,7 @@ def _apply_loan_event(event: Any, position: int, conn: psycopg.Connection[Any]) 
         )
 
 
-def _apply_receipt_event(event: Any, conn: psycopg.Connection[Any]) -> None:
+def _apply_receipt_event(event: Receipt.Event, conn: psycopg.Connection[Any]) -> None:
     rid, at = event.originator_id, event.timestamp
     if isinstance(event, Receipt.Recorded):
         conn.execute(
@@ -616,7 +619,9 @@ def _savings_entry(
     )
 
 
-def _apply_savings_event(event: Any, position: int, conn: psycopg.Connection[Any]) -> None:
+def _apply_savings_event(
+    event: SavingsAccount.Event, position: int, conn: psycopg.Connection[Any]
+) -> None:
     if isinstance(event, SavingsAccount.Opened):
         conn.execute(
             "INSERT INTO savings_accounts (client_id, balance_cents, updated_at) VALUES (%s, 0, %s)",
@@ -708,7 +713,9 @@ def _savings_client(event: Any, conn: psycopg.Connection[Any]) -> Any:
     return row[0] if row else None
 
 
-def apply_event(event: Any, conn: psycopg.Connection[Any], position: int = 0) -> None:
+def apply_event(
+    event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[Any], position: int = 0
+) -> None:
     """Project one stored ledger event into every read model."""
     if isinstance(event, LoanAccount.Event):
         _apply_loan_event(event, position, conn)

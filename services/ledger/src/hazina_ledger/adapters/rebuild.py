@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from psycopg_pool import ConnectionPool
 from hazina_ledger.adapters.read_models import apply_event, entry_id_of, truncate_read_models
 from hazina_ledger.application.ports import business_date
 from hazina_ledger.domain.accounts import account_class
+from hazina_servicekit.eventstore import events_table
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -103,13 +105,17 @@ def _copy(cur: psycopg.Cursor[Any], table: str, columns: str, rows: list[tuple[A
 
 class BulkRebuild:
     def __init__(
-        self, app: Application, pool: ConnectionPool, projection_name: str, page_size: int = 10_000
+        self,
+        app: Application[uuid.UUID],
+        pool: ConnectionPool,
+        projection_name: str,
+        page_size: int = 10_000,
     ) -> None:
         self.app = app
         self.pool = pool
         self.name = projection_name
         self.page_size = page_size
-        self.table = app.recorder.events_table_name  # type: ignore[attr-defined]
+        self.table = events_table(app)
 
     def run(
         self, progress: ProgressCallback | None = None, source: ConnectionPool | None = None
@@ -599,7 +605,7 @@ class SqlRebuild:
 
     def __init__(
         self,
-        app: Application,
+        app: Application[uuid.UUID],
         pool: ConnectionPool,
         projection_name: str,
         events_table: str,
@@ -612,7 +618,7 @@ class SqlRebuild:
         self.chunk_size = chunk_size
 
     @staticmethod
-    def usable(app: Application) -> bool:
+    def usable(app: Application[uuid.UUID]) -> bool:
         mapper = app.mapper
         return (
             getattr(mapper, "cipher", None) is None and getattr(mapper, "compressor", None) is None
@@ -657,12 +663,12 @@ class SqlRebuild:
 
     def _fast_range(self, lo: int, hi: int) -> int:
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute(_CHUNK.format(events=self.events_table), {"lo": lo, "hi": hi})  # type: ignore[arg-type]
+            conn.execute(_CHUNK.format(events=self.events_table), {"lo": lo, "hi": hi})
             row = conn.execute("SELECT count(*) FROM chunk").fetchone()
             count = int(row[0]) if row else 0
             if count:
                 for statement in _STATEMENTS:
-                    conn.execute(statement)  # type: ignore[arg-type]
+                    conn.execute(statement)
             conn.execute(
                 "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
                 (hi, self.name),

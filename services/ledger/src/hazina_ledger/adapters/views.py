@@ -79,11 +79,11 @@ class LedgerViews:
         self.pool = pool
         self.arrears_policy = arrears_policy or ArrearsPolicy()
         with pool.connection() as conn:
-            conn.execute(CLIENTS_DDL)  # type: ignore[arg-type]
+            conn.execute(CLIENTS_DDL)
 
     def _all(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            return cur.execute(sql, params).fetchall()  # type: ignore[arg-type]
+            return cur.execute(sql, params).fetchall()
 
     def _one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         rows = self._all(sql, params)
@@ -191,7 +191,8 @@ class LedgerViews:
     ) -> tuple[list[dict[str, Any]], int]:
         """Receipts by status; for an officer only those posted or assigned to their loans and
         clients (an unallocated receipt belongs to nobody yet)."""
-        clauses, params = ["true"], []
+        clauses: list[str] = ["true"]
+        params: list[object] = []
         if status:
             clauses.append("status = %s")
             params.append(status)
@@ -251,7 +252,8 @@ class LedgerViews:
         offset: int,
         officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        where, params = ["true"], []
+        where: list[str] = ["true"]
+        params: list[object] = []
         if client_id:
             where.append("t.client_id = %s")
             params.append(client_id)
@@ -276,7 +278,8 @@ class LedgerViews:
         client_id: uuid.UUID | None,
         officer_id: uuid.UUID | None = None,
     ) -> list[dict[str, Any]]:
-        where, params = ["true"], []
+        where: list[str] = ["true"]
+        params: list[object] = []
         if status:
             where.append("status = %s")
             params.append(status)
@@ -307,7 +310,8 @@ class LedgerViews:
         offset: int,
     ) -> dict[str, Any]:
         account = account_class(account_id)
-        where, params = ["account_id = %s"], [account_id]
+        where: list[str] = ["account_id = %s"]
+        params: list[object] = [account_id]
         if as_of is not None:
             where.append("value_date <= %s")
             params.append(as_of)
@@ -350,7 +354,8 @@ class LedgerViews:
                 "count(*) AS accounts FROM account_balances GROUP BY code ORDER BY code"
             )
         else:
-            where, params = [], []
+            where: list[str] = []
+            params: list[object] = []
             if as_of is not None:
                 where.append("value_date <= %s")
                 params.append(as_of)

@@ -44,7 +44,7 @@ class Job:
 class GroupCommitWriter:
     def __init__(
         self,
-        app: Application,
+        app: Application[uuid.UUID],
         pool: ConnectionPool,
         direct: Callable[[Job], Any],
         commit: Callable[[UnitOfWork], None],
@@ -150,9 +150,9 @@ class GroupCommitWriter:
                 self.cache.put(aggregate)
         self.batches += 1
         self.commands += len(jobs)
-        for job, value, error in outcomes:
-            if error is not None:
-                job.future.set_exception(error)
+        for job, value, failure in outcomes:
+            if failure is not None:
+                job.future.set_exception(failure)
             else:
                 job.future.set_result(value)
 

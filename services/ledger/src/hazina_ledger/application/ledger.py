@@ -72,7 +72,7 @@ class Receipted:
     target_id: uuid.UUID | None
 
 
-class Ledger(Application):
+class Ledger(Application[uuid.UUID]):
     """The ledger's event store: loan accounts, receipts and savings accounts."""
 
     name = "ledger"
@@ -97,7 +97,7 @@ class Ledger(Application):
 
     # Saving: every journal balances again here, the last check before anything is stored.
 
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[uuid.UUID]]:
         for obj in objs:
             for pending in getattr(obj, "pending_events", ()):
                 legs = getattr(pending, "journal", None)
@@ -114,7 +114,7 @@ class Ledger(Application):
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
-        self.notify(processing_event.events)  # type: ignore[attr-defined]
+        self.notify(processing_event.events)
         return recordings
 
     def _commit(self, uow: UnitOfWork) -> None:

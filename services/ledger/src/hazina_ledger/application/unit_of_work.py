@@ -16,6 +16,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from psycopg_pool import ConnectionPool
 
+from hazina_servicekit.eventstore import events_table
+
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -49,7 +51,7 @@ class AggregateCache:
 
 
 class UnitOfWork:
-    def __init__(self, app: Application, cache: AggregateCache | None = None) -> None:
+    def __init__(self, app: Application[uuid.UUID], cache: AggregateCache | None = None) -> None:
         self.app = app
         self.cache = cache
         self.seen: dict[uuid.UUID, Aggregate] = {}
@@ -102,7 +104,7 @@ class UnitOfWork:
         ]
         if not wanted:
             return
-        table = self.app.recorder.events_table_name  # type: ignore[attr-defined]
+        table = events_table(self.app)
         with pool.connection() as conn:
             if not build:
                 rows = conn.execute(

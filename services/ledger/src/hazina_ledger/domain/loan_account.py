@@ -107,7 +107,19 @@ class LoanAccount(Aggregate):
     def create_id(loan_id: str, **_: Any) -> uuid.UUID:
         return uuid.UUID(str(loan_id))
 
-    @event("TermsRecorded", topic="hazina.ledger.LoanAccount.TermsRecorded")
+    class TermsRecorded(Aggregate.Created):
+        TOPIC = "hazina.ledger.LoanAccount.TermsRecorded"
+        loan_id: str
+        client_id: str
+        group_id: str | None
+        loan_officer_id: str | None
+        account_number: str
+        approved_principal_cents: int
+        terms: dict[str, Any]
+        strategy: str
+        approved_at: str
+
+    @event(TermsRecorded)
     def __init__(
         self,
         *,
@@ -207,7 +219,14 @@ class LoanAccount(Aggregate):
         )
         return True
 
-    @event("TermsAmended", topic="hazina.ledger.LoanAccount.TermsAmended")
+    class TermsAmended(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.TermsAmended"
+        approved_principal_cents: int
+        terms: dict[str, Any]
+        strategy: str
+        approved_at: str
+
+    @event(TermsAmended)
     def _terms_amended(
         self, approved_principal_cents: int, terms: dict[str, Any], strategy: str, approved_at: str
     ) -> None:
@@ -317,7 +336,18 @@ class LoanAccount(Aggregate):
             journal=entry.to_legs(),
         )
 
-    @event("DisbursementMismatchHeld", topic="hazina.ledger.LoanAccount.DisbursementMismatchHeld")
+    class DisbursementMismatchHeld(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.DisbursementMismatchHeld"
+        client_id: str
+        disbursement_id: str
+        amount_cents: int
+        expected_cents: int
+        charge_cents: int
+        mpesa_receipt: str
+        disbursed_on: str
+        journal: list[list[Any]]
+
+    @event(DisbursementMismatchHeld)
     def _disbursement_mismatch_held(
         self,
         client_id: str,
@@ -390,10 +420,17 @@ class LoanAccount(Aggregate):
             journal=[],  # booked by the acceptance, dated the day it was decided
         )
 
-    @event(
-        "DisbursementMismatchAccepted",
-        topic="hazina.ledger.LoanAccount.DisbursementMismatchAccepted",
-    )
+    class DisbursementMismatchAccepted(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.DisbursementMismatchAccepted"
+        client_id: str
+        disbursement_id: str
+        amount_cents: int
+        reason: str
+        resolved_by: str
+        resolved_on: str
+        journal: list[list[Any]]
+
+    @event(DisbursementMismatchAccepted)
     def _disbursement_mismatch_accepted(
         self,
         client_id: str,
@@ -426,10 +463,17 @@ class LoanAccount(Aggregate):
             journal=entry.to_legs(),
         )
 
-    @event(
-        "DisbursementMismatchMarkedForRecovery",
-        topic="hazina.ledger.LoanAccount.DisbursementMismatchMarkedForRecovery",
-    )
+    class DisbursementMismatchMarkedForRecovery(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.DisbursementMismatchMarkedForRecovery"
+        client_id: str
+        disbursement_id: str
+        amount_cents: int
+        reason: str
+        resolved_by: str
+        resolved_on: str
+        journal: list[list[Any]]
+
+    @event(DisbursementMismatchMarkedForRecovery)
     def _disbursement_mismatch_marked_for_recovery(
         self,
         client_id: str,
@@ -442,7 +486,18 @@ class LoanAccount(Aggregate):
     ) -> None:
         self.held[disbursement_id].status = TO_RECOVER
 
-    @event("Disbursed", topic="hazina.ledger.LoanAccount.Disbursed")
+    class Disbursed(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.Disbursed"
+        client_id: str
+        disbursement_id: str
+        principal_cents: int
+        charge_cents: int
+        mpesa_receipt: str
+        disbursed_on: str
+        instalments: list[list[Any]]
+        journal: list[list[Any]]
+
+    @event(Disbursed)
     def _disbursed(
         self,
         client_id: str,
@@ -538,7 +593,21 @@ class LoanAccount(Aggregate):
             )
         return self.repayments[receipt]
 
-    @event("RepaymentPosted", topic="hazina.ledger.LoanAccount.RepaymentPosted")
+    class RepaymentPosted(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.RepaymentPosted"
+        client_id: str
+        receipt: str
+        amount_cents: int
+        paid_on: str
+        method: str
+        source_account: str
+        lines: list[list[int]]
+        suspense_cents: int
+        recovery_cents: int
+        outstanding_cents: int
+        journal: list[list[Any]]
+
+    @event(RepaymentPosted)
     def _repayment_posted(
         self,
         client_id: str,
@@ -576,7 +645,13 @@ class LoanAccount(Aggregate):
                 self.paid[k] = self.paid[k] - line.parts
                 self._paid_total = self._paid_total - line.parts
 
-    @event("Repaid", topic="hazina.ledger.LoanAccount.Repaid")
+    class Repaid(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.Repaid"
+        client_id: str
+        total_paid_cents: int
+        repaid_on: str
+
+    @event(Repaid)
     def _repaid(self, client_id: str, total_paid_cents: int, repaid_on: str) -> None:
         self.status = REPAID
         self.days_past_due = 0
@@ -641,7 +716,26 @@ class LoanAccount(Aggregate):
             total_paid_cents=sum(r.amount_cents for r in remaining),
         )
 
-    @event("RepaymentReversed", topic="hazina.ledger.LoanAccount.RepaymentReversed")
+    class RepaymentReversed(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.RepaymentReversed"
+        client_id: str
+        receipt: str
+        reason: str
+        reversed_by: str
+        reversed_on: str
+        reallocations: list[list[Any]]
+        outstanding_cents: int
+        reopened: bool
+        journal: list[list[Any]]
+        # Recorded since the RepaymentReversed contract event; an older stored event has none of
+        # these, and reads them as None (a default is the class's, not stored state).
+        amount_cents: int | None = None
+        method: str | None = None
+        lines: list[list[int]] | None = None
+        suspense_cents: int | None = None
+        total_paid_cents: int | None = None
+
+    @event(RepaymentReversed)
     def _repayment_reversed(
         self,
         client_id: str,
@@ -693,7 +787,15 @@ class LoanAccount(Aggregate):
         )
         return True
 
-    @event("ArrearsStatusChanged", topic="hazina.ledger.LoanAccount.ArrearsStatusChanged")
+    class ArrearsStatusChanged(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.ArrearsStatusChanged"
+        client_id: str
+        status: str
+        days_past_due: int
+        as_of: str
+        outstanding_cents: int
+
+    @event(ArrearsStatusChanged)
     def _arrears_status_changed(
         self, client_id: str, status: str, days_past_due: int, as_of: str, outstanding_cents: int
     ) -> None:
@@ -732,7 +834,18 @@ class LoanAccount(Aggregate):
             journal=entry.to_legs(),
         )
 
-    @event("WrittenOff", topic="hazina.ledger.LoanAccount.WrittenOff")
+    class WrittenOff(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.WrittenOff"
+        client_id: str
+        reason: str
+        written_off_by: str
+        written_off_on: str
+        principal_cents: int
+        interest_cents: int
+        fee_cents: int
+        journal: list[list[Any]]
+
+    @event(WrittenOff)
     def _written_off(
         self,
         client_id: str,

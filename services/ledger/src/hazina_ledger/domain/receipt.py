@@ -51,7 +51,20 @@ class Receipt(Aggregate):
     def create_id(receipt: str, **_: Any) -> uuid.UUID:
         return receipt_id(receipt)
 
-    @event("Recorded", topic="hazina.ledger.Receipt.Recorded")
+    class Recorded(Aggregate.Created):
+        TOPIC = "hazina.ledger.Receipt.Recorded"
+        receipt: str
+        amount_cents: int
+        target: str
+        target_id: str | None
+        method: str
+        channel: str
+        paid_at: str
+        recorded_by: str | None
+        account_reference: str | None
+        journal: list[list[Any]]
+
+    @event(Recorded)
     def __init__(
         self,
         *,
@@ -141,7 +154,15 @@ class Receipt(Aggregate):
         )
         return True
 
-    @event("ConflictFlagged", topic="hazina.ledger.Receipt.ConflictFlagged")
+    class ConflictFlagged(Aggregate.Event):
+        TOPIC = "hazina.ledger.Receipt.ConflictFlagged"
+        amount_cents: int
+        target: str
+        target_id: str | None
+        source: str
+        flagged_at: str
+
+    @event(ConflictFlagged)
     def _conflict_flagged(
         self, amount_cents: int, target: str, target_id: str | None, source: str, flagged_at: str
     ) -> None:
@@ -157,7 +178,14 @@ class Receipt(Aggregate):
             target=target, target_id=target_id, assigned_by=assigned_by, assigned_at=assigned_at
         )
 
-    @event("Assigned", topic="hazina.ledger.Receipt.Assigned")
+    class Assigned(Aggregate.Event):
+        TOPIC = "hazina.ledger.Receipt.Assigned"
+        target: str
+        target_id: str
+        assigned_by: str
+        assigned_at: str
+
+    @event(Assigned)
     def _assigned(self, target: str, target_id: str, assigned_by: str, assigned_at: str) -> None:
         self.status = "assigned"
         self.assigned_to = (target, target_id)
@@ -167,6 +195,12 @@ class Receipt(Aggregate):
             raise InvalidStateError(f"Receipt {self.receipt} is already reversed")
         self._reversed(reason=reason, reversed_by=reversed_by, reversed_at=reversed_at)
 
-    @event("Reversed", topic="hazina.ledger.Receipt.Reversed")
+    class Reversed(Aggregate.Event):
+        TOPIC = "hazina.ledger.Receipt.Reversed"
+        reason: str
+        reversed_by: str
+        reversed_at: str
+
+    @event(Reversed)
     def _reversed(self, reason: str, reversed_by: str, reversed_at: str) -> None:
         self.status = "reversed"

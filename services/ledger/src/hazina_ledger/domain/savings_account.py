@@ -47,7 +47,11 @@ class SavingsAccount(Aggregate):
     def create_id(client_id: str, **_: Any) -> uuid.UUID:
         return uuid.uuid5(SAVINGS_NAMESPACE, str(uuid.UUID(str(client_id))))
 
-    @event("Opened", topic="hazina.ledger.SavingsAccount.Opened")
+    class Opened(Aggregate.Created):
+        TOPIC = "hazina.ledger.SavingsAccount.Opened"
+        client_id: str
+
+    @event(Opened)
     def __init__(self, *, client_id: str) -> None:
         self.client_id = client_id
         self.balance_cents = 0
@@ -95,7 +99,21 @@ class SavingsAccount(Aggregate):
         )
         return True
 
-    @event("Deposited", topic="hazina.ledger.SavingsAccount.Deposited")
+    class Deposited(Aggregate.Event):
+        TOPIC = "hazina.ledger.SavingsAccount.Deposited"
+        client_id: str
+        receipt: str
+        amount_cents: int
+        method: str
+        source_account: str
+        deposited_on: str
+        recorded_by: str | None
+        notes: str | None
+        channel: str
+        balance_after_cents: int
+        journal: list[list[Any]]
+
+    @event(Deposited)
     def _deposited(
         self,
         client_id: str,
@@ -142,7 +160,18 @@ class SavingsAccount(Aggregate):
             journal=entry.to_legs(),
         )
 
-    @event("DepositReversed", topic="hazina.ledger.SavingsAccount.DepositReversed")
+    class DepositReversed(Aggregate.Event):
+        TOPIC = "hazina.ledger.SavingsAccount.DepositReversed"
+        client_id: str
+        receipt: str
+        amount_cents: int
+        reason: str
+        reversed_by: str
+        reversed_on: str
+        balance_after_cents: int
+        journal: list[list[Any]]
+
+    @event(DepositReversed)
     def _deposit_reversed(
         self,
         client_id: str,
@@ -187,7 +216,16 @@ class SavingsAccount(Aggregate):
             notes=notes,
         )
 
-    @event("WithdrawalRequested", topic="hazina.ledger.SavingsAccount.WithdrawalRequested")
+    class WithdrawalRequested(Aggregate.Event):
+        TOPIC = "hazina.ledger.SavingsAccount.WithdrawalRequested"
+        withdrawal_id: str
+        amount_cents: int
+        method: str
+        requested_by: str
+        requested_at: str
+        notes: str | None
+
+    @event(WithdrawalRequested)
     def _withdrawal_requested(
         self,
         withdrawal_id: str,
@@ -237,7 +275,17 @@ class SavingsAccount(Aggregate):
             journal=entry.to_legs(),
         )
 
-    @event("WithdrawalApproved", topic="hazina.ledger.SavingsAccount.WithdrawalApproved")
+    class WithdrawalApproved(Aggregate.Event):
+        TOPIC = "hazina.ledger.SavingsAccount.WithdrawalApproved"
+        client_id: str
+        withdrawal_id: str
+        amount_cents: int
+        approved_by: str
+        approved_on: str
+        balance_after_cents: int
+        journal: list[list[Any]]
+
+    @event(WithdrawalApproved)
     def _withdrawal_approved(
         self,
         client_id: str,
@@ -262,7 +310,14 @@ class SavingsAccount(Aggregate):
             rejected_at=rejected_at,
         )
 
-    @event("WithdrawalRejected", topic="hazina.ledger.SavingsAccount.WithdrawalRejected")
+    class WithdrawalRejected(Aggregate.Event):
+        TOPIC = "hazina.ledger.SavingsAccount.WithdrawalRejected"
+        withdrawal_id: str
+        rejected_by: str
+        reason: str
+        rejected_at: str
+
+    @event(WithdrawalRejected)
     def _withdrawal_rejected(
         self, withdrawal_id: str, rejected_by: str, reason: str, rejected_at: str
     ) -> None:
