@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["api", "rebuild-read-models"])
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    settings = with_rails_defaults(PaymentsSettings(), dict(os.environ))  # type: ignore[call-arg]
+    settings = with_rails_defaults(PaymentsSettings(), dict(os.environ))
     configure_logging("payments", level=settings.log_level, json=settings.log_json)
     container = build(settings)
     try:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import structlog
 from psycopg_pool import ConnectionPool
@@ -25,11 +25,12 @@ from hazina_payments_gateway.adapters.read_models import (
 from hazina_payments_gateway.application.dispatcher import Dispatcher
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_payments_gateway.application.ports import Clock
-from hazina_payments_gateway.domain.disbursement import DisbursementPolicy
+from hazina_payments_gateway.domain.disbursement import Disbursement, DisbursementPolicy
 from hazina_payments_gateway.domain.rules import B2CTariff, check_callback_url
 from hazina_payments_gateway.settings import PaymentsSettings
 from hazina_servicekit.database import conninfo_for, ensure_schema, open_pool
 from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.outbox import ContractMapping
 from hazina_servicekit.ownership import OwnershipBook
 from hazina_servicekit.projection import Projection
 
@@ -54,7 +55,7 @@ class Container:
     dispatcher: Dispatcher
     inbox_writer: InboxWriter
     inbox: InboxProcessor
-    to_contract: Any
+    to_contract: ContractMapping
     clock: Clock
 
     def close(self) -> None:
@@ -154,8 +155,9 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
     writer.on_stored = inbox.wake
     projection.catch_up()
 
-    def load_disbursement(originator_id: Any, version: int) -> Any:
-        return app.repository.get(originator_id, version=version)
+    def load_disbursement(originator_id: uuid.UUID, version: int) -> Disbursement:
+        disbursement: Disbursement = app.repository.get(originator_id, version=version)
+        return disbursement
 
     return Container(
         settings=settings,

@@ -7,22 +7,28 @@ under its own event id: the ledger, which keys money on the receipt, flags it as
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import UTC
-from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
 
 from hazina_contracts.events import payments as contract
 from hazina_contracts.events.base import ContractEvent
 from hazina_payments_gateway.domain.disbursement import Disbursement
 from hazina_payments_gateway.domain.payment import Payment
+from hazina_servicekit.outbox import ContractMapping
 
 
-def contract_mapper(load_disbursement: Any) -> Any:
+def contract_mapper(
+    load_disbursement: Callable[[uuid.UUID, int], Disbursement],
+) -> ContractMapping:
     """``to_contract`` for the outbox relay; ``load_disbursement(id, version)`` reads the aggregate as of then."""
 
-    def to_contract(event: Any) -> ContractEvent | None:
+    def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
         match event:
             case Disbursement.Completed():
-                d: Disbursement = load_disbursement(event.originator_id, event.originator_version)
+                d = load_disbursement(event.originator_id, event.originator_version)
                 return contract.DisbursementCompleted(
                     occurred_at=event.timestamp.astimezone(UTC),
                     disbursement_id=event.originator_id,

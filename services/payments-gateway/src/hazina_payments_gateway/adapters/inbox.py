@@ -239,7 +239,7 @@ class InboxProcessor:
         with pool.connection() as conn, conn.transaction():
             # Several replicas may start together: one of them alters the table at a time.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('callback_inbox ddl'))")
-            conn.execute(INBOX_DDL)  # type: ignore[arg-type]
+            conn.execute(INBOX_DDL)
 
     def wake(self) -> None:
         if self._loop is not None and self._wake is not None:
@@ -354,7 +354,8 @@ class InboxProcessor:
         return _Decision("processed", outcome)
 
     def _delay(self, attempts: int) -> timedelta:
-        return min(self.retry_delay * (2 ** min(attempts, 20)), self.max_retry_delay)
+        factor: int = 2 ** min(attempts, 20)
+        return min(self.retry_delay * factor, self.max_retry_delay)
 
     def _write(
         self, conn: psycopg.Connection[Any], row_id: int, kind: str, decision: _Decision
@@ -448,10 +449,11 @@ def list_rows(
     offset: int,
     limit: int | None,
 ) -> tuple[list[dict[str, Any]], int]:
-    where, params = ["status = ANY(%s)"], [statuses]
+    where: list[str] = ["status = ANY(%s)"]
+    params: list[object] = [statuses]
     if kind:
         where.append("kind = %s")
-        params.append(kind)  # type: ignore[arg-type]
+        params.append(kind)
     clause = " AND ".join(where)
     with pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
@@ -463,7 +465,7 @@ def list_rows(
             f"SELECT * FROM callback_inbox WHERE {clause} ORDER BY id DESC OFFSET %s LIMIT %s",  # noqa: S608
             [*params, offset, limit],
         ).fetchall()
-    return list(rows), int(total["n"]) if total else 0  # type: ignore[index]
+    return list(rows), int(total["n"]) if total else 0
 
 
 def get_row(pool: ConnectionPool, row_id: int) -> dict[str, Any]:

@@ -53,10 +53,13 @@ class BankUnknown:
     reason: str
 
 
+FloatPurchaseState = Literal["pending", "completed", "failed", "not_found"]
+
+
 @dataclass(frozen=True)
 class FloatPurchaseStatus:
     request_id: str
-    state: Literal["pending", "completed", "failed", "not_found"]
+    state: FloatPurchaseState
     bank_reference: str | None = None
     reason: str | None = None
 
@@ -173,7 +176,7 @@ class NcbaClient:
         except (httpx.HTTPError, BankAuthError) as exc:
             return BankUnknown(type(exc).__name__)
         data = _json(response)
-        states = {
+        states: dict[str, FloatPurchaseState] = {
             "pending": "pending",
             "completed": "completed",
             "failed": "failed",
@@ -182,7 +185,7 @@ class NcbaClient:
         state = states.get(str(data.get("status", "")).lower())
         if response.status_code != 200 or state is None:
             return BankUnknown(f"HTTP {response.status_code} status {data.get('status')!r}")
-        return FloatPurchaseStatus(request_id, state, data.get("bankReference"), data.get("reason"))  # type: ignore[arg-type]
+        return FloatPurchaseStatus(request_id, state, data.get("bankReference"), data.get("reason"))
 
     async def get_balance(self, account: str) -> Balance | BankUnknown:
         try:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -20,6 +21,7 @@ from hazina_payments_gateway.domain.rules import loan_id_reference, normalise_re
 from hazina_payments_gateway.domain.stk_prompt import StkPrompt
 from hazina_servicekit.consumer import PROCESSED_DDL
 from hazina_servicekit.ownership import LOANS_OF_OFFICER
+from hazina_servicekit.projection import Apply
 
 GATEWAY_DDL = """
 CREATE TABLE IF NOT EXISTS disbursements (
@@ -133,14 +135,16 @@ CREATE INDEX IF NOT EXISTS ledger_postings_loan ON ledger_postings (loan_id);
 def ensure_tables(pool: ConnectionPool) -> None:
     """Tables the consumers write; created once here, not raced by several consumers starting at once."""
     with pool.connection() as conn, conn.transaction():
-        conn.execute(REFERENCES_DDL)  # type: ignore[arg-type]
-        conn.execute(PROCESSED_DDL)  # type: ignore[arg-type]
+        conn.execute(REFERENCES_DDL)
+        conn.execute(PROCESSED_DDL)
 
 
-def gateway_projector(app: PaymentsGateway) -> Any:
+def gateway_projector(app: PaymentsGateway) -> Apply:
     """The apply function of the gateway's projection: each event upserts its aggregate's row as of that event."""
 
-    def apply(event: Any, conn: psycopg.Connection[Any]) -> None:
+    def apply(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[Any]) -> None:
+        if not isinstance(event, Aggregate.Event):
+            return  # every gateway event is an aggregate's
         at: datetime = event.timestamp
         if isinstance(event, Payment.Received):
             conn.execute(
@@ -297,7 +301,7 @@ class GatewayIndex:
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> uuid.UUID | None:
         with self.pool.connection() as conn:
-            row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+            row = conn.execute(sql, params).fetchone()
         return row[0] if row else None
 
     def by_ocid(self, ocid: str) -> uuid.UUID | None:
@@ -387,7 +391,8 @@ class GatewayIndex:
         officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """Disbursements, newest first; only those of the officer's own loans given ``officer_id``."""
-        where, params = ["true"], []
+        where: list[str] = ["true"]
+        params: list[object] = []
         if status:
             where.append("status = %s")
             params.append(status)
@@ -408,7 +413,7 @@ class GatewayIndex:
                 f"SELECT * FROM disbursements WHERE {clause} ORDER BY requested_at DESC OFFSET %s LIMIT %s",  # noqa: S608
                 [*params, offset, limit],
             ).fetchall()
-        return list(rows), int(total["n"]) if total else 0  # type: ignore[index]
+        return list(rows), int(total["n"]) if total else 0
 
 
 class PostgresReferenceBook:

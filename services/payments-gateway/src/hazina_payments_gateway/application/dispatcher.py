@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
@@ -97,10 +97,10 @@ class Dispatcher:
         )
         return len(disbursements) + len(prompts) + len(late)
 
-    async def _guarded(self, coro: object) -> None:
+    async def _guarded(self, coro: Awaitable[None]) -> None:
         async with self._limit:
             try:
-                await coro  # type: ignore[misc]
+                await coro
             except Exception as exc:
                 log.warning("dispatch_failed", error=f"{type(exc).__name__}: {exc}")
 

@@ -82,7 +82,7 @@ def payment_handled(outcome: PaymentOutcome, *, recorded: str = "recorded") -> H
     return Handled(recorded if outcome.recorded else outcome.status)
 
 
-class PaymentsGateway(Application):
+class PaymentsGateway(Application[uuid.UUID]):
     """Event store of disbursements, payments and prompts, and the use cases that change them."""
 
     name = "payments"
@@ -120,7 +120,7 @@ class PaymentsGateway(Application):
     ) -> T:
         """Load, decide, save; on a concurrent writer's conflict, load again and decide again."""
         for attempt in range(attempts):
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
             result = change(aggregate)
             try:
                 self.save(aggregate)

@@ -43,7 +43,13 @@ class CallbackReview(Aggregate):
     def create_id(inbox_key: str, **_: object) -> uuid.UUID:
         return uuid.uuid5(REVIEW_NAMESPACE, inbox_key)
 
-    @event("Opened", topic="hazina.payments.CallbackReview.Opened")
+    class Opened(Aggregate.Created):
+        TOPIC = "hazina.payments.CallbackReview.Opened"
+        inbox_key: str
+        inbox_id: int
+        kind: str
+
+    @event(Opened)
     def __init__(self, *, inbox_key: str, inbox_id: int, kind: str) -> None:
         self.inbox_key = inbox_key
         self.inbox_id = inbox_id
@@ -61,11 +67,25 @@ class CallbackReview(Aggregate):
         else:  # pragma: no cover - the type admits nothing else
             raise GatewayRuleError(f"unknown decision {decision!r}")
 
-    @event("RetryRequested", topic="hazina.payments.CallbackReview.RetryRequested")
+    class RetryRequested(Aggregate.Event):
+        TOPIC = "hazina.payments.CallbackReview.RetryRequested"
+        was: str
+        by: uuid.UUID | None
+        reason: str
+        at: datetime
+
+    @event(RetryRequested)
     def _retry_requested(self, was: str, by: uuid.UUID | None, reason: str, at: datetime) -> None:
         self.decisions.append(("retry", reason))
 
-    @event("Dismissed", topic="hazina.payments.CallbackReview.Dismissed")
+    class Dismissed(Aggregate.Event):
+        TOPIC = "hazina.payments.CallbackReview.Dismissed"
+        was: str
+        by: uuid.UUID | None
+        reason: str
+        at: datetime
+
+    @event(Dismissed)
     def _dismissed(self, was: str, by: uuid.UUID | None, reason: str, at: datetime) -> None:
         self.decisions.append(("dismiss", reason))
 

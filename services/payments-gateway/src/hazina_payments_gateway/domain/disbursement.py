@@ -82,7 +82,19 @@ class Disbursement(Aggregate):
     def create_id(disbursement_id: uuid.UUID, **_: object) -> uuid.UUID:
         return disbursement_id
 
-    @event("Requested", topic="hazina.payments.Disbursement.Requested")
+    class Requested(Aggregate.Created):
+        TOPIC = "hazina.payments.Disbursement.Requested"
+        disbursement_id: uuid.UUID
+        loan_id: uuid.UUID
+        client_id: uuid.UUID
+        account_number: str
+        phone: str
+        amount_cents: int
+        origin_attempt: int
+        at: datetime
+        correlation_id: str | None
+
+    @event(Requested)
     def __init__(
         self,
         *,
@@ -155,7 +167,12 @@ class Disbursement(Aggregate):
         self._send_started(ocid=self.ocid, at=at)
         return self.ocid
 
-    @event("SendStarted", topic="hazina.payments.Disbursement.SendStarted")
+    class SendStarted(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.SendStarted"
+        ocid: str
+        at: datetime
+
+    @event(SendStarted)
     def _send_started(self, ocid: str, at: datetime) -> None:
         self.status = DisbursementStatus.SENDING
         self.status_since = at
@@ -168,7 +185,12 @@ class Disbursement(Aggregate):
         self._accepted(conversation_id=conversation_id, at=at)
         return True
 
-    @event("Accepted", topic="hazina.payments.Disbursement.Accepted")
+    class Accepted(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.Accepted"
+        conversation_id: str
+        at: datetime
+
+    @event(Accepted)
     def _accepted(self, conversation_id: str, at: datetime) -> None:
         self.status = DisbursementStatus.AWAITING_RESULT
         self.status_since = at
@@ -183,7 +205,14 @@ class Disbursement(Aggregate):
         self._not_sent(code=code, description=description, retry_at=retry_at, at=at)
         return True
 
-    @event("NotSent", topic="hazina.payments.Disbursement.NotSent")
+    class NotSent(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.NotSent"
+        code: str
+        description: str
+        retry_at: datetime
+        at: datetime
+
+    @event(NotSent)
     def _not_sent(self, code: str, description: str, retry_at: datetime, at: datetime) -> None:
         self.status = DisbursementStatus.REQUESTED
         self.status_since = at
@@ -203,7 +232,13 @@ class Disbursement(Aggregate):
         )
         return True
 
-    @event("OutcomeUnknown", topic="hazina.payments.Disbursement.OutcomeUnknown")
+    class OutcomeUnknown(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.OutcomeUnknown"
+        reason: str
+        at: datetime
+        check_at: datetime
+
+    @event(OutcomeUnknown)
     def _outcome_unknown(self, reason: str, at: datetime, check_at: datetime) -> None:
         self.status = DisbursementStatus.UNKNOWN
         self.status_since = at
@@ -216,7 +251,12 @@ class Disbursement(Aggregate):
         self._status_query_sent(conversation_id=conversation_id, at=at)
         return True
 
-    @event("StatusQuerySent", topic="hazina.payments.Disbursement.StatusQuerySent")
+    class StatusQuerySent(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.StatusQuerySent"
+        conversation_id: str
+        at: datetime
+
+    @event(StatusQuerySent)
     def _status_query_sent(self, conversation_id: str, at: datetime) -> None:
         self.status = DisbursementStatus.CHECKING
         self.status_since = at
@@ -235,7 +275,13 @@ class Disbursement(Aggregate):
         )
         return True
 
-    @event("StatusQueryFailed", topic="hazina.payments.Disbursement.StatusQueryFailed")
+    class StatusQueryFailed(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.StatusQueryFailed"
+        reason: str
+        at: datetime
+        check_at: datetime
+
+    @event(StatusQueryFailed)
     def _status_query_failed(self, reason: str, at: datetime, check_at: datetime) -> None:
         self.status_queries += 1
         self.retry_at = check_at
@@ -251,7 +297,12 @@ class Disbursement(Aggregate):
         self._not_found(ocid=ocid, at=at)
         return True
 
-    @event("NotFoundByDaraja", topic="hazina.payments.Disbursement.NotFoundByDaraja")
+    class NotFoundByDaraja(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.NotFoundByDaraja"
+        ocid: str
+        at: datetime
+
+    @event(NotFoundByDaraja)
     def _not_found(self, ocid: str, at: datetime) -> None:
         self.status = DisbursementStatus.REQUESTED
         self.status_since = at
@@ -283,7 +334,17 @@ class Disbursement(Aggregate):
         )
         return True
 
-    @event("Completed", topic="hazina.payments.Disbursement.Completed")
+    class Completed(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.Completed"
+        ocid: str
+        receipt: str
+        charge_cents: int
+        recipient_name: str | None
+        completed_at: datetime
+        source: str
+        at: datetime
+
+    @event(Completed)
     def _completed(
         self,
         ocid: str,
@@ -317,7 +378,16 @@ class Disbursement(Aggregate):
         )
         return True
 
-    @event("Failed", topic="hazina.payments.Disbursement.Failed")
+    class Failed(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.Failed"
+        ocid: str
+        result_code: str
+        description: str
+        retryable: bool
+        source: str
+        at: datetime
+
+    @event(Failed)
     def _failed(
         self,
         ocid: str,
@@ -348,7 +418,14 @@ class Disbursement(Aggregate):
         self._retried(attempt=self.attempt + 1, ocid=new_ocid, by=by, at=at)
         return new_ocid
 
-    @event("Retried", topic="hazina.payments.Disbursement.Retried")
+    class Retried(Aggregate.Event):
+        TOPIC = "hazina.payments.Disbursement.Retried"
+        attempt: int
+        ocid: str
+        by: uuid.UUID | None
+        at: datetime
+
+    @event(Retried)
     def _retried(self, attempt: int, ocid: str, by: uuid.UUID | None, at: datetime) -> None:
         self.attempt = attempt
         self.ocid = ocid

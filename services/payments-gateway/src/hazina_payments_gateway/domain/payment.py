@@ -60,7 +60,22 @@ class Payment(Aggregate):
     def create_id(receipt: str, **_: object) -> uuid.UUID:
         return uuid.uuid5(RECEIPT_NAMESPACE, normalise_receipt(receipt))
 
-    @event("Received", topic="hazina.payments.Payment.Received")
+    class Received(Aggregate.Created):
+        TOPIC = "hazina.payments.Payment.Received"
+        receipt: str
+        amount_cents: int
+        msisdn: str | None
+        account_reference: str
+        target: Target
+        loan_id: uuid.UUID | None
+        client_id: uuid.UUID | None
+        paid_at: datetime
+        payer_name: str | None
+        channel: Channel
+        shortcode: str | None
+        correlation_id: str | None
+
+    @event(Received)
     def __init__(
         self,
         *,
@@ -139,7 +154,21 @@ class Payment(Aggregate):
             disagreements=list(disagreements),
         )
 
-    @event("ConflictingRepeat", topic="hazina.payments.Payment.ConflictingRepeat")
+    class ConflictingRepeat(Aggregate.Event):
+        TOPIC = "hazina.payments.Payment.ConflictingRepeat"
+        receipt: str
+        amount_cents: int
+        msisdn: str | None
+        account_reference: str
+        target: Target
+        loan_id: uuid.UUID | None
+        client_id: uuid.UUID | None
+        paid_at: datetime
+        payer_name: str | None
+        channel: Channel
+        disagreements: list[str]
+
+    @event(ConflictingRepeat)
     def _conflicting_repeat(
         self,
         *,

@@ -42,7 +42,17 @@ class StkPrompt(Aggregate):
     def create_id(prompt_id: uuid.UUID, **_: object) -> uuid.UUID:
         return prompt_id
 
-    @event("Requested", topic="hazina.payments.StkPrompt.Requested")
+    class Requested(Aggregate.Created):
+        TOPIC = "hazina.payments.StkPrompt.Requested"
+        prompt_id: uuid.UUID
+        phone: str
+        amount_cents: int
+        account_reference: str
+        loan_id: uuid.UUID | None
+        at: datetime
+        correlation_id: str | None
+
+    @event(Requested)
     def __init__(
         self,
         *,
@@ -75,7 +85,11 @@ class StkPrompt(Aggregate):
         self._send_started(at=at)
         return True
 
-    @event("SendStarted", topic="hazina.payments.StkPrompt.SendStarted")
+    class SendStarted(Aggregate.Event):
+        TOPIC = "hazina.payments.StkPrompt.SendStarted"
+        at: datetime
+
+    @event(SendStarted)
     def _send_started(self, at: datetime) -> None:
         self.status = PromptStatus.SENDING
         self.status_since = at
@@ -88,7 +102,13 @@ class StkPrompt(Aggregate):
         )
         return True
 
-    @event("Sent", topic="hazina.payments.StkPrompt.Sent")
+    class Sent(Aggregate.Event):
+        TOPIC = "hazina.payments.StkPrompt.Sent"
+        checkout_request_id: str
+        merchant_request_id: str
+        at: datetime
+
+    @event(Sent)
     def _sent(self, checkout_request_id: str, merchant_request_id: str, at: datetime) -> None:
         self.status = PromptStatus.SENT
         self.status_since = at
@@ -101,7 +121,13 @@ class StkPrompt(Aggregate):
         self._not_sent(reason=reason, retry_at=retry_at, at=at)
         return True
 
-    @event("NotSent", topic="hazina.payments.StkPrompt.NotSent")
+    class NotSent(Aggregate.Event):
+        TOPIC = "hazina.payments.StkPrompt.NotSent"
+        reason: str
+        retry_at: datetime
+        at: datetime
+
+    @event(NotSent)
     def _not_sent(self, reason: str, retry_at: datetime, at: datetime) -> None:
         self.status = PromptStatus.REQUESTED
         self.status_since = at
@@ -114,7 +140,12 @@ class StkPrompt(Aggregate):
         self._unknown(reason=reason, at=at)
         return True
 
-    @event("OutcomeUnknown", topic="hazina.payments.StkPrompt.OutcomeUnknown")
+    class OutcomeUnknown(Aggregate.Event):
+        TOPIC = "hazina.payments.StkPrompt.OutcomeUnknown"
+        reason: str
+        at: datetime
+
+    @event(OutcomeUnknown)
     def _unknown(self, reason: str, at: datetime) -> None:
         self.status = PromptStatus.UNKNOWN
         self.status_since = at
@@ -128,7 +159,14 @@ class StkPrompt(Aggregate):
         self._result(result_code=result_code, description=description, receipt=receipt, at=at)
         return True
 
-    @event("ResultRecorded", topic="hazina.payments.StkPrompt.ResultRecorded")
+    class ResultRecorded(Aggregate.Event):
+        TOPIC = "hazina.payments.StkPrompt.ResultRecorded"
+        result_code: str
+        description: str
+        receipt: str | None
+        at: datetime
+
+    @event(ResultRecorded)
     def _result(
         self, result_code: str, description: str, receipt: str | None, at: datetime
     ) -> None:
@@ -156,7 +194,13 @@ class StkPrompt(Aggregate):
         self._query_unsettled(answer=answer, next_query_at=next_query_at, at=at)
         return True
 
-    @event("QueryUnsettled", topic="hazina.payments.StkPrompt.QueryUnsettled")
+    class QueryUnsettled(Aggregate.Event):
+        TOPIC = "hazina.payments.StkPrompt.QueryUnsettled"
+        answer: str
+        next_query_at: datetime
+        at: datetime
+
+    @event(QueryUnsettled)
     def _query_unsettled(self, answer: str, next_query_at: datetime, at: datetime) -> None:
         self.queries += 1
         self.retry_at = next_query_at
