@@ -14,8 +14,9 @@ from typing import Any
 
 from payments_harness import Gateway, wait_until
 
-from hazina_payments_gateway.adapters.inbox import InboxProcessor, inbox_key
+from hazina_payments_gateway.adapters.inbox import InboxProcessor
 from hazina_payments_gateway.api.routes.callbacks import CALLBACKS
+from hazina_payments_gateway.application.ports import inbox_key
 from hazina_payments_gateway.domain.callback_review import CallbackReview
 
 CONFIRMATION = {

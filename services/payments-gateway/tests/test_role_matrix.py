@@ -16,9 +16,8 @@ from payments_factories import disbursement_requested, loan_initiated
 from payments_harness import CALLBACK_TOKEN, Gateway, envelope
 
 from hazina_payments_gateway.adapters import subscriptions
-from hazina_payments_gateway.adapters.inbox import ATTENTION
 from hazina_payments_gateway.api.routes.callbacks import CALLBACKS
-from hazina_payments_gateway.application.ports import Accepted
+from hazina_payments_gateway.application.ports import ATTENTION, Accepted
 from hazina_payments_gateway.application.records import B2CResult
 from hazina_payments_gateway.service import build_app
 from hazina_servicekit.ownership import record_ownership

@@ -12,9 +12,10 @@ from psycopg_pool import ConnectionPool
 
 from hazina_payments_gateway.adapters.callback_handlers import callback_handlers
 from hazina_payments_gateway.adapters.contract_mapping import contract_mapper
+from hazina_payments_gateway.adapters.daraja.callbacks import parse_c2b
 from hazina_payments_gateway.adapters.daraja.client import DarajaClient, DarajaSettings
 from hazina_payments_gateway.adapters.daraja.security import security_credential
-from hazina_payments_gateway.adapters.inbox import InboxProcessor, InboxWriter
+from hazina_payments_gateway.adapters.inbox import InboxProcessor, InboxWriter, StaffInbox
 from hazina_payments_gateway.adapters.read_models import (
     GATEWAY_DDL,
     GatewayIndex,
@@ -22,9 +23,10 @@ from hazina_payments_gateway.adapters.read_models import (
     ensure_tables,
     gateway_projector,
 )
+from hazina_payments_gateway.adapters.reconciliation import PostgresReconciliation, parse_statement
 from hazina_payments_gateway.application.dispatcher import Dispatcher
 from hazina_payments_gateway.application.gateway import PaymentsGateway
-from hazina_payments_gateway.application.ports import Clock
+from hazina_payments_gateway.application.ports import Clock, ReadC2B, ReadStatement
 from hazina_payments_gateway.domain.disbursement import Disbursement, DisbursementPolicy
 from hazina_payments_gateway.domain.rules import B2CTariff, check_callback_url
 from hazina_payments_gateway.settings import PaymentsSettings
@@ -55,6 +57,10 @@ class Container:
     dispatcher: Dispatcher
     inbox_writer: InboxWriter
     inbox: InboxProcessor
+    staff_inbox: StaffInbox
+    reconciliation: PostgresReconciliation
+    read_c2b: ReadC2B
+    read_statement: ReadStatement
     to_contract: ContractMapping
     clock: Clock
 
@@ -171,6 +177,10 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         dispatcher=dispatcher,
         inbox_writer=writer,
         inbox=inbox,
+        staff_inbox=StaffInbox(pool, inbox),
+        reconciliation=PostgresReconciliation(pool),
+        read_c2b=parse_c2b,
+        read_statement=parse_statement,
         to_contract=contract_mapper(load_disbursement),
         clock=clock,
     )

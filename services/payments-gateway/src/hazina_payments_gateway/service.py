@@ -13,10 +13,9 @@ from nats.js import JetStreamContext
 
 from hazina_contracts.subjects import Stream
 from hazina_payments_gateway.adapters import subscriptions
-from hazina_payments_gateway.adapters.daraja.client import PullFailedError
 from hazina_payments_gateway.api.app import create_app
 from hazina_payments_gateway.api.deps import CallbackPolicy, GatewayApi
-from hazina_payments_gateway.application.ports import Accepted
+from hazina_payments_gateway.application.ports import Accepted, PullFailedError
 from hazina_payments_gateway.bootstrap import Container
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.consumer import DurableConsumer
@@ -197,10 +196,12 @@ def build_app(
         app=container.app,
         projection=container.projection,
         index=container.index,
-        references=container.references,
         inbox_writer=container.inbox_writer,
-        inbox=container.inbox,
+        inbox=container.staff_inbox,
         daraja=container.daraja,
+        read_c2b=container.read_c2b,
+        read_statement=container.read_statement,
+        reconciliation=container.reconciliation,
         callbacks=CallbackPolicy(
             token=token,
             allowed_ips=tuple(settings.mpesa_callback_allowed_ips),
@@ -216,6 +217,6 @@ def build_app(
         readiness={"postgres": database_ready, "nats": link.ready},
         workers=workers,
         on_start=on_start,
-        on_stop=[lambda: close_nats(link)],
+        on_stop=[container.daraja.aclose, lambda: close_nats(link)],
     )
     return app

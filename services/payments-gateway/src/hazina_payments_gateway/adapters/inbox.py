@@ -19,7 +19,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -28,7 +28,15 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from hazina_payments_gateway.adapters.read_models import match_reference_async
 from hazina_payments_gateway.application.gateway import NotYetMatchableError
+from hazina_payments_gateway.application.ports import (
+    ATTENTION,
+    InboxRowNotFoundError,
+    InboxRowStateError,
+    InboxUnavailableError,
+    ReferenceMatch,
+)
 from hazina_payments_gateway.application.records import Handled, MalformedCallbackError
 
 log = structlog.get_logger(__name__)
@@ -61,29 +69,6 @@ UPDATE callback_inbox SET status = CASE outcome
         ELSE 'processed' END
     WHERE status = 'pending' AND processed_at IS NOT NULL;
 """
-
-STATUSES = ("pending", "processed", "flagged", "parked", "open", "dismissed")
-# What staff are asked to look at; a retry or a dismissal is allowed from these.
-ATTENTION = ("flagged", "parked", "open")
-
-# Callback kinds (one per Daraja callback URL); bootstrap registers a handler for each.
-KINDS = (
-    "b2c_result",
-    "b2c_timeout",
-    "c2b_validation",
-    "c2b_confirmation",
-    "stk_callback",
-    "status_result",
-    "status_timeout",
-    "reversal_result",
-    "reversal_timeout",
-    "balance_result",
-    "balance_timeout",
-)
-
-
-class InboxUnavailableError(Exception):
-    """The callback could not be stored; the caller must not be told it was accepted."""
 
 
 @dataclass
@@ -139,6 +124,13 @@ class InboxWriter:
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Pending(kind, body, remote, done))
         return await done
+
+    async def match_reference(self, bill_ref: str | None) -> ReferenceMatch | None:
+        """What ``bill_ref`` matches, read on this inbox's pool (the request path's); None while
+        the inbox is not open."""
+        if self.pool is None:
+            return None
+        return await match_reference_async(self.pool, bill_ref)
 
     async def _commit_loop(self) -> None:
         """Group commit: take what is waiting (up to ``max_group``), insert it in one transaction."""
@@ -427,20 +419,6 @@ class InboxProcessor:
                 task.cancel()
 
 
-class InboxRowNotFoundError(Exception):
-    pass
-
-
-class InboxRowStateError(Exception):
-    """The row is not in a state the requested decision applies to."""
-
-
-def inbox_key(row: dict[str, Any]) -> str:
-    """A row's lasting identity (ids alone restart if the table is ever recreated)."""
-    received: datetime = row["received_at"]
-    return f"callback_inbox:{row['id']}:{received.isoformat()}"
-
-
 def list_rows(
     pool: ConnectionPool,
     *,
@@ -527,3 +505,30 @@ def resolve(
     if updated is None:
         raise InboxRowNotFoundError(f"no stored callback {row_id}")
     return updated
+
+
+class StaffInbox:
+    """The stored callbacks as staff see them and decide on them (``StoredCallbacks``)."""
+
+    def __init__(self, pool: ConnectionPool, processor: InboxProcessor) -> None:
+        self.pool = pool
+        self.processor = processor
+
+    def page(
+        self, *, statuses: list[str], kind: str | None, offset: int, limit: int | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        return list_rows(self.pool, statuses=statuses, kind=kind, offset=offset, limit=limit)
+
+    def get(self, row_id: int) -> dict[str, Any]:
+        return get_row(self.pool, row_id)
+
+    def resolve(
+        self, row_id: int, decision: str, record: Callable[[dict[str, Any]], object]
+    ) -> dict[str, Any]:
+        return resolve(self.pool, row_id, decision, record)
+
+    def attention_counts(self) -> dict[str, int]:
+        return attention_counts(self.pool)
+
+    def wake(self) -> None:
+        self.processor.wake()

@@ -21,6 +21,7 @@ from hazina_payments_gateway.adapters.daraja.callbacks import (
     shown,
     text_field,
 )
+from hazina_payments_gateway.application.ports import StatementError
 from hazina_payments_gateway.application.records import IncomingPayment, MalformedCallbackError
 from hazina_payments_gateway.domain.rules import EAT, MAX_RAIL_AMOUNT_CENTS
 from hazina_servicekit.dates import MAX_YEAR, MIN_YEAR
@@ -34,10 +35,6 @@ _TIME_FORMATS = (
     "%d/%m/%Y %H:%M",
 )
 _ACCOUNT_IN_DETAILS = re.compile(r"Acc(?:ount)?\.?\s*(?:No\.?)?\s*([A-Za-z0-9 _-]+)$", re.I)
-
-
-class StatementError(ValueError):
-    pass
 
 
 def _parse_time(text: str) -> datetime:
@@ -325,3 +322,13 @@ def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
             "conflicts": len(conflict_views),
         },
     }
+
+
+class PostgresReconciliation:
+    """Reconciliation reports from the gateway's read models (``ReconciliationBook``)."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def report(self, day: date) -> dict[str, Any]:
+        return reconciliation_report(self.pool, day)

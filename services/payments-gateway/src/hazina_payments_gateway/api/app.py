@@ -64,7 +64,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await api.inbox_writer.open()
         starters: list[Worker] = [_once(hook) for hook in on_start or []]
-        closers = [api.inbox_writer.close, api.daraja.aclose, *(on_stop or [])]
+        closers = [api.inbox_writer.close, *(on_stop or [])]
         async with running_workers([*(workers or []), *starters], on_shutdown=closers):
             yield
 

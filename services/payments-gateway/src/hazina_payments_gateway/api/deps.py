@@ -7,10 +7,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hazina_payments_gateway.adapters.daraja.client import DarajaClient
-from hazina_payments_gateway.adapters.inbox import InboxProcessor, InboxWriter
-from hazina_payments_gateway.adapters.read_models import GatewayIndex, PostgresReferenceBook
 from hazina_payments_gateway.application.gateway import PaymentsGateway
+from hazina_payments_gateway.application.ports import (
+    CallbackStore,
+    DisbursementRows,
+    ReadC2B,
+    ReadStatement,
+    ReconciliationBook,
+    StoredCallbacks,
+    TransactionPull,
+)
 from hazina_servicekit.auth import Principal, require_roles
 from hazina_servicekit.ownership import OwnershipBook, officer_scope
 from hazina_servicekit.projection import Projection
@@ -29,13 +35,17 @@ class CallbackPolicy:
 
 @dataclass(frozen=True)
 class GatewayApi:
+    """What the routes use: the use cases, and ports whose adapters bootstrap chooses."""
+
     app: PaymentsGateway
     projection: Projection
-    index: GatewayIndex
-    references: PostgresReferenceBook
-    inbox_writer: InboxWriter
-    inbox: InboxProcessor
-    daraja: DarajaClient
+    index: DisbursementRows
+    inbox_writer: CallbackStore
+    inbox: StoredCallbacks
+    daraja: TransactionPull
+    read_c2b: ReadC2B
+    read_statement: ReadStatement
+    reconciliation: ReconciliationBook
     callbacks: CallbackPolicy
     pull_window_seconds: float
     ownership: OwnershipBook

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from hazina_payments_gateway.application.records import IncomingPayment
@@ -136,3 +137,131 @@ class DisbursementIndex(Protocol):
     def receipts_of_other_prompts(self, prompt_id: uuid.UUID, receipts: list[str]) -> set[str]: ...
 
     def known_receipts(self, receipts: list[str]) -> set[str]: ...
+
+
+class DisbursementRows(Protocol):
+    """Disbursements as staff list them (a read model of our own events)."""
+
+    def list_disbursements(
+        self,
+        *,
+        status: str | None,
+        loan_id: uuid.UUID | None,
+        offset: int,
+        limit: int | None,
+        officer_id: uuid.UUID | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Newest first; only those of the officer's own loans given ``officer_id``."""
+        ...
+
+
+# The callback inbox: every callback is stored raw before it is acknowledged, processed from
+# there, and shown to staff when it needs a person. What the API needs of it, and of the rails.
+
+STATUSES = ("pending", "processed", "flagged", "parked", "open", "dismissed")
+# What staff are asked to look at; a retry or a dismissal is allowed from these.
+ATTENTION = ("flagged", "parked", "open")
+
+# Callback kinds (one per Daraja callback URL); bootstrap registers a handler for each.
+KINDS = (
+    "b2c_result",
+    "b2c_timeout",
+    "c2b_validation",
+    "c2b_confirmation",
+    "stk_callback",
+    "status_result",
+    "status_timeout",
+    "reversal_result",
+    "reversal_timeout",
+    "balance_result",
+    "balance_timeout",
+)
+
+
+class InboxUnavailableError(Exception):
+    """The callback could not be stored; the caller must not be told it was accepted."""
+
+
+class InboxRowNotFoundError(Exception):
+    pass
+
+
+class InboxRowStateError(Exception):
+    """The row is not in a state the requested decision applies to."""
+
+
+def inbox_key(row: Mapping[str, Any]) -> str:
+    """A row's lasting identity (ids alone restart if the table is ever recreated)."""
+    received: datetime = row["received_at"]
+    return f"callback_inbox:{row['id']}:{received.isoformat()}"
+
+
+class CallbackStore(Protocol):
+    """Stores raw callbacks on the request path (async), open for as long as the API runs."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def store(self, kind: str, body: bytes, remote: str | None) -> int:
+        """The stored row's id, once committed; InboxUnavailableError when it cannot be stored."""
+        ...
+
+    async def match_reference(self, bill_ref: str | None) -> ReferenceMatch | None:
+        """What an account reference matches, read on the request path; None while closed."""
+        ...
+
+
+class StoredCallbacks(Protocol):
+    """The stored callbacks as staff see them, and the decisions staff take on them."""
+
+    def page(
+        self, *, statuses: list[str], kind: str | None, offset: int, limit: int | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Rows (newest first) and how many match in all."""
+        ...
+
+    def get(self, row_id: int) -> dict[str, Any]:
+        """The row; InboxRowNotFoundError when there is none."""
+        ...
+
+    def resolve(
+        self, row_id: int, decision: str, record: Callable[[dict[str, Any]], object]
+    ) -> dict[str, Any]:
+        """``record(row)`` stores the decision while the row is locked, then the row changes:
+        both or neither. InboxRowNotFoundError, or InboxRowStateError unless it awaits staff."""
+        ...
+
+    def attention_counts(self) -> dict[str, int]:
+        """How many rows await staff, by status."""
+        ...
+
+    def wake(self) -> None:
+        """Processing looks at the rows again now (after a retry)."""
+        ...
+
+
+class PullFailedError(Exception):
+    """Daraja's Pull Transactions gave no usable answer."""
+
+
+class TransactionPull(Protocol):
+    async def pull_transactions(self, start: datetime, end: datetime) -> list[IncomingPayment]:
+        """C2B payments Daraja recorded between ``start`` and ``end``; PullFailedError if unanswered."""
+        ...
+
+
+class StatementError(ValueError):
+    """An M-Pesa statement that cannot be read at all."""
+
+
+# An M-Pesa statement CSV -> its payments and the rows that could not be read (StatementError
+# when it is no statement); a C2B callback's body -> the payment (MalformedCallbackError).
+ReadStatement = Callable[[str], tuple[list[IncomingPayment], list[str]]]
+ReadC2B = Callable[[bytes], IncomingPayment]
+
+
+class ReconciliationBook(Protocol):
+    def report(self, day: date) -> dict[str, Any]:
+        """One Kenyan day's B2C and C2B against the ledger's postings, and what is missing."""
+        ...

@@ -26,6 +26,7 @@ from hazina_payments_gateway.adapters.daraja.callbacks import (
 from hazina_payments_gateway.application.ports import (
     Accepted,
     B2COrder,
+    PullFailedError,
     Rejected,
     SendResult,
     StkAccepted,
@@ -318,10 +319,6 @@ class DarajaClient:
         """Pull Transactions on the STK shortcode: where a paid prompt's receipt is found when its
         callback never came (an STK Push to a paybill is a payment on that paybill)."""
         return await self.pull_transactions(start, end, shortcode=self.settings.stk_shortcode)
-
-
-class PullFailedError(Exception):
-    pass
 
 
 def parse_pull_rows(response: Any, *, shortcode: str | None) -> list[IncomingPayment]:

@@ -18,10 +18,8 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from hazina_payments_gateway.adapters.daraja.callbacks import parse_c2b
-from hazina_payments_gateway.adapters.inbox import InboxUnavailableError
-from hazina_payments_gateway.adapters.read_models import match_reference_async
 from hazina_payments_gateway.api.deps import GatewayApi
+from hazina_payments_gateway.application.ports import InboxUnavailableError
 from hazina_payments_gateway.application.records import MalformedCallbackError
 from hazina_servicekit.http import client_address
 from hazina_servicekit.openapi import error_response
@@ -114,7 +112,7 @@ async def _validate(api: GatewayApi, body: bytes, request: Request) -> JSONRespo
     refuse unknown account references with C2B00012. A payment that cannot be read is refused
     with the code of the field at fault. Answers well inside Daraja's ~8 s."""
     try:
-        payment = parse_c2b(body)
+        payment = api.read_c2b(body)
     except MalformedCallbackError as exc:
         log.warning("c2b_validation_unreadable", error=str(exc), field=exc.field)
         await _store(api, "c2b_validation", body, request)  # for the record; refused either way
@@ -124,14 +122,14 @@ async def _validate(api: GatewayApi, body: bytes, request: Request) -> JSONRespo
         await _store(api, "c2b_validation", body, request)
         return JSONResponse(_rejection("C2B00016"))
     decision: dict[str, Any] = VALIDATION_ACCEPT
-    if api.callbacks.reject_unknown_references and api.inbox_writer.pool is not None:
+    if api.callbacks.reject_unknown_references:
         try:
-            match = await match_reference_async(api.inbox_writer.pool, payment.bill_ref)
+            match = await api.inbox_writer.match_reference(payment.bill_ref)
         except Exception as exc:
             # Cannot look it up now: accept, as Daraja would on our silence (ResponseType Completed).
             log.warning("c2b_validation_lookup_failed", error=type(exc).__name__)
         else:
-            if match.target == "unallocated":
+            if match is not None and match.target == "unallocated":
                 decision = _rejection("C2B00012")
     if (failure := await _store(api, "c2b_validation", body, request)) is not None:
         return failure

@@ -11,18 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hazina_payments_gateway.adapters.inbox import (
+from hazina_payments_gateway.api.deps import ApiDep, FinanceDep, GatewayApi
+from hazina_payments_gateway.application.ports import (
     ATTENTION,
     KINDS,
     STATUSES,
     InboxRowNotFoundError,
     InboxRowStateError,
-    get_row,
     inbox_key,
-    list_rows,
-    resolve,
 )
-from hazina_payments_gateway.api.deps import ApiDep, FinanceDep, GatewayApi
 from hazina_payments_gateway.domain.callback_review import MAX_REASON, Decision, checked_reason
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.errors import BadRequest, Conflict, NotFound
@@ -83,9 +80,7 @@ def list_inbox(
     statuses = _statuses(status)
     if kind is not None and kind not in KINDS:
         raise BadRequest(f"kind must be one of {', '.join(KINDS)}")
-    rows, total = list_rows(
-        api.index.pool, statuses=statuses, kind=kind, offset=page.offset, limit=page.limit
-    )
+    rows, total = api.inbox.page(statuses=statuses, kind=kind, offset=page.offset, limit=page.limit)
     set_total(response, total)
     return [inbox_view(r) for r in rows]
 
@@ -93,7 +88,7 @@ def list_inbox(
 @router.get("/{row_id}")
 def get_inbox_row(row_id: RowId, api: ApiDep, _: FinanceDep) -> dict[str, Any]:
     try:
-        return inbox_view(get_row(api.index.pool, row_id), exact=True)
+        return inbox_view(api.inbox.get(row_id), exact=True)
     except InboxRowNotFoundError:
         raise NotFound("Stored callback not found") from None
 
@@ -120,7 +115,7 @@ def _decide(
         )
 
     try:
-        row = resolve(api.index.pool, row_id, decision, record)
+        row = api.inbox.resolve(row_id, decision, record)
     except InboxRowNotFoundError:
         raise NotFound("Stored callback not found") from None
     except InboxRowStateError as exc:

@@ -12,15 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from hazina_payments_gateway.adapters.daraja.client import PullFailedError
-from hazina_payments_gateway.adapters.inbox import attention_counts
-from hazina_payments_gateway.adapters.reconciliation import (
-    StatementError,
-    parse_statement,
-    reconciliation_report,
-)
 from hazina_payments_gateway.api.deps import ApiDep, FinanceDep, GatewayApi
 from hazina_payments_gateway.api.responses import PullResult, StatementResult
+from hazina_payments_gateway.application.ports import PullFailedError, StatementError
 from hazina_payments_gateway.application.records import IncomingPayment
 from hazina_payments_gateway.domain.rules import EAT
 from hazina_servicekit.dates import IsoDate, IsoDateTime
@@ -38,8 +32,8 @@ def reconciliation(
 ) -> dict[str, Any]:
     api.projection.catch_up()
     day = date or dt.datetime.now(EAT).date()
-    report = reconciliation_report(api.index.pool, day)
-    report["callbacks"] = {**attention_counts(api.index.pool), "list": "/api/payments/inbox"}
+    report = api.reconciliation.report(day)
+    report["callbacks"] = {**api.inbox.attention_counts(), "list": "/api/payments/inbox"}
     return report
 
 
@@ -123,7 +117,7 @@ async def import_statement(request: Request, _: FinanceDep) -> dict[str, Any]:
         except UnicodeDecodeError:
             raise BadRequest("the statement is not text") from None
     try:
-        payments, problems = parse_statement(text, shortcode=None)
+        payments, problems = api.read_statement(text)
     except StatementError as exc:
         raise BadRequest(str(exc)) from None
     counts = await asyncio.to_thread(_record_all, api, payments)
