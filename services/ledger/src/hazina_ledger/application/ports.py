@@ -6,6 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any, Protocol
 
+from hazina_ledger.application.policies import TenantConventions
+from hazina_ledger.domain.arrears import ArrearsPolicy
+
 # Kenya keeps East Africa Time all year (UTC+3, no daylight saving): business dates are EAT dates.
 EAT = dt.timezone(dt.timedelta(hours=3), "EAT")
 
@@ -23,7 +26,7 @@ def business_date(moment: dt.datetime) -> dt.date:
 class ReadModels(Protocol):
     """The ledger's read models as the API queries them (rows are plain dicts)."""
 
-    arrears_policy: Any
+    arrears_policy: ArrearsPolicy
 
     def client(self, client_id: uuid.UUID) -> dict[str, Any] | None: ...
     def client_accounts(self, client_id: uuid.UUID) -> dict[str, Any]: ...
@@ -87,7 +90,7 @@ class Projector(Protocol):
 class Inbox(Protocol):
     """Events from other services that are parked until what they need arrives."""
 
-    conventions: Any
+    conventions: TenantConventions
 
     def parked(self) -> list[dict[str, Any]]: ...
     def retry_parked(self, *waiting_for: str) -> int: ...
