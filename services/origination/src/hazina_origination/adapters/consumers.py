@@ -25,6 +25,7 @@ from hazina_contracts.events import identity, ledger, payments
 from hazina_contracts.events.base import ContractEvent, event_class
 from hazina_origination.application.origination import Origination
 from hazina_origination.domain.errors import NotFoundError
+from hazina_servicekit.consumer import Handler
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +60,7 @@ def _decode(envelope: EventEnvelope) -> ContractEvent:
     return event_class(envelope.type, envelope.version).model_validate(envelope.data)
 
 
-def payments_handler(app: Origination) -> Any:
+def payments_handler(app: Origination) -> Handler:
     def handle(envelope: EventEnvelope, _conn: psycopg.Connection[Any]) -> None:
         event = _decode(envelope)
         try:
@@ -90,7 +91,7 @@ def payments_handler(app: Origination) -> Any:
     return handle
 
 
-def ledger_handler(app: Origination) -> Any:
+def ledger_handler(app: Origination) -> Handler:
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
         event = _decode(envelope)
         if isinstance(event, ledger.SavingsBalanceChanged):
@@ -159,7 +160,7 @@ def record_savings(conn: psycopg.Connection[Any], event: ledger.SavingsBalanceCh
 # Loan figures from the ledger
 
 
-def loan_balances_handler() -> Any:
+def loan_balances_handler() -> Handler:
     """Each loan's total due, outstanding and paid, as the ledger's events say (newest fact wins)."""
 
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
@@ -331,7 +332,7 @@ def _outstanding(
 # Staff from identity
 
 
-def staff_handler() -> Any:
+def staff_handler() -> Handler:
     """The local staff projection: who each user is, their role, and whether they may still work."""
 
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
