@@ -17,6 +17,7 @@ from hazina_payments_gateway.adapters.read_models import (
 )
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_payments_gateway.application.records import DisbursementRequest, PromptRequest
+from hazina_servicekit.consumer import Handler
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +54,7 @@ def on_reference_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -
             remember_client(conn, client_id=event.client_id, national_id=event.national_id)
 
 
-def disbursement_handler(app: PaymentsGateway) -> Any:
+def disbursement_handler(app: PaymentsGateway) -> Handler:
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
         event = _read(envelope)
         if not isinstance(event, origination.LoanDisbursementRequested):
@@ -82,7 +83,7 @@ def disbursement_handler(app: PaymentsGateway) -> Any:
     return handle
 
 
-def prompt_handler(app: PaymentsGateway) -> Any:
+def prompt_handler(app: PaymentsGateway) -> Handler:
     def handle(envelope: EventEnvelope, _conn: psycopg.Connection[Any]) -> None:
         event = _read(envelope)
         if not isinstance(event, ussd.RepaymentPromptRequested):

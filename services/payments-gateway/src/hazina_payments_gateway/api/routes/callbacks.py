@@ -12,6 +12,7 @@ code of the field at fault); the inbox flags it for staff. Bad input never gets 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -136,7 +137,7 @@ async def _validate(api: GatewayApi, body: bytes, request: Request) -> JSONRespo
     return JSONResponse(decision)
 
 
-def _route(kind: str) -> Any:
+def _route(kind: str) -> Callable[[Request, str], Awaitable[JSONResponse]]:
     async def handler(request: Request, token: str) -> JSONResponse:
         return await receive(request, token, kind)
 
