@@ -22,6 +22,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import ping
 from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
@@ -206,4 +207,5 @@ def build_app(
         on_stop=[lambda: close_nats(link)],
     )
     app.state.nats_link = link
+    follow_revocations(app, link, settings)
     return app

@@ -174,3 +174,39 @@ class StaffUser(Aggregate):
     @event("LockedOut")
     def _locked_out(self, username: str, until: datetime, correlation_id: str | None) -> None:
         pass
+
+    # Sessions. A session is one sign-in: its refresh-token family, named in its access tokens.
+
+    def record_signed_out(self, *, session_id: uuid.UUID, correlation_id: str | None) -> None:
+        self._signed_out(session_id=session_id, correlation_id=correlation_id)
+
+    @event("SignedOut")
+    def _signed_out(self, session_id: uuid.UUID, correlation_id: str | None) -> None:
+        pass
+
+    def sign_out_everywhere(self, *, correlation_id: str | None) -> None:
+        self._signed_out_everywhere(correlation_id=correlation_id)
+
+    @event("SignedOutEverywhere")
+    def _signed_out_everywhere(self, correlation_id: str | None) -> None:
+        pass
+
+    def record_refresh_token_reused(self, *, session_id: uuid.UUID) -> None:
+        """A used refresh token came back: whoever holds it may have stolen it."""
+        self._refresh_token_reused(session_id=session_id)
+
+    @event("RefreshTokenReused")
+    def _refresh_token_reused(self, session_id: uuid.UUID) -> None:
+        pass
+
+
+# The facts after which the user's access tokens must stop working, and why: any token minted
+# from the user's state before one of them (a lower revision, ``StaffUser.version``) carries
+# access the user no longer has. Reactivation is not here: an inactive user gets no token.
+VOIDS_ACCESS_TOKENS: dict[type, str] = {
+    StaffUser.AccessChanged: "the account's role, regions or branch changed",
+    StaffUser.Deactivated: "the account was deactivated",
+    StaffUser.PasswordReset: "the password was reset",
+    StaffUser.PasswordChanged: "the password was changed",
+    StaffUser.SignedOutEverywhere: "the user signed out of every session",
+}
