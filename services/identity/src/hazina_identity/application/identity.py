@@ -323,7 +323,9 @@ class Identity(Application):
         with no refresh token, end every session of the user (as before sessions were named)."""
         now = self.clock.now()
         if refresh_token is None:
-            self._change_user(user_id, lambda u: u.sign_out_everywhere(correlation_id=correlation_id))
+            self._change_user(
+                user_id, lambda u: u.sign_out_everywhere(correlation_id=correlation_id)
+            )
             self.sessions.revoke_user(user_id, now)
             return
         ended: list[uuid.UUID] = []
