@@ -30,6 +30,7 @@ class RunningSystem:
     admin_password: str
     process: subprocess.Popen[str]
     output: list[str]
+    env: dict[str, str]  # what the services were started with (to start one more, as a restart)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,7 @@ def system(
             admin_password=ADMIN_PASSWORD,
             process=process,
             output=output,
+            env=env,
         )
     finally:
         if process.poll() is None:
