@@ -269,7 +269,7 @@ async def collect(
         while not stop.is_set():
             try:
                 msg = await sub.next_msg(timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises its own subclass or the builtin one
                 continue
             envelope = EventEnvelope.from_bytes(msg.data)
             found = key(envelope)

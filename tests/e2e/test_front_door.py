@@ -55,17 +55,19 @@ def test_cors_preflight_through_the_front_door(system) -> None:  # type: ignore[
 
 def test_the_client_address_behind_the_front_door_is_the_callers(system) -> None:  # type: ignore[no-untyped-def]
     """Lockout counts per client address: Caddy's X-Forwarded-For must reach identity, not 127.0.0.1 for all."""
+    admin = {"username": "superadmin", "password": system.admin_password}
     with httpx.Client(base_url=system.url, timeout=10) as client:
-        for i in range(5):
+        # Signing in from here makes 127.0.0.1 the admin's familiar address.
+        assert client.post("/api/auth/login", json=admin).status_code == 200
+        for _ in range(5):
             client.post(
                 "/api/auth/login",
-                json={"username": f"ghost{i}", "password": "nope-nope-nope"},
+                json={"username": "superadmin", "password": "nope-nope-nope"},
                 headers={"X-Forwarded-For": "203.0.113.9"},
             )
-        # Caddy does not trust a client's own X-Forwarded-For: every caller here is 127.0.0.1,
-        # which is now locked out, while the header-spoofing attempt changed nothing.
-        locked = client.post(
-            "/api/auth/login", json={"username": "superadmin", "password": system.admin_password}
-        )
+        # Caddy does not trust a client's own X-Forwarded-For: every caller here is 127.0.0.1, so
+        # the failures locked (superadmin, 127.0.0.1). Had the spoofed address been believed,
+        # they would have counted against 203.0.113.9 and the admin would sign in here.
+        locked = client.post("/api/auth/login", json=admin)
         assert locked.status_code == 429
         assert int(locked.headers["Retry-After"]) > 0

@@ -20,7 +20,7 @@ from hazina_identity.adapters.contract_mapping import to_contract
 from hazina_servicekit.messaging import ensure_all_streams
 from hazina_servicekit.outbox import OutboxRelay
 
-OFFICER_PASSWORD = "Officer-Pass-1"
+OFFICER_PASSWORD = "Officer-Pass-1"  # pragma: allowlist secret
 
 
 def _claims(session: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +62,11 @@ class TestDemotion:
 
         attempt = client.post(
             "/api/users",
-            json={"username": "mole", "password": "Mole-Pass-1234", "role": "super_admin"},
+            json={
+                "username": "mole",
+                "password": "Mole-Pass-1234",  # pragma: allowlist secret
+                "role": "super_admin",
+            },
             headers=h.bearer(old),
         )
         assert attempt.status_code == 401
@@ -71,7 +75,8 @@ class TestDemotion:
         )
         assert client.get("/api/users", headers=h.bearer(old)).status_code == 401
         never_created = client.post(
-            "/api/auth/login", json={"username": "mole", "password": "Mole-Pass-1234"}
+            "/api/auth/login",
+            json={"username": "mole", "password": "Mole-Pass-1234"},  # pragma: allowlist secret
         )
         assert never_created.status_code == 401
 
@@ -159,8 +164,8 @@ class TestPasswords:
             "/api/auth/change-password",
             json={
                 "currentPassword": OFFICER_PASSWORD,
-                "newPassword": "Omondi-New-Pass-7",
-                "confirmPassword": "Omondi-New-Pass-7",
+                "newPassword": "Omondi-New-Pass-7",  # pragma: allowlist secret
+                "confirmPassword": "Omondi-New-Pass-7",  # pragma: allowlist secret
             },
             headers=h.bearer(this),
         )
@@ -178,7 +183,7 @@ class TestPasswords:
         old = h.login(client, "wekesa", OFFICER_PASSWORD)
         reset = client.post(
             f"/api/users/{user['_id']}/reset-password",
-            json={"newPassword": "Reset-Pass-123"},
+            json={"newPassword": "Reset-Pass-123"},  # pragma: allowlist secret
             headers=admin,
         )
         assert reset.status_code == 200

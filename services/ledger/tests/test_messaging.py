@@ -49,7 +49,7 @@ async def _ledger_messages(url: str) -> list[EventEnvelope]:
         while True:
             try:
                 msgs = await sub.fetch(100, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises its own subclass or the builtin one
                 return out
             out += [EventEnvelope.from_bytes(m.data) for m in msgs]
     finally:

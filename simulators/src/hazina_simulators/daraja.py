@@ -5,7 +5,8 @@ numbers as strings or numbers, ``OriginatorCoversationID``, ``RecieverIdentifier
 
 Outcomes are chosen for the next N requests with ``POST /_control/<kind>``
 ``{"outcome": "...", "count": N, "delay_seconds": s}``; success is the default. ``GET /_control/state``
-shows what the simulator recorded (B2C requests, C2B transactions, callback deliveries).
+shows what the simulator recorded (B2C requests, C2B transactions, callback deliveries);
+``POST /_control/stk/{CheckoutRequestID}/act`` ends an STK prompt's pending period at once.
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ class StkRequest:
     result_code: int | None = None
     result_desc: str = ""
     receipt: str | None = None
+    # Set by ``POST /_control/stk/{CheckoutRequestID}/act``: the customer acts now.
+    acted: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ControlRequest(BaseModel):
@@ -836,6 +839,15 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:
             return JSONResponse({"message": str(exc)}, status_code=400)
         return JSONResponse({"kind": kind, "pending": queue.pending()})
 
+    @app.post("/_control/stk/{checkout_request_id}/act")
+    async def control_stk_act(checkout_request_id: str) -> JSONResponse:
+        """The customer answers the prompt now (tests drive the pending period explicitly)."""
+        stk = sim.stk.get(checkout_request_id)
+        if stk is None:
+            return JSONResponse({"message": "no such CheckoutRequestID"}, status_code=404)
+        stk.acted.set()
+        return JSONResponse({"checkout_request_id": checkout_request_id, "acted": True})
+
     @app.post("/_control/reset")
     async def control_reset() -> JSONResponse:
         sim.reset()
@@ -1192,7 +1204,8 @@ async def _run_c2b(
 
 
 async def _run_stk(sim: DarajaSimulator, stk: StkRequest, pending: float) -> None:
-    await asyncio.sleep(pending)
+    with contextlib.suppress(TimeoutError):  # the customer acts after ``pending``, or when told
+        await asyncio.wait_for(stk.acted.wait(), timeout=pending)
     codes = {
         "success": (0, "The service request is processed successfully."),
         "delayed": (0, "The service request is processed successfully."),

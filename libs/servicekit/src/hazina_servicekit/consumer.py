@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +17,9 @@ from typing import Any
 import psycopg
 import structlog
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from psycopg_pool import ConnectionPool
 from pydantic import ValidationError
 
@@ -77,8 +78,40 @@ class DurableConsumer:
             max_ack_pending=max(self.batch_size * 2, 100),
             filter_subjects=list(self.subjects),
         )
+        await self._update_subjects()
         return await self.js.pull_subscribe(
             subject=self.subjects[0], durable=self.durable, stream=self.stream, config=config
+        )
+
+    async def _update_subjects(self) -> None:
+        """Give an existing durable consumer the subjects this code consumes.
+
+        JetStream keeps the filter a durable consumer was created with, and ``pull_subscribe``
+        only creates: without this, a deployment that learns a new event would never receive it.
+        The consumer keeps its position, so the new subject's messages from there on arrive; the
+        processed-message records stay valid because the durable name does not change.
+        """
+        try:
+            info = await self.js.consumer_info(self.stream, self.durable)
+        except NotFoundError:
+            return  # pull_subscribe creates it with ``config``
+        current = set(info.config.filter_subjects or ())
+        if info.config.filter_subject:
+            current.add(info.config.filter_subject)
+        if current == set(self.subjects):
+            return
+        update = dataclasses.replace(
+            info.config,
+            name=self.durable,
+            filter_subject=None,
+            filter_subjects=list(self.subjects),
+        )
+        await self.js.add_consumer(self.stream, config=update)
+        log.info(
+            "consumer_subjects_updated",
+            consumer=self.durable,
+            old=sorted(current),
+            new=sorted(self.subjects),
         )
 
     def _apply(self, envelope: EventEnvelope) -> bool:
@@ -146,7 +179,7 @@ class DurableConsumer:
             while not stop.is_set():
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=1.0)
-                except NatsTimeoutError:
+                except TimeoutError:  # nats-py raises its own subclass or the builtin one
                     continue
                 except Exception as exc:
                     log.warning("consumer_fetch_failed", error=str(exc))

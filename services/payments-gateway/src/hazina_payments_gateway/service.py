@@ -90,7 +90,8 @@ def pull_worker(container: Container) -> Worker:
                 continue
             recorded = 0
             for payment in payments:
-                recorded += await asyncio.to_thread(container.app.record_payment, payment)
+                outcome = await asyncio.to_thread(container.app.record_payment, payment)
+                recorded += outcome.recorded
             if recorded:
                 log.warning("pull_found_missed_payments", count=recorded)
 
@@ -188,6 +189,7 @@ def build_app(
         index=container.index,
         references=container.references,
         inbox_writer=container.inbox_writer,
+        inbox=container.inbox,
         daraja=container.daraja,
         callbacks=CallbackPolicy(
             token=token,

@@ -107,6 +107,9 @@ class PaymentsSettings(ServiceSettings):
     inbox_retry_seconds: float = Field(
         default=2.0, gt=0, validation_alias=_env("PAYMENTS_INBOX_RETRY_SECONDS")
     )
+    inbox_max_attempts: int = Field(
+        default=8, ge=1, le=50, validation_alias=_env("PAYMENTS_INBOX_MAX_ATTEMPTS")
+    )
     inbox_processing: bool = Field(default=True, validation_alias=_env("PAYMENTS_INBOX_PROCESSING"))
     dispatching: bool = Field(default=True, validation_alias=_env("PAYMENTS_DISPATCHING"))
     pull_interval_seconds: float = Field(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -12,6 +12,9 @@ from hazina_identity.domain.errors import SelfLockoutError, UserInactiveError
 from hazina_identity.domain.roles import Role
 
 USERNAME_NAMESPACE = uuid.UUID("1b7d0f4e-9f3c-4d0e-8a51-3c9f2a6b7e20")
+
+# How many addresses a user's recent successful sign-ins are remembered from (newest kept).
+KNOWN_ADDRESSES_KEPT = 5
 
 
 def normalise_username(username: str) -> str:
@@ -50,6 +53,8 @@ class StaffUser(Aggregate):
         self.password_hash = password_hash
         self.active = True
         self.last_login_at: datetime | None = None
+        # Where the user last signed in successfully: address -> when (bounded, newest kept).
+        self.known_addresses: dict[str, datetime] = {}
 
     # Commands: decide, then record. The decorated private methods only assign state.
 
@@ -145,6 +150,15 @@ class StaffUser(Aggregate):
         self, username: str, at: datetime, client_address: str, correlation_id: str | None
     ) -> None:
         self.last_login_at = at
+        known = dict(self.known_addresses)
+        known.pop(client_address, None)
+        known[client_address] = at
+        newest = sorted(known.items(), key=lambda item: item[1])[-KNOWN_ADDRESSES_KEPT:]
+        self.known_addresses = dict(newest)
+
+    def familiar_addresses(self, now: datetime, within: timedelta) -> list[str]:
+        """Addresses the user signed in from successfully within that long: where they work."""
+        return [address for address, at in self.known_addresses.items() if now - at <= within]
 
     def record_login_failed(
         self, *, at: datetime, reason: str, client_address: str, correlation_id: str | None
@@ -173,7 +187,17 @@ class StaffUser(Aggregate):
 
     @event("LockedOut")
     def _locked_out(self, username: str, until: datetime, correlation_id: str | None) -> None:
-        pass
+        """Too many failures for this user from one address: that address is locked until then
+        (the ``LoginFailed`` just before names it)."""
+
+    def record_lockout_lifted(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
+        self._lockout_lifted(username=self.username, lifted_by=by, correlation_id=correlation_id)
+
+    @event("LockoutLifted")
+    def _lockout_lifted(
+        self, username: str, lifted_by: uuid.UUID, correlation_id: str | None
+    ) -> None:
+        """A super admin lifted the user's sign-in locks at every address."""
 
     # Sessions. A session is one sign-in: its refresh-token family, named in its access tokens.
 
@@ -203,10 +227,18 @@ class StaffUser(Aggregate):
 # The facts after which the user's access tokens must stop working, and why: any token minted
 # from the user's state before one of them (a lower revision, ``StaffUser.version``) carries
 # access the user no longer has. Reactivation is not here: an inactive user gets no token.
-VOIDS_ACCESS_TOKENS: dict[type, str] = {
-    StaffUser.AccessChanged: "the account's role, regions or branch changed",
-    StaffUser.Deactivated: "the account was deactivated",
-    StaffUser.PasswordReset: "the password was reset",
-    StaffUser.PasswordChanged: "the password was changed",
-    StaffUser.SignedOutEverywhere: "the user signed out of every session",
+_VOIDS_ACCESS_TOKENS: dict[str, str] = {
+    "AccessChanged": "the account's role, regions or branch changed",
+    "Deactivated": "the account was deactivated",
+    "PasswordReset": "the password was reset",  # pragma: allowlist secret
+    "PasswordChanged": "the password was changed",  # pragma: allowlist secret
+    "SignedOutEverywhere": "the user signed out of every session",
 }
+
+
+def access_voided_by(event: object) -> str | None:
+    """Why ``event`` voids the user's access tokens minted before it, or None if it does not."""
+    kind = type(event)
+    if not kind.__qualname__.startswith(f"{StaffUser.__name__}."):
+        return None
+    return _VOIDS_ACCESS_TOKENS.get(kind.__name__)

@@ -197,6 +197,14 @@ CREATE TABLE IF NOT EXISTS loan_repayments (
     occurred_at timestamptz NOT NULL,
     PRIMARY KEY (loan_id, receipt)
 );
+-- Since the ledger publishes RepaymentReversed: a reversed receipt no longer counts as paid, a
+-- LoanRepaid total counts only while no reversal is newer than it, and a receipt's split follows
+-- the newest re-allocation. (Columns added in place: tables created earlier keep their rows.)
+ALTER TABLE loan_balances ADD COLUMN IF NOT EXISTS repaid_as_of timestamptz;
+ALTER TABLE loan_balances ADD COLUMN IF NOT EXISTS last_reversal_at timestamptz;
+ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS reversed_at timestamptz;
+ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS reversal_reason text;
+ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS split_as_of timestamptz;
 """
 
 # Staff as identity's events describe them. Role and active state each keep the time of the
@@ -672,7 +680,12 @@ class ReadModels:
             b.maturity_on, b.repayments_count, b.last_repayment_at,
             COALESCE(b.outstanding_cents, l.outstanding_cents) AS ledger_outstanding_cents,
             CASE WHEN b.loan_id IS NULL THEN l.total_paid_cents
-                ELSE GREATEST(b.receipts_paid_cents, b.repaid_total_paid_cents, l.total_paid_cents)
+                WHEN b.last_reversal_at IS NULL
+                    THEN GREATEST(b.receipts_paid_cents, b.repaid_total_paid_cents, l.total_paid_cents)
+                -- after a reversal only the receipts still standing count, and a payoff newer than it
+                WHEN b.repaid_as_of > b.last_reversal_at
+                    THEN GREATEST(b.receipts_paid_cents, b.repaid_total_paid_cents)
+                ELSE b.receipts_paid_cents
             END AS ledger_total_paid_cents,
             lo.username AS officer_username, lo.name AS officer_name,
             ib.username AS initiated_by_username, ib.name AS initiated_by_name,

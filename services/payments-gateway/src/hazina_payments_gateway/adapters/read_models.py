@@ -87,6 +87,22 @@ CREATE TABLE IF NOT EXISTS payments_received (
     recorded_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS payments_received_paid_at ON payments_received (paid_at);
+CREATE TABLE IF NOT EXISTS payment_conflicts (
+    receipt text NOT NULL,
+    version int NOT NULL,
+    amount_cents bigint NOT NULL,
+    msisdn text,
+    account_reference text NOT NULL,
+    target text NOT NULL,
+    loan_id uuid,
+    client_id uuid,
+    paid_at timestamptz NOT NULL,
+    channel text NOT NULL,
+    disagreements text[] NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    PRIMARY KEY (receipt, version)
+);
+CREATE INDEX IF NOT EXISTS payment_conflicts_recorded ON payment_conflicts (recorded_at);
 """
 
 REFERENCES_DDL = """
@@ -141,6 +157,29 @@ def gateway_projector(app: PaymentsGateway) -> Any:
                     event.paid_at,
                     event.payer_name,
                     event.channel,
+                    at,
+                ),
+            )
+            return
+        if isinstance(event, Payment.ConflictingRepeat):
+            conn.execute(
+                """
+                INSERT INTO payment_conflicts (receipt, version, amount_cents, msisdn, account_reference,
+                    target, loan_id, client_id, paid_at, channel, disagreements, recorded_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING
+                """,
+                (
+                    event.receipt,
+                    event.originator_version,
+                    event.amount_cents,
+                    event.msisdn,
+                    event.account_reference,
+                    event.target,
+                    event.loan_id,
+                    event.client_id,
+                    event.paid_at,
+                    event.channel,
+                    list(event.disagreements),
                     at,
                 ),
             )
@@ -241,7 +280,8 @@ def _upsert_disbursement(conn: psycopg.Connection[Any], d: Disbursement, at: dat
 
 def truncate_gateway_models(conn: psycopg.Connection[Any]) -> None:
     conn.execute(
-        "TRUNCATE disbursements, disbursement_ocids, disbursement_status_queries, stk_prompts, payments_received"
+        "TRUNCATE disbursements, disbursement_ocids, disbursement_status_queries, stk_prompts, "
+        "payments_received, payment_conflicts"
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI
 
 from hazina_payments_gateway.api.deps import GatewayApi
-from hazina_payments_gateway.api.routes import callbacks, disbursements, reconciliation
+from hazina_payments_gateway.api.routes import callbacks, disbursements, inbox, reconciliation
 from hazina_payments_gateway.application.gateway import DisbursementNotFoundError
 from hazina_payments_gateway.domain.errors import (
     GatewayError,
@@ -81,5 +81,6 @@ def create_app(
     app.include_router(callbacks.router)
     app.include_router(disbursements.router)
     app.include_router(reconciliation.router)
+    app.include_router(inbox.router)
     app.include_router(health_router("payments", readiness))
     return app

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from hazina_payments_gateway.adapters.daraja.client import DarajaClient
-from hazina_payments_gateway.adapters.inbox import InboxWriter
+from hazina_payments_gateway.adapters.inbox import InboxProcessor, InboxWriter
 from hazina_payments_gateway.adapters.read_models import GatewayIndex, PostgresReferenceBook
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_servicekit.auth import Principal, require_roles
@@ -33,6 +33,7 @@ class GatewayApi:
     index: GatewayIndex
     references: PostgresReferenceBook
     inbox_writer: InboxWriter
+    inbox: InboxProcessor
     daraja: DarajaClient
     callbacks: CallbackPolicy
     pull_window_seconds: float

@@ -114,3 +114,15 @@ def reset_password(
     if generated:
         result["temporaryPassword"] = generated
     return result
+
+
+@router.post("/{user_id}/unlock")
+def unlock(
+    user_id: uuid.UUID, request: Request, actor: SuperAdminDep, api: ApiDep
+) -> dict[str, Any]:
+    """Lift the user's sign-in locks and delays at every address (recorded as LockoutLifted)."""
+    lifted = api.identity.lift_lockout(
+        user_id, actor_id=actor.user_id, correlation_id=correlation_id(request)
+    )
+    message = "Sign-in lock lifted" if lifted else "The user was not locked out"
+    return {"message": message, "lifted": lifted}

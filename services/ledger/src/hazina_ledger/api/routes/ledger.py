@@ -1,18 +1,20 @@
-"""Accounts, balances as of any date, the trial balance, write-offs and the parked-event queue."""
+"""Accounts, balances as of any date, the trial balance, write-offs, the parked-event queue and
+payouts held because they were not the approved principal."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep
-from hazina_ledger.api.schemas import AssessArrearsRequest, ReasonRequest
-from hazina_ledger.application.commands import WriteOffLoan
+from hazina_ledger.api.deps import ApiDep, ApproverDep, LedgerApi, ReaderDep, RecorderDep
+from hazina_ledger.api.schemas import AssessArrearsRequest, ReasonRequest, kes
+from hazina_ledger.application.commands import ResolveHeldDisbursement, WriteOffLoan
 from hazina_ledger.domain.accounts import CHART, AccountClass
 from hazina_ledger.domain.errors import NotFoundError
+from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
 
 router = APIRouter(prefix="/api/ledger", tags=["ledger"])
@@ -153,3 +155,79 @@ def parked_events(response: Response, actor: ReaderDep, api: ApiDep) -> list[dic
     rows = api.inbox.parked()
     set_total(response, len(rows))
     return rows
+
+
+def mismatch_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "disbursementId": row["disbursement_id"],
+        "loanId": str(row["loan_id"]),
+        "accountNumber": row["account_number"],
+        "clientId": str(row["client_id"]),
+        "clientName": row["client_name"],
+        "approved_principal_cents": row["expected_cents"],
+        "disbursed_cents": row["amount_cents"],
+        "difference_cents": row["amount_cents"] - row["expected_cents"],
+        "approvedPrincipal": kes(row["expected_cents"]),
+        "disbursed": kes(row["amount_cents"]),
+        "charge_cents": row["charge_cents"],
+        "mpesaReceipt": row["mpesa_receipt"],
+        "disbursedOn": row["disbursed_on"].isoformat(),
+        "heldAt": row["held_at"].isoformat(),
+        "status": row["status"],
+        "loanStatus": row["loan_status"],
+        "reason": row["reason"],
+        "resolvedBy": str(row["resolved_by"]) if row["resolved_by"] else None,
+        "resolvedOn": row["resolved_on"].isoformat() if row["resolved_on"] else None,
+    }
+
+
+@router.get("/disbursement-mismatches")
+def disbursement_mismatches(
+    response: Response,
+    actor: RecorderDep,
+    api: ApiDep,
+    status: Annotated[Literal["held", "accepted", "recovery"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    """Payouts whose amount was not the approved principal: booked to suspense, not scheduled."""
+    rows = api.fresh().disbursement_mismatches(status)
+    set_total(response, len(rows))
+    return [mismatch_view(r) for r in rows]
+
+
+def _decide(
+    disbursement_id: uuid.UUID, decision: str, reason: str, actor: Principal, api: LedgerApi
+) -> dict[str, Any]:
+    found = api.fresh().disbursement_mismatch(disbursement_id)
+    if found is None:
+        raise NotFoundError("No payout with this disbursement id is held for review")
+    api.ledger.resolve_held_disbursement(
+        ResolveHeldDisbursement(
+            loan_id=found["loan_id"],
+            disbursement_id=disbursement_id,
+            decision=decision,
+            reason=reason,
+            decided_by=actor.user_id,
+        )
+    )
+    if decision == "accept":  # repayments that waited for the disbursement post now
+        api.inbox.retry_parked(f"disbursement:{found['loan_id']}")
+    row = api.fresh().disbursement_mismatch(disbursement_id)
+    if row is None:  # pragma: no cover - it was found above and rows are never deleted
+        raise NotFoundError("No payout with this disbursement id is held for review")
+    return mismatch_view(row)
+
+
+@router.post("/disbursement-mismatches/{disbursement_id}/accept")
+def accept_disbursed_amount(
+    disbursement_id: uuid.UUID, body: ReasonRequest, actor: ApproverDep, api: ApiDep
+) -> dict[str, Any]:
+    """The amount paid out becomes the principal; the schedule opens on it."""
+    return _decide(disbursement_id, "accept", body.reason, actor, api)
+
+
+@router.post("/disbursement-mismatches/{disbursement_id}/recover")
+def mark_for_recovery(
+    disbursement_id: uuid.UUID, body: ReasonRequest, actor: ApproverDep, api: ApiDep
+) -> dict[str, Any]:
+    """The money must come back; the loan waits for a payout of its approved principal."""
+    return _decide(disbursement_id, "recover", body.reason, actor, api)

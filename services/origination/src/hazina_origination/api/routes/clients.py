@@ -87,7 +87,7 @@ def onboard_client(
     )
     return {
         "message": "Client onboarded successfully",
-        "client": client_view(_visible(api, client.id, principal)),
+        "client": client_view(_visible(api, client.id, principal), links=api.links),
     }
 
 
@@ -112,7 +112,7 @@ def list_clients(
         )
     )
     set_total(response, total)
-    return [client_view(row) for row in rows]
+    return [client_view(row, links=api.links) for row in rows]
 
 
 @router.get("/{client_id}")
@@ -122,7 +122,7 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
     read = api.read_models
     loans, _ = read.loans(ListQuery(client_id=client_id))
     guarantees, _ = read.guarantors(ListQuery(client_id=client_id))
-    view = client_view(row)
+    view = client_view(row, links=api.links)
     view["loans"] = [loan_view(loan) for loan in loans]
     view["assessments"] = [
         assessment_view(a)
@@ -131,7 +131,7 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
         for a in [read.assessment_of(loan["loan_id"])]
         if a
     ]
-    view["guarantees"] = [guarantor_view(g) for g in guarantees]
+    view["guarantees"] = [guarantor_view(g, links=api.links) for g in guarantees]
     view["savingsHistory"] = [
         {
             "_id": m["transaction_id"],
@@ -151,4 +151,4 @@ def approve_client(
     client_id: uuid.UUID, request: Request, principal: RecordApprover, api: ApiDep
 ) -> dict[str, Any]:
     api.app.approve_client(client_id, actor(principal, request))
-    return client_view(_visible(api, client_id, principal))
+    return client_view(_visible(api, client_id, principal), links=api.links)

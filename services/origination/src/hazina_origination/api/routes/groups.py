@@ -33,7 +33,7 @@ def _detail(api: ApiDep, group_id: uuid.UUID, principal: Principal) -> dict[str,
     scope = scope_of(principal)
     if row is None or (scope is not None and row["loan_officer_id"] != scope):
         raise NotFoundError("Group not found")
-    return group_view(row, read.members(group_id))
+    return group_view(row, read.members(group_id), links=api.links)
 
 
 @router.post("", status_code=201)
@@ -75,7 +75,7 @@ def list_groups(
         )
     )
     set_total(response, total)
-    return [group_view(row) for row in rows]
+    return [group_view(row, links=api.links) for row in rows]
 
 
 @router.get("/{group_id}")

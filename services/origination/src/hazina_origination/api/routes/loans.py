@@ -110,7 +110,7 @@ def get_loan(loan_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str, Any
     return {
         **view,
         "loan": view,
-        "guarantors": [guarantor_view(g) for g in guarantors],
+        "guarantors": [guarantor_view(g, links=api.links) for g in guarantors],
         "totals": loan_totals(view),
         "actions": loan_actions(row, principal.role),
     }

@@ -13,8 +13,15 @@ from typing import Any
 import httpx
 import structlog
 
-from hazina_contracts.money import MoneyParseError, parse_kes_to_cents
 from hazina_payments_gateway.adapters.daraja.auth import DarajaTokens, TokenUnavailableError
+from hazina_payments_gateway.adapters.daraja.callbacks import (
+    amount_cents,
+    msisdn_field,
+    reference_field,
+    required_receipt,
+    shown,
+    text_field,
+)
 from hazina_payments_gateway.application.ports import (
     Accepted,
     B2COrder,
@@ -25,7 +32,7 @@ from hazina_payments_gateway.application.ports import (
     StkResult,
     Unknown,
 )
-from hazina_payments_gateway.application.records import IncomingPayment
+from hazina_payments_gateway.application.records import IncomingPayment, MalformedCallbackError
 from hazina_payments_gateway.domain.rules import EAT, whole_shillings
 
 log = structlog.get_logger(__name__)
@@ -361,21 +368,30 @@ def parse_pull_rows(response: Any, *, shortcode: str | None) -> list[IncomingPay
         if "debit" not in str(row.get("transactiontype", "c2b-pay-bill-debit")).lower():
             continue
         try:
-            amount = parse_kes_to_cents(row.get("amount"), allow_zero=False)
+            # The same checks as a callback's: nothing unreadable becomes an event.
+            receipt = required_receipt(row.get("transactionId"), "transactionId")
+            amount = amount_cents(row.get("amount"), "amount")
+            if amount is None:
+                raise MalformedCallbackError("no amount", field="amount")
             paid_at = datetime.fromisoformat(str(row.get("trxDate")).replace("Z", "+00:00"))
-        except (MoneyParseError, ValueError):
-            log.warning("pull_row_unreadable", transaction=row.get("transactionId"))
+            msisdn = msisdn_field(row.get("msisdn"), "msisdn")
+            bill_ref = reference_field(row.get("billreference"), "billreference")
+            payer = text_field(row.get("organizationname"), "organizationname", limit=100)
+        except (MalformedCallbackError, ValueError) as exc:
+            log.warning(
+                "pull_row_unreadable", transaction=shown(row.get("transactionId")), error=str(exc)
+            )
             continue
         if paid_at.tzinfo is None:
             paid_at = paid_at.replace(tzinfo=EAT)
         out.append(
             IncomingPayment(
-                receipt=str(row["transactionId"]).strip().upper(),
+                receipt=receipt,
                 amount_cents=amount,
-                msisdn=str(row.get("msisdn")) if row.get("msisdn") is not None else None,
-                bill_ref=str(row.get("billreference") or ""),
+                msisdn=msisdn,
+                bill_ref=bill_ref,
                 paid_at=paid_at,
-                payer_name=str(row.get("organizationname") or "") or None,
+                payer_name=payer,
                 shortcode=shortcode,
                 channel="reconciliation",
             )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from hazina_payments_gateway.adapters.daraja.client import PullFailedError
+from hazina_payments_gateway.adapters.inbox import attention_counts
 from hazina_payments_gateway.adapters.reconciliation import (
     StatementError,
     parse_statement,
@@ -32,12 +33,20 @@ def reconciliation(
 ) -> dict[str, Any]:
     api.projection.catch_up()
     day = date or dt.datetime.now(EAT).date()
-    return reconciliation_report(api.index.pool, day)
+    report = reconciliation_report(api.index.pool, day)
+    report["callbacks"] = {**attention_counts(api.index.pool), "list": "/api/payments/inbox"}
+    return report
 
 
 def _record_all(api: GatewayApi, payments: list[IncomingPayment]) -> dict[str, int]:
-    recorded = sum(1 for p in payments if api.app.record_payment(p))
-    return {"found": len(payments), "recorded": recorded, "alreadyKnown": len(payments) - recorded}
+    outcomes = [api.app.record_payment(p).status for p in payments]
+    recorded = outcomes.count("recorded")
+    return {
+        "found": len(payments),
+        "recorded": recorded,
+        "alreadyKnown": len(payments) - recorded,
+        "conflicts": outcomes.count("conflict"),
+    }
 
 
 class PullRequest(BaseModel):
