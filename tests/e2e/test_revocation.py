@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -235,25 +236,29 @@ def test_a_fact_delivered_twice_changes_nothing(
     assert _statuses(client, old) == dict.fromkeys(SERVICES, 401)
 
 
-def _start(system: Any, package: str, port: int) -> subprocess.Popen[bytes]:
+def _start(system: Any, package: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **system.env,
         "HAZINA_JWKS_URL": f"{system.url}/.well-known/jwks.json",
         "HAZINA_RAILS": "simulated",
-        "HAZINA_RUN_WORKERS": "false",  # the deny state must not depend on the workers
         "LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", package, "api", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    if (
+        package != "hazina_identity"
+    ):  # identity judges from its tables; its readiness needs its relay
+        env["HAZINA_RUN_WORKERS"] = "false"  # the deny state must not depend on the workers
+    with log.open("wb") as output:  # the child keeps its own handle
+        return subprocess.Popen(
+            [sys.executable, "-m", package, "api", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def test_a_service_started_after_the_revocations_still_refuses_the_tokens(
-    system: Any, client: httpx.Client, admin: dict[str, str]
+    system: Any, client: httpx.Client, admin: dict[str, str], tmp_path: Path
 ) -> None:
     deactivated, deactivated_id = _create(client, admin, "approver_admin")
     gone = _login(client, deactivated)["token"]
@@ -275,7 +280,10 @@ def test_a_service_started_after_the_revocations_still_refuses_the_tokens(
     _refused_everywhere_within(client, left["token"], since, "the session was signed out")
 
     ports = {name: free_port() for name in SERVICES}
-    processes = [_start(system, SERVICES[name][0], port) for name, port in ports.items()]
+    logs = {name: tmp_path / f"{name}.log" for name in SERVICES}
+    processes = [
+        _start(system, SERVICES[name][0], port, logs[name]) for name, port in ports.items()
+    ]
     try:
         base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         deadline = time.monotonic() + 120
@@ -287,7 +295,8 @@ def test_a_service_started_after_the_revocations_still_refuses_the_tokens(
                         pending.discard(name)
                 except httpx.HTTPError:
                     pass
-            assert all(p.poll() is None for p in processes), "a restarted service exited"
+            for name, process in zip(SERVICES, processes, strict=True):
+                assert process.poll() is None, f"{name} exited:\n{logs[name].read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"not ready: {pending}"
             time.sleep(0.2)
         refused = dict.fromkeys(SERVICES, 401)
