@@ -190,6 +190,13 @@ def test_pull_transactions_finds_a_payment_whose_confirmation_never_came(gateway
         json={"start": "2025-01-01T00:00:00Z", "end": "2025-01-05T00:00:00Z"},
     )
     assert bad.status_code == 400
+    # A window Daraja no longer keeps is the caller's mistake (400), not Daraja being down (503).
+    long_gone = gateway.post(
+        "/api/payments/reconciliation/pull",
+        json={"start": "2025-01-07T06:00:00Z", "end": "2025-01-07T07:47:05Z"},
+    )
+    assert long_gone.status_code == 400, long_gone.text
+    assert "last 48 hours" in long_gone.json()["message"]
 
 
 STATEMENT = """Organization Name:,HAZINA LENDERS

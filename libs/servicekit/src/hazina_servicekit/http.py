@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hazina_servicekit.errors import UnhandledErrorMiddleware
+
 CORRELATION_HEADER = "x-correlation-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 log = structlog.get_logger("http")
@@ -146,9 +148,15 @@ def add_http_middleware(
     body_limit_overrides: Sequence[tuple[str, int]] = (),
     redact_path: Callable[[str], str] | None = None,
 ) -> None:
+    """Outermost first: correlation id, CORS, the 500 of last resort, the body limit, the routes.
+
+    The 500 of last resort sits inside CORS and the correlation id so that a failed request's
+    answer still carries both (a browser at another origin can read it, the id finds the log).
+    """
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=max_body_bytes, overrides=body_limit_overrides
     )
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(cors_origins),

@@ -23,6 +23,7 @@ from hazina_origination.domain.loan import LegacyLoan, Loan
 from hazina_origination.domain.product import LoanProduct
 from hazina_origination.domain.roles import LOAN_OFFICER
 from hazina_origination.domain.staff import StaffMember
+from hazina_servicekit.text import like_contains
 
 DDL = """
 CREATE TABLE IF NOT EXISTS groups (
@@ -601,7 +602,7 @@ class ReadModels:
         if query.status:
             where.add("g.status = ANY(%s)", query.status)
         if query.search:
-            where.add("g.name ILIKE %s", f"%{query.search}%")
+            where.add("g.name ILIKE %s ESCAPE '\\'", like_contains(query.search))
         return self._page(self.GROUPS, where, "g.created_at, g.name", query)
 
     def group(self, group_id: uuid.UUID) -> dict[str, Any] | None:
@@ -636,8 +637,8 @@ class ReadModels:
         if query.search:
             term = query.search.strip()
             digits = "".join(ch for ch in term if ch.isdigit())
-            clause = "(c.name ILIKE %s OR c.national_id = %s"
-            params: list[Any] = [f"%{term}%", term]
+            clause = "(c.name ILIKE %s ESCAPE '\\' OR c.national_id = %s"
+            params: list[Any] = [like_contains(term), term]
             if len(digits) >= 6:
                 clause += " OR c.phone LIKE %s"
                 params.append(f"%{digits.lstrip('0')}%")
@@ -660,7 +661,7 @@ class ReadModels:
         if query.product_type:
             where.add("type = %s", query.product_type)
         if query.search:
-            where.add("name ILIKE %s", f"%{query.search}%")
+            where.add("name ILIKE %s ESCAPE '\\'", like_contains(query.search))
         return self._page("SELECT * FROM products", where, "created_at, name", query)
 
     def product(self, product_id: uuid.UUID) -> dict[str, Any] | None:
@@ -719,8 +720,8 @@ class ReadModels:
         if query.search:
             term = query.search.strip()
             where.add(
-                "(c.name ILIKE %s OR c.national_id = %s OR l.account_number = %s)",
-                f"%{term}%",
+                "(c.name ILIKE %s ESCAPE '\\' OR c.national_id = %s OR l.account_number = %s)",
+                like_contains(term),
                 term,
                 term,
             )
@@ -779,8 +780,8 @@ class ReadModels:
         if query.active is not None:
             where.add("active = %s", query.active)
         if query.search:
-            term = f"%{query.search.strip()}%"
-            where.add("(username ILIKE %s OR name ILIKE %s)", term, term)
+            term = like_contains(query.search.strip())
+            where.add("(username ILIKE %s ESCAPE '\\' OR name ILIKE %s ESCAPE '\\')", term, term)
         return self._page(
             self.LOAN_OFFICERS, where, "lower(COALESCE(name, username)), user_id", query
         )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from hazina_contracts.money import MoneyParseError, parse_plain_decimal
 from hazina_origination.domain.errors import InvalidInputError
 
 INTEREST_METHODS = ("flat", "declining_equal_instalments", "declining_equal_principal")
@@ -24,24 +25,14 @@ MAX_TERM = 520  # ten years of weekly instalments
 
 
 def _decimal(value: object, name: str, *, places: int | None = None) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise InvalidInputError(f"{name} must be a number or a decimal string")
-    text = repr(value) if isinstance(value, float) else str(value).strip()
+    """A rate, ratio or fee value, read by the one bounded decimal parser (no exponents, no
+    separators, nothing long enough to make Decimal work hard)."""
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise InvalidInputError(f"{name} '{value}' is not a number") from None
-    if not number.is_finite():
-        raise InvalidInputError(f"{name} must be a finite number")
-    exponent = number.as_tuple().exponent
-    if (
-        places is not None
-        and isinstance(exponent, int)
-        and exponent < -places
-        and number != number.quantize(Decimal(1).scaleb(-places))
-    ):
-        raise InvalidInputError(f"{name} may have at most {places} decimal places")
-    return number
+        return parse_plain_decimal(
+            value, what=name, max_places=places if places is not None else 12, allow_negative=True
+        )
+    except MoneyParseError as exc:
+        raise InvalidInputError(str(exc)) from None
 
 
 def _text(number: Decimal) -> str:

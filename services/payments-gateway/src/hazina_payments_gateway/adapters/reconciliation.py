@@ -23,6 +23,7 @@ from hazina_payments_gateway.adapters.daraja.callbacks import (
 )
 from hazina_payments_gateway.application.records import IncomingPayment, MalformedCallbackError
 from hazina_payments_gateway.domain.rules import EAT, MAX_RAIL_AMOUNT_CENTS
+from hazina_servicekit.dates import MAX_YEAR, MIN_YEAR
 from hazina_servicekit.logging import mask_phone
 
 _TIME_FORMATS = (
@@ -43,9 +44,12 @@ def _parse_time(text: str) -> datetime:
     text = text.strip()
     for fmt in _TIME_FORMATS:
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=EAT)
+            moment = datetime.strptime(text, fmt).replace(tzinfo=EAT)
         except ValueError:
             continue
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise StatementError(f"{shown(text)} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+        return moment
     raise StatementError(f"{shown(text)} is not a statement time")
 
 
@@ -90,7 +94,8 @@ def parse_statement(
             account = found.group(1).strip() if found else ""
         party = col(row, "other party info")
         try:
-            amount = parse_kes_to_cents(paid_in, allow_zero=False)
+            # The statement writes thousands grouped (1,200.00); only correct groups are read.
+            amount = parse_kes_to_cents(paid_in, allow_zero=False, allow_grouping=True)
             if amount > MAX_RAIL_AMOUNT_CENTS:
                 raise StatementError(f"Paid In {shown(paid_in)} is more than any M-Pesa payment")
             paid_at = _parse_time(col(row, "completion time", "initiation time"))

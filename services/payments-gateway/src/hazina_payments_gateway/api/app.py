@@ -21,6 +21,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.openapi import document_real_answers, document_urls
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
 
@@ -67,7 +68,12 @@ def create_app(
         async with running_workers([*(workers or []), *starters], on_shutdown=closers):
             yield
 
-    app = FastAPI(title="Hazina payments gateway", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Hazina payments gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        **document_urls("payments"),
+    )
     app.state.gateway_api = api
     app.state.token_verifier = verifier
     add_http_middleware(
@@ -83,4 +89,5 @@ def create_app(
     app.include_router(reconciliation.router)
     app.include_router(inbox.router)
     app.include_router(health_router("payments", readiness))
+    document_real_answers(app)
     return app

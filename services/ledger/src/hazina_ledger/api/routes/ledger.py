@@ -3,7 +3,6 @@ payouts held because they were not the approved principal."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -15,7 +14,9 @@ from hazina_ledger.application.commands import ResolveHeldDisbursement, WriteOff
 from hazina_ledger.domain.accounts import CHART, AccountClass
 from hazina_ledger.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal
+from hazina_servicekit.dates import IsoDate
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/ledger", tags=["ledger"])
 
@@ -56,12 +57,12 @@ def chart_of_accounts(actor: ReaderDep, api: ApiDep) -> list[dict[str, Any]]:
 
 @router.get("/accounts/{account_id}")
 def account(
-    account_id: str,
+    account_id: PlainText,
     response: Response,
     actor: ReaderDep,
     api: ApiDep,
     page: PageDep,
-    asOf: Annotated[dt.date | None, Query()] = None,  # noqa: N803 - the API's name
+    asOf: Annotated[IsoDate | None, Query()] = None,  # noqa: N803 - the API's name
     position: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
     found = api.fresh().account(account_id, asOf, position, page.limit, page.offset)
@@ -96,7 +97,7 @@ def account(
 def trial_balance(
     actor: ReaderDep,
     api: ApiDep,
-    asOf: Annotated[dt.date | None, Query()] = None,  # noqa: N803
+    asOf: Annotated[IsoDate | None, Query()] = None,  # noqa: N803
     position: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
     rows = api.fresh().trial_balance(asOf, position)

@@ -22,10 +22,11 @@ from hazina_origination.domain.errors import InvalidInputError, NotFoundError
 from hazina_origination.domain.photo import PhotoTooLargeError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
-Text = Annotated[str, Form(max_length=200)]
+Text = Annotated[PlainText, Form(max_length=200)]
 
 
 def _visible(api: ApiDep, client_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def onboard_client(
     nextOfKinPhone: Text,  # noqa: N803
     nextOfKinRelationship: Text,  # noqa: N803
     groupId: Annotated[uuid.UUID, Form()],  # noqa: N803
-    branchId: Annotated[str | None, Form(max_length=64)] = None,  # noqa: N803
+    branchId: Annotated[PlainText | None, Form(max_length=64)] = None,  # noqa: N803
     photo: Annotated[UploadFile | None, File()] = None,
 ) -> dict[str, Any]:
     data = read_photo(photo, api.app.max_photo_bytes)
@@ -97,9 +98,9 @@ def list_clients(
     principal: Staff,
     api: ApiDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[PlainText | None, Query(max_length=100)] = None,
     groupId: uuid.UUID | None = None,  # noqa: N803
-    search: Annotated[str | None, Query(max_length=100)] = None,
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().clients(
         ListQuery(

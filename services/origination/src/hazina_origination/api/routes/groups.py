@@ -23,6 +23,7 @@ from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/groups", tags=["groups"])
 
@@ -60,8 +61,8 @@ def list_groups(
     principal: Staff,
     api: ApiDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=100)] = None,
-    search: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[PlainText | None, Query(max_length=100)] = None,
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
     loanOfficerId: uuid.UUID | None = None,  # noqa: N803 - the frontend's parameter name
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().groups(

@@ -18,6 +18,7 @@ from hazina_origination.domain.client import normalise_national_id
 from hazina_origination.domain.errors import InvalidInputError, NotFoundError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/guarantors", tags=["guarantors"])
 
@@ -75,7 +76,7 @@ def list_guarantors(
     page: PageDep,
     loanId: uuid.UUID | None = None,  # noqa: N803 - the frontend's parameter names
     clientId: uuid.UUID | None = None,  # noqa: N803
-    status: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[PlainText | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().guarantors(
         ListQuery(

@@ -14,15 +14,24 @@ from fastapi.responses import FileResponse
 from hazina_origination.api.deps import ApiDep, Staff
 from hazina_origination.api.routes.clients import read_photo
 from hazina_origination.domain.errors import NotFoundError, NotPermittedError
+from hazina_servicekit.openapi import error_response
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(tags=["uploads"])
 
-LinkPart = Annotated[str | None, Query(max_length=100)]
+LinkPart = Annotated[PlainText | None, Query(max_length=100)]
 
 
-@router.get("/uploads/{name}")
+@router.get(
+    "/uploads/{name}",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The image", "content": {"image/*": {}}},
+        403: error_response(403, "The link has expired or is not valid"),
+    },
+)
 def uploaded_file(
-    name: str, api: ApiDep, exp: LinkPart = None, sig: LinkPart = None
+    name: PlainText, api: ApiDep, exp: LinkPart = None, sig: LinkPart = None
 ) -> FileResponse:
     seconds_left = api.links.seconds_left(name, exp, sig)
     if seconds_left is None:

@@ -24,6 +24,7 @@ from hazina_payments_gateway.adapters.read_models import match_reference_async
 from hazina_payments_gateway.api.deps import GatewayApi
 from hazina_payments_gateway.application.records import MalformedCallbackError
 from hazina_servicekit.http import client_address
+from hazina_servicekit.openapi import error_response
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["callbacks"])
@@ -145,9 +146,27 @@ def _route(kind: str) -> Any:
     return handler
 
 
+# What the document says of every callback route: Daraja posts a JSON object (read raw here).
+CALLBACK_DOCUMENT: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+CALLBACK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Acknowledged in Daraja's format (ResultCode, ResultDesc)"},
+    403: error_response(403, "Wrong callback token, or a sender outside the allow list"),
+    503: error_response(503, "Not stored; the sender should send it again"),
+}
+
 for _path, _kind in CALLBACKS:
     router.add_api_route(
-        f"/api/pay/{_path}/{{token}}", _route(_kind), methods=["POST"], include_in_schema=True
+        f"/api/pay/{_path}/{{token}}",
+        _route(_kind),
+        methods=["POST"],
+        include_in_schema=True,
+        responses=CALLBACK_RESPONSES,
+        openapi_extra=CALLBACK_DOCUMENT,
     )
     router.add_api_route(
         f"/api/mpesa/{_path}/{{token}}", _route(_kind), methods=["POST"], include_in_schema=False

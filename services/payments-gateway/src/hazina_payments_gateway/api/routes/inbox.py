@@ -27,6 +27,7 @@ from hazina_payments_gateway.domain.callback_review import MAX_REASON, Decision,
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.errors import BadRequest, Conflict, NotFound
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import MultilineText, PlainText
 
 router = APIRouter(prefix="/api/payments/inbox", tags=["inbox"])
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -75,8 +76,8 @@ def list_inbox(
     api: ApiDep,
     _: FinanceDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=100)] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[PlainText | None, Query(max_length=100)] = None,
+    kind: Annotated[PlainText | None, Query(max_length=40)] = None,
 ) -> list[dict[str, Any]]:
     """Stored callbacks, newest first; by default those awaiting staff (flagged, parked, open)."""
     statuses = _statuses(status)
@@ -99,7 +100,7 @@ def get_inbox_row(row_id: RowId, api: ApiDep, _: FinanceDep) -> dict[str, Any]:
 
 class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    reason: MultilineText = Field(min_length=1, max_length=MAX_REASON)
 
 
 def _decide(
