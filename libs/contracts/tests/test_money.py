@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from hazina_contracts.money import (
     MAX_CENTS,
-    Money,
     MoneyParseError,
     format_cents,
     parse_kes_to_cents,
@@ -170,11 +169,6 @@ def test_plain_decimals_for_rates() -> None:
     ]:
         with pytest.raises(MoneyParseError, match=fragment):
             parse_plain_decimal(bad, what="rate", max_places=4)
-
-
-def test_money_adds_in_cents() -> None:
-    assert (Money.kes("10.10") + Money.kes("0.95")).amount_cents == 1105
-    assert str(Money.kes("-3.5")) == "KES -3.50"
 
 
 def test_kes_number_is_exact_for_display() -> None:

@@ -71,7 +71,8 @@ STK_OUTCOMES = {
     "cancelled",
     "insufficient_funds",
     "unreachable",
-    "no_callback",
+    "no_callback",  # the prompt times out (1037) and no callback is sent
+    "paid_no_callback",  # paid, but neither the callback nor a C2B confirmation is sent
     "delayed",
 }
 OAUTH_OUTCOMES = {"success", "server_error", "bad_gateway", "slow"}
@@ -1213,6 +1214,7 @@ async def _run_stk(sim: DarajaSimulator, stk: StkRequest, pending: float) -> Non
         "insufficient_funds": (1, "The balance is insufficient for the transaction."),
         "unreachable": (1037, "DS timeout user cannot be reached"),
         "no_callback": (1037, "DS timeout user cannot be reached"),
+        "paid_no_callback": (0, "The service request is processed successfully."),
     }
     stk.result_code, stk.result_desc = codes[stk.outcome]
     body = stk.request
@@ -1235,21 +1237,27 @@ async def _run_stk(sim: DarajaSimulator, stk: StkRequest, pending: float) -> Non
             ]
         }
         shortcode = str(body["BusinessShortCode"])
-        if sim.config.stk_emits_c2b and shortcode in sim.c2b_registrations:
-            txn = C2BTransaction(
-                trans_id=stk.receipt,
-                shortcode=shortcode,
-                command_id=str(body["TransactionType"]),
-                amount=amount,
-                msisdn=str(body["PhoneNumber"]),
-                bill_ref=str(body["AccountReference"]),
-                trans_time=now_eat(),
-                first_name="JANE",
-            )
+        txn = C2BTransaction(
+            trans_id=stk.receipt,
+            shortcode=shortcode,
+            command_id=str(body["TransactionType"]),
+            amount=amount,
+            msisdn=str(body["PhoneNumber"]),
+            bill_ref=str(body["AccountReference"]),
+            trans_time=now_eat(),
+            first_name="JANE",
+        )
+        if stk.outcome == "paid_no_callback":
+            # On the shortcode's statement (Pull Transactions lists it); nobody is told.
+            txn.status = "Completed"
+            with sim._lock:
+                sim.c2b[txn.trans_id] = txn
+            sim.config.utility_balance_cents += amount * 100
+        elif sim.config.stk_emits_c2b and shortcode in sim.c2b_registrations:
             with sim._lock:
                 sim.c2b[txn.trans_id] = txn
             sim.tasks.spawn(_run_c2b(sim, txn, "success", 0.0))
-    if stk.outcome != "no_callback":
+    if stk.outcome not in {"no_callback", "paid_no_callback"}:
         await sim.deliver(
             str(body["CallBackURL"]),
             {"Body": {"stkCallback": callback}},

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator
 
 KES: Literal["KES"] = "KES"
 CENTS_PER_UNIT = 100
@@ -198,34 +198,8 @@ def kes_number(cents: int) -> int | Decimal:
     return whole if part == 0 else Decimal(cents).scaleb(-2)
 
 
-class Money(BaseModel):
-    """An exact sum of money in minor units."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    amount_cents: int = Field(ge=-MAX_CENTS, le=MAX_CENTS)
-    currency: Literal["KES"] = KES
-
-    @classmethod
-    def kes(cls, value: object) -> Money:
-        return cls(amount_cents=parse_kes_to_cents(value, allow_negative=True))
-
-    def __add__(self, other: Money) -> Money:
-        return Money(amount_cents=self.amount_cents + other.amount_cents, currency=self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        return Money(amount_cents=self.amount_cents - other.amount_cents, currency=self.currency)
-
-    def __str__(self) -> str:
-        return f"{self.currency} {format_cents(self.amount_cents)}"
-
-
 def _positive_kes(value: Any) -> int:
     return parse_kes_to_cents(value, allow_zero=False)
-
-
-def _non_negative_kes(value: Any) -> int:
-    return parse_kes_to_cents(value)
 
 
 def _signed_kes(value: Any) -> int:
@@ -234,7 +208,6 @@ def _signed_kes(value: Any) -> int:
 
 # For request schemas: a KES amount as a number or decimal string, validated into integer cents.
 PositiveKesCents = Annotated[int, BeforeValidator(_positive_kes)]
-NonNegativeKesCents = Annotated[int, BeforeValidator(_non_negative_kes)]
 SignedKesCents = Annotated[int, BeforeValidator(_signed_kes)]
 
 

@@ -54,18 +54,6 @@ class Conflict(ServiceError):
     status, code = 409, "conflict"
 
 
-class PayloadTooLarge(ServiceError):
-    status, code = 400, "payload_too_large"
-
-
-class TooManyRequests(ServiceError):
-    status, code = 429, "too_many_requests"
-
-    def __init__(self, message: str, *, retry_after_seconds: int):
-        super().__init__(message, headers={"Retry-After": str(max(1, retry_after_seconds))})
-        self.retry_after_seconds = retry_after_seconds
-
-
 class ServiceUnavailable(ServiceError):
     status, code = 503, "unavailable"
 

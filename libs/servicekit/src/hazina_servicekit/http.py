@@ -7,7 +7,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -171,7 +170,3 @@ def add_http_middleware(
 def client_address(request: Request) -> str:
     """The caller's address as the ASGI server saw it (uvicorn resolves trusted proxy headers)."""
     return request.client.host if request.client else "unknown"
-
-
-def json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

@@ -12,7 +12,6 @@ def _env(name: str) -> AliasChoices:
 
 
 class IdentitySettings(ServiceSettings):
-    service_name: str = "identity"
     db_schema: str = Field(default="identity", validation_alias=_env("IDENTITY_DB_SCHEMA"))
     port: int = Field(default=8101, validation_alias=_env("IDENTITY_PORT"))
     access_token_ttl_seconds: int = Field(

@@ -14,7 +14,6 @@ def _env(name: str) -> AliasChoices:
 
 
 class OriginationSettings(ServiceSettings):
-    service_name: str = "origination"
     db_schema: str = Field(default="origination", validation_alias=_env("ORIGINATION_DB_SCHEMA"))
     port: int = Field(default=8102, validation_alias=_env("ORIGINATION_PORT"))
     uploads_dir: str = Field(

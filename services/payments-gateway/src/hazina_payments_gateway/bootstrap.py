@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,6 @@ class Container:
     inbox: InboxProcessor
     to_contract: Any
     clock: Clock
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         self.app.close()
@@ -126,6 +125,8 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         references=references,
         index=index,
         not_sent_retry=timedelta(seconds=settings.not_sent_retry_seconds),
+        stk_query_after=timedelta(seconds=settings.stk_query_after_seconds),
+        stk_query_attempts=settings.stk_query_attempts,
     )
     projection = Projection(app, pool, "gateway", gateway_projector(app), GATEWAY_DDL)
     daraja = DarajaClient(daraja_settings(settings))

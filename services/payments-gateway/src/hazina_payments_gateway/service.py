@@ -197,7 +197,6 @@ def build_app(
             reject_unknown_references=settings.c2b_reject_unknown_references,
         ),
         pull_window_seconds=settings.pull_window_seconds,
-        extras=container.extras,
     )
     app = create_app(
         settings=settings,
@@ -208,6 +207,5 @@ def build_app(
         on_start=on_start,
         on_stop=[lambda: close_nats(link)],
     )
-    app.state.nats_link = link
     follow_revocations(app, link, settings)
     return app

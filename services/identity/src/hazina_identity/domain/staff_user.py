@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_identity.domain.errors import SelfLockoutError, UserInactiveError
 from hazina_identity.domain.roles import Role
@@ -24,11 +25,13 @@ def normalise_username(username: str) -> str:
 class StaffUser(Aggregate):
     """One aggregate per username: its id is derived from the name, so a username is taken once."""
 
+    TOPIC = "hazina.identity.StaffUser"
+
     @staticmethod
     def create_id(username: str, **_: Any) -> uuid.UUID:
         return uuid.uuid5(USERNAME_NAMESPACE, normalise_username(username))
 
-    @event("Created")
+    @event("Created", topic="hazina.identity.StaffUser.Created")
     def __init__(
         self,
         *,
@@ -80,7 +83,7 @@ class StaffUser(Aggregate):
         )
         return True
 
-    @event("AccessChanged")
+    @event("AccessChanged", topic="hazina.identity.StaffUser.AccessChanged")
     def _access_changed(
         self,
         role: str,
@@ -101,7 +104,7 @@ class StaffUser(Aggregate):
         self._deactivated(deactivated_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Deactivated")
+    @event("Deactivated", topic="hazina.identity.StaffUser.Deactivated")
     def _deactivated(self, deactivated_by: uuid.UUID, correlation_id: str | None) -> None:
         self.active = False
 
@@ -111,11 +114,11 @@ class StaffUser(Aggregate):
         self._reactivated(reactivated_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Reactivated")
+    @event("Reactivated", topic="hazina.identity.StaffUser.Reactivated")
     def _reactivated(self, reactivated_by: uuid.UUID, correlation_id: str | None) -> None:
         self.active = True
 
-    @event("PasswordReset")
+    @event("PasswordReset", topic="hazina.identity.StaffUser.PasswordReset")
     def reset_password(
         self, *, password_hash: str, reset_by: uuid.UUID, correlation_id: str | None
     ) -> None:
@@ -126,11 +129,11 @@ class StaffUser(Aggregate):
             raise UserInactiveError("This account has been deactivated")
         self._password_changed(password_hash=password_hash, correlation_id=correlation_id)
 
-    @event("PasswordChanged")
+    @event("PasswordChanged", topic="hazina.identity.StaffUser.PasswordChanged")
     def _password_changed(self, password_hash: str, correlation_id: str | None) -> None:
         self.password_hash = password_hash
 
-    @event("PasswordRehashed")
+    @event("PasswordRehashed", topic="hazina.identity.StaffUser.PasswordRehashed")
     def rehash_password(self, *, password_hash: str) -> None:
         """Private: the same password under stronger hashing parameters."""
         self.password_hash = password_hash
@@ -145,7 +148,7 @@ class StaffUser(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("LoginSucceeded")
+    @event("LoginSucceeded", topic="hazina.identity.StaffUser.LoginSucceeded")
     def _login_succeeded(
         self, username: str, at: datetime, client_address: str, correlation_id: str | None
     ) -> None:
@@ -171,7 +174,7 @@ class StaffUser(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("LoginFailed")
+    @event("LoginFailed", topic="hazina.identity.StaffUser.LoginFailed")
     def _login_failed(
         self,
         username: str,
@@ -185,7 +188,7 @@ class StaffUser(Aggregate):
     def record_locked_out(self, *, until: datetime, correlation_id: str | None) -> None:
         self._locked_out(username=self.username, until=until, correlation_id=correlation_id)
 
-    @event("LockedOut")
+    @event("LockedOut", topic="hazina.identity.StaffUser.LockedOut")
     def _locked_out(self, username: str, until: datetime, correlation_id: str | None) -> None:
         """Too many failures for this user from one address: that address is locked until then
         (the ``LoginFailed`` just before names it)."""
@@ -193,7 +196,7 @@ class StaffUser(Aggregate):
     def record_lockout_lifted(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
         self._lockout_lifted(username=self.username, lifted_by=by, correlation_id=correlation_id)
 
-    @event("LockoutLifted")
+    @event("LockoutLifted", topic="hazina.identity.StaffUser.LockoutLifted")
     def _lockout_lifted(
         self, username: str, lifted_by: uuid.UUID, correlation_id: str | None
     ) -> None:
@@ -204,14 +207,14 @@ class StaffUser(Aggregate):
     def record_signed_out(self, *, session_id: uuid.UUID, correlation_id: str | None) -> None:
         self._signed_out(session_id=session_id, correlation_id=correlation_id)
 
-    @event("SignedOut")
+    @event("SignedOut", topic="hazina.identity.StaffUser.SignedOut")
     def _signed_out(self, session_id: uuid.UUID, correlation_id: str | None) -> None:
         pass
 
     def sign_out_everywhere(self, *, correlation_id: str | None) -> None:
         self._signed_out_everywhere(correlation_id=correlation_id)
 
-    @event("SignedOutEverywhere")
+    @event("SignedOutEverywhere", topic="hazina.identity.StaffUser.SignedOutEverywhere")
     def _signed_out_everywhere(self, correlation_id: str | None) -> None:
         pass
 
@@ -219,7 +222,7 @@ class StaffUser(Aggregate):
         """A used refresh token came back: whoever holds it may have stolen it."""
         self._refresh_token_reused(session_id=session_id)
 
-    @event("RefreshTokenReused")
+    @event("RefreshTokenReused", topic="hazina.identity.StaffUser.RefreshTokenReused")
     def _refresh_token_reused(self, session_id: uuid.UUID) -> None:
         pass
 
@@ -242,3 +245,7 @@ def access_voided_by(event: object) -> str | None:
     if not kind.__qualname__.startswith(f"{StaffUser.__name__}."):
         return None
     return _VOIDS_ACCESS_TOKENS.get(kind.__name__)
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_identity.domain.staff_user:StaffUser", StaffUser)

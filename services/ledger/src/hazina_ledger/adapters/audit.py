@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from psycopg import sql
 from psycopg_pool import ConnectionPool
@@ -151,18 +150,6 @@ def compare_schemas(pool: ConnectionPool, live: str, rebuilt: str, report: Audit
             if differing:
                 problems.append(f"{table}: {differing} rows differ")
     report.record("rebuilt_equals_live", problems)
-
-
-def table_counts(pool: ConnectionPool) -> dict[str, Any]:
-    with pool.connection() as conn:
-        return {
-            t: int(
-                conn.execute(
-                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))
-                ).fetchone()[0]
-            )  # type: ignore[index]
-            for t in READ_MODEL_TABLES
-        }
 
 
 def loan_ids(pool: ConnectionPool) -> list[uuid.UUID]:

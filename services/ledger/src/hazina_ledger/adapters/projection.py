@@ -13,7 +13,7 @@ import psycopg
 from eventsourcing.application import Application
 from psycopg_pool import ConnectionPool
 
-from hazina_ledger.adapters.read_models import DDL, apply_event, truncate_read_models
+from hazina_ledger.adapters.read_models import DDL, apply_event
 from hazina_servicekit.projection import Projection
 
 ProgressCallback = Callable[[int, int], None]  # (notification id reached, events applied)
@@ -52,15 +52,6 @@ class LedgerProjection(Projection):
                 progress(notifications[-1].id, total)
             if len(notifications) < batch_size:
                 return total
-
-    def rebuild_all(self, batch_size: int = 2000, progress: ProgressCallback | None = None) -> int:
-        with self.pool.connection() as conn, conn.transaction():
-            truncate_read_models(conn)
-            conn.execute(
-                "UPDATE projection_positions SET notification_id = 0 WHERE projection = %s",
-                (self.name,),
-            )
-        return self.catch_up(batch_size=batch_size, progress=progress)
 
 
 def drop_schema(conn: psycopg.Connection[Any], schema: str) -> None:

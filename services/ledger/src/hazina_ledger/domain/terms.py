@@ -82,20 +82,6 @@ def schedule_terms(stored: dict[str, Any]) -> ScheduleTerms:
     )
 
 
-def stored_terms(terms: ScheduleTerms) -> dict[str, Any]:
-    return {
-        "interest_method": terms.method.value,
-        "interest_rate_percent": str(terms.rate_percent),
-        "interest_rate_period": terms.rate_period.value,
-        "repayment_frequency": terms.frequency.value,
-        "term": terms.term,
-        "instalment_multiple_of_cents": terms.instalment_multiple_of_cents,
-        "fees": [{"name": f.name, "kind": f.kind.value, "value": str(f.value)} for f in terms.fees],
-        "rounding": terms.rounding.value,
-        "weekly_month_convention": terms.weekly_month_convention.value,
-    }
-
-
 def instalment_rows(instalments: tuple[Instalment, ...] | list[Instalment]) -> list[list[Any]]:
     """Stored form: ``[[number, due_on, principal, interest, fee], ...]``."""
     return [

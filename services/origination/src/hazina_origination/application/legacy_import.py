@@ -36,30 +36,6 @@ from hazina_origination.domain.phone import normalise_phone
 from hazina_servicekit.dates import read_iso_date
 from hazina_servicekit.text import text_problem
 
-COLUMNS = (
-    "group_name",
-    "group_meeting_day",
-    "group_meeting_time",
-    "loan_officer_id",
-    "branch_id",
-    "region",
-    "client_name",
-    "national_id",
-    "phone",
-    "residence",
-    "business_type",
-    "business_location",
-    "next_of_kin_name",
-    "next_of_kin_phone",
-    "next_of_kin_relationship",
-    "signatory_role",
-    "loan_amount",
-    "loan_type",
-    "loan_outcome",
-    "loan_disbursed_on",
-    "loan_closed_on",
-    "loan_reference",
-)
 ALIASES = {
     "group": "group_name",
     "meeting_day": "group_meeting_day",

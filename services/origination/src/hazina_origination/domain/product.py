@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_contracts.money import MoneyParseError, parse_plain_decimal
 from hazina_origination.domain.errors import InvalidInputError
@@ -193,7 +194,12 @@ def _camel(name: str) -> str:
 class LoanProduct(Aggregate):
     """A product and its revisions; ``spec`` is the current version."""
 
-    @event("Defined")
+    TOPIC = "hazina.origination.LoanProduct"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.origination.LoanProduct.Created"
+
+    @event("Defined", topic="hazina.origination.LoanProduct.Defined")
     def __init__(
         self, *, spec: dict[str, Any], created_by: uuid.UUID | None, correlation_id: str | None
     ) -> None:
@@ -213,9 +219,13 @@ class LoanProduct(Aggregate):
         self._revised(changes=changed, revised_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Revised")
+    @event("Revised", topic="hazina.origination.LoanProduct.Revised")
     def _revised(
         self, changes: dict[str, Any], revised_by: uuid.UUID, correlation_id: str | None
     ) -> None:
         self.spec_fields.update(changes)
         self.revision += 1
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_origination.domain.product:LoanProduct", LoanProduct)

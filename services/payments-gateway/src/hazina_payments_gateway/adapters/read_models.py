@@ -5,7 +5,7 @@ from other services' events (account references from origination, postings from 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS stk_prompts (
     result_description text,
     updated_at timestamptz NOT NULL
 );
+CREATE INDEX IF NOT EXISTS stk_prompts_open ON stk_prompts (status_since)
+    WHERE status IN ('requested', 'sent');
 CREATE TABLE IF NOT EXISTS payments_received (
     receipt text PRIMARY KEY,
     amount_cents bigint NOT NULL,
@@ -344,6 +346,27 @@ class GatewayIndex:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def prompts_to_query(self, now: datetime, sent_before: datetime, limit: int) -> list[uuid.UUID]:
+        """Prompts sent before ``sent_before`` with no result yet, whose next query is due."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT prompt_id FROM stk_prompts WHERE status = 'sent' AND status_since <= %s "
+                "AND coalesce(retry_at, status_since) <= %s ORDER BY status_since LIMIT %s",
+                (sent_before, now, limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def receipts_of_other_prompts(self, prompt_id: uuid.UUID, receipts: list[str]) -> set[str]:
+        """Which of ``receipts`` already paid another prompt."""
+        if not receipts:
+            return set()
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT receipt FROM stk_prompts WHERE receipt = ANY(%s) AND prompt_id <> %s",
+                (receipts, prompt_id),
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def known_receipts(self, receipts: list[str]) -> set[str]:
         if not receipts:
             return set()
@@ -352,17 +375,6 @@ class GatewayIndex:
                 "SELECT receipt FROM payments_received WHERE receipt = ANY(%s)", (receipts,)
             ).fetchall()
         return {r[0] for r in rows}
-
-    def disbursement_row(self, disbursement_id: uuid.UUID) -> dict[str, Any] | None:
-        with self.pool.connection() as conn:
-            row = (
-                conn.cursor(row_factory=dict_row)
-                .execute(
-                    "SELECT * FROM disbursements WHERE disbursement_id = %s", (disbursement_id,)
-                )
-                .fetchone()
-            )
-        return row
 
     def list_disbursements(
         self, *, status: str | None, loan_id: uuid.UUID | None, offset: int, limit: int | None
@@ -482,11 +494,6 @@ def remember_posting(
             occurred_at,
         ),
     )
-
-
-def day_bounds(day: Any, tz: Any) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    return start, start + timedelta(days=1)
 
 
 async def match_reference_async(pool: Any, bill_ref: str | None) -> ReferenceMatch:

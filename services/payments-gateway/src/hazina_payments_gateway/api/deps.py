@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -37,7 +37,6 @@ class GatewayApi:
     daraja: DarajaClient
     callbacks: CallbackPolicy
     pull_window_seconds: float
-    extras: dict[str, Any]
 
 
 def get_api(request: Request) -> GatewayApi:

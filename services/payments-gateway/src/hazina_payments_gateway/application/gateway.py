@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -23,6 +23,7 @@ from hazina_payments_gateway.application.ports import (
     SendResult,
     StkAccepted,
     StkOrder,
+    StkQueryAnswer,
     StkResult,
     Unknown,
 )
@@ -51,7 +52,6 @@ from hazina_payments_gateway.domain.rules import (
     FINAL_FAILED_STATUSES,
     NOT_FOUND_STATUS_CODES,
     B2CTariff,
-    normalise_reference,
 )
 from hazina_payments_gateway.domain.stk_prompt import PromptStatus, StkPrompt
 
@@ -98,6 +98,8 @@ class PaymentsGateway(Application):
         index: DisbursementIndex,
         b2c_remarks: str = "Loan disbursement",
         not_sent_retry: timedelta = timedelta(seconds=5),
+        stk_query_after: timedelta = timedelta(minutes=3),
+        stk_query_attempts: int = 5,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
@@ -107,6 +109,8 @@ class PaymentsGateway(Application):
         self.index = index
         self.b2c_remarks = b2c_remarks
         self.not_sent_retry = not_sent_retry
+        self.stk_query_after = stk_query_after
+        self.stk_query_attempts = stk_query_attempts
         self.on_work: Callable[[], None] = lambda: None  # wakes the dispatcher (set by bootstrap)
 
     # Plumbing
@@ -416,9 +420,6 @@ class PaymentsGateway(Application):
 
     # Payments received
 
-    def match_reference(self, bill_ref: str | None) -> ReferenceMatch:
-        return self.references.match(bill_ref)
-
     def record_payment(
         self,
         incoming: IncomingPayment,
@@ -679,6 +680,89 @@ class PaymentsGateway(Application):
         )
         return payment_handled(outcome, recorded="paid")
 
+    def record_prompt_query(
+        self, prompt_id: uuid.UUID, answer: StkQueryAnswer, found: Sequence[IncomingPayment]
+    ) -> str:
+        """Settle a prompt whose callback never came from Daraja's STK query, as the callback would.
 
-def reference_key(text: str | None) -> str:
-    return normalise_reference(text)
+        A failure is recorded as the callback records it. "Paid" comes without a receipt, so the
+        payment is taken from ``found`` (Pull Transactions on the STK shortcode) and recorded
+        through ``apply_stk_callback``: keyed by its receipt, the late callback or the C2B
+        confirmation of the same payment is then a duplicate. A prompt the query cannot settle is
+        asked again after ``stk_query_after``; after ``stk_query_attempts`` it is left ``unknown``.
+        """
+        prompt = self.get_prompt(prompt_id)
+        checkout = prompt.checkout_request_id
+        if prompt.status != PromptStatus.SENT or checkout is None:
+            return "settled"  # the callback came first
+        now = self.clock.now()
+        if answer.state == "done" and answer.result_code != "0":
+            code = answer.result_code or ""
+            self._change(
+                prompt_id,
+                lambda p: p.record_result(
+                    result_code=code, description=answer.description, receipt=None, at=now
+                ),
+            )
+            return "failed"
+        if answer.state == "done":
+            taken = self.index.receipts_of_other_prompts(prompt_id, [r.receipt for r in found])
+            paid = [
+                row
+                for row in found
+                if row.receipt not in taken
+                and prompt.could_be_paid_by(
+                    amount_cents=row.amount_cents,
+                    phone=row.msisdn,
+                    reference=row.bill_ref,
+                    paid_at=row.paid_at,
+                )
+            ]
+            if len(paid) == 1:
+                row = paid[0]
+                self.apply_stk_callback(
+                    StkCallback(
+                        checkout_request_id=checkout,
+                        merchant_request_id=prompt.merchant_request_id,
+                        result_code="0",
+                        description=answer.description,
+                        receipt=row.receipt,
+                        amount_cents=row.amount_cents,
+                        phone=row.msisdn or prompt.phone,
+                        paid_at=row.paid_at,
+                    )
+                )
+                return "paid"
+            if (
+                paid
+            ):  # real money either way: recorded, but which one answered the prompt is unclear
+                for row in paid:
+                    self.record_payment(row, correlation_id=prompt.correlation_id)
+                return self._give_up_querying(
+                    prompt_id,
+                    f"Daraja's query says paid; {len(paid)} payments of this amount and reference"
+                    " were found and recorded, none can be told to be this prompt's",
+                    now,
+                )
+            unsettled = "Daraja's query says paid; the payment is not on the shortcode's pull yet"
+        else:
+            unsettled = f"Daraja's query answered {answer.state}: {answer.description}".strip()
+        if prompt.queries + 1 >= self.stk_query_attempts:
+            return self._give_up_querying(
+                prompt_id,
+                f"no callback; {self.stk_query_attempts} STK queries did not settle it (last:"
+                f" {unsettled}); the C2B confirmation, a pull or the statement records any payment",
+                now,
+            )
+        self._change(
+            prompt_id,
+            lambda p: p.note_query(
+                answer=unsettled, next_query_at=now + self.stk_query_after, at=now
+            ),
+        )
+        return "asked_again"
+
+    def _give_up_querying(self, prompt_id: uuid.UUID, reason: str, now: datetime) -> str:
+        self._change(prompt_id, lambda p: p.give_up_querying(reason, now))
+        log.warning("stk_prompt_unresolved", prompt_id=str(prompt_id), reason=reason)
+        return "unknown"

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_payments_gateway.domain.rules import GatewayRuleError, unsafe_character
 
@@ -33,11 +34,16 @@ def checked_reason(reason: str) -> str:
 class CallbackReview(Aggregate):
     """One stored callback's review; the id follows from the inbox row (``inbox_key``)."""
 
+    TOPIC = "hazina.payments.CallbackReview"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.payments.CallbackReview.Created"
+
     @staticmethod
     def create_id(inbox_key: str, **_: object) -> uuid.UUID:
         return uuid.uuid5(REVIEW_NAMESPACE, inbox_key)
 
-    @event("Opened")
+    @event("Opened", topic="hazina.payments.CallbackReview.Opened")
     def __init__(self, *, inbox_key: str, inbox_id: int, kind: str) -> None:
         self.inbox_key = inbox_key
         self.inbox_id = inbox_id
@@ -55,10 +61,14 @@ class CallbackReview(Aggregate):
         else:  # pragma: no cover - the type admits nothing else
             raise GatewayRuleError(f"unknown decision {decision!r}")
 
-    @event("RetryRequested")
+    @event("RetryRequested", topic="hazina.payments.CallbackReview.RetryRequested")
     def _retry_requested(self, was: str, by: uuid.UUID | None, reason: str, at: datetime) -> None:
         self.decisions.append(("retry", reason))
 
-    @event("Dismissed")
+    @event("Dismissed", topic="hazina.payments.CallbackReview.Dismissed")
     def _dismissed(self, was: str, by: uuid.UUID | None, reason: str, at: datetime) -> None:
         self.decisions.append(("dismiss", reason))
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_payments_gateway.domain.callback_review:CallbackReview", CallbackReview)

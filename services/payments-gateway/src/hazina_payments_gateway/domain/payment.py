@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_payments_gateway.domain.rules import normalise_reference, phones_agree
 
@@ -50,11 +51,16 @@ def differences(
 
 
 class Payment(Aggregate):
+    TOPIC = "hazina.payments.Payment"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.payments.Payment.Created"
+
     @staticmethod
     def create_id(receipt: str, **_: object) -> uuid.UUID:
         return uuid.uuid5(RECEIPT_NAMESPACE, normalise_receipt(receipt))
 
-    @event("Received")
+    @event("Received", topic="hazina.payments.Payment.Received")
     def __init__(
         self,
         *,
@@ -133,7 +139,7 @@ class Payment(Aggregate):
             disagreements=list(disagreements),
         )
 
-    @event("ConflictingRepeat")
+    @event("ConflictingRepeat", topic="hazina.payments.Payment.ConflictingRepeat")
     def _conflicting_repeat(
         self,
         *,
@@ -150,3 +156,7 @@ class Payment(Aggregate):
         disagreements: list[str],
     ) -> None:
         self.conflicts.append((amount_cents, msisdn, account_reference))
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_payments_gateway.domain.payment:Payment", Payment)

@@ -15,7 +15,6 @@ from hazina_contracts.money import parse_kes_to_cents
 EAT = timezone(timedelta(hours=3), "EAT")
 
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
-_MSISDN = re.compile(r"^254(7|1)\d{8}$")
 # Safaricom refuses callback URLs containing any of these (any case).
 FORBIDDEN_CALLBACK_WORDS = ("m-pesa", "mpesa", "safaricom", "exec", "exe", "cmd", "sql", "query")
 
@@ -129,10 +128,6 @@ def originator_conversation_id(disbursement_id: uuid.UUID, attempt: int) -> str:
     if attempt < 1 or attempt > 99:
         raise GatewayRuleError("attempt must be between 1 and 99")
     return f"D{disbursement_id.hex[:16].upper()}-{attempt}"
-
-
-def is_valid_msisdn(phone: str) -> bool:
-    return bool(_MSISDN.match(phone))
 
 
 def is_retryable_b2c_failure(result_code: str) -> bool:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from hazina_contracts.money import MoneyParseError, parse_kes_to_cents
+from hazina_payments_gateway.application.ports import StkQueryAnswer
 from hazina_payments_gateway.application.records import (
     AccountBalanceResult,
     B2CResult,
@@ -434,3 +435,26 @@ def parse_stk_callback(body: bytes) -> StkCallback:
         phone=msisdn_field(items.get("PhoneNumber"), "PhoneNumber"),
         paid_at=_time(items.get("TransactionDate"), parse_daraja_compact_time),
     )
+
+
+def parse_stk_query(status_code: int, body: bytes) -> StkQueryAnswer:
+    """Daraja's answer to an STK Push Query, read as strictly as a callback.
+
+    While the customer has not finished, Daraja answers with an error envelope (HTTP 500,
+    ``500.001.1001``, "The transaction is being processed"): that is ``pending``, not a failure.
+    """
+    try:
+        data = load_json(body)
+        message = text_field(data.get("errorMessage"), "errorMessage") or ""
+        if "being processed" in message.lower():
+            return StkQueryAnswer("pending", description=message)
+        if status_code == 200 and "ResultCode" in data:
+            return StkQueryAnswer(
+                "done",
+                result_code=_code(data.get("ResultCode")),
+                description=_description(data.get("ResultDesc")),
+            )
+        code = text_field(data.get("errorCode"), "errorCode") or f"HTTP {status_code}"
+    except MalformedCallbackError as exc:
+        return StkQueryAnswer("unknown", description=f"unreadable answer: {exc}")
+    return StkQueryAnswer("unknown", description=f"{code} {message}".strip())
