@@ -8,9 +8,10 @@ starts later replays what it must refuse; a service that cannot judge a token an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from hazina_servicekit.errors import ServiceUnavailable, Unauthorized, add_error
 from hazina_servicekit.health import health_router
 from hazina_servicekit.messaging import ensure_all_streams
 from hazina_servicekit.revocation import RevocationFeed, RevocationList, follow_revocations
-from hazina_servicekit.runtime import NatsLink
+from hazina_servicekit.runtime import NatsLink, running_workers
 from hazina_servicekit.settings import ServiceSettings
 
 ADMIN = uuid.uuid4()
@@ -365,7 +366,14 @@ def _jwks_and_mint() -> tuple[Callable[[], dict[str, Any]], Callable[..., str]]:
 @pytest.mark.integration
 def test_an_app_following_revocations_refuses_a_revoked_token(nats_url: str) -> None:
     fetch_jwks, mint = _jwks_and_mint()
-    app = FastAPI()
+    link = NatsLink(nats_url, name="test-app")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with running_workers([], on_shutdown=[link.close]):  # as a service's app does
+            yield
+
+    app = FastAPI(lifespan=lifespan)
     app.state.token_verifier = TokenVerifier(fetch_jwks, issuer="hazina-identity")
     add_error_handlers(app)
     app.include_router(health_router("test", {}))
@@ -375,7 +383,7 @@ def test_an_app_following_revocations_refuses_a_revoked_token(nats_url: str) -> 
         return {"user": str(principal.user_id)}
 
     settings = ServiceSettings(database_url="postgresql://unused", nats_url=nats_url)
-    follow_revocations(app, NatsLink(nats_url, name="test-app"), settings)
+    follow_revocations(app, link, settings)
     demoted, bystander = uuid.uuid4(), uuid.uuid4()
     old, fresh = mint(demoted, 2), mint(bystander, 1)
     with TestClient(app) as client:
