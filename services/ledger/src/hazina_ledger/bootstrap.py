@@ -32,6 +32,7 @@ from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
@@ -46,6 +47,7 @@ class Container:
     projection: LedgerProjection
     views: LedgerViews
     inbox: LedgerInbox
+    ownership: OwnershipBook
     conventions: TenantConventions
     arrears_policy: ArrearsPolicy
     verifier: TokenVerifier
@@ -94,6 +96,7 @@ def build(
         projection=projection,
         views=LedgerViews(pool, policy),
         inbox=LedgerInbox(ledger, pool, conventions),
+        ownership=OwnershipBook(pool),
         conventions=conventions,
         arrears_policy=policy,
         verifier=verifier
@@ -145,6 +148,29 @@ def inbox_worker(
     )
 
 
+def ownership_worker(container: Container, link: NatsLink) -> Worker:
+    """Who owns which group, client and loan, from origination's events (officer scoping).
+
+    Its own durable consumer: a new durable reads the ORIGINATION stream from its start, so records
+    made before it are learned too (an existing one given new subjects resumes where it was).
+    """
+
+    def make(js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=container.pool,
+            service="ledger",
+            name="ownership",
+            stream=Stream.ORIGINATION.value,
+            subjects=list(OWNERSHIP_SUBJECTS),
+            handler=record_ownership,
+        )
+
+    return consumer_worker(
+        link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds
+    )
+
+
 def every(seconds: float, work: Callable[[], object]) -> Worker:
     """Run ``work`` (a blocking callable) in a thread every ``seconds`` until stopped."""
 
@@ -173,6 +199,7 @@ def background_workers(container: Container, link: NatsLink) -> list[Worker]:
         relay_worker(container, link),
         inbox_worker(container, link, Stream.ORIGINATION, "origination", ORIGINATION_SUBJECTS),
         inbox_worker(container, link, Stream.PAYMENTS, "payments", PAYMENTS_SUBJECTS),
+        ownership_worker(container, link),
         container.projection.follow,
         every(settings.parked_retry_interval_seconds, container.inbox.retry_parked),
         every(settings.arrears_check_interval_seconds, assess),
@@ -194,6 +221,7 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
             views=container.views,
             projection=container.projection,
             inbox=container.inbox,
+            ownership=container.ownership,
         ),
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},

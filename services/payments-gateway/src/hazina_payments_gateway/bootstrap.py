@@ -30,6 +30,7 @@ from hazina_payments_gateway.domain.rules import B2CTariff, check_callback_url
 from hazina_payments_gateway.settings import PaymentsSettings
 from hazina_servicekit.database import conninfo_for, ensure_schema, open_pool
 from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.ownership import OwnershipBook
 from hazina_servicekit.projection import Projection
 
 log = structlog.get_logger(__name__)
@@ -48,6 +49,7 @@ class Container:
     projection: Projection
     index: GatewayIndex
     references: PostgresReferenceBook
+    ownership: OwnershipBook
     daraja: DarajaClient
     dispatcher: Dispatcher
     inbox_writer: InboxWriter
@@ -162,6 +164,7 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         projection=projection,
         index=index,
         references=references,
+        ownership=OwnershipBook(pool),
         daraja=daraja,
         dispatcher=dispatcher,
         inbox_writer=writer,
