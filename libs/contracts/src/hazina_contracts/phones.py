@@ -39,7 +39,7 @@ class MsisdnError(ValueError):
 @functools.cache
 def _mobile_range() -> re.Pattern[str]:
     """Kenya's mobile national numbers, from the metadata ``phonenumbers`` validates with."""
-    from phonenumbers import PhoneMetadata
+    from phonenumbers import PhoneMetadata  # imported on first use (see above)
 
     metadata = PhoneMetadata.metadata_for_region("KE")
     if metadata is None or metadata.mobile.national_number_pattern is None:  # pragma: no cover
@@ -49,7 +49,7 @@ def _mobile_range() -> re.Pattern[str]:
 
 def _by_phonenumbers(text: str, subject: str) -> str:
     """The number as ``phonenumbers`` reads it with Kenya as the default region."""
-    import phonenumbers
+    import phonenumbers  # imported on first use (see above)
 
     shown = f"'{text}' " if len(text) <= _MAX_RAW and text.isprintable() else ""
     try:
