@@ -7,9 +7,11 @@ reading is idempotent, and that on the wire (JSON, JSON Schema) they are plain s
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import string
+import uuid
 
 import phonenumbers
 import pytest
@@ -17,6 +19,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError
 
+from hazina_contracts.events.payments import PaymentReceived
+from hazina_contracts.events.ussd import RepaymentPromptRequested
 from hazina_contracts.money import MAX_CENTS, AmountCents, MoneyParseError, PositiveKesCents
 from hazina_contracts.phones import Msisdn, MsisdnError
 from hazina_contracts.receipts import MpesaReceipt, ReceiptError, ReceiptNumber
@@ -375,3 +379,43 @@ def test_the_kes_request_field_gives_an_amount_in_cents() -> None:
     assert (read, type(read)) == (120050, AmountCents)
     with pytest.raises(ValidationError, match="greater than zero"):
         Request.model_validate({"amount": "0"})
+
+
+# In the contract events that carry money in and out
+
+
+def test_the_money_path_events_read_their_values_once_as_they_are_read() -> None:
+    at = dt.datetime(2025, 2, 1, 9, tzinfo=dt.UTC)
+    paid = PaymentReceived.model_validate(
+        {
+            "occurred_at": at.isoformat(),
+            "receipt": " taf2k9lmnp ",
+            "amount_cents": 500_000,
+            "account_reference": "LN1",
+            "target": "unallocated",
+            "paid_at": at.isoformat(),
+            "channel": "c2b",
+        }
+    )
+    assert (paid.receipt, type(paid.receipt), type(paid.amount_cents)) == (
+        "TAF2K9LMNP",
+        ReceiptNumber,
+        AmountCents,
+    )
+    assert json.loads(paid.model_dump_json())["receipt"] == "TAF2K9LMNP"
+    prompt = RepaymentPromptRequested(
+        occurred_at=at,
+        prompt_id=uuid.uuid4(),
+        phone="+254 712 345 678",  # as a phone gateway may hand it on
+        amount_cents=100_00,
+        account_reference="LN1",
+    )
+    assert (prompt.phone, type(prompt.phone)) == ("254712345678", Msisdn)
+    with pytest.raises(ValidationError):
+        RepaymentPromptRequested(
+            occurred_at=at,
+            prompt_id=uuid.uuid4(),
+            phone="0201234567",
+            amount_cents=100_00,
+            account_reference="LN1",
+        )

@@ -213,7 +213,7 @@ class AmountCents(int):
 
     def __new__(cls, value: object) -> Self:
         if type(value) is cls:
-            return value  # type: ignore[return-value]  # narrowed by the exact type check
+            return value
         if not isinstance(value, int) or isinstance(value, bool):
             raise MoneyParseError("an amount in cents must be a whole number of cents")
         if value <= 0:

@@ -42,9 +42,10 @@ def _mobile_range() -> re.Pattern[str]:
     from phonenumbers import PhoneMetadata  # imported on first use (see above)
 
     metadata = PhoneMetadata.metadata_for_region("KE")
-    if metadata is None or metadata.mobile.national_number_pattern is None:  # pragma: no cover
+    mobile = metadata.mobile if metadata is not None else None
+    if mobile is None or mobile.national_number_pattern is None:  # pragma: no cover
         raise RuntimeError("phonenumbers has no metadata for Kenyan mobiles")
-    return re.compile(metadata.mobile.national_number_pattern, re.ASCII)
+    return re.compile(mobile.national_number_pattern, re.ASCII)
 
 
 def _by_phonenumbers(text: str, subject: str) -> str:
