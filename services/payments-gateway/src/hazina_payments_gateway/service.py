@@ -22,6 +22,7 @@ from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import ping
 from hazina_servicekit.outbox import OutboxRelay
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, record_ownership
+from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
@@ -219,4 +220,5 @@ def build_app(
         on_start=on_start,
         on_stop=[container.daraja.aclose, lambda: close_nats(link)],
     )
+    follow_revocations(app, link, settings)
     return app
