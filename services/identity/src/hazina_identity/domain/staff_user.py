@@ -280,14 +280,23 @@ class StaffUser(Aggregate):
     def record_signed_out(self, *, session_id: uuid.UUID, correlation_id: str | None) -> None:
         self._signed_out(session_id=session_id, correlation_id=correlation_id)
 
-    @event("SignedOut", topic="hazina.identity.StaffUser.SignedOut")
+    class SignedOut(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.SignedOut"
+        session_id: uuid.UUID
+        correlation_id: str | None
+
+    @event(SignedOut)
     def _signed_out(self, session_id: uuid.UUID, correlation_id: str | None) -> None:
         pass
 
     def sign_out_everywhere(self, *, correlation_id: str | None) -> None:
         self._signed_out_everywhere(correlation_id=correlation_id)
 
-    @event("SignedOutEverywhere", topic="hazina.identity.StaffUser.SignedOutEverywhere")
+    class SignedOutEverywhere(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.SignedOutEverywhere"
+        correlation_id: str | None
+
+    @event(SignedOutEverywhere)
     def _signed_out_everywhere(self, correlation_id: str | None) -> None:
         pass
 
@@ -295,7 +304,11 @@ class StaffUser(Aggregate):
         """A used refresh token came back: whoever holds it may have stolen it."""
         self._refresh_token_reused(session_id=session_id)
 
-    @event("RefreshTokenReused", topic="hazina.identity.StaffUser.RefreshTokenReused")
+    class RefreshTokenReused(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.RefreshTokenReused"
+        session_id: uuid.UUID
+
+    @event(RefreshTokenReused)
     def _refresh_token_reused(self, session_id: uuid.UUID) -> None:
         pass
 
