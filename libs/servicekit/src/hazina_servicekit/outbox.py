@@ -25,6 +25,7 @@ from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import ContractEvent
+from hazina_servicekit.parking import TOPIC_PREFIX as PARKED_TOPIC_PREFIX
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +123,9 @@ class OutboxRelay:
         )
         out: list[tuple[int, EventEnvelope | None]] = []
         for notification in notifications:
+            if notification.topic.startswith(PARKED_TOPIC_PREFIX):
+                out.append((notification.id, None))  # the record of parked events stays home
+                continue
             domain_event = self.app.mapper.to_domain_event(notification)
             contract = self.to_contract(domain_event)
             out.append(

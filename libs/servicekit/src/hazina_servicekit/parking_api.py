@@ -1,0 +1,117 @@
+"""``/api/<service>/parked``: staff list what could not be applied, and retry or skip it.
+
+- ``GET  /api/<service>/parked[?status=parked|retried|skipped&source=&page=&limit=]``
+- ``GET  /api/<service>/parked/{id}``
+- ``POST /api/<service>/parked/{id}/retry``: 200 when it applied (with the events that waited
+  behind it); 409 ``still_failing`` when it still cannot be applied (it stays parked with the new
+  error); 409 when it waits behind another parked event.
+- ``POST /api/<service>/parked/{id}/skip`` ``{"reason": "..."}``: 200, it is left out for good.
+
+Retrying or skipping an event that is no longer parked answers 409 ``already_retried`` /
+``already_skipped`` and changes nothing, so a double click or a replayed request is harmless.
+Every retry and skip is recorded as an event in the service's store (see ``parking``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.errors import NotFound, ServiceError
+from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.parking import ParkingError, ParkingLot, Resolution
+
+
+class SkipRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise ValueError("reason must not be blank")
+        if any(ord(c) < 32 and c not in "\t\n" for c in text):
+            raise ValueError("reason must not contain control characters")
+        return text
+
+
+def _outcome(resolution: Resolution, message: str) -> dict[str, Any]:
+    return {
+        "message": message,
+        **resolution.row.view(),
+        "released": [r.view() for r in resolution.released],
+    }
+
+
+def _refused(message: str, status: int, code: str) -> ServiceError:
+    error = ServiceError(message, code=code)
+    error.status = status
+    return error
+
+
+def parked_events_router(
+    service: str,
+    *,
+    readers: Sequence[str],
+    resolvers: Sequence[str],
+    lot_of: Callable[[Request], ParkingLot],
+) -> APIRouter:
+    """The routes, for the roles given (deny unless listed); ``lot_of`` finds the service's lot."""
+    router = APIRouter(prefix=f"/api/{service}/parked", tags=["parked events"])
+    Reader = Annotated[Principal, Depends(require_roles(*readers))]
+    Resolver = Annotated[Principal, Depends(require_roles(*resolvers))]
+    LotDep = Annotated[ParkingLot, Depends(lot_of)]
+
+    @router.get("")
+    def list_parked(
+        response: Response,
+        actor: Reader,
+        lot: LotDep,
+        page: PageDep,
+        status: Literal["parked", "retried", "skipped"] | None = None,
+        source: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> list[dict[str, Any]]:
+        rows, total = lot.find(status=status, source=source, limit=page.limit, offset=page.offset)
+        set_total(response, total)
+        return [row.view() for row in rows]
+
+    @router.get("/{parked_id}")
+    def get_parked(parked_id: uuid.UUID, actor: Reader, lot: LotDep) -> dict[str, Any]:
+        row = lot.get(parked_id)
+        if row is None:
+            raise NotFound("Parked event not found")
+        return row.view()
+
+    @router.post("/{parked_id}/retry")
+    def retry_parked(parked_id: uuid.UUID, actor: Resolver, lot: LotDep) -> dict[str, Any]:
+        try:
+            resolution = lot.retry(parked_id, by=actor.user_id)
+        except ParkingError as exc:
+            raise _refused(str(exc), exc.status, exc.code) from None
+        if not resolution.applied:
+            raise _refused(
+                f"It still cannot be applied ({resolution.error}); it stays parked",
+                409,
+                "still_failing",
+            )
+        return _outcome(resolution, "Applied")
+
+    @router.post("/{parked_id}/skip")
+    def skip_parked(
+        parked_id: uuid.UUID, body: SkipRequest, actor: Resolver, lot: LotDep
+    ) -> dict[str, Any]:
+        try:
+            resolution = lot.skip(parked_id, by=actor.user_id, reason=body.reason)
+        except ParkingError as exc:
+            raise _refused(str(exc), exc.status, exc.code) from None
+        return _outcome(resolution, "Skipped")
+
+    return router
