@@ -12,7 +12,8 @@ Retrying or skipping an event that is no longer parked answers 409 ``already_ret
 Every retry and skip is recorded as an event in the service's store (see ``parking``).
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": the routes use aliases local to the factory,
+# which FastAPI must see as objects, not as names it cannot resolve.
 
 import uuid
 from collections.abc import Callable, Sequence

@@ -33,6 +33,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
 
@@ -47,6 +48,7 @@ class Container:
     keys: SigningKeys
     directory: UserDirectory
     directory_projection: Projection
+    parking: ParkingLot
     verifier: TokenVerifier
     clock: Clock
 
@@ -80,7 +82,10 @@ def build(
         user_throttle=ThrottlePolicy(settings.login_max_failures, window, lockout),
         address_throttle=ThrottlePolicy(settings.address_max_failures, window, lockout),
     )
-    projection = Projection(identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL)
+    parking = ParkingLot(pool, identity)
+    projection = Projection(
+        identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL, parking=parking
+    )
     container = Container(
         settings=settings,
         pool=pool,
@@ -88,12 +93,13 @@ def build(
         keys=keys,
         directory=UserDirectory(pool),
         directory_projection=projection,
+        parking=parking,
         verifier=TokenVerifier(keys.jwks, issuer=settings.token_issuer, min_refresh_seconds=0),
         clock=clock,
     )
     if seed:
         seed_super_admin(container)
-    projection.catch_up()
+    projection.start()  # an event it cannot apply is parked: start-up never fails on one
     return container
 
 
@@ -162,6 +168,7 @@ def build_http_app(container: Container) -> FastAPI:
             identity=container.identity,
             directory=container.directory,
             directory_projection=container.directory_projection,
+            parking=container.parking,
         ),
         verifier=container.verifier,
         jwks=container.keys.jwks,
