@@ -140,6 +140,8 @@ class DurableConsumer:
                 self.duplicates += 1
                 log.info("message_duplicate_skipped")
             await msg.ack()
+            if self.parking is not None and self.parking.unrecorded:  # the handler parked one
+                await asyncio.to_thread(self.parking.record_pending)
 
     async def _give_up(
         self,
@@ -168,9 +170,7 @@ class DurableConsumer:
         if parked and self.parking is not None:
             await asyncio.to_thread(self.parking.record_pending)
 
-    def _park(
-        self, msg: Msg, envelope: EventEnvelope | None, error_type: str, error: str
-    ) -> None:
+    def _park(self, msg: Msg, envelope: EventEnvelope | None, error_type: str, error: str) -> None:
         assert self.parking is not None  # noqa: S101 - checked by the caller
         if envelope is not None:
             reference = str(envelope.event_id)

@@ -167,9 +167,13 @@ class ParkedEvent(Aggregate):
         waiting_for: str | None,
         at: str,
     ) -> None:
-        self.source = source
-        self.reference = reference
-        self.status = PARKED
+        self.parked_id = parked_id
+        self.source, self.kind, self.reference = source, kind, reference
+        self.topic, self.subject = topic, subject
+        self.originator = (originator_id, originator_version)
+        self.error = (error_type, error)
+        self.behind, self.waiting_for = behind, waiting_for
+        self.status, self.updated_at, self.resolved_by = PARKED, at, None
 
     @event("Retried", topic=f"{TOPIC_PREFIX}.Retried")
     def retried(
@@ -183,10 +187,15 @@ class ParkedEvent(Aggregate):
         at: str,
     ) -> None:
         self.status = RETRIED if succeeded else PARKED
+        self.updated_at = at
+        if succeeded:
+            self.resolved_by = None if automatic else by
+        else:
+            self.error = (error_type or "", error or "")
 
     @event("Skipped", topic=f"{TOPIC_PREFIX}.Skipped")
     def skipped(self, *, reason: str, by: str | None, at: str) -> None:
-        self.status = SKIPPED
+        self.status, self.reason, self.resolved_by, self.updated_at = SKIPPED, reason, by, at
 
 
 @dataclass(frozen=True)
@@ -304,6 +313,11 @@ class ParkingLot:
         self._recording = threading.Lock()
         with pool.connection() as conn, conn.transaction():
             conn.execute(PARKED_DDL)  # type: ignore[arg-type]
+
+    @property
+    def unrecorded(self) -> bool:
+        """Something was parked or resolved here that may not be in the event store yet."""
+        return self._dirty
 
     def register(self, source: str, reapplier: Reapplier) -> None:
         self._sources[source] = reapplier
@@ -437,7 +451,8 @@ class ParkingLot:
         behind: uuid.UUID | None = None,
     ) -> str:
         """A re-application failed: the event stays parked with the new error (``record``: as an event)."""
-        error_type, error = type(exc).__name__, error_text(exc)
+        cause = exc.__cause__ if isinstance(exc, StillWaiting) and exc.__cause__ else exc
+        error_type, error = type(cause).__name__, error_text(exc)
         waiting_for = safe_text(exc.waiting_for, 300) if isinstance(exc, StillWaiting) else None
         entry = _entry(
             RETRIED,
@@ -676,10 +691,19 @@ class ParkingLot:
                 self._dirty = True
                 log.warning("parked_events_not_recorded", error=str(exc))
                 return 0
-            for row_id, history in rows:
+            for row_id, _ in rows:
                 try:
-                    recorded = self._record(row_id, history)
-                    with self.pool.connection() as conn:
+                    with self.pool.connection() as conn, conn.transaction():
+                        # A row locked by a retry or skip in progress is recorded after it.
+                        locked = conn.execute(
+                            "SELECT history FROM parked_events WHERE id = %s "
+                            "FOR UPDATE SKIP LOCKED",
+                            (row_id,),
+                        ).fetchone()
+                        if locked is None:
+                            self._dirty = True
+                            continue
+                        recorded = self._record(row_id, locked[0])
                         conn.execute(
                             "UPDATE parked_events SET recorded = GREATEST(recorded, %s) WHERE id = %s",
                             (recorded, row_id),

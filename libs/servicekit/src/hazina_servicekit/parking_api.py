@@ -67,16 +67,16 @@ def parked_events_router(
 ) -> APIRouter:
     """The routes, for the roles given (deny unless listed); ``lot_of`` finds the service's lot."""
     router = APIRouter(prefix=f"/api/{service}/parked", tags=["parked events"])
-    Reader = Annotated[Principal, Depends(require_roles(*readers))]
-    Resolver = Annotated[Principal, Depends(require_roles(*resolvers))]
-    LotDep = Annotated[ParkingLot, Depends(lot_of)]
+    may_read = Depends(require_roles(*readers))
+    may_resolve = Depends(require_roles(*resolvers))
+    parking = Depends(lot_of)
 
     @router.get("")
     def list_parked(
         response: Response,
-        actor: Reader,
-        lot: LotDep,
         page: PageDep,
+        actor: Principal = may_read,
+        lot: ParkingLot = parking,
         status: Literal["parked", "retried", "skipped"] | None = None,
         source: Annotated[str | None, Query(max_length=100)] = None,
     ) -> list[dict[str, Any]]:
@@ -85,14 +85,18 @@ def parked_events_router(
         return [row.view() for row in rows]
 
     @router.get("/{parked_id}")
-    def get_parked(parked_id: uuid.UUID, actor: Reader, lot: LotDep) -> dict[str, Any]:
+    def get_parked(
+        parked_id: uuid.UUID, actor: Principal = may_read, lot: ParkingLot = parking
+    ) -> dict[str, Any]:
         row = lot.get(parked_id)
         if row is None:
             raise NotFound("Parked event not found")
         return row.view()
 
     @router.post("/{parked_id}/retry")
-    def retry_parked(parked_id: uuid.UUID, actor: Resolver, lot: LotDep) -> dict[str, Any]:
+    def retry_parked(
+        parked_id: uuid.UUID, actor: Principal = may_resolve, lot: ParkingLot = parking
+    ) -> dict[str, Any]:
         try:
             resolution = lot.retry(parked_id, by=actor.user_id)
         except ParkingError as exc:
@@ -107,7 +111,10 @@ def parked_events_router(
 
     @router.post("/{parked_id}/skip")
     def skip_parked(
-        parked_id: uuid.UUID, body: SkipRequest, actor: Resolver, lot: LotDep
+        parked_id: uuid.UUID,
+        body: SkipRequest,
+        actor: Principal = may_resolve,
+        lot: ParkingLot = parking,
     ) -> dict[str, Any]:
         try:
             resolution = lot.skip(parked_id, by=actor.user_id, reason=body.reason)

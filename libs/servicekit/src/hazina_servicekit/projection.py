@@ -57,7 +57,7 @@ class _Parked:
     known: dict[int, tuple[uuid.UUID, str]]  # position -> (row id, status), at or after the batch
 
 
-class _Failed(Exception):
+class _BatchFailedError(Exception):
     """Internal: an event failed in a batch applied without savepoints."""
 
 
@@ -107,7 +107,7 @@ class Projection:
             while True:
                 try:
                     read, last = self._batch(batch_size, careful=False)
-                except _Failed:
+                except _BatchFailedError:
                     # Roll the whole batch back and apply it again one savepoint per event.
                     read, last = self._batch(batch_size, careful=True)
                 total += read
@@ -169,7 +169,9 @@ class Projection:
         originator = str(notification.originator_id)
         head = parked.blocked.get(originator)
         if head is not None:
-            self._park(conn, notification, "ParkedBehind", f"waits behind parked event {head}", head)
+            self._park(
+                conn, notification, "ParkedBehind", f"waits behind parked event {head}", head
+            )
             return
         if not careful:
             try:
@@ -184,7 +186,7 @@ class Projection:
                     error_type=type(exc).__name__,
                     error=error_text(exc),
                 )
-                raise _Failed from exc
+                raise _BatchFailedError from exc
         else:
             try:
                 with conn.transaction():

@@ -28,13 +28,16 @@ from hazina_ledger.domain.rounding import parse_rounding_mode
 from hazina_ledger.domain.schedule import WeeklyMonthConvention
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.consumer import DurableConsumer
+from hazina_servicekit.consumer import DurableConsumer, replay_parked_messages
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
+
+CONSUMERS = ("origination", "payments")  # durable ledger-<name>, both feeding the inbox
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Container:
     pool: ConnectionPool
     ledger: Ledger
     projection: LedgerProjection
+    parking: ParkingLot
     views: LedgerViews
     inbox: LedgerInbox
     conventions: TenantConventions
@@ -85,14 +89,19 @@ def build(
     )
     if start_writer:
         ledger.start_writer()
-    projection = LedgerProjection(ledger, pool)
+    parking = ParkingLot(pool, ledger)
+    projection = LedgerProjection(ledger, pool, parking=parking)
+    inbox = LedgerInbox(ledger, pool, conventions, parking)
+    for name in CONSUMERS:  # staff can retry their parked messages even without NATS
+        replay_parked_messages(parking, f"ledger-{name}", inbox.handle)
     container = Container(
         settings=settings,
         pool=pool,
         ledger=ledger,
         projection=projection,
+        parking=parking,
         views=LedgerViews(pool, policy),
-        inbox=LedgerInbox(ledger, pool, conventions),
+        inbox=inbox,
         conventions=conventions,
         arrears_policy=policy,
         verifier=verifier
@@ -100,7 +109,7 @@ def build(
         else TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
         clock=clock,
     )
-    projection.catch_up()
+    projection.start()  # an event it cannot apply is parked: start-up never fails on one
     return container
 
 
@@ -137,6 +146,7 @@ def inbox_worker(
             stream=stream.value,
             subjects=list(subjects),
             handler=container.inbox.handle,
+            parking=container.parking,
         )
 
     return consumer_worker(
@@ -170,8 +180,8 @@ def background_workers(container: Container, link: NatsLink) -> list[Worker]:
 
     return [
         relay_worker(container, link),
-        inbox_worker(container, link, Stream.ORIGINATION, "origination", ORIGINATION_SUBJECTS),
-        inbox_worker(container, link, Stream.PAYMENTS, "payments", PAYMENTS_SUBJECTS),
+        inbox_worker(container, link, Stream.ORIGINATION, CONSUMERS[0], ORIGINATION_SUBJECTS),
+        inbox_worker(container, link, Stream.PAYMENTS, CONSUMERS[1], PAYMENTS_SUBJECTS),
         container.projection.follow,
         every(settings.parked_retry_interval_seconds, container.inbox.retry_parked),
         every(settings.arrears_check_interval_seconds, assess),
@@ -193,6 +203,7 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
             views=container.views,
             projection=container.projection,
             inbox=container.inbox,
+            parking=container.parking,
         ),
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},

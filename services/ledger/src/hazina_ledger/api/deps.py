@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from hazina_ledger.application.ledger import Ledger
 from hazina_ledger.application.ports import Inbox, Projector, ReadModels
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.parking import ParkingLot
 
 READERS = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
 RECORDERS = ("super_admin", "initiator_admin", "approver_admin")
@@ -22,6 +23,7 @@ class LedgerApi:
     views: ReadModels
     projection: Projector
     inbox: Inbox
+    parking: ParkingLot
 
     def fresh(self) -> ReadModels:
         """Views that include every event written so far (read your own writes)."""
@@ -32,6 +34,10 @@ class LedgerApi:
 def get_api(request: Request) -> LedgerApi:
     api: LedgerApi = request.app.state.ledger_api
     return api
+
+
+def get_parking(request: Request) -> ParkingLot:
+    return get_api(request).parking
 
 
 ApiDep = Annotated[LedgerApi, Depends(get_api)]

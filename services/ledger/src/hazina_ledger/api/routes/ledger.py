@@ -1,4 +1,7 @@
-"""Accounts, balances as of any date, the trial balance, write-offs and the parked-event queue."""
+"""Accounts, balances as of any date, the trial balance and write-offs.
+
+The parked-event queue, ``/api/ledger/parked``, is servicekit's (``parking_api``).
+"""
 
 from __future__ import annotations
 
@@ -146,10 +149,3 @@ def assess_arrears(body: AssessArrearsRequest, actor: ApproverDep, api: ApiDep) 
     as_of = body.asOf or api.ledger.today()
     changed = api.ledger.assess_arrears(api.fresh().live_loan_ids(), as_of)
     return {"asOf": as_of.isoformat(), "statusChanges": changed}
-
-
-@router.get("/parked")
-def parked_events(response: Response, actor: ReaderDep, api: ApiDep) -> list[dict[str, Any]]:
-    rows = api.inbox.parked()
-    set_total(response, len(rows))
-    return rows
