@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import nats
 import psycopg
@@ -18,10 +18,13 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from hazina_contracts.envelope import EventEnvelope
+from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.subjects import Stream
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import ensure_schema, open_pool
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.messaging import ensure_all_streams
+from hazina_servicekit.outbox import OutboxRelay
 from hazina_servicekit.parking import ParkedEvent, ParkingError, ParkingLot
 from hazina_servicekit.projection import Projection
 
@@ -356,3 +359,62 @@ def test_a_message_that_always_fails_is_parked_and_later_messages_are_processed(
     with pytest.raises(ParkingError):
         lot.retry(rows[0].id, by=None)
     assert seen == ["Umoja", "Imani", "Broken"]
+
+
+class ChamaRegistered(ContractEvent):
+    """A test-only contract event (not published by any service)."""
+
+    TYPE: ClassVar[str] = "TestChamaRegistered"
+    VERSION: ClassVar[int] = 1
+    STREAM: ClassVar[Stream] = Stream.LEDGER
+    AGGREGATE: ClassVar[str] = "chama"
+    EVENT: ClassVar[str] = "registered"
+    name: str
+
+
+def test_an_event_the_relay_cannot_map_is_parked_and_the_rest_are_published(
+    chamas: Any, nats_url: str
+) -> None:
+    app, pool, lot = chamas
+    unmappable = {"Kesho"}
+
+    def to_contract(domain_event: Any) -> ContractEvent | None:
+        if isinstance(domain_event, Chama.Registered):
+            if domain_event.name in unmappable:
+                raise ValueError("no contract field for this chama")
+            return ChamaRegistered(name=domain_event.name)
+        return None
+
+    async def published(js: Any) -> list[str]:
+        info = await js.stream_info("LEDGER")
+        out = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            out.append(
+                EventEnvelope.from_bytes((await js.get_msg("LEDGER", seq)).data).data["name"]
+            )
+        return out
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        app.save(Chama("Leo"), Chama("Kesho"), Chama("Jana"))
+        relay = OutboxRelay(
+            app=app, js=js, pool=pool, producer="tests", to_contract=to_contract, parking=lot
+        )
+        assert await relay.publish_once() == 3
+        assert await published(js) == ["Leo", "Jana"]  # not stuck behind the bad one
+        (row,) = lot.find(status="parked")[0]
+        assert (row.source, row.error_type, row.position) == ("outbox-nats", "ValueError", 2)
+        assert recorded(app, row.id) == ["Parked"]
+
+        assert not lot.retry(row.id, by=None).applied  # still cannot be mapped
+        unmappable.clear()  # the fix (a new release maps it)
+        assert lot.retry(row.id, by=None).applied
+        await relay.publish_once()
+        assert await published(js) == ["Leo", "Jana", "Kesho"]
+        await relay.publish_once()
+        assert await published(js) == ["Leo", "Jana", "Kesho"]  # published once
+        await nc.close()
+
+    asyncio.run(scenario())

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from psycopg_pool import ConnectionPool
 
+from hazina_payments_gateway.adapters import subscriptions
 from hazina_payments_gateway.adapters.contract_mapping import contract_mapper
 from hazina_payments_gateway.adapters.daraja import callbacks
 from hazina_payments_gateway.adapters.daraja.client import DarajaClient, DarajaSettings
@@ -29,8 +30,10 @@ from hazina_payments_gateway.application.records import MalformedCallbackError
 from hazina_payments_gateway.domain.disbursement import DisbursementPolicy
 from hazina_payments_gateway.domain.rules import B2CTariff, check_callback_url
 from hazina_payments_gateway.settings import PaymentsSettings
+from hazina_servicekit.consumer import Handler, replay_parked_messages
 from hazina_servicekit.database import conninfo_for, ensure_schema, open_pool
 from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
 log = structlog.get_logger(__name__)
@@ -47,6 +50,8 @@ class Container:
     pool: ConnectionPool
     app: PaymentsGateway
     projection: Projection
+    parking: ParkingLot
+    handlers: dict[str, Handler]  # each durable consumer's, by its name
     index: GatewayIndex
     references: PostgresReferenceBook
     daraja: DarajaClient
@@ -111,6 +116,16 @@ def daraja_settings(settings: PaymentsSettings) -> DarajaSettings:
     )
 
 
+def consumer_handlers(app: PaymentsGateway) -> dict[str, Handler]:
+    """The handler of each durable consumer (``payments-<name>``), by name."""
+    return {
+        "references": subscriptions.on_reference_event,
+        "disbursements": subscriptions.disbursement_handler(app),
+        "prompts": subscriptions.prompt_handler(app),
+        "postings": subscriptions.on_ledger_event,
+    }
+
+
 def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
     ensure_schema(settings.database_url, settings.db_schema)
@@ -128,7 +143,13 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         index=index,
         not_sent_retry=timedelta(seconds=settings.not_sent_retry_seconds),
     )
-    projection = Projection(app, pool, "gateway", gateway_projector(app), GATEWAY_DDL)
+    parking = ParkingLot(pool, app)
+    handlers = consumer_handlers(app)
+    for name, handler in handlers.items():  # staff can retry their parked messages without NATS
+        replay_parked_messages(parking, f"payments-{name}", handler)
+    projection = Projection(
+        app, pool, "gateway", gateway_projector(app), GATEWAY_DDL, parking=parking
+    )
     daraja = DarajaClient(daraja_settings(settings))
     dispatcher = Dispatcher(
         app,
@@ -171,7 +192,7 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
     )
     writer = InboxWriter(conninfo_for(settings.database_url), settings.db_schema)
     writer.on_stored = inbox.wake
-    projection.catch_up()
+    projection.start()  # an event it cannot apply is parked: start-up never fails on one
 
     def load_disbursement(originator_id: Any, version: int) -> Any:
         return app.repository.get(originator_id, version=version)
@@ -181,6 +202,8 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         pool=pool,
         app=app,
         projection=projection,
+        parking=parking,
+        handlers=handlers,
         index=index,
         references=references,
         daraja=daraja,

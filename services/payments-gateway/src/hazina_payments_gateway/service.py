@@ -52,7 +52,6 @@ def consumer(
     stream: Stream,
     name: str,
     subjects: list[str],
-    handler: Any,
 ) -> Worker:
     def make(js: JetStreamContext) -> DurableConsumer:
         return DurableConsumer(
@@ -62,7 +61,8 @@ def consumer(
             name=name,
             stream=stream.value,
             subjects=subjects,
-            handler=handler,
+            handler=container.handlers[name],
+            parking=container.parking,
         )
 
     return consumer_worker(
@@ -140,7 +140,6 @@ def build_app(
                 Stream.ORIGINATION,
                 "references",
                 subscriptions.REFERENCE_SUBJECTS,
-                subscriptions.on_reference_event,
             ),
             consumer(
                 container,
@@ -148,7 +147,6 @@ def build_app(
                 Stream.ORIGINATION,
                 "disbursements",
                 subscriptions.DISBURSEMENT_SUBJECTS,
-                subscriptions.disbursement_handler(container.app),
             ),
             consumer(
                 container,
@@ -156,7 +154,6 @@ def build_app(
                 Stream.USSD,
                 "prompts",
                 subscriptions.PROMPT_SUBJECTS,
-                subscriptions.prompt_handler(container.app),
             ),
             consumer(
                 container,
@@ -164,7 +161,6 @@ def build_app(
                 Stream.LEDGER,
                 "postings",
                 subscriptions.LEDGER_SUBJECTS,
-                subscriptions.on_ledger_event,
             ),
             container.projection.follow,
         ]
@@ -184,6 +180,7 @@ def build_app(
     api = GatewayApi(
         app=container.app,
         projection=container.projection,
+        parking=container.parking,
         index=container.index,
         references=container.references,
         inbox_writer=container.inbox_writer,

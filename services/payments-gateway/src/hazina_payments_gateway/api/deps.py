@@ -12,6 +12,7 @@ from hazina_payments_gateway.adapters.inbox import InboxWriter
 from hazina_payments_gateway.adapters.read_models import GatewayIndex, PostgresReferenceBook
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
 ALL_STAFF = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
@@ -30,6 +31,7 @@ class CallbackPolicy:
 class GatewayApi:
     app: PaymentsGateway
     projection: Projection
+    parking: ParkingLot
     index: GatewayIndex
     references: PostgresReferenceBook
     inbox_writer: InboxWriter
@@ -42,6 +44,10 @@ class GatewayApi:
 def get_api(request: Request) -> GatewayApi:
     api: GatewayApi = request.app.state.gateway_api
     return api
+
+
+def get_parking(request: Request) -> ParkingLot:
+    return get_api(request).parking
 
 
 ApiDep = Annotated[GatewayApi, Depends(get_api)]
