@@ -32,7 +32,7 @@ from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
@@ -83,6 +83,7 @@ def build(
         address_throttle=ThrottlePolicy(settings.address_max_failures, window, lockout),
     )
     parking = ParkingLot(pool, identity)
+    queue_retried_events(parking, identity, "identity", to_contract)
     projection = Projection(
         identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL, parking=parking
     )
@@ -141,6 +142,7 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
             pool=container.pool,
             producer="identity",
             to_contract=to_contract,
+            parking=container.parking,
         )
         await relay.run(stop)
 

@@ -31,7 +31,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.consumer import DurableConsumer, replay_parked_messages
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
@@ -90,6 +90,7 @@ def build(
     if start_writer:
         ledger.start_writer()
     parking = ParkingLot(pool, ledger)
+    queue_retried_events(parking, ledger, "ledger", to_contract)
     projection = LedgerProjection(ledger, pool, parking=parking)
     inbox = LedgerInbox(ledger, pool, conventions, parking)
     for name in CONSUMERS:  # staff can retry their parked messages even without NATS
@@ -121,6 +122,7 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
             pool=container.pool,
             producer="ledger",
             to_contract=to_contract,
+            parking=container.parking,
         )
         await relay.run(stop)
 

@@ -33,7 +33,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.consumer import DurableConsumer, Handler, replay_parked_messages
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
@@ -64,6 +64,7 @@ class Container:
             producer=SERVICE,
             to_contract=to_contract,
             name=name,
+            parking=self.parking,
         )
 
     def _consumer(
@@ -127,6 +128,7 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
         max_guarantees_per_client=settings.max_guarantees_per_client,
     )
     parking = ParkingLot(pool, app)
+    queue_retried_events(parking, app, SERVICE, to_contract)
     for name, handler in consumer_handlers(app).items():  # staff retry them even without NATS
         replay_parked_messages(parking, f"{SERVICE}-{name}", handler)
     projection = Projection(app, pool, "origination_read_models", apply_event, DDL, parking=parking)

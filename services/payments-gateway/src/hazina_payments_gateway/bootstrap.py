@@ -33,6 +33,7 @@ from hazina_payments_gateway.settings import PaymentsSettings
 from hazina_servicekit.consumer import Handler, replay_parked_messages
 from hazina_servicekit.database import conninfo_for, ensure_schema, open_pool
 from hazina_servicekit.eventstore import postgres_env
+from hazina_servicekit.outbox import queue_retried_events
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
@@ -197,6 +198,8 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
     def load_disbursement(originator_id: Any, version: int) -> Any:
         return app.repository.get(originator_id, version=version)
 
+    to_contract = contract_mapper(load_disbursement)
+    queue_retried_events(parking, app, "payments", to_contract)
     return Container(
         settings=settings,
         pool=pool,
@@ -210,6 +213,6 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         dispatcher=dispatcher,
         inbox_writer=writer,
         inbox=inbox,
-        to_contract=contract_mapper(load_disbursement),
+        to_contract=to_contract,
         clock=clock,
     )

@@ -35,6 +35,7 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
             pool=container.pool,
             producer="payments",
             to_contract=container.to_contract,
+            parking=container.parking,
         )
         await relay.run(stop)
 
