@@ -8,7 +8,7 @@ VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 PY := $(VENV)/bin/python
 
-.PHONY: help run test lint fmt typecheck import-contracts schemas test-unit e2e bench bench-ledger bench-c2b caddyfile clean
+.PHONY: help uv-installed install run replay verify lint secrets secrets-baseline fmt schemas caddyfile test e2e bench bench-ledger bench-c2b clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -25,12 +25,35 @@ install: $(SYNC_STAMP) ## install every package into .venv (uv, from the lock fi
 run: $(SYNC_STAMP) ## start the whole system behind the front door on HAZINA_PORT (8000)
 	exec $(PY) -m hazina_devstack run
 
-lint: $(SYNC_STAMP) ## ruff, format check, import contracts, mypy, contract schemas
+replay: $(SYNC_STAMP) ## rebuild the ledger's read models of the system `make run` started (or DATABASE_URL), audit, compare
+	@$(PY) -m hazina_devstack with-running -- $(VENV)/bin/hazina-ledger replay
+
+verify: $(SYNC_STAMP) ## audit the ledger's books of the system `make run` started (or DATABASE_URL)
+	@$(PY) -m hazina_devstack with-running -- $(VENV)/bin/hazina-ledger verify
+
+lint: $(SYNC_STAMP) ## ruff, format check, import contracts, mypy, contract schemas, secrets
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	$(PY) -m hazina_contracts.schemas check
+	@$(MAKE) --no-print-directory secrets
+
+# Every file git tracks or would track (untracked but not ignored), scanned by detect-secrets
+# against a copy of .secrets.baseline: a value not declared there fails (exit 1); the copy only
+# keeps the hook from rewriting the committed baseline when known values merely moved lines.
+secrets: $(SYNC_STAMP) ## fail on any secret-looking value not declared in .secrets.baseline
+	@files=$$(git ls-files --cached --others --exclude-standard | while read -r f; do [ -f "$$f" ] && echo "$$f"; done); \
+	baseline=$$(mktemp); cp .secrets.baseline "$$baseline"; \
+	out=$$($(VENV)/bin/detect-secrets-hook --no-verify --baseline "$$baseline" $$files 2>&1); rc=$$?; rm -f "$$baseline"; \
+	if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then \
+	  echo "$$out"; echo "detect-secrets: a secret-looking value above is not in .secrets.baseline. Remove it and use"; \
+	  echo "an environment variable; if it is a simulator/test value, run 'make secrets-baseline', check"; \
+	  echo "the new entry and commit the baseline (or mark the line '# pragma: allowlist secret')."; \
+	  exit 1; fi; echo "detect-secrets: no undeclared secrets"
+
+secrets-baseline: $(SYNC_STAMP) ## record the current simulator/test values in .secrets.baseline (review the diff!)
+	$(VENV)/bin/detect-secrets scan --no-verify --baseline .secrets.baseline
 
 fmt: $(SYNC_STAMP) ## format and fix what ruff can
 	$(VENV)/bin/ruff format .

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -33,6 +33,23 @@ def token(server: RunningServer) -> str:
     assert response.status_code == 200
     assert response.json()["expires_in"] == "3599"
     return str(response.json()["access_token"])
+
+
+def _poll(
+    ask: Callable[[], httpx.Response],
+    done: Callable[[httpx.Response], bool],
+    *,
+    timeout: float = 10.0,
+) -> httpx.Response:
+    """Ask until the answer is what is awaited, within a generous deadline (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = ask()
+        if done(response):
+            return response
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {response.status_code} {response.text} after {timeout}s")
+        time.sleep(0.02)
 
 
 def _post(server: RunningServer, token: str, path: str, body: dict[str, object]) -> httpx.Response:
@@ -144,6 +161,10 @@ def test_stk_query_says_being_processed_until_the_customer_acts(
 ) -> None:
     timestamp = "20250115104207"
     password = base64.b64encode(f"174379{SANDBOX_STK_PASSKEY}{timestamp}".encode()).decode()
+    # The customer takes as long as the test says: pending until told to act, however slow the machine.
+    httpx.post(
+        f"{server.url}/_control/stk", json={"outcome": "success", "delay_seconds": 3600}
+    ).raise_for_status()
     push = _post(
         server,
         token,
@@ -172,9 +193,14 @@ def test_stk_query_says_being_processed_until_the_customer_acts(
     pending = _post(server, token, "/mpesa/stkpushquery/v1/query", query)
     assert pending.status_code == 500
     assert pending.json()["errorMessage"] == "The transaction is being processed"
-    time.sleep(0.3)
-    done = _post(server, token, "/mpesa/stkpushquery/v1/query", query)
+    acted = httpx.post(f"{server.url}/_control/stk/{query['CheckoutRequestID']}/act")
+    assert acted.status_code == 200
+    done = _poll(
+        lambda: _post(server, token, "/mpesa/stkpushquery/v1/query", query),
+        lambda r: r.status_code == 200,
+    )
     assert done.json()["ResultCode"] == "0"
+    assert httpx.post(f"{server.url}/_control/stk/ws_CO_unknown/act").status_code == 404
     wrong = _post(
         server,
         token,

@@ -30,6 +30,7 @@ class RunningSystem:
     admin_password: str
     process: subprocess.Popen[str]
     output: list[str]
+    state_dir: Path
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +40,13 @@ def system(
     dbname = f"e2e_{uuid.uuid4().hex[:12]}"
     ensure_database(pg_server_url, dbname)
     port = free_port()
+    state_dir = tmp_path_factory.mktemp("devstack")
     env = {
         **os.environ,
         "DATABASE_URL": database_url_with_name(pg_server_url, dbname),
         "NATS_URL": nats_server_url,
         "HAZINA_PORT": str(port),
-        "HAZINA_STATE_DIR": str(tmp_path_factory.mktemp("devstack")),
+        "HAZINA_STATE_DIR": str(state_dir),
         "SEED_SUPERADMIN_PASSWORD": ADMIN_PASSWORD,
         "LOG_LEVEL": "WARNING",
     }
@@ -86,6 +88,7 @@ def system(
             admin_password=ADMIN_PASSWORD,
             process=process,
             output=output,
+            state_dir=state_dir,
         )
     finally:
         if process.poll() is None:

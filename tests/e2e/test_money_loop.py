@@ -11,6 +11,7 @@ the loan is repaid with the excess in suspense. Then a B2C failure sends a loan 
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from collections.abc import Callable
@@ -18,9 +19,19 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 pytestmark = pytest.mark.e2e
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(512)
+
+
+def _jpeg() -> bytes:
+    """A real photo: origination decodes every upload whole, so a JPEG header alone is refused."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (180, 90, 30)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+JPEG = _jpeg()
 PAYBILL = "600984"
 
 
@@ -31,7 +42,7 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
     """Poll until ``check`` returns something truthy: events travel between services."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -349,6 +360,27 @@ def test_the_money_loop(system: Any) -> None:
         accounts = ok(client.get(f"/api/clients/{borrower['_id']}/accounts", headers=admin))
         assert accounts["suspense_cents"] == 100_000
         assert accounts["savings_cents"] == 400_000
+        assert ok(client.get("/api/ledger/trial-balance", headers=admin))["balanced"] is True
+
+        # Staff reverse the last payment (M-Pesa reversed it): the ledger re-folds the loan and
+        # publishes RepaymentReversed; origination shows the loan owed again, without that receipt.
+        last = next(r for r in paid["repayments"] if r["amount_cents"] == 700_000)
+        reversal = ok(
+            client.post(
+                f"/api/repayments/{last['mpesaReceipt']}/reverse",
+                json={"reason": "M-Pesa reversed the payment"},
+                headers=approver,
+            )
+        )
+        assert reversal["loan"]["outstanding_cents"] == 600_000
+
+        def after_reversal() -> Any:
+            body = ok(client.get(f"/api/loans/{loan['_id']}", headers=admin))
+            shown = body.get("loan", body)
+            seen = (shown["status"], shown["outstanding_cents"], shown["total_paid_cents"])
+            return seen if seen == ("disbursed", 600_000, 1_600_000) else None
+
+        eventually(after_reversal, "RepaymentReversed to reopen the loan in origination")
         assert ok(client.get("/api/ledger/trial-balance", headers=admin))["balanced"] is True
 
         # A B2C failure: the loan goes back to approved with the reason, and a retry pays it.

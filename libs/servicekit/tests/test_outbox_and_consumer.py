@@ -314,6 +314,71 @@ def test_a_message_that_keeps_failing_is_dead_lettered_with_its_error(
     asyncio.run(scenario())
 
 
+def test_a_consumer_deployed_with_a_new_subject_receives_it_and_keeps_its_place(
+    tills: Any, nats_url: str
+) -> None:
+    """An existing durable consumer is given the subjects the code now consumes on start; what it
+    already processed is not delivered again, and the new subject's messages arrive."""
+    _, pool = tills
+    seen: list[str] = []
+
+    def handler(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+        seen.append(envelope.subject)
+
+    def envelope_on(subject: str) -> bytes:
+        return EventEnvelope(
+            event_id=uuid.uuid4(),
+            type="TestTillOpened",
+            version=1,
+            occurred_at="2026-11-23T10:00:00Z",
+            producer="tills",
+            correlation_id="c",
+            subject=subject,
+            data={},
+        ).to_bytes()
+
+    def consumer(js: Any, subjects: list[str]) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=pool,
+            service="tills",
+            name="evolving",
+            stream="LEDGER",
+            subjects=subjects,
+            handler=handler,
+        )
+
+    async def drain(sub: Any, c: DurableConsumer, expected: int) -> None:
+        while len(seen) < expected:
+            for msg in await sub.fetch(expected - len(seen), timeout=5):
+                await c.handle(msg)
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        old = consumer(js, ["ledger.till.opened"])
+        sub = await old.subscribe()
+        await js.publish("ledger.till.opened", envelope_on("ledger.till.opened"))
+        await drain(sub, old, 1)
+        await sub.unsubscribe()
+        # While the old code runs (or is down), the producer starts publishing a new event.
+        await js.publish("ledger.till.counted", envelope_on("ledger.till.counted"))
+        new = consumer(js, ["ledger.till.opened", "ledger.till.counted"])
+        sub = await new.subscribe()
+        info = await js.consumer_info("LEDGER", "tills-evolving")
+        assert sorted(info.config.filter_subjects) == ["ledger.till.counted", "ledger.till.opened"]
+        await js.publish("ledger.till.counted", envelope_on("ledger.till.counted"))
+        await drain(sub, new, 3)
+        assert seen == ["ledger.till.opened", "ledger.till.counted", "ledger.till.counted"]
+        assert new.duplicates == 0
+        again = consumer(js, ["ledger.till.opened", "ledger.till.counted"])
+        await (await again.subscribe()).unsubscribe()  # same subjects: nothing to change
+        await nc.close()
+
+    asyncio.run(scenario())
+
+
 async def _raw_messages(js: Any, stream: str) -> list[Any]:
     info = await js.stream_info(stream)
     return [

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from hazina_identity.bootstrap import Container, build, build_http_app
@@ -57,9 +58,24 @@ def container(settings: IdentitySettings, clock: MovableClock) -> Iterator[Conta
 
 
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(build_http_app(container), raise_server_exceptions=False) as test_client:
+def app(container: Container) -> FastAPI:
+    return build_http_app(container)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client_at(app: FastAPI, client: TestClient) -> Callable[[str], TestClient]:
+    """A client calling from the given address (a branch office's NAT, an attacker elsewhere)."""
+
+    def at(address: str) -> TestClient:
+        return TestClient(app, raise_server_exceptions=False, client=(address, 50000))
+
+    return at
 
 
 def login(client: TestClient, username: str, password: str, **kwargs: Any) -> dict[str, Any]:

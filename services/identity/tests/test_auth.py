@@ -1,4 +1,4 @@
-"""Signing in, refresh rotation and reuse detection, sign-out, lockout, and what tokens carry."""
+"""Signing in, refresh rotation and reuse detection, sign-out, and what tokens carry."""
 
 from __future__ import annotations
 
@@ -150,56 +150,6 @@ class TestLogout:
 
     def test_needs_a_token(self, h: Any, client: TestClient) -> None:
         assert client.post("/api/auth/logout").status_code == 401
-
-
-class TestLockout:
-    def _fail(self, client: TestClient, username: str) -> int:
-        return client.post(
-            "/api/auth/login", json={"username": username, "password": "wrong-password"}
-        ).status_code
-
-    def test_five_failures_lock_the_username_even_for_the_right_password(
-        self, h: Any, client: TestClient, clock: Any
-    ) -> None:
-        assert [self._fail(client, h.ADMIN_USERNAME) for _ in range(5)] == [401] * 5
-        locked = client.post(
-            "/api/auth/login", json={"username": h.ADMIN_USERNAME, "password": h.ADMIN_PASSWORD}
-        )
-        assert locked.status_code == 429
-        assert int(locked.headers["Retry-After"]) > 800
-        assert "Too many failed sign-in attempts" in locked.json()["message"]
-        clock.advance(minutes=15, seconds=1)
-        assert h.login(client, h.ADMIN_USERNAME, h.ADMIN_PASSWORD)["username"] == h.ADMIN_USERNAME
-
-    def test_failures_spread_over_more_than_the_window_do_not_lock(
-        self, h: Any, client: TestClient, clock: Any
-    ) -> None:
-        for _ in range(4):
-            self._fail(client, h.ADMIN_USERNAME)
-        clock.advance(minutes=16)
-        for _ in range(4):
-            self._fail(client, h.ADMIN_USERNAME)
-        assert h.login(client, h.ADMIN_USERNAME, h.ADMIN_PASSWORD)["role"] == "super_admin"
-
-    def test_one_address_guessing_many_usernames_is_locked_out(
-        self, h: Any, client: TestClient
-    ) -> None:
-        for i in range(5):
-            self._fail(client, f"user{i}")
-        response = client.post(
-            "/api/auth/login", json={"username": h.ADMIN_USERNAME, "password": h.ADMIN_PASSWORD}
-        )
-        assert response.status_code == 429
-        assert "Retry-After" in response.headers
-
-    def test_lockout_is_recorded_as_an_event(self, h: Any, client: TestClient, container) -> None:  # type: ignore[no-untyped-def]
-        for _ in range(5):
-            self._fail(client, h.ADMIN_USERNAME)
-        user = container.identity.find_by_username(h.ADMIN_USERNAME)
-        events = list(container.identity.events.get(user.id))
-        names = [type(e).__name__ for e in events]
-        assert names.count("LoginFailed") == 5
-        assert names[-1] == "LockedOut"
 
 
 class TestChangePassword:

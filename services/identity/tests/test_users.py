@@ -18,6 +18,7 @@ USER_ROUTES = [
     ("GET", "/api/users/{id}", None),
     ("PATCH", "/api/users/{id}", {"role": "approver_admin"}),
     ("POST", "/api/users/{id}/reset-password", {"newPassword": "Reset-Pass-123"}),
+    ("POST", "/api/users/{id}/unlock", None),
 ]
 
 

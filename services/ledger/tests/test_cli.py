@@ -115,10 +115,37 @@ def test_replay_of_every_kind_of_event_matches_the_live_tables(
             loan_id=other, receipt="RECOV1", amount_cents=5_000, method="cash", paid_at=at
         )
     )
+    # Payouts that were not the approved principal: one accepted (then repaid on), one marked
+    # for recovery, one still held.
+    from hazina_ledger.application.commands import ResolveHeldDisbursement
+
+    for k, decision in enumerate(("accept", "recover", None)):
+        held_loan, held_client = uuid.uuid4(), uuid.uuid4()
+        h.deliver(container, h.loan_approved(held_loan, held_client, 1_000_000))
+        payout = h.disbursement_completed(held_loan, 1_250_000)
+        h.deliver(container, payout)
+        if decision:
+            ledger.resolve_held_disbursement(
+                ResolveHeldDisbursement(
+                    loan_id=held_loan,
+                    disbursement_id=payout.disbursement_id,
+                    decision=decision,
+                    reason="checked with the borrower",
+                    decided_by=checker,
+                )
+            )
+        if decision == "accept":
+            h.deliver(container, h.payment_received(f"HELD{k}", 300_000, loan_id=held_loan))
     container.projection.catch_up()
     report = replay(container, quiet=True, page_size=page_size or 10_000, engine=engine)
     assert report.ok, report.details
+    assert report.checks["held_disbursements_equal_their_suspense"] == 0
     assert container.views.loan(loan_id)["status"] != container.views.loan(other)["status"]
+    assert sorted(r["status"] for r in container.views.disbursement_mismatches(None)) == [
+        "accepted",
+        "held",
+        "recovery",
+    ]
 
 
 def test_replay_exits_non_zero_when_a_live_balance_was_tampered_with(
@@ -177,3 +204,48 @@ def test_balance_as_of_a_past_date_or_position(
     assert "Trial balance as of 2025-03-15" in out and "  balanced" in out
     assert run_cli(["balance", "--position", "1"]) == 0
     assert "at event 1" in capsys.readouterr().out
+
+
+def test_make_replay_and_verify_reach_the_system_make_run_started(
+    container: Any, h: Any, database_url: str, tmp_path: Any
+) -> None:
+    """``make replay`` / ``make verify`` run the CLI through the devstack's record of the running
+    system (written by ``make run``), with no variables set; without one they say so."""
+    from hazina_devstack import running
+
+    populate(container, h)
+    running.record(
+        tmp_path,
+        running.RunningStack(
+            pid=os.getpid(),  # alive for as long as this test runs, as make run would be
+            database_url=database_url,
+            nats_url="nats://127.0.0.1:4222",
+            url="http://localhost:8000",
+        ),
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
+    env.update(HAZINA_STATE_DIR=str(tmp_path), LOG_LEVEL="WARNING")
+
+    devstack = [sys.executable, "-m", "hazina_devstack", "with-running", "--"]
+
+    def operator(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*devstack, sys.executable, "-m", "hazina_ledger", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    for command in ("verify", "replay"):
+        done = operator(command)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"{command}: OK" in done.stdout
+    verified = operator("verify").stdout
+    assert "ok   loan_outstanding_equals_schedule_minus_allocations" in verified
+
+    running.forget(tmp_path, os.getpid())  # make run stopped
+    stopped = operator("verify")
+    assert stopped.returncode == 1 and "verify:" not in stopped.stdout
+    assert "No Hazina system is running" in stopped.stderr

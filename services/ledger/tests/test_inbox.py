@@ -194,3 +194,70 @@ def test_published_ledger_events_follow_the_contract(container: Any, h: Any, clo
     assert posted.suspense_cents == 50_000 and posted.outstanding_cents == 0  # type: ignore[attr-defined]
     assert repaid.total_paid_cents == 3_250_000  # type: ignore[attr-defined]
     assert all(c.client_id == client_id for c in published if c is not None)  # type: ignore[attr-defined]
+
+
+def test_a_reversal_is_published_with_its_split_and_the_loans_new_figures(
+    container: Any, h: Any, clock: Any
+) -> None:
+    from hazina_contracts.events.ledger import LoanStatusChanged, RepaymentReversed
+    from hazina_ledger.adapters.contract_mapping import to_contract
+    from hazina_ledger.application.commands import ReverseReceipt
+
+    loan_id, client_id = h.open_loan(container)  # 20,000 + 12,000 flat interest over 6 months
+    h.deliver(container, h.payment_received("REVA", 500_000, loan_id=loan_id))
+    h.deliver(
+        container, h.payment_received("REVB", 2_700_000, loan_id=loan_id, on=dt.date(2025, 3, 1))
+    )
+    clock.set_date(dt.date(2025, 3, 5))
+    container.ledger.reverse_receipt(
+        ReverseReceipt(receipt="REVA", reason="M-Pesa reversal", reversed_by=uuid.uuid4())
+    )
+    stored = list(container.ledger.events.get(loan_id))
+    reversed_event = stored[-1]
+    published = to_contract(reversed_event)
+    assert isinstance(published, RepaymentReversed)
+    assert published.loan_id == loan_id and published.client_id == client_id
+    assert (published.receipt, published.amount_cents, published.payment_method) == (
+        "REVA",
+        500_000,
+        "mpesa",
+    )
+    # REVA paid the first instalment's interest (2,000) then 3,000 of its principal.
+    assert (published.interest_cents, published.principal_cents) == (200_000, 300_000)
+    assert published.fee_cents == 0 and published.suspense_cents == 0
+    assert published.reason == "M-Pesa reversal" and published.reversed_on == dt.date(2025, 3, 5)
+    assert published.outstanding_cents == 500_000 and published.total_paid_cents == 2_700_000
+    assert published.reopened is True  # REVA and REVB had paid the loan off
+    [moved] = published.reallocations
+    assert moved.receipt == "REVB" and moved.suspense_cents == 0
+    assert moved.interest_cents + moved.principal_cents == 2_700_000
+    assert published.subject() == "ledger.loan_account.repayment_reversed"
+
+    # An event stored before RepaymentReversed was published keeps its old meaning: only a
+    # reversal that reopened a repaid loan was published, as the loan being current again.
+    import json
+
+    from eventsourcing.persistence import StoredEvent
+
+    mapper = container.ledger.mapper
+    stored_form = mapper.to_stored_event(reversed_event)
+    state = json.loads(stored_form.state)
+    for name in ("amount_cents", "method", "lines", "suspense_cents", "total_paid_cents"):
+        del state[name]
+    legacy = mapper.to_domain_event(
+        StoredEvent(
+            stored_form.originator_id,
+            stored_form.originator_version,
+            stored_form.topic,
+            json.dumps(state).encode(),
+        )
+    )
+    old_mapping = to_contract(legacy)
+    assert isinstance(old_mapping, LoanStatusChanged) and old_mapping.status == "current"
+    assert old_mapping.outstanding_cents == 500_000
+    # ... and the loan still folds from it: the fields it lacks are optional.
+    folded = None
+    for domain_event in [*stored[:-1], legacy]:
+        folded = domain_event.mutate(folded)
+    assert folded is not None and folded.status == "current"
+    assert folded.outstanding.total_cents == 500_000

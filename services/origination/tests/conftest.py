@@ -7,6 +7,7 @@ machine); tests stay independent by creating their own staff, groups, clients an
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import random
 import time
@@ -22,6 +23,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import ContractEvent
@@ -32,8 +34,17 @@ from hazina_servicekit.database import database_url_with_name, drop_database, en
 
 ISSUER = "hazina-identity"
 KID = "test-key"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(200)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+def image(kind: str = "JPEG", size: tuple[int, int] = (32, 24), **save: Any) -> bytes:
+    """A real, small image (uploads are decoded whole, so a header alone is not enough)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(out, format=kind, **save)
+    return out.getvalue()
+
+
+JPEG = image("JPEG")
+PNG = image("PNG")
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ def make_settings(database_url: str, nats_url: str, uploads: Path) -> Originatio
         run_workers=False,
         uploads_dir=str(uploads),
         max_photo_bytes=64 * 1024,
+        max_photo_pixels=1_000_000,
         max_guarantees_per_client=2,
     )
 
@@ -134,6 +146,18 @@ class World:
         self.super_admin = self.staff("super_admin")
         self.approver = self.staff("approver_admin")
         self.initiator = self.staff("initiator_admin")
+        self._document_url: str | None = None
+
+    def document_url(self) -> str:
+        """A signed link to an uploaded ID copy, as the frontend gets from POST /api/upload."""
+        if self._document_url is None:
+            uploaded = self.http.post(
+                "/api/upload",
+                files={"file": ("id.png", PNG, "image/png")},
+                headers=self.super_admin.headers,
+            )
+            self._document_url = str(self.ok(uploaded, 201)["url"])
+        return self._document_url
 
     def staff(self, role: str) -> Staff:
         user_id = uuid.uuid4()
@@ -317,8 +341,8 @@ class World:
                     "loanId": loan["_id"],
                     "clientId": guarantor["_id"],
                     "relationship": "Brother",
-                    "idCopyUrl": "/uploads/id.jpg",
-                    "photoUrl": "/uploads/photo.jpg",
+                    "idCopyUrl": self.document_url(),
+                    "photoUrl": self.document_url(),
                 },
                 headers=officer.headers,
             ),

@@ -18,7 +18,7 @@ from hazina_origination.domain.eligibility import (
 from hazina_origination.domain.errors import InvalidInputError, NotEligibleError
 from hazina_origination.domain.guarantees import ClientGuarantees
 from hazina_origination.domain.phone import normalise_phone
-from hazina_origination.domain.photo import image_kind
+from hazina_origination.domain.photo import PhotoTooLargeError, check_photo_size, check_pixels
 from hazina_origination.domain.product import ProductSpec
 from hazina_origination.domain.staff import StaffMember, loan_officer_refusal
 
@@ -68,19 +68,15 @@ def test_anything_else_is_refused(raw: str) -> None:
         normalise_phone(raw)
 
 
-@pytest.mark.parametrize(
-    ("data", "kind"),
-    [
-        (b"\xff\xd8\xff\xdb" + bytes(10), "jpg"),
-        (b"\x89PNG\r\n\x1a\n" + bytes(10), "png"),
-        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
-        (b"GIF89a", None),
-        (b"<svg xmlns=", None),
-        (b"RIFF0000WAVE", None),
-    ],
-)
-def test_images_are_recognised_by_their_bytes(data: bytes, kind: str | None) -> None:
-    assert image_kind(data) == kind
+def test_photo_size_and_pixel_bounds() -> None:
+    check_photo_size(b"x" * 10, max_bytes=10)
+    with pytest.raises(PhotoTooLargeError, match="larger than"):
+        check_photo_size(b"x" * (2 * 1024 * 1024 + 1), max_bytes=2 * 1024 * 1024)
+    with pytest.raises(InvalidInputError, match="photo is required"):
+        check_photo_size(b"", max_bytes=10)
+    check_pixels(4000, 3000, max_pixels=12_000_000)
+    with pytest.raises(PhotoTooLargeError, match="megapixels"):
+        check_pixels(4000, 3001, max_pixels=12_000_000)
 
 
 def test_five_cs_pass_at_18() -> None:

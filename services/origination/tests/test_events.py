@@ -60,6 +60,28 @@ async def deliver(
             handled += 1
 
 
+async def deliver_all(
+    js: JetStreamContext, consumer: DurableConsumer, stream: Stream, envelopes: list[EventEnvelope]
+) -> None:
+    """Publish each envelope (repeats included), then let the consumer handle everything pending
+    on its subjects, including copies other consumers' deliveries left on the stream."""
+    await ensure_stream(js, stream)
+    subscription = await consumer.subscribe()
+    for env in envelopes:
+        await js.publish(env.subject, env.to_bytes())
+    deadline = asyncio.get_running_loop().time() + 60
+    while asyncio.get_running_loop().time() < deadline:
+        info = await js.consumer_info(stream.value, consumer.durable)
+        if info.num_pending == 0 and info.num_ack_pending == 0:
+            return
+        try:
+            for msg in await subscription.fetch(100, timeout=1):
+                await consumer.handle(msg)
+        except TimeoutError:  # nats-py raises its own subclass or the builtin one
+            continue  # acks still on their way to the server: ask again
+    raise AssertionError(f"{consumer.durable} did not drain its pending messages")
+
+
 def stored_event_names(world: Any, loan_id: str) -> list[str]:
     return [type(e).__name__ for e in world.container.app.events.get(uuid.UUID(loan_id))]
 
@@ -461,6 +483,143 @@ def test_repayments_track_the_ledger_once_per_receipt_and_newest_first(
     detail = world.loan(loan["_id"])
     assert detail["outstanding_cents"] == 0 and detail["total_paid_cents"] == 3_230_000
     assert detail["repaymentsCount"] == 3
+
+
+def reversal(
+    loan: dict[str, Any],
+    receipt: str,
+    amount: int,
+    *,
+    outstanding: int,
+    total_paid: int,
+    at: datetime,
+    reopened: bool,
+    reallocations: list[ledger.Reallocation] | None = None,
+) -> ledger.RepaymentReversed:
+    return ledger.RepaymentReversed(
+        occurred_at=at,
+        loan_id=uuid.UUID(loan["_id"]),
+        client_id=uuid.UUID(loan["clientId"]["_id"]),
+        receipt=receipt,
+        amount_cents=amount,
+        interest_cents=amount // 2,
+        principal_cents=amount - amount // 2,
+        fee_cents=0,
+        suspense_cents=0,
+        payment_method="mpesa",
+        reason="M-Pesa reversed the C2B payment",
+        reversed_on=at.date(),
+        reallocations=reallocations or [],
+        outstanding_cents=outstanding,
+        total_paid_cents=total_paid,
+        reopened=reopened,
+    )
+
+
+def test_a_reversal_stops_its_receipt_counting_once_and_reopens_a_repaid_loan(
+    world: Any, nats_url: str
+) -> None:
+    loan = _disbursed(world, nats_url)
+    t0 = datetime.now(UTC)
+    first_posted = repayment(loan, "RVS1AAA", 1_000_000, 2_230_000, t0 + timedelta(days=30))
+    first = make_envelope(first_posted)
+    second = repayment(loan, "RVS2BBB", 2_230_000, 0, t0 + timedelta(days=60))
+    paid_off = ledger.LoanRepaid(
+        occurred_at=t0 + timedelta(days=60),
+        loan_id=uuid.UUID(loan["_id"]),
+        client_id=uuid.UUID(loan["clientId"]["_id"]),
+        total_paid_cents=3_230_000,
+    )
+    repaid = make_envelope(paid_off)
+
+    async def payoff(js: JetStreamContext) -> None:
+        await deliver_all(
+            js,
+            world.container.loan_balances_consumer(js),
+            Stream.LEDGER,
+            [make_envelope(account_opened(loan, t0)), first, make_envelope(second), repaid],
+        )
+        await deliver_all(js, world.container.ledger_consumer(js), Stream.LEDGER, [repaid])
+
+    with_jetstream(nats_url, payoff)
+    before = world.loan(loan["_id"])
+    assert before["status"] == "repaid"
+    assert (before["outstanding_cents"], before["total_paid_cents"]) == (0, 3_230_000)
+
+    reversed_first = reversal(
+        loan,
+        "RVS1AAA",
+        1_000_000,
+        outstanding=1_000_000,
+        total_paid=2_230_000,
+        at=t0 + timedelta(days=70),
+        reopened=True,
+        reallocations=[
+            ledger.Reallocation(
+                receipt="RVS2BBB",
+                interest_cents=1_200_000,
+                principal_cents=1_030_000,
+                fee_cents=0,
+                suspense_cents=0,
+            )
+        ],
+    )
+    once, resent = make_envelope(reversed_first), make_envelope(reversed_first)
+
+    async def reverse(js: JetStreamContext) -> tuple[DurableConsumer, DurableConsumer]:
+        balances = world.container.loan_balances_consumer(js)
+        # The reversal twice, the same fact under a new event id, then older facts republished.
+        older = [make_envelope(first_posted), make_envelope(paid_off)]
+        await deliver_all(js, balances, Stream.LEDGER, [once, once, resent, *older])
+        states = world.container.ledger_consumer(js)
+        await deliver_all(js, states, Stream.LEDGER, [once, resent, make_envelope(paid_off)])
+        return balances, states
+
+    balances, states = with_jetstream(nats_url, reverse)
+    assert balances.duplicates >= 1 and states.duplicates >= 1
+    after = world.loan(loan["_id"])
+    assert after["status"] == "disbursed"  # owed again
+    assert after["outstanding_cents"] == 1_000_000
+    assert after["total_paid_cents"] == 2_230_000
+    assert after["repaymentsCount"] == 1
+    assert after["totals"]["totalPaid"] == 22_300 and after["totals"]["outstanding"] == 10_000
+    names = stored_event_names(world, loan["_id"])
+    assert names.count("LedgerStatusChanged") == 1 and names.count("Repaid") == 1
+    with world.container.pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT receipt, reversed_at IS NOT NULL, interest_cents FROM loan_repayments "
+            "WHERE loan_id = %s ORDER BY receipt",
+            (uuid.UUID(loan["_id"]),),
+        ).fetchall()
+    assert rows == [("RVS1AAA", True, 500_000), ("RVS2BBB", False, 1_200_000)]
+
+    # A later repayment counts again; a reversal that overtakes its own repayment means that
+    # repayment never counts, whichever arrives first.
+    third = repayment(loan, "RVS3CCC", 400_000, 600_000, t0 + timedelta(days=80))
+    fourth = repayment(loan, "RVS4DDD", 250_000, 350_000, t0 + timedelta(days=85))
+    fourth_reversed = reversal(
+        loan,
+        "RVS4DDD",
+        250_000,
+        outstanding=600_000,
+        total_paid=2_630_000,
+        at=t0 + timedelta(days=86),
+        reopened=False,
+    )
+
+    async def more(js: JetStreamContext) -> None:
+        await deliver_all(
+            js,
+            world.container.loan_balances_consumer(js),
+            Stream.LEDGER,
+            [make_envelope(third), make_envelope(fourth_reversed), make_envelope(fourth)],
+        )
+
+    with_jetstream(nats_url, more)
+    final = world.loan(loan["_id"])
+    assert final["total_paid_cents"] == 2_630_000  # 2,230,000 + 400,000; the reversed 250,000 never
+    assert final["outstanding_cents"] == 600_000
+    assert final["repaymentsCount"] == 2
 
 
 def test_staff_events_apply_once_in_any_order(world: Any, nats_url: str) -> None:

@@ -38,14 +38,15 @@ def test_the_whole_lifecycle_through_http(world: Any, officer: Any) -> None:
                 "loanId": loan["_id"],
                 "clientId": guarantor["_id"],
                 "relationship": "Brother",
-                "idCopyUrl": "/uploads/id.jpg",
-                "photoUrl": "/uploads/photo.jpg",
+                "idCopyUrl": world.document_url(),
+                "photoUrl": world.document_url(),
             },
             headers=officer.headers,
         ),
         201,
     )
     assert added["status"] == "pending" and added["clientId"]["name"] == guarantor["name"]
+    assert "sig=" in added["idCopyUrl"] and "sig=" in added["photoUrl"]
     accepted = world.ok(
         world.http.put(f"/api/guarantors/{added['_id']}/accept", headers=officer.headers)
     )

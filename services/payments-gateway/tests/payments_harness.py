@@ -289,12 +289,35 @@ class Gateway:
     def inbox(self) -> list[dict[str, Any]]:
         with self.container.pool.connection() as conn:
             rows = conn.execute(
-                "SELECT id, kind, outcome, error, processed_at FROM callback_inbox ORDER BY id"
+                "SELECT id, kind, status, outcome, error, processed_at, attempts, detail "
+                "FROM callback_inbox ORDER BY id"
             ).fetchall()
         return [
-            {"id": r[0], "kind": r[1], "outcome": r[2], "error": r[3], "processed_at": r[4]}
+            {
+                "id": r[0],
+                "kind": r[1],
+                "status": r[2],
+                "outcome": r[3],
+                "error": r[4],
+                "processed_at": r[5],
+                "attempts": r[6],
+                "detail": r[7],
+            }
             for r in rows
         ]
+
+    def wait_inbox(self, count: int, *, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """The inbox once ``count`` rows are stored and none is pending any more."""
+        return wait_until(
+            lambda: (
+                (rows := self.inbox())
+                and len(rows) >= count
+                and all(r["status"] != "pending" for r in rows)
+                and rows
+            ),
+            timeout=timeout,
+            what=lambda: f"{count} settled inbox rows; now {self.inbox()}",
+        )
 
     def stop(self) -> None:
         if self.stopped:

@@ -94,10 +94,15 @@ def test_duplicate_confirmations_from_daraja_publish_once(gateway: Gateway) -> N
     _register(gateway)
     gateway.daraja.control("c2b", "duplicate_confirmation")
     _pay(gateway, "LN1", 100)
-    wait_until(
-        lambda: sum(1 for r in gateway.inbox() if r["processed_at"]) == 3
-    )  # validation + 2 confirmations
-    assert len(gateway.events(type_="PaymentReceived")) == 1
+    rows = gateway.wait_inbox(3)  # validation + 2 confirmations
+    assert sorted((r["kind"], r["outcome"]) for r in rows) == [
+        ("c2b_confirmation", "duplicate"),
+        ("c2b_confirmation", "recorded"),
+        ("c2b_validation", "answered"),
+    ]
+    [received] = gateway.wait_events("PaymentReceived")
+    payment = gateway.container.app.get_payment(received.data["receipt"])
+    assert payment is not None and payment.version == 1  # nothing else to publish
 
 
 def test_validation_can_refuse_unknown_references(start_gateway: Callable[..., Gateway]) -> None:
@@ -155,7 +160,7 @@ def test_a_cancelled_stk_prompt_records_no_payment(gateway: Gateway) -> None:
     wait_until(
         lambda: any(r["kind"] == "stk_callback" and r["processed_at"] for r in gateway.inbox())
     )
-    assert gateway.inbox()[0]["outcome"] == "failed"
+    assert (gateway.inbox()[0]["status"], gateway.inbox()[0]["outcome"]) == ("processed", "failed")
     assert gateway.container.app.get_prompt(prompt.prompt_id).status.value == "failed"
     assert gateway.events(type_="PaymentReceived") == []
 
@@ -185,6 +190,13 @@ def test_pull_transactions_finds_a_payment_whose_confirmation_never_came(gateway
         json={"start": "2025-01-01T00:00:00Z", "end": "2025-01-05T00:00:00Z"},
     )
     assert bad.status_code == 400
+    # A window Daraja no longer keeps is the caller's mistake (400), not Daraja being down (503).
+    long_gone = gateway.post(
+        "/api/payments/reconciliation/pull",
+        json={"start": "2025-01-07T06:00:00Z", "end": "2025-01-07T07:47:05Z"},
+    )
+    assert long_gone.status_code == 400, long_gone.text
+    assert "last 48 hours" in long_gone.json()["message"]
 
 
 STATEMENT = """Organization Name:,HAZINA LENDERS
@@ -318,10 +330,10 @@ def test_a_burst_is_recorded_in_one_write_and_falls_back_when_a_receipt_slipped_
     gateway = start_gateway(HAZINA_RUN_WORKERS=False)  # no projection follower: the read model lags
     app = gateway.container.app
 
-    def paid(receipt: str) -> IncomingPayment:
+    def paid(receipt: str, amount_cents: int = 10_000) -> IncomingPayment:
         return IncomingPayment(
             receipt=receipt,
-            amount_cents=10_000,
+            amount_cents=amount_cents,
             msisdn=None,
             bill_ref="X",
             paid_at=datetime.now(UTC),
@@ -330,13 +342,25 @@ def test_a_burst_is_recorded_in_one_write_and_falls_back_when_a_receipt_slipped_
             channel="c2b",
         )
 
-    assert app.record_payment(paid("TBURST0001"))
+    def statuses(outcomes: list[Any]) -> list[str]:
+        return [o.status for o in outcomes]
+
+    assert app.record_payment(paid("TBURST0001")).recorded
     # The read model has not seen TBURST0001: the batch write is refused, then each is tried alone.
-    assert app.record_payments([paid("TBURST0001"), paid("TBURST0002"), paid("tburst0002")]) == [
-        False,
-        True,
-        False,
-    ]
+    assert statuses(
+        app.record_payments([paid("TBURST0001"), paid("TBURST0002"), paid("tburst0002")])
+    ) == ["duplicate", "recorded", "duplicate"]
     gateway.container.projection.catch_up()
-    assert app.record_payments([paid("TBURST0002"), paid("TBURST0003")]) == [False, True]
+    assert statuses(app.record_payments([paid("TBURST0002"), paid("TBURST0003")])) == [
+        "duplicate",
+        "recorded",
+    ]
     assert app.get_payment("TBURST0003") is not None
+    # Within one burst: the same receipt with another amount is a conflict, recorded once.
+    assert statuses(
+        app.record_payments(
+            [paid("TBURST0004"), paid("TBURST0004", 20_000), paid("TBURST0004", 20_000)]
+        )
+    ) == ["recorded", "conflict", "duplicate_conflict"]
+    payment = app.get_payment("TBURST0004")
+    assert payment is not None and payment.amount_cents == 10_000 and payment.version == 2

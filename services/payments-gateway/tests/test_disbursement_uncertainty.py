@@ -5,6 +5,7 @@ never send again under a new id, and resend the same id only when Daraja says it
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from payments_factories import disbursement_requested
 from payments_harness import Gateway, wait_until
@@ -114,11 +115,14 @@ def test_duplicate_late_and_out_of_order_results_complete_once(gateway: Gateway)
             gateway.disbursement(r.disbursement_id)["status"] == "completed" for r in requests
         )
     )
+
     # Every callback copy reached the gateway and was stored; the late one changed nothing.
-    state = gateway.daraja.state()
-    assert len(state["b2c_requests"]) == 3
-    results = [d for d in state["deliveries"] if d["kind"] == "b2c_result"]
-    assert len(results) == 5 and all(d["status"] == 200 for d in results)
+    def results() -> list[dict[str, Any]]:
+        return [d for d in gateway.daraja.state()["deliveries"] if d["kind"] == "b2c_result"]
+
+    delivered = wait_until(lambda: len(found := results()) >= 5 and found, what="5 result copies")
+    assert len(delivered) == 5 and all(d["status"] == 200 for d in delivered)
+    assert len(gateway.daraja.state()["b2c_requests"]) == 3
     wait_until(lambda: len(gateway.events(type_="DisbursementCompleted")) == 3)
 
 

@@ -172,7 +172,7 @@ def ncba_sim() -> Iterator[RunningServer]:
     server = start_in_thread(
         ncba.create_app(
             ncba.NcbaConfig(
-                settle_after_seconds=0.1,
+                settle_after_seconds=3600,  # settled only when the test says (no race with a slow machine)
                 fail_accounts=["999"],
                 balances={"1234567890": "100000.00", "999": "5.00"},
             )
@@ -211,7 +211,9 @@ def test_ncba_float_purchase_status_and_balance(ncba_sim: RunningServer) -> None
                 narration="B2C float",
             )
             out["pending"] = await client.get_float_purchase_status("FP-2025-0001")
-            await asyncio.sleep(0.15)
+            async with httpx.AsyncClient() as control:
+                settled = await control.post(f"{ncba_sim.url}/_control/settle/FP-2025-0001")
+                assert settled.status_code == 200
             out["settled"] = await client.get_float_purchase_status("FP-2025-0001")
             out["unknown"] = await client.get_float_purchase_status("FP-NEVER")
             out["balance_after"] = await client.get_balance("1234567890")

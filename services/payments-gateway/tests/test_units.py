@@ -7,6 +7,7 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from hazina_payments_gateway.adapters.daraja.client import (
     parse_pull_rows,
 )
 from hazina_payments_gateway.adapters.daraja.security import security_credential
+from hazina_payments_gateway.adapters.inbox import safe_text
 from hazina_payments_gateway.api.app import redact_callback_token
 from hazina_payments_gateway.application.ports import Accepted, B2COrder, Rejected, Unknown
 from hazina_payments_gateway.application.records import MalformedCallbackError
@@ -31,6 +33,7 @@ from hazina_payments_gateway.domain.disbursement import (
     NextAction,
 )
 from hazina_payments_gateway.domain.errors import IllegalTransitionError, NotRetryableError
+from hazina_payments_gateway.domain.payment import differences
 from hazina_payments_gateway.domain.rules import (
     DEFAULT_B2C_TARIFF,
     B2CTariff,
@@ -38,6 +41,8 @@ from hazina_payments_gateway.domain.rules import (
     check_callback_url,
     normalise_reference,
     originator_conversation_id,
+    phones_agree,
+    unsafe_character,
     whole_shillings,
 )
 from hazina_simulators import certs
@@ -167,7 +172,7 @@ def test_c2b_amounts_and_times_in_both_spellings() -> None:
         "TransID": "taf2k9lmnp",
         "TransTime": "20250201143005",
         "BillRefNumber": "LN1",
-        "MSISDN": "abc",
+        "MSISDN": "a3f1" * 16,  # C2B v1: the SHA-256 of the number
     }
     assert (
         callbacks.parse_c2b(json.dumps({**base, "TransAmount": "1200"}).encode()).amount_cents
@@ -191,16 +196,69 @@ def test_c2b_amounts_and_times_in_both_spellings() -> None:
 
 def test_pull_rows_nested_or_flat() -> None:
     row = {
-        "transactionId": "taf1",
+        "transactionId": "taf1xyz001",
         "trxDate": "2025-02-01T10:13:00Z",
         "msisdn": 254722000000,
         "transactiontype": "c2b-pay-bill-debit",
         "billreference": "LN1",
         "amount": "300",
     }
-    assert [p.receipt for p in parse_pull_rows([[row]], shortcode="1")] == ["TAF1"]
+    assert [p.receipt for p in parse_pull_rows([[row]], shortcode="1")] == ["TAF1XYZ001"]
     assert parse_pull_rows([row], shortcode="1")[0].amount_cents == 30_000
     assert parse_pull_rows([{**row, "transactiontype": "b2c-credit"}], shortcode="1") == []
+    # Unreadable rows are skipped (and logged), never turned into payments.
+    for bad in ({"amount": "1e400000"}, {"billreference": "LN\x001"}, {"msisdn": "call me"}):
+        assert parse_pull_rows([{**row, **bad}], shortcode="1") == []
+
+
+def test_text_that_cannot_be_stored_or_read_safely_is_named() -> None:
+    assert unsafe_character("LN 000-123 Jane Wanjikũ") is None
+    assert unsafe_character("LN\x00123") == "U+0000"
+    assert unsafe_character("tab\there") == "U+0009"
+    assert unsafe_character("JANE\u202eENAJ") == "U+202E"
+    assert unsafe_character("\ud800") == "U+D800"
+    assert safe_text("a\x00b\nc") == "a\\x00b\\nc"
+    assert len(safe_text("x" * 5000)) == 1000
+
+
+def test_callback_amounts_are_read_as_daraja_writes_them() -> None:
+    assert callbacks.amount_cents("1200", "A") == 120_000
+    assert callbacks.amount_cents(Decimal("1200.50"), "A") == 120_050
+    assert callbacks.amount_cents(10, "A") == 1_000
+    assert callbacks.amount_cents(None, "A") is None
+    for bad in ("1e400000", Decimal("1E+400000"), "1,000", "abc", "-5", "0", "12.345", True, 1.5):
+        with pytest.raises(MalformedCallbackError) as caught:
+            callbacks.amount_cents(bad, "TransAmount")
+        assert caught.value.field == "TransAmount"
+    with pytest.raises(MalformedCallbackError, match="more than any M-Pesa transaction"):
+        callbacks.amount_cents("1000000.01", "TransAmount")
+
+
+def test_deep_or_odd_json_is_unreadable_not_an_error() -> None:
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a": NaN}', b'{"a": Infinity}', b"\xff\xfe"):
+        with pytest.raises(MalformedCallbackError):
+            callbacks.load_json(body)
+
+
+def test_phones_agree_across_the_forms_daraja_sends() -> None:
+    assert phones_agree("254712345678", "2547 ***** 678")
+    assert phones_agree("0712345678", "254712345678")
+    assert phones_agree("2547 ***** 678", "2547*****678")
+    assert phones_agree("a3f1" * 16, "254712345678")  # a hash cannot be compared: no conflict
+    assert phones_agree(None, "254712345678")
+    assert not phones_agree("254712345678", "254712345679")
+    assert not phones_agree("2547 ***** 678", "2547 ***** 111")
+    assert not phones_agree("254712345678", "2541 ***** 678")
+
+
+def test_a_repeat_differs_by_amount_phone_or_reference_not_by_how_it_was_typed() -> None:
+    first = (50_000, "2547 ***** 678", "LN000123")
+    assert differences(first, (50_000, "254712345678", "ln-000 123")) == ()
+    assert differences(first, (90_000, "2547 ***** 111", "LN000124")) == (
+        "amount KES 900.00 (first KES 500.00)",
+        "phone number",
+        "account reference",
+    )
 
 
 def _disbursement() -> Disbursement:

@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port or DEFAULT_PORTS[args.command],
         log_config=None,
         access_log=False,
+        # Behind the front door like the services: no banner, and idle connections kept longer
+        # than Caddy keeps them (30 s), so Caddy never sends on one being closed.
+        server_header=False,
+        timeout_keep_alive=75,
     )
     return 0
 

@@ -5,7 +5,8 @@ numbers as strings or numbers, ``OriginatorCoversationID``, ``RecieverIdentifier
 
 Outcomes are chosen for the next N requests with ``POST /_control/<kind>``
 ``{"outcome": "...", "count": N, "delay_seconds": s}``; success is the default. ``GET /_control/state``
-shows what the simulator recorded (B2C requests, C2B transactions, callback deliveries).
+shows what the simulator recorded (B2C requests, C2B transactions, callback deliveries);
+``POST /_control/stk/{CheckoutRequestID}/act`` ends an STK prompt's pending period at once.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ STK_OUTCOMES = {
     "cancelled",
     "insufficient_funds",
     "unreachable",
-    "no_callback",
+    "no_callback",  # the prompt times out (1037) and no callback is sent
+    "paid_no_callback",  # paid, but neither the callback nor a C2B confirmation is sent
     "delayed",
 }
 OAUTH_OUTCOMES = {"success", "server_error", "bad_gateway", "slow"}
@@ -147,6 +149,8 @@ class StkRequest:
     result_code: int | None = None
     result_desc: str = ""
     receipt: str | None = None
+    # Set by ``POST /_control/stk/{CheckoutRequestID}/act``: the customer acts now.
+    acted: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ControlRequest(BaseModel):
@@ -836,6 +840,15 @@ def create_app(config: DarajaConfig | None = None) -> FastAPI:
             return JSONResponse({"message": str(exc)}, status_code=400)
         return JSONResponse({"kind": kind, "pending": queue.pending()})
 
+    @app.post("/_control/stk/{checkout_request_id}/act")
+    async def control_stk_act(checkout_request_id: str) -> JSONResponse:
+        """The customer answers the prompt now (tests drive the pending period explicitly)."""
+        stk = sim.stk.get(checkout_request_id)
+        if stk is None:
+            return JSONResponse({"message": "no such CheckoutRequestID"}, status_code=404)
+        stk.acted.set()
+        return JSONResponse({"checkout_request_id": checkout_request_id, "acted": True})
+
     @app.post("/_control/reset")
     async def control_reset() -> JSONResponse:
         sim.reset()
@@ -1192,7 +1205,8 @@ async def _run_c2b(
 
 
 async def _run_stk(sim: DarajaSimulator, stk: StkRequest, pending: float) -> None:
-    await asyncio.sleep(pending)
+    with contextlib.suppress(TimeoutError):  # the customer acts after ``pending``, or when told
+        await asyncio.wait_for(stk.acted.wait(), timeout=pending)
     codes = {
         "success": (0, "The service request is processed successfully."),
         "delayed": (0, "The service request is processed successfully."),
@@ -1200,6 +1214,7 @@ async def _run_stk(sim: DarajaSimulator, stk: StkRequest, pending: float) -> Non
         "insufficient_funds": (1, "The balance is insufficient for the transaction."),
         "unreachable": (1037, "DS timeout user cannot be reached"),
         "no_callback": (1037, "DS timeout user cannot be reached"),
+        "paid_no_callback": (0, "The service request is processed successfully."),
     }
     stk.result_code, stk.result_desc = codes[stk.outcome]
     body = stk.request
@@ -1222,21 +1237,27 @@ async def _run_stk(sim: DarajaSimulator, stk: StkRequest, pending: float) -> Non
             ]
         }
         shortcode = str(body["BusinessShortCode"])
-        if sim.config.stk_emits_c2b and shortcode in sim.c2b_registrations:
-            txn = C2BTransaction(
-                trans_id=stk.receipt,
-                shortcode=shortcode,
-                command_id=str(body["TransactionType"]),
-                amount=amount,
-                msisdn=str(body["PhoneNumber"]),
-                bill_ref=str(body["AccountReference"]),
-                trans_time=now_eat(),
-                first_name="JANE",
-            )
+        txn = C2BTransaction(
+            trans_id=stk.receipt,
+            shortcode=shortcode,
+            command_id=str(body["TransactionType"]),
+            amount=amount,
+            msisdn=str(body["PhoneNumber"]),
+            bill_ref=str(body["AccountReference"]),
+            trans_time=now_eat(),
+            first_name="JANE",
+        )
+        if stk.outcome == "paid_no_callback":
+            # On the shortcode's statement (Pull Transactions lists it); nobody is told.
+            txn.status = "Completed"
+            with sim._lock:
+                sim.c2b[txn.trans_id] = txn
+            sim.config.utility_balance_cents += amount * 100
+        elif sim.config.stk_emits_c2b and shortcode in sim.c2b_registrations:
             with sim._lock:
                 sim.c2b[txn.trans_id] = txn
             sim.tasks.spawn(_run_c2b(sim, txn, "success", 0.0))
-    if stk.outcome != "no_callback":
+    if stk.outcome not in {"no_callback", "paid_no_callback"}:
         await sim.deliver(
             str(body["CallBackURL"]),
             {"Body": {"stkCallback": callback}},

@@ -9,7 +9,8 @@ the third-party implementations summarised in docs/integrations.md §4, and are 
 - ``GET /api/v1/FloatPurchase/status/{reqCustomerRef}`` -> ``{"status": Pending|Completed|Failed|NotFound}``
 - ``GET /api/v1/AccountBalance/{account}`` -> ``{"accountNumber","availableBalance","currency"}``
 Every call needs ``Ocp-Apim-Subscription-Key``; all but the token need ``Authorization: Bearer``.
-``POST /_control/notify`` sends a signed paybill notification to a URL (for wallet top-ups).
+``POST /_control/notify`` sends a signed paybill notification to a URL (for wallet top-ups);
+``POST /_control/settle/{reqCustomerRef}`` settles a float purchase at once.
 """
 
 from __future__ import annotations
@@ -185,6 +186,16 @@ def create_app(config: NcbaConfig | None = None) -> FastAPI:
                 "asOf": now_eat().isoformat(),
             }
         )
+
+    @app.post("/_control/settle/{ref}")
+    async def settle(ref: str) -> JSONResponse:
+        """Settle a float purchase now (tests drive the bank's timing explicitly)."""
+        with lock:
+            purchase = purchases.get(ref)
+            if purchase is None:
+                return JSONResponse({"message": "no such reqCustomerRef"}, status_code=404)
+            purchase["settles_at"] = 0.0
+        return JSONResponse({"reqCustomerRef": ref, "settled": True})
 
     @app.post("/_control/notify")
     async def notify(body: Notify) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""``python -m hazina_devstack run|caddyfile|infra``: the local runtime behind ``make run`` and ``make test``."""
+"""``python -m hazina_devstack run|caddyfile|with-infra|env|with-running``: the local runtime behind
+``make run`` and ``make test``, and how operators' commands reach the system ``make run`` started."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hazina_devstack import registry, stack
+from hazina_devstack import registry, running, stack
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
         "with-infra", help="run a command with DATABASE_URL and NATS_URL set (make test)"
     )
     with_infra.add_argument("cmd", nargs=argparse.REMAINDER)
+    sub.add_parser("env", help="print the running system's DATABASE_URL, NATS_URL and HAZINA_URL")
+    with_running = sub.add_parser(
+        "with-running",
+        help="run a command against the system `make run` started (or DATABASE_URL if set)",
+    )
+    with_running.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -32,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "caddyfile":
         sys.stdout.write(registry.caddyfile(registry.load(stack.SERVICES_FILE)))
         return 0
+    if args.command in ("env", "with-running"):
+        return _against_running(args.command, getattr(args, "cmd", []))
     state_dir = Path(
         os.environ.get("HAZINA_TEST_STATE_DIR", stack.REPO_ROOT / ".devstack" / "test")
     )
@@ -46,6 +55,23 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.call(command, env=env)
     finally:
         infrastructure.stop()
+
+
+def _against_running(command: str, cmd: list[str]) -> int:
+    state_dir = Path(os.environ.get("HAZINA_STATE_DIR", stack.REPO_ROOT / ".devstack"))
+    try:
+        found = running.environment_for(state_dir, os.environ)
+    except running.NotRunningError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    if command == "env":
+        sys.stdout.write("".join(f"{name}={value}\n" for name, value in found.items()))
+        return 0
+    command_line = cmd[1:] if cmd[:1] == ["--"] else cmd
+    if not command_line:
+        sys.stderr.write("with-running: give the command to run after --\n")
+        return 2
+    return subprocess.call(command_line, env={**os.environ, **found})
 
 
 if __name__ == "__main__":

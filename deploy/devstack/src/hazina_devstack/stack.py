@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import httpx
 
-from hazina_devstack import registry
+from hazina_devstack import registry, running
 from hazina_servicekit import infra
 from hazina_servicekit.database import database_url_with_name, ensure_database
 
@@ -234,9 +234,20 @@ def run(
         sys.stdout.flush()
 
     threading.Thread(target=announce, name="readiness", daemon=True).start()
+    # Operators' commands (make replay, make verify) find the system through this record.
+    running.record(
+        state_dir,
+        running.RunningStack(
+            pid=os.getpid(),
+            database_url=infrastructure.database_url,
+            nats_url=infrastructure.nats_url,
+            url=the_plan.url,
+        ),
+    )
     try:
         manager.loop()
     finally:
+        running.forget(state_dir, os.getpid())
         infrastructure.stop()
         log_file.close()
     return int(manager.returncode or 0)

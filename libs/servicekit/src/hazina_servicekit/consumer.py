@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from psycopg_pool import ConnectionPool
 from pydantic import ValidationError
 
@@ -85,8 +87,40 @@ class DurableConsumer:
             max_ack_pending=max(self.batch_size * 2, 100),
             filter_subjects=list(self.subjects),
         )
+        await self._update_subjects()
         return await self.js.pull_subscribe(
             subject=self.subjects[0], durable=self.durable, stream=self.stream, config=config
+        )
+
+    async def _update_subjects(self) -> None:
+        """Give an existing durable consumer the subjects this code consumes.
+
+        JetStream keeps the filter a durable consumer was created with, and ``pull_subscribe``
+        only creates: without this, a deployment that learns a new event would never receive it.
+        The consumer keeps its position, so the new subject's messages from there on arrive; the
+        processed-message records stay valid because the durable name does not change.
+        """
+        try:
+            info = await self.js.consumer_info(self.stream, self.durable)
+        except NotFoundError:
+            return  # pull_subscribe creates it with ``config``
+        current = set(info.config.filter_subjects or ())
+        if info.config.filter_subject:
+            current.add(info.config.filter_subject)
+        if current == set(self.subjects):
+            return
+        update = dataclasses.replace(
+            info.config,
+            name=self.durable,
+            filter_subject=None,
+            filter_subjects=list(self.subjects),
+        )
+        await self.js.add_consumer(self.stream, config=update)
+        log.info(
+            "consumer_subjects_updated",
+            consumer=self.durable,
+            old=sorted(current),
+            new=sorted(self.subjects),
         )
 
     def _apply(self, envelope: EventEnvelope) -> bool:

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
 
@@ -51,18 +52,6 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     status, code = 409, "conflict"
-
-
-class PayloadTooLarge(ServiceError):
-    status, code = 400, "payload_too_large"
-
-
-class TooManyRequests(ServiceError):
-    status, code = 429, "too_many_requests"
-
-    def __init__(self, message: str, *, retry_after_seconds: int):
-        super().__init__(message, headers={"Retry-After": str(max(1, retry_after_seconds))})
-        self.retry_after_seconds = retry_after_seconds
 
 
 class ServiceUnavailable(ServiceError):
@@ -149,7 +138,51 @@ def add_error_handlers(
 
         app.add_exception_handler(exc_type, _make(status))
 
+    # Only for an exception raised outside UnhandledErrorMiddleware (in the outer middleware):
+    # Starlette answers with this and re-raises, and uvicorn then closes the connection.
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return JSONResponse(error_body("Internal server error", "internal_error"), status_code=500)
+
+
+class UnhandledErrorMiddleware:
+    """Answers an exception no handler took with the error model's 500, and keeps the connection.
+
+    Starlette's own last resort (``ServerErrorMiddleware``) sends the 500 and then re-raises, so
+    the server can log it; uvicorn, seeing an exception after the answer started, closes the
+    connection. Behind the front door that connection sits in Caddy's keep-alive pool: the next
+    request Caddy sends on it is reset, and the caller gets a 502 for a request that did nothing
+    wrong. Here the exception is logged and ends with the answer. Only an answer already half
+    sent is re-raised, since closing the connection is then the one honest way to end it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = finished = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started, finished
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.exception("unhandled_error", error_type=type(exc).__name__)
+            if finished:
+                return
+            if started:
+                raise
+            response = JSONResponse(
+                error_body("Internal server error", "internal_error"), status_code=500
+            )
+            await response(scope, receive, send)

@@ -8,8 +8,24 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class Health(BaseModel):
+    """The process answers (it says nothing of its database or broker)."""
+
+    status: str
+    service: str
+    timestamp: str
+
+
+class Readiness(Health):
+    """Whether the service can do its work: each dependency's check, and why not when it cannot."""
+
+    checks: dict[str, str]
+    message: str | None = None
 
 
 def health_payload(service: str) -> dict[str, str]:
@@ -19,11 +35,15 @@ def health_payload(service: str) -> dict[str, str]:
 def health_router(service: str, checks: Mapping[str, ReadinessCheck]) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get(f"/api/{service}/health")
+    @router.get(f"/api/{service}/health", response_model=Health)
     async def health() -> dict[str, str]:
         return health_payload(service)
 
-    @router.get(f"/api/{service}/ready")
+    @router.get(
+        f"/api/{service}/ready",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "A dependency is failing"}},
+    )
     async def ready() -> JSONResponse:
         results = await asyncio.gather(*(_safe(check) for check in checks.values()))
         status = dict(zip(checks.keys(), results, strict=True))

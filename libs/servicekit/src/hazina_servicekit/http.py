@@ -7,12 +7,13 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hazina_servicekit.errors import UnhandledErrorMiddleware
 
 CORRELATION_HEADER = "x-correlation-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -146,9 +147,15 @@ def add_http_middleware(
     body_limit_overrides: Sequence[tuple[str, int]] = (),
     redact_path: Callable[[str], str] | None = None,
 ) -> None:
+    """Outermost first: correlation id, CORS, the 500 of last resort, the body limit, the routes.
+
+    The 500 of last resort sits inside CORS and the correlation id so that a failed request's
+    answer still carries both (a browser at another origin can read it, the id finds the log).
+    """
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=max_body_bytes, overrides=body_limit_overrides
     )
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(cors_origins),
@@ -163,7 +170,3 @@ def add_http_middleware(
 def client_address(request: Request) -> str:
     """The caller's address as the ASGI server saw it (uvicorn resolves trusted proxy headers)."""
     return request.client.host if request.client else "unknown"
-
-
-def json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hazina_servicekit.auth import Principal, require_roles
 from hazina_servicekit.errors import NotFound, ServiceError
+from hazina_servicekit.openapi import error_response
 from hazina_servicekit.pagination import PageDep, set_total
 from hazina_servicekit.parking import ParkingError, ParkingLot, Resolution
 
@@ -93,7 +94,9 @@ def parked_events_router(
             raise NotFound("Parked event not found")
         return row.view()
 
-    @router.post("/{parked_id}/retry")
+    busy = {503: error_response(503, "The database is busy, or the source is not running here")}
+
+    @router.post("/{parked_id}/retry", responses=busy)
     def retry_parked(
         parked_id: uuid.UUID, actor: Principal = may_resolve, lot: ParkingLot = parking
     ) -> dict[str, Any]:
@@ -109,7 +112,7 @@ def parked_events_router(
             )
         return _outcome(resolution, "Applied")
 
-    @router.post("/{parked_id}/skip")
+    @router.post("/{parked_id}/skip", responses=busy)
     def skip_parked(
         parked_id: uuid.UUID,
         body: SkipRequest,

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import structlog
 import uvicorn
@@ -138,15 +139,34 @@ def consumer_worker(
     return worker
 
 
+# uvicorn keeps an idle connection this long; the front door (Caddy) forgets idle upstream
+# connections sooner (its ``keepalive``), so it is always the proxy that closes one and never
+# sends a request on a connection the service is closing at that moment (a 502 for the caller).
+KEEP_ALIVE_SECONDS = 75
+
+
+def server_options(*, port: int, host: str | None = None) -> dict[str, Any]:
+    """How every service runs under uvicorn: X-Forwarded-For trusted only from the front door's
+    addresses, no ``Server`` banner, idle connections kept longer than the front door keeps them.
+    """
+    return {
+        "host": host or os.environ.get("HAZINA_BIND_HOST", "127.0.0.1"),
+        "port": port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": os.environ.get("HAZINA_TRUSTED_PROXIES", "127.0.0.1"),
+        "server_header": False,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def server_config(app: FastAPI, *, port: int, host: str | None = None) -> uvicorn.Config:
+    """The same, for a test that runs ``uvicorn.Server`` itself (to test what runs)."""
+    return uvicorn.Config(app, **server_options(port=port, host=host))
+
+
 def serve(app: FastAPI, *, port: int, host: str | None = None) -> None:
-    """uvicorn, trusting X-Forwarded-For only from the front door's addresses."""
-    uvicorn.run(
-        app,
-        host=host or os.environ.get("HAZINA_BIND_HOST", "127.0.0.1"),
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("HAZINA_TRUSTED_PROXIES", "127.0.0.1"),
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    """Run ``app`` until the process is told to stop (exits non-zero if it cannot start)."""
+    uvicorn.run(app, **server_options(port=port, host=host))

@@ -77,10 +77,17 @@ def build(
         sessions=PostgresSessionStore(
             pool, ttl=timedelta(seconds=settings.refresh_token_ttl_seconds)
         ),
-        attempts=PostgresLoginAttempts(pool, window=window),
+        attempts=PostgresLoginAttempts(pool, keep_for=4 * max(window, lockout)),
         signer=keys,
-        user_throttle=ThrottlePolicy(settings.login_max_failures, window, lockout),
-        address_throttle=ThrottlePolicy(settings.address_max_failures, window, lockout),
+        throttle=ThrottlePolicy(
+            pair_max_failures=settings.login_max_failures,
+            address_max_failures=settings.address_max_failures,
+            window=window,
+            lockout=lockout,
+            unfamiliar_free_failures=settings.unfamiliar_free_failures,
+            backoff_base=timedelta(seconds=settings.backoff_base_seconds),
+            familiar_for=timedelta(days=settings.known_address_days),
+        ),
     )
     parking = ParkingLot(pool, identity)
     queue_retried_events(parking, identity, "identity", to_contract)

@@ -12,7 +12,6 @@ def _env(name: str) -> AliasChoices:
 
 
 class IdentitySettings(ServiceSettings):
-    service_name: str = "identity"
     db_schema: str = Field(default="identity", validation_alias=_env("IDENTITY_DB_SCHEMA"))
     port: int = Field(default=8101, validation_alias=_env("IDENTITY_PORT"))
     access_token_ttl_seconds: int = Field(
@@ -21,11 +20,25 @@ class IdentitySettings(ServiceSettings):
     refresh_token_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=300, validation_alias=_env("IDENTITY_REFRESH_TOKEN_TTL_SECONDS")
     )
+    # Failures of one username at one address before that pair (only) is locked.
     login_max_failures: int = Field(
         default=5, ge=1, validation_alias=_env("IDENTITY_LOGIN_MAX_FAILURES")
     )
+    # Failures from one address, any usernames, before the address is locked (spraying).
     address_max_failures: int = Field(
-        default=5, ge=1, validation_alias=_env("IDENTITY_ADDRESS_MAX_FAILURES")
+        default=50, ge=1, validation_alias=_env("IDENTITY_ADDRESS_MAX_FAILURES")
+    )
+    # Failures of one username from addresses it does not normally use before delays begin.
+    unfamiliar_free_failures: int = Field(
+        default=3, ge=0, validation_alias=_env("IDENTITY_UNFAMILIAR_FREE_FAILURES")
+    )
+    # The first delay; each further failure from an unfamiliar address doubles it.
+    backoff_base_seconds: float = Field(
+        default=1.0, gt=0, validation_alias=_env("IDENTITY_BACKOFF_BASE_SECONDS")
+    )
+    # An address the user signed in from successfully within this many days is theirs.
+    known_address_days: int = Field(
+        default=30, ge=1, validation_alias=_env("IDENTITY_KNOWN_ADDRESS_DAYS")
     )
     login_window_seconds: int = Field(
         default=900, ge=1, validation_alias=_env("IDENTITY_LOGIN_WINDOW_SECONDS")

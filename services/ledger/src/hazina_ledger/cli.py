@@ -10,7 +10,13 @@ import sys
 import time
 from typing import TextIO
 
-from hazina_ledger.adapters.audit import AuditReport, check_books, check_loans, compare_schemas
+from hazina_ledger.adapters.audit import (
+    AuditReport,
+    check_books,
+    check_held_disbursements,
+    check_loans,
+    compare_schemas,
+)
 from hazina_ledger.adapters.projection import LedgerProjection, drop_schema
 from hazina_ledger.adapters.rebuild import BulkRebuild, SqlRebuild
 from hazina_ledger.adapters.views import LedgerViews
@@ -114,6 +120,7 @@ def replay(
         )
         report.metrics["rss_after_rebuild_mib"] = _rss_mib()
         check_books(pool, report)
+        check_held_disbursements(pool, report)
         check_loans(pool, container.ledger, report)
         report.metrics["rss_after_loan_audit_mib"] = _rss_mib()
         compare_schemas(container.pool, settings.db_schema, scratch, report)
@@ -130,6 +137,7 @@ def verify(container: Container) -> AuditReport:
     container.projection.catch_up()
     report = AuditReport()
     check_books(container.pool, report)
+    check_held_disbursements(container.pool, report)
     check_loans(container.pool, container.ledger, report)
     parked = container.inbox.parked()
     report.details.append(f"{len(parked)} parked events waiting")

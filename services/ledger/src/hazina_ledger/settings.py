@@ -12,7 +12,6 @@ def _env(name: str) -> AliasChoices:
 
 
 class LedgerSettings(ServiceSettings):
-    service_name: str = "ledger"
     db_schema: str = Field(default="ledger", validation_alias=_env("LEDGER_DB_SCHEMA"))
     port: int = Field(default=8103, validation_alias=_env("LEDGER_PORT"))
     rounding_mode: str = Field(default="HALF_EVEN", validation_alias=_env("LEDGER_ROUNDING_MODE"))

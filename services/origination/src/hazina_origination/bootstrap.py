@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
 from fastapi import FastAPI
 from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
@@ -27,6 +29,7 @@ from hazina_origination.adapters.read_models import DDL, CatchingUpLookups, Read
 from hazina_origination.adapters.spreadsheets import read_rows
 from hazina_origination.api.app import create_app
 from hazina_origination.api.deps import OriginationApi
+from hazina_origination.api.upload_links import UploadLinks
 from hazina_origination.application.origination import Origination
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
@@ -39,6 +42,7 @@ from hazina_servicekit.projection import Projection
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 SERVICE = "origination"
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Container:
     parking: ParkingLot
     photos: FilePhotoStore
     verifier: TokenVerifier
+    links: UploadLinks
 
     def close(self) -> None:
         self.app.close()
@@ -117,7 +122,7 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
     ensure_schema(settings.database_url, settings.db_schema)
     pool = open_pool(settings.database_url, settings.db_schema)
     read_models = ReadModels(pool)
-    photos = FilePhotoStore(settings.uploads_path)
+    photos = FilePhotoStore(settings.uploads_path, max_pixels=settings.max_photo_pixels)
     holder: dict[str, Projection] = {}
     lookups = CatchingUpLookups(read_models, lambda: holder["projection"].catch_up())
     app = Origination(
@@ -144,7 +149,19 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
         photos=photos,
         verifier=verifier
         or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
+        links=UploadLinks(
+            upload_signing_key(settings), ttl_seconds=settings.upload_link_ttl_seconds
+        ),
     )
+
+
+def upload_signing_key(settings: OriginationSettings) -> bytes:
+    """The key from ORIGINATION_UPLOAD_SIGNING_KEY, else a random one for this process only: its
+    links then open nowhere else, so several processes serving /uploads must share a set key."""
+    if settings.upload_signing_key is not None:
+        return settings.upload_signing_key.get_secret_value().encode()
+    log.info("upload_signing_key_generated", scope="this process only")
+    return secrets.token_bytes(32)
 
 
 def workers(container: Container, link: NatsLink) -> list[Worker]:
@@ -181,6 +198,7 @@ def build_http_app(container: Container, *, link: NatsLink | None = None) -> Fas
             parking=container.parking,
             photos=container.photos,
             read_import_file=read_rows,
+            links=container.links,
         ),
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},

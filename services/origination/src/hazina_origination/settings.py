@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 
 from hazina_servicekit.settings import ServiceSettings
 
@@ -14,7 +14,6 @@ def _env(name: str) -> AliasChoices:
 
 
 class OriginationSettings(ServiceSettings):
-    service_name: str = "origination"
     db_schema: str = Field(default="origination", validation_alias=_env("ORIGINATION_DB_SCHEMA"))
     port: int = Field(default=8102, validation_alias=_env("ORIGINATION_PORT"))
     uploads_dir: str = Field(
@@ -22,6 +21,17 @@ class OriginationSettings(ServiceSettings):
     )
     max_photo_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, validation_alias=_env("ORIGINATION_MAX_PHOTO_BYTES")
+    )
+    max_photo_pixels: int = Field(
+        default=24_000_000, ge=10_000, validation_alias=_env("ORIGINATION_MAX_PHOTO_PIXELS")
+    )
+    # Signs the short-lived links to photos and ID copies. Unset: a random key per process start,
+    # so every process serving /uploads must be given the same key when there is more than one.
+    upload_signing_key: SecretStr | None = Field(
+        default=None, min_length=32, validation_alias=_env("ORIGINATION_UPLOAD_SIGNING_KEY")
+    )
+    upload_link_ttl_seconds: int = Field(
+        default=300, ge=10, le=3600, validation_alias=_env("ORIGINATION_UPLOAD_LINK_TTL_SECONDS")
     )
     max_import_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, validation_alias=_env("ORIGINATION_MAX_IMPORT_BYTES")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,8 +11,8 @@ import structlog
 from psycopg_pool import ConnectionPool
 
 from hazina_payments_gateway.adapters import subscriptions
+from hazina_payments_gateway.adapters.callback_handlers import callback_handlers
 from hazina_payments_gateway.adapters.contract_mapping import contract_mapper
-from hazina_payments_gateway.adapters.daraja import callbacks
 from hazina_payments_gateway.adapters.daraja.client import DarajaClient, DarajaSettings
 from hazina_payments_gateway.adapters.daraja.security import security_credential
 from hazina_payments_gateway.adapters.inbox import InboxProcessor, InboxWriter
@@ -26,7 +26,6 @@ from hazina_payments_gateway.adapters.read_models import (
 from hazina_payments_gateway.application.dispatcher import Dispatcher
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_payments_gateway.application.ports import Clock
-from hazina_payments_gateway.application.records import MalformedCallbackError
 from hazina_payments_gateway.domain.disbursement import DisbursementPolicy
 from hazina_payments_gateway.domain.rules import B2CTariff, check_callback_url
 from hazina_payments_gateway.settings import PaymentsSettings
@@ -61,7 +60,6 @@ class Container:
     inbox: InboxProcessor
     to_contract: Any
     clock: Clock
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         self.app.close()
@@ -143,6 +141,8 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         references=references,
         index=index,
         not_sent_retry=timedelta(seconds=settings.not_sent_retry_seconds),
+        stk_query_after=timedelta(seconds=settings.stk_query_after_seconds),
+        stk_query_attempts=settings.stk_query_attempts,
     )
     parking = ParkingLot(pool, app)
     handlers = consumer_handlers(app)
@@ -160,36 +160,15 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         interval_seconds=settings.dispatch_interval_seconds,
     )
     app.on_work = dispatcher.wake
-    handlers = {
-        "b2c_result": lambda body: app.apply_b2c_result(callbacks.parse_b2c_result(body)),
-        "b2c_timeout": lambda body: app.apply_b2c_timeout(callbacks.parse_b2c_timeout(body)),
-        "status_result": lambda body: app.apply_status_result(callbacks.parse_status_result(body)),
-        "c2b_confirmation": lambda body: (
-            "recorded" if app.record_payment(callbacks.parse_c2b(body)) else "duplicate"
-        ),
-        "stk_callback": lambda body: app.apply_stk_callback(callbacks.parse_stk_callback(body)),
-    }
-
-    def confirmations(bodies: list[bytes]) -> list[str | Exception]:
-        parsed: list[Any] = []
-        for body in bodies:
-            try:
-                parsed.append(callbacks.parse_c2b(body))
-            except MalformedCallbackError as exc:
-                parsed.append(exc)
-        recorded = iter(app.record_payments([p for p in parsed if not isinstance(p, Exception)]))
-        return [
-            p if isinstance(p, Exception) else ("recorded" if next(recorded) else "duplicate")
-            for p in parsed
-        ]
-
+    handlers, batch_handlers = callback_handlers(app)
     inbox = InboxProcessor(
         pool,
         handlers,
-        batch_handlers={"c2b_confirmation": confirmations},
+        batch_handlers=batch_handlers,
         before_batch=projection.catch_up,
         interval_seconds=settings.inbox_interval_seconds,
         retry_delay=timedelta(seconds=settings.inbox_retry_seconds),
+        max_attempts=settings.inbox_max_attempts,
     )
     writer = InboxWriter(conninfo_for(settings.database_url), settings.db_schema)
     writer.on_stored = inbox.wake

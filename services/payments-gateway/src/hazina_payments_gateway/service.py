@@ -90,7 +90,8 @@ def pull_worker(container: Container) -> Worker:
                 continue
             recorded = 0
             for payment in payments:
-                recorded += await asyncio.to_thread(container.app.record_payment, payment)
+                outcome = await asyncio.to_thread(container.app.record_payment, payment)
+                recorded += outcome.recorded
             if recorded:
                 log.warning("pull_found_missed_payments", count=recorded)
 
@@ -185,6 +186,7 @@ def build_app(
         index=container.index,
         references=container.references,
         inbox_writer=container.inbox_writer,
+        inbox=container.inbox,
         daraja=container.daraja,
         callbacks=CallbackPolicy(
             token=token,
@@ -192,7 +194,6 @@ def build_app(
             reject_unknown_references=settings.c2b_reject_unknown_references,
         ),
         pull_window_seconds=settings.pull_window_seconds,
-        extras=container.extras,
     )
     app = create_app(
         settings=settings,
@@ -203,5 +204,4 @@ def build_app(
         on_start=on_start,
         on_stop=[lambda: close_nats(link)],
     )
-    app.state.nats_link = link
     return app

@@ -17,7 +17,6 @@ def _env(*names: str) -> AliasChoices:
 
 
 class PaymentsSettings(ServiceSettings):
-    service_name: str = "payments"
     db_schema: str = Field(default="payments", validation_alias=_env("PAYMENTS_DB_SCHEMA"))
     port: int = Field(default=8104, validation_alias=_env("PAYMENTS_PORT"))
 
@@ -98,6 +97,12 @@ class PaymentsSettings(ServiceSettings):
     not_sent_retry_seconds: float = Field(
         default=5.0, ge=0, validation_alias=_env("PAYMENTS_NOT_SENT_RETRY_SECONDS")
     )
+    stk_query_after_seconds: float = Field(
+        default=180.0, gt=0, validation_alias=_env("PAYMENTS_STK_QUERY_AFTER_SECONDS")
+    )
+    stk_query_attempts: int = Field(
+        default=5, ge=1, le=50, validation_alias=_env("PAYMENTS_STK_QUERY_ATTEMPTS")
+    )
     dispatch_interval_seconds: float = Field(
         default=1.0, gt=0, validation_alias=_env("PAYMENTS_DISPATCH_INTERVAL_SECONDS")
     )
@@ -106,6 +111,9 @@ class PaymentsSettings(ServiceSettings):
     )
     inbox_retry_seconds: float = Field(
         default=2.0, gt=0, validation_alias=_env("PAYMENTS_INBOX_RETRY_SECONDS")
+    )
+    inbox_max_attempts: int = Field(
+        default=8, ge=1, le=50, validation_alias=_env("PAYMENTS_INBOX_MAX_ATTEMPTS")
     )
     inbox_processing: bool = Field(default=True, validation_alias=_env("PAYMENTS_INBOX_PROCESSING"))
     dispatching: bool = Field(default=True, validation_alias=_env("PAYMENTS_DISPATCHING"))

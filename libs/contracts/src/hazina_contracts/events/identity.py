@@ -93,9 +93,40 @@ class LoginFailed(_IdentityEvent):
 
 
 class LockedOut(_IdentityEvent):
+    """Too many failed sign-ins for this user from one address: the user may not sign in from
+    that address until ``locked_until``; other addresses the user normally uses are unaffected."""
+
     TYPE: ClassVar[str] = "LockedOut"
     VERSION: ClassVar[int] = 1
     EVENT: ClassVar[str] = "locked_out"
 
     username: str
     locked_until: AwareDatetime
+
+
+class LockoutLifted(_IdentityEvent):
+    """A super admin lifted the user's sign-in locks at every address."""
+
+    TYPE: ClassVar[str] = "LockoutLifted"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "lockout_lifted"
+
+    username: str
+    lifted_by: UUID
+
+
+class AddressLockedOut(ContractEvent):
+    """One client address failed to sign in too often across usernames (spraying): nobody may
+    sign in from it until ``locked_until``."""
+
+    TYPE: ClassVar[str] = "AddressLockedOut"
+    VERSION: ClassVar[int] = 1
+    STREAM: ClassVar[Stream] = Stream.IDENTITY
+    AGGREGATE: ClassVar[str] = "address"
+    EVENT: ClassVar[str] = "locked_out"
+
+    address_id: UUID
+    client_address: str
+    failures: int
+    locked_until: AwareDatetime
+    occurred_at: AwareDatetime

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
@@ -47,6 +47,47 @@ class RepaymentPosted(_LedgerEvent):
     suspense_cents: int = Field(ge=0)
     outstanding_cents: int = Field(ge=0)
     payment_method: Literal["mpesa", "cash", "bank"]
+
+
+class Reallocation(BaseModel):
+    """How a later repayment is allocated once an earlier one is reversed (the loan is re-folded)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    receipt: str
+    interest_cents: int = Field(ge=0)
+    principal_cents: int = Field(ge=0)
+    fee_cents: int = Field(ge=0)
+    suspense_cents: int = Field(ge=0)
+
+
+class RepaymentReversed(_LedgerEvent):
+    """A posted repayment was reversed by staff (compensating entry, never an edit).
+
+    The split is the reversed repayment's allocation as it stood when it was reversed; the loan's
+    later repayments are re-allocated (``reallocations``) and its figures are the new ones.
+    """
+
+    TYPE: ClassVar[str] = "RepaymentReversed"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "loan_account"
+    EVENT: ClassVar[str] = "repayment_reversed"
+    loan_id: UUID
+    client_id: UUID
+    receipt: str
+    amount_cents: int = Field(gt=0, description="the reversed repayment's amount")
+    interest_cents: int = Field(ge=0)
+    principal_cents: int = Field(ge=0)
+    fee_cents: int = Field(ge=0)
+    suspense_cents: int = Field(ge=0)
+    payment_method: Literal["mpesa", "cash", "bank"]
+    reason: str
+    reversed_on: dt.date
+    reallocations: list[Reallocation] = Field(default_factory=list)
+    outstanding_cents: int = Field(ge=0, description="the loan's outstanding after the reversal")
+    total_paid_cents: int = Field(
+        ge=0, description="the loan's repayments still standing after the reversal"
+    )
+    reopened: bool = Field(description="a repaid loan is owed again (its status is current)")
 
 
 class LoanRepaid(_LedgerEvent):

@@ -6,10 +6,21 @@ from typing import Any
 
 from hazina_contracts.events import identity as contract
 from hazina_contracts.events.base import ContractEvent
+from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser
 
 
 def to_contract(event: Any) -> ContractEvent | None:
+    if isinstance(event, SignInAddress.LockedOut):
+        return contract.AddressLockedOut(
+            address_id=event.originator_id,
+            client_address=event.client_address,
+            failures=event.failures,
+            locked_until=event.until,
+            occurred_at=event.timestamp,
+        )
+    if not isinstance(event, StaffUser.Event):
+        return None  # private: SignInAddress.Noted
     common = {"user_id": event.originator_id, "occurred_at": event.timestamp}
     match event:
         case StaffUser.Created():
@@ -44,4 +55,8 @@ def to_contract(event: Any) -> ContractEvent | None:
             return contract.LoginFailed(**common, username=event.username, reason=event.reason)
         case StaffUser.LockedOut():
             return contract.LockedOut(**common, username=event.username, locked_until=event.until)
+        case StaffUser.LockoutLifted():
+            return contract.LockoutLifted(
+                **common, username=event.username, lifted_by=event.lifted_by
+            )
     return None  # private: PasswordRehashed and anything added later until it is mapped

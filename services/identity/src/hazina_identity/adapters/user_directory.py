@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from hazina_identity.application.ports import DirectoryQuery
 from hazina_identity.domain.staff_user import StaffUser
+from hazina_servicekit.text import like_contains
 
 DDL = """
 CREATE TABLE IF NOT EXISTS staff_directory (
@@ -83,9 +84,10 @@ class UserDirectory:
         where, params = ["true"], []
         if query.search:
             where.append(
-                "(username ILIKE %s OR name ILIKE %s OR national_id = %s OR phone LIKE %s)"
+                "(username ILIKE %s ESCAPE '\\' OR name ILIKE %s ESCAPE '\\'"
+                " OR national_id = %s OR phone LIKE %s ESCAPE '\\')"
             )
-            like = f"%{query.search.strip()}%"
+            like = like_contains(query.search.strip())
             params += [like, like, query.search.strip(), like]
         if query.role:
             where.append("role = %s")

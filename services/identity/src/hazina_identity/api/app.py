@@ -27,8 +27,9 @@ from hazina_identity.domain.errors import (
 )
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers, error_body
-from hazina_servicekit.health import ReadinessCheck, health_payload, health_router
+from hazina_servicekit.health import Health, ReadinessCheck, health_payload, health_router
 from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.openapi import document_real_answers, document_urls
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
@@ -59,7 +60,12 @@ def create_app(
     def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
         return running_workers(workers or [])
 
-    app = FastAPI(title="Hazina identity", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Hazina identity",
+        version="0.1.0",
+        lifespan=lifespan,
+        **document_urls("identity"),
+    )
     app.state.identity_api = api
     app.state.token_verifier = verifier
     add_http_middleware(
@@ -85,7 +91,7 @@ def create_app(
     )
     app.include_router(health_router("identity", readiness))
 
-    @app.get("/api/health", tags=["health"])
+    @app.get("/api/health", tags=["health"], response_model=Health)
     async def seed_health() -> dict[str, str]:
         return health_payload("identity")
 
@@ -93,4 +99,5 @@ def create_app(
     def jwks_document() -> JSONResponse:
         return JSONResponse(jwks(), headers={"Cache-Control": "public, max-age=300"})
 
+    document_real_answers(app)
     return app

@@ -8,31 +8,32 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hazina_identity.domain.staff_user import StaffUser
+from hazina_servicekit.text import PlainText
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=1024)
+    username: PlainText = Field(min_length=1, max_length=100)
+    password: PlainText = Field(min_length=1, max_length=1024)
 
 
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    refreshToken: str = Field(min_length=1, max_length=512)  # noqa: N815 - the frontend's name
+    refreshToken: PlainText = Field(min_length=1, max_length=512)  # noqa: N815 - the frontend's name
 
 
 class LogoutRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    refreshToken: str | None = Field(default=None, max_length=512)  # noqa: N815
+    refreshToken: PlainText | None = Field(default=None, max_length=512)  # noqa: N815
 
 
 class ChangePasswordRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    currentPassword: str = Field(min_length=1, max_length=1024)  # noqa: N815
-    newPassword: str = Field(min_length=1, max_length=1024)  # noqa: N815
-    confirmPassword: str = Field(min_length=1, max_length=1024)  # noqa: N815
+    currentPassword: PlainText = Field(min_length=1, max_length=1024)  # noqa: N815
+    newPassword: PlainText = Field(min_length=1, max_length=1024)  # noqa: N815
+    confirmPassword: PlainText = Field(min_length=1, max_length=1024)  # noqa: N815
 
 
 def _clean_regions(value: Any) -> Any:
@@ -46,31 +47,31 @@ def _clean_regions(value: Any) -> Any:
 
 class UserCreateRequest(BaseModel):
     model_config = _STRICT
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
-    password: str = Field(min_length=1, max_length=1024)
-    role: str = Field(min_length=1, max_length=40)
-    regions: list[str] = Field(default_factory=list, max_length=50)
-    name: str | None = Field(default=None, max_length=200)
-    branchId: str | None = Field(default=None, max_length=64)  # noqa: N815
-    nationalId: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{4,20}$")  # noqa: N815
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ]{9,15}$")
+    username: PlainText = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+    password: PlainText = Field(min_length=1, max_length=1024)
+    role: PlainText = Field(min_length=1, max_length=40)
+    regions: list[PlainText] = Field(default_factory=list, max_length=50)
+    name: PlainText | None = Field(default=None, max_length=200)
+    branchId: PlainText | None = Field(default=None, max_length=64)  # noqa: N815
+    nationalId: PlainText | None = Field(default=None, pattern=r"^[0-9A-Za-z]{4,20}$")  # noqa: N815
+    phone: PlainText | None = Field(default=None, pattern=r"^\+?[0-9 ]{9,15}$")
 
     _regions = field_validator("regions", mode="before")(_clean_regions)
 
 
 class UserUpdateRequest(BaseModel):
     model_config = _STRICT
-    role: str | None = Field(default=None, min_length=1, max_length=40)
-    regions: list[str] | None = Field(default=None, max_length=50)
+    role: PlainText | None = Field(default=None, min_length=1, max_length=40)
+    regions: list[PlainText] | None = Field(default=None, max_length=50)
     active: bool | None = None
-    branchId: str | None = Field(default=None, max_length=64)  # noqa: N815
+    branchId: PlainText | None = Field(default=None, max_length=64)  # noqa: N815
 
     _regions = field_validator("regions", mode="before")(_clean_regions)
 
 
 class ResetPasswordRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    newPassword: str | None = Field(default=None, min_length=1, max_length=1024)  # noqa: N815
+    newPassword: PlainText | None = Field(default=None, min_length=1, max_length=1024)  # noqa: N815
 
 
 def user_view(row: dict[str, Any]) -> dict[str, Any]:

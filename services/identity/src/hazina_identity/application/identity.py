@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from hazina_identity.domain.errors import IdentityError, UserInactiveError
 from hazina_identity.domain.login_throttle import ThrottlePolicy
 from hazina_identity.domain.password_policy import check_password
 from hazina_identity.domain.roles import Role, parse_role
+from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser, normalise_username
 
 INVALID_CREDENTIALS = "Invalid username or password"
@@ -50,13 +52,19 @@ class WrongCurrentPasswordError(IdentityError):
 
 
 class LockedOutError(IdentityError):
+    """The same answer for a lock and a delay, for known and unknown usernames alike."""
+
     def __init__(self, until: datetime, now: datetime) -> None:
-        self.retry_after_seconds = max(1, int((until - now).total_seconds()) + 1)
-        minutes = max(1, round(self.retry_after_seconds / 60))
-        super().__init__(
-            f"Too many failed sign-in attempts. Try again in about {minutes} minute"
-            f"{'s' if minutes != 1 else ''}."
-        )
+        self.retry_after_seconds = max(1, math.ceil((until - now).total_seconds()))
+        if self.retry_after_seconds < 60:
+            wait = _plural(self.retry_after_seconds, "second")
+        else:
+            wait = "about " + _plural(max(1, round(self.retry_after_seconds / 60)), "minute")
+        super().__init__(f"Too many failed sign-in attempts. Try again in {wait}.")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,7 @@ class Identity(Application):
         sessions: SessionStore,
         attempts: LoginAttempts,
         signer: TokenSigner,
-        user_throttle: ThrottlePolicy,
-        address_throttle: ThrottlePolicy,
+        throttle: ThrottlePolicy,
     ) -> None:
         super().__init__(env=env)
         self.hasher = hasher
@@ -89,8 +96,7 @@ class Identity(Application):
         self.sessions = sessions
         self.attempts = attempts
         self.signer = signer
-        self.user_throttle = user_throttle
-        self.address_throttle = address_throttle
+        self.throttle = throttle
         # A real hash to verify against when the username is unknown, so both paths take as long.
         self._decoy_hash = hasher.hash(secrets.token_urlsafe(16))
 
@@ -230,23 +236,21 @@ class Identity(Application):
     def log_in(self, cmd: LogIn) -> Session:
         now = self.clock.now()
         username = normalise_username(cmd.username)
-        keys = [f"user:{username}", f"address:{cmd.client_address}"]
-        until = self.attempts.locked_until(keys, now)
-        if until is not None:
-            raise LockedOutError(until, now)
+        address = cmd.client_address
         user = self.find_by_username(username) if username else None
+        self._refuse_while_throttled(user, username, address, now)
         if user is None:
             self.hasher.verify(self._decoy_hash, cmd.password)
-            self._failed(keys, None, "unknown_user", cmd, now)
+            self._failed(username, None, "unknown_user", cmd, now)
             raise InvalidCredentialsError(INVALID_CREDENTIALS)
         if not self.hasher.verify(user.password_hash, cmd.password):
-            self._failed(keys, user, "wrong_password", cmd, now)
+            self._failed(username, user, "wrong_password", cmd, now)
             raise InvalidCredentialsError(INVALID_CREDENTIALS)
         if not user.active:
             user.record_login_failed(
                 at=now,
                 reason="inactive",
-                client_address=cmd.client_address,
+                client_address=address,
                 correlation_id=cmd.correlation_id,
             )
             self.save(user)
@@ -254,33 +258,89 @@ class Identity(Application):
         if self.hasher.needs_rehash(user.password_hash):
             user.rehash_password(password_hash=self.hasher.hash(cmd.password))
         user.record_login_succeeded(
-            at=now, client_address=cmd.client_address, correlation_id=cmd.correlation_id
+            at=now, client_address=address, correlation_id=cmd.correlation_id
         )
         self.save(user)
-        self.attempts.clear(keys[0])
+        self.attempts.succeeded(username, address)
         refresh = self.sessions.issue(user.id, now)
         return Session(user=user, access=self._access_token(user, now), refresh_token=refresh)
 
-    def _failed(
-        self, keys: list[str], user: StaffUser | None, reason: str, cmd: LogIn, now: datetime
+    def _refuse_while_throttled(
+        self, user: StaffUser | None, username: str, address: str, now: datetime
     ) -> None:
-        failures = self.attempts.record_failure(keys, now)
-        user_until = self.user_throttle.locked_until(failures.get(keys[0], []), now)
-        address_until = self.address_throttle.locked_until(failures.get(keys[1], []), now)
-        if user_until:
-            self.attempts.lock(keys[0], user_until)
-        if address_until:
-            self.attempts.lock(keys[1], address_until)
+        """429 while the pair or the address is locked, or while an unfamiliar address must wait.
+
+        An unknown username has no familiar address, exactly like a known one being guessed from
+        elsewhere, so the answer does not tell whether the account exists.
+        """
+        policy = self.throttle
+        until = self.attempts.locked_until(username, address, now)
+        familiar = user.familiar_addresses(now, policy.familiar_for) if user is not None else []
+        if address not in familiar:
+            failures = self.attempts.unfamiliar_failures(username, familiar, now - policy.window)
+            wait = policy.unfamiliar_wait_until(failures, now)
+            if wait is not None and (until is None or wait > until):
+                until = wait
+        if until is not None:
+            raise LockedOutError(until, now)
+
+    def _failed(
+        self, username: str, user: StaffUser | None, reason: str, cmd: LogIn, now: datetime
+    ) -> None:
+        policy = self.throttle
+        address = cmd.client_address
+        failures = self.attempts.record_failure(username, address, now, now - policy.window)
+        pair_until = policy.pair_locked_until(failures.pair, now)
+        pair_locked = pair_until is not None and self.attempts.lock_pair(
+            username, address, pair_until, now
+        )
+        address_until = policy.address_locked_until(failures.address, now)
+        if address_until is not None and self.attempts.lock_address(address, address_until, now):
+            self._record_address_locked(address, address_until, len(failures.address), cmd)
         if user is not None:
             user.record_login_failed(
                 at=now,
                 reason=reason,
-                client_address=cmd.client_address,
+                client_address=address,
                 correlation_id=cmd.correlation_id,
             )
-            if user_until:
-                user.record_locked_out(until=user_until, correlation_id=cmd.correlation_id)
+            if pair_locked and pair_until is not None:
+                user.record_locked_out(until=pair_until, correlation_id=cmd.correlation_id)
             self.save(user)
+        # An unknown username's lock is not recorded: there is no account, and what people type
+        # as a username is sometimes their password, which must never reach the store.
+
+    def _record_address_locked(
+        self, address: str, until: datetime, failures: int, cmd: LogIn
+    ) -> None:
+        for _ in range(2):  # a second try if another request noted the address first
+            try:
+                place: SignInAddress = self.repository.get(SignInAddress.create_id(address))
+            except AggregateNotFoundError:
+                place = SignInAddress(client_address=address)
+            place.record_locked_out(
+                until=until, failures=failures, correlation_id=cmd.correlation_id
+            )
+            try:
+                self.save(place)
+                return
+            except IntegrityError:
+                continue
+
+    def lift_lockout(
+        self, user_id: uuid.UUID, *, actor_id: uuid.UUID, correlation_id: str | None
+    ) -> bool:
+        """Clear the user's sign-in locks and failures at every address; True when a lock was lifted.
+
+        Only a lift of a lock in force is recorded (``LockoutLifted``), so the history says who
+        let whom back in, and asking twice records it once.
+        """
+        user = self.get_user(user_id)
+        lifted = self.attempts.lift(user.username, self.clock.now())
+        if lifted:
+            user.record_lockout_lifted(by=actor_id, correlation_id=correlation_id)
+            self.save(user)
+        return lifted > 0
 
     def refresh(self, refresh_token: str) -> Session:
         now = self.clock.now()

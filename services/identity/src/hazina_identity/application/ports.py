@@ -47,11 +47,44 @@ class SessionStore(Protocol):
     def revoke_user(self, user_id: uuid.UUID, now: datetime) -> int: ...
 
 
+@dataclass(frozen=True)
+class RecentFailures:
+    """Failed sign-ins inside the window: this username at this address, and this address at all."""
+
+    pair: list[datetime]
+    address: list[datetime]
+
+
 class LoginAttempts(Protocol):
-    def locked_until(self, keys: list[str], now: datetime) -> datetime | None: ...
-    def record_failure(self, keys: list[str], now: datetime) -> dict[str, list[datetime]]: ...
-    def lock(self, key: str, until: datetime) -> None: ...
-    def clear(self, key: str) -> None: ...
+    """Failed sign-ins and locks, per (username, address) pair and per address."""
+
+    def locked_until(self, username: str, client_address: str, now: datetime) -> datetime | None:
+        """The latest lock in force on this pair or on the whole address."""
+        ...
+
+    def unfamiliar_failures(
+        self, username: str, familiar: list[str], since: datetime
+    ) -> list[datetime]:
+        """The username's failures since then from addresses other than ``familiar``."""
+        ...
+
+    def record_failure(
+        self, username: str, client_address: str, now: datetime, since: datetime
+    ) -> RecentFailures: ...
+
+    def lock_pair(self, username: str, client_address: str, until: datetime, now: datetime) -> bool:
+        """Lock the pair; True only for the request that turned the lock on (one event per lock)."""
+        ...
+
+    def lock_address(self, client_address: str, until: datetime, now: datetime) -> bool: ...
+
+    def succeeded(self, username: str, client_address: str) -> None:
+        """Forget the pair's failures after a successful sign-in."""
+        ...
+
+    def lift(self, username: str, now: datetime) -> int:
+        """Remove the username's locks and failures at every address; returns locks in force."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_identity.domain.errors import SelfLockoutError, UserInactiveError
 from hazina_identity.domain.roles import Role
 
 USERNAME_NAMESPACE = uuid.UUID("1b7d0f4e-9f3c-4d0e-8a51-3c9f2a6b7e20")
+
+# How many addresses a user's recent successful sign-ins are remembered from (newest kept).
+KNOWN_ADDRESSES_KEPT = 5
 
 
 def normalise_username(username: str) -> str:
@@ -21,11 +25,13 @@ def normalise_username(username: str) -> str:
 class StaffUser(Aggregate):
     """One aggregate per username: its id is derived from the name, so a username is taken once."""
 
+    TOPIC = "hazina.identity.StaffUser"
+
     @staticmethod
     def create_id(username: str, **_: Any) -> uuid.UUID:
         return uuid.uuid5(USERNAME_NAMESPACE, normalise_username(username))
 
-    @event("Created")
+    @event("Created", topic="hazina.identity.StaffUser.Created")
     def __init__(
         self,
         *,
@@ -50,6 +56,8 @@ class StaffUser(Aggregate):
         self.password_hash = password_hash
         self.active = True
         self.last_login_at: datetime | None = None
+        # Where the user last signed in successfully: address -> when (bounded, newest kept).
+        self.known_addresses: dict[str, datetime] = {}
 
     # Commands: decide, then record. The decorated private methods only assign state.
 
@@ -75,7 +83,7 @@ class StaffUser(Aggregate):
         )
         return True
 
-    @event("AccessChanged")
+    @event("AccessChanged", topic="hazina.identity.StaffUser.AccessChanged")
     def _access_changed(
         self,
         role: str,
@@ -96,7 +104,7 @@ class StaffUser(Aggregate):
         self._deactivated(deactivated_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Deactivated")
+    @event("Deactivated", topic="hazina.identity.StaffUser.Deactivated")
     def _deactivated(self, deactivated_by: uuid.UUID, correlation_id: str | None) -> None:
         self.active = False
 
@@ -106,11 +114,11 @@ class StaffUser(Aggregate):
         self._reactivated(reactivated_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Reactivated")
+    @event("Reactivated", topic="hazina.identity.StaffUser.Reactivated")
     def _reactivated(self, reactivated_by: uuid.UUID, correlation_id: str | None) -> None:
         self.active = True
 
-    @event("PasswordReset")
+    @event("PasswordReset", topic="hazina.identity.StaffUser.PasswordReset")
     def reset_password(
         self, *, password_hash: str, reset_by: uuid.UUID, correlation_id: str | None
     ) -> None:
@@ -121,11 +129,11 @@ class StaffUser(Aggregate):
             raise UserInactiveError("This account has been deactivated")
         self._password_changed(password_hash=password_hash, correlation_id=correlation_id)
 
-    @event("PasswordChanged")
+    @event("PasswordChanged", topic="hazina.identity.StaffUser.PasswordChanged")
     def _password_changed(self, password_hash: str, correlation_id: str | None) -> None:
         self.password_hash = password_hash
 
-    @event("PasswordRehashed")
+    @event("PasswordRehashed", topic="hazina.identity.StaffUser.PasswordRehashed")
     def rehash_password(self, *, password_hash: str) -> None:
         """Private: the same password under stronger hashing parameters."""
         self.password_hash = password_hash
@@ -140,11 +148,20 @@ class StaffUser(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("LoginSucceeded")
+    @event("LoginSucceeded", topic="hazina.identity.StaffUser.LoginSucceeded")
     def _login_succeeded(
         self, username: str, at: datetime, client_address: str, correlation_id: str | None
     ) -> None:
         self.last_login_at = at
+        known = dict(self.known_addresses)
+        known.pop(client_address, None)
+        known[client_address] = at
+        newest = sorted(known.items(), key=lambda item: item[1])[-KNOWN_ADDRESSES_KEPT:]
+        self.known_addresses = dict(newest)
+
+    def familiar_addresses(self, now: datetime, within: timedelta) -> list[str]:
+        """Addresses the user signed in from successfully within that long: where they work."""
+        return [address for address, at in self.known_addresses.items() if now - at <= within]
 
     def record_login_failed(
         self, *, at: datetime, reason: str, client_address: str, correlation_id: str | None
@@ -157,7 +174,7 @@ class StaffUser(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("LoginFailed")
+    @event("LoginFailed", topic="hazina.identity.StaffUser.LoginFailed")
     def _login_failed(
         self,
         username: str,
@@ -171,6 +188,20 @@ class StaffUser(Aggregate):
     def record_locked_out(self, *, until: datetime, correlation_id: str | None) -> None:
         self._locked_out(username=self.username, until=until, correlation_id=correlation_id)
 
-    @event("LockedOut")
+    @event("LockedOut", topic="hazina.identity.StaffUser.LockedOut")
     def _locked_out(self, username: str, until: datetime, correlation_id: str | None) -> None:
-        pass
+        """Too many failures for this user from one address: that address is locked until then
+        (the ``LoginFailed`` just before names it)."""
+
+    def record_lockout_lifted(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
+        self._lockout_lifted(username=self.username, lifted_by=by, correlation_id=correlation_id)
+
+    @event("LockoutLifted", topic="hazina.identity.StaffUser.LockoutLifted")
+    def _lockout_lifted(
+        self, username: str, lifted_by: uuid.UUID, correlation_id: str | None
+    ) -> None:
+        """A super admin lifted the user's sign-in locks at every address."""
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_identity.domain.staff_user:StaffUser", StaffUser)

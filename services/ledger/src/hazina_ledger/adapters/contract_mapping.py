@@ -72,8 +72,38 @@ def to_contract(event: Any) -> ContractEvent | None:
                 days_past_due=0,
                 outstanding_cents=0,
             )
+        case LoanAccount.RepaymentReversed() if getattr(event, "amount_cents", None) is not None:
+            lines = event.lines
+            return contract.RepaymentReversed(
+                occurred_at=at,
+                loan_id=event.originator_id,
+                client_id=_uuid(event.client_id),
+                receipt=event.receipt,
+                amount_cents=event.amount_cents,
+                fee_cents=sum(r[1] for r in lines),
+                interest_cents=sum(r[2] for r in lines),
+                principal_cents=sum(r[3] for r in lines),
+                suspense_cents=event.suspense_cents,
+                payment_method=event.method,
+                reason=event.reason,
+                reversed_on=dt.date.fromisoformat(event.reversed_on),
+                reallocations=[
+                    contract.Reallocation(
+                        receipt=receipt,
+                        fee_cents=sum(r[1] for r in rows),
+                        interest_cents=sum(r[2] for r in rows),
+                        principal_cents=sum(r[3] for r in rows),
+                        suspense_cents=int(suspense),
+                    )
+                    for receipt, rows, suspense in event.reallocations
+                ],
+                outstanding_cents=event.outstanding_cents,
+                total_paid_cents=event.total_paid_cents,
+                reopened=event.reopened,
+            )
         case LoanAccount.RepaymentReversed() if event.reopened:
-            # A reversal that reopens a repaid loan: it is owed again.
+            # Stored before RepaymentReversed was published (no amount recorded): as it was then
+            # published, a reversal that reopens a repaid loan is only its status change.
             return contract.LoanStatusChanged(
                 occurred_at=at,
                 loan_id=event.originator_id,

@@ -106,7 +106,16 @@ class LedgerInbox:
                 with self.pool.connection() as own:
                     upsert_client(own, row)
         elif isinstance(model, DisbursementCompleted):
-            self.ledger.open_loan_account(on_disbursement_completed(model))
+            outcome = self.ledger.open_loan_account(on_disbursement_completed(model))
+            if outcome == "held":
+                # Paid out, but not the approved principal: booked to suspense, not scheduled,
+                # listed for staff (GET /api/ledger/disbursement-mismatches).
+                log.warning(
+                    "disbursement_mismatch_held",
+                    loan_id=str(model.loan_id),
+                    disbursement_id=str(model.disbursement_id),
+                    amount_cents=model.amount_cents,
+                )
             self.retry_parked(*_waiting_on(model.loan_id))
         elif isinstance(model, PaymentReceived):
             self._receive(model)

@@ -15,9 +15,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from psycopg_pool import ConnectionPool
 
-from hazina_ledger.adapters.read_models import DDL, apply_event, truncate_read_models
+from hazina_ledger.adapters.read_models import DDL, apply_event
 from hazina_servicekit.parking import ParkingLot
-from hazina_servicekit.projection import ProgressCallback, Projection
+from hazina_servicekit.projection import Projection
 
 NAME = "ledger_read_models"
 
@@ -37,15 +37,6 @@ class LedgerProjection(Projection):
 
     def apply_notification(self, notification: Notification, conn: psycopg.Connection[Any]) -> None:
         apply_event(self.app.mapper.to_domain_event(notification), conn, notification.id)
-
-    def rebuild_all(self, batch_size: int = 2000, progress: ProgressCallback | None = None) -> int:
-        with self.pool.connection() as conn, conn.transaction():
-            truncate_read_models(conn)
-            conn.execute(
-                "UPDATE projection_positions SET notification_id = 0 WHERE projection = %s",
-                (self.name,),
-            )
-        return self.catch_up(batch_size=batch_size, progress=progress)
 
 
 def drop_schema(conn: psycopg.Connection[Any], schema: str) -> None:

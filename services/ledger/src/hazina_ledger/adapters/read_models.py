@@ -57,6 +57,24 @@ CREATE TABLE IF NOT EXISTS loan_accounts (
 CREATE INDEX IF NOT EXISTS loan_accounts_client ON loan_accounts (client_id);
 CREATE INDEX IF NOT EXISTS loan_accounts_status ON loan_accounts (status);
 
+CREATE TABLE IF NOT EXISTS disbursement_mismatches (
+    disbursement_id text PRIMARY KEY,
+    loan_id uuid NOT NULL,
+    client_id uuid NOT NULL,
+    expected_cents bigint NOT NULL,
+    amount_cents bigint NOT NULL,
+    charge_cents bigint NOT NULL,
+    mpesa_receipt text NOT NULL,
+    disbursed_on date NOT NULL,
+    held_at timestamptz NOT NULL,
+    status text NOT NULL,
+    reason text,
+    resolved_by uuid,
+    resolved_on date,
+    resolved_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS disbursement_mismatches_status ON disbursement_mismatches (status, held_at);
+
 CREATE TABLE IF NOT EXISTS loan_instalments (
     loan_id uuid NOT NULL,
     number integer NOT NULL,
@@ -205,6 +223,7 @@ CREATE TABLE IF NOT EXISTS account_balances (
 
 READ_MODEL_TABLES = (
     "loan_accounts",
+    "disbursement_mismatches",
     "loan_instalments",
     "repayments",
     "repayment_lines",
@@ -237,6 +256,7 @@ def _value_date(event: Any) -> dt.date:
         "written_off_on",
         "deposited_on",
         "approved_on",
+        "resolved_on",
     ):
         value = getattr(event, name, None)
         if value:
@@ -367,6 +387,51 @@ def _apply_loan_event(event: Any, position: int, conn: psycopg.Connection[Any]) 
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 [(loan_id, *row) for row in event.instalments],
             )
+    elif isinstance(event, LoanAccount.DisbursementMismatchHeld):
+        conn.execute(
+            "INSERT INTO disbursement_mismatches (disbursement_id, loan_id, client_id, expected_cents, "
+            "amount_cents, charge_cents, mpesa_receipt, disbursed_on, held_at, status) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'held')",
+            (
+                event.disbursement_id,
+                loan_id,
+                event.client_id,
+                event.expected_cents,
+                event.amount_cents,
+                event.charge_cents,
+                event.mpesa_receipt,
+                event.disbursed_on,
+                at,
+            ),
+        )
+        conn.execute(
+            "UPDATE loan_accounts SET last_event_at = %s WHERE loan_id = %s", (at, loan_id)
+        )
+    elif isinstance(
+        event,
+        LoanAccount.DisbursementMismatchAccepted
+        | LoanAccount.DisbursementMismatchMarkedForRecovery,
+    ):
+        status = (
+            "accepted"
+            if isinstance(event, LoanAccount.DisbursementMismatchAccepted)
+            else "recovery"
+        )
+        conn.execute(
+            "UPDATE disbursement_mismatches SET status = %s, reason = %s, resolved_by = %s, "
+            "resolved_on = %s, resolved_at = %s WHERE disbursement_id = %s",
+            (
+                status,
+                event.reason,
+                event.resolved_by,
+                event.resolved_on,
+                at,
+                event.disbursement_id,
+            ),
+        )
+        conn.execute(
+            "UPDATE loan_accounts SET last_event_at = %s WHERE loan_id = %s", (at, loan_id)
+        )
     elif isinstance(event, LoanAccount.RepaymentPosted):
         fee, interest, principal = _sum_lines(event.lines)
         conn.execute(

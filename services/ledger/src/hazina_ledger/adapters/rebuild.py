@@ -44,6 +44,7 @@ _DATE_FIELDS = (
     "written_off_on",
     "deposited_on",
     "approved_on",
+    "resolved_on",
 )
 
 
@@ -480,7 +481,7 @@ SELECT e.notification_id AS n, e.originator_id AS oid, e.originator_version AS v
        CASE WHEN j.journaled THEN md5(e.originator_id::text || ':' || e.originator_version)::uuid END AS entry_id,
        CASE WHEN j.journaled THEN coalesce(
            (coalesce(j.s->>'paid_on', j.s->>'disbursed_on', j.s->>'reversed_on', j.s->>'written_off_on',
-                     j.s->>'deposited_on', j.s->>'approved_on'))::date,
+                     j.s->>'deposited_on', j.s->>'approved_on', j.s->>'resolved_on'))::date,
            ((j.s->>'paid_at')::timestamptz AT TIME ZONE 'UTC' + interval '3 hours')::date,
            (t.ts AT TIME ZONE 'UTC' + interval '3 hours')::date
        ) END AS value_date

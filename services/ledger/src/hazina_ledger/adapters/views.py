@@ -179,6 +179,27 @@ class LedgerViews:
     def conflicts(self) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM receipt_conflicts ORDER BY flagged_at")
 
+    # Payouts that were not the approved principal
+
+    _MISMATCHES = (
+        "SELECT m.*, l.account_number, l.status AS loan_status, c.name AS client_name "
+        "FROM disbursement_mismatches m JOIN loan_accounts l ON l.loan_id = m.loan_id "
+        "LEFT JOIN clients c ON c.client_id = m.client_id"
+    )
+
+    def disbursement_mismatches(self, status: str | None) -> list[dict[str, Any]]:
+        if status:
+            return self._all(
+                self._MISMATCHES + " WHERE m.status = %s ORDER BY m.held_at, m.disbursement_id",
+                (status,),
+            )
+        return self._all(self._MISMATCHES + " ORDER BY m.held_at, m.disbursement_id")
+
+    def disbursement_mismatch(self, disbursement_id: uuid.UUID) -> dict[str, Any] | None:
+        return self._one(
+            self._MISMATCHES + " WHERE m.disbursement_id = %s", (str(disbursement_id),)
+        )
+
     # Savings
 
     def savings_transactions(

@@ -23,6 +23,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.openapi import document_real_answers, document_urls
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
@@ -51,7 +52,12 @@ def create_app(
     def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
         return running_workers(workers or [], on_shutdown=on_shutdown or [])
 
-    app = FastAPI(title="Hazina ledger", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Hazina ledger",
+        version="0.1.0",
+        lifespan=lifespan,
+        **document_urls("ledger"),
+    )
     app.state.ledger_api = api
     app.state.token_verifier = verifier
     add_http_middleware(
@@ -65,4 +71,5 @@ def create_app(
         parked_events_router("ledger", readers=RECORDERS, resolvers=APPROVERS, lot_of=get_parking)
     )
     app.include_router(health_router("ledger", readiness))
+    document_real_answers(app)
     return app

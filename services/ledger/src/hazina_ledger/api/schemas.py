@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from hazina_contracts.money import PositiveKesCents, kes_number, parse_kes_to_cents
+from hazina_contracts.money import DecimalText, PositiveKesCents, SignedKesCents, kes_number
+from hazina_servicekit.dates import IsoDate, IsoDateTime
+from hazina_servicekit.text import MultilineText, PlainText, TextRule
 
 _FRONTEND = ConfigDict(extra="ignore", populate_by_name=True)
 _STRICT = ConfigDict(extra="forbid", populate_by_name=True)
 Method = Literal["mpesa", "cash", "bank"]
-TransactionId = str
+# A rate or a KES multiple sent as a number or plain decimal text, read by the bounded parser.
+DecimalInput = Annotated[DecimalText, TextRule()]
 
 
 def _receipt(value: Any) -> Any:
@@ -28,15 +30,15 @@ class RepaymentRequest(BaseModel):
     loanId: uuid.UUID  # noqa: N815 - the seed's names
     amount: PositiveKesCents
     paymentMethod: Method  # noqa: N815
-    transactionId: str = Field(min_length=1, max_length=64)  # noqa: N815
-    paidAt: AwareDatetime | None = None  # noqa: N815
+    transactionId: PlainText = Field(min_length=1, max_length=64)  # noqa: N815
+    paidAt: IsoDateTime | None = None  # noqa: N815
 
     _tx = field_validator("transactionId", mode="before")(_receipt)
 
 
 class ReasonRequest(BaseModel):
     model_config = _FRONTEND
-    reason: str = Field(min_length=3, max_length=500)
+    reason: MultilineText = Field(min_length=3, max_length=500)
 
 
 class AssignRequest(BaseModel):
@@ -50,9 +52,9 @@ class DepositRequest(BaseModel):
     clientId: uuid.UUID  # noqa: N815
     amount: PositiveKesCents
     paymentMethod: Method  # noqa: N815
-    transactionId: str = Field(min_length=1, max_length=64)  # noqa: N815
-    notes: str | None = Field(default=None, max_length=500)
-    paidAt: AwareDatetime | None = None  # noqa: N815
+    transactionId: PlainText = Field(min_length=1, max_length=64)  # noqa: N815
+    notes: MultilineText | None = Field(default=None, max_length=500)
+    paidAt: IsoDateTime | None = None  # noqa: N815
 
     _tx = field_validator("transactionId", mode="before")(_receipt)
 
@@ -63,17 +65,17 @@ class SavingsAdjustRequest(BaseModel):
     model_config = _FRONTEND
     clientId: uuid.UUID  # noqa: N815
     amountCents: int | None = Field(default=None, ge=-(10**15), le=10**15)  # noqa: N815
-    amountKES: Any = None  # noqa: N815
-    notes: str | None = Field(default=None, max_length=500)
+    amountKES: SignedKesCents | None = None  # noqa: N815
+    notes: MultilineText | None = Field(default=None, max_length=500)
     paymentMethod: Method = "cash"  # noqa: N815
-    transactionId: str | None = Field(default=None, min_length=1, max_length=64)  # noqa: N815
+    transactionId: PlainText | None = Field(default=None, min_length=1, max_length=64)  # noqa: N815
 
     def signed_cents(self) -> int:
         if self.amountCents is not None:
             return self.amountCents
         if self.amountKES is None:
             raise ValueError("amountCents or amountKES is required")
-        return parse_kes_to_cents(self.amountKES, allow_negative=True)
+        return self.amountKES
 
 
 class WithdrawalRequest(BaseModel):
@@ -81,28 +83,19 @@ class WithdrawalRequest(BaseModel):
     clientId: uuid.UUID  # noqa: N815
     amount: PositiveKesCents
     paymentMethod: Method  # noqa: N815
-    notes: str | None = Field(default=None, max_length=500)
+    notes: MultilineText | None = Field(default=None, max_length=500)
 
 
 class RejectRequest(BaseModel):
     model_config = _FRONTEND
-    reason: str = Field(default="", max_length=500)
+    reason: MultilineText = Field(default="", max_length=500)
 
 
 class FeeSpec(BaseModel):
     model_config = _STRICT
-    name: str = Field(default="fee", max_length=80)
+    name: PlainText = Field(default="fee", max_length=80)
     kind: Literal["flat", "percent"]
-    value: str = Field(max_length=20)
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return (
-            str(value)
-            if isinstance(value, int | Decimal) and not isinstance(value, bool)
-            else value
-        )
+    value: DecimalInput = Field(max_length=20)
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -116,7 +109,7 @@ class ProductSpec(BaseModel):
     interest_method: Literal["flat", "declining_equal_instalments", "declining_equal_principal"] = (
         Field(validation_alias=_alias("interest_method", "interestMethod"))
     )
-    interest_rate_percent: str = Field(
+    interest_rate_percent: DecimalInput = Field(
         validation_alias=_alias("interest_rate_percent", "interestRatePercent", "interestRate"),
         max_length=20,
     )
@@ -126,7 +119,7 @@ class ProductSpec(BaseModel):
     repayment_frequency: Literal["weekly", "monthly"] = Field(
         default="monthly", validation_alias=_alias("repayment_frequency", "repaymentFrequency")
     )
-    instalment_multiple_of: str = Field(
+    instalment_multiple_of: DecimalInput = Field(
         default="0.01",
         validation_alias=_alias(
             "instalment_multiple_of", "instalmentMultipleOf", "installmentAmountInMultiplesOf"
@@ -134,20 +127,11 @@ class ProductSpec(BaseModel):
         max_length=20,
     )
     fees: list[FeeSpec] = Field(default_factory=list, max_length=20)
-    allocation: str | None = Field(default=None, max_length=80)
-    rounding: str | None = Field(default=None, max_length=20)
+    allocation: PlainText | None = Field(default=None, max_length=80)
+    rounding: PlainText | None = Field(default=None, max_length=20)
     weekly_month_convention: Literal["calendar", "four_weeks"] | None = Field(
         default=None, validation_alias=_alias("weekly_month_convention", "weeklyMonthConvention")
     )
-
-    @field_validator("interest_rate_percent", "instalment_multiple_of", mode="before")
-    @classmethod
-    def _decimal_text(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("must be a decimal number")
-        if isinstance(value, int | float | Decimal):
-            return repr(value) if isinstance(value, float) else str(value)
-        return value
 
 
 class SchedulePreviewRequest(BaseModel):
@@ -156,12 +140,12 @@ class SchedulePreviewRequest(BaseModel):
     product: ProductSpec | None = None
     amount: PositiveKesCents
     term: int = Field(ge=1, le=520)
-    disbursedOn: dt.date | None = None  # noqa: N815
+    disbursedOn: IsoDate | None = None  # noqa: N815
 
 
 class AssessArrearsRequest(BaseModel):
     model_config = _FRONTEND
-    asOf: dt.date | None = None  # noqa: N815
+    asOf: IsoDate | None = None  # noqa: N815
 
 
 def kes(cents: int) -> int | Decimal:

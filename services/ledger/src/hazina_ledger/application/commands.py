@@ -32,6 +32,17 @@ class OpenLoanAccount:
 
 
 @dataclass(frozen=True)
+class ResolveHeldDisbursement:
+    """Staff's decision on a payout that was not the approved principal."""
+
+    loan_id: uuid.UUID
+    disbursement_id: uuid.UUID
+    decision: str  # accept (as the principal) | recover
+    reason: str
+    decided_by: uuid.UUID
+
+
+@dataclass(frozen=True)
 class PostRepayment:
     loan_id: uuid.UUID
     receipt: str

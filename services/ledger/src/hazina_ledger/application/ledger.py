@@ -30,6 +30,7 @@ from hazina_ledger.application.commands import (
     RecordLoanTerms,
     RecordUnallocatedReceipt,
     RequestWithdrawal,
+    ResolveHeldDisbursement,
     ReverseReceipt,
     WriteOffLoan,
 )
@@ -190,8 +191,10 @@ class Ledger(Application):
 
         return self.execute(run, loan_ids=[cmd.loan_id])
 
-    def open_loan_account(self, cmd: OpenLoanAccount) -> bool:
-        def run(uow: UnitOfWork) -> bool:
+    def open_loan_account(self, cmd: OpenLoanAccount) -> str:
+        """``opened``, ``held`` (the amount is not the approved principal) or ``duplicate``."""
+
+        def run(uow: UnitOfWork) -> str:
             loan = uow.get(LoanAccount, cmd.loan_id)
             if loan is None:
                 raise AwaitingPrerequisiteError(
@@ -207,6 +210,33 @@ class Ledger(Application):
             )
 
         return self.execute(run, loan_ids=[cmd.loan_id])
+
+    def resolve_held_disbursement(self, cmd: ResolveHeldDisbursement) -> None:
+        """Accept a held payout as the loan's principal, or mark it for recovery."""
+        if cmd.decision not in ("accept", "recover"):
+            raise InvalidRequestError("decide accept or recover")
+        today = self.today()
+
+        def run(uow: UnitOfWork) -> None:
+            loan = uow.get(LoanAccount, cmd.loan_id)
+            if loan is None:
+                raise NotFoundError("Loan not found in the ledger")
+            if cmd.decision == "accept":
+                loan.accept_held_disbursement(
+                    disbursement_id=str(cmd.disbursement_id),
+                    reason=cmd.reason,
+                    accepted_by=str(cmd.decided_by),
+                    accepted_on=today,
+                )
+            else:
+                loan.mark_held_disbursement_for_recovery(
+                    disbursement_id=str(cmd.disbursement_id),
+                    reason=cmd.reason,
+                    marked_by=str(cmd.decided_by),
+                    marked_on=today,
+                )
+
+        self.execute(run, loan_ids=[cmd.loan_id])
 
     # Receipts: the idempotency key of every money-in
 

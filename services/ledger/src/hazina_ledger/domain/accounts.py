@@ -47,6 +47,8 @@ BANK = "1000"
 B2C_FLOAT = "1010"
 B2C_CHARGES_PAID = "1011"
 PAYBILL = "1020"
+DISBURSEMENTS_HELD = "1035"
+DISBURSEMENTS_TO_RECOVER = "1036"
 CASH = "1040"
 LOAN_PRINCIPAL = "1100"
 INTEREST_RECEIVABLE = "1110"
@@ -70,6 +72,17 @@ CHART: dict[str, AccountClass] = {
         AccountClass(B2C_FLOAT, "M-Pesa B2C float (disbursements)", AccountType.ASSET),
         AccountClass(B2C_CHARGES_PAID, "M-Pesa B2C charges-paid account", AccountType.ASSET),
         AccountClass(PAYBILL, "M-Pesa C2B paybill clearing", AccountType.ASSET),
+        # A payout whose amount is not the approved principal: the cash left, the loan is not
+        # scheduled; it waits here for staff, then becomes principal or an amount to recover.
+        AccountClass(
+            DISBURSEMENTS_HELD,
+            "Disbursements held for review (suspense)",
+            AccountType.ASSET,
+            Owner.LOAN,
+        ),
+        AccountClass(
+            DISBURSEMENTS_TO_RECOVER, "Disbursements to recover", AccountType.ASSET, Owner.LOAN
+        ),
         AccountClass(CASH, "Cash", AccountType.ASSET),
         AccountClass(LOAN_PRINCIPAL, "Loan principal receivable", AccountType.ASSET, Owner.LOAN),
         AccountClass(INTEREST_RECEIVABLE, "Interest receivable", AccountType.ASSET, Owner.LOAN),

@@ -74,9 +74,6 @@ class JournalEntry:
             postings.append(Posting(str(account), int(amount)))
         return cls(tuple(postings))
 
-    def amount_of(self, account: str) -> int:
-        return sum(p.amount_cents for p in self.postings if p.account_id == account)
-
 
 def difference(
     after: Iterable[tuple[str, int]], before: Iterable[tuple[str, int]]

@@ -63,6 +63,22 @@ class RepaymentRecord:
         return self.allocation.suspense_cents
 
 
+HELD, ACCEPTED, TO_RECOVER = "held", "accepted", "recovery"
+
+
+@dataclass
+class HeldDisbursement:
+    """A payout whose amount differs from the approved principal: booked, not scheduled."""
+
+    disbursement_id: str
+    amount_cents: int
+    expected_cents: int
+    charge_cents: int
+    mpesa_receipt: str
+    disbursed_on: dt.date
+    status: str = HELD
+
+
 def lines_to_rows(lines: tuple[AllocationLine, ...]) -> list[list[int]]:
     return [
         [line.number, line.parts.fee_cents, line.parts.interest_cents, line.parts.principal_cents]
@@ -122,6 +138,7 @@ class LoanAccount(Aggregate):
         self.suspense_cents = 0
         self.days_past_due = 0
         self.written_off_on: dt.date | None = None
+        self.held: dict[str, HeldDisbursement] = {}
         self._due_total = Components()
         self._paid_total = Components()
 
@@ -208,13 +225,16 @@ class LoanAccount(Aggregate):
         charge_cents: int,
         mpesa_receipt: str,
         disbursed_on: dt.date,
-    ) -> bool:
+    ) -> str:
         """Open the account: principal out of the B2C float, the charge to expense, the schedule.
 
-        Returns False when this disbursement was already recorded (a redelivery).
+        The gateway sends exactly the approved principal (no fee is netted from the payout: fees
+        are scheduled receivables, the B2C charge is the lender's expense), so a payout of any
+        other amount is held for staff instead: booked to suspense, not scheduled.
+        Returns ``opened``, ``held``, or ``duplicate`` when this disbursement is already recorded.
         """
-        if self.disbursement_id == disbursement_id:
-            return False
+        if self.disbursement_id == disbursement_id or disbursement_id in self.held:
+            return "duplicate"
         if self.disbursed:
             raise InvalidStateError(
                 f"Loan already disbursed by {self.disbursement_id}; a second disbursement "
@@ -224,20 +244,12 @@ class LoanAccount(Aggregate):
             raise InvalidRequestError(
                 "disbursement amount must be positive and its charge not negative"
             )
+        if amount_cents != self.approved_principal_cents:
+            self._hold(disbursement_id, amount_cents, charge_cents, mpesa_receipt, disbursed_on)
+            return "held"
         schedule = build_schedule(amount_cents, disbursed_on, schedule_terms(self.terms))
-        entry = JournalEntry.transfer(
-            debits={
-                self.sub_account(acc.LOAN_PRINCIPAL): amount_cents,
-                acc.TRANSACTION_CHARGES: charge_cents,
-                self.sub_account(acc.INTEREST_RECEIVABLE): schedule.interest_cents,
-                self.sub_account(acc.FEE_RECEIVABLE): schedule.fee_cents,
-            },
-            credits={
-                acc.B2C_FLOAT: amount_cents,
-                acc.B2C_CHARGES_PAID: charge_cents,
-                self.sub_account(acc.UNEARNED_INTEREST): schedule.interest_cents,
-                self.sub_account(acc.UNEARNED_FEES): schedule.fee_cents,
-            },
+        entry = self._opening_entry(
+            amount_cents, charge_cents, schedule.interest_cents, schedule.fee_cents
         )
         self._disbursed(
             client_id=self.client_id,
@@ -249,7 +261,186 @@ class LoanAccount(Aggregate):
             instalments=instalment_rows(schedule.instalments),
             journal=entry.to_legs(),
         )
-        return True
+        return "opened"
+
+    def _opening_entry(
+        self,
+        principal_cents: int,
+        charge_cents: int,
+        interest_cents: int,
+        fee_cents: int,
+        funded_from: str | None = None,
+    ) -> JournalEntry:
+        """Principal out of the B2C float with its charge to expense (or, for a held payout whose
+        cash and charge were booked when it was held, out of its suspense), and the schedule's
+        interest and fees as receivables against their unearned contras."""
+        return JournalEntry.transfer(
+            debits={
+                self.sub_account(acc.LOAN_PRINCIPAL): principal_cents,
+                acc.TRANSACTION_CHARGES: charge_cents,
+                self.sub_account(acc.INTEREST_RECEIVABLE): interest_cents,
+                self.sub_account(acc.FEE_RECEIVABLE): fee_cents,
+            },
+            credits={
+                funded_from or acc.B2C_FLOAT: principal_cents,
+                acc.B2C_CHARGES_PAID: charge_cents,
+                self.sub_account(acc.UNEARNED_INTEREST): interest_cents,
+                self.sub_account(acc.UNEARNED_FEES): fee_cents,
+            },
+        )
+
+    # A payout that is not the approved principal (held for staff)
+
+    def _hold(
+        self,
+        disbursement_id: str,
+        amount_cents: int,
+        charge_cents: int,
+        mpesa_receipt: str,
+        disbursed_on: dt.date,
+    ) -> None:
+        entry = JournalEntry.transfer(
+            debits={
+                self.sub_account(acc.DISBURSEMENTS_HELD): amount_cents,
+                acc.TRANSACTION_CHARGES: charge_cents,
+            },
+            credits={acc.B2C_FLOAT: amount_cents, acc.B2C_CHARGES_PAID: charge_cents},
+        )
+        self._disbursement_mismatch_held(
+            client_id=self.client_id,
+            disbursement_id=disbursement_id,
+            amount_cents=amount_cents,
+            expected_cents=self.approved_principal_cents,
+            charge_cents=charge_cents,
+            mpesa_receipt=mpesa_receipt,
+            disbursed_on=disbursed_on.isoformat(),
+            journal=entry.to_legs(),
+        )
+
+    @event("DisbursementMismatchHeld", topic="hazina.ledger.LoanAccount.DisbursementMismatchHeld")
+    def _disbursement_mismatch_held(
+        self,
+        client_id: str,
+        disbursement_id: str,
+        amount_cents: int,
+        expected_cents: int,
+        charge_cents: int,
+        mpesa_receipt: str,
+        disbursed_on: str,
+        journal: list[list[Any]],
+    ) -> None:
+        self.held[disbursement_id] = HeldDisbursement(
+            disbursement_id,
+            amount_cents,
+            expected_cents,
+            charge_cents,
+            mpesa_receipt,
+            dt.date.fromisoformat(disbursed_on),
+        )
+
+    def _held_for_decision(self, disbursement_id: str, reason: str) -> HeldDisbursement:
+        held = self.held.get(disbursement_id)
+        if held is None:
+            raise InvalidRequestError(
+                f"Disbursement {disbursement_id} is not held for review on this loan"
+            )
+        if held.status != HELD:
+            decided = "accepted as principal" if held.status == ACCEPTED else "marked for recovery"
+            raise InvalidStateError(f"Disbursement {disbursement_id} was already {decided}")
+        if not reason.strip():
+            raise InvalidRequestError("a decision on a held disbursement needs a reason")
+        return held
+
+    def accept_held_disbursement(
+        self, *, disbursement_id: str, reason: str, accepted_by: str, accepted_on: dt.date
+    ) -> None:
+        """Staff accept the amount paid out as the principal: the schedule opens on it from the
+        day the money was paid; the suspense becomes principal on the day of the decision."""
+        held = self._held_for_decision(disbursement_id, reason)
+        if self.disbursed:
+            raise InvalidStateError(
+                f"Loan is already disbursed by {self.disbursement_id} (loan is {self.status}); "
+                f"this payout can only be marked for recovery"
+            )
+        schedule = build_schedule(held.amount_cents, held.disbursed_on, schedule_terms(self.terms))
+        entry = self._opening_entry(
+            held.amount_cents,
+            0,  # the charge was booked when the payout was held
+            schedule.interest_cents,
+            schedule.fee_cents,
+            funded_from=self.sub_account(acc.DISBURSEMENTS_HELD),
+        )
+        self._disbursement_mismatch_accepted(
+            client_id=self.client_id,
+            disbursement_id=disbursement_id,
+            amount_cents=held.amount_cents,
+            reason=reason.strip(),
+            resolved_by=accepted_by,
+            resolved_on=accepted_on.isoformat(),
+            journal=entry.to_legs(),
+        )
+        self._disbursed(
+            client_id=self.client_id,
+            disbursement_id=disbursement_id,
+            principal_cents=held.amount_cents,
+            charge_cents=held.charge_cents,
+            mpesa_receipt=held.mpesa_receipt,
+            disbursed_on=held.disbursed_on.isoformat(),
+            instalments=instalment_rows(schedule.instalments),
+            journal=[],  # booked by the acceptance, dated the day it was decided
+        )
+
+    @event(
+        "DisbursementMismatchAccepted",
+        topic="hazina.ledger.LoanAccount.DisbursementMismatchAccepted",
+    )
+    def _disbursement_mismatch_accepted(
+        self,
+        client_id: str,
+        disbursement_id: str,
+        amount_cents: int,
+        reason: str,
+        resolved_by: str,
+        resolved_on: str,
+        journal: list[list[Any]],
+    ) -> None:
+        self.held[disbursement_id].status = ACCEPTED
+
+    def mark_held_disbursement_for_recovery(
+        self, *, disbursement_id: str, reason: str, marked_by: str, marked_on: dt.date
+    ) -> None:
+        """Staff decide the money must come back: it moves from suspense to an amount to recover,
+        and the loan waits for a disbursement of its approved principal."""
+        held = self._held_for_decision(disbursement_id, reason)
+        entry = JournalEntry.transfer(
+            debits={self.sub_account(acc.DISBURSEMENTS_TO_RECOVER): held.amount_cents},
+            credits={self.sub_account(acc.DISBURSEMENTS_HELD): held.amount_cents},
+        )
+        self._disbursement_mismatch_marked_for_recovery(
+            client_id=self.client_id,
+            disbursement_id=disbursement_id,
+            amount_cents=held.amount_cents,
+            reason=reason.strip(),
+            resolved_by=marked_by,
+            resolved_on=marked_on.isoformat(),
+            journal=entry.to_legs(),
+        )
+
+    @event(
+        "DisbursementMismatchMarkedForRecovery",
+        topic="hazina.ledger.LoanAccount.DisbursementMismatchMarkedForRecovery",
+    )
+    def _disbursement_mismatch_marked_for_recovery(
+        self,
+        client_id: str,
+        disbursement_id: str,
+        amount_cents: int,
+        reason: str,
+        resolved_by: str,
+        resolved_on: str,
+        journal: list[list[Any]],
+    ) -> None:
+        self.held[disbursement_id].status = TO_RECOVER
 
     @event("Disbursed", topic="hazina.ledger.LoanAccount.Disbursed")
     def _disbursed(
@@ -443,6 +634,11 @@ class LoanAccount(Aggregate):
             outstanding_cents=outstanding_after,
             reopened=self.status == REPAID and outstanding_after > 0,
             journal=entry.to_legs(),
+            amount_cents=record.amount_cents,
+            method=record.method,
+            lines=lines_to_rows(record.allocation.lines),
+            suspense_cents=record.suspense_cents,
+            total_paid_cents=sum(r.amount_cents for r in remaining),
         )
 
     @event("RepaymentReversed", topic="hazina.ledger.LoanAccount.RepaymentReversed")
@@ -457,6 +653,12 @@ class LoanAccount(Aggregate):
         outstanding_cents: int,
         reopened: bool,
         journal: list[list[Any]],
+        # Recorded since the RepaymentReversed contract event (what it publishes); None in older events.
+        amount_cents: int | None = None,
+        method: str | None = None,
+        lines: list[list[int]] | None = None,
+        suspense_cents: int | None = None,
+        total_paid_cents: int | None = None,
     ) -> None:
         record = self.repayments[receipt]
         record.reversed = True

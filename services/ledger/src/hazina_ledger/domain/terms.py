@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from hazina_contracts.money import MoneyParseError, parse_kes_to_cents, parse_plain_decimal
 from hazina_ledger.domain.errors import ScheduleTermsError
 from hazina_ledger.domain.rounding import RoundingMode, parse_rounding_mode
 from hazina_ledger.domain.schedule import (
@@ -21,21 +22,19 @@ from hazina_ledger.domain.schedule import (
 
 
 def _decimal(value: object, what: str) -> Decimal:
+    """A stored or requested rate or fee value, read by the one bounded decimal parser."""
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ScheduleTermsError(f"{what} '{value}' is not a decimal number") from None
-    if not number.is_finite():
-        raise ScheduleTermsError(f"{what} must be a finite number")
-    return number
+        return parse_plain_decimal(value, what=what, allow_negative=True)
+    except MoneyParseError as exc:
+        raise ScheduleTermsError(str(exc)) from None
 
 
 def kes_to_cents(value: object, what: str) -> int:
-    amount = _decimal(value, what)
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        raise ScheduleTermsError(f"{what} may have at most 2 decimal places")
-    return int(cents)
+    """A KES amount in the terms (the instalment multiple), read by the one amount parser."""
+    try:
+        return parse_kes_to_cents(value, allow_negative=True)
+    except MoneyParseError as exc:
+        raise ScheduleTermsError(f"{what}: {exc}") from None
 
 
 def _choice(enum: type[Any], value: object, what: str) -> Any:
@@ -81,20 +80,6 @@ def schedule_terms(stored: dict[str, Any]) -> ScheduleTerms:
             "weekly month convention",
         ),
     )
-
-
-def stored_terms(terms: ScheduleTerms) -> dict[str, Any]:
-    return {
-        "interest_method": terms.method.value,
-        "interest_rate_percent": str(terms.rate_percent),
-        "interest_rate_period": terms.rate_period.value,
-        "repayment_frequency": terms.frequency.value,
-        "term": terms.term,
-        "instalment_multiple_of_cents": terms.instalment_multiple_of_cents,
-        "fees": [{"name": f.name, "kind": f.kind.value, "value": str(f.value)} for f in terms.fees],
-        "rounding": terms.rounding.value,
-        "weekly_month_convention": terms.weekly_month_convention.value,
-    }
 
 
 def instalment_rows(instalments: tuple[Instalment, ...] | list[Instalment]) -> list[list[Any]]:

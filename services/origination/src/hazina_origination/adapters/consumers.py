@@ -2,8 +2,9 @@
 
 PAYMENTS: a disbursement's M-Pesa result moves the loan to ``disbursed`` or back to ``approved``.
 LEDGER: savings balances feed the savings rule (a local projection; origination never calls the
-ledger), and repaid/arrears states move the loan on. A second LEDGER consumer keeps each loan's
-figures (total due, outstanding, paid) as the ledger reports them.
+ledger), and repaid/arrears states (and a reversal that reopens a repaid loan) move the loan on.
+A second LEDGER consumer keeps each loan's figures (total due, outstanding, paid) as the ledger
+reports them, reversals included.
 IDENTITY: staff users, so views can name who did what and groups go only to active loan officers.
 
 Every handler is idempotent on its own: the loan records an outcome once per disbursement and a
@@ -35,13 +36,16 @@ LEDGER_SUBJECTS = (
     ledger.SavingsBalanceChanged.subject(),
     ledger.LoanRepaid.subject(),
     ledger.LoanStatusChanged.subject(),
+    ledger.RepaymentReversed.subject(),
 )
-# A separate durable consumer: an existing JetStream consumer keeps the subjects it was made with.
+# Each durable consumer is given these subjects on start (servicekit updates an existing
+# consumer's filter and keeps its position), so adding a subject here reaches running systems.
 LOAN_BALANCE_SUBJECTS = (
     ledger.LoanAccountOpened.subject(),
     ledger.RepaymentPosted.subject(),
     ledger.LoanStatusChanged.subject(),
     ledger.LoanRepaid.subject(),
+    ledger.RepaymentReversed.subject(),
 )
 IDENTITY_SUBJECTS = (
     identity.UserCreated.subject(),
@@ -109,6 +113,16 @@ def ledger_handler(app: Origination) -> Any:
                     outstanding_cents=event.outstanding_cents,
                     correlation_id=envelope.correlation_id,
                 )
+            elif isinstance(event, ledger.RepaymentReversed) and event.reopened:
+                # A repaid loan whose repayment was reversed is owed again.
+                app.record_ledger_status(
+                    event.loan_id,
+                    ledger_status="current",
+                    occurred_at=event.occurred_at,
+                    days_past_due=0,
+                    outstanding_cents=event.outstanding_cents,
+                    correlation_id=envelope.correlation_id,
+                )
         except NotFoundError:
             log.error(
                 "ledger_event_for_unknown_loan",
@@ -158,13 +172,20 @@ def loan_balances_handler() -> Any:
             _outstanding(conn, event.loan_id, event.outstanding_cents, event.occurred_at)
         elif isinstance(event, ledger.LoanRepaid):
             conn.execute(
-                """INSERT INTO loan_balances (loan_id, repaid_total_paid_cents) VALUES (%s, %s)
+                """INSERT INTO loan_balances (loan_id, repaid_total_paid_cents, repaid_as_of)
+                   VALUES (%s, %s, %s)
                    ON CONFLICT (loan_id) DO UPDATE SET updated_at = now(),
-                       repaid_total_paid_cents = GREATEST(loan_balances.repaid_total_paid_cents,
-                           EXCLUDED.repaid_total_paid_cents)""",
-                (event.loan_id, event.total_paid_cents),
+                       repaid_total_paid_cents = CASE
+                           WHEN loan_balances.repaid_as_of IS NULL
+                               OR loan_balances.repaid_as_of < EXCLUDED.repaid_as_of
+                           THEN EXCLUDED.repaid_total_paid_cents
+                           ELSE loan_balances.repaid_total_paid_cents END,
+                       repaid_as_of = GREATEST(loan_balances.repaid_as_of, EXCLUDED.repaid_as_of)""",
+                (event.loan_id, event.total_paid_cents, event.occurred_at),
             )
             _outstanding(conn, event.loan_id, 0, event.occurred_at)
+        elif isinstance(event, ledger.RepaymentReversed):
+            record_reversal(conn, event)
 
     return handle
 
@@ -227,6 +248,66 @@ def record_repayment(conn: psycopg.Connection[Any], event: ledger.RepaymentPoste
                last_repayment_at = GREATEST(loan_balances.last_repayment_at, EXCLUDED.last_repayment_at)""",
         (event.loan_id, event.amount_cents, event.occurred_at),
     )
+    _outstanding(conn, event.loan_id, event.outstanding_cents, event.occurred_at)
+
+
+def record_reversal(conn: psycopg.Connection[Any], event: ledger.RepaymentReversed) -> None:
+    """The receipt stops counting once, however often the reversal is reported; if the reversal
+    overtakes its repayment, the receipt is recorded as reversed and the repayment never counts."""
+    row = conn.execute(
+        """INSERT INTO loan_repayments (loan_id, receipt, amount_cents, interest_cents, principal_cents,
+               fee_cents, suspense_cents, outstanding_cents, payment_method, occurred_at, reversed_at,
+               reversal_reason)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (loan_id, receipt) DO UPDATE SET reversed_at = EXCLUDED.reversed_at,
+               reversal_reason = EXCLUDED.reversal_reason
+           WHERE loan_repayments.reversed_at IS NULL
+           RETURNING (xmax = 0) AS inserted, loan_repayments.amount_cents""",
+        (
+            event.loan_id,
+            event.receipt,
+            event.amount_cents,
+            event.interest_cents,
+            event.principal_cents,
+            event.fee_cents,
+            event.suspense_cents,
+            event.outstanding_cents,
+            event.payment_method,
+            event.occurred_at,
+            event.occurred_at,
+            event.reason,
+        ),
+    ).fetchone()
+    if row is None:
+        log.info("repayment_reversal_already_recorded", loan_id=str(event.loan_id))
+        return
+    inserted, amount_cents = row
+    counted = 0 if inserted else 1  # a repayment already counted stops counting
+    conn.execute(
+        """INSERT INTO loan_balances (loan_id, last_reversal_at) VALUES (%s, %s)
+           ON CONFLICT (loan_id) DO UPDATE SET updated_at = now(),
+               receipts_paid_cents = loan_balances.receipts_paid_cents - %s,
+               repayments_count = loan_balances.repayments_count - %s,
+               last_reversal_at = GREATEST(loan_balances.last_reversal_at, EXCLUDED.last_reversal_at)""",
+        (event.loan_id, event.occurred_at, amount_cents * counted, counted),
+    )
+    for moved in event.reallocations:
+        conn.execute(
+            """UPDATE loan_repayments SET interest_cents = %s, principal_cents = %s, fee_cents = %s,
+                   suspense_cents = %s, split_as_of = %s
+               WHERE loan_id = %s AND receipt = %s
+                   AND (split_as_of IS NULL OR split_as_of < %s)""",
+            (
+                moved.interest_cents,
+                moved.principal_cents,
+                moved.fee_cents,
+                moved.suspense_cents,
+                event.occurred_at,
+                event.loan_id,
+                moved.receipt,
+                event.occurred_at,
+            ),
+        )
     _outstanding(conn, event.loan_id, event.outstanding_cents, event.occurred_at)
 
 

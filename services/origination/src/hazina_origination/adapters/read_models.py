@@ -23,6 +23,7 @@ from hazina_origination.domain.loan import LegacyLoan, Loan
 from hazina_origination.domain.product import LoanProduct
 from hazina_origination.domain.roles import LOAN_OFFICER
 from hazina_origination.domain.staff import StaffMember
+from hazina_servicekit.text import like_contains
 
 DDL = """
 CREATE TABLE IF NOT EXISTS groups (
@@ -197,6 +198,14 @@ CREATE TABLE IF NOT EXISTS loan_repayments (
     occurred_at timestamptz NOT NULL,
     PRIMARY KEY (loan_id, receipt)
 );
+-- Since the ledger publishes RepaymentReversed: a reversed receipt no longer counts as paid, a
+-- LoanRepaid total counts only while no reversal is newer than it, and a receipt's split follows
+-- the newest re-allocation. (Columns added in place: tables created earlier keep their rows.)
+ALTER TABLE loan_balances ADD COLUMN IF NOT EXISTS repaid_as_of timestamptz;
+ALTER TABLE loan_balances ADD COLUMN IF NOT EXISTS last_reversal_at timestamptz;
+ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS reversed_at timestamptz;
+ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS reversal_reason text;
+ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS split_as_of timestamptz;
 """
 
 # Staff as identity's events describe them. Role and active state each keep the time of the
@@ -593,7 +602,7 @@ class ReadModels:
         if query.status:
             where.add("g.status = ANY(%s)", query.status)
         if query.search:
-            where.add("g.name ILIKE %s", f"%{query.search}%")
+            where.add("g.name ILIKE %s ESCAPE '\\'", like_contains(query.search))
         return self._page(self.GROUPS, where, "g.created_at, g.name", query)
 
     def group(self, group_id: uuid.UUID) -> dict[str, Any] | None:
@@ -628,8 +637,8 @@ class ReadModels:
         if query.search:
             term = query.search.strip()
             digits = "".join(ch for ch in term if ch.isdigit())
-            clause = "(c.name ILIKE %s OR c.national_id = %s"
-            params: list[Any] = [f"%{term}%", term]
+            clause = "(c.name ILIKE %s ESCAPE '\\' OR c.national_id = %s"
+            params: list[Any] = [like_contains(term), term]
             if len(digits) >= 6:
                 clause += " OR c.phone LIKE %s"
                 params.append(f"%{digits.lstrip('0')}%")
@@ -652,7 +661,7 @@ class ReadModels:
         if query.product_type:
             where.add("type = %s", query.product_type)
         if query.search:
-            where.add("name ILIKE %s", f"%{query.search}%")
+            where.add("name ILIKE %s ESCAPE '\\'", like_contains(query.search))
         return self._page("SELECT * FROM products", where, "created_at, name", query)
 
     def product(self, product_id: uuid.UUID) -> dict[str, Any] | None:
@@ -672,7 +681,12 @@ class ReadModels:
             b.maturity_on, b.repayments_count, b.last_repayment_at,
             COALESCE(b.outstanding_cents, l.outstanding_cents) AS ledger_outstanding_cents,
             CASE WHEN b.loan_id IS NULL THEN l.total_paid_cents
-                ELSE GREATEST(b.receipts_paid_cents, b.repaid_total_paid_cents, l.total_paid_cents)
+                WHEN b.last_reversal_at IS NULL
+                    THEN GREATEST(b.receipts_paid_cents, b.repaid_total_paid_cents, l.total_paid_cents)
+                -- after a reversal only the receipts still standing count, and a payoff newer than it
+                WHEN b.repaid_as_of > b.last_reversal_at
+                    THEN GREATEST(b.receipts_paid_cents, b.repaid_total_paid_cents)
+                ELSE b.receipts_paid_cents
             END AS ledger_total_paid_cents,
             lo.username AS officer_username, lo.name AS officer_name,
             ib.username AS initiated_by_username, ib.name AS initiated_by_name,
@@ -706,8 +720,8 @@ class ReadModels:
         if query.search:
             term = query.search.strip()
             where.add(
-                "(c.name ILIKE %s OR c.national_id = %s OR l.account_number = %s)",
-                f"%{term}%",
+                "(c.name ILIKE %s ESCAPE '\\' OR c.national_id = %s OR l.account_number = %s)",
+                like_contains(term),
                 term,
                 term,
             )
@@ -766,8 +780,8 @@ class ReadModels:
         if query.active is not None:
             where.add("active = %s", query.active)
         if query.search:
-            term = f"%{query.search.strip()}%"
-            where.add("(username ILIKE %s OR name ILIKE %s)", term, term)
+            term = like_contains(query.search.strip())
+            where.add("(username ILIKE %s ESCAPE '\\' OR name ILIKE %s ESCAPE '\\')", term, term)
         return self._page(
             self.LOAN_OFFICERS, where, "lower(COALESCE(name, username)), user_id", query
         )

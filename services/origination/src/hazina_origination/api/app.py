@@ -35,6 +35,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers, error_body
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.openapi import document_real_answers, document_urls
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
@@ -64,7 +65,12 @@ def create_app(
     def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
         return running_workers(workers or [], on_shutdown=on_shutdown)
 
-    app = FastAPI(title="Hazina origination", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Hazina origination",
+        version="0.1.0",
+        lifespan=lifespan,
+        **document_urls("origination"),
+    )
     app.state.origination_api = api
     app.state.token_verifier = verifier
     upload_limit = api.app.max_photo_bytes + MULTIPART_OVERHEAD
@@ -101,4 +107,5 @@ def create_app(
         parked_events_router("origination", readers=ADMINS, resolvers=ADMINS, lot_of=get_parking)
     )
     app.include_router(health_router("origination", readiness))
+    document_real_answers(app)
     return app

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hazina_origination.api.upload_links import UploadLinks
 from hazina_origination.application.commands import Actor
 from hazina_origination.application.origination import Origination
 from hazina_origination.application.ports import ImportFileReader, PhotoFiles, ReadModelQueries
@@ -32,6 +33,7 @@ class OriginationApi:
     parking: ParkingLot
     photos: PhotoFiles
     read_import_file: ImportFileReader
+    links: UploadLinks
 
     def fresh(self) -> ReadModelQueries:
         """The read models with every event so far applied (read your own writes)."""

@@ -5,12 +5,15 @@ leaves this module as integer cents."""
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from hazina_contracts.money import PositiveKesCents
+from hazina_contracts.money import DecimalText, PositiveKesCents
+from hazina_servicekit.text import MultilineText, PlainText, TextRule
+
+# A rate, ratio or fee value: a number or plain decimal text, read by the bounded parser.
+DecimalInput = Annotated[DecimalText, TextRule()]
 
 
 class _Body(BaseModel):
@@ -18,36 +21,28 @@ class _Body(BaseModel):
 
 
 class GroupCreateRequest(_Body):
-    name: str = Field(min_length=1, max_length=120)
-    meetingDay: str | None = Field(default=None, max_length=20)
-    meetingTime: str | None = Field(default=None, max_length=10)
+    name: PlainText = Field(min_length=1, max_length=120)
+    meetingDay: PlainText | None = Field(default=None, max_length=20)
+    meetingTime: PlainText | None = Field(default=None, max_length=10)
     loanOfficerId: uuid.UUID | None = None
-    branchId: str | None = Field(default=None, max_length=64)
-    region: str | None = Field(default=None, max_length=64)
+    branchId: PlainText | None = Field(default=None, max_length=64)
+    region: PlainText | None = Field(default=None, max_length=64)
 
 
 class SignatoryAssignment(_Body):
-    role: str = Field(min_length=1, max_length=20)
-    memberNationalId: str = Field(min_length=1, max_length=20)
+    role: PlainText = Field(min_length=1, max_length=20)
+    memberNationalId: PlainText = Field(min_length=1, max_length=20)
 
 
 class SignatoriesRequest(_Body):
     signatoryAssignments: list[SignatoryAssignment] = Field(min_length=1, max_length=10)
 
 
-def _decimal_text(value: Any) -> Any:
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return repr(value) if isinstance(value, float) else str(value)
-    return value
-
-
 class FeeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=60)
+    name: PlainText = Field(min_length=1, max_length=60)
     kind: Literal["flat", "percent"]
-    value: str
-
-    _text = field_validator("value", mode="before")(_decimal_text)
+    value: DecimalInput
 
 
 PRODUCT_FIELD_NAMES = {
@@ -76,28 +71,24 @@ class ProductFields(BaseModel):
     """Every product field optional (PATCH); ``ProductCreateRequest`` makes the core ones required."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str | None = Field(default=None, min_length=1, max_length=80)
-    type: str | None = Field(default=None, min_length=1, max_length=40)
-    interestMethod: str | None = None
-    interestRate: str | None = None
-    interestRatePeriod: str | None = None
-    repaymentFrequency: str | None = None
+    name: PlainText | None = Field(default=None, min_length=1, max_length=80)
+    type: PlainText | None = Field(default=None, min_length=1, max_length=40)
+    interestMethod: PlainText | None = Field(default=None, max_length=40)
+    interestRate: DecimalInput | None = None
+    interestRatePeriod: PlainText | None = Field(default=None, max_length=40)
+    repaymentFrequency: PlainText | None = Field(default=None, max_length=40)
     minAmount: PositiveKesCents | None = None
     maxAmount: PositiveKesCents | None = None
     minTerm: int | None = Field(default=None, ge=1)
     maxTerm: int | None = Field(default=None, ge=1)
-    instalmentMultipleOf: str | None = None
+    instalmentMultipleOf: DecimalInput | None = None
     fees: list[FeeRequest] | None = None
-    allocation: str | None = None
-    minSavingsRatio: str | None = None
+    allocation: PlainText | None = Field(default=None, max_length=40)
+    minSavingsRatio: DecimalInput | None = None
     requirePriorRepaidLoan: bool | None = None
     requireSignatories: bool | None = None
     maxOpenLoans: int | None = Field(default=None, ge=1)
     active: bool | None = None
-
-    _text = field_validator(
-        "interestRate", "instalmentMultipleOf", "minSavingsRatio", mode="before"
-    )(_decimal_text)
 
     def domain_fields(self) -> dict[str, Any]:
         """The fields the caller actually sent, under the domain's names (nulls are refused)."""
@@ -113,12 +104,12 @@ class ProductFields(BaseModel):
 
 
 class ProductCreateRequest(ProductFields):
-    name: str = Field(min_length=1, max_length=80)
-    type: str = Field(min_length=1, max_length=40)
-    interestMethod: str
-    interestRate: str
-    interestRatePeriod: str
-    repaymentFrequency: str
+    name: PlainText = Field(min_length=1, max_length=80)
+    type: PlainText = Field(min_length=1, max_length=40)
+    interestMethod: PlainText = Field(max_length=40)
+    interestRate: DecimalInput
+    interestRatePeriod: PlainText = Field(max_length=40)
+    repaymentFrequency: PlainText = Field(max_length=40)
     minAmount: PositiveKesCents
     maxAmount: PositiveKesCents
     minTerm: int = Field(ge=1)
@@ -126,29 +117,29 @@ class ProductCreateRequest(ProductFields):
 
 
 class LoanInitiateRequest(_Body):
-    clientNationalId: str = Field(min_length=1, max_length=20)
-    type: str | None = Field(default=None, max_length=40)
-    product: str | None = Field(
+    clientNationalId: PlainText = Field(min_length=1, max_length=20)
+    type: PlainText | None = Field(default=None, max_length=40)
+    product: PlainText | None = Field(
         default=None, max_length=40, description="the frontend's name for type"
     )
     productId: uuid.UUID | None = None
     amount: PositiveKesCents | None = None
     amountKES: PositiveKesCents | None = None
     term: int = Field(ge=1, le=520)
-    purpose: str | None = Field(default=None, max_length=500)
+    purpose: MultilineText | None = Field(default=None, max_length=500)
 
 
 class RejectRequest(_Body):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: MultilineText | None = Field(default=None, max_length=500)
 
 
 class GuarantorRequest(_Body):
     loanId: uuid.UUID
     clientId: uuid.UUID | None = None
-    guarantorClientNationalId: str | None = Field(default=None, max_length=20)
-    relationship: str = Field(min_length=1, max_length=60)
-    idCopyUrl: str | None = Field(default=None, max_length=500)
-    photoUrl: str | None = Field(default=None, max_length=500)
+    guarantorClientNationalId: PlainText | None = Field(default=None, max_length=20)
+    relationship: PlainText = Field(min_length=1, max_length=60)
+    idCopyUrl: PlainText | None = Field(default=None, max_length=500)
+    photoUrl: PlainText | None = Field(default=None, max_length=500)
 
 
 class AssessmentRequest(_Body):
@@ -158,4 +149,4 @@ class AssessmentRequest(_Body):
     capital: int
     collateral: int
     conditions: int
-    officerNotes: str | None = Field(default=None, max_length=2000)
+    officerNotes: MultilineText | None = Field(default=None, max_length=2000)

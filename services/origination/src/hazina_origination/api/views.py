@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from hazina_contracts.money import kes_number
 from hazina_origination.domain.roles import APPROVER_ADMIN, SUPER_ADMIN
@@ -69,11 +69,19 @@ def loan_officer_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def photo_url(name: str | None) -> str | None:
-    return f"/uploads/{name}" if name else None
+class DocumentLinks(Protocol):
+    """Signs stored photo and ID-copy references into short-lived links for this viewer."""
+
+    def sign_name(self, name: str | None) -> str | None: ...
+    def sign_stored(self, stored: str | None) -> str | None: ...
 
 
-def group_view(row: dict[str, Any], members: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def group_view(
+    row: dict[str, Any],
+    members: list[dict[str, Any]] | None = None,
+    *,
+    links: DocumentLinks,
+) -> dict[str, Any]:
     by_nid = {m["national_id"]: m for m in members or []}
     signatories = []
     named: dict[str, dict[str, Any] | None] = {
@@ -119,11 +127,11 @@ def group_view(row: dict[str, Any], members: list[dict[str, Any]] | None = None)
         "approvedAt": _iso(row["approved_at"]),
     }
     if members is not None:
-        view["members"] = [client_view(m) for m in members]
+        view["members"] = [client_view(m, links=links) for m in members]
     return view
 
 
-def client_view(row: dict[str, Any]) -> dict[str, Any]:
+def client_view(row: dict[str, Any], *, links: DocumentLinks) -> dict[str, Any]:
     kin = row["next_of_kin"] or {}
     group = None
     if row["group_id"] is not None:
@@ -157,7 +165,7 @@ def client_view(row: dict[str, Any]) -> dict[str, Any]:
         "loanOfficer": _staff(
             row.get("group_officer_id") or row["loan_officer_id"], row, "officer"
         ),
-        "photoUrl": photo_url(row["photo"]),
+        "photoUrl": links.sign_name(row["photo"]),
         "status": row["status"],
         "savings_balance_cents": savings,
         "savingsBalance": kes(savings),
@@ -335,7 +343,7 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def guarantor_view(row: dict[str, Any]) -> dict[str, Any]:
+def guarantor_view(row: dict[str, Any], *, links: DocumentLinks) -> dict[str, Any]:
     return {
         "_id": str(row["guarantor_id"]),
         "loanId": {
@@ -352,8 +360,8 @@ def guarantor_view(row: dict[str, Any]) -> dict[str, Any]:
         },
         "name": row["client_name"],
         "relationship": row["relationship"],
-        "idCopyUrl": row["id_copy_url"],
-        "photoUrl": row["photo_url"],
+        "idCopyUrl": links.sign_stored(row["id_copy_url"]),
+        "photoUrl": links.sign_stored(row["photo_url"]),
         "status": row["status"],
         "accepted": row["status"] == "accepted",
         "addedBy": _staff(row["added_by"], row, "added_by"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -34,31 +33,9 @@ from hazina_origination.domain.group import (
 )
 from hazina_origination.domain.loan import LegacyLoan
 from hazina_origination.domain.phone import normalise_phone
+from hazina_servicekit.dates import read_iso_date
+from hazina_servicekit.text import text_problem
 
-COLUMNS = (
-    "group_name",
-    "group_meeting_day",
-    "group_meeting_time",
-    "loan_officer_id",
-    "branch_id",
-    "region",
-    "client_name",
-    "national_id",
-    "phone",
-    "residence",
-    "business_type",
-    "business_location",
-    "next_of_kin_name",
-    "next_of_kin_phone",
-    "next_of_kin_relationship",
-    "signatory_role",
-    "loan_amount",
-    "loan_type",
-    "loan_outcome",
-    "loan_disbursed_on",
-    "loan_closed_on",
-    "loan_reference",
-)
 ALIASES = {
     "group": "group_name",
     "meeting_day": "group_meeting_day",
@@ -107,6 +84,12 @@ def _problems_of(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """Parse one row; returns the parsed fields and every problem found (empty when the row is good)."""
     problems: list[str] = []
     parsed: dict[str, Any] = {}
+    for name, raw in values.items():  # a cell becomes event data: the same text rule as the API
+        problem = text_problem(raw)
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
+    if problems:
+        return parsed, problems
 
     def attempt(name: str, parse: Any) -> None:
         raw = values.get(name, "")
@@ -155,7 +138,10 @@ def _problems_of(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
             problems.append(
                 "loan_outcome is required when a past loan is given (repaid, defaulted or written_off)"
             )
-        attempt("loan_amount", lambda v: parse_kes_to_cents(v, allow_zero=False))
+        # A spreadsheet shows 15,000: correctly grouped thousands are read, nothing looser.
+        attempt(
+            "loan_amount", lambda v: parse_kes_to_cents(v, allow_zero=False, allow_grouping=True)
+        )
         attempt("loan_outcome", _outcome)
         attempt("loan_disbursed_on", _date)
         attempt("loan_closed_on", _date)
@@ -189,9 +175,9 @@ def _outcome(text: str) -> str:
 
 def _date(text: str) -> str:
     try:
-        return date.fromisoformat(text.strip()[:10]).isoformat()
-    except ValueError:
-        raise InvalidInputError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+        return read_iso_date(text.strip()[:10]).isoformat()
+    except ValueError as exc:
+        raise InvalidInputError(f"'{text}' is not a date (YYYY-MM-DD): {exc}") from None
 
 
 def _same(existing: Any, new: Any) -> bool:

@@ -53,7 +53,7 @@ from hazina_origination.domain.group import (
 from hazina_origination.domain.guarantees import ClientGuarantees
 from hazina_origination.domain.loan import LegacyLoan, Loan
 from hazina_origination.domain.phone import normalise_phone
-from hazina_origination.domain.photo import check_photo
+from hazina_origination.domain.photo import check_photo_size
 from hazina_origination.domain.product import LoanProduct, ProductSpec
 from hazina_origination.domain.roles import LOAN_OFFICER, SUPER_ADMIN
 from hazina_origination.domain.staff import loan_officer_refusal
@@ -83,6 +83,13 @@ class Origination(Application):
         self.photos = photos
         self.max_photo_bytes = max_photo_bytes
         self.max_guarantees_per_client = max_guarantees_per_client
+
+    # Documents
+
+    def store_document(self, data: bytes, field: str = "file") -> str:
+        """Keep an uploaded photo or ID copy (re-encoded, no metadata); returns its file name."""
+        check_photo_size(data, max_bytes=self.max_photo_bytes, field=field)
+        return self.photos.save(self.photos.clean(data, field=field))
 
     # Loading
 
@@ -212,13 +219,14 @@ class Origination(Application):
         phone = normalise_phone(cmd.phone)
         kin_phone = normalise_phone(cmd.next_of_kin_phone, field="nextOfKinPhone")
         residence = normalise_residence(cmd.residence)
-        extension = check_photo(cmd.photo, max_bytes=self.max_photo_bytes)
+        check_photo_size(cmd.photo, max_bytes=self.max_photo_bytes)
+        clean = self.photos.clean(cmd.photo)
         group = self.group(cmd.group_id)
         if actor.role == LOAN_OFFICER and group.loan_officer_id != actor.user_id:
             raise NotPermittedError("A loan officer onboards clients into their own groups only")
         if self.lookups.client_by_national_id(national_id) is not None:
             raise AlreadyExistsError(f"A client with national ID {national_id} already exists")
-        photo = self.photos.save(cmd.photo, extension)
+        photo = self.photos.save(clean)
         client = Client(
             name=cmd.name.strip(),
             national_id=national_id,

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
+from hazina_origination.domain.photo import CleanPhoto
 from hazina_origination.domain.staff import StaffMember
 
 
@@ -41,8 +42,12 @@ class Lookups(Protocol):
 
 
 class PhotoStore(Protocol):
-    def save(self, data: bytes, extension: str) -> str:
-        """Store the bytes; returns the content-addressed file name."""
+    def clean(self, data: bytes, field: str = "photo") -> CleanPhoto:
+        """Decode the whole image and re-encode its pixels; refuses anything that is not one."""
+        ...
+
+    def save(self, photo: CleanPhoto) -> str:
+        """Store a cleaned image; returns the content-addressed file name."""
         ...
 
 

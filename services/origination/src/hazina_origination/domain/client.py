@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_origination.domain.errors import IllegalTransitionError, InvalidInputError
 
@@ -31,7 +32,12 @@ def normalise_residence(raw: str) -> str:
 
 
 class Client(Aggregate):
-    @event("Onboarded")
+    TOPIC = "hazina.origination.Client"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.origination.Client.Created"
+
+    @event("Onboarded", topic="hazina.origination.Client.Onboarded")
     def __init__(
         self,
         *,
@@ -71,7 +77,7 @@ class Client(Aggregate):
             raise IllegalTransitionError("Client is already active")
         self._approved(approved_by=by, previous_status=self.status, correlation_id=correlation_id)
 
-    @event("Approved")
+    @event("Approved", topic="hazina.origination.Client.Approved")
     def _approved(
         self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None
     ) -> None:
@@ -82,7 +88,7 @@ class Client(Aggregate):
     def loan_opened(self, loan_id: uuid.UUID) -> None:
         self._loan_opened(loan_id=str(loan_id))
 
-    @event("LoanOpened")
+    @event("LoanOpened", topic="hazina.origination.Client.LoanOpened")
     def _loan_opened(self, loan_id: str) -> None:
         if loan_id not in self.open_loan_ids:
             self.open_loan_ids.append(loan_id)
@@ -93,21 +99,34 @@ class Client(Aggregate):
         self._loan_closed(loan_id=str(loan_id), reason=reason)
         return True
 
-    @event("LoanClosed")
+    @event("LoanClosed", topic="hazina.origination.Client.LoanClosed")
     def _loan_closed(self, loan_id: str, reason: str) -> None:
         self.open_loan_ids = [x for x in self.open_loan_ids if x != loan_id]
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_origination.domain.client:Client", Client)
 
 
 class Reservation(Aggregate):
     """A unique business key (a national ID, an account number): its id derives from the key,
     so saving a second reservation of the same key fails in the event store itself."""
 
+    TOPIC = "hazina.origination.Reservation"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.origination.Reservation.Created"
+
     @staticmethod
     def create_id(kind: str, key: str, **_: Any) -> uuid.UUID:
         return uuid.uuid5(NATIONAL_ID_NAMESPACE, f"{kind}:{key}")
 
-    @event("Made")
+    @event("Made", topic="hazina.origination.Reservation.Made")
     def __init__(self, *, kind: str, key: str, holder_id: uuid.UUID) -> None:
         self.kind = kind
         self.key = key
         self.holder_id = holder_id
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_origination.domain.client:Reservation", Reservation)

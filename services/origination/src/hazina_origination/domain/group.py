@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_origination.domain.errors import IllegalTransitionError, InvalidInputError
 
@@ -64,7 +65,9 @@ def normalise_meeting_time(text: str | None) -> str | None:
 
 
 class Group(Aggregate):
-    @event("Created")
+    TOPIC = "hazina.origination.Group"
+
+    @event("Created", topic="hazina.origination.Group.Created")
     def __init__(
         self,
         *,
@@ -98,7 +101,7 @@ class Group(Aggregate):
             raise IllegalTransitionError("Group is already active")
         self._approved(approved_by=by, previous_status=self.status, correlation_id=correlation_id)
 
-    @event("Approved")
+    @event("Approved", topic="hazina.origination.Group.Approved")
     def _approved(
         self, approved_by: uuid.UUID, previous_status: str, correlation_id: str | None
     ) -> None:
@@ -119,7 +122,7 @@ class Group(Aggregate):
         )
         return True
 
-    @event("SignatoriesAssigned")
+    @event("SignatoriesAssigned", topic="hazina.origination.Group.SignatoriesAssigned")
     def _signatories_assigned(
         self,
         signatories: list[dict[str, Any]],
@@ -127,3 +130,7 @@ class Group(Aggregate):
         correlation_id: str | None,
     ) -> None:
         self.signatories = [dict(s) for s in signatories]
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_origination.domain.group:Group", Group)

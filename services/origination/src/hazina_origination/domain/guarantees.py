@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_origination.domain.errors import NotEligibleError, RuleFailure
 
@@ -19,11 +20,16 @@ GUARANTEES_NAMESPACE = uuid.UUID("5b7f2a8e-0c41-4d6e-9f3a-2e8d7c1b6a90")
 
 
 class ClientGuarantees(Aggregate):
+    TOPIC = "hazina.origination.ClientGuarantees"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.origination.ClientGuarantees.Created"
+
     @staticmethod
     def create_id(client_id: uuid.UUID, **_: Any) -> uuid.UUID:
         return uuid.uuid5(GUARANTEES_NAMESPACE, f"guarantees:{client_id}")
 
-    @event("Started")
+    @event("Started", topic="hazina.origination.ClientGuarantees.Started")
     def __init__(self, *, client_id: uuid.UUID) -> None:
         self.client_id = client_id
         self.given = 0
@@ -48,6 +54,10 @@ class ClientGuarantees(Aggregate):
             )
         self._pledged(loan_id=str(loan_id), guarantor_id=str(guarantor_id))
 
-    @event("Pledged")
+    @event("Pledged", topic="hazina.origination.ClientGuarantees.Pledged")
     def _pledged(self, loan_id: str, guarantor_id: str) -> None:
         self.given += 1
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_origination.domain.guarantees:ClientGuarantees", ClientGuarantees)

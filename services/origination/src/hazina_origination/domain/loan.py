@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_origination.domain.assessment import FiveCs
 from hazina_origination.domain.errors import (
@@ -35,7 +36,12 @@ AFTER_DISBURSEMENT = frozenset({"disbursed", "in_arrears", "defaulted", "written
 
 
 class Loan(Aggregate):
-    @event("Initiated")
+    TOPIC = "hazina.origination.Loan"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.origination.Loan.Created"
+
+    @event("Initiated", topic="hazina.origination.Loan.Initiated")
     def __init__(
         self,
         *,
@@ -124,7 +130,7 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("GuarantorAdded")
+    @event("GuarantorAdded", topic="hazina.origination.Loan.GuarantorAdded")
     def _guarantor_added(
         self,
         guarantor_id: str,
@@ -154,13 +160,13 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("GuarantorAccepted")
+    @event("GuarantorAccepted", topic="hazina.origination.Loan.GuarantorAccepted")
     def _guarantor_accepted(
         self, guarantor_id: str, client_id: str, decided_by: uuid.UUID, correlation_id: str | None
     ) -> None:
         self.guarantors[guarantor_id]["status"] = "accepted"
 
-    @event("GuarantorDeclined")
+    @event("GuarantorDeclined", topic="hazina.origination.Loan.GuarantorDeclined")
     def _guarantor_declined(
         self, guarantor_id: str, client_id: str, decided_by: uuid.UUID, correlation_id: str | None
     ) -> None:
@@ -192,7 +198,7 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("CreditAssessed")
+    @event("CreditAssessed", topic="hazina.origination.Loan.CreditAssessed")
     def _assessed(
         self,
         assessment_id: str,
@@ -239,7 +245,7 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("Approved")
+    @event("Approved", topic="hazina.origination.Loan.Approved")
     def _approved(
         self,
         approved_by: uuid.UUID,
@@ -266,7 +272,7 @@ class Loan(Aggregate):
             correlation_id=correlation_id,
         )
 
-    @event("Rejected")
+    @event("Rejected", topic="hazina.origination.Loan.Rejected")
     def _rejected(
         self, reason: str, rejected_by: uuid.UUID, previous_status: str, correlation_id: str | None
     ) -> None:
@@ -301,7 +307,7 @@ class Loan(Aggregate):
         )
         return str(disbursement_id)
 
-    @event("DisbursementRequested")
+    @event("DisbursementRequested", topic="hazina.origination.Loan.DisbursementRequested")
     def _disbursement_requested(
         self,
         disbursement_id: str,
@@ -348,7 +354,7 @@ class Loan(Aggregate):
         )
         return True
 
-    @event("Disbursed")
+    @event("Disbursed", topic="hazina.origination.Loan.Disbursed")
     def _disbursed(
         self,
         disbursement_id: str,
@@ -383,7 +389,7 @@ class Loan(Aggregate):
         )
         return True
 
-    @event("DisbursementFailed")
+    @event("DisbursementFailed", topic="hazina.origination.Loan.DisbursementFailed")
     def _disbursement_failed(
         self, disbursement_id: str, reason: str, result_code: str, correlation_id: str | None
     ) -> None:
@@ -417,7 +423,7 @@ class Loan(Aggregate):
         )
         return True
 
-    @event("LedgerStatusChanged")
+    @event("LedgerStatusChanged", topic="hazina.origination.Loan.LedgerStatusChanged")
     def _ledger_status_changed(
         self,
         status: str,
@@ -442,7 +448,7 @@ class Loan(Aggregate):
         )
         return True
 
-    @event("Repaid")
+    @event("Repaid", topic="hazina.origination.Loan.Repaid")
     def _repaid(
         self, occurred_at: datetime, total_paid_cents: int, correlation_id: str | None
     ) -> None:
@@ -456,12 +462,21 @@ class Loan(Aggregate):
         return self.ledger_as_of is None or occurred_at > self.ledger_as_of
 
 
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_origination.domain.loan:Loan", Loan)
+
+
 class LegacyLoan(Aggregate):
     """A past loan imported from the lender's old records; counts for the repaid-loan rule."""
 
+    TOPIC = "hazina.origination.LegacyLoan"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.origination.LegacyLoan.Created"
+
     OUTCOMES = ("repaid", "defaulted", "written_off")
 
-    @event("Imported")
+    @event("Imported", topic="hazina.origination.LegacyLoan.Imported")
     def __init__(
         self,
         *,
@@ -480,3 +495,7 @@ class LegacyLoan(Aggregate):
         self.client_id = client_id
         self.principal_cents = principal_cents
         self.status = outcome
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_origination.domain.loan:LegacyLoan", LegacyLoan)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
+from hazina_contracts.money import MoneyParseError, parse_plain_decimal
 from hazina_origination.domain.errors import InvalidInputError
 
 INTEREST_METHODS = ("flat", "declining_equal_instalments", "declining_equal_principal")
@@ -24,24 +26,14 @@ MAX_TERM = 520  # ten years of weekly instalments
 
 
 def _decimal(value: object, name: str, *, places: int | None = None) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise InvalidInputError(f"{name} must be a number or a decimal string")
-    text = repr(value) if isinstance(value, float) else str(value).strip()
+    """A rate, ratio or fee value, read by the one bounded decimal parser (no exponents, no
+    separators, nothing long enough to make Decimal work hard)."""
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise InvalidInputError(f"{name} '{value}' is not a number") from None
-    if not number.is_finite():
-        raise InvalidInputError(f"{name} must be a finite number")
-    exponent = number.as_tuple().exponent
-    if (
-        places is not None
-        and isinstance(exponent, int)
-        and exponent < -places
-        and number != number.quantize(Decimal(1).scaleb(-places))
-    ):
-        raise InvalidInputError(f"{name} may have at most {places} decimal places")
-    return number
+        return parse_plain_decimal(
+            value, what=name, max_places=places if places is not None else 12, allow_negative=True
+        )
+    except MoneyParseError as exc:
+        raise InvalidInputError(str(exc)) from None
 
 
 def _text(number: Decimal) -> str:
@@ -202,7 +194,12 @@ def _camel(name: str) -> str:
 class LoanProduct(Aggregate):
     """A product and its revisions; ``spec`` is the current version."""
 
-    @event("Defined")
+    TOPIC = "hazina.origination.LoanProduct"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.origination.LoanProduct.Created"
+
+    @event("Defined", topic="hazina.origination.LoanProduct.Defined")
     def __init__(
         self, *, spec: dict[str, Any], created_by: uuid.UUID | None, correlation_id: str | None
     ) -> None:
@@ -222,9 +219,13 @@ class LoanProduct(Aggregate):
         self._revised(changes=changed, revised_by=by, correlation_id=correlation_id)
         return True
 
-    @event("Revised")
+    @event("Revised", topic="hazina.origination.LoanProduct.Revised")
     def _revised(
         self, changes: dict[str, Any], revised_by: uuid.UUID, correlation_id: str | None
     ) -> None:
         self.spec_fields.update(changes)
         self.revision += 1
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_origination.domain.product:LoanProduct", LoanProduct)

@@ -1,4 +1,4 @@
-"""Staff roles as identity issues them, and who counts as an admin here."""
+"""Staff roles as identity issues them."""
 
 from __future__ import annotations
 
@@ -8,4 +8,3 @@ APPROVER_ADMIN = "approver_admin"
 LOAN_OFFICER = "loan_officer"
 
 ALL_STAFF = (SUPER_ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER)
-ADMINS = (SUPER_ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN)

@@ -1,4 +1,9 @@
-"""Which stored gateway events become which public PAYMENTS events; the rest stay private."""
+"""Which stored gateway events become which public PAYMENTS events; the rest stay private.
+
+A conflicting repeat of a receipt is published as a ``PaymentReceived`` of what the repeat said,
+under its own event id: the ledger, which keys money on the receipt, flags it as a conflict
+(``/api/repayments/conflicts``) and posts nothing.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +45,20 @@ def contract_mapper(load_disbursement: Any) -> Any:
                     retryable=event.retryable,
                 )
             case Payment.Received():
+                return contract.PaymentReceived(
+                    occurred_at=event.timestamp.astimezone(UTC),
+                    receipt=event.receipt,
+                    amount_cents=event.amount_cents,
+                    msisdn=event.msisdn,
+                    account_reference=event.account_reference,
+                    loan_id=event.loan_id,
+                    client_id=event.client_id,
+                    target=event.target,
+                    paid_at=event.paid_at.astimezone(UTC),
+                    payer_name=event.payer_name,
+                    channel=event.channel,
+                )
+            case Payment.ConflictingRepeat():
                 return contract.PaymentReceived(
                     occurred_at=event.timestamp.astimezone(UTC),
                     receipt=event.receipt,

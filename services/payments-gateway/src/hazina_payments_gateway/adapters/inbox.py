@@ -4,23 +4,32 @@ processed afterwards from here, so a crash after the acknowledgement loses nothi
 Writes come from the async request path (a psycopg async pool; concurrent callbacks are committed
 together in small groups, each caller answered only after its row's commit). Processing takes
 rows with ``FOR UPDATE SKIP LOCKED``, so several processes may share the work.
+
+A row's ``status``: ``pending`` (due at ``next_attempt_at``), ``processed``, ``flagged`` (unreadable,
+surprising or conflicting: a person must look; ``error`` says why), ``parked`` (processing kept
+failing: retried a bounded number of times with growing delays, then set aside), ``open`` (kept
+and described in ``detail``, but nothing acts on that kind yet), ``dismissed`` (by staff). No row
+can hold up another: each is decided and written on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 import structlog
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from hazina_payments_gateway.application.gateway import NotYetMatchableError
-from hazina_payments_gateway.application.records import MalformedCallbackError
+from hazina_payments_gateway.application.records import Handled, MalformedCallbackError
 
 log = structlog.get_logger(__name__)
 
@@ -37,11 +46,27 @@ CREATE TABLE IF NOT EXISTS callback_inbox (
     outcome text,
     error text
 );
-CREATE INDEX IF NOT EXISTS callback_inbox_pending ON callback_inbox (next_attempt_at, id) WHERE processed_at IS NULL;
 CREATE INDEX IF NOT EXISTS callback_inbox_received ON callback_inbox (received_at);
+ALTER TABLE callback_inbox ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'pending';
+ALTER TABLE callback_inbox ADD COLUMN IF NOT EXISTS detail jsonb;
+DROP INDEX IF EXISTS callback_inbox_pending;
+CREATE INDEX IF NOT EXISTS callback_inbox_due ON callback_inbox (next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS callback_inbox_attention ON callback_inbox (status, id)
+    WHERE status IN ('flagged', 'parked', 'open');
+-- Rows closed before rows had a status: what their outcome meant.
+UPDATE callback_inbox SET status = CASE outcome
+        WHEN 'malformed' THEN 'flagged' WHEN 'unmatched' THEN 'flagged'
+        WHEN 'failed' THEN 'parked'
+        WHEN 'stored' THEN CASE WHEN kind = 'c2b_validation' THEN 'processed' ELSE 'open' END
+        ELSE 'processed' END
+    WHERE status = 'pending' AND processed_at IS NOT NULL;
 """
 
-# Callback kinds; each processed kind has a handler registered by bootstrap.
+STATUSES = ("pending", "processed", "flagged", "parked", "open", "dismissed")
+# What staff are asked to look at; a retry or a dismissal is allowed from these.
+ATTENTION = ("flagged", "parked", "open")
+
+# Callback kinds (one per Daraja callback URL); bootstrap registers a handler for each.
 KINDS = (
     "b2c_result",
     "b2c_timeout",
@@ -54,7 +79,6 @@ KINDS = (
     "reversal_timeout",
     "balance_result",
     "balance_timeout",
-    "ncba_notification",
 )
 
 
@@ -158,9 +182,30 @@ class InboxWriter:
             self.on_stored()
 
 
-Handler = Callable[[bytes], str]
+Outcome = str | Handled
+Handler = Callable[[bytes], Outcome]
 # Many stored callbacks of one kind at once; one outcome (or the error) per body, in order.
-BatchHandler = Callable[[list[bytes]], list["str | Exception"]]
+BatchHandler = Callable[[list[bytes]], list["Outcome | Exception"]]
+
+MAX_ERROR = 1000
+
+
+def safe_text(text: str, limit: int = MAX_ERROR) -> str:
+    """Text for the ``error`` column and logs: control characters escaped (a NUL cannot be stored
+    in a text column at all), never longer than ``limit``."""
+    escaped = "".join(
+        ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text[: limit * 2]
+    )
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class _Decision:
+    status: str
+    outcome: str | None
+    error: str | None = None
+    detail: dict[str, Any] | None = None
+    retry_in: timedelta | None = None  # status 'pending': try again after this
 
 
 class InboxProcessor:
@@ -176,6 +221,7 @@ class InboxProcessor:
         batch_size: int = 200,
         max_attempts: int = 8,
         retry_delay: timedelta = timedelta(seconds=2),
+        max_retry_delay: timedelta = timedelta(minutes=15),
         interval_seconds: float = 0.5,
     ) -> None:
         self.pool = pool
@@ -183,12 +229,16 @@ class InboxProcessor:
         self.batch_handlers = batch_handlers or {}
         self.before_batch = before_batch
         self.batch_size = batch_size
-        self.max_attempts = max_attempts
+        self.max_attempts = max(1, max_attempts)
         self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
         self.interval_seconds = interval_seconds
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._refresh_warned_at = 0.0
         with pool.connection() as conn, conn.transaction():
+            # Several replicas may start together: one of them alters the table at a time.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('callback_inbox ddl'))")
             conn.execute(INBOX_DDL)  # type: ignore[arg-type]
 
     def wake(self) -> None:
@@ -196,14 +246,25 @@ class InboxProcessor:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._wake.set)
 
+    def _refresh(self) -> None:
+        """Bring the read models up to date before matching; if that fails, rows are still
+        processed (what cannot be matched yet is tried again later), and the failure is logged."""
+        try:
+            self.before_batch()
+        except Exception as exc:
+            now = time.monotonic()
+            if now - self._refresh_warned_at > 30:
+                self._refresh_warned_at = now
+                log.warning("inbox_refresh_failed", error=safe_text(f"{type(exc).__name__}: {exc}"))
+
     def process_pending(self) -> int:
         """Process one batch of due rows; returns how many rows it took."""
-        self.before_batch()
+        self._refresh()
         with self.pool.connection() as conn, conn.transaction():
             rows = conn.execute(
                 """
                 SELECT id, kind, body, attempts FROM callback_inbox
-                WHERE processed_at IS NULL AND next_attempt_at <= clock_timestamp()
+                WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
                 """,
                 (self.batch_size,),
@@ -213,7 +274,9 @@ class InboxProcessor:
                 if kind in self.batch_handlers:
                     batched.setdefault(kind, []).append((row_id, bytes(body), attempts))
                 else:
-                    self._process_one(conn, row_id, kind, bytes(body), attempts)
+                    self._write(
+                        conn, row_id, kind, self._decide(row_id, kind, bytes(body), attempts)
+                    )
             for kind, items in batched.items():
                 self._process_batch(conn, kind, items)
         return len(rows)
@@ -221,97 +284,244 @@ class InboxProcessor:
     def _process_batch(
         self, conn: psycopg.Connection[Any], kind: str, items: list[tuple[int, bytes, int]]
     ) -> None:
+        outcomes: list[Outcome | Exception]
         try:
             outcomes = self.batch_handlers[kind]([body for _, body, _ in items])
-        except Exception as exc:  # the batch's write failed as a whole: every row is tried again
+            if len(outcomes) != len(items):
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(items)} callbacks")
+        except Exception as exc:  # the batch's write failed as a whole: each row is tried alone
+            log.warning(
+                "callback_batch_failed",
+                kind=kind,
+                count=len(items),
+                error=safe_text(f"{type(exc).__name__}: {exc}"),
+            )
             outcomes = [exc] * len(items)
         for (row_id, body, attempts), outcome in zip(items, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                self._process_one(conn, row_id, kind, body, attempts, failure=outcome)
+            if isinstance(outcome, MalformedCallbackError) or (
+                isinstance(outcome, Exception) and kind not in self.handlers
+            ):
+                decision = self._decide(row_id, kind, body, attempts, failure=outcome)
+            elif isinstance(outcome, Exception):
+                # Tried alone, so one row that cannot be written never holds up the others.
+                decision = self._decide(row_id, kind, body, attempts)
             else:
-                self._finish(conn, row_id, outcome, None)
+                decision = self._decision_for(outcome)
+            self._write(conn, row_id, kind, decision)
 
-    def _process_one(
+    def _decide(
         self,
-        conn: psycopg.Connection[Any],
         row_id: int,
         kind: str,
         body: bytes,
         attempts: int,
         *,
         failure: Exception | None = None,
-    ) -> None:
+    ) -> _Decision:
+        """Run the handler and turn what happened into the row's next state; never raises."""
         handler = self.handlers.get(kind)
         try:
             if failure is not None:
                 raise failure
-            outcome = handler(body) if handler else "stored"
+            if handler is None:
+                return _Decision("open", "unhandled", f"no handler for '{safe_text(kind, 60)}'")
+            return self._decision_for(handler(body))
         except MalformedCallbackError as exc:
-            log.warning("callback_malformed", inbox_id=row_id, kind=kind, error=str(exc))
-            self._finish(conn, row_id, "malformed", str(exc))
-            return
+            log.warning("callback_flagged", inbox_id=row_id, kind=kind, error=safe_text(str(exc)))
+            return _Decision("flagged", "malformed", safe_text(str(exc)))
         except NotYetMatchableError as exc:
             if attempts + 1 >= self.max_attempts:
-                self._finish(conn, row_id, "unmatched", str(exc))
-            else:
-                self._later(conn, row_id, attempts, str(exc))
-            return
+                log.warning("callback_unmatched", inbox_id=row_id, kind=kind)
+                return _Decision("flagged", "unmatched", safe_text(str(exc)))
+            return _Decision("pending", None, safe_text(str(exc)), retry_in=self._delay(attempts))
         except Exception as exc:
-            log.warning(
-                "callback_processing_failed",
+            error = safe_text(f"{type(exc).__name__}: {exc}")
+            if attempts + 1 >= self.max_attempts:
+                log.error("callback_parked", inbox_id=row_id, kind=kind, error=error)
+                return _Decision("parked", "failed", error)
+            log.warning("callback_processing_failed", inbox_id=row_id, kind=kind, error=error)
+            return _Decision("pending", None, error, retry_in=self._delay(attempts))
+
+    @staticmethod
+    def _decision_for(outcome: Outcome) -> _Decision:
+        if isinstance(outcome, Handled):
+            return _Decision(
+                outcome.status,
+                outcome.outcome,
+                safe_text(outcome.reason) if outcome.reason else None,
+                outcome.detail,
+            )
+        return _Decision("processed", outcome)
+
+    def _delay(self, attempts: int) -> timedelta:
+        return min(self.retry_delay * (2 ** min(attempts, 20)), self.max_retry_delay)
+
+    def _write(
+        self, conn: psycopg.Connection[Any], row_id: int, kind: str, decision: _Decision
+    ) -> None:
+        """Write one row's decision in its own savepoint; if even that fails, park the row with a
+        plain message, so it is neither lost nor taken again in the next round."""
+        try:
+            with conn.transaction():
+                self._update(conn, row_id, decision)
+        except Exception as exc:
+            log.error(
+                "callback_decision_not_written",
                 inbox_id=row_id,
                 kind=kind,
-                error=f"{type(exc).__name__}: {exc}",
+                error=safe_text(f"{type(exc).__name__}: {exc}"),
             )
-            if attempts + 1 >= self.max_attempts:
-                self._finish(conn, row_id, "failed", f"{type(exc).__name__}: {exc}")
-            else:
-                self._later(conn, row_id, attempts, f"{type(exc).__name__}: {exc}")
+            with conn.transaction():
+                self._update(
+                    conn,
+                    row_id,
+                    _Decision("parked", "failed", "the processing result could not be stored"),
+                )
+
+    @staticmethod
+    def _update(conn: psycopg.Connection[Any], row_id: int, decision: _Decision) -> None:
+        detail = Jsonb(decision.detail) if decision.detail is not None else None
+        if decision.status == "pending":
+            conn.execute(
+                "UPDATE callback_inbox SET attempts = attempts + 1, error = %s, "
+                "next_attempt_at = clock_timestamp() + %s WHERE id = %s",
+                (decision.error, decision.retry_in or timedelta(0), row_id),
+            )
             return
-        self._finish(conn, row_id, outcome, None)
-
-    def _finish(
-        self, conn: psycopg.Connection[Any], row_id: int, outcome: str, error: str | None
-    ) -> None:
         conn.execute(
-            "UPDATE callback_inbox SET processed_at = clock_timestamp(), outcome = %s, error = %s, "
-            "attempts = attempts + 1 WHERE id = %s",
-            (outcome, error, row_id),
-        )
-
-    def _later(self, conn: psycopg.Connection[Any], row_id: int, attempts: int, error: str) -> None:
-        delay = self.retry_delay * (2 ** min(attempts, 6))
-        conn.execute(
-            "UPDATE callback_inbox SET attempts = attempts + 1, error = %s, "
-            "next_attempt_at = clock_timestamp() + %s WHERE id = %s",
-            (error, delay, row_id),
+            "UPDATE callback_inbox SET status = %s, outcome = %s, error = %s, detail = %s, "
+            "processed_at = clock_timestamp(), attempts = attempts + 1 WHERE id = %s",
+            (decision.status, decision.outcome, decision.error, detail, row_id),
         )
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        failures = 0
         while not stop.is_set():
             self._wake.clear()
+            wait = self.interval_seconds
             try:
                 taken = await asyncio.to_thread(self.process_pending)
+                failures = 0
             except Exception as exc:
-                log.warning("inbox_round_failed", error=f"{type(exc).__name__}: {exc}")
+                failures += 1
+                log.warning(
+                    "inbox_round_failed",
+                    error=safe_text(f"{type(exc).__name__}: {exc}"),
+                    failures=failures,
+                )
                 taken = 0
+                wait = min(self.interval_seconds * 2**failures, 30.0)  # never a hot loop
             if taken >= self.batch_size:
                 continue
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait(
-                {waiter, stopper},
-                timeout=self.interval_seconds,
+                {waiter, stopper} if not failures else {stopper},
+                timeout=wait,
                 return_when=asyncio.FIRST_COMPLETED,
             )
             for task in (waiter, stopper):
                 task.cancel()
 
-    def counts(self) -> dict[str, int]:
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT coalesce(outcome, 'pending'), count(*) FROM callback_inbox GROUP BY 1"
-            ).fetchall()
-        return {str(r[0]): int(r[1]) for r in rows}
+
+class InboxRowNotFoundError(Exception):
+    pass
+
+
+class InboxRowStateError(Exception):
+    """The row is not in a state the requested decision applies to."""
+
+
+def inbox_key(row: dict[str, Any]) -> str:
+    """A row's lasting identity (ids alone restart if the table is ever recreated)."""
+    received: datetime = row["received_at"]
+    return f"callback_inbox:{row['id']}:{received.isoformat()}"
+
+
+def list_rows(
+    pool: ConnectionPool,
+    *,
+    statuses: list[str],
+    kind: str | None,
+    offset: int,
+    limit: int | None,
+) -> tuple[list[dict[str, Any]], int]:
+    where, params = ["status = ANY(%s)"], [statuses]
+    if kind:
+        where.append("kind = %s")
+        params.append(kind)  # type: ignore[arg-type]
+    clause = " AND ".join(where)
+    with pool.connection() as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        total = cur.execute(
+            f"SELECT count(*) AS n FROM callback_inbox WHERE {clause}",  # noqa: S608 - fixed clauses, bound values
+            params,
+        ).fetchone()
+        rows = cur.execute(
+            f"SELECT * FROM callback_inbox WHERE {clause} ORDER BY id DESC OFFSET %s LIMIT %s",  # noqa: S608
+            [*params, offset, limit],
+        ).fetchall()
+    return list(rows), int(total["n"]) if total else 0  # type: ignore[index]
+
+
+def get_row(pool: ConnectionPool, row_id: int) -> dict[str, Any]:
+    with pool.connection() as conn:
+        row = (
+            conn.cursor(row_factory=dict_row)
+            .execute("SELECT * FROM callback_inbox WHERE id = %s", (row_id,))
+            .fetchone()
+        )
+    if row is None:
+        raise InboxRowNotFoundError(f"no stored callback {row_id}")
+    return row
+
+
+def attention_counts(pool: ConnectionPool) -> dict[str, int]:
+    with pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT status, count(*) FROM callback_inbox WHERE status = ANY(%s) GROUP BY 1",
+            (list(ATTENTION),),
+        ).fetchall()
+    found = {str(r[0]): int(r[1]) for r in rows}
+    return {status: found.get(status, 0) for status in ATTENTION}
+
+
+def resolve(
+    pool: ConnectionPool,
+    row_id: int,
+    decision: str,
+    record: Callable[[dict[str, Any]], object],
+) -> dict[str, Any]:
+    """Apply a staff decision to a row awaiting attention: ``record(row)`` stores the decision
+    (an event) while the row is locked, then the row changes; both or, if recording fails, neither."""
+    with pool.connection() as conn, conn.transaction():
+        cur = conn.cursor(row_factory=dict_row)
+        row = cur.execute(
+            "SELECT * FROM callback_inbox WHERE id = %s FOR UPDATE", (row_id,)
+        ).fetchone()
+        if row is None:
+            raise InboxRowNotFoundError(f"no stored callback {row_id}")
+        if row["status"] not in ATTENTION:
+            raise InboxRowStateError(
+                f"stored callback {row_id} is {row['status']}; only flagged, parked or open"
+                " callbacks can be retried or dismissed"
+            )
+        record(row)
+        if decision == "retry":
+            cur.execute(
+                "UPDATE callback_inbox SET status = 'pending', attempts = 0, processed_at = NULL, "
+                "next_attempt_at = clock_timestamp() WHERE id = %s",
+                (row_id,),
+            )
+        else:
+            cur.execute(
+                "UPDATE callback_inbox SET status = 'dismissed', processed_at = clock_timestamp() "
+                "WHERE id = %s",
+                (row_id,),
+            )
+        updated = cur.execute("SELECT * FROM callback_inbox WHERE id = %s", (row_id,)).fetchone()
+    if updated is None:
+        raise InboxRowNotFoundError(f"no stored callback {row_id}")
+    return updated

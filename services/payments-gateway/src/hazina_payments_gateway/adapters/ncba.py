@@ -271,13 +271,6 @@ def parse_notification(
     )
 
 
-def notification_answer(accepted: bool) -> dict[str, str]:
-    return {
-        "ResultCode": "0" if accepted else "1",
-        "ResultDesc": "Accepted" if accepted else "Rejected",
-    }
-
-
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()

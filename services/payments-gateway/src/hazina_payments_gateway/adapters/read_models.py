@@ -5,7 +5,7 @@ from other services' events (account references from origination, postings from 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS stk_prompts (
     result_description text,
     updated_at timestamptz NOT NULL
 );
+CREATE INDEX IF NOT EXISTS stk_prompts_open ON stk_prompts (status_since)
+    WHERE status IN ('requested', 'sent');
 CREATE TABLE IF NOT EXISTS payments_received (
     receipt text PRIMARY KEY,
     amount_cents bigint NOT NULL,
@@ -87,6 +89,22 @@ CREATE TABLE IF NOT EXISTS payments_received (
     recorded_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS payments_received_paid_at ON payments_received (paid_at);
+CREATE TABLE IF NOT EXISTS payment_conflicts (
+    receipt text NOT NULL,
+    version int NOT NULL,
+    amount_cents bigint NOT NULL,
+    msisdn text,
+    account_reference text NOT NULL,
+    target text NOT NULL,
+    loan_id uuid,
+    client_id uuid,
+    paid_at timestamptz NOT NULL,
+    channel text NOT NULL,
+    disagreements text[] NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    PRIMARY KEY (receipt, version)
+);
+CREATE INDEX IF NOT EXISTS payment_conflicts_recorded ON payment_conflicts (recorded_at);
 """
 
 REFERENCES_DDL = """
@@ -141,6 +159,29 @@ def gateway_projector(app: PaymentsGateway) -> Any:
                     event.paid_at,
                     event.payer_name,
                     event.channel,
+                    at,
+                ),
+            )
+            return
+        if isinstance(event, Payment.ConflictingRepeat):
+            conn.execute(
+                """
+                INSERT INTO payment_conflicts (receipt, version, amount_cents, msisdn, account_reference,
+                    target, loan_id, client_id, paid_at, channel, disagreements, recorded_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING
+                """,
+                (
+                    event.receipt,
+                    event.originator_version,
+                    event.amount_cents,
+                    event.msisdn,
+                    event.account_reference,
+                    event.target,
+                    event.loan_id,
+                    event.client_id,
+                    event.paid_at,
+                    event.channel,
+                    list(event.disagreements),
                     at,
                 ),
             )
@@ -241,7 +282,8 @@ def _upsert_disbursement(conn: psycopg.Connection[Any], d: Disbursement, at: dat
 
 def truncate_gateway_models(conn: psycopg.Connection[Any]) -> None:
     conn.execute(
-        "TRUNCATE disbursements, disbursement_ocids, disbursement_status_queries, stk_prompts, payments_received"
+        "TRUNCATE disbursements, disbursement_ocids, disbursement_status_queries, stk_prompts, "
+        "payments_received, payment_conflicts"
     )
 
 
@@ -304,6 +346,27 @@ class GatewayIndex:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def prompts_to_query(self, now: datetime, sent_before: datetime, limit: int) -> list[uuid.UUID]:
+        """Prompts sent before ``sent_before`` with no result yet, whose next query is due."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT prompt_id FROM stk_prompts WHERE status = 'sent' AND status_since <= %s "
+                "AND coalesce(retry_at, status_since) <= %s ORDER BY status_since LIMIT %s",
+                (sent_before, now, limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def receipts_of_other_prompts(self, prompt_id: uuid.UUID, receipts: list[str]) -> set[str]:
+        """Which of ``receipts`` already paid another prompt."""
+        if not receipts:
+            return set()
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT receipt FROM stk_prompts WHERE receipt = ANY(%s) AND prompt_id <> %s",
+                (receipts, prompt_id),
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def known_receipts(self, receipts: list[str]) -> set[str]:
         if not receipts:
             return set()
@@ -312,17 +375,6 @@ class GatewayIndex:
                 "SELECT receipt FROM payments_received WHERE receipt = ANY(%s)", (receipts,)
             ).fetchall()
         return {r[0] for r in rows}
-
-    def disbursement_row(self, disbursement_id: uuid.UUID) -> dict[str, Any] | None:
-        with self.pool.connection() as conn:
-            row = (
-                conn.cursor(row_factory=dict_row)
-                .execute(
-                    "SELECT * FROM disbursements WHERE disbursement_id = %s", (disbursement_id,)
-                )
-                .fetchone()
-            )
-        return row
 
     def list_disbursements(
         self, *, status: str | None, loan_id: uuid.UUID | None, offset: int, limit: int | None
@@ -442,11 +494,6 @@ def remember_posting(
             occurred_at,
         ),
     )
-
-
-def day_bounds(day: Any, tz: Any) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    return start, start + timedelta(days=1)
 
 
 async def match_reference_async(pool: Any, bill_ref: str | None) -> ReferenceMatch:

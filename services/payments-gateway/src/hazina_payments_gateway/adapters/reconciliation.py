@@ -14,8 +14,17 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.money import MoneyParseError, format_cents, parse_kes_to_cents
-from hazina_payments_gateway.application.records import IncomingPayment
-from hazina_payments_gateway.domain.rules import EAT
+from hazina_payments_gateway.adapters.daraja.callbacks import (
+    msisdn_field,
+    reference_field,
+    required_receipt,
+    shown,
+    text_field,
+)
+from hazina_payments_gateway.application.records import IncomingPayment, MalformedCallbackError
+from hazina_payments_gateway.domain.rules import EAT, MAX_RAIL_AMOUNT_CENTS
+from hazina_servicekit.dates import MAX_YEAR, MIN_YEAR
+from hazina_servicekit.logging import mask_phone
 
 _TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -35,10 +44,13 @@ def _parse_time(text: str) -> datetime:
     text = text.strip()
     for fmt in _TIME_FORMATS:
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=EAT)
+            moment = datetime.strptime(text, fmt).replace(tzinfo=EAT)
         except ValueError:
             continue
-    raise StatementError(f"'{text}' is not a statement time")
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise StatementError(f"{shown(text)} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+        return moment
+    raise StatementError(f"{shown(text)} is not a statement time")
 
 
 def parse_statement(
@@ -76,22 +88,34 @@ def parse_statement(
         kind = (col(row, "reason type") + " " + col(row, "details")).lower()
         if "pay bill" not in kind and "buy goods" not in kind and "paybill" not in kind:
             continue
-        try:
-            amount = parse_kes_to_cents(paid_in, allow_zero=False)
-            paid_at = _parse_time(col(row, "completion time", "initiation time"))
-        except (MoneyParseError, StatementError) as exc:
-            problems.append(f"row {number}: {exc}")
-            continue
         account = col(row, "a/c no.", "a/c no", "account no.", "account")
         if not account:
             found = _ACCOUNT_IN_DETAILS.search(col(row, "details"))
             account = found.group(1).strip() if found else ""
         party = col(row, "other party info")
-        payer = party.split(" - ", 1)[1].strip() if " - " in party else None
-        msisdn = party.split(" - ", 1)[0].strip() if " - " in party else None
+        try:
+            # The statement writes thousands grouped (1,200.00); only correct groups are read.
+            amount = parse_kes_to_cents(paid_in, allow_zero=False, allow_grouping=True)
+            if amount > MAX_RAIL_AMOUNT_CENTS:
+                raise StatementError(f"Paid In {shown(paid_in)} is more than any M-Pesa payment")
+            paid_at = _parse_time(col(row, "completion time", "initiation time"))
+            # The same checks as a callback's: nothing unreadable becomes an event.
+            checked_receipt = required_receipt(receipt, "Receipt No.")
+            account = reference_field(account, "A/C No.")
+            payer = (
+                text_field(party.split(" - ", 1)[1], "Other Party Info") if " - " in party else None
+            )
+            msisdn = (
+                msisdn_field(party.split(" - ", 1)[0], "Other Party Info")
+                if " - " in party
+                else None
+            )
+        except (MoneyParseError, StatementError, MalformedCallbackError) as exc:
+            problems.append(f"row {number}: {exc}")
+            continue
         payments.append(
             IncomingPayment(
-                receipt=receipt.upper(),
+                receipt=checked_receipt,
                 amount_cents=amount,
                 msisdn=msisdn,
                 bill_ref=account,
@@ -106,6 +130,53 @@ def parse_statement(
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _version(
+    amount_cents: int | None,
+    msisdn: str | None,
+    reference: str | None,
+    target: str | None,
+    channel: str | None,
+    paid_at: Any,
+) -> dict[str, Any] | None:
+    if amount_cents is None:
+        return None
+    return {
+        "amountCents": amount_cents,
+        "amountKES": format_cents(amount_cents),
+        "phone": mask_phone(msisdn) if msisdn else None,
+        "accountReference": reference,
+        "target": target,
+        "channel": channel,
+        "paidAt": _iso(paid_at),
+    }
+
+
+def _conflict_view(row: dict[str, Any]) -> dict[str, Any]:
+    """Both versions of a receipt reported twice differently: the first stands, the repeat is flagged."""
+    return {
+        "mpesaReceipt": row["receipt"],
+        "differences": list(row["disagreements"]),
+        "first": _version(
+            row["first_cents"],
+            row["first_msisdn"],
+            row["first_reference"],
+            row["first_target"],
+            row["first_channel"],
+            row["first_paid_at"],
+        ),
+        "repeat": _version(
+            row["amount_cents"],
+            row["msisdn"],
+            row["account_reference"],
+            row["target"],
+            row["channel"],
+            row["paid_at"],
+        ),
+        "recordedAt": _iso(row["recorded_at"]),
+        "flags": ["conflicting_repeat"],
+    }
 
 
 def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
@@ -129,6 +200,18 @@ def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
             SELECT p.*, lp.kind AS posted_kind, lp.amount_cents AS posted_cents, lp.occurred_at AS posted_at
             FROM payments_received p LEFT JOIN ledger_postings lp ON lp.receipt = p.receipt
             WHERE p.paid_at >= %(s)s AND p.paid_at < %(e)s ORDER BY p.paid_at
+            """,
+            {"s": start, "e": end},
+        ).fetchall()
+        conflicts = cur.execute(
+            """
+            SELECT c.*, p.amount_cents AS first_cents, p.msisdn AS first_msisdn,
+                p.account_reference AS first_reference, p.target AS first_target,
+                p.channel AS first_channel, p.paid_at AS first_paid_at
+            FROM payment_conflicts c LEFT JOIN payments_received p ON p.receipt = c.receipt
+            WHERE (p.paid_at >= %(s)s AND p.paid_at < %(e)s)
+               OR (c.recorded_at >= %(s)s AND c.recorded_at < %(e)s)
+            ORDER BY c.recorded_at, c.receipt, c.version
             """,
             {"s": start, "e": end},
         ).fetchall()
@@ -177,9 +260,11 @@ def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
                 "flags": flags,
             }
         )
+    conflict_views = [_conflict_view(row) for row in conflicts]
+    conflicting = {row["receipt"] for row in conflicts}
     c2b = []
     for row in payments:
-        flags = []
+        flags = ["conflicting_repeat"] if row["receipt"] in conflicting else []
         if row["posted_at"] is None:
             flags.append(
                 "unallocated_no_ledger_event"
@@ -230,11 +315,13 @@ def reconciliation_report(pool: ConnectionPool, day: date) -> dict[str, Any]:
         "b2c": b2c,
         "c2b": c2b,
         "ledgerOnly": missing_here,
+        "conflicts": conflict_views,
         "summary": {
             "b2cCount": len(b2c),
             "b2cCompletedCents": sum(r["amountCents"] for r in b2c if r["status"] == "completed"),
             "c2bCount": len(c2b),
             "c2bReceivedCents": sum(r["amountCents"] for r in c2b),
             "flagged": sum(1 for r in [*b2c, *c2b] if r["flags"]) + len(missing_here),
+            "conflicts": len(conflict_views),
         },
     }

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI
 
 from hazina_payments_gateway.api.deps import DISBURSERS, FINANCE, GatewayApi, get_parking
-from hazina_payments_gateway.api.routes import callbacks, disbursements, reconciliation
+from hazina_payments_gateway.api.routes import callbacks, disbursements, inbox, reconciliation
 from hazina_payments_gateway.application.gateway import DisbursementNotFoundError
 from hazina_payments_gateway.domain.errors import (
     GatewayError,
@@ -21,6 +21,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
+from hazina_servicekit.openapi import document_real_answers, document_urls
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
@@ -68,7 +69,12 @@ def create_app(
         async with running_workers([*(workers or []), *starters], on_shutdown=closers):
             yield
 
-    app = FastAPI(title="Hazina payments gateway", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Hazina payments gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        **document_urls("payments"),
+    )
     app.state.gateway_api = api
     app.state.token_verifier = verifier
     add_http_middleware(
@@ -82,9 +88,11 @@ def create_app(
     app.include_router(callbacks.router)
     app.include_router(disbursements.router)
     app.include_router(reconciliation.router)
+    app.include_router(inbox.router)
     # Finance staff see what waits; those who may move money again retry or skip it.
     app.include_router(
         parked_events_router("payments", readers=FINANCE, resolvers=DISBURSERS, lot_of=get_parking)
     )
     app.include_router(health_router("payments", readiness))
+    document_real_answers(app)
     return app

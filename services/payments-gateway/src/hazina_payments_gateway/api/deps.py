@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from hazina_payments_gateway.adapters.daraja.client import DarajaClient
-from hazina_payments_gateway.adapters.inbox import InboxWriter
+from hazina_payments_gateway.adapters.inbox import InboxProcessor, InboxWriter
 from hazina_payments_gateway.adapters.read_models import GatewayIndex, PostgresReferenceBook
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_servicekit.auth import Principal, require_roles
@@ -35,10 +35,10 @@ class GatewayApi:
     index: GatewayIndex
     references: PostgresReferenceBook
     inbox_writer: InboxWriter
+    inbox: InboxProcessor
     daraja: DarajaClient
     callbacks: CallbackPolicy
     pull_window_seconds: float
-    extras: dict[str, Any]
 
 
 def get_api(request: Request) -> GatewayApi:

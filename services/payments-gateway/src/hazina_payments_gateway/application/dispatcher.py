@@ -1,5 +1,9 @@
 """Moves open disbursements and prompts forward: send, ask Daraja after a timeout, give up on waiting.
 
+A prompt whose callback has not come ``stk_query_after`` after it was sent is asked about with
+Daraja's STK Push Query (and, when it was paid, its receipt looked up with Pull Transactions),
+so a lost callback never loses a borrower's repayment.
+
 It is the only code that calls Daraja's money-moving APIs. It records every step before it acts
 (the OriginatorConversationID before the B2C request), so a crash at any point leaves a state
 from which the next round asks before it pays.
@@ -11,12 +15,20 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import structlog
 
 from hazina_payments_gateway.application.gateway import PaymentsGateway
-from hazina_payments_gateway.application.ports import DarajaPort, DisbursementIndex, Unknown
+from hazina_payments_gateway.application.ports import (
+    DarajaPort,
+    DisbursementIndex,
+    StkQueryAnswer,
+    Unknown,
+)
+from hazina_payments_gateway.application.records import IncomingPayment
 from hazina_payments_gateway.domain.disbursement import NextAction
+from hazina_payments_gateway.domain.stk_prompt import CLOCK_SLACK, PromptStatus
 
 log = structlog.get_logger(__name__)
 
@@ -75,11 +87,15 @@ class Dispatcher:
         now = self.app.clock.now()
         disbursements = await asyncio.to_thread(self.index.due, now, self.batch_size)
         prompts = await asyncio.to_thread(self.index.due_prompts, now, self.batch_size)
+        late = await asyncio.to_thread(
+            self.index.prompts_to_query, now, now - self.app.stk_query_after, self.batch_size
+        )
         await asyncio.gather(
             *(self._guarded(self.advance_disbursement(d)) for d in disbursements),
             *(self._guarded(self.advance_prompt(p)) for p in prompts),
+            *(self._guarded(self.query_prompt(p)) for p in late),
         )
-        return len(disbursements) + len(prompts)
+        return len(disbursements) + len(prompts) + len(late)
 
     async def _guarded(self, coro: object) -> None:
         async with self._limit:
@@ -128,3 +144,26 @@ class Dispatcher:
         except Exception as exc:
             result = Unknown(f"{type(exc).__name__}: {exc}")
         await asyncio.to_thread(self.app.record_prompt_result, prompt_id, result)
+
+    async def query_prompt(self, prompt_id: uuid.UUID) -> None:
+        """Ask Daraja about a prompt whose callback is late, and record what it says."""
+        prompt = await asyncio.to_thread(self.app.get_prompt, prompt_id)
+        if prompt.status != PromptStatus.SENT or prompt.checkout_request_id is None:
+            return
+        try:
+            answer = await self.daraja.stk_query(prompt.checkout_request_id)
+        except Exception as exc:
+            answer = StkQueryAnswer("unknown", description=f"{type(exc).__name__}: {exc}")
+        found: list[IncomingPayment] = []
+        if answer.state == "done" and answer.result_code == "0":
+            try:
+                found = await self.daraja.stk_payments(
+                    prompt.status_since - CLOCK_SLACK,
+                    self.app.clock.now() + timedelta(seconds=1),
+                )
+            except Exception as exc:  # asked again later; the pull may answer then
+                log.warning("stk_receipt_pull_failed", error=f"{type(exc).__name__}: {exc}")
+        outcome = await asyncio.to_thread(self.app.record_prompt_query, prompt_id, answer, found)
+        log.info(
+            "stk_prompt_queried", prompt_id=str(prompt_id), state=answer.state, outcome=outcome
+        )

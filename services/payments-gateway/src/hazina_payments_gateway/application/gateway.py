@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -23,6 +23,7 @@ from hazina_payments_gateway.application.ports import (
     SendResult,
     StkAccepted,
     StkOrder,
+    StkQueryAnswer,
     StkResult,
     Unknown,
 )
@@ -30,11 +31,15 @@ from hazina_payments_gateway.application.records import (
     B2CResult,
     B2CTimeout,
     DisbursementRequest,
+    Handled,
     IncomingPayment,
+    PaymentOutcome,
     PromptRequest,
+    QueueTimeout,
     StatusResult,
     StkCallback,
 )
+from hazina_payments_gateway.domain.callback_review import CallbackReview, Decision
 from hazina_payments_gateway.domain.disbursement import (
     Disbursement,
     DisbursementPolicy,
@@ -47,7 +52,6 @@ from hazina_payments_gateway.domain.rules import (
     FINAL_FAILED_STATUSES,
     NOT_FOUND_STATUS_CODES,
     B2CTariff,
-    normalise_reference,
 )
 from hazina_payments_gateway.domain.stk_prompt import PromptStatus, StkPrompt
 
@@ -62,6 +66,20 @@ class DisbursementNotFoundError(GatewayError):
 
 class NotYetMatchableError(GatewayError):
     """A callback arrived before what it refers to was recorded; process it again a little later."""
+
+
+def payment_handled(outcome: PaymentOutcome, *, recorded: str = "recorded") -> Handled:
+    """A payment callback's inbox result: a conflicting repeat is flagged for staff."""
+    if outcome.status == "conflict":
+        return Handled(
+            "conflict",
+            "flagged",
+            reason="the receipt was recorded before with another "
+            + ", ".join(outcome.differences)
+            + "; the first report stands, the repeat is listed in reconciliation and sent to the"
+            " ledger as a conflict",
+        )
+    return Handled(recorded if outcome.recorded else outcome.status)
 
 
 class PaymentsGateway(Application):
@@ -80,6 +98,8 @@ class PaymentsGateway(Application):
         index: DisbursementIndex,
         b2c_remarks: str = "Loan disbursement",
         not_sent_retry: timedelta = timedelta(seconds=5),
+        stk_query_after: timedelta = timedelta(minutes=3),
+        stk_query_attempts: int = 5,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
@@ -89,6 +109,8 @@ class PaymentsGateway(Application):
         self.index = index
         self.b2c_remarks = b2c_remarks
         self.not_sent_retry = not_sent_retry
+        self.stk_query_after = stk_query_after
+        self.stk_query_attempts = stk_query_attempts
         self.on_work: Callable[[], None] = lambda: None  # wakes the dispatcher (set by bootstrap)
 
     # Plumbing
@@ -226,13 +248,13 @@ class PaymentsGateway(Application):
 
         self._change(disbursement_id, change)
 
-    def apply_b2c_result(self, result: B2CResult) -> str:
+    def apply_b2c_result(self, result: B2CResult) -> str | Handled:
         disbursement_id = self.index.by_ocid(result.ocid)
         if disbursement_id is None:
             log.warning("b2c_result_unmatched", ocid=result.ocid)
-            return "unmatched"
+            raise NotYetMatchableError(f"no disbursement sent as {result.ocid}")
 
-        def change(d: Disbursement) -> str:
+        def change(d: Disbursement) -> str | Handled:
             now = self.clock.now()
             if result.ocid != d.ocid:
                 if result.result_code == "0":
@@ -241,7 +263,14 @@ class PaymentsGateway(Application):
                         ocid=result.ocid,
                         disbursement_id=str(d.id),
                     )
+                    return Handled(
+                        "stale_success",
+                        "flagged",
+                        reason=f"Daraja paid {result.ocid}, an attempt this disbursement had"
+                        f" already replaced by {d.ocid}: the loan may have been paid twice",
+                    )
                 return "stale"
+            mismatch = None
             if result.result_code == "0":
                 if result.amount_cents is not None and result.amount_cents != d.amount_cents:
                     log.error(
@@ -249,6 +278,12 @@ class PaymentsGateway(Application):
                         ocid=result.ocid,
                         reported=result.amount_cents,
                         requested=d.amount_cents,
+                    )
+                    mismatch = Handled(
+                        "amount_mismatch",
+                        "flagged",
+                        reason=f"Daraja reports {result.amount_cents} cents paid for {result.ocid};"
+                        f" {d.amount_cents} cents were requested",
                     )
                 changed = d.complete(
                     ocid=result.ocid,
@@ -259,6 +294,8 @@ class PaymentsGateway(Application):
                     source="result",
                     at=now,
                 )
+                if mismatch is not None and changed:
+                    return mismatch
             else:
                 changed = d.fail(
                     ocid=result.ocid,
@@ -274,7 +311,7 @@ class PaymentsGateway(Application):
     def apply_b2c_timeout(self, timeout: B2CTimeout) -> str:
         disbursement_id = self.index.by_ocid(timeout.ocid)
         if disbursement_id is None:
-            return "unmatched"
+            raise NotYetMatchableError(f"no disbursement sent as {timeout.ocid}")
 
         def change(d: Disbursement) -> str:
             if timeout.ocid != d.ocid or d.status not in {
@@ -297,7 +334,7 @@ class PaymentsGateway(Application):
             if disbursement_id is None and candidate:
                 disbursement_id = self.index.by_ocid(candidate)
         if disbursement_id is None:
-            return "unmatched"
+            raise NotYetMatchableError("no disbursement asked about under this status query")
 
         def change(d: Disbursement) -> str:
             now = self.clock.now()
@@ -345,6 +382,31 @@ class PaymentsGateway(Application):
         self.on_work()
         return outcome
 
+    def apply_status_timeout(self, timeout: QueueTimeout) -> str:
+        """Daraja could not answer a Transaction Status query in time: ask again (after the usual delay)."""
+        disbursement_id = (
+            self.index.by_status_query(timeout.conversation_id) if timeout.conversation_id else None
+        )
+        if disbursement_id is None:
+            raise NotYetMatchableError("no disbursement asked about under this status query")
+
+        def change(d: Disbursement) -> str:
+            if (
+                d.status != DisbursementStatus.CHECKING
+                or d.status_query_conversation_id != timeout.conversation_id
+            ):
+                return "ignored"
+            d.record_unknown(
+                f"status query timed out at Daraja: {timeout.description}",
+                self.clock.now(),
+                self.policy,
+            )
+            return "applied"
+
+        outcome = self._change(disbursement_id, change)
+        self.on_work()
+        return outcome
+
     def retry_disbursement(self, disbursement_id: uuid.UUID, by: uuid.UUID | None) -> Disbursement:
         self.get_disbursement(disbursement_id)
 
@@ -358,20 +420,18 @@ class PaymentsGateway(Application):
 
     # Payments received
 
-    def match_reference(self, bill_ref: str | None) -> ReferenceMatch:
-        return self.references.match(bill_ref)
-
     def record_payment(
         self,
         incoming: IncomingPayment,
         *,
         match: ReferenceMatch | None = None,
         correlation_id: str | None = None,
-    ) -> bool:
-        """Record money in once per receipt, whichever path brings it first."""
+    ) -> PaymentOutcome:
+        """Record money in once per receipt, whichever path brings it first; a repeat that
+        disagrees with the first report is recorded once as a conflict."""
         payment_id = Payment.create_id(incoming.receipt)
         if payment_id in self.repository:
-            return False
+            return self._repeat(incoming, match)
         match = match or self.references.match(incoming.bill_ref)
         payment = Payment(
             receipt=incoming.receipt,
@@ -390,53 +450,98 @@ class PaymentsGateway(Application):
         try:
             self.save(payment)
         except IntegrityError:
-            return False
-        return True
+            return self._repeat(incoming, match)
+        return PaymentOutcome("recorded")
 
-    def record_payments(self, incoming: list[IncomingPayment]) -> list[bool]:
+    def _repeat(
+        self, incoming: IncomingPayment, match: ReferenceMatch | None = None
+    ) -> PaymentOutcome:
+        """A receipt already recorded: the same payment again, or a conflicting repeat (recorded once)."""
+
+        amount, msisdn, reference = incoming.amount_cents, incoming.msisdn, incoming.bill_ref
+
+        def change(payment: Payment) -> PaymentOutcome:
+            found = payment.differences_from(
+                amount_cents=amount, msisdn=msisdn, account_reference=reference
+            )
+            if not found:
+                return PaymentOutcome("duplicate")
+            if payment.is_known_conflict(
+                amount_cents=amount, msisdn=msisdn, account_reference=reference
+            ):
+                return PaymentOutcome("duplicate_conflict", found)
+            matched = match or self.references.match(reference)
+            payment.record_conflict(
+                amount_cents=amount,
+                msisdn=msisdn,
+                account_reference=reference,
+                target=matched.target,
+                loan_id=matched.loan_id,
+                client_id=matched.client_id,
+                paid_at=incoming.paid_at,
+                payer_name=incoming.payer_name,
+                channel=incoming.channel,
+                disagreements=found,
+            )
+            return PaymentOutcome("conflict", found)
+
+        outcome = self._change(Payment.create_id(incoming.receipt), change)
+        if outcome.status == "conflict":
+            log.warning(
+                "payment_conflicting_repeat",
+                receipt=normalise_receipt(incoming.receipt),
+                differences=list(outcome.differences),
+                channel=incoming.channel,
+            )
+        return outcome
+
+    def record_payments(self, incoming: list[IncomingPayment]) -> list[PaymentOutcome]:
         """Record many payments in one write (the busy path: a burst of C2B confirmations).
 
-        Receipts already recorded (by the read model) or repeated in the batch are skipped; if a
-        concurrent writer got one in first, the store refuses the batch and each is recorded alone.
+        Receipts already recorded (by the read model) or repeated in the batch are compared with
+        what was recorded; if a concurrent writer got one in first, the store refuses the batch
+        and each is recorded alone.
         """
-        results = [False] * len(incoming)
+        results: list[PaymentOutcome | None] = [None] * len(incoming)
         first_index: dict[str, int] = {}
         for i, item in enumerate(incoming):
             first_index.setdefault(normalise_receipt(item.receipt), i)
         known = self.index.known_receipts(list(first_index))
         todo = [(receipt, i) for receipt, i in first_index.items() if receipt not in known]
-        if not todo:
-            return results
-        matches = self.references.match_many([incoming[i].bill_ref for _, i in todo])
-        payments = []
-        for _, i in todo:
-            item = incoming[i]
-            match = matches.get(item.bill_ref) or ReferenceMatch(target="unallocated")
-            payments.append(
-                Payment(
-                    receipt=item.receipt,
-                    amount_cents=item.amount_cents,
-                    msisdn=item.msisdn,
-                    account_reference=item.bill_ref,
-                    target=match.target,
-                    loan_id=match.loan_id,
-                    client_id=match.client_id,
-                    paid_at=item.paid_at,
-                    payer_name=item.payer_name,
-                    channel=item.channel,
-                    shortcode=item.shortcode,
-                    correlation_id=None,
-                )
-            )
-        try:
-            self.save(*payments)
-        except IntegrityError:
+        if todo:
+            matches = self.references.match_many([incoming[i].bill_ref for _, i in todo])
+            payments = []
             for _, i in todo:
-                results[i] = self.record_payment(incoming[i])
-            return results
-        for _, i in todo:
-            results[i] = True
-        return results
+                item = incoming[i]
+                match = matches.get(item.bill_ref) or ReferenceMatch(target="unallocated")
+                payments.append(
+                    Payment(
+                        receipt=item.receipt,
+                        amount_cents=item.amount_cents,
+                        msisdn=item.msisdn,
+                        account_reference=item.bill_ref,
+                        target=match.target,
+                        loan_id=match.loan_id,
+                        client_id=match.client_id,
+                        paid_at=item.paid_at,
+                        payer_name=item.payer_name,
+                        channel=item.channel,
+                        shortcode=item.shortcode,
+                        correlation_id=None,
+                    )
+                )
+            try:
+                self.save(*payments)
+            except IntegrityError:
+                for _, i in todo:
+                    results[i] = self.record_payment(incoming[i])
+            else:
+                for _, i in todo:
+                    results[i] = PaymentOutcome("recorded")
+        return [
+            outcome if outcome is not None else self._repeat(incoming[i])
+            for i, outcome in enumerate(results)
+        ]
 
     def get_payment(self, receipt: str) -> Payment | None:
         try:
@@ -444,6 +549,36 @@ class PaymentsGateway(Application):
         except AggregateNotFoundError:
             return None
         return payment
+
+    # Staff decisions on stored callbacks
+
+    def record_callback_decision(
+        self,
+        *,
+        inbox_key: str,
+        inbox_id: int,
+        kind: str,
+        decision: Decision,
+        was: str,
+        by: uuid.UUID | None,
+        reason: str,
+    ) -> CallbackReview:
+        """Store a staff retry or dismissal of an inbox row before the row changes."""
+        review_id = CallbackReview.create_id(inbox_key)
+        for attempt in range(8):
+            try:
+                review: CallbackReview = self.repository.get(review_id)
+            except AggregateNotFoundError:
+                review = CallbackReview(inbox_key=inbox_key, inbox_id=inbox_id, kind=kind)
+            review.decide(decision=decision, was=was, by=by, reason=reason, at=self.clock.now())
+            try:
+                self.save(review)
+            except IntegrityError:
+                if attempt == 7:
+                    raise
+                continue
+            return review
+        raise AssertionError("unreachable")
 
     # STK prompts
 
@@ -506,7 +641,7 @@ class PaymentsGateway(Application):
 
         self._change(prompt_id, change)
 
-    def apply_stk_callback(self, callback: StkCallback) -> str:
+    def apply_stk_callback(self, callback: StkCallback) -> str | Handled:
         prompt_id = self.index.by_checkout_request(callback.checkout_request_id)
         if prompt_id is None:
             raise NotYetMatchableError(
@@ -529,7 +664,7 @@ class PaymentsGateway(Application):
         match = self.references.match(prompt.account_reference)
         if prompt.loan_id is not None and match.loan_id != prompt.loan_id:
             match = ReferenceMatch(target="loan", loan_id=prompt.loan_id, client_id=match.client_id)
-        recorded = self.record_payment(
+        outcome = self.record_payment(
             IncomingPayment(
                 receipt=callback.receipt,
                 amount_cents=callback.amount_cents or prompt.amount_cents,
@@ -543,8 +678,91 @@ class PaymentsGateway(Application):
             match=match,
             correlation_id=prompt.correlation_id,
         )
-        return "paid" if recorded else "duplicate"
+        return payment_handled(outcome, recorded="paid")
 
+    def record_prompt_query(
+        self, prompt_id: uuid.UUID, answer: StkQueryAnswer, found: Sequence[IncomingPayment]
+    ) -> str:
+        """Settle a prompt whose callback never came from Daraja's STK query, as the callback would.
 
-def reference_key(text: str | None) -> str:
-    return normalise_reference(text)
+        A failure is recorded as the callback records it. "Paid" comes without a receipt, so the
+        payment is taken from ``found`` (Pull Transactions on the STK shortcode) and recorded
+        through ``apply_stk_callback``: keyed by its receipt, the late callback or the C2B
+        confirmation of the same payment is then a duplicate. A prompt the query cannot settle is
+        asked again after ``stk_query_after``; after ``stk_query_attempts`` it is left ``unknown``.
+        """
+        prompt = self.get_prompt(prompt_id)
+        checkout = prompt.checkout_request_id
+        if prompt.status != PromptStatus.SENT or checkout is None:
+            return "settled"  # the callback came first
+        now = self.clock.now()
+        if answer.state == "done" and answer.result_code != "0":
+            code = answer.result_code or ""
+            self._change(
+                prompt_id,
+                lambda p: p.record_result(
+                    result_code=code, description=answer.description, receipt=None, at=now
+                ),
+            )
+            return "failed"
+        if answer.state == "done":
+            taken = self.index.receipts_of_other_prompts(prompt_id, [r.receipt for r in found])
+            paid = [
+                row
+                for row in found
+                if row.receipt not in taken
+                and prompt.could_be_paid_by(
+                    amount_cents=row.amount_cents,
+                    phone=row.msisdn,
+                    reference=row.bill_ref,
+                    paid_at=row.paid_at,
+                )
+            ]
+            if len(paid) == 1:
+                row = paid[0]
+                self.apply_stk_callback(
+                    StkCallback(
+                        checkout_request_id=checkout,
+                        merchant_request_id=prompt.merchant_request_id,
+                        result_code="0",
+                        description=answer.description,
+                        receipt=row.receipt,
+                        amount_cents=row.amount_cents,
+                        phone=row.msisdn or prompt.phone,
+                        paid_at=row.paid_at,
+                    )
+                )
+                return "paid"
+            if (
+                paid
+            ):  # real money either way: recorded, but which one answered the prompt is unclear
+                for row in paid:
+                    self.record_payment(row, correlation_id=prompt.correlation_id)
+                return self._give_up_querying(
+                    prompt_id,
+                    f"Daraja's query says paid; {len(paid)} payments of this amount and reference"
+                    " were found and recorded, none can be told to be this prompt's",
+                    now,
+                )
+            unsettled = "Daraja's query says paid; the payment is not on the shortcode's pull yet"
+        else:
+            unsettled = f"Daraja's query answered {answer.state}: {answer.description}".strip()
+        if prompt.queries + 1 >= self.stk_query_attempts:
+            return self._give_up_querying(
+                prompt_id,
+                f"no callback; {self.stk_query_attempts} STK queries did not settle it (last:"
+                f" {unsettled}); the C2B confirmation, a pull or the statement records any payment",
+                now,
+            )
+        self._change(
+            prompt_id,
+            lambda p: p.note_query(
+                answer=unsettled, next_query_at=now + self.stk_query_after, at=now
+            ),
+        )
+        return "asked_again"
+
+    def _give_up_querying(self, prompt_id: uuid.UUID, reason: str, now: datetime) -> str:
+        self._change(prompt_id, lambda p: p.give_up_querying(reason, now))
+        log.warning("stk_prompt_unresolved", prompt_id=str(prompt_id), reason=reason)
+        return "unknown"

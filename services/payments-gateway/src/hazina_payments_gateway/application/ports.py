@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from hazina_payments_gateway.application.records import IncomingPayment
+
 # Results of one request to a money rail. Nothing in between: a caller must handle all three.
 
 
@@ -66,6 +68,19 @@ class StkAccepted:
 StkResult = StkAccepted | Rejected | Unknown
 
 
+@dataclass(frozen=True)
+class StkQueryAnswer:
+    """Daraja's answer to an STK Push Query about one prompt.
+
+    ``pending``: the customer has not finished; ``done``: ``result_code`` is the prompt's result
+    (``"0"`` paid; the answer never carries the receipt); ``unknown``: no usable answer.
+    """
+
+    state: Literal["pending", "done", "unknown"]
+    result_code: str | None = None
+    description: str = ""
+
+
 class DarajaPort(Protocol):
     async def b2c_payment(self, order: B2COrder) -> SendResult: ...
 
@@ -74,6 +89,12 @@ class DarajaPort(Protocol):
     ) -> SendResult: ...
 
     async def stk_push(self, order: StkOrder) -> StkResult: ...
+
+    async def stk_query(self, checkout_request_id: str) -> StkQueryAnswer: ...
+
+    async def stk_payments(self, start: datetime, end: datetime) -> list[IncomingPayment]:
+        """Payments on the STK shortcode between ``start`` and ``end`` (Pull Transactions)."""
+        ...
 
 
 class Clock(Protocol):
@@ -107,5 +128,11 @@ class DisbursementIndex(Protocol):
     def due(self, now: datetime, limit: int) -> list[uuid.UUID]: ...
 
     def due_prompts(self, now: datetime, limit: int) -> list[uuid.UUID]: ...
+
+    def prompts_to_query(
+        self, now: datetime, sent_before: datetime, limit: int
+    ) -> list[uuid.UUID]: ...
+
+    def receipts_of_other_prompts(self, prompt_id: uuid.UUID, receipts: list[str]) -> set[str]: ...
 
     def known_receipts(self, receipts: list[str]) -> set[str]: ...

@@ -3,13 +3,48 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 
 class MalformedCallbackError(ValueError):
-    """A stored callback that cannot be read; it is kept and flagged, never retried blindly."""
+    """A stored callback that cannot be read; it is kept and flagged, never retried blindly.
+
+    ``field`` names the Daraja field at fault (it chooses the C2B validation's rejection code).
+    """
+
+    def __init__(self, reason: str, *, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+# What became of a stored callback: ``processed`` (done), ``flagged`` (a person must look: it was
+# unreadable, surprising or conflicting), ``open`` (recorded, but nothing acts on it yet).
+InboxStatus = Literal["processed", "flagged", "open"]
+
+
+@dataclass(frozen=True)
+class Handled:
+    """The result of processing one stored callback, when it is more than a plain outcome word."""
+
+    outcome: str
+    status: InboxStatus = "processed"
+    reason: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """What recording a payment came to. ``conflict``: the receipt was known with another amount,
+    phone or account reference (recorded and flagged); ``duplicate_conflict``: that same conflict again."""
+
+    status: Literal["recorded", "duplicate", "conflict", "duplicate_conflict"]
+    differences: tuple[str, ...] = ()
+
+    @property
+    def recorded(self) -> bool:
+        return self.status == "recorded"
 
 
 @dataclass(frozen=True)
@@ -29,6 +64,47 @@ class B2CTimeout:
     ocid: str
     conversation_id: str | None
     description: str
+
+
+@dataclass(frozen=True)
+class QueueTimeout:
+    """A QueueTimeOutURL notice (status, reversal, balance): the request's outcome is unknown."""
+
+    ocid: str | None
+    conversation_id: str | None
+    result_code: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class ReversalResult:
+    ocid: str | None
+    conversation_id: str | None
+    result_code: str
+    description: str
+    transaction_id: str | None
+    original_receipt: str | None
+    amount_cents: int | None
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    """One account of an Account Balance answer: ``Name|Currency|a|b|c|d`` (figures kept as reported)."""
+
+    account: str
+    currency: str
+    figures_cents: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AccountBalanceResult:
+    ocid: str | None
+    conversation_id: str | None
+    result_code: str
+    description: str
+    accounts: tuple[BalanceLine, ...] = field(default_factory=tuple)
+    completed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

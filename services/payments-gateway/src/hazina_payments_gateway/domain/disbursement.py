@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from hazina_payments_gateway.domain.errors import IllegalTransitionError, NotRetryableError
 from hazina_payments_gateway.domain.rules import (
@@ -72,11 +73,16 @@ class DisbursementPolicy:
 class Disbursement(Aggregate):
     """The aggregate id is the disbursement id origination chose: a second request is refused by the store."""
 
+    TOPIC = "hazina.payments.Disbursement"
+
+    class Created(Aggregate.Created):
+        TOPIC = "hazina.payments.Disbursement.Created"
+
     @staticmethod
     def create_id(disbursement_id: uuid.UUID, **_: object) -> uuid.UUID:
         return disbursement_id
 
-    @event("Requested")
+    @event("Requested", topic="hazina.payments.Disbursement.Requested")
     def __init__(
         self,
         *,
@@ -149,7 +155,7 @@ class Disbursement(Aggregate):
         self._send_started(ocid=self.ocid, at=at)
         return self.ocid
 
-    @event("SendStarted")
+    @event("SendStarted", topic="hazina.payments.Disbursement.SendStarted")
     def _send_started(self, ocid: str, at: datetime) -> None:
         self.status = DisbursementStatus.SENDING
         self.status_since = at
@@ -162,7 +168,7 @@ class Disbursement(Aggregate):
         self._accepted(conversation_id=conversation_id, at=at)
         return True
 
-    @event("Accepted")
+    @event("Accepted", topic="hazina.payments.Disbursement.Accepted")
     def _accepted(self, conversation_id: str, at: datetime) -> None:
         self.status = DisbursementStatus.AWAITING_RESULT
         self.status_since = at
@@ -177,7 +183,7 @@ class Disbursement(Aggregate):
         self._not_sent(code=code, description=description, retry_at=retry_at, at=at)
         return True
 
-    @event("NotSent")
+    @event("NotSent", topic="hazina.payments.Disbursement.NotSent")
     def _not_sent(self, code: str, description: str, retry_at: datetime, at: datetime) -> None:
         self.status = DisbursementStatus.REQUESTED
         self.status_since = at
@@ -197,7 +203,7 @@ class Disbursement(Aggregate):
         )
         return True
 
-    @event("OutcomeUnknown")
+    @event("OutcomeUnknown", topic="hazina.payments.Disbursement.OutcomeUnknown")
     def _outcome_unknown(self, reason: str, at: datetime, check_at: datetime) -> None:
         self.status = DisbursementStatus.UNKNOWN
         self.status_since = at
@@ -210,7 +216,7 @@ class Disbursement(Aggregate):
         self._status_query_sent(conversation_id=conversation_id, at=at)
         return True
 
-    @event("StatusQuerySent")
+    @event("StatusQuerySent", topic="hazina.payments.Disbursement.StatusQuerySent")
     def _status_query_sent(self, conversation_id: str, at: datetime) -> None:
         self.status = DisbursementStatus.CHECKING
         self.status_since = at
@@ -229,7 +235,7 @@ class Disbursement(Aggregate):
         )
         return True
 
-    @event("StatusQueryFailed")
+    @event("StatusQueryFailed", topic="hazina.payments.Disbursement.StatusQueryFailed")
     def _status_query_failed(self, reason: str, at: datetime, check_at: datetime) -> None:
         self.status_queries += 1
         self.retry_at = check_at
@@ -245,7 +251,7 @@ class Disbursement(Aggregate):
         self._not_found(ocid=ocid, at=at)
         return True
 
-    @event("NotFoundByDaraja")
+    @event("NotFoundByDaraja", topic="hazina.payments.Disbursement.NotFoundByDaraja")
     def _not_found(self, ocid: str, at: datetime) -> None:
         self.status = DisbursementStatus.REQUESTED
         self.status_since = at
@@ -277,7 +283,7 @@ class Disbursement(Aggregate):
         )
         return True
 
-    @event("Completed")
+    @event("Completed", topic="hazina.payments.Disbursement.Completed")
     def _completed(
         self,
         ocid: str,
@@ -311,7 +317,7 @@ class Disbursement(Aggregate):
         )
         return True
 
-    @event("Failed")
+    @event("Failed", topic="hazina.payments.Disbursement.Failed")
     def _failed(
         self,
         ocid: str,
@@ -342,7 +348,7 @@ class Disbursement(Aggregate):
         self._retried(attempt=self.attempt + 1, ocid=new_ocid, by=by, at=at)
         return new_ocid
 
-    @event("Retried")
+    @event("Retried", topic="hazina.payments.Disbursement.Retried")
     def _retried(self, attempt: int, ocid: str, by: uuid.UUID | None, at: datetime) -> None:
         self.attempt = attempt
         self.ocid = ocid
@@ -363,3 +369,7 @@ class Disbursement(Aggregate):
             raise IllegalTransitionError(
                 f"Cannot {action} a disbursement that is {self.status.value}"
             )
+
+
+# Events stored before topics were pinned name this class (and theirs) by module path.
+register_topic("hazina_payments_gateway.domain.disbursement:Disbursement", Disbursement)

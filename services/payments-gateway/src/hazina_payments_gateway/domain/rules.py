@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -14,7 +15,6 @@ from hazina_contracts.money import parse_kes_to_cents
 EAT = timezone(timedelta(hours=3), "EAT")
 
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
-_MSISDN = re.compile(r"^254(7|1)\d{8}$")
 # Safaricom refuses callback URLs containing any of these (any case).
 FORBIDDEN_CALLBACK_WORDS = ("m-pesa", "mpesa", "safaricom", "exec", "exe", "cmd", "sql", "query")
 
@@ -25,8 +25,89 @@ NOT_FOUND_STATUS_CODES = frozenset({"R000002", "SFC_IC0003", "2032"})
 FINAL_FAILED_STATUSES = frozenset({"declined", "cancelled", "expired", "failed", "reversed"})
 
 
+# Far above any single M-Pesa transaction (KES 250,000 for B2C, C2B and STK): a rail reporting
+# more than this is not reporting a payment we can believe.
+MAX_RAIL_AMOUNT_CENTS = 1_000_000 * 100
+# How Daraja writes an amount: whole shillings, optionally with up to two decimals ("1200",
+# "1200.00"); never exponents, thousands separators or signs.
+_RAIL_AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+_FULL_MSISDN = re.compile(r"^\+?\d{9,15}$")
+_MASKED_MSISDN = re.compile(r"^[\d *]{6,24}$")
+_HASHED_MSISDN = re.compile(r"^[0-9a-fA-F]{64}$")
+# Characters that rewrite what a reader sees (bidirectional overrides and isolates).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters (NUL included), lone surrogates, private use, line/paragraph separators.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
+
+
 class GatewayRuleError(ValueError):
     """Input the rails would refuse, caught before anything is sent."""
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character (as ``U+XXXX``) that has no place in a stored or displayed field, or None.
+
+    A NUL cannot be stored in a PostgreSQL text column at all; the others hide or rewrite what
+    staff read. Such input is kept raw and flagged, never turned into an event.
+    """
+    for ch in text:
+        if ch in _BIDI_CONTROLS or unicodedata.category(ch) in _UNSAFE_CATEGORIES:
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def is_rail_amount_text(text: str) -> bool:
+    """Whether ``text`` is written the way Daraja writes amounts (see ``_RAIL_AMOUNT``)."""
+    return bool(_RAIL_AMOUNT.match(text))
+
+
+def msisdn_shape(text: str) -> str | None:
+    """``full`` (digits), ``masked`` (C2B v2: ``2547 ***** 678``), ``hashed`` (C2B v1: SHA-256 hex),
+    or None when it is none of the ways Daraja sends a phone number."""
+    if _FULL_MSISDN.match(text):
+        return "full"
+    if _HASHED_MSISDN.match(text):
+        return "hashed"
+    if "*" in text and _MASKED_MSISDN.match(text):
+        return "masked"
+    return None
+
+
+def _visible_digits(masked: str) -> tuple[str, str]:
+    compact = masked.replace(" ", "")
+    return compact.split("*", 1)[0], compact.rsplit("*", 1)[-1]
+
+
+def _as_254(digits: str) -> str:
+    digits = digits.lstrip("+")
+    if len(digits) == 10 and digits.startswith("0"):
+        return "254" + digits[1:]
+    return digits
+
+
+def phones_agree(first: str | None, second: str | None) -> bool:
+    """Whether two reports of the payer's phone can be the same number.
+
+    The same payment arrives with the number in full (STK), masked (C2B v2) or hashed (C2B v1):
+    only forms that can be compared are compared; anything that cannot be told apart agrees.
+    """
+    if not first or not second:
+        return True
+    a, b = first.strip(), second.strip()
+    shape_a, shape_b = msisdn_shape(a), msisdn_shape(b)
+    if shape_a == shape_b == "full":
+        return _as_254(a) == _as_254(b)
+    if shape_a == shape_b == "hashed":
+        return a.lower() == b.lower()
+    if "hashed" in (shape_a, shape_b) or None in (shape_a, shape_b):
+        return True  # a hash of an unknown input, or a form Daraja never sends: cannot tell
+    if shape_a == shape_b == "masked":
+        (pa, sa), (pb, sb) = _visible_digits(a), _visible_digits(b)
+        return (pa.startswith(pb) or pb.startswith(pa)) and (sa.endswith(sb) or sb.endswith(sa))
+    full, masked = (a, b) if shape_a == "full" else (b, a)
+    prefix, suffix = _visible_digits(masked)
+    number = _as_254(full)
+    return number.startswith(prefix) and number.endswith(suffix)
 
 
 def normalise_reference(text: str | None) -> str:
@@ -47,10 +128,6 @@ def originator_conversation_id(disbursement_id: uuid.UUID, attempt: int) -> str:
     if attempt < 1 or attempt > 99:
         raise GatewayRuleError("attempt must be between 1 and 99")
     return f"D{disbursement_id.hex[:16].upper()}-{attempt}"
-
-
-def is_valid_msisdn(phone: str) -> bool:
-    return bool(_MSISDN.match(phone))
 
 
 def is_retryable_b2c_failure(result_code: str) -> bool:

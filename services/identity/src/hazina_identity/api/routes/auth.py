@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from hazina_identity.api.deps import ApiDep
+from hazina_identity.api.responses import Message, ProfileView, SessionView
 from hazina_identity.api.schemas import (
     ChangePasswordRequest,
     LoginRequest,
@@ -18,6 +19,7 @@ from hazina_identity.application.commands import LogIn
 from hazina_identity.application.identity import Session
 from hazina_servicekit.auth import PrincipalDep
 from hazina_servicekit.http import client_address, correlation_id
+from hazina_servicekit.openapi import error_response
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -38,7 +40,15 @@ def _session_body(session: Session) -> dict[str, Any]:
     }
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    response_model=SessionView,
+    responses={
+        401: error_response(401, "Wrong username or password"),
+        403: error_response(403, "The account is deactivated"),
+        429: error_response(429, "Too many failed sign-ins; try again after Retry-After seconds"),
+    },
+)
 def login(body: LoginRequest, request: Request, api: ApiDep) -> dict[str, Any]:
     session = api.identity.log_in(
         LogIn(
@@ -51,12 +61,19 @@ def login(body: LoginRequest, request: Request, api: ApiDep) -> dict[str, Any]:
     return _session_body(session)
 
 
-@router.post("/refresh")
+@router.post(
+    "/refresh",
+    response_model=SessionView,
+    responses={
+        401: error_response(401, "The refresh token is unknown, used or expired"),
+        403: error_response(403, "The account is deactivated"),
+    },
+)
 def refresh(body: RefreshRequest, api: ApiDep) -> dict[str, Any]:
     return _session_body(api.identity.refresh(body.refreshToken))
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=Message)
 def logout(
     principal: PrincipalDep, api: ApiDep, body: LogoutRequest | None = None
 ) -> dict[str, str]:
@@ -64,12 +81,12 @@ def logout(
     return {"message": "Logged out"}
 
 
-@router.get("/me")
+@router.get("/me", response_model=ProfileView)
 def me(principal: PrincipalDep, api: ApiDep) -> dict[str, Any]:
     return profile_view(api.identity.get_user(principal.user_id))
 
 
-@router.put("/change-password")
+@router.put("/change-password", response_model=Message)
 def change_password(
     body: ChangePasswordRequest, request: Request, principal: PrincipalDep, api: ApiDep
 ) -> dict[str, str]:

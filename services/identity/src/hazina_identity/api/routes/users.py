@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from hazina_identity.api.deps import ApiDep, SuperAdminDep
+from hazina_identity.api.responses import PasswordReset, UserView
 from hazina_identity.api.schemas import (
     ResetPasswordRequest,
     UserCreateRequest,
@@ -19,6 +20,7 @@ from hazina_identity.application.identity import UserNotFoundError
 from hazina_identity.application.ports import DirectoryQuery
 from hazina_servicekit.http import correlation_id
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -31,7 +33,7 @@ def _view(api: ApiDep, user_id: uuid.UUID) -> dict[str, Any]:
     return user_view(row)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=UserView)
 def create_user(
     body: UserCreateRequest, request: Request, actor: SuperAdminDep, api: ApiDep
 ) -> dict[str, Any]:
@@ -52,14 +54,14 @@ def create_user(
     return _view(api, user.id)
 
 
-@router.get("")
+@router.get("", response_model=list[UserView])
 def list_users(
     response: Response,
     actor: SuperAdminDep,
     api: ApiDep,
     page: PageDep,
-    search: Annotated[str | None, Query(max_length=100)] = None,
-    role: Annotated[str | None, Query(max_length=40)] = None,
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
+    role: Annotated[PlainText | None, Query(max_length=40)] = None,
     active: bool | None = None,
 ) -> list[dict[str, Any]]:
     api.directory_projection.catch_up()
@@ -72,12 +74,12 @@ def list_users(
     return [user_view(row) for row in rows]
 
 
-@router.get("/{user_id}")
+@router.get("/{user_id}", response_model=UserView)
 def get_user(user_id: uuid.UUID, actor: SuperAdminDep, api: ApiDep) -> dict[str, Any]:
     return _view(api, user_id)
 
 
-@router.patch("/{user_id}")
+@router.patch("/{user_id}", response_model=UserView)
 def update_user(
     user_id: uuid.UUID, body: UserUpdateRequest, request: Request, actor: SuperAdminDep, api: ApiDep
 ) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def update_user(
     return _view(api, user_id)
 
 
-@router.post("/{user_id}/reset-password")
+@router.post("/{user_id}/reset-password", response_model=PasswordReset)
 def reset_password(
     user_id: uuid.UUID,
     request: Request,
@@ -114,3 +116,15 @@ def reset_password(
     if generated:
         result["temporaryPassword"] = generated
     return result
+
+
+@router.post("/{user_id}/unlock")
+def unlock(
+    user_id: uuid.UUID, request: Request, actor: SuperAdminDep, api: ApiDep
+) -> dict[str, Any]:
+    """Lift the user's sign-in locks and delays at every address (recorded as LockoutLifted)."""
+    lifted = api.identity.lift_lockout(
+        user_id, actor_id=actor.user_id, correlation_id=correlation_id(request)
+    )
+    message = "Sign-in lock lifted" if lifted else "The user was not locked out"
+    return {"message": message, "lifted": lifted}

@@ -1,22 +1,23 @@
-"""Accounts, balances as of any date, the trial balance and write-offs.
-
-The parked-event queue, ``/api/ledger/parked``, is servicekit's (``parking_api``).
-"""
+"""Accounts, balances as of any date, the trial balance, write-offs, and payouts held because they
+were not the approved principal. The parked-event queue, ``/api/ledger/parked``, is servicekit's
+(``parking_api``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep
-from hazina_ledger.api.schemas import AssessArrearsRequest, ReasonRequest
-from hazina_ledger.application.commands import WriteOffLoan
+from hazina_ledger.api.deps import ApiDep, ApproverDep, LedgerApi, ReaderDep, RecorderDep
+from hazina_ledger.api.schemas import AssessArrearsRequest, ReasonRequest, kes
+from hazina_ledger.application.commands import ResolveHeldDisbursement, WriteOffLoan
 from hazina_ledger.domain.accounts import CHART, AccountClass
 from hazina_ledger.domain.errors import NotFoundError
+from hazina_servicekit.auth import Principal
+from hazina_servicekit.dates import IsoDate
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/ledger", tags=["ledger"])
 
@@ -57,12 +58,12 @@ def chart_of_accounts(actor: ReaderDep, api: ApiDep) -> list[dict[str, Any]]:
 
 @router.get("/accounts/{account_id}")
 def account(
-    account_id: str,
+    account_id: PlainText,
     response: Response,
     actor: ReaderDep,
     api: ApiDep,
     page: PageDep,
-    asOf: Annotated[dt.date | None, Query()] = None,  # noqa: N803 - the API's name
+    asOf: Annotated[IsoDate | None, Query()] = None,  # noqa: N803 - the API's name
     position: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
     found = api.fresh().account(account_id, asOf, position, page.limit, page.offset)
@@ -97,7 +98,7 @@ def account(
 def trial_balance(
     actor: ReaderDep,
     api: ApiDep,
-    asOf: Annotated[dt.date | None, Query()] = None,  # noqa: N803
+    asOf: Annotated[IsoDate | None, Query()] = None,  # noqa: N803
     position: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
     rows = api.fresh().trial_balance(asOf, position)
@@ -149,3 +150,79 @@ def assess_arrears(body: AssessArrearsRequest, actor: ApproverDep, api: ApiDep) 
     as_of = body.asOf or api.ledger.today()
     changed = api.ledger.assess_arrears(api.fresh().live_loan_ids(), as_of)
     return {"asOf": as_of.isoformat(), "statusChanges": changed}
+
+
+def mismatch_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "disbursementId": row["disbursement_id"],
+        "loanId": str(row["loan_id"]),
+        "accountNumber": row["account_number"],
+        "clientId": str(row["client_id"]),
+        "clientName": row["client_name"],
+        "approved_principal_cents": row["expected_cents"],
+        "disbursed_cents": row["amount_cents"],
+        "difference_cents": row["amount_cents"] - row["expected_cents"],
+        "approvedPrincipal": kes(row["expected_cents"]),
+        "disbursed": kes(row["amount_cents"]),
+        "charge_cents": row["charge_cents"],
+        "mpesaReceipt": row["mpesa_receipt"],
+        "disbursedOn": row["disbursed_on"].isoformat(),
+        "heldAt": row["held_at"].isoformat(),
+        "status": row["status"],
+        "loanStatus": row["loan_status"],
+        "reason": row["reason"],
+        "resolvedBy": str(row["resolved_by"]) if row["resolved_by"] else None,
+        "resolvedOn": row["resolved_on"].isoformat() if row["resolved_on"] else None,
+    }
+
+
+@router.get("/disbursement-mismatches")
+def disbursement_mismatches(
+    response: Response,
+    actor: RecorderDep,
+    api: ApiDep,
+    status: Annotated[Literal["held", "accepted", "recovery"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    """Payouts whose amount was not the approved principal: booked to suspense, not scheduled."""
+    rows = api.fresh().disbursement_mismatches(status)
+    set_total(response, len(rows))
+    return [mismatch_view(r) for r in rows]
+
+
+def _decide(
+    disbursement_id: uuid.UUID, decision: str, reason: str, actor: Principal, api: LedgerApi
+) -> dict[str, Any]:
+    found = api.fresh().disbursement_mismatch(disbursement_id)
+    if found is None:
+        raise NotFoundError("No payout with this disbursement id is held for review")
+    api.ledger.resolve_held_disbursement(
+        ResolveHeldDisbursement(
+            loan_id=found["loan_id"],
+            disbursement_id=disbursement_id,
+            decision=decision,
+            reason=reason,
+            decided_by=actor.user_id,
+        )
+    )
+    if decision == "accept":  # repayments that waited for the disbursement post now
+        api.inbox.retry_parked(f"disbursement:{found['loan_id']}")
+    row = api.fresh().disbursement_mismatch(disbursement_id)
+    if row is None:  # pragma: no cover - it was found above and rows are never deleted
+        raise NotFoundError("No payout with this disbursement id is held for review")
+    return mismatch_view(row)
+
+
+@router.post("/disbursement-mismatches/{disbursement_id}/accept")
+def accept_disbursed_amount(
+    disbursement_id: uuid.UUID, body: ReasonRequest, actor: ApproverDep, api: ApiDep
+) -> dict[str, Any]:
+    """The amount paid out becomes the principal; the schedule opens on it."""
+    return _decide(disbursement_id, "accept", body.reason, actor, api)
+
+
+@router.post("/disbursement-mismatches/{disbursement_id}/recover")
+def mark_for_recovery(
+    disbursement_id: uuid.UUID, body: ReasonRequest, actor: ApproverDep, api: ApiDep
+) -> dict[str, Any]:
+    """The money must come back; the loan waits for a payout of its approved principal."""
+    return _decide(disbursement_id, "recover", body.reason, actor, api)

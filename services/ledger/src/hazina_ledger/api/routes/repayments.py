@@ -14,6 +14,7 @@ from hazina_ledger.application.ports import ReadModels
 from hazina_ledger.domain.errors import InvalidRequestError, NotFoundError
 from hazina_ledger.domain.receipt import normalise_receipt
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/repayments", tags=["repayments"])
 
@@ -114,7 +115,7 @@ def unallocated_receipts(
     api: ApiDep,
     page: PageDep,
     status: Annotated[
-        str | None, Query(pattern="^(unallocated|assigned|posted|reversed|all)$")
+        PlainText | None, Query(pattern="^(unallocated|assigned|posted|reversed|all)$")
     ] = "unallocated",
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().receipts(None if status == "all" else status, page.limit, page.offset)
@@ -143,7 +144,7 @@ def receipt_view(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/unallocated/{receipt}/assign")
 def assign_receipt(
-    receipt: str, body: AssignRequest, actor: RecorderDep, api: ApiDep
+    receipt: PlainText, body: AssignRequest, actor: RecorderDep, api: ApiDep
 ) -> dict[str, Any]:
     if (body.loanId is None) == (body.clientId is None):
         raise InvalidRequestError(
@@ -182,7 +183,7 @@ def receipt_conflicts(actor: ReaderDep, api: ApiDep) -> list[dict[str, Any]]:
 
 @router.post("/{receipt}/reverse")
 def reverse_repayment(
-    receipt: str, body: ReasonRequest, actor: ApproverDep, api: ApiDep
+    receipt: PlainText, body: ReasonRequest, actor: ApproverDep, api: ApiDep
 ) -> dict[str, Any]:
     outcome = api.ledger.reverse_receipt(
         ReverseReceipt(receipt=receipt, reason=body.reason, reversed_by=actor.user_id)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from hazina_ledger.api.deps import ApiDep, ReaderDep
 from hazina_ledger.domain.errors import InvalidRequestError
+from hazina_servicekit.dates import IsoDate
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -17,9 +17,9 @@ router = APIRouter(prefix="/api/reports", tags=["reports"])
 def portfolio(
     actor: ReaderDep,
     api: ApiDep,
-    asOf: Annotated[dt.date | None, Query()] = None,  # noqa: N803 - the API's names
-    from_: Annotated[dt.date | None, Query(alias="from")] = None,
-    to: Annotated[dt.date | None, Query()] = None,
+    asOf: Annotated[IsoDate | None, Query()] = None,  # noqa: N803 - the API's names
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: Annotated[IsoDate | None, Query()] = None,
 ) -> dict[str, Any]:
     as_of = asOf or api.ledger.today()
     period_to = to or as_of

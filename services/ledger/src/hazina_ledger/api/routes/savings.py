@@ -26,6 +26,7 @@ from hazina_ledger.application.ledger import Receipted
 from hazina_ledger.domain.errors import InvalidRequestError, NotFoundError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/savings", tags=["savings"])
 
@@ -110,7 +111,7 @@ def deposit(
 
 @router.post("/deposits/{receipt}/reverse")
 def reverse_deposit(
-    receipt: str, body: ReasonRequest, actor: ApproverDep, api: ApiDep
+    receipt: PlainText, body: ReasonRequest, actor: ApproverDep, api: ApiDep
 ) -> dict[str, Any]:
     outcome = api.ledger.reverse_receipt(
         ReverseReceipt(receipt=receipt, reason=body.reason, reversed_by=actor.user_id)
@@ -195,7 +196,7 @@ def request_withdrawal(body: WithdrawalRequest, actor: RecorderDep, api: ApiDep)
 def list_withdrawals(
     actor: ReaderDep,
     api: ApiDep,
-    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
+    status: Annotated[PlainText | None, Query(pattern="^(pending|approved|rejected)$")] = None,
     clientId: Annotated[uuid.UUID | None, Query()] = None,  # noqa: N803
 ) -> list[dict[str, Any]]:
     return [withdrawal_view(r) for r in api.fresh().withdrawals(status, clientId)]

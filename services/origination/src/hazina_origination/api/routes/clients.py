@@ -22,10 +22,11 @@ from hazina_origination.domain.errors import InvalidInputError, NotFoundError
 from hazina_origination.domain.photo import PhotoTooLargeError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
-Text = Annotated[str, Form(max_length=200)]
+Text = Annotated[PlainText, Form(max_length=200)]
 
 
 def _visible(api: ApiDep, client_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def onboard_client(
     nextOfKinPhone: Text,  # noqa: N803
     nextOfKinRelationship: Text,  # noqa: N803
     groupId: Annotated[uuid.UUID, Form()],  # noqa: N803
-    branchId: Annotated[str | None, Form(max_length=64)] = None,  # noqa: N803
+    branchId: Annotated[PlainText | None, Form(max_length=64)] = None,  # noqa: N803
     photo: Annotated[UploadFile | None, File()] = None,
 ) -> dict[str, Any]:
     data = read_photo(photo, api.app.max_photo_bytes)
@@ -87,7 +88,7 @@ def onboard_client(
     )
     return {
         "message": "Client onboarded successfully",
-        "client": client_view(_visible(api, client.id, principal)),
+        "client": client_view(_visible(api, client.id, principal), links=api.links),
     }
 
 
@@ -97,9 +98,9 @@ def list_clients(
     principal: Staff,
     api: ApiDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[PlainText | None, Query(max_length=100)] = None,
     groupId: uuid.UUID | None = None,  # noqa: N803
-    search: Annotated[str | None, Query(max_length=100)] = None,
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().clients(
         ListQuery(
@@ -112,7 +113,7 @@ def list_clients(
         )
     )
     set_total(response, total)
-    return [client_view(row) for row in rows]
+    return [client_view(row, links=api.links) for row in rows]
 
 
 @router.get("/{client_id}")
@@ -122,7 +123,7 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
     read = api.read_models
     loans, _ = read.loans(ListQuery(client_id=client_id))
     guarantees, _ = read.guarantors(ListQuery(client_id=client_id))
-    view = client_view(row)
+    view = client_view(row, links=api.links)
     view["loans"] = [loan_view(loan) for loan in loans]
     view["assessments"] = [
         assessment_view(a)
@@ -131,7 +132,7 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
         for a in [read.assessment_of(loan["loan_id"])]
         if a
     ]
-    view["guarantees"] = [guarantor_view(g) for g in guarantees]
+    view["guarantees"] = [guarantor_view(g, links=api.links) for g in guarantees]
     view["savingsHistory"] = [
         {
             "_id": m["transaction_id"],
@@ -151,4 +152,4 @@ def approve_client(
     client_id: uuid.UUID, request: Request, principal: RecordApprover, api: ApiDep
 ) -> dict[str, Any]:
     api.app.approve_client(client_id, actor(principal, request))
-    return client_view(_visible(api, client_id, principal))
+    return client_view(_visible(api, client_id, principal), links=api.links)

@@ -23,6 +23,7 @@ from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/groups", tags=["groups"])
 
@@ -33,7 +34,7 @@ def _detail(api: ApiDep, group_id: uuid.UUID, principal: Principal) -> dict[str,
     scope = scope_of(principal)
     if row is None or (scope is not None and row["loan_officer_id"] != scope):
         raise NotFoundError("Group not found")
-    return group_view(row, read.members(group_id))
+    return group_view(row, read.members(group_id), links=api.links)
 
 
 @router.post("", status_code=201)
@@ -60,8 +61,8 @@ def list_groups(
     principal: Staff,
     api: ApiDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=100)] = None,
-    search: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[PlainText | None, Query(max_length=100)] = None,
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
     loanOfficerId: uuid.UUID | None = None,  # noqa: N803 - the frontend's parameter name
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().groups(
@@ -75,7 +76,7 @@ def list_groups(
         )
     )
     set_total(response, total)
-    return [group_view(row) for row in rows]
+    return [group_view(row, links=api.links) for row in rows]
 
 
 @router.get("/{group_id}")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from hazina_origination.api.deps import ApiDep, GuarantorRecorder, Staff, actor, scope_of
 from hazina_origination.api.routes.groups import _statuses
 from hazina_origination.api.schemas import GuarantorRequest
+from hazina_origination.api.upload_links import upload_name
 from hazina_origination.api.views import guarantor_view
 from hazina_origination.application.commands import AddGuarantor
 from hazina_origination.application.ports import ListQuery
@@ -17,6 +18,7 @@ from hazina_origination.domain.client import normalise_national_id
 from hazina_origination.domain.errors import InvalidInputError, NotFoundError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/guarantors", tags=["guarantors"])
 
@@ -26,7 +28,18 @@ def _view(api: ApiDep, guarantor_id: uuid.UUID, principal: Principal) -> dict[st
     scope = scope_of(principal)
     if row is None or (scope is not None and row["loan_officer_id"] != scope):
         raise NotFoundError("Guarantor not found")
-    return guarantor_view(row)
+    return guarantor_view(row, links=api.links)
+
+
+def _document(api: ApiDep, url: str | None, field: str) -> str | None:
+    """The stored path of a document uploaded through ``POST /api/upload`` (its signed link or its
+    path); a record keeps the path, never a link that expires, nor a URL elsewhere."""
+    if url is None or not url.strip():
+        return None
+    name = upload_name(url)
+    if name is None or api.photos.path_of(name) is None:
+        raise InvalidInputError(f"{field} must be a URL returned by POST /api/upload")
+    return f"/uploads/{name}"
 
 
 @router.post("", status_code=201)
@@ -47,8 +60,8 @@ def add_guarantor(
             loan_id=body.loanId,
             client_id=client_id,
             relationship=body.relationship,
-            id_copy_url=body.idCopyUrl,
-            photo_url=body.photoUrl,
+            id_copy_url=_document(api, body.idCopyUrl, "idCopyUrl"),
+            photo_url=_document(api, body.photoUrl, "photoUrl"),
         ),
         actor(principal, request),
     )
@@ -63,7 +76,7 @@ def list_guarantors(
     page: PageDep,
     loanId: uuid.UUID | None = None,  # noqa: N803 - the frontend's parameter names
     clientId: uuid.UUID | None = None,  # noqa: N803
-    status: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[PlainText | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().guarantors(
         ListQuery(
@@ -76,7 +89,7 @@ def list_guarantors(
         )
     )
     set_total(response, total)
-    return [guarantor_view(row) for row in rows]
+    return [guarantor_view(row, links=api.links) for row in rows]
 
 
 @router.put("/{guarantor_id}/accept")

@@ -12,6 +12,7 @@ from hazina_origination.api.views import loan_officer_view
 from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.errors import NotFoundError
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/loan-officers", tags=["loan officers"])
 
@@ -23,7 +24,7 @@ def list_loan_officers(
     api: ApiDep,
     page: PageDep,
     active: bool | None = None,
-    search: Annotated[str | None, Query(max_length=100)] = None,
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     """Every loan officer (``?active=true`` for those who may still be given groups)."""
     rows, total = api.read_models.loan_officers(

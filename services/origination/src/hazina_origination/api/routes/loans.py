@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -25,7 +24,9 @@ from hazina_origination.application.commands import InitiateLoan
 from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.errors import InvalidInputError, NotFoundError
 from hazina_servicekit.auth import Principal
+from hazina_servicekit.dates import IsoDate
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/loans", tags=["loans"])
 
@@ -70,16 +71,16 @@ def list_loans(
     principal: Staff,
     api: ApiDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[PlainText | None, Query(max_length=200)] = None,
     groupId: uuid.UUID | None = None,  # noqa: N803 - the frontend's parameter names
     clientId: uuid.UUID | None = None,  # noqa: N803
     loanOfficerId: uuid.UUID | None = None,  # noqa: N803
     officerId: uuid.UUID | None = None,  # noqa: N803
-    type: Annotated[str | None, Query(max_length=40)] = None,
-    product: Annotated[str | None, Query(max_length=40)] = None,
-    startDate: date | None = None,  # noqa: N803
-    endDate: date | None = None,  # noqa: N803
-    search: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[PlainText | None, Query(max_length=40)] = None,
+    product: Annotated[PlainText | None, Query(max_length=40)] = None,
+    startDate: IsoDate | None = None,  # noqa: N803
+    endDate: IsoDate | None = None,  # noqa: N803
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     kind = type or product
     rows, total = api.fresh().loans(
@@ -110,7 +111,7 @@ def get_loan(loan_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str, Any
     return {
         **view,
         "loan": view,
-        "guarantors": [guarantor_view(g) for g in guarantors],
+        "guarantors": [guarantor_view(g, links=api.links) for g in guarantors],
         "totals": loan_totals(view),
         "actions": loan_actions(row, principal.role),
     }

@@ -13,6 +13,7 @@ from hazina_origination.api.views import product_view
 from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.errors import NotFoundError
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/loan-products", tags=["loan products"])
 
@@ -38,8 +39,8 @@ def list_products(
     principal: Staff,
     api: ApiDep,
     page: PageDep,
-    type: Annotated[str | None, Query(max_length=40)] = None,
-    search: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[PlainText | None, Query(max_length=40)] = None,
+    search: Annotated[PlainText | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     rows, total = api.fresh().products(
         ListQuery(

@@ -34,7 +34,6 @@ class DarajaTokens:
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
-        self.fetches = 0
 
     def _fresh(self) -> str | None:
         if self._token is not None and self._clock() < self._expires_at - self._margin:
@@ -58,7 +57,6 @@ class DarajaTokens:
                 self._expires_at = 0.0
 
     async def _fetch(self) -> str:
-        self.fetches += 1
         try:
             response = await self._http.get(
                 "/oauth/v1/generate",

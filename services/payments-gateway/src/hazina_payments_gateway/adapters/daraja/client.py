@@ -13,8 +13,16 @@ from typing import Any
 import httpx
 import structlog
 
-from hazina_contracts.money import MoneyParseError, parse_kes_to_cents
 from hazina_payments_gateway.adapters.daraja.auth import DarajaTokens, TokenUnavailableError
+from hazina_payments_gateway.adapters.daraja.callbacks import (
+    amount_cents,
+    msisdn_field,
+    parse_stk_query,
+    reference_field,
+    required_receipt,
+    shown,
+    text_field,
+)
 from hazina_payments_gateway.application.ports import (
     Accepted,
     B2COrder,
@@ -22,11 +30,13 @@ from hazina_payments_gateway.application.ports import (
     SendResult,
     StkAccepted,
     StkOrder,
+    StkQueryAnswer,
     StkResult,
     Unknown,
 )
-from hazina_payments_gateway.application.records import IncomingPayment
+from hazina_payments_gateway.application.records import IncomingPayment, MalformedCallbackError
 from hazina_payments_gateway.domain.rules import EAT, whole_shillings
+from hazina_payments_gateway.domain.stk_prompt import PROMPT_REFERENCE_LENGTH
 
 log = structlog.get_logger(__name__)
 
@@ -205,7 +215,7 @@ class DarajaClient:
             "PartyB": s.stk_shortcode,
             "PhoneNumber": order.phone,
             "CallBackURL": s.callback_url("stk/callback"),
-            "AccountReference": order.account_reference[:12],
+            "AccountReference": order.account_reference[:PROMPT_REFERENCE_LENGTH],
             "TransactionDesc": order.description[:13],
         }
         response = await self._post("/mpesa/stkpush/v1/processrequest", body)
@@ -230,7 +240,8 @@ class DarajaClient:
 
     async def stk_query(
         self, checkout_request_id: str, *, at: datetime | None = None
-    ) -> dict[str, Any]:
+    ) -> StkQueryAnswer:
+        """Where a prompt stands; asked only when its callback is late (it never has the receipt)."""
         password, timestamp = self.stk_password(at or datetime.now(EAT))
         response = await self._post(
             "/mpesa/stkpushquery/v1/query",
@@ -241,23 +252,13 @@ class DarajaClient:
                 "CheckoutRequestID": checkout_request_id,
             },
         )
-        if isinstance(response, Rejected | Unknown):
-            return {
-                "state": "unknown",
-                "reason": getattr(response, "reason", None) or getattr(response, "description", ""),
-            }
-        data = _json(response)
-        if "being processed" in str(data.get("errorMessage", "")).lower():
-            return {"state": "pending"}
-        if "ResultCode" in data:
-            return {
-                "state": "done",
-                "result_code": str(data["ResultCode"]),
-                "description": data.get("ResultDesc"),
-            }
-        return {"state": "unknown", "reason": str(data.get("errorMessage") or response.status_code)}
+        if isinstance(response, Rejected):
+            return StkQueryAnswer("unknown", description=f"{response.code}: {response.description}")
+        if isinstance(response, Unknown):
+            return StkQueryAnswer("unknown", description=response.reason)
+        return parse_stk_query(response.status_code, response.content)
 
-    # C2B, reversal, balance, pull
+    # C2B and Pull Transactions
 
     async def register_c2b_urls(self, *, response_type: str = "Completed") -> SendResult:
         s = self.settings
@@ -277,38 +278,12 @@ class DarajaClient:
             )
         return self._ack(response)
 
-    async def reversal(self, *, receipt: str, amount_cents: int, remarks: str) -> SendResult:
-        s = self.settings
-        body = {
-            "Initiator": s.initiator_name,
-            "SecurityCredential": s.security_credential,
-            "CommandID": "TransactionReversal",
-            "TransactionID": receipt,
-            "Amount": str(whole_shillings(amount_cents)),
-            "ReceiverParty": s.c2b_shortcode,
-            "RecieverIdentifierType": "11",
-            "ResultURL": s.callback_url("reversal/result"),
-            "QueueTimeOutURL": s.callback_url("reversal/timeout"),
-            "Remarks": remarks[:100] or "Reversal",
-        }
-        return self._ack(await self._post("/mpesa/reversal/v1/request", body))
-
-    async def account_balance(self) -> SendResult:
-        s = self.settings
-        body = {
-            "Initiator": s.initiator_name,
-            "SecurityCredential": s.security_credential,
-            "CommandID": "AccountBalance",
-            "PartyA": s.b2c_shortcode,
-            "IdentifierType": "4",
-            "Remarks": "Float check",
-            "QueueTimeOutURL": s.callback_url("balance/timeout"),
-            "ResultURL": s.callback_url("balance/result"),
-        }
-        return self._ack(await self._post("/mpesa/accountbalance/v1/query", body))
-
-    async def pull_transactions(self, start: datetime, end: datetime) -> list[IncomingPayment]:
-        """C2B payments Daraja recorded between ``start`` and ``end`` (EAT, last 48 h only), all pages."""
+    async def pull_transactions(
+        self, start: datetime, end: datetime, *, shortcode: str | None = None
+    ) -> list[IncomingPayment]:
+        """Payments Daraja recorded on ``shortcode`` (default: the C2B paybill) between ``start``
+        and ``end`` (EAT, last 48 h only), all pages."""
+        shortcode = shortcode or self.settings.c2b_shortcode
         rows: list[IncomingPayment] = []
         offset = 0
         if end.microsecond:  # Daraja reads whole seconds: round the end up, not down
@@ -317,7 +292,7 @@ class DarajaClient:
             response = await self._post(
                 "/pulltransactions/v1/query",
                 {
-                    "ShortCode": self.settings.c2b_shortcode,
+                    "ShortCode": shortcode,
                     "StartDate": start.astimezone(EAT).strftime("%Y-%m-%d %H:%M:%S"),
                     "EndDate": end.astimezone(EAT).strftime("%Y-%m-%d %H:%M:%S"),
                     "OffSetValue": str(offset),
@@ -333,11 +308,16 @@ class DarajaClient:
                 raise PullFailedError(
                     f"pull answered {response.status_code} {code or data.get('errorCode')}"
                 )
-            page = parse_pull_rows(data.get("Response"), shortcode=self.settings.c2b_shortcode)
+            page = parse_pull_rows(data.get("Response"), shortcode=shortcode)
             rows.extend(page)
             if len(page) < 1000:
                 return rows
             offset += len(page)
+
+    async def stk_payments(self, start: datetime, end: datetime) -> list[IncomingPayment]:
+        """Pull Transactions on the STK shortcode: where a paid prompt's receipt is found when its
+        callback never came (an STK Push to a paybill is a payment on that paybill)."""
+        return await self.pull_transactions(start, end, shortcode=self.settings.stk_shortcode)
 
 
 class PullFailedError(Exception):
@@ -361,21 +341,30 @@ def parse_pull_rows(response: Any, *, shortcode: str | None) -> list[IncomingPay
         if "debit" not in str(row.get("transactiontype", "c2b-pay-bill-debit")).lower():
             continue
         try:
-            amount = parse_kes_to_cents(row.get("amount"), allow_zero=False)
+            # The same checks as a callback's: nothing unreadable becomes an event.
+            receipt = required_receipt(row.get("transactionId"), "transactionId")
+            amount = amount_cents(row.get("amount"), "amount")
+            if amount is None:
+                raise MalformedCallbackError("no amount", field="amount")
             paid_at = datetime.fromisoformat(str(row.get("trxDate")).replace("Z", "+00:00"))
-        except (MoneyParseError, ValueError):
-            log.warning("pull_row_unreadable", transaction=row.get("transactionId"))
+            msisdn = msisdn_field(row.get("msisdn"), "msisdn")
+            bill_ref = reference_field(row.get("billreference"), "billreference")
+            payer = text_field(row.get("organizationname"), "organizationname", limit=100)
+        except (MalformedCallbackError, ValueError) as exc:
+            log.warning(
+                "pull_row_unreadable", transaction=shown(row.get("transactionId")), error=str(exc)
+            )
             continue
         if paid_at.tzinfo is None:
             paid_at = paid_at.replace(tzinfo=EAT)
         out.append(
             IncomingPayment(
-                receipt=str(row["transactionId"]).strip().upper(),
+                receipt=receipt,
                 amount_cents=amount,
-                msisdn=str(row.get("msisdn")) if row.get("msisdn") is not None else None,
-                bill_ref=str(row.get("billreference") or ""),
+                msisdn=msisdn,
+                bill_ref=bill_ref,
                 paid_at=paid_at,
-                payer_name=str(row.get("organizationname") or "") or None,
+                payer_name=payer,
                 shortcode=shortcode,
                 channel="reconciliation",
             )

@@ -8,21 +8,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from hazina_payments_gateway.api.deps import ApiDep, DisburserDep, StaffDep
+from hazina_payments_gateway.api.responses import DisbursementRow, DisbursementView
 from hazina_payments_gateway.api.schemas import disbursement_row_view, disbursement_view
 from hazina_payments_gateway.domain.disbursement import DisbursementStatus
 from hazina_servicekit.errors import BadRequest
 from hazina_servicekit.pagination import PageDep, set_total
+from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/payments/disbursements", tags=["disbursements"])
 
 
-@router.get("")
+@router.get("", response_model=list[DisbursementRow])
 def list_disbursements(
     response: Response,
     api: ApiDep,
     _: StaffDep,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[PlainText | None, Query(max_length=32)] = None,
     loanId: Annotated[uuid.UUID | None, Query()] = None,  # noqa: N803 - the frontend's name
 ) -> list[dict[str, Any]]:
     if status is not None and status not in {s.value for s in DisbursementStatus}:
@@ -35,12 +37,12 @@ def list_disbursements(
     return [disbursement_row_view(r) for r in rows]
 
 
-@router.get("/{disbursement_id}")
+@router.get("/{disbursement_id}", response_model=DisbursementView)
 def get_disbursement(disbursement_id: uuid.UUID, api: ApiDep, _: StaffDep) -> dict[str, Any]:
     return disbursement_view(api.app.get_disbursement(disbursement_id))
 
 
-@router.post("/{disbursement_id}/retry", status_code=202)
+@router.post("/{disbursement_id}/retry", status_code=202, response_model=DisbursementView)
 def retry_disbursement(
     disbursement_id: uuid.UUID, api: ApiDep, actor: DisburserDep
 ) -> dict[str, Any]:

@@ -1,0 +1,98 @@
+"""An event in the store is forever: what earlier releases stored, today's code still reads.
+
+Every stored class pins a topic that does not depend on its module path; the events earlier
+releases stored (``fixtures/stored_events``, written by ``write_stored_events.py``) are loaded
+into a fresh store and read back through the repository, the directory projection and the relay's
+contract mapping, and their topics still resolve even if every module moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hazina_identity.adapters.contract_mapping import to_contract
+from hazina_identity.bootstrap import Container, build
+from hazina_identity.domain.roles import Role
+from hazina_identity.domain.sign_in_address import SignInAddress
+from hazina_identity.domain.staff_user import StaffUser
+from hazina_identity.settings import IdentitySettings
+from hazina_servicekit.stored_events import (
+    fixture_files,
+    load_fixture,
+    read_back,
+    read_fixture,
+    stored_classes,
+    stored_topics,
+    unpinned_topics,
+    unresolvable_if_moved,
+)
+
+FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
+
+
+def test_every_stored_class_pins_a_stable_topic() -> None:
+    assert unpinned_topics("hazina_identity", "hazina.identity") == []
+    names = {cls.__qualname__ for cls in stored_classes("hazina_identity")}
+    assert {"StaffUser", "StaffUser.Created", "SignInAddress", "SignInAddress.LockedOut"} <= names
+
+
+def test_there_are_stored_events_of_an_earlier_release() -> None:
+    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
+
+
+def test_their_topics_resolve_even_if_every_module_moved() -> None:
+    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
+    assert unresolvable_if_moved("hazina_identity", topics) == []
+
+
+@pytest.fixture
+def empty(database_url: str, nats_url: str) -> Iterator[Container]:
+    """Identity on an empty store: not even the super admin is seeded (the fixture has one)."""
+    settings = IdentitySettings(
+        database_url=database_url, nats_url=nats_url, run_workers=False, argon2_memory_kib=8192
+    )
+    built = build(settings, seed=False)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
+def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
+    empty: Container, fixture: Path
+) -> None:
+    app = empty.identity
+    aggregates = read_back(app, load_fixture(app, fixture))
+
+    users = {a.username: a for a in aggregates if isinstance(a, StaffUser)}
+    assert users["superadmin"].role == Role.SUPER_ADMIN and users["superadmin"].active
+    wanjiru = users["wanjiru"]
+    assert (wanjiru.role, wanjiru.active, wanjiru.name) == (
+        Role.INITIATOR_ADMIN,
+        True,
+        "Wanjiru Njoroge",
+    )
+    assert wanjiru.password_hash.startswith("$argon2id$") and wanjiru.last_login_at is not None
+    [address] = [a for a in aggregates if isinstance(a, SignInAddress)]
+    assert address.locked_until is not None
+
+    assert empty.directory_projection.catch_up() == len(read_fixture(fixture))
+    listed = empty.directory.get(wanjiru.id)
+    assert listed is not None and (listed["role"], listed["active"]) == ("initiator_admin", True)
+
+    published = [to_contract(app.mapper.to_domain_event(n)) for n in _notifications(app)]
+    assert {type(c).__name__ for c in published if c} >= {
+        "UserCreated",
+        "UserDeactivated",
+        "LockedOut",
+        "AddressLockedOut",
+    }
+
+
+def _notifications(app: Any) -> list[Any]:
+    return list(app.recorder.select_notifications(start=1, limit=10_000))

@@ -1,0 +1,89 @@
+"""An event in the store is forever: what earlier releases stored, today's code still reads.
+
+Every stored class pins a topic that does not depend on its module path; the events earlier
+releases stored (``fixtures/stored_events``, written by ``write_stored_events.py``) are loaded
+into a fresh store and read back through the repository, the relay's contract mapping and a full
+replay of the read models (rebuilt, audited, and compared with the live projection), and their
+topics still resolve even if every module moved.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hazina_ledger.adapters.contract_mapping import to_contract
+from hazina_ledger.cli import replay
+from hazina_ledger.domain.loan_account import LoanAccount
+from hazina_ledger.domain.receipt import Receipt
+from hazina_ledger.domain.savings_account import SavingsAccount
+from hazina_servicekit.stored_events import (
+    fixture_files,
+    load_fixture,
+    read_back,
+    read_fixture,
+    stored_classes,
+    stored_topics,
+    unpinned_topics,
+    unresolvable_if_moved,
+)
+
+FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
+
+
+def test_every_stored_class_pins_a_stable_topic() -> None:
+    assert unpinned_topics("hazina_ledger", "hazina.ledger") == []
+    names = {cls.__qualname__ for cls in stored_classes("hazina_ledger")}
+    assert {
+        "LoanAccount",
+        "LoanAccount.TermsRecorded",
+        "Receipt.Created",
+        "SavingsAccount",
+    } <= names
+
+
+def test_there_are_stored_events_of_an_earlier_release() -> None:
+    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
+
+
+def test_their_topics_resolve_even_if_every_module_moved() -> None:
+    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
+    assert unresolvable_if_moved("hazina_ledger", topics) == []
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
+@pytest.mark.parametrize("engine", ["sql", "python"])
+def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
+    container: Any, fixture: Path, engine: str
+) -> None:
+    app = container.ledger
+    aggregates = read_back(app, load_fixture(app, fixture))
+
+    loans = [a for a in aggregates if isinstance(a, LoanAccount)]
+    assert Counter(loan.status for loan in loans) == {
+        "repaid": 1,
+        "written_off": 1,
+        "current": 1,
+        "approved": 1,
+    }
+    [repaid] = [loan for loan in loans if loan.status == "repaid"]
+    assert repaid.principal_cents == 2_000_000
+    [savings] = [a for a in aggregates if isinstance(a, SavingsAccount)]
+    assert savings.balance_cents == 400_000
+    assert sum(isinstance(a, Receipt) for a in aggregates) >= 5
+
+    report = replay(container, quiet=True, engine=engine)
+    assert report.ok, report.details
+
+    notifications = app.recorder.select_notifications(start=1, limit=10_000)
+    published = [to_contract(app.mapper.to_domain_event(n)) for n in notifications]
+    assert {type(c).__name__ for c in published if c} >= {
+        "LoanAccountOpened",
+        "RepaymentPosted",
+        "RepaymentReversed",
+        "LoanRepaid",
+        "SavingsBalanceChanged",
+    }

@@ -1,0 +1,100 @@
+"""An event in the store is forever: what earlier releases stored, today's code still reads.
+
+Every stored class pins a topic that does not depend on its module path; the events earlier
+releases stored (``fixtures/stored_events``, written by ``write_stored_events.py``) are loaded
+into a fresh store and read back through the repository, the read-model projection and the
+relay's contract mapping, and their topics still resolve even if every module moved.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hazina_origination.adapters.contract_mapping import to_contract
+from hazina_origination.bootstrap import Container, build
+from hazina_origination.domain.client import Client
+from hazina_origination.domain.group import Group
+from hazina_origination.domain.loan import LegacyLoan, Loan
+from hazina_origination.domain.product import LoanProduct
+from hazina_origination.settings import OriginationSettings
+from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.stored_events import (
+    fixture_files,
+    load_fixture,
+    read_back,
+    read_fixture,
+    stored_classes,
+    stored_topics,
+    unpinned_topics,
+    unresolvable_if_moved,
+)
+
+FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
+
+
+def test_every_stored_class_pins_a_stable_topic() -> None:
+    assert unpinned_topics("hazina_origination", "hazina.origination") == []
+    names = {cls.__qualname__ for cls in stored_classes("hazina_origination")}
+    assert {"Loan", "Loan.Initiated", "Loan.Created", "Client.Onboarded", "LegacyLoan"} <= names
+
+
+def test_there_are_stored_events_of_an_earlier_release() -> None:
+    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
+
+
+def test_their_topics_resolve_even_if_every_module_moved() -> None:
+    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
+    assert unresolvable_if_moved("hazina_origination", topics) == []
+
+
+@pytest.fixture
+def empty(database_url: str, nats_url: str, tmp_path: Path) -> Iterator[Container]:
+    settings = OriginationSettings(
+        database_url=database_url, nats_url=nats_url, run_workers=False, uploads_dir=str(tmp_path)
+    )
+    built = build(settings, verifier=TokenVerifier(dict, issuer="nobody"))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
+def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
+    empty: Container, fixture: Path
+) -> None:
+    app = empty.app
+    aggregates = read_back(app, load_fixture(app, fixture))
+
+    loans = [a for a in aggregates if isinstance(a, Loan)]
+    assert Counter(loan.status for loan in loans) == {"repaid": 1, "approved": 1, "rejected": 1}
+    [repaid] = [loan for loan in loans if loan.status == "repaid"]
+    assert repaid.principal_cents == 2_000_000 and repaid.terms["interest_rate_percent"] == "10"
+    assert {c.status for c in aggregates if isinstance(c, Client)} == {"active", "legacy"}
+    assert {g.status for g in aggregates if isinstance(g, Group)} == {"active", "legacy"}
+    assert sorted(p.revision for p in aggregates if isinstance(p, LoanProduct)) == [1, 1, 2]
+    assert sorted(legacy.status for legacy in aggregates if isinstance(legacy, LegacyLoan)) == [
+        "repaid",
+        "written_off",
+    ]
+
+    assert empty.projection.catch_up() == len(read_fixture(fixture))
+    shown = empty.read_models.loan(repaid.id)
+    assert shown is not None and (shown["status"], shown["principal_cents"]) == (
+        "repaid",
+        2_000_000,
+    )
+
+    notifications = app.recorder.select_notifications(start=1, limit=10_000)
+    published = [to_contract(app.mapper.to_domain_event(n)) for n in notifications]
+    assert {type(c).__name__ for c in published if c} >= {
+        "ClientOnboarded",
+        "LoanInitiated",
+        "LoanApproved",
+        "LoanDisbursementRequested",
+        "LoanRejected",
+    }

@@ -1,0 +1,91 @@
+"""An event in the store is forever: what earlier releases stored, today's code still reads.
+
+Every stored class pins a topic that does not depend on its module path; the events earlier
+releases stored (``fixtures/stored_events``, written by ``write_stored_events.py``) are loaded
+into a fresh store and read back through the repository, the read-model projection and the
+relay's contract mapping, and their topics still resolve even if every module moved.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from payments_harness import DarajaSim, gateway_settings
+
+from hazina_payments_gateway.bootstrap import Container, build
+from hazina_payments_gateway.domain.callback_review import CallbackReview
+from hazina_payments_gateway.domain.disbursement import Disbursement
+from hazina_payments_gateway.domain.payment import Payment
+from hazina_payments_gateway.domain.stk_prompt import StkPrompt
+from hazina_servicekit.stored_events import (
+    fixture_files,
+    load_fixture,
+    read_back,
+    read_fixture,
+    stored_classes,
+    stored_topics,
+    unpinned_topics,
+    unresolvable_if_moved,
+)
+
+FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
+
+
+def test_every_stored_class_pins_a_stable_topic() -> None:
+    assert unpinned_topics("hazina_payments_gateway", "hazina.payments") == []
+    names = {cls.__qualname__ for cls in stored_classes("hazina_payments_gateway")}
+    assert {"Disbursement", "Disbursement.Requested", "Payment.Created", "StkPrompt.Sent"} <= names
+
+
+def test_there_are_stored_events_of_an_earlier_release() -> None:
+    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
+
+
+def test_their_topics_resolve_even_if_every_module_moved() -> None:
+    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
+    assert unresolvable_if_moved("hazina_payments_gateway", topics) == []
+
+
+@pytest.fixture
+def empty(database_url: str, nats_url: str, daraja: DarajaSim) -> Iterator[Container]:
+    """A gateway on an empty store; nothing runs beside it, so nothing is sent anywhere."""
+    built = build(gateway_settings(database_url, nats_url, daraja, "http://127.0.0.1:9"))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
+def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
+    empty: Container, fixture: Path
+) -> None:
+    app = empty.app
+    aggregates = read_back(app, load_fixture(app, fixture))
+
+    disbursements = [a for a in aggregates if isinstance(a, Disbursement)]
+    assert Counter(d.status.value for d in disbursements) == {"completed": 7}
+    assert all(d.amount_cents == 500_000 and d.receipt for d in disbursements)
+    [payment] = [a for a in aggregates if isinstance(a, Payment) and a.conflicts]
+    assert (payment.amount_cents, payment.conflicts[0][0]) == (50_000, 90_000)
+    [prompt] = [a for a in aggregates if isinstance(a, StkPrompt)]
+    assert (prompt.status.value, prompt.amount_cents) == ("paid", 150_000)
+    reviews = [a for a in aggregates if isinstance(a, CallbackReview)]
+    assert sorted(r.decisions[0][0] for r in reviews) == ["dismiss", "retry"]
+
+    assert empty.projection.catch_up() == len(read_fixture(fixture))
+    rows, total = empty.index.list_disbursements(
+        status="completed", loan_id=None, offset=0, limit=None
+    )
+    assert total == 7 and {row["disbursement_id"] for row in rows} == {d.id for d in disbursements}
+
+    notifications = app.recorder.select_notifications(start=1, limit=10_000)
+    published = [empty.to_contract(app.mapper.to_domain_event(n)) for n in notifications]
+    assert {type(c).__name__ for c in published if c} >= {
+        "DisbursementCompleted",
+        "DisbursementFailed",
+        "PaymentReceived",
+    }
