@@ -27,21 +27,20 @@ from hazina_servicekit.errors import NotFound, ServiceError
 from hazina_servicekit.openapi import error_response
 from hazina_servicekit.pagination import PageDep, set_total
 from hazina_servicekit.parking import ParkingError, ParkingLot, Resolution
+from hazina_servicekit.text import MultilineText, PlainText
 
 
 class SkipRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: MultilineText = Field(min_length=1, max_length=500)
 
     @field_validator("reason")
     @classmethod
-    def _readable(cls, value: str) -> str:
+    def _not_blank(cls, value: str) -> str:
         text = value.strip()
         if not text:
             raise ValueError("reason must not be blank")
-        if any(ord(c) < 32 and c not in "\t\n" for c in text):
-            raise ValueError("reason must not contain control characters")
         return text
 
 
@@ -79,7 +78,7 @@ def parked_events_router(
         actor: Principal = may_read,
         lot: ParkingLot = parking,
         status: Literal["parked", "retried", "skipped"] | None = None,
-        source: Annotated[str | None, Query(max_length=100)] = None,
+        source: Annotated[PlainText | None, Query(max_length=100)] = None,
     ) -> list[dict[str, Any]]:
         rows, total = lot.find(status=status, source=source, limit=page.limit, offset=page.offset)
         set_total(response, total)

@@ -51,7 +51,7 @@ class Container:
     app: PaymentsGateway
     projection: Projection
     parking: ParkingLot
-    handlers: dict[str, Handler]  # each durable consumer's, by its name
+    consumers: dict[str, Handler]  # each durable consumer's handler, by its name
     index: GatewayIndex
     references: PostgresReferenceBook
     daraja: DarajaClient
@@ -145,8 +145,8 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         stk_query_attempts=settings.stk_query_attempts,
     )
     parking = ParkingLot(pool, app)
-    handlers = consumer_handlers(app)
-    for name, handler in handlers.items():  # staff can retry their parked messages without NATS
+    consumers = consumer_handlers(app)
+    for name, handler in consumers.items():  # staff can retry their parked messages without NATS
         replay_parked_messages(parking, f"payments-{name}", handler)
     projection = Projection(
         app, pool, "gateway", gateway_projector(app), GATEWAY_DDL, parking=parking
@@ -185,7 +185,7 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         app=app,
         projection=projection,
         parking=parking,
-        handlers=handlers,
+        consumers=consumers,
         index=index,
         references=references,
         daraja=daraja,

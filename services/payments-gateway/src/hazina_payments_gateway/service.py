@@ -62,7 +62,7 @@ def consumer(
             name=name,
             stream=stream.value,
             subjects=subjects,
-            handler=container.handlers[name],
+            handler=container.consumers[name],
             parking=container.parking,
         )
 

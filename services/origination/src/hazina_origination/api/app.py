@@ -30,7 +30,7 @@ from hazina_origination.domain.errors import (
     OriginationError,
 )
 from hazina_origination.domain.photo import PhotoTooLargeError
-from hazina_origination.domain.roles import ADMINS
+from hazina_origination.domain.roles import APPROVER_ADMIN, INITIATOR_ADMIN, SUPER_ADMIN
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers, error_body
 from hazina_servicekit.health import ReadinessCheck, health_router
@@ -50,6 +50,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     OriginationError: 400,
 }
 MULTIPART_OVERHEAD = 256 * 1024
+ADMINS = (SUPER_ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN)  # see and resolve parked events
 
 
 def create_app(
