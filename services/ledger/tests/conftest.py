@@ -17,11 +17,17 @@ from fastapi.testclient import TestClient
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import ContractEvent
-from hazina_contracts.events.origination import ClientOnboarded, LoanApproved, LoanTerms
+from hazina_contracts.events.origination import (
+    ClientOnboarded,
+    GroupCreated,
+    LoanApproved,
+    LoanTerms,
+)
 from hazina_contracts.events.payments import DisbursementCompleted, PaymentReceived
 from hazina_ledger.bootstrap import Container, build, build_http_app
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.ownership import record_ownership
 
 ISSUER = "hazina-identity"
 KID = "ledger-test-key"
@@ -241,6 +247,39 @@ def deliver(container: Container, event: ContractEvent | EventEnvelope) -> Event
     return env
 
 
+def group_created(group_id: uuid.UUID, officer_id: uuid.UUID | None) -> GroupCreated:
+    return GroupCreated(
+        occurred_at=dt.datetime(2024, 11, 1, tzinfo=dt.UTC),
+        actor_id=officer_id,
+        group_id=group_id,
+        name=f"Umoja {group_id.hex[:6]}",
+        status="active",
+        loan_officer_id=officer_id,
+    )
+
+
+def own(
+    container: Container,
+    officer_id: uuid.UUID,
+    *,
+    client_id: uuid.UUID,
+    loan_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Deliver origination's events saying ``officer_id``'s group holds the client (and the loan)
+    to the ownership handler, as the ``ledger-ownership`` consumer does; returns the group id."""
+    group_id = uuid.uuid4()
+    events: list[ContractEvent] = [
+        group_created(group_id, officer_id),
+        client_onboarded(client_id, group_id),
+    ]
+    if loan_id is not None:
+        events.append(loan_approved(loan_id, client_id, officer_id=officer_id, group_id=group_id))
+    for event in events:
+        with container.pool.connection() as conn, conn.transaction():
+            record_ownership(envelope(event), conn)
+    return group_id
+
+
 def open_loan(
     container: Container,
     principal_cents: int = 2_000_000,
@@ -268,6 +307,8 @@ def h() -> Any:
         disbursement_completed=disbursement_completed,
         payment_received=payment_received,
         client_onboarded=client_onboarded,
+        group_created=group_created,
+        own=own,
         deliver=deliver,
         open_loan=open_loan,
     )

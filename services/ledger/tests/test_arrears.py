@@ -112,7 +112,7 @@ def test_assessment_records_status_changes_and_publishes_them(
         == 0
     )
     client.post(url, json={"asOf": "2025-05-02"}, headers=staff.headers("approver_admin"))
-    loan = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+    loan = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")).json()
     assert loan["status"] == "defaulted"
     clock.set_date(dt.date(2025, 5, 3))
     paid = client.post(
@@ -161,7 +161,7 @@ def test_portfolio_report_as_of_a_date_with_par_and_breakdowns(
     )
     report = client.get(
         "/api/reports/portfolio?asOf=2025-03-15&from=2025-01-01&to=2025-03-31",
-        headers=staff.headers("loan_officer"),
+        headers=staff.headers("initiator_admin"),
     ).json()
     # on_time: 20,000 - 2 x 3,333.33 principal; late: 20,000, 42 days past due (1 Feb unpaid).
     assert report["outstandingPrincipalCents"] == (2_000_000 - 666_666) + 2_000_000
@@ -180,14 +180,14 @@ def test_portfolio_report_as_of_a_date_with_par_and_breakdowns(
     by_group = {row["groupId"]: row for row in report["byGroup"]}
     assert by_group[str(group)]["outstandingPrincipalCents"] == 2_000_000 - 666_666
     before = client.get(
-        "/api/reports/portfolio?asOf=2025-01-15", headers=staff.headers("loan_officer")
+        "/api/reports/portfolio?asOf=2025-01-15", headers=staff.headers("initiator_admin")
     ).json()
     assert before["par"]["PAR1"]["atRiskCents"] == 0
     assert before["outstandingPrincipalCents"] == 6_000_000
     assert (
         client.get(
             "/api/reports/portfolio?asOf=2025-03-15&from=2025-04-01&to=2025-03-01",
-            headers=staff.headers("loan_officer"),
+            headers=staff.headers("initiator_admin"),
         ).status_code
         == 400
     )

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 def repayments(client: TestClient, staff: Any, loan_id: uuid.UUID) -> dict[str, Any]:
     return dict(
-        client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+        client.get(f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")).json()
     )
 
 
@@ -36,7 +36,7 @@ class TestDuplicateDelivery:
         assert paid["total_paid_cents"] == 500_000
         assert len(paid["repayments"]) == 1
         trial = client.get(
-            "/api/ledger/trial-balance", headers=staff.headers("loan_officer")
+            "/api/ledger/trial-balance", headers=staff.headers("initiator_admin")
         ).json()
         assert {a["code"]: a["debit_cents"] for a in trial["accounts"]}[
             "1100"
@@ -52,7 +52,7 @@ class TestDuplicateDelivery:
         h.deliver(container, h.payment_received("DUP1", 900_000, loan_id=loan_id))
         assert repayments(client, staff, loan_id)["total_paid_cents"] == 500_000
         flagged = client.get(
-            "/api/repayments/conflicts", headers=staff.headers("loan_officer")
+            "/api/repayments/conflicts", headers=staff.headers("initiator_admin")
         ).json()
         assert [(f["receipt"], f["amount_cents"], f["source"]) for f in flagged] == [
             ("DUP1", 900_000, "c2b")
@@ -129,7 +129,7 @@ class TestUnallocatedAndSavings:
             container,
             h.payment_received("UNK1", 300_000, target="unallocated", reference="typo-123"),
         )
-        reader = staff.headers("loan_officer")
+        reader = staff.headers("initiator_admin")
         waiting = client.get("/api/repayments/unallocated", headers=reader).json()
         assert [(w["receipt"], w["amount_cents"], w["accountReference"]) for w in waiting] == [
             ("UNK1", 300_000, "typo-123")
@@ -139,7 +139,8 @@ class TestUnallocatedAndSavings:
             == 300_000
         )
         url = "/api/repayments/unallocated/UNK1/assign"
-        assert client.post(url, json={"loanId": str(loan_id)}, headers=reader).status_code == 403
+        officer = staff.headers("loan_officer")
+        assert client.post(url, json={"loanId": str(loan_id)}, headers=officer).status_code == 403
         assert (
             client.post(url, json={}, headers=staff.headers("initiator_admin")).status_code == 400
         )
@@ -168,11 +169,11 @@ class TestUnallocatedAndSavings:
         h.deliver(container, event)
         h.deliver(container, event)
         accounts = client.get(
-            f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")
+            f"/api/clients/{client_id}/accounts", headers=staff.headers("initiator_admin")
         ).json()
         assert accounts["savings_cents"] == 150_000
         rows = client.get(
-            f"/api/savings?clientId={client_id}", headers=staff.headers("loan_officer")
+            f"/api/savings?clientId={client_id}", headers=staff.headers("initiator_admin")
         ).json()
         assert [(r["amount_cents"], r["balanceAfter"], r["clientName"]) for r in rows] == [
             (150_000, 150_000, "Wanjiku Kamau")

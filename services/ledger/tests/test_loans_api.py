@@ -37,7 +37,7 @@ def test_schedule_shows_paid_partial_overdue_and_pending(
         client, staff, loan_id, 6000, "S1", "2025-02-01T08:00:00Z"
     )  # instalment 1 (5,333.33) and 666.67 of 2
     schedule = client.get(
-        f"/api/loans/{loan_id}/schedule", headers=staff.headers("loan_officer")
+        f"/api/loans/{loan_id}/schedule", headers=staff.headers("initiator_admin")
     ).json()
     rows = schedule["instalments"]
     assert [r["status"] for r in rows] == [
@@ -55,7 +55,7 @@ def test_schedule_shows_paid_partial_overdue_and_pending(
     assert schedule["totals"]["outstanding_cents"] == 3_200_000 - 600_000
     clock.set_date(dt.date(2025, 2, 15))
     rows = client.get(
-        f"/api/loans/{loan_id}/schedule", headers=staff.headers("loan_officer")
+        f"/api/loans/{loan_id}/schedule", headers=staff.headers("initiator_admin")
     ).json()["instalments"]
     assert rows[1]["status"] == "partial"
 
@@ -67,7 +67,7 @@ def test_statement_runs_the_borrowers_balance_from_the_journal(
     pay(client, staff, loan_id, 5000, "ST1")
     pay(client, staff, loan_id, 27500, "ST2")  # 500 over the outstanding 27,000
     statement = client.get(
-        f"/api/loans/{loan_id}/statement", headers=staff.headers("loan_officer")
+        f"/api/loans/{loan_id}/statement", headers=staff.headers("initiator_admin")
     ).json()
     assert [e["kind"] for e in statement["entries"]] == ["Disbursement", "Repayment", "Repayment"]
     assert [e["balance_cents"] for e in statement["entries"]] == [3_200_000, 2_700_000, 0]
@@ -84,7 +84,7 @@ def test_trial_balance_balances_and_accounts_answer_as_of_a_date(
     clock.set_date(dt.date(2025, 6, 1))
     pay(client, staff, loan_id, 5000, "TB1", "2025-02-01T08:00:00Z")
     pay(client, staff, loan_id, 6000, "TB2", "2025-03-05T08:00:00Z")
-    reader = staff.headers("loan_officer")
+    reader = staff.headers("initiator_admin")
     trial = client.get("/api/ledger/trial-balance", headers=reader).json()
     assert trial["balanced"] is True
     assert trial["total_debit_cents"] == trial["total_credit_cents"]
@@ -146,7 +146,7 @@ def test_write_off_moves_what_is_owed_to_losses_and_later_money_is_a_recovery(
     )
     assert again.status_code == 409
     assert "written_off" in again.json()["message"]
-    reader = staff.headers("loan_officer")
+    reader = staff.headers("initiator_admin")
     losses = client.get("/api/ledger/accounts/5200", headers=reader).json()
     assert losses["balance_cents"] == 1_700_000
     assert (
@@ -178,7 +178,9 @@ def test_reversal_refolds_later_repayments_with_an_adjusting_entry(
         json={"reason": "duplicate entry"},
         headers=staff.headers("super_admin"),
     )
-    history = client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+    history = client.get(
+        f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")
+    ).json()
     split = {
         r["_id"]: (
             r["allocation"]["interest_cents"],
@@ -194,12 +196,12 @@ def test_reversal_refolds_later_repayments_with_an_adjusting_entry(
         "RF3": (133_333, 66_667, False),
     }
     assert history["total_paid_cents"] == 800_000
-    assert client.get("/api/ledger/trial-balance", headers=staff.headers("loan_officer")).json()[
+    assert client.get("/api/ledger/trial-balance", headers=staff.headers("initiator_admin")).json()[
         "balanced"
     ]
     assert (
         client.get(
-            f"/api/ledger/accounts/1100:{loan_id}", headers=staff.headers("loan_officer")
+            f"/api/ledger/accounts/1100:{loan_id}", headers=staff.headers("initiator_admin")
         ).json()["balance_cents"]
         == 2_000_000 - 400_000
     )
@@ -222,7 +224,7 @@ class TestPreview:
                 "term": 12,
                 "disbursedOn": "2025-01-01",
             },
-            headers=staff.headers("loan_officer"),
+            headers=staff.headers("initiator_admin"),
         )
         assert response.status_code == 200, response.text
         body = response.json()
@@ -254,7 +256,7 @@ class TestPreview:
                 "term": 6,
                 "disbursedOn": "2025-01-01",
             },
-            headers=staff.headers("loan_officer"),
+            headers=staff.headers("initiator_admin"),
         ).json()
         assert [i["total_cents"] for i in body["instalments"]] == [533_300] * 5 + [533_500]
         assert body["effectiveRatePerPeriod"].startswith("0.1534")
@@ -271,7 +273,7 @@ class TestPreview:
                 "term": 6,
                 "disbursedOn": "2025-01-01",
             },
-            headers=staff.headers("loan_officer"),
+            headers=staff.headers("initiator_admin"),
         ).json()
         assert body["totals"]["total_cents"] == 3_200_000
 
@@ -284,12 +286,12 @@ class TestPreview:
             response = client.post(
                 "/api/schedules/preview",
                 json={"product": product, "amount": 100, "term": 3},
-                headers=staff.headers("loan_officer"),
+                headers=staff.headers("initiator_admin"),
             )
             assert response.status_code == 400, (product, response.text)
         unknown = client.post(
             "/api/schedules/preview",
             json={"productId": str(uuid.uuid4()), "amount": 100, "term": 3},
-            headers=staff.headers("loan_officer"),
+            headers=staff.headers("initiator_admin"),
         )
         assert unknown.status_code == 404

@@ -84,13 +84,13 @@ def test_consumes_once_and_publishes_contract_events(
 
             def repaid() -> bool:
                 body = client.get(
-                    f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")
+                    f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")
                 )
                 return body.status_code == 200 and body.json()["status"] == "repaid"
 
             _eventually(repaid)
             body = client.get(
-                f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")
+                f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")
             ).json()
             assert sorted(r["_id"] for r in body["repayments"]) == ["NATS1", "NATS2"]
             assert body["total_paid_cents"] == 3_200_000

@@ -48,7 +48,7 @@ class TestRecordRepayment:
             "recovery_cents": 0,
         }
         history = client.get(
-            f"/api/repayments/loan/{loan_id}", headers=staff.headers("loan_officer")
+            f"/api/repayments/loan/{loan_id}", headers=staff.headers("initiator_admin")
         ).json()
         assert history["total_paid_cents"] == 500_000
         assert history["outstanding_cents"] == 3_200_000 - 500_000
@@ -56,7 +56,9 @@ class TestRecordRepayment:
         assert history["repayments"][0]["amount_cents"] == 500_000
         assert history["data"][0]["amount"] == 5000
         assert (
-            client.get(f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")).json()
+            client.get(
+                f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")
+            ).json()
             == history
         )
 
@@ -71,7 +73,7 @@ class TestRecordRepayment:
         assert again.status_code == 200
         assert again.json()["status"] == "duplicate"
         history = client.get(
-            f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")
+            f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")
         ).json()
         assert len(history["repayments"]) == 1
         assert history["total_paid_cents"] == 500_000
@@ -95,7 +97,7 @@ class TestRecordRepayment:
         ]
         for lid in (loan_id, other_loan):
             paid = client.get(
-                f"/api/repayments/{lid}", headers=staff.headers("loan_officer")
+                f"/api/repayments/{lid}", headers=staff.headers("initiator_admin")
             ).json()
             assert paid["total_paid_cents"] == (500_000 if lid == loan_id else 0)
 
@@ -107,7 +109,7 @@ class TestRecordRepayment:
         assert response.json()["repayment"]["allocation"]["suspense_cents"] == 50_000
         assert response.json()["loan"]["status"] == "repaid"
         accounts = client.get(
-            f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")
+            f"/api/clients/{client_id}/accounts", headers=staff.headers("initiator_admin")
         ).json()
         assert accounts["suspense_cents"] == 50_000
         assert accounts["loans"][0]["outstanding_cents"] == 0
@@ -132,17 +134,19 @@ class TestRecordRepayment:
 
 
 class TestAccess:
-    def test_a_loan_officer_may_read_but_not_record(
+    def test_a_loan_officer_may_read_their_own_loan_but_not_record(
         self, client: TestClient, container: Any, staff: Any, h: Any
     ) -> None:
-        loan_id, _ = h.open_loan(container)
+        loan_id, client_id = h.open_loan(container)
+        officer = uuid.uuid4()
+        h.own(container, officer, client_id=client_id, loan_id=loan_id)
         assert pay(client, staff, loan_id, 100, "R1", role="loan_officer").status_code == 403
-        assert (
-            client.get(
-                f"/api/repayments/{loan_id}", headers=staff.headers("loan_officer")
-            ).status_code
-            == 200
-        )
+        mine = staff.headers("loan_officer", officer)
+        assert client.get(f"/api/repayments/{loan_id}", headers=mine).status_code == 200
+        someone_else = staff.headers("loan_officer", uuid.uuid4())
+        response = client.get(f"/api/repayments/{loan_id}", headers=someone_else)
+        assert response.status_code == 404
+        assert response.json()["message"] == "Loan not found in the ledger"
 
     @pytest.mark.parametrize("role", ["initiator_admin", "approver_admin", "super_admin"])
     def test_cash_repayments_are_recorded_by_admins(

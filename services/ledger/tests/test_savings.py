@@ -37,7 +37,7 @@ def deposit(
 def balance(client: TestClient, staff: Any, client_id: uuid.UUID) -> dict[str, Any]:
     return dict(
         client.get(
-            f"/api/clients/{client_id}/accounts", headers=staff.headers("loan_officer")
+            f"/api/clients/{client_id}/accounts", headers=staff.headers("initiator_admin")
         ).json()
     )
 
@@ -53,10 +53,10 @@ def test_deposits_are_idempotent_by_receipt_and_listed_for_the_frontend(
     assert deposit(client, staff, client_id, 100, "DEP2", role="loan_officer").status_code == 403
     assert deposit(client, staff, uuid.uuid4(), 100, "DEP3").status_code == 404
     assert balance(client, staff, client_id)["savings_cents"] == 400_000
-    rows = client.get("/api/savings", headers=staff.headers("loan_officer"))
+    rows = client.get("/api/savings", headers=staff.headers("initiator_admin"))
     assert rows.headers["X-Total-Count"] == "1"
     assert rows.json()[0]["amountKES"] == 4000 and rows.json()[0]["balanceAfter"] == 400_000
-    trial = client.get("/api/ledger/trial-balance", headers=staff.headers("loan_officer")).json()
+    trial = client.get("/api/ledger/trial-balance", headers=staff.headers("initiator_admin")).json()
     assert {a["code"]: a["balance_cents"] for a in trial["accounts"]}["2200"] == 400_000
 
 
@@ -85,7 +85,7 @@ def test_a_withdrawal_needs_another_staff_members_approval(
     assert approved.json()["balance_cents"] == 250_000
     assert client.post(url, headers=staff.headers("super_admin")).status_code == 409
     assert (
-        client.get("/api/ledger/accounts/1040", headers=staff.headers("loan_officer")).json()[
+        client.get("/api/ledger/accounts/1040", headers=staff.headers("initiator_admin")).json()[
             "balance_cents"
         ]
         == 250_000
@@ -139,7 +139,7 @@ def test_the_frontends_signed_adjustment_deposits_or_asks_to_withdraw(
         == 400
     )
     pending = client.get(
-        "/api/savings/withdrawals?status=pending", headers=staff.headers("loan_officer")
+        "/api/savings/withdrawals?status=pending", headers=staff.headers("initiator_admin")
     ).json()
     assert [(w["amount_cents"], w["clientId"]) for w in pending] == [(20_000, str(client_id))]
 

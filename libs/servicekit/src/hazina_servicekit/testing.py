@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
@@ -89,3 +91,121 @@ def nats_url(nats_server_url: str) -> str:
 def nats_work_dir(tmp_path: Path) -> Path:
     """A folder for a test that starts and stops its own nats-server (outage tests)."""
     return tmp_path / "nats"
+
+
+# The role x route x ownership matrix: one table per service, checked against the app's routes.
+
+ROLES = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
+LOAN_OFFICER = "loan_officer"
+ROLE_REFUSED = "Your role may not do this"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call one route. ``roles`` empty: public (no token). ``scope``: what a loan officer
+    gets of another officer's records: ``record`` answers 404, ``list`` leaves them out."""
+
+    roles: frozenset[str]
+    scope: Literal["record", "list"] | None = None
+
+
+PUBLIC = Access(frozenset())
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request; for a list route ``shows`` is text (an id) that only the owner's answer holds."""
+
+    method: str
+    url: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    shows: str | None = None
+
+
+def served_routes(app: Any) -> set[str]:
+    """``"METHOD /path"`` for every route the app answers (HEAD, which mirrors GET, left out)."""
+    from fastapi.routing import iter_route_contexts  # included routers, flattened
+
+    served = set()
+    for route in iter_route_contexts(app.routes):
+        for method in set(route.methods or ()) - {"HEAD"}:
+            served.add(f"{method} {route.path}")
+    return served
+
+
+def assert_matrix_covers(app: Any, matrix: Mapping[str, Any]) -> None:
+    """Every route the app serves has a row, and every row is a route the app serves."""
+    served, listed = served_routes(app), set(matrix)
+    assert served == listed, (
+        f"routes with no row in the role matrix: {sorted(served - listed)}; "
+        f"rows for routes the app does not serve: {sorted(listed - served)}"
+    )
+
+
+def check_route(
+    http: Any,
+    route: str,
+    access: Access,
+    setup: Callable[[Any], Call],
+    *,
+    officers: tuple[Any, Any],
+    headers: Callable[[str, Any], dict[str, str]],
+) -> None:
+    """Call one route as every role. ``setup(officer)`` makes fresh records owned by ``officer``
+    and returns the request about them; ``officers`` are loan officers A and B; ``headers(role,
+    officer)`` signs a request (``officer`` None: any staff member of that role)."""
+    a, b = officers
+
+    def send(call: Call, who: dict[str, str] | None) -> Any:
+        return http.request(call.method, call.url, headers=who or {}, **call.kwargs)
+
+    def expect(response: Any, ok: bool, role: str, what: str = "") -> None:
+        good = 200 <= response.status_code < 300
+        assert good == ok, f"{route} as {role}{what}: {response.status_code} {response.text[:300]}"
+
+    probe = setup(a)  # refused before it touches a record, so one serves every refusal
+    if not access.roles:  # answers without a token (readiness may still say 503)
+        public = send(probe, None)
+        assert public.status_code not in (401, 403), f"{route} refused: {public.status_code}"
+        return
+    for role in ROLES:
+        if role not in access.roles:
+            refused = send(probe, headers(role, None))
+            assert refused.status_code == 403, f"{route} as {role}: {refused.status_code}"
+            assert refused.json()["message"] == ROLE_REFUSED
+        elif role != LOAN_OFFICER or access.scope is None:
+            expect(send(setup(a), headers(role, a if role == LOAN_OFFICER else None)), True, role)
+        elif access.scope == "record":
+            expect(send(setup(a), headers(role, a)), True, role, " on their own record")
+            theirs = send(setup(b), headers(role, a))
+            assert theirs.status_code == 404, (
+                f"{route} as a loan officer on another officer's record: {theirs.status_code}"
+            )
+        else:
+            _check_list(route, send, setup(a), setup(b), headers(role, a), headers)
+    missing = send(probe, None)
+    assert missing.status_code == 401, f"{route} without a token: {missing.status_code}"
+
+
+def _check_list(
+    route: str,
+    send: Callable[[Call, dict[str, str] | None], Any],
+    own: Call,
+    other: Call,
+    officer: dict[str, str],
+    headers: Callable[[str, Any], dict[str, str]],
+) -> None:
+    """A loan officer's list holds their own record, never another officer's, and counts only theirs."""
+    assert own.shows and other.shows, f"{route}: a list row needs what each answer shows"
+    shown = send(other, headers("super_admin", None))
+    assert other.shows in shown.text, f"{route}: the other officer's record is not listed at all"
+    for call, mine in ((own, True), (other, False)):
+        response = send(call, officer)
+        assert response.status_code == 200, f"{route}: {response.status_code} {response.text}"
+        assert other.shows not in response.text, f"{route} shows another officer's record"
+        assert not mine or own.shows in response.text, f"{route} hides the officer's own record"
+        body = response.json()
+        if "X-Total-Count" in response.headers and isinstance(body, list):
+            assert int(response.headers["X-Total-Count"]) == len(body), (
+                f"{route}: total counts others"
+            )

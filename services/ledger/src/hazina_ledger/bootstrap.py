@@ -32,6 +32,7 @@ from hazina_servicekit.consumer import DurableConsumer, replay_parked_messages
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
+from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
@@ -49,6 +50,7 @@ class Container:
     parking: ParkingLot
     views: LedgerViews
     inbox: LedgerInbox
+    ownership: OwnershipBook
     conventions: TenantConventions
     arrears_policy: ArrearsPolicy
     verifier: TokenVerifier
@@ -95,6 +97,7 @@ def build(
     inbox = LedgerInbox(ledger, pool, conventions, parking)
     for name in CONSUMERS:  # staff can retry their parked messages even without NATS
         replay_parked_messages(parking, f"ledger-{name}", inbox.handle)
+    replay_parked_messages(parking, "ledger-ownership", record_ownership)
     container = Container(
         settings=settings,
         pool=pool,
@@ -103,6 +106,7 @@ def build(
         parking=parking,
         views=LedgerViews(pool, policy),
         inbox=inbox,
+        ownership=OwnershipBook(pool),
         conventions=conventions,
         arrears_policy=policy,
         verifier=verifier
@@ -156,6 +160,30 @@ def inbox_worker(
     )
 
 
+def ownership_worker(container: Container, link: NatsLink) -> Worker:
+    """Who owns which group, client and loan, from origination's events (officer scoping).
+
+    Its own durable consumer: a new durable reads the ORIGINATION stream from its start, so records
+    made before it are learned too (an existing one given new subjects resumes where it was).
+    """
+
+    def make(js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=container.pool,
+            service="ledger",
+            name="ownership",
+            stream=Stream.ORIGINATION.value,
+            subjects=list(OWNERSHIP_SUBJECTS),
+            handler=record_ownership,
+            parking=container.parking,
+        )
+
+    return consumer_worker(
+        link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds
+    )
+
+
 def every(seconds: float, work: Callable[[], object]) -> Worker:
     """Run ``work`` (a blocking callable) in a thread every ``seconds`` until stopped."""
 
@@ -184,6 +212,7 @@ def background_workers(container: Container, link: NatsLink) -> list[Worker]:
         relay_worker(container, link),
         inbox_worker(container, link, Stream.ORIGINATION, CONSUMERS[0], ORIGINATION_SUBJECTS),
         inbox_worker(container, link, Stream.PAYMENTS, CONSUMERS[1], PAYMENTS_SUBJECTS),
+        ownership_worker(container, link),
         container.projection.follow,
         every(settings.parked_retry_interval_seconds, container.inbox.retry_parked),
         every(settings.arrears_check_interval_seconds, assess),
@@ -206,6 +235,7 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
             projection=container.projection,
             inbox=container.inbox,
             parking=container.parking,
+            ownership=container.ownership,
         ),
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},

@@ -33,6 +33,7 @@ from hazina_servicekit.consumer import Handler, replay_parked_messages
 from hazina_servicekit.database import conninfo_for, ensure_schema, open_pool
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import queue_retried_events
+from hazina_servicekit.ownership import OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
@@ -54,6 +55,7 @@ class Container:
     consumers: dict[str, Handler]  # each durable consumer's handler, by its name
     index: GatewayIndex
     references: PostgresReferenceBook
+    ownership: OwnershipBook
     daraja: DarajaClient
     dispatcher: Dispatcher
     inbox_writer: InboxWriter
@@ -122,6 +124,7 @@ def consumer_handlers(app: PaymentsGateway) -> dict[str, Handler]:
         "disbursements": subscriptions.disbursement_handler(app),
         "prompts": subscriptions.prompt_handler(app),
         "postings": subscriptions.on_ledger_event,
+        "ownership": record_ownership,
     }
 
 
@@ -188,6 +191,7 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         consumers=consumers,
         index=index,
         references=references,
+        ownership=OwnershipBook(pool),
         daraja=daraja,
         dispatcher=dispatcher,
         inbox_writer=writer,

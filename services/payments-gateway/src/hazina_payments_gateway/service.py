@@ -22,6 +22,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import ping
 from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
@@ -143,6 +144,15 @@ def build_app(
                 "references",
                 subscriptions.REFERENCE_SUBJECTS,
             ),
+            # Who owns which loan (officer scoping); its own durable, which reads the stream
+            # from its start (an existing durable given new subjects resumes where it was).
+            consumer(
+                container,
+                link,
+                Stream.ORIGINATION,
+                "ownership",
+                list(OWNERSHIP_SUBJECTS),
+            ),
             consumer(
                 container,
                 link,
@@ -194,6 +204,7 @@ def build_app(
             reject_unknown_references=settings.c2b_reject_unknown_references,
         ),
         pull_window_seconds=settings.pull_window_seconds,
+        ownership=container.ownership,
     )
     app = create_app(
         settings=settings,

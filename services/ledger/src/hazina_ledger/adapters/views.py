@@ -16,6 +16,7 @@ from hazina_ledger.domain.accounts import CHART, account_class
 from hazina_ledger.domain.allocation import Components
 from hazina_ledger.domain.arrears import ArrearsPolicy, arrears_position, portfolio_risk, ratio
 from hazina_ledger.domain.schedule import Instalment
+from hazina_servicekit.ownership import CLIENTS_OF_OFFICER, LOANS_OF_OFFICER
 
 CLIENTS_DDL = """
 CREATE TABLE IF NOT EXISTS clients (
@@ -43,6 +44,22 @@ def upsert_client(conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
         """,
         row,
     )
+
+
+def owned_target(target: str, target_id: str, officer_id: uuid.UUID) -> tuple[str, list[Any]]:
+    """A WHERE fragment: the money row's target (a loan, or a client's savings) is the officer's."""
+    return (
+        f"(({target} = 'loan' AND {target_id} IN ({LOANS_OF_OFFICER})) OR "
+        f"({target} = 'savings' AND {target_id} IN ({CLIENTS_OF_OFFICER})))",
+        [officer_id, officer_id],
+    )
+
+
+def _officer_loans(column: str, officer_id: uuid.UUID | None) -> tuple[str, tuple[Any, ...]]:
+    """An ``AND`` fragment keeping only the officer's own loans, or nothing for everyone's."""
+    if officer_id is None:
+        return "", ()
+    return f" AND {column} IN ({LOANS_OF_OFFICER})", (officer_id,)
 
 
 @dataclass(frozen=True)
@@ -166,9 +183,27 @@ class LedgerViews:
         return self._one("SELECT * FROM receipts WHERE receipt = %s", (receipt,))
 
     def receipts(
-        self, status: str | None, limit: int | None, offset: int
+        self,
+        status: str | None,
+        limit: int | None,
+        offset: int,
+        officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        where, params = ("WHERE status = %s", [status]) if status else ("", [])
+        """Receipts by status; for an officer only those posted or assigned to their loans and
+        clients (an unallocated receipt belongs to nobody yet)."""
+        clauses, params = ["true"], []
+        if status:
+            clauses.append("status = %s")
+            params.append(status)
+        if officer_id is not None:
+            owned, owned_params = owned_target(
+                "coalesce(assigned_target, target)",
+                "coalesce(assigned_target_id, target_id)",
+                officer_id,
+            )
+            clauses.append(owned)
+            params += owned_params
+        where = "WHERE " + " AND ".join(clauses)
         total = self._one(f"SELECT count(*) AS n FROM receipts {where}", params)  # noqa: S608
         sql = f"SELECT * FROM receipts {where} ORDER BY paid_at, receipt"  # noqa: S608
         if limit is not None:
@@ -176,8 +211,14 @@ class LedgerViews:
             params = [*params, limit, offset]
         return self._all(sql, params), int(total["n"]) if total else 0
 
-    def conflicts(self) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM receipt_conflicts ORDER BY flagged_at")
+    def conflicts(self, officer_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+        if officer_id is None:
+            return self._all("SELECT * FROM receipt_conflicts ORDER BY flagged_at")
+        owned, params = owned_target("target", "target_id", officer_id)
+        return self._all(
+            f"SELECT * FROM receipt_conflicts WHERE {owned} ORDER BY flagged_at",  # noqa: S608
+            params,
+        )
 
     # Payouts that were not the approved principal
 
@@ -208,6 +249,7 @@ class LedgerViews:
         group_id: uuid.UUID | None,
         limit: int | None,
         offset: int,
+        officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         where, params = ["true"], []
         if client_id:
@@ -216,6 +258,9 @@ class LedgerViews:
         if group_id:
             where.append("c.group_id = %s")
             params.append(group_id)
+        if officer_id is not None:
+            where.append(f"t.client_id IN ({CLIENTS_OF_OFFICER})")
+            params.append(officer_id)
         clause = " AND ".join(where)
         base = f"FROM savings_transactions t LEFT JOIN clients c ON c.client_id = t.client_id WHERE {clause}"
         total = self._one(f"SELECT count(*) AS n {base}", params)
@@ -225,7 +270,12 @@ class LedgerViews:
             params = [*params, limit, offset]
         return self._all(sql, params), int(total["n"]) if total else 0
 
-    def withdrawals(self, status: str | None, client_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    def withdrawals(
+        self,
+        status: str | None,
+        client_id: uuid.UUID | None,
+        officer_id: uuid.UUID | None = None,
+    ) -> list[dict[str, Any]]:
         where, params = ["true"], []
         if status:
             where.append("status = %s")
@@ -233,6 +283,9 @@ class LedgerViews:
         if client_id:
             where.append("client_id = %s")
             params.append(client_id)
+        if officer_id is not None:
+            where.append(f"client_id IN ({CLIENTS_OF_OFFICER})")
+            params.append(officer_id)
         return self._all(
             f"SELECT * FROM savings_withdrawals WHERE {' AND '.join(where)} ORDER BY requested_at",  # noqa: S608
             params,
@@ -331,12 +384,16 @@ class LedgerViews:
 
     # Portfolio
 
-    def loan_positions(self, as_of: dt.date) -> list[LoanPosition]:
-        """Every loan disbursed by ``as_of`` and not written off by then, as it stood that day."""
+    def loan_positions(
+        self, as_of: dt.date, officer_id: uuid.UUID | None = None
+    ) -> list[LoanPosition]:
+        """Every loan disbursed by ``as_of`` and not written off by then, as it stood that day
+        (only the officer's own loans when ``officer_id`` is given)."""
+        mine, params = _officer_loans("loan_id", officer_id)
         loans = self._all(
-            "SELECT loan_id, loan_officer_id, group_id, principal_cents FROM loan_accounts "
-            "WHERE disbursed_on <= %s AND (written_off_on IS NULL OR written_off_on > %s) ORDER BY loan_id",
-            (as_of, as_of),
+            "SELECT loan_id, loan_officer_id, group_id, principal_cents FROM loan_accounts "  # noqa: S608
+            f"WHERE disbursed_on <= %s AND (written_off_on IS NULL OR written_off_on > %s){mine} ORDER BY loan_id",
+            (as_of, as_of, *params),
         )
         if not loans:
             return []
@@ -382,26 +439,37 @@ class LedgerViews:
             )
         return positions
 
-    def portfolio(self, as_of: dt.date, period_from: dt.date, period_to: dt.date) -> dict[str, Any]:
-        positions = [p for p in self.loan_positions(as_of) if p.outstanding_principal_cents > 0]
+    def portfolio(
+        self,
+        as_of: dt.date,
+        period_from: dt.date,
+        period_to: dt.date,
+        officer_id: uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        """The portfolio report; over the officer's own loans only when ``officer_id`` is given."""
+        positions = [
+            p for p in self.loan_positions(as_of, officer_id) if p.outstanding_principal_cents > 0
+        ]
+        mine, params = _officer_loans("loan_id", officer_id)
         disbursed = self._all(
-            "SELECT loan_officer_id, group_id, count(*) AS n, coalesce(sum(principal_cents), 0)::bigint AS cents "
-            "FROM loan_accounts WHERE disbursed_on BETWEEN %s AND %s GROUP BY loan_officer_id, group_id",
-            (period_from, period_to),
+            "SELECT loan_officer_id, group_id, count(*) AS n, coalesce(sum(principal_cents), 0)::bigint AS cents "  # noqa: S608
+            f"FROM loan_accounts WHERE disbursed_on BETWEEN %s AND %s{mine} GROUP BY loan_officer_id, group_id",
+            (period_from, period_to, *params),
         )
+        mine_l, params_l = _officer_loans("l.loan_id", officer_id)
         collected = self._all(
-            "SELECT l.loan_officer_id, l.group_id, coalesce(sum(r.amount_cents), 0)::bigint AS amount, "
+            "SELECT l.loan_officer_id, l.group_id, coalesce(sum(r.amount_cents), 0)::bigint AS amount, "  # noqa: S608
             "coalesce(sum(r.principal_cents), 0)::bigint AS principal, "
             "coalesce(sum(r.interest_cents), 0)::bigint AS interest, coalesce(sum(r.fee_cents), 0)::bigint AS fee "
             "FROM repayments r JOIN loan_accounts l ON l.loan_id = r.loan_id "
-            "WHERE NOT r.reversed AND r.paid_on BETWEEN %s AND %s GROUP BY l.loan_officer_id, l.group_id",
-            (period_from, period_to),
+            f"WHERE NOT r.reversed AND r.paid_on BETWEEN %s AND %s{mine_l} GROUP BY l.loan_officer_id, l.group_id",
+            (period_from, period_to, *params_l),
         )
         ever = self._all(
-            "SELECT loan_officer_id, group_id, coalesce(sum(principal_cents), 0)::bigint AS disbursed, "
+            "SELECT loan_officer_id, group_id, coalesce(sum(principal_cents), 0)::bigint AS disbursed, "  # noqa: S608
             "coalesce(sum(written_off_cents) FILTER (WHERE written_off_on <= %s), 0)::bigint AS written_off "
-            "FROM loan_accounts WHERE disbursed_on <= %s GROUP BY loan_officer_id, group_id",
-            (as_of, as_of),
+            f"FROM loan_accounts WHERE disbursed_on <= %s{mine} GROUP BY loan_officer_id, group_id",
+            (as_of, as_of, *params),
         )
         summary = self._summarise(positions, disbursed, collected, ever, lambda _: "all")["all"]
         return {

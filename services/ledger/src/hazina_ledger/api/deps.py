@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -9,7 +10,9 @@ from fastapi import Depends, Request
 
 from hazina_ledger.application.ledger import Ledger
 from hazina_ledger.application.ports import Inbox, Projector, ReadModels
+from hazina_ledger.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.ownership import OwnershipBook, officer_scope
 from hazina_servicekit.parking import ParkingLot
 
 READERS = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
@@ -24,6 +27,7 @@ class LedgerApi:
     projection: Projector
     inbox: Inbox
     parking: ParkingLot
+    ownership: OwnershipBook
 
     def fresh(self) -> ReadModels:
         """Views that include every event written so far (read your own writes)."""
@@ -44,3 +48,20 @@ ApiDep = Annotated[LedgerApi, Depends(get_api)]
 ReaderDep = Annotated[Principal, Depends(require_roles(*READERS))]
 RecorderDep = Annotated[Principal, Depends(require_roles(*RECORDERS))]
 ApproverDep = Annotated[Principal, Depends(require_roles(*APPROVERS))]
+# The operations queue of parked events spans every officer's loans: not a loan officer's.
+OperationsDep = Annotated[Principal, Depends(require_roles(*RECORDERS))]
+
+# Officer scoping (origination's rule, see hazina_servicekit.ownership): a loan officer sees only
+# their own clients, loans and money; another officer's record answers 404 with the very message
+# a missing one gets, so an id never tells whether it exists.
+scope_of = officer_scope
+
+
+def check_loan_visible(api: LedgerApi, principal: Principal, loan_id: uuid.UUID) -> None:
+    if not api.ownership.may_see_loan(principal, loan_id):
+        raise NotFoundError("Loan not found in the ledger")
+
+
+def check_client_visible(api: LedgerApi, principal: Principal, client_id: uuid.UUID) -> None:
+    if not api.ownership.may_see_client(principal, client_id):
+        raise NotFoundError("Client not found")

@@ -34,10 +34,15 @@ class ReadModels(Protocol):
     def repayments(self, loan_id: uuid.UUID) -> list[dict[str, Any]]: ...
     def loan_entries(self, loan_id: uuid.UUID) -> list[dict[str, Any]]: ...
     def receipt(self, receipt: str) -> dict[str, Any] | None: ...
+    # ``officer_id``: only that loan officer's own records (None: everyone's).
     def receipts(
-        self, status: str | None, limit: int | None, offset: int
+        self,
+        status: str | None,
+        limit: int | None,
+        offset: int,
+        officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]: ...
-    def conflicts(self) -> list[dict[str, Any]]: ...
+    def conflicts(self, officer_id: uuid.UUID | None = None) -> list[dict[str, Any]]: ...
     def disbursement_mismatches(self, status: str | None) -> list[dict[str, Any]]: ...
     def disbursement_mismatch(self, disbursement_id: uuid.UUID) -> dict[str, Any] | None: ...
     def savings_transactions(
@@ -46,9 +51,13 @@ class ReadModels(Protocol):
         group_id: uuid.UUID | None,
         limit: int | None,
         offset: int,
+        officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]: ...
     def withdrawals(
-        self, status: str | None, client_id: uuid.UUID | None
+        self,
+        status: str | None,
+        client_id: uuid.UUID | None,
+        officer_id: uuid.UUID | None = None,
     ) -> list[dict[str, Any]]: ...
     def withdrawal(self, withdrawal_id: uuid.UUID) -> dict[str, Any] | None: ...
     def account(
@@ -63,7 +72,11 @@ class ReadModels(Protocol):
         self, as_of: dt.date | None, position: int | None = None
     ) -> list[dict[str, Any]]: ...
     def portfolio(
-        self, as_of: dt.date, period_from: dt.date, period_to: dt.date
+        self,
+        as_of: dt.date,
+        period_from: dt.date,
+        period_to: dt.date,
+        officer_id: uuid.UUID | None = None,
     ) -> dict[str, Any]: ...
 
 

@@ -199,8 +199,10 @@ class Origination(Application):
         return self._retrying(attempt)
 
     def _officer_may_act(self, actor: Actor, officer_id: uuid.UUID | None, what: str) -> None:
+        """Another officer's record is, to a loan officer, a record that does not exist: the same
+        404 and message as a missing one, so an id never tells whether it exists."""
         if actor.role == LOAN_OFFICER and officer_id != actor.user_id:
-            raise NotPermittedError(f"This {what} belongs to another loan officer")
+            raise NotFoundError(f"{what.capitalize()} not found")
 
     # Clients
 
@@ -222,8 +224,7 @@ class Origination(Application):
         check_photo_size(cmd.photo, max_bytes=self.max_photo_bytes)
         clean = self.photos.clean(cmd.photo)
         group = self.group(cmd.group_id)
-        if actor.role == LOAN_OFFICER and group.loan_officer_id != actor.user_id:
-            raise NotPermittedError("A loan officer onboards clients into their own groups only")
+        self._officer_may_act(actor, group.loan_officer_id, "group")
         if self.lookups.client_by_national_id(national_id) is not None:
             raise AlreadyExistsError(f"A client with national ID {national_id} already exists")
         photo = self.photos.save(clean)
@@ -317,7 +318,7 @@ class Origination(Application):
         spec = product.spec
         probe = self.client(client_id)
         if actor.role == LOAN_OFFICER and probe.loan_officer_id != actor.user_id:
-            raise NotPermittedError("This client belongs to another loan officer's group")
+            raise NotFoundError(f"No client has national ID {national_id}")  # another's: as missing
         savings = self.lookups.savings_cents(client_id)
         repaid = self.lookups.repaid_loans(client_id)
 
@@ -418,7 +419,7 @@ class Origination(Application):
 
         def attempt() -> Loan:
             loan = self.loan(loan_id)
-            self._officer_may_act(actor, loan.loan_officer_id, "loan")
+            self._officer_may_act(actor, loan.loan_officer_id, "guarantor")
             loan.decide_guarantor(
                 guarantor_id, accept=accept, by=actor.user_id, correlation_id=actor.correlation_id
             )

@@ -19,6 +19,7 @@ from hazina_payments_gateway.domain.payment import Payment
 from hazina_payments_gateway.domain.rules import loan_id_reference, normalise_reference
 from hazina_payments_gateway.domain.stk_prompt import StkPrompt
 from hazina_servicekit.consumer import PROCESSED_DDL
+from hazina_servicekit.ownership import LOANS_OF_OFFICER
 
 GATEWAY_DDL = """
 CREATE TABLE IF NOT EXISTS disbursements (
@@ -377,8 +378,15 @@ class GatewayIndex:
         return {r[0] for r in rows}
 
     def list_disbursements(
-        self, *, status: str | None, loan_id: uuid.UUID | None, offset: int, limit: int | None
+        self,
+        *,
+        status: str | None,
+        loan_id: uuid.UUID | None,
+        offset: int,
+        limit: int | None,
+        officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
+        """Disbursements, newest first; only those of the officer's own loans given ``officer_id``."""
         where, params = ["true"], []
         if status:
             where.append("status = %s")
@@ -386,6 +394,9 @@ class GatewayIndex:
         if loan_id:
             where.append("loan_id = %s")
             params.append(loan_id)
+        if officer_id is not None:
+            where.append(f"loan_id IN ({LOANS_OF_OFFICER})")
+            params.append(officer_id)
         clause = " AND ".join(where)
         with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)

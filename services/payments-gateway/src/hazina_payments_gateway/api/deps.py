@@ -12,6 +12,7 @@ from hazina_payments_gateway.adapters.inbox import InboxProcessor, InboxWriter
 from hazina_payments_gateway.adapters.read_models import GatewayIndex, PostgresReferenceBook
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.ownership import OwnershipBook, officer_scope
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
@@ -39,6 +40,7 @@ class GatewayApi:
     daraja: DarajaClient
     callbacks: CallbackPolicy
     pull_window_seconds: float
+    ownership: OwnershipBook
 
 
 def get_api(request: Request) -> GatewayApi:
@@ -54,3 +56,7 @@ ApiDep = Annotated[GatewayApi, Depends(get_api)]
 StaffDep = Annotated[Principal, Depends(require_roles(*ALL_STAFF))]
 DisburserDep = Annotated[Principal, Depends(require_roles(*DISBURSERS))]
 FinanceDep = Annotated[Principal, Depends(require_roles(*FINANCE))]
+
+# Officer scoping (origination's rule, see hazina_servicekit.ownership): a loan officer sees only
+# the disbursements of their own loans; another officer's answers 404 like a missing one.
+scope_of = officer_scope

@@ -7,13 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hazina_ledger.api.deps import ApiDep, ReaderDep
+from hazina_ledger.api.deps import ApiDep, ReaderDep, check_client_visible
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
 
 @router.get("/{client_id}/accounts")
 def client_accounts(client_id: uuid.UUID, actor: ReaderDep, api: ApiDep) -> dict[str, Any]:
+    check_client_visible(api, actor, client_id)
     accounts = api.fresh().client_accounts(client_id)
     loans = [
         {

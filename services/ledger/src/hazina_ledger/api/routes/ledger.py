@@ -9,10 +9,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_ledger.api.deps import ApiDep, ApproverDep, LedgerApi, ReaderDep, RecorderDep
+from hazina_ledger.api.deps import (
+    ApiDep,
+    ApproverDep,
+    LedgerApi,
+    ReaderDep,
+    RecorderDep,
+    scope_of,
+)
 from hazina_ledger.api.schemas import AssessArrearsRequest, ReasonRequest, kes
 from hazina_ledger.application.commands import ResolveHeldDisbursement, WriteOffLoan
-from hazina_ledger.domain.accounts import CHART, AccountClass
+from hazina_ledger.domain.accounts import CHART, AccountClass, Owner, account_class
 from hazina_ledger.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.dates import IsoDate
@@ -35,6 +42,22 @@ def class_view(account: AccountClass) -> dict[str, Any]:
 def normal_balance(account: AccountClass, debit_cents: int, credit_cents: int) -> int:
     """The balance on the account's normal side: an asset's debits less credits, a liability's reverse."""
     return debit_cents - credit_cents if account.debit_normal else credit_cents - debit_cents
+
+
+def check_account_visible(api: LedgerApi, principal: Principal, account_id: str) -> None:
+    """A loan officer opens only the sub-accounts of their own loans and clients; the
+    institution's own accounts (bank, float, income) carry every officer's money."""
+    scope = scope_of(principal)
+    if scope is None:
+        return
+    owner = account_class(account_id).owner
+    owner_id = uuid.UUID(account_id.partition(":")[2]) if owner is not None else None
+    if owner_id is not None and (
+        (owner is Owner.LOAN and api.ownership.owns_loan(scope, owner_id))
+        or (owner is Owner.CLIENT and api.ownership.owns_client(scope, owner_id))
+    ):
+        return
+    raise NotFoundError("Account not found")
 
 
 @router.get("/accounts")
@@ -66,6 +89,7 @@ def account(
     asOf: Annotated[IsoDate | None, Query()] = None,  # noqa: N803 - the API's name
     position: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
+    check_account_visible(api, actor, account_id)
     found = api.fresh().account(account_id, asOf, position, page.limit, page.offset)
     chart: AccountClass = found["account"]
     set_total(response, found["entry_count"])

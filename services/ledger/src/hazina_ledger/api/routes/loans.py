@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hazina_ledger.api.deps import ApiDep, ReaderDep
+from hazina_ledger.api.deps import ApiDep, ReaderDep, check_loan_visible
 from hazina_ledger.domain.errors import NotFoundError
 
 router = APIRouter(prefix="/api/loans", tags=["loans"])
@@ -22,6 +22,7 @@ KINDS = {
 
 @router.get("/{loan_id}/schedule")
 def loan_schedule(loan_id: uuid.UUID, actor: ReaderDep, api: ApiDep) -> dict[str, Any]:
+    check_loan_visible(api, actor, loan_id)
     views = api.fresh()
     loan = views.loan(loan_id)
     if loan is None:
@@ -75,6 +76,7 @@ def loan_schedule(loan_id: uuid.UUID, actor: ReaderDep, api: ApiDep) -> dict[str
 @router.get("/{loan_id}/statement")
 def loan_statement(loan_id: uuid.UUID, actor: ReaderDep, api: ApiDep) -> dict[str, Any]:
     """Every entry that changed what the borrower owes, with the running balance, from the journal."""
+    check_loan_visible(api, actor, loan_id)
     views = api.fresh()
     loan = views.loan(loan_id)
     if loan is None:

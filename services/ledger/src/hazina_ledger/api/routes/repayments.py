@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, RecorderDep
+from hazina_ledger.api.deps import (
+    ApiDep,
+    ApproverDep,
+    ReaderDep,
+    RecorderDep,
+    check_loan_visible,
+    scope_of,
+)
 from hazina_ledger.api.schemas import AssignRequest, ReasonRequest, RepaymentRequest, kes
 from hazina_ledger.application.commands import AssignReceipt, PostRepayment, ReverseReceipt
 from hazina_ledger.application.ports import ReadModels
@@ -118,7 +125,9 @@ def unallocated_receipts(
         PlainText | None, Query(pattern="^(unallocated|assigned|posted|reversed|all)$")
     ] = "unallocated",
 ) -> list[dict[str, Any]]:
-    rows, total = api.fresh().receipts(None if status == "all" else status, page.limit, page.offset)
+    rows, total = api.fresh().receipts(
+        None if status == "all" else status, page.limit, page.offset, scope_of(actor)
+    )
     set_total(response, total)
     return [receipt_view(r) for r in rows]
 
@@ -177,7 +186,7 @@ def receipt_conflicts(actor: ReaderDep, api: ApiDep) -> list[dict[str, Any]]:
             "source": r["source"],
             "flaggedAt": r["flagged_at"].isoformat(),
         }
-        for r in api.fresh().conflicts()
+        for r in api.fresh().conflicts(scope_of(actor))
     ]
 
 
@@ -200,9 +209,11 @@ def reverse_repayment(
 
 @router.get("/loan/{loan_id}")
 def loan_repayments(loan_id: uuid.UUID, actor: ReaderDep, api: ApiDep) -> dict[str, Any]:
+    check_loan_visible(api, actor, loan_id)
     return history(api.fresh(), loan_id)
 
 
 @router.get("/{loan_id}")
 def loan_repayments_seed(loan_id: uuid.UUID, actor: ReaderDep, api: ApiDep) -> dict[str, Any]:
+    check_loan_visible(api, actor, loan_id)
     return history(api.fresh(), loan_id)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from hazina_ledger.api.deps import ApiDep, ReaderDep
+from hazina_ledger.api.deps import ApiDep, ReaderDep, scope_of
 from hazina_ledger.domain.errors import InvalidRequestError
 from hazina_servicekit.dates import IsoDate
 
@@ -26,7 +26,8 @@ def portfolio(
     period_from = from_ or period_to.replace(day=1)
     if period_from > period_to:
         raise InvalidRequestError("from must not be after to")
-    report = api.fresh().portfolio(as_of, period_from, period_to)
+    # A loan officer's report covers their own loans only (byOfficer then holds just them).
+    report = api.fresh().portfolio(as_of, period_from, period_to, scope_of(actor))
     return {
         "asOf": as_of.isoformat(),
         "period": {"from": period_from.isoformat(), "to": period_to.isoformat()},

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, RecorderDep
+from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, RecorderDep, scope_of
 from hazina_ledger.api.schemas import (
     DepositRequest,
     ReasonRequest,
@@ -168,7 +168,9 @@ def list_transactions(
     clientId: Annotated[uuid.UUID | None, Query()] = None,  # noqa: N803 - the frontend's filters
     groupId: Annotated[uuid.UUID | None, Query()] = None,  # noqa: N803
 ) -> list[dict[str, Any]]:
-    rows, total = api.fresh().savings_transactions(clientId, groupId, page.limit, page.offset)
+    rows, total = api.fresh().savings_transactions(
+        clientId, groupId, page.limit, page.offset, scope_of(actor)
+    )
     set_total(response, total)
     return [transaction_view(r) for r in rows]
 
@@ -199,7 +201,7 @@ def list_withdrawals(
     status: Annotated[PlainText | None, Query(pattern="^(pending|approved|rejected)$")] = None,
     clientId: Annotated[uuid.UUID | None, Query()] = None,  # noqa: N803
 ) -> list[dict[str, Any]]:
-    return [withdrawal_view(r) for r in api.fresh().withdrawals(status, clientId)]
+    return [withdrawal_view(r) for r in api.fresh().withdrawals(status, clientId, scope_of(actor))]
 
 
 def _decide(

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_payments_gateway.api.deps import ApiDep, DisburserDep, StaffDep
+from hazina_payments_gateway.api.deps import ApiDep, DisburserDep, StaffDep, scope_of
 from hazina_payments_gateway.api.responses import DisbursementRow, DisbursementView
 from hazina_payments_gateway.api.schemas import disbursement_row_view, disbursement_view
+from hazina_payments_gateway.application.gateway import DisbursementNotFoundError
 from hazina_payments_gateway.domain.disbursement import DisbursementStatus
 from hazina_servicekit.errors import BadRequest
 from hazina_servicekit.pagination import PageDep, set_total
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/payments/disbursements", tags=["disbursements"])
 def list_disbursements(
     response: Response,
     api: ApiDep,
-    _: StaffDep,
+    principal: StaffDep,
     page: PageDep,
     status: Annotated[PlainText | None, Query(max_length=32)] = None,
     loanId: Annotated[uuid.UUID | None, Query()] = None,  # noqa: N803 - the frontend's name
@@ -31,15 +32,24 @@ def list_disbursements(
         raise BadRequest(f"status must be one of {', '.join(s.value for s in DisbursementStatus)}")
     api.projection.catch_up()
     rows, total = api.index.list_disbursements(
-        status=status, loan_id=loanId, offset=page.offset, limit=page.limit
+        status=status,
+        loan_id=loanId,
+        offset=page.offset,
+        limit=page.limit,
+        officer_id=scope_of(principal),
     )
     set_total(response, total)
     return [disbursement_row_view(r) for r in rows]
 
 
 @router.get("/{disbursement_id}", response_model=DisbursementView)
-def get_disbursement(disbursement_id: uuid.UUID, api: ApiDep, _: StaffDep) -> dict[str, Any]:
-    return disbursement_view(api.app.get_disbursement(disbursement_id))
+def get_disbursement(
+    disbursement_id: uuid.UUID, api: ApiDep, principal: StaffDep
+) -> dict[str, Any]:
+    disbursement = api.app.get_disbursement(disbursement_id)
+    if not api.ownership.may_see_loan(principal, disbursement.loan_id):
+        raise DisbursementNotFoundError("Disbursement not found")
+    return disbursement_view(disbursement)
 
 
 @router.post("/{disbursement_id}/retry", status_code=202, response_model=DisbursementView)

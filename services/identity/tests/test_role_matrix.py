@@ -1,0 +1,145 @@
+# ruff: noqa: ARG005 - every setup takes (people, officer), whether it needs both or not
+"""The role x route matrix of identity, checked against every route the app serves.
+
+Identity holds staff, not borrowers: no route here shows a client, group, loan or money, so no
+row is ownership-scoped; a signed-in person's own profile and password are theirs by the token.
+Every request is signed by a real login of a user made through the API (a fresh one each time:
+signing out or changing a password ends that person's sessions).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hazina_servicekit.testing import PUBLIC, ROLES, Access, Call, assert_matrix_covers, check_route
+
+PASSWORD = "Matrix-Pass-1"  # pragma: allowlist secret
+CHANGED = "Changed-Pass-22"  # pragma: allowlist secret
+SIGNED_IN = Access(frozenset(ROLES))
+SUPER_ADMIN = Access(frozenset({"super_admin"}))
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    username: str
+    headers: dict[str, str]
+    refresh_token: str
+
+
+class People:
+    def __init__(self, client: TestClient, admin: dict[str, str], h: Any) -> None:
+        self.client, self.admin, self.h = client, admin, h
+
+    def new(self, role: str = "loan_officer") -> Person:
+        username = f"matrix{next(_names)}{uuid.uuid4().hex[:4]}"
+        user = self.h.create_user(self.client, self.admin, username, role, PASSWORD)
+        session = self.h.login(self.client, username, PASSWORD)
+        return Person(user["_id"], username, self.h.bearer(session), session["refreshToken"])
+
+
+Setup = Callable[[People, Person], Call]
+
+MATRIX: dict[str, tuple[Access, Setup]] = {
+    "POST /api/auth/login": (
+        PUBLIC,
+        lambda p, o: Call(
+            "POST",
+            "/api/auth/login",
+            {"json": {"username": p.new().username, "password": PASSWORD}},
+        ),
+    ),
+    "POST /api/auth/refresh": (
+        PUBLIC,
+        lambda p, o: Call(
+            "POST", "/api/auth/refresh", {"json": {"refreshToken": p.new().refresh_token}}
+        ),
+    ),
+    "POST /api/auth/logout": (SIGNED_IN, lambda p, o: Call("POST", "/api/auth/logout")),
+    "GET /api/auth/me": (SIGNED_IN, lambda p, o: Call("GET", "/api/auth/me")),
+    "PUT /api/auth/change-password": (
+        SIGNED_IN,
+        lambda p, o: Call(
+            "PUT",
+            "/api/auth/change-password",
+            {
+                "json": {
+                    "currentPassword": PASSWORD,
+                    "newPassword": CHANGED,
+                    "confirmPassword": CHANGED,
+                }
+            },
+        ),
+    ),
+    "POST /api/users": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "POST",
+            "/api/users",
+            {
+                "json": {
+                    "username": f"made{uuid.uuid4().hex[:8]}",
+                    "password": PASSWORD,
+                    "role": "loan_officer",
+                }
+            },
+        ),
+    ),
+    "GET /api/users": (SUPER_ADMIN, lambda p, o: Call("GET", "/api/users")),
+    "GET /api/users/{user_id}": (
+        SUPER_ADMIN,
+        lambda p, o: Call("GET", f"/api/users/{p.new().user_id}"),
+    ),
+    "PATCH /api/users/{user_id}": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "PATCH", f"/api/users/{p.new().user_id}", {"json": {"role": "approver_admin"}}
+        ),
+    ),
+    "POST /api/users/{user_id}/reset-password": (
+        SUPER_ADMIN,
+        lambda p, o: Call("POST", f"/api/users/{p.new().user_id}/reset-password"),
+    ),
+    "POST /api/users/{user_id}/unlock": (
+        SUPER_ADMIN,
+        lambda p, o: Call("POST", f"/api/users/{p.new().user_id}/unlock"),
+    ),
+    "GET /api/identity/health": (PUBLIC, lambda p, o: Call("GET", "/api/identity/health")),
+    "GET /api/identity/ready": (PUBLIC, lambda p, o: Call("GET", "/api/identity/ready")),
+    "GET /api/health": (PUBLIC, lambda p, o: Call("GET", "/api/health")),
+    "GET /.well-known/jwks.json": (PUBLIC, lambda p, o: Call("GET", "/.well-known/jwks.json")),
+    "GET /api/identity/openapi.json": (
+        PUBLIC,
+        lambda p, o: Call("GET", "/api/identity/openapi.json"),
+    ),
+}
+
+
+@pytest.fixture
+def people(client: TestClient, admin: dict[str, str], h: Any) -> People:
+    return People(client, admin, h)
+
+
+def test_the_matrix_has_a_row_for_every_route_identity_serves(client: TestClient) -> None:
+    assert_matrix_covers(client.app, MATRIX)
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+def test_every_role_against_the_route(route: str, people: People) -> None:
+    access, setup = MATRIX[route]
+    check_route(
+        people.client,
+        route,
+        access,
+        lambda officer: setup(people, officer),
+        officers=(people.new(), people.new()),
+        headers=lambda role, officer: (officer or people.new(role)).headers,
+    )
