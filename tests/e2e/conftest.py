@@ -31,6 +31,7 @@ class RunningSystem:
     process: subprocess.Popen[str]
     output: list[str]
     state_dir: Path
+    env: dict[str, str]  # what the services were started with (to start one more, as a restart)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,7 @@ def system(
             process=process,
             output=output,
             state_dir=state_dir,
+            env=env,
         )
     finally:
         if process.poll() is None:

@@ -16,10 +16,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from hazina_contracts.phones import Msisdn
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_servicekit.dates import IsoDate, IsoDateTime
 from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.inputs import unchecked_inputs
-from hazina_servicekit.text import MultilineText, PlainText, like_contains, text_problem
+from hazina_servicekit.text import (
+    MultilineText,
+    PlainText,
+    TextRule,
+    like_contains,
+    text_problem,
+)
 
 plain = TypeAdapter(PlainText)
 multiline = TypeAdapter(MultilineText)
@@ -83,6 +91,27 @@ def test_accepted_text_is_returned_unchanged(text: str) -> None:
     assert out == text
     assert text.encode("utf-8").decode("utf-8") == text  # storable as UTF-8
     assert "\x00" not in text
+
+
+receipt = TypeAdapter(Annotated[ReceiptNumber, TextRule()])
+phone = TypeAdapter(Annotated[Msisdn, TextRule()])
+
+
+@pytest.mark.parametrize("bad", ["TAF2K9LMNP\n", "\tTAF2K9LMNP", "TAF\x00K9", "TAF2K9LMNP\x85"])
+def test_a_value_type_is_checked_as_sent_before_it_trims_or_upper_cases(bad: str) -> None:
+    # The receipt number would trim a trailing newline away; the text rule sees it first.
+    with pytest.raises(ValidationError, match="must not contain control characters"):
+        receipt.validate_python(bad)
+    with pytest.raises(ValidationError, match="must not contain control characters"):
+        phone.validate_python("0712345678\n")
+
+
+def test_a_value_type_with_the_text_rule_still_reads_itself() -> None:
+    read = receipt.validate_python(" taf2k9lmnp ")
+    assert (read, type(read)) == ("TAF2K9LMNP", ReceiptNumber)
+    assert phone.validate_python("0712 345 678") == "254712345678"
+    with pytest.raises(ValidationError, match="letters, digits"):
+        receipt.validate_python("TAF 2K9")
 
 
 dates = TypeAdapter(IsoDate)
@@ -198,6 +227,8 @@ class Body(BaseModel):
     ref: uuid.UUID | None = None
     anything: Any = None
     mapping: dict[str, int] = {}
+    receipt: Annotated[ReceiptNumber, TextRule()] | None = None
+    bare_receipt: ReceiptNumber | None = None
 
 
 def _toy_app() -> FastAPI:
@@ -232,6 +263,7 @@ def test_the_audit_names_every_unchecked_input() -> None:
         "GET /things query q: a bare str; use PlainText or MultilineText",
         "POST /things/{key} body body.anything: accepts anything (Any); give it a checked type",
         "POST /things/{key} body body.bad_tags[]: a bare str; use PlainText or MultilineText",
+        "POST /things/{key} body body.bare_receipt: a bare str; use PlainText or MultilineText",
         "POST /things/{key} body body.inner.note: a bare str; use PlainText or MultilineText",
         "POST /things/{key} body body.mapping[key]: a bare str; use PlainText or MultilineText",
         "POST /things/{key} body body.when: a bare date; use IsoDate or IsoDateTime",

@@ -65,14 +65,24 @@ def test_the_document_is_served_under_the_services_prefix_and_never_says_422() -
 def test_statuses_follow_from_what_a_route_is() -> None:
     document = _app().openapi()
     assert _responses(document, "get", "/api/notes/public") == {"200"}
+    # 503: a token route's service may not be able to judge tokens yet (revocations loading).
     assert _responses(document, "get", "/api/notes/{note_id}") == {
         "200",
         "400",
         "401",
         "403",
         "404",
+        "503",
     }
-    assert _responses(document, "post", "/api/notes") == {"201", "400", "401", "403", "404", "409"}
+    assert _responses(document, "post", "/api/notes") == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "503",
+    }
     assert _responses(document, "post", "/api/notes/sign-in") == {"200", "400", "409", "429"}
     error = document["paths"]["/api/notes/{note_id}"]["get"]["responses"]["401"]
     assert error["content"]["application/json"]["schema"] == {

@@ -66,8 +66,9 @@ def clock() -> MovableClock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> LedgerSettings:
-    return LedgerSettings(database_url=database_url, run_workers=False)
+def settings(database_url: str, nats_url: str) -> LedgerSettings:
+    # NATS even without workers: every app follows identity's token revocations from it.
+    return LedgerSettings(database_url=database_url, nats_url=nats_url, run_workers=False)
 
 
 @pytest.fixture

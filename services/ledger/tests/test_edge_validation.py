@@ -160,6 +160,35 @@ def test_a_nul_in_a_receipt_path_is_a_400(client: TestClient, staff: Any) -> Non
 
 
 @pytest.mark.parametrize(
+    ("receipt", "message"),
+    [
+        ("QWE123ABC\n", "transactionId: must not contain control characters"),
+        ("QWE 123", "transactionId: receipt number 'QWE 123' must be 1-64 letters"),
+        ("   ", "transactionId: a receipt number must not be empty"),
+        ("Q" * 65, "transactionId: receipt number"),
+    ],
+)
+def test_a_transaction_id_is_read_once_at_the_edge_and_refused_there(
+    client: TestClient, container: Any, staff: Any, h: Any, receipt: str, message: str
+) -> None:
+    loan_id, _ = h.open_loan(container)
+    before = last_event(container)
+    response = client.post(
+        "/api/repayments",
+        json={
+            "loanId": str(loan_id),
+            "amount": 50,
+            "paymentMethod": "cash",
+            "transactionId": receipt,
+        },
+        headers=staff.headers("super_admin"),
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith(message), response.json()["message"]
+    assert last_event(container) == before
+
+
+@pytest.mark.parametrize(
     ("url", "field"),
     [
         ("/api/ledger/trial-balance?asOf=0", "asOf"),

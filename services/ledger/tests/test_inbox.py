@@ -58,6 +58,33 @@ class TestDuplicateDelivery:
             ("DUP1", 900_000, "c2b")
         ]
 
+    def test_a_receipt_is_read_once_where_the_event_comes_in(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        # A producer writing the receipt in lower case, padded, means the receipt staff type in
+        # upper case: the contract reads it (ReceiptNumber) as the event is read, and nothing
+        # further in the ledger normalises it again.
+        loan_id, _ = h.open_loan(container)
+        env = h.envelope(h.payment_received("SKW7LOWER1", 500_000, loan_id=loan_id))
+        h.deliver(
+            container, env.model_copy(update={"data": {**env.data, "receipt": " skw7lower1 "}})
+        )
+        paid = repayments(client, staff, loan_id)
+        assert [r["mpesaReceipt"] for r in paid["repayments"]] == ["SKW7LOWER1"]
+        again = client.post(
+            "/api/repayments",
+            json={
+                "loanId": str(loan_id),
+                "amount": 5000,
+                "paymentMethod": "mpesa",
+                "transactionId": "SKW7LOWER1",
+            },
+            headers=staff.headers("initiator_admin"),
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "duplicate"
+        assert repayments(client, staff, loan_id)["total_paid_cents"] == 500_000
+
 
 class TestOutOfOrder:
     def test_a_repayment_before_the_disbursement_waits_and_then_posts(

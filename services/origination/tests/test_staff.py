@@ -158,3 +158,31 @@ def test_a_fresh_system_accepts_a_loan_officer_it_cannot_check_yet(fresh_world: 
     refused = world.http.post("/api/groups", json=body, headers=world.super_admin.headers)
     assert refused.status_code == 400
     assert "is not a known loan officer" in refused.json()["message"]
+
+
+def test_identitys_version_2_events_update_the_staff_as_version_1_did(world: Any) -> None:
+    from hazina_contracts.events.identity import UserDeactivatedV2, UserRoleChangedV2
+
+    officer, _ = _officer(world)
+    promoted = UserRoleChangedV2(
+        occurred_at=datetime.now(UTC),
+        user_id=officer.user_id,
+        role="approver_admin",
+        regions=["Kisumu"],
+        changed_by=world.super_admin.user_id,
+        revision=4,
+    )
+    deactivated = UserDeactivatedV2(
+        occurred_at=datetime.now(UTC),
+        user_id=officer.user_id,
+        deactivated_by=world.super_admin.user_id,
+        revision=5,
+    )
+    for event in (promoted, deactivated):
+        with world.container.pool.connection() as conn, conn.transaction():
+            staff_handler()(world.envelope(event), conn)
+    with world.container.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT role, active FROM staff WHERE user_id = %s", (officer.user_id,)
+        ).fetchone()
+    assert row == ("approver_admin", False)

@@ -14,6 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from hazina_contracts.money import AmountCents
+from hazina_contracts.receipts import MpesaReceipt
 from hazina_payments_gateway.adapters.daraja import callbacks
 from hazina_payments_gateway.adapters.daraja.auth import DarajaTokens, TokenUnavailableError
 from hazina_payments_gateway.adapters.daraja.client import (
@@ -249,6 +251,29 @@ def test_phones_agree_across_the_forms_daraja_sends() -> None:
     assert not phones_agree("254712345678", "254712345679")
     assert not phones_agree("2547 ***** 678", "2547 ***** 111")
     assert not phones_agree("254712345678", "2541 ***** 678")
+
+
+def test_a_full_number_is_read_as_one_msisdn_whatever_its_form() -> None:
+    # Every form of one Kenyan mobile is the same person (read by hazina_contracts' Msisdn).
+    for form in ("712345678", "+254712345678", "0712345678", "254712345678"):
+        assert phones_agree(form, "254712345678")
+        assert phones_agree(form, "2547 ***** 678")
+        assert not phones_agree(form, "254712345679")
+    # A full number that is not a Kenyan mobile is still compared as Daraja sent it.
+    assert phones_agree("+447911123456", "447911123456")
+    assert not phones_agree("447911123456", "447911123457")
+
+
+def test_callbacks_hand_on_value_types_read_once() -> None:
+    receipt = callbacks.required_receipt(" taf2k9lmnp ", "TransID")
+    assert (receipt, type(receipt)) == ("TAF2K9LMNP", MpesaReceipt)
+    amount = callbacks.required_amount("1200.00", "TransAmount")
+    assert (amount, type(amount)) == (120_000, AmountCents)
+    for bad in ("0", "0.00"):
+        with pytest.raises(MalformedCallbackError, match="TransAmount"):
+            callbacks.required_amount(bad, "TransAmount")
+    with pytest.raises(MalformedCallbackError, match="is not an M-Pesa receipt"):
+        callbacks.required_receipt("CASH-1", "TransID")
 
 
 def test_a_repeat_differs_by_amount_phone_or_reference_not_by_how_it_was_typed() -> None:

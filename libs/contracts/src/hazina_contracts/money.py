@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 KES: Literal["KES"] = "KES"
 CENTS_PER_UNIT = 100
@@ -198,8 +199,43 @@ def kes_number(cents: int) -> int | Decimal:
     return whole if part == 0 else Decimal(cents).scaleb(-2)
 
 
-def _positive_kes(value: Any) -> int:
-    return parse_kes_to_cents(value, allow_zero=False)
+class AmountCents(int):
+    """A sum of money that moves: a positive whole number of cents, at most ``MAX_CENTS``.
+
+    The constructor is the one check (a bool, a float or text is refused: amounts people type
+    are read by ``AmountCents.from_kes``); constructing one from an ``AmountCents`` returns it
+    unchanged, so code further in takes the type and does not check again. Arithmetic gives a
+    plain ``int`` (a difference may be zero or negative). As a pydantic field type it validates
+    like ``int = Field(gt=0)`` and has that JSON Schema: on the wire it is the same integer.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, value: object) -> Self:
+        if type(value) is cls:
+            return value
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise MoneyParseError("an amount in cents must be a whole number of cents")
+        if value <= 0:
+            raise MoneyParseError("amount must be greater than zero")
+        if value > MAX_CENTS:
+            raise MoneyParseError("amount is too large")
+        return super().__new__(cls, value)
+
+    @classmethod
+    def from_kes(cls, value: object) -> Self:
+        """A positive KES amount (number or decimal text, see ``parse_kes_to_cents``) in cents."""
+        return cls(parse_kes_to_cents(value, allow_zero=False))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(cls, core_schema.int_schema(gt=0))
+
+
+def _positive_kes(value: Any) -> AmountCents:
+    return AmountCents.from_kes(value)
 
 
 def _signed_kes(value: Any) -> int:
@@ -207,7 +243,7 @@ def _signed_kes(value: Any) -> int:
 
 
 # For request schemas: a KES amount as a number or decimal string, validated into integer cents.
-PositiveKesCents = Annotated[int, BeforeValidator(_positive_kes)]
+PositiveKesCents = Annotated[AmountCents, BeforeValidator(_positive_kes)]
 SignedKesCents = Annotated[int, BeforeValidator(_signed_kes)]
 
 

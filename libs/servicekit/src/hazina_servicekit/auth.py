@@ -1,12 +1,19 @@
-"""Verifying identity's access tokens, and ``require_roles``: deny unless a role is allowed."""
+"""Verifying identity's access tokens, and ``require_roles``: deny unless a role is allowed.
+
+A valid signature is not enough: a token must also not have been revoked (deactivation, a change
+of role or regions, a password change or reset, a sign-out). The verifier asks its
+``RevocationCheck`` about every token; ``hazina_servicekit.revocation`` explains where that deny
+state comes from in each service.
+"""
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import httpx
@@ -28,10 +35,22 @@ class Principal:
     regions: tuple[str, ...]
     token_id: str
     branch_id: str | None = None
+    session_id: str | None = None  # claim ``sid``: the sign-in (refresh-token family) it belongs to
+    revision: int | None = None  # claim ``rev``: the user record's revision it was minted from
+    issued_at: int = 0
+    expires_at: int = 0
+
+
+class RevocationCheck(Protocol):
+    """Refuses a verified token that must no longer work (raises ``Unauthorized``), or a token it
+    cannot judge yet (raises ``ServiceUnavailable``)."""
+
+    def check(self, principal: Principal) -> None: ...
 
 
 class TokenVerifier:
-    """Checks signature, expiry and claims; keys come from a JWKS, cached and refreshed on an unknown ``kid``."""
+    """Checks signature, expiry, claims and revocation; keys come from a JWKS, cached and
+    refreshed on an unknown ``kid``."""
 
     def __init__(
         self,
@@ -40,6 +59,7 @@ class TokenVerifier:
         issuer: str,
         min_refresh_seconds: float = 5.0,
         leeway_seconds: int = 5,
+        revocations: RevocationCheck | None = None,
     ) -> None:
         self._fetch = fetch_jwks
         self._issuer = issuer
@@ -48,6 +68,18 @@ class TokenVerifier:
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
+        self.revocations = revocations
+
+    def with_revocations(self, revocations: RevocationCheck) -> TokenVerifier:
+        """The same verifier (same keys source) judging revocation with ``revocations``.
+
+        A copy, so an app gets its own deny state even when several apps share a container.
+        """
+        verifier = copy.copy(self)
+        verifier._keys = dict(self._keys)
+        verifier._lock = threading.Lock()
+        verifier.revocations = revocations
+        return verifier
 
     @classmethod
     def from_url(cls, jwks_url: str, *, issuer: str) -> TokenVerifier:
@@ -122,13 +154,26 @@ class TokenVerifier:
         except ValueError:
             raise Unauthorized("Invalid token") from None
         regions = claims.get("regions") or []
-        return Principal(
+        session_id = claims.get("sid")
+        revision = claims.get("rev")
+        if (session_id is not None and not isinstance(session_id, str)) or (
+            revision is not None and (not isinstance(revision, int) or isinstance(revision, bool))
+        ):
+            raise Unauthorized("Invalid token")
+        principal = Principal(
             user_id=user_id,
             role=str(claims["role"]),
             regions=tuple(str(r) for r in regions),
             token_id=str(claims["jti"]),
             branch_id=claims.get("branch_id"),
+            session_id=session_id,
+            revision=revision,
+            issued_at=int(claims["iat"]),
+            expires_at=int(claims["exp"]),
         )
+        if self.revocations is not None:
+            self.revocations.check(principal)
+        return principal
 
 
 def _bearer(request: Request) -> str:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -28,6 +28,13 @@ class Readiness(Health):
     message: str | None = None
 
 
+def add_readiness_check(app: FastAPI, name: str, check: ReadinessCheck) -> None:
+    """A check ``/ready`` runs besides the service's own (servicekit helpers register theirs)."""
+    if not hasattr(app.state, "readiness_checks"):
+        app.state.readiness_checks = {}
+    app.state.readiness_checks[name] = check
+
+
 def health_payload(service: str) -> dict[str, str]:
     return {"status": "OK", "service": service, "timestamp": datetime.now(UTC).isoformat()}
 
@@ -44,9 +51,10 @@ def health_router(service: str, checks: Mapping[str, ReadinessCheck]) -> APIRout
         response_model=Readiness,
         responses={503: {"model": Readiness, "description": "A dependency is failing"}},
     )
-    async def ready() -> JSONResponse:
-        results = await asyncio.gather(*(_safe(check) for check in checks.values()))
-        status = dict(zip(checks.keys(), results, strict=True))
+    async def ready(request: Request) -> JSONResponse:
+        every = {**checks, **getattr(request.app.state, "readiness_checks", {})}
+        results = await asyncio.gather(*(_safe(check) for check in every.values()))
+        status = dict(zip(every.keys(), results, strict=True))
         ok = all(results)
         body = {
             **health_payload(service),

@@ -109,7 +109,8 @@ def statuses_for(route: Any, method: str) -> list[int]:
     if _has_parameters(route) or method in WRITE_METHODS:
         statuses.append(400)
     if _needs_a_token(route):
-        statuses += [401, 403]
+        # 503: the service cannot judge tokens yet (revocations loading, or NATS gone too long).
+        statuses += [401, 403, 503]
     if _has_path_parameters(route) or (method in WRITE_METHODS and _needs_a_token(route)):
         # A staff write may also name records in its body (a loan, a client) that do not exist.
         statuses.append(404)

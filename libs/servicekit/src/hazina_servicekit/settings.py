@@ -37,6 +37,19 @@ class ServiceSettings(BaseSettings):
     stream_duplicate_window_seconds: int = Field(
         default=3600, validation_alias=_alias("HAZINA_STREAM_DUPLICATE_WINDOW_SECONDS")
     )
+    # Token revocation (hazina_servicekit.revocation): how far back the deny feed replays, which
+    # is also the longest access-token lifetime any service accepts; how long a service keeps
+    # judging tokens by what it last heard once NATS is unreachable; how long a request waits for
+    # the deny feed to catch up at start before it gets a 503.
+    revocation_horizon_seconds: int = Field(
+        default=86_400, ge=120, validation_alias=_alias("HAZINA_REVOCATION_HORIZON_SECONDS")
+    )
+    revocation_max_staleness_seconds: float = Field(
+        default=60.0, gt=0, validation_alias=_alias("HAZINA_REVOCATION_MAX_STALENESS_SECONDS")
+    )
+    revocation_startup_wait_seconds: float = Field(
+        default=5.0, ge=0, validation_alias=_alias("HAZINA_REVOCATION_STARTUP_WAIT_SECONDS")
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

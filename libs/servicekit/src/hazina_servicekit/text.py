@@ -13,6 +13,11 @@ string a request carries is one of these types, checked before anything is writt
 Nothing is stripped or replaced silently: text that breaks the rule is refused with a message the
 error model prefixes with the field's name (``name: must not contain control characters ...``).
 Length and pattern rules still go on the field (``Field(max_length=...)``, ``Query(...)``).
+
+A ``str`` subclass that reads and normalises itself (``ReceiptNumber``, ``Msisdn`` from
+``hazina_contracts``) takes the rule too: ``Annotated[ReceiptNumber, TextRule()]``. For those the
+text is checked as it was sent, before the type trims or upper-cases it, so a control character
+is named as such and never trimmed away unseen.
 """
 
 from __future__ import annotations
@@ -77,9 +82,15 @@ class TextRule:
             raise ValueError(problem)
         return value
 
+    def check_sent(self, value: Any) -> Any:
+        """The check on input not yet read as text (anything else is left to the type's reading)."""
+        return self.check(value) if isinstance(value, str) else value
+
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
+        if isinstance(source, type) and issubclass(source, str) and source is not str:
+            return core_schema.no_info_before_validator_function(self.check_sent, handler(source))
         return core_schema.no_info_after_validator_function(self.check, handler(source))
 
 

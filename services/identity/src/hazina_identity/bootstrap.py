@@ -18,7 +18,7 @@ from hazina_contracts.subjects import Stream
 from hazina_identity.adapters.contract_mapping import to_contract
 from hazina_identity.adapters.login_attempts import PostgresLoginAttempts
 from hazina_identity.adapters.passwords import Argon2Hasher
-from hazina_identity.adapters.sessions import PostgresSessionStore
+from hazina_identity.adapters.sessions import PostgresSessionStore, StoredRevocations
 from hazina_identity.adapters.signing_keys import SigningKeys
 from hazina_identity.adapters.system import SystemClock
 from hazina_identity.adapters.user_directory import DDL as DIRECTORY_DDL
@@ -102,7 +102,14 @@ def build(
         directory=UserDirectory(pool),
         directory_projection=projection,
         parking=parking,
-        verifier=TokenVerifier(keys.jwks, issuer=settings.token_issuer, min_refresh_seconds=0),
+        # Identity refuses revoked tokens from its own tables, written before the facts are
+        # saved: no wait for its events to come back over NATS, and no dependence on NATS.
+        verifier=TokenVerifier(
+            keys.jwks,
+            issuer=settings.token_issuer,
+            min_refresh_seconds=0,
+            revocations=StoredRevocations(pool),
+        ),
         clock=clock,
     )
     if seed:

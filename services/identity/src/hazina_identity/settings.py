@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from hazina_servicekit.settings import ServiceSettings
 
@@ -67,3 +67,12 @@ class IdentitySettings(ServiceSettings):
     seed_superadmin_phone: str | None = Field(
         default=None, validation_alias=_env("SEED_SUPERADMIN_PHONE")
     )
+
+    @model_validator(mode="after")
+    def _tokens_live_within_the_revocation_horizon(self) -> IdentitySettings:
+        # Other services forget a revocation after the horizon and refuse tokens living longer.
+        if self.access_token_ttl_seconds > self.revocation_horizon_seconds:
+            raise ValueError(
+                "IDENTITY_ACCESS_TOKEN_TTL_SECONDS must not exceed HAZINA_REVOCATION_HORIZON_SECONDS"
+            )
+        return self

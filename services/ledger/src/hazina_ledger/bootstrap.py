@@ -34,6 +34,7 @@ from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
@@ -227,7 +228,7 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
         return await asyncio.to_thread(ping, container.pool)
 
     run_workers = settings.run_workers if workers is None else workers
-    return create_app(
+    app = create_app(
         settings=settings,
         api=LedgerApi(
             ledger=container.ledger,
@@ -242,3 +243,5 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
         workers=background_workers(container, link) if run_workers else [],
         on_shutdown=[link.close],
     )
+    follow_revocations(app, link, settings)
+    return app

@@ -39,6 +39,7 @@ from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
+from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 SERVICE = "origination"
@@ -189,7 +190,7 @@ def build_http_app(container: Container, *, link: NatsLink | None = None) -> Fas
     async def database_ready() -> bool:
         return await asyncio.to_thread(ping, container.pool)
 
-    return create_app(
+    app = create_app(
         settings=settings,
         api=OriginationApi(
             app=container.app,
@@ -206,3 +207,5 @@ def build_http_app(container: Container, *, link: NatsLink | None = None) -> Fas
         on_shutdown=[link.close],
         max_import_bytes=settings.max_import_bytes,
     )
+    follow_revocations(app, link, settings)
+    return app

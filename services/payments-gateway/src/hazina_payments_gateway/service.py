@@ -23,6 +23,7 @@ from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import ping
 from hazina_servicekit.outbox import OutboxRelay
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS
+from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
@@ -215,4 +216,5 @@ def build_app(
         on_start=on_start,
         on_stop=[lambda: close_nats(link)],
     )
+    follow_revocations(app, link, settings)
     return app

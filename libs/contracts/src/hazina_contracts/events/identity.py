@@ -130,3 +130,71 @@ class AddressLockedOut(ContractEvent):
     failures: int
     locked_until: AwareDatetime
     occurred_at: AwareDatetime
+
+
+# Facts that void access tokens. Every service's token verifier follows them
+# (hazina_servicekit.revocation). ``revision`` is the version of the user's record the fact
+# produced: an access token carries the revision it was minted from (claim ``rev``), and a token
+# minted from an older revision than a voiding fact no longer works. Revisions, unlike clocks,
+# order a token against a concurrent change exactly. Version 2 of the four user events below
+# adds ``revision``; each extends its version 1, so a reader of version 1 reads version 2 unchanged.
+
+
+class UserRoleChangedV2(UserRoleChanged):
+    """Any change of role, regions or branch: tokens minted before it carry the old access."""
+
+    TYPE: ClassVar[str] = "UserRoleChanged"
+    VERSION: ClassVar[int] = 2
+
+    revision: int = Field(ge=1)
+
+
+class UserDeactivatedV2(UserDeactivated):
+    TYPE: ClassVar[str] = "UserDeactivated"
+    VERSION: ClassVar[int] = 2
+
+    revision: int = Field(ge=1)
+
+
+class PasswordResetV2(PasswordReset):
+    TYPE: ClassVar[str] = "PasswordReset"
+    VERSION: ClassVar[int] = 2
+
+    revision: int = Field(ge=1)
+
+
+class PasswordChangedV2(PasswordChanged):
+    TYPE: ClassVar[str] = "PasswordChanged"
+    VERSION: ClassVar[int] = 2
+
+    revision: int = Field(ge=1)
+
+
+class SignedOutEverywhere(_IdentityEvent):
+    """The user signed out of every session: tokens minted before this revision stop working."""
+
+    TYPE: ClassVar[str] = "SignedOutEverywhere"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "signed_out_everywhere"
+
+    revision: int = Field(ge=1)
+
+
+class SessionRevoked(_IdentityEvent):
+    """The user signed out of one session: its access tokens (claim ``sid``) stop working."""
+
+    TYPE: ClassVar[str] = "SessionRevoked"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "session_revoked"
+
+    session_id: UUID
+
+
+class TokenFamilyRevoked(_IdentityEvent):
+    """A refresh token was presented a second time (likely stolen): its whole session ends."""
+
+    TYPE: ClassVar[str] = "TokenFamilyRevoked"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "token_family_revoked"
+
+    session_id: UUID

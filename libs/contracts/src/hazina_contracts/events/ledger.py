@@ -9,6 +9,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.money import AmountCents
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_contracts.subjects import Stream
 
 
@@ -39,8 +41,8 @@ class RepaymentPosted(_LedgerEvent):
     EVENT: ClassVar[str] = "repayment_posted"
     loan_id: UUID
     client_id: UUID
-    receipt: str
-    amount_cents: int = Field(gt=0)
+    receipt: ReceiptNumber
+    amount_cents: AmountCents
     interest_cents: int = Field(ge=0)
     principal_cents: int = Field(ge=0)
     fee_cents: int = Field(ge=0, default=0)
@@ -53,7 +55,7 @@ class Reallocation(BaseModel):
     """How a later repayment is allocated once an earlier one is reversed (the loan is re-folded)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    receipt: str
+    receipt: ReceiptNumber
     interest_cents: int = Field(ge=0)
     principal_cents: int = Field(ge=0)
     fee_cents: int = Field(ge=0)
@@ -73,8 +75,8 @@ class RepaymentReversed(_LedgerEvent):
     EVENT: ClassVar[str] = "repayment_reversed"
     loan_id: UUID
     client_id: UUID
-    receipt: str
-    amount_cents: int = Field(gt=0, description="the reversed repayment's amount")
+    receipt: ReceiptNumber
+    amount_cents: AmountCents = Field(description="the reversed repayment's amount")
     interest_cents: int = Field(ge=0)
     principal_cents: int = Field(ge=0)
     fee_cents: int = Field(ge=0)

@@ -8,6 +8,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.money import AmountCents
+from hazina_contracts.phones import Msisdn
 from hazina_contracts.subjects import Stream
 
 InterestMethod = Literal["flat", "declining_equal_instalments", "declining_equal_principal"]
@@ -197,6 +199,6 @@ class LoanDisbursementRequested(_OriginationEvent):
     disbursement_id: UUID = Field(description="idempotency key: one B2C payment per id, ever")
     account_number: str
     client_id: UUID
-    phone: str = Field(description="borrower's normalised 2547XXXXXXXX / 2541XXXXXXXX")
-    amount_cents: int = Field(gt=0)
+    phone: Msisdn = Field(description="borrower's normalised 2547XXXXXXXX / 2541XXXXXXXX")
+    amount_cents: AmountCents
     attempt: int = Field(ge=1, default=1)

@@ -8,6 +8,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.money import AmountCents
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_contracts.subjects import Stream
 
 
@@ -23,7 +25,7 @@ class DisbursementCompleted(_PaymentsEvent):
     EVENT: ClassVar[str] = "completed"
     disbursement_id: UUID
     loan_id: UUID
-    amount_cents: int = Field(gt=0)
+    amount_cents: AmountCents
     charge_cents: int = Field(
         ge=0, description="Safaricom's B2C charge, from the configured tariff"
     )
@@ -39,7 +41,7 @@ class DisbursementFailed(_PaymentsEvent):
     EVENT: ClassVar[str] = "failed"
     disbursement_id: UUID
     loan_id: UUID
-    amount_cents: int = Field(gt=0)
+    amount_cents: AmountCents
     result_code: str
     result_description: str
     retryable: bool
@@ -52,8 +54,10 @@ class PaymentReceived(_PaymentsEvent):
     VERSION: ClassVar[int] = 1
     AGGREGATE: ClassVar[str] = "payment"
     EVENT: ClassVar[str] = "received"
-    receipt: str = Field(description="M-Pesa TransID / MpesaReceiptNumber")
-    amount_cents: int = Field(gt=0)
+    # Read as the ledger keys every money-in (normalised, checked); the gateway only ever sends
+    # M-Pesa receipts, and older events stay readable by the ledger's wider rule.
+    receipt: ReceiptNumber = Field(description="M-Pesa TransID / MpesaReceiptNumber")
+    amount_cents: AmountCents
     msisdn: str | None = Field(
         default=None, description="phone or its hash, exactly as Daraja sent it"
     )

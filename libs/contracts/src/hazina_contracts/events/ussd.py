@@ -8,6 +8,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.money import AmountCents
+from hazina_contracts.phones import Msisdn
 from hazina_contracts.subjects import Stream
 
 
@@ -21,7 +23,7 @@ class RepaymentPromptRequested(ContractEvent):
     EVENT: ClassVar[str] = "requested"
     occurred_at: AwareDatetime
     prompt_id: UUID = Field(description="idempotency key: one STK push per id")
-    phone: str
-    amount_cents: int = Field(gt=0)
+    phone: Msisdn  # any form of a Kenyan mobile; read as 2547XXXXXXXX / 2541XXXXXXXX
+    amount_cents: AmountCents
     account_reference: str
     loan_id: UUID | None = None

@@ -1,4 +1,8 @@
-"""Which stored user events become which public IDENTITY events. Password hashes never leave."""
+"""Which stored user events become which public IDENTITY events. Password hashes never leave.
+
+Facts that void access tokens carry ``revision`` (the event's version in the user's record),
+which every service's token verifier compares with a token's ``rev`` claim.
+"""
 
 from __future__ import annotations
 
@@ -34,21 +38,32 @@ def to_contract(event: Any) -> ContractEvent | None:
                 created_by=event.created_by,
             )
         case StaffUser.AccessChanged():
-            return contract.UserRoleChanged(
+            return contract.UserRoleChangedV2(
                 **common,
                 role=event.role,
                 regions=list(event.regions),
                 branch_id=event.branch_id,
                 changed_by=event.changed_by,
+                revision=event.originator_version,
             )
         case StaffUser.Deactivated():
-            return contract.UserDeactivated(**common, deactivated_by=event.deactivated_by)
+            return contract.UserDeactivatedV2(
+                **common, deactivated_by=event.deactivated_by, revision=event.originator_version
+            )
         case StaffUser.Reactivated():
             return contract.UserReactivated(**common, reactivated_by=event.reactivated_by)
         case StaffUser.PasswordReset():
-            return contract.PasswordReset(**common, reset_by=event.reset_by)
+            return contract.PasswordResetV2(
+                **common, reset_by=event.reset_by, revision=event.originator_version
+            )
         case StaffUser.PasswordChanged():
-            return contract.PasswordChanged(**common)
+            return contract.PasswordChangedV2(**common, revision=event.originator_version)
+        case StaffUser.SignedOutEverywhere():
+            return contract.SignedOutEverywhere(**common, revision=event.originator_version)
+        case StaffUser.SignedOut():
+            return contract.SessionRevoked(**common, session_id=event.session_id)
+        case StaffUser.RefreshTokenReused():
+            return contract.TokenFamilyRevoked(**common, session_id=event.session_id)
         case StaffUser.LoginSucceeded():
             return contract.LoginSucceeded(**common, username=event.username)
         case StaffUser.LoginFailed():

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from hazina_identity.api.deps import SUPER_ADMIN, IdentityApi, get_parking
 from hazina_identity.api.routes import auth, users
 from hazina_identity.application.identity import (
+    ConcurrentChangeError,
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     LockedOutError,
@@ -44,6 +45,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     SelfLockoutError: 409,
     UserNotFoundError: 404,
     UsernameTakenError: 409,
+    ConcurrentChangeError: 409,
     IdentityError: 400,
 }
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -26,7 +28,7 @@ from hazina_identity.domain.login_throttle import ThrottlePolicy
 from hazina_identity.domain.password_policy import check_password
 from hazina_identity.domain.roles import Role, parse_role
 from hazina_identity.domain.sign_in_address import SignInAddress
-from hazina_identity.domain.staff_user import StaffUser, normalise_username
+from hazina_identity.domain.staff_user import StaffUser, access_voided_by, normalise_username
 
 INVALID_CREDENTIALS = "Invalid username or password"
 
@@ -44,6 +46,10 @@ class InvalidCredentialsError(IdentityError):
 
 
 class InvalidRefreshTokenError(IdentityError):
+    pass
+
+
+class ConcurrentChangeError(IdentityError):
     pass
 
 
@@ -157,7 +163,7 @@ class Identity(Application):
             deactivated = user.deactivate(by=cmd.actor_id, correlation_id=cmd.correlation_id)
         elif cmd.active is True:
             user.reactivate(by=cmd.actor_id, correlation_id=cmd.correlation_id)
-        self.save(user)
+        self._save(user)
         if deactivated:
             self.sessions.revoke_user(user.id, self.clock.now())
         return user
@@ -181,7 +187,7 @@ class Identity(Application):
             reset_by=actor_id,
             correlation_id=correlation_id,
         )
-        self.save(user)
+        self._save(user)
         self.sessions.revoke_user(user.id, self.clock.now())
         return user, generated
 
@@ -203,7 +209,7 @@ class Identity(Application):
             raise WrongCurrentPasswordError("New password must differ from the current one")
         check_password(new, username=user.username)
         user.change_password(password_hash=self.hasher.hash(new), correlation_id=correlation_id)
-        self.save(user)
+        self._save(user)
         self.sessions.revoke_user(user.id, self.clock.now())
         return user
 
@@ -262,8 +268,7 @@ class Identity(Application):
         )
         self.save(user)
         self.attempts.succeeded(username, address)
-        refresh = self.sessions.issue(user.id, now)
-        return Session(user=user, access=self._access_token(user, now), refresh_token=refresh)
+        return self._start_session(user, now)
 
     def _refuse_while_throttled(
         self, user: StaffUser | None, username: str, address: str, now: datetime
@@ -343,9 +348,15 @@ class Identity(Application):
         return lifted > 0
 
     def refresh(self, refresh_token: str) -> Session:
+        """A new access token with the user's current role, regions and branch, in the same session."""
         now = self.clock.now()
         outcome = self.sessions.redeem(refresh_token, now)
         if outcome.reused:
+            if outcome.user_id is not None and outcome.family_id is not None:
+                session_id = outcome.family_id
+                self._change_user(
+                    outcome.user_id, lambda u: u.record_refresh_token_reused(session_id=session_id)
+                )
             raise InvalidRefreshTokenError("Refresh token was already used; please sign in again")
         if outcome.user_id is None or outcome.family_id is None:
             raise InvalidRefreshTokenError("Invalid or expired refresh token")
@@ -354,24 +365,96 @@ class Identity(Application):
             self.sessions.revoke_user(user.id, now)
             raise InvalidRefreshTokenError("This account has been deactivated")
         new_refresh = self.sessions.issue(user.id, now, family_id=outcome.family_id)
-        return Session(user=user, access=self._access_token(user, now), refresh_token=new_refresh)
+        return Session(
+            user=user,
+            access=self._access_token(user, now, outcome.family_id),
+            refresh_token=new_refresh,
+        )
 
-    def log_out(self, user_id: uuid.UUID, refresh_token: str | None) -> None:
+    def log_out(
+        self,
+        user_id: uuid.UUID,
+        refresh_token: str | None,
+        *,
+        session_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """End the session of ``refresh_token`` and of the access token used (``session_id``);
+        with no refresh token, end every session of the user (as before sessions were named)."""
         now = self.clock.now()
-        if refresh_token:
-            self.sessions.revoke_family_of(refresh_token, user_id, now)
-        else:
+        if refresh_token is None:
+            self._change_user(
+                user_id, lambda u: u.sign_out_everywhere(correlation_id=correlation_id)
+            )
             self.sessions.revoke_user(user_id, now)
+            return
+        ended: list[uuid.UUID] = []
+        family = self.sessions.revoke_family_of(refresh_token, user_id, now)
+        if family is not None:
+            ended.append(family)
+        current = _uuid_or_none(session_id)
+        if current is not None and current != family:
+            self.sessions.revoke_family(current, user_id, now)
+            ended.append(current)
+        for session in ended:
+            signed_out = partial(
+                StaffUser.record_signed_out, session_id=session, correlation_id=correlation_id
+            )
+            self._change_user(user_id, signed_out)
 
-    def _access_token(self, user: StaffUser, now: datetime) -> AccessToken:
+    def _start_session(self, user: StaffUser, now: datetime) -> Session:
+        """A new session: a refresh-token family, and an access token naming it (``sid``)."""
+        session_id = uuid.uuid4()
+        refresh = self.sessions.issue(user.id, now, family_id=session_id)
+        return Session(
+            user=user, access=self._access_token(user, now, session_id), refresh_token=refresh
+        )
+
+    def _access_token(self, user: StaffUser, now: datetime, session_id: uuid.UUID) -> AccessToken:
         claims: dict[str, Any] = {
             "sub": str(user.id),
             "role": user.role.value,
             "regions": list(user.regions),
             "branch_id": user.branch_id,
             "username": user.username,
+            "sid": str(session_id),
+            # The revision of the user's record this token was minted from: a later fact that
+            # voids tokens (a demotion, a deactivation...) has a higher one.
+            "rev": user.version,
         }
         return self.signer.issue_access_token(claims, now)
+
+    # Saving facts that void access tokens
+
+    def _save(self, user: StaffUser) -> None:
+        """Save ``user``; first, if its new events void access tokens, record that for identity's
+        own token checks. Recorded first, a failed save costs at worst a spurious revocation."""
+        voiding = [(e, why) for e in user.pending_events if (why := access_voided_by(e))]
+        if voiding:
+            last, reason = voiding[-1]
+            self.sessions.revoke_access(
+                user.id, below_revision=last.originator_version, reason=reason
+            )
+        self.save(user)
+
+    def _change_user(self, user_id: uuid.UUID, change: Callable[[StaffUser], None]) -> StaffUser:
+        """Apply ``change`` to the user and save it, again on top of a concurrent write (a sign-in)."""
+        for _ in range(5):
+            user = self.get_user(user_id)
+            change(user)
+            try:
+                self._save(user)
+            except IntegrityError:
+                continue
+            return user
+        raise ConcurrentChangeError("This account is changing too often right now; try again")
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 def generate_password() -> str:

@@ -31,7 +31,8 @@ class TokenSigner(Protocol):
 
 @dataclass(frozen=True)
 class RefreshOutcome:
-    """What presenting a refresh token found; ``reused`` means the family was revoked."""
+    """What presenting a refresh token found; ``reused`` means its family (whose user and id
+    are given) was just revoked because the token had been used before."""
 
     user_id: uuid.UUID | None
     family_id: uuid.UUID | None
@@ -39,12 +40,20 @@ class RefreshOutcome:
 
 
 class SessionStore(Protocol):
+    """Sessions (refresh-token families) and which access tokens identity itself refuses."""
+
     def issue(
         self, user_id: uuid.UUID, now: datetime, family_id: uuid.UUID | None = None
     ) -> str: ...
     def redeem(self, token: str, now: datetime) -> RefreshOutcome: ...
-    def revoke_family_of(self, token: str, user_id: uuid.UUID, now: datetime) -> bool: ...
+    def revoke_family_of(
+        self, token: str, user_id: uuid.UUID, now: datetime
+    ) -> uuid.UUID | None: ...
+    def revoke_family(self, family_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> bool: ...
     def revoke_user(self, user_id: uuid.UUID, now: datetime) -> int: ...
+    def revoke_access(self, user_id: uuid.UUID, *, below_revision: int, reason: str) -> None:
+        """Access tokens of the user minted from a revision below ``below_revision`` are void."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,50 @@ class StaffUser(Aggregate):
     ) -> None:
         """A super admin lifted the user's sign-in locks at every address."""
 
+    # Sessions. A session is one sign-in: its refresh-token family, named in its access tokens.
+
+    def record_signed_out(self, *, session_id: uuid.UUID, correlation_id: str | None) -> None:
+        self._signed_out(session_id=session_id, correlation_id=correlation_id)
+
+    @event("SignedOut", topic="hazina.identity.StaffUser.SignedOut")
+    def _signed_out(self, session_id: uuid.UUID, correlation_id: str | None) -> None:
+        pass
+
+    def sign_out_everywhere(self, *, correlation_id: str | None) -> None:
+        self._signed_out_everywhere(correlation_id=correlation_id)
+
+    @event("SignedOutEverywhere", topic="hazina.identity.StaffUser.SignedOutEverywhere")
+    def _signed_out_everywhere(self, correlation_id: str | None) -> None:
+        pass
+
+    def record_refresh_token_reused(self, *, session_id: uuid.UUID) -> None:
+        """A used refresh token came back: whoever holds it may have stolen it."""
+        self._refresh_token_reused(session_id=session_id)
+
+    @event("RefreshTokenReused", topic="hazina.identity.StaffUser.RefreshTokenReused")
+    def _refresh_token_reused(self, session_id: uuid.UUID) -> None:
+        pass
+
+
+# The facts after which the user's access tokens must stop working, and why: any token minted
+# from the user's state before one of them (a lower revision, ``StaffUser.version``) carries
+# access the user no longer has. Reactivation is not here: an inactive user gets no token.
+_VOIDS_ACCESS_TOKENS: dict[str, str] = {
+    "AccessChanged": "the account's role, regions or branch changed",
+    "Deactivated": "the account was deactivated",
+    "PasswordReset": "the password was reset",  # pragma: allowlist secret
+    "PasswordChanged": "the password was changed",  # pragma: allowlist secret
+    "SignedOutEverywhere": "the user signed out of every session",
+}
+
+
+def access_voided_by(event: object) -> str | None:
+    """Why ``event`` voids the user's access tokens minted before it, or None if it does not."""
+    kind = type(event)
+    if not kind.__qualname__.startswith(f"{StaffUser.__name__}."):
+        return None
+    return _VOIDS_ACCESS_TOKENS.get(kind.__name__)
+
 
 # Events stored before topics were pinned name this class (and theirs) by module path.
 register_topic("hazina_identity.domain.staff_user:StaffUser", StaffUser)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from hazina_contracts.money import DecimalText, PositiveKesCents, SignedKesCents, kes_number
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_servicekit.dates import IsoDate, IsoDateTime
 from hazina_servicekit.text import MultilineText, PlainText, TextRule
 
@@ -17,12 +18,9 @@ _STRICT = ConfigDict(extra="forbid", populate_by_name=True)
 Method = Literal["mpesa", "cash", "bank"]
 # A rate or a KES multiple sent as a number or plain decimal text, read by the bounded parser.
 DecimalInput = Annotated[DecimalText, TextRule()]
-
-
-def _receipt(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("transactionId must not be empty")
-    return value
+# A receipt number (M-Pesa receipt, bank reference, staff transaction id) in a body or a path:
+# the text rule first, then read once (trimmed, upper case, checked); the ledger trusts it after.
+TransactionId = Annotated[ReceiptNumber, TextRule()]
 
 
 class RepaymentRequest(BaseModel):
@@ -30,10 +28,8 @@ class RepaymentRequest(BaseModel):
     loanId: uuid.UUID  # noqa: N815 - the seed's names
     amount: PositiveKesCents
     paymentMethod: Method  # noqa: N815
-    transactionId: PlainText = Field(min_length=1, max_length=64)  # noqa: N815
+    transactionId: TransactionId  # noqa: N815
     paidAt: IsoDateTime | None = None  # noqa: N815
-
-    _tx = field_validator("transactionId", mode="before")(_receipt)
 
 
 class ReasonRequest(BaseModel):
@@ -52,11 +48,9 @@ class DepositRequest(BaseModel):
     clientId: uuid.UUID  # noqa: N815
     amount: PositiveKesCents
     paymentMethod: Method  # noqa: N815
-    transactionId: PlainText = Field(min_length=1, max_length=64)  # noqa: N815
+    transactionId: TransactionId  # noqa: N815
     notes: MultilineText | None = Field(default=None, max_length=500)
     paidAt: IsoDateTime | None = None  # noqa: N815
-
-    _tx = field_validator("transactionId", mode="before")(_receipt)
 
 
 class SavingsAdjustRequest(BaseModel):
@@ -68,7 +62,7 @@ class SavingsAdjustRequest(BaseModel):
     amountKES: SignedKesCents | None = None  # noqa: N815
     notes: MultilineText | None = Field(default=None, max_length=500)
     paymentMethod: Method = "cash"  # noqa: N815
-    transactionId: PlainText | None = Field(default=None, min_length=1, max_length=64)  # noqa: N815
+    transactionId: TransactionId | None = None  # noqa: N815
 
     def signed_cents(self) -> int:
         if self.amountCents is not None:

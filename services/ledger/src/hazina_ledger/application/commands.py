@@ -1,11 +1,26 @@
-"""Commands the ledger carries out: imperative, frozen, carrying who asked and when."""
+"""Commands the ledger carries out: imperative, frozen, carrying who asked and when.
+
+A money-in command carries a ``ReceiptNumber`` and an ``AmountCents``, read where the request or
+the event came in; the use cases trust them. Constructing either type from a value of it returns
+the value, so ``_read_as`` costs nothing on that path and is the one read for a caller that passes
+plain text (a script, a test).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from hazina_contracts.money import AmountCents
+from hazina_contracts.receipts import ReceiptNumber
+
+
+def _read_as(command: object, name: str, kind: Callable[[Any], object]) -> None:
+    """Hold a frozen command's field as its value type (free when it already is one)."""
+    object.__setattr__(command, name, kind(getattr(command, name)))
 
 
 @dataclass(frozen=True)
@@ -45,49 +60,67 @@ class ResolveHeldDisbursement:
 @dataclass(frozen=True)
 class PostRepayment:
     loan_id: uuid.UUID
-    receipt: str
-    amount_cents: int
+    receipt: ReceiptNumber
+    amount_cents: AmountCents
     method: str  # mpesa | cash | bank
     paid_at: dt.datetime
     channel: str = "staff"  # staff | c2b | stk | reconciliation
     recorded_by: uuid.UUID | None = None
     wait_for_loan: bool = False  # from a consumer: an unknown loan may simply not have arrived yet
 
+    def __post_init__(self) -> None:
+        _read_as(self, "receipt", ReceiptNumber)
+        _read_as(self, "amount_cents", AmountCents)
+
 
 @dataclass(frozen=True)
 class DepositSavings:
     client_id: uuid.UUID
-    receipt: str
-    amount_cents: int
+    receipt: ReceiptNumber
+    amount_cents: AmountCents
     method: str
     paid_at: dt.datetime
     channel: str = "staff"
     recorded_by: uuid.UUID | None = None
     notes: str | None = None
 
+    def __post_init__(self) -> None:
+        _read_as(self, "receipt", ReceiptNumber)
+        _read_as(self, "amount_cents", AmountCents)
+
 
 @dataclass(frozen=True)
 class RecordUnallocatedReceipt:
-    receipt: str
-    amount_cents: int
+    receipt: ReceiptNumber
+    amount_cents: AmountCents
     paid_at: dt.datetime
     account_reference: str
     channel: str = "c2b"
 
+    def __post_init__(self) -> None:
+        _read_as(self, "receipt", ReceiptNumber)
+        _read_as(self, "amount_cents", AmountCents)
+
 
 @dataclass(frozen=True)
 class AssignReceipt:
-    receipt: str
+    receipt: ReceiptNumber
     target: str  # loan | savings
     target_id: uuid.UUID
     assigned_by: uuid.UUID
 
+    def __post_init__(self) -> None:
+        _read_as(self, "receipt", ReceiptNumber)
+
 
 @dataclass(frozen=True)
 class ReverseReceipt:
-    receipt: str
+    receipt: ReceiptNumber
     reason: str
     reversed_by: uuid.UUID
+
+    def __post_init__(self) -> None:
+        _read_as(self, "receipt", ReceiptNumber)
 
 
 @dataclass(frozen=True)

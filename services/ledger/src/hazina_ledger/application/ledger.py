@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from psycopg_pool import ConnectionPool
 
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_ledger.application.commands import (
     AssignReceipt,
     DecideWithdrawal,
@@ -53,7 +54,6 @@ from hazina_ledger.domain.receipt import (
     SAVINGS,
     UNALLOCATED,
     Receipt,
-    normalise_receipt,
     receipt_id,
 )
 from hazina_ledger.domain.savings_account import SavingsAccount
@@ -243,7 +243,7 @@ class Ledger(Application):
     @staticmethod
     def _already(
         uow: UnitOfWork,
-        receipt: str,
+        receipt: ReceiptNumber,
         amount_cents: int,
         target: str,
         target_id: str | None,
@@ -275,11 +275,9 @@ class Ledger(Application):
         return Receipted("duplicate", existing.receipt, existing.target, None)
 
     def post_repayment(self, cmd: PostRepayment) -> Receipted:
-        receipt = normalise_receipt(cmd.receipt)
+        receipt = cmd.receipt
         if cmd.method not in acc.SOURCE_BY_METHOD:
             raise InvalidRequestError("paymentMethod must be one of mpesa, cash, bank")
-        if cmd.amount_cents <= 0:
-            raise InvalidRequestError("amount must be greater than zero")
         now = self.clock.now().isoformat()
 
         def run(uow: UnitOfWork) -> Receipted:
@@ -320,7 +318,7 @@ class Ledger(Application):
         return self.execute(run, loan_ids=[cmd.loan_id], receipt_ids=[receipt_id(receipt)])
 
     def deposit_savings(self, cmd: DepositSavings) -> Receipted:
-        receipt = normalise_receipt(cmd.receipt)
+        receipt = cmd.receipt
         if cmd.method not in acc.SOURCE_BY_METHOD:
             raise InvalidRequestError("paymentMethod must be one of mpesa, cash, bank")
         now = self.clock.now().isoformat()
@@ -363,7 +361,7 @@ class Ledger(Application):
         return self.execute(run, receipt_ids=[receipt_id(receipt)])
 
     def record_unallocated(self, cmd: RecordUnallocatedReceipt) -> Receipted:
-        receipt = normalise_receipt(cmd.receipt)
+        receipt = cmd.receipt
         now = self.clock.now().isoformat()
 
         def run(uow: UnitOfWork) -> Receipted:
@@ -390,7 +388,7 @@ class Ledger(Application):
         return self.execute(run, receipt_ids=[receipt_id(receipt)])
 
     def assign_receipt(self, cmd: AssignReceipt) -> Receipted:
-        receipt = normalise_receipt(cmd.receipt)
+        receipt = cmd.receipt
         now = self.clock.now()
 
         def run(uow: UnitOfWork) -> Receipted:
@@ -445,7 +443,7 @@ class Ledger(Application):
 
     def reverse_receipt(self, cmd: ReverseReceipt) -> Receipted:
         """Reverse a repayment or a savings deposit by a compensating entry; never an edit."""
-        receipt = normalise_receipt(cmd.receipt)
+        receipt = cmd.receipt
         if not cmd.reason.strip():
             raise InvalidRequestError("reason is required")
         now = self.clock.now()

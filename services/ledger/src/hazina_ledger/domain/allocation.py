@@ -135,9 +135,10 @@ def allocate(
     paid_on: dt.date,
     strategy: AllocationStrategy = AllocationStrategy.PER_INSTALMENT,
 ) -> Allocation:
-    """Split ``amount_cents`` paid on ``paid_on`` given what each instalment has had so far."""
-    if amount_cents <= 0:
-        raise InvalidRequestError("a repayment must be greater than zero")
+    """Split ``amount_cents`` paid on ``paid_on`` given what each instalment has had so far.
+
+    The amount is positive: the loan account refuses any other before it allocates.
+    """
     # What is still owed per instalment, as [fee, interest, principal]; fully paid ones are skipped.
     owed: dict[int, list[int]] = {}
     for i, (instalment, already) in enumerate(zip(schedule, paid, strict=True)):

@@ -501,6 +501,8 @@ class LoanAccount(Aggregate):
                 "Loan is approved but not yet disbursed; the repayment waits for the disbursement",
                 waiting_for=f"disbursement:{self.id}",
             )
+        # Where the rule lives: money booked to a loan is positive. The edges already read an
+        # AmountCents; this one check guards the books against any other caller.
         if amount_cents <= 0:
             raise InvalidRequestError("amount must be greater than zero")
         acc.account_class(source_account)

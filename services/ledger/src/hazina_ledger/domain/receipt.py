@@ -3,40 +3,32 @@
 The receipt number is the idempotency key of every money-in. The same receipt again with the
 same amount and target is acknowledged and changes nothing; with a different amount or target
 it is a conflict, flagged here for staff and never posted.
+
+A receipt number arrives as a ``ReceiptNumber`` (trimmed, upper case, checked: staff typing an
+M-Pesa receipt in lower case mean the same payment), read where the request or event came in.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from hazina_contracts.money import format_cents
+from hazina_contracts.money import AmountCents, format_cents
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_ledger.domain import accounts as acc
 from hazina_ledger.domain.errors import InvalidRequestError, InvalidStateError
 from hazina_ledger.domain.journal import JournalEntry
 
 RECEIPT_NAMESPACE = uuid.UUID("3f0d9a8e-6a4b-4f55-9d33-1c2e7b4a9e01")
-_RECEIPT = re.compile(r"^[A-Z0-9][A-Z0-9._:/-]{0,63}$")
 
 LOAN, SAVINGS, UNALLOCATED = "loan", "savings", "unallocated"
 TARGETS = (LOAN, SAVINGS, UNALLOCATED)
 
 
-def normalise_receipt(receipt: str) -> str:
-    """M-Pesa receipts are upper case; staff typing one in lower case means the same payment."""
-    text = receipt.strip().upper()
-    if not _RECEIPT.match(text):
-        raise InvalidRequestError(
-            "transactionId must be 1-64 letters, digits or . _ : / - (an M-Pesa receipt or bank reference)"
-        )
-    return text
-
-
-def receipt_id(receipt: str) -> uuid.UUID:
-    return uuid.uuid5(RECEIPT_NAMESPACE, normalise_receipt(receipt))
+def receipt_id(receipt: ReceiptNumber) -> uuid.UUID:
+    return uuid.uuid5(RECEIPT_NAMESPACE, receipt)
 
 
 class Receipt(Aggregate):
@@ -48,7 +40,7 @@ class Receipt(Aggregate):
         TOPIC = "hazina.ledger.Receipt.Created"
 
     @staticmethod
-    def create_id(receipt: str, **_: Any) -> uuid.UUID:
+    def create_id(receipt: ReceiptNumber, **_: Any) -> uuid.UUID:
         return receipt_id(receipt)
 
     @event("Recorded", topic="hazina.ledger.Receipt.Recorded")
@@ -81,8 +73,8 @@ class Receipt(Aggregate):
     def record(
         cls,
         *,
-        receipt: str,
-        amount_cents: int,
+        receipt: ReceiptNumber,
+        amount_cents: AmountCents,
         target: str,
         target_id: str | None,
         method: str,
@@ -93,8 +85,6 @@ class Receipt(Aggregate):
     ) -> Receipt:
         if target not in TARGETS:
             raise InvalidRequestError(f"receipt target must be one of {', '.join(TARGETS)}")
-        if amount_cents <= 0:
-            raise InvalidRequestError("amount must be greater than zero")
         journal: list[list[Any]] = []
         if target == UNALLOCATED:
             # Money is in the paybill but belongs to nobody yet (lending.md §4.2 J7).
@@ -103,7 +93,7 @@ class Receipt(Aggregate):
                 {source: amount_cents}, {acc.UNALLOCATED_RECEIPTS: amount_cents}
             ).to_legs()
         return cls(
-            receipt=normalise_receipt(receipt),
+            receipt=receipt,
             amount_cents=amount_cents,
             target=target,
             target_id=target_id,

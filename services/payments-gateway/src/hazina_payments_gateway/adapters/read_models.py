@@ -12,6 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_payments_gateway.application.ports import ReferenceMatch
 from hazina_payments_gateway.domain.disbursement import Disbursement, DisbursementPolicy
@@ -484,7 +485,7 @@ def remember_posting(
     *,
     key: str,
     kind: str,
-    receipt: str | None,
+    receipt: ReceiptNumber | None,
     loan_id: uuid.UUID | None,
     client_id: uuid.UUID | None,
     amount_cents: int | None,
@@ -498,7 +499,7 @@ def remember_posting(
         (
             key,
             kind,
-            receipt.upper() if receipt else None,
+            receipt,
             loan_id,
             client_id,
             amount_cents,

@@ -13,7 +13,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from hazina_contracts.money import MoneyParseError, format_cents, parse_kes_to_cents
+from hazina_contracts.money import AmountCents, MoneyParseError, format_cents, parse_kes_to_cents
 from hazina_payments_gateway.adapters.daraja.callbacks import (
     msisdn_field,
     reference_field,
@@ -95,7 +95,7 @@ def parse_statement(
         party = col(row, "other party info")
         try:
             # The statement writes thousands grouped (1,200.00); only correct groups are read.
-            amount = parse_kes_to_cents(paid_in, allow_zero=False, allow_grouping=True)
+            amount = AmountCents(parse_kes_to_cents(paid_in, allow_zero=False, allow_grouping=True))
             if amount > MAX_RAIL_AMOUNT_CENTS:
                 raise StatementError(f"Paid In {shown(paid_in)} is more than any M-Pesa payment")
             paid_at = _parse_time(col(row, "completion time", "initiation time"))

@@ -10,6 +10,7 @@ import structlog
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, origination, ussd
 from hazina_contracts.events.base import event_class
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_payments_gateway.adapters.read_models import (
     remember_client,
     remember_loan,
@@ -108,7 +109,7 @@ def on_ledger_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> N
         case ledger.RepaymentPosted() if event.payment_method == "mpesa":
             remember_posting(
                 conn,
-                key=f"repayment:{event.receipt.upper()}",
+                key=f"repayment:{event.receipt}",
                 kind="repayment",
                 receipt=event.receipt,
                 loan_id=event.loan_id,
@@ -117,11 +118,13 @@ def on_ledger_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> N
                 occurred_at=event.occurred_at,
             )
         case ledger.SavingsBalanceChanged() if event.reason == "deposit":
+            # A deposit's transaction id is its receipt number (a withdrawal's is its uuid).
+            receipt = ReceiptNumber(event.transaction_id)
             remember_posting(
                 conn,
-                key=f"deposit:{event.transaction_id.upper()}",
+                key=f"deposit:{receipt}",
                 kind="savings_deposit",
-                receipt=event.transaction_id,
+                receipt=receipt,
                 loan_id=None,
                 client_id=event.client_id,
                 amount_cents=event.change_cents,

@@ -12,6 +12,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from hazina_contracts.money import AmountCents
+from hazina_contracts.receipts import MpesaReceipt
 from hazina_payments_gateway.application.ports import (
     Accepted,
     B2COrder,
@@ -47,7 +49,7 @@ from hazina_payments_gateway.domain.disbursement import (
     NextAction,
 )
 from hazina_payments_gateway.domain.errors import GatewayError
-from hazina_payments_gateway.domain.payment import Payment, normalise_receipt
+from hazina_payments_gateway.domain.payment import Payment
 from hazina_payments_gateway.domain.rules import (
     FINAL_FAILED_STATUSES,
     NOT_FOUND_STATUS_CODES,
@@ -489,7 +491,7 @@ class PaymentsGateway(Application):
         if outcome.status == "conflict":
             log.warning(
                 "payment_conflicting_repeat",
-                receipt=normalise_receipt(incoming.receipt),
+                receipt=incoming.receipt,
                 differences=list(outcome.differences),
                 channel=incoming.channel,
             )
@@ -503,9 +505,9 @@ class PaymentsGateway(Application):
         and each is recorded alone.
         """
         results: list[PaymentOutcome | None] = [None] * len(incoming)
-        first_index: dict[str, int] = {}
+        first_index: dict[MpesaReceipt, int] = {}
         for i, item in enumerate(incoming):
-            first_index.setdefault(normalise_receipt(item.receipt), i)
+            first_index.setdefault(item.receipt, i)
         known = self.index.known_receipts(list(first_index))
         todo = [(receipt, i) for receipt, i in first_index.items() if receipt not in known]
         if todo:
@@ -543,7 +545,7 @@ class PaymentsGateway(Application):
             for i, outcome in enumerate(results)
         ]
 
-    def get_payment(self, receipt: str) -> Payment | None:
+    def get_payment(self, receipt: MpesaReceipt) -> Payment | None:
         try:
             payment: Payment = self.repository.get(Payment.create_id(receipt))
         except AggregateNotFoundError:
@@ -667,7 +669,7 @@ class PaymentsGateway(Application):
         outcome = self.record_payment(
             IncomingPayment(
                 receipt=callback.receipt,
-                amount_cents=callback.amount_cents or prompt.amount_cents,
+                amount_cents=callback.amount_cents or AmountCents(prompt.amount_cents),
                 msisdn=callback.phone,
                 bill_ref=prompt.account_reference,
                 paid_at=callback.paid_at or self.clock.now(),

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from hazina_contracts.money import AmountCents
+from hazina_contracts.phones import Msisdn
+from hazina_contracts.receipts import MpesaReceipt
+
 
 class MalformedCallbackError(ValueError):
     """A stored callback that cannot be read; it is kept and flagged, never retried blindly.
@@ -53,7 +57,7 @@ class B2CResult:
     conversation_id: str | None
     result_code: str
     description: str
-    receipt: str | None
+    receipt: MpesaReceipt | None
     amount_cents: int | None
     recipient_name: str | None
     completed_at: datetime | None
@@ -83,7 +87,7 @@ class ReversalResult:
     result_code: str
     description: str
     transaction_id: str | None
-    original_receipt: str | None
+    original_receipt: MpesaReceipt | None
     amount_cents: int | None
     completed_at: datetime | None
 
@@ -115,7 +119,7 @@ class StatusResult:
     description: str
     original_ocid: str | None
     transaction_status: str | None
-    receipt: str | None
+    receipt: MpesaReceipt | None
     amount_cents: int | None
     recipient_name: str | None
     finalised_at: datetime | None
@@ -124,14 +128,25 @@ class StatusResult:
 
 @dataclass(frozen=True)
 class IncomingPayment:
-    receipt: str
-    amount_cents: int
-    msisdn: str | None
+    """Money in as a rail reported it, read at the edge: the receipt and amount are checked.
+
+    The adapters pass an ``MpesaReceipt`` and an ``AmountCents`` they read; constructing either
+    type from a value of it returns the value, so the check below costs nothing then and is the
+    one read for a caller that passes plain text (a test, a script).
+    """
+
+    receipt: MpesaReceipt
+    amount_cents: AmountCents
+    msisdn: str | None  # as Daraja sent it: in full, masked or hashed
     bill_ref: str
     paid_at: datetime
     payer_name: str | None
     shortcode: str | None
     channel: Literal["c2b", "stk", "reconciliation"]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "receipt", MpesaReceipt(self.receipt))
+        object.__setattr__(self, "amount_cents", AmountCents(self.amount_cents))
 
 
 @dataclass(frozen=True)
@@ -140,10 +155,16 @@ class StkCallback:
     merchant_request_id: str | None
     result_code: str
     description: str
-    receipt: str | None
-    amount_cents: int | None
+    receipt: MpesaReceipt | None
+    amount_cents: AmountCents | None
     phone: str | None
     paid_at: datetime | None
+
+    def __post_init__(self) -> None:  # as IncomingPayment's: free for what the edge read
+        if self.receipt is not None:
+            object.__setattr__(self, "receipt", MpesaReceipt(self.receipt))
+        if self.amount_cents is not None:
+            object.__setattr__(self, "amount_cents", AmountCents(self.amount_cents))
 
 
 @dataclass(frozen=True)
@@ -152,17 +173,25 @@ class DisbursementRequest:
     loan_id: uuid.UUID
     client_id: uuid.UUID
     account_number: str
-    phone: str
-    amount_cents: int
+    phone: Msisdn
+    amount_cents: AmountCents
     origin_attempt: int
     correlation_id: str | None
+
+    def __post_init__(self) -> None:  # as IncomingPayment's: free for what the edge read
+        object.__setattr__(self, "phone", Msisdn(self.phone))
+        object.__setattr__(self, "amount_cents", AmountCents(self.amount_cents))
 
 
 @dataclass(frozen=True)
 class PromptRequest:
     prompt_id: uuid.UUID
-    phone: str
-    amount_cents: int
+    phone: Msisdn
+    amount_cents: AmountCents
     account_reference: str
     loan_id: uuid.UUID | None
     correlation_id: str | None
+
+    def __post_init__(self) -> None:  # as IncomingPayment's: free for what the edge read
+        object.__setattr__(self, "phone", Msisdn(self.phone))
+        object.__setattr__(self, "amount_cents", AmountCents(self.amount_cents))

@@ -4,6 +4,9 @@ The aggregate id is derived from the M-Pesa receipt, so the same receipt arrivin
 path (a C2B confirmation and an STK callback, a retried callback, a pull), is recorded once.
 A repeat that disagrees with the first (another amount, phone or account reference) is not the
 same payment reported twice: it is recorded once as a conflicting repeat, for staff to resolve.
+
+The receipt and amount come in as an ``MpesaReceipt`` and an ``AmountCents``, read once where
+the rail's report was read; nothing here normalises or checks them again.
 """
 
 from __future__ import annotations
@@ -15,16 +18,14 @@ from typing import Literal
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
+from hazina_contracts.money import AmountCents
+from hazina_contracts.receipts import MpesaReceipt
 from hazina_payments_gateway.domain.rules import normalise_reference, phones_agree
 
 RECEIPT_NAMESPACE = uuid.UUID("0b4c7a8e-3d5f-4e6a-9c1b-7f2e8d9a0c31")
 
 Target = Literal["loan", "savings", "unallocated"]
 Channel = Literal["c2b", "stk", "reconciliation"]
-
-
-def normalise_receipt(receipt: str) -> str:
-    return receipt.strip().upper()
 
 
 def _kes(cents: int) -> str:
@@ -57,15 +58,15 @@ class Payment(Aggregate):
         TOPIC = "hazina.payments.Payment.Created"
 
     @staticmethod
-    def create_id(receipt: str, **_: object) -> uuid.UUID:
-        return uuid.uuid5(RECEIPT_NAMESPACE, normalise_receipt(receipt))
+    def create_id(receipt: MpesaReceipt, **_: object) -> uuid.UUID:
+        return uuid.uuid5(RECEIPT_NAMESPACE, receipt)
 
     @event("Received", topic="hazina.payments.Payment.Received")
     def __init__(
         self,
         *,
-        receipt: str,
-        amount_cents: int,
+        receipt: MpesaReceipt,
+        amount_cents: AmountCents,
         msisdn: str | None,
         account_reference: str,
         target: Target,
@@ -77,9 +78,7 @@ class Payment(Aggregate):
         shortcode: str | None,
         correlation_id: str | None,
     ) -> None:
-        if amount_cents <= 0:
-            raise ValueError("a payment's amount must be positive")
-        self.receipt = normalise_receipt(receipt)
+        self.receipt = receipt
         self.amount_cents = amount_cents
         self.msisdn = msisdn
         self.account_reference = account_reference
@@ -111,7 +110,7 @@ class Payment(Aggregate):
     def record_conflict(
         self,
         *,
-        amount_cents: int,
+        amount_cents: AmountCents,
         msisdn: str | None,
         account_reference: str,
         target: Target,
@@ -123,8 +122,6 @@ class Payment(Aggregate):
         disagreements: tuple[str, ...],
     ) -> None:
         """The receipt again, disagreeing with the first report; the first report stands."""
-        if amount_cents <= 0:
-            raise ValueError("a payment's amount must be positive")
         self._conflicting_repeat(
             receipt=self.receipt,
             amount_cents=amount_cents,

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 
 from hazina_contracts.money import parse_kes_to_cents
+from hazina_contracts.phones import Msisdn, MsisdnError
 
 # Daraja's timestamps are Kenyan local time.
 EAT = timezone(timedelta(hours=3), "EAT")
@@ -78,11 +79,12 @@ def _visible_digits(masked: str) -> tuple[str, str]:
     return compact.split("*", 1)[0], compact.rsplit("*", 1)[-1]
 
 
-def _as_254(digits: str) -> str:
-    digits = digits.lstrip("+")
-    if len(digits) == 10 and digits.startswith("0"):
-        return "254" + digits[1:]
-    return digits
+def _as_254(full: str) -> str:
+    """A phone Daraja sent in full, as an ``Msisdn`` when it is a Kenyan mobile, else its digits."""
+    try:
+        return Msisdn(full)
+    except MsisdnError:
+        return full.lstrip("+")  # not a Kenyan mobile: compared as sent
 
 
 def phones_agree(first: str | None, second: str | None) -> bool:

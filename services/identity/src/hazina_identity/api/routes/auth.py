@@ -75,9 +75,16 @@ def refresh(body: RefreshRequest, api: ApiDep) -> dict[str, Any]:
 
 @router.post("/logout", response_model=Message)
 def logout(
-    principal: PrincipalDep, api: ApiDep, body: LogoutRequest | None = None
+    principal: PrincipalDep, request: Request, api: ApiDep, body: LogoutRequest | None = None
 ) -> dict[str, str]:
-    api.identity.log_out(principal.user_id, body.refreshToken if body else None)
+    """Ends this session (its refresh token and every access token naming it, in every service);
+    without a refresh token in the body, every session of the user."""
+    api.identity.log_out(
+        principal.user_id,
+        body.refreshToken if body else None,
+        session_id=principal.session_id,
+        correlation_id=correlation_id(request),
+    )
     return {"message": "Logged out"}
 
 
@@ -97,4 +104,4 @@ def change_password(
         body.confirmPassword,
         correlation_id=correlation_id(request),
     )
-    return {"message": "Password changed. Other sessions have been signed out."}
+    return {"message": "Password changed. Every session has been signed out: sign in again."}

@@ -15,11 +15,16 @@ from hazina_ledger.api.deps import (
     check_loan_visible,
     scope_of,
 )
-from hazina_ledger.api.schemas import AssignRequest, ReasonRequest, RepaymentRequest, kes
+from hazina_ledger.api.schemas import (
+    AssignRequest,
+    ReasonRequest,
+    RepaymentRequest,
+    TransactionId,
+    kes,
+)
 from hazina_ledger.application.commands import AssignReceipt, PostRepayment, ReverseReceipt
 from hazina_ledger.application.ports import ReadModels
 from hazina_ledger.domain.errors import InvalidRequestError, NotFoundError
-from hazina_ledger.domain.receipt import normalise_receipt
 from hazina_servicekit.pagination import PageDep, set_total
 from hazina_servicekit.text import PlainText
 
@@ -153,7 +158,7 @@ def receipt_view(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/unallocated/{receipt}/assign")
 def assign_receipt(
-    receipt: PlainText, body: AssignRequest, actor: RecorderDep, api: ApiDep
+    receipt: TransactionId, body: AssignRequest, actor: RecorderDep, api: ApiDep
 ) -> dict[str, Any]:
     if (body.loanId is None) == (body.clientId is None):
         raise InvalidRequestError(
@@ -168,7 +173,7 @@ def assign_receipt(
             receipt=receipt, target=target, target_id=target_id, assigned_by=actor.user_id
         )
     )
-    row = api.fresh().receipt(normalise_receipt(receipt))
+    row = api.fresh().receipt(receipt)
     return {
         "message": f"Receipt assigned to {target}",
         "receipt": receipt_view(row) if row else None,
@@ -192,7 +197,7 @@ def receipt_conflicts(actor: ReaderDep, api: ApiDep) -> list[dict[str, Any]]:
 
 @router.post("/{receipt}/reverse")
 def reverse_repayment(
-    receipt: PlainText, body: ReasonRequest, actor: ApproverDep, api: ApiDep
+    receipt: TransactionId, body: ReasonRequest, actor: ApproverDep, api: ApiDep
 ) -> dict[str, Any]:
     outcome = api.ledger.reverse_receipt(
         ReverseReceipt(receipt=receipt, reason=body.reason, reversed_by=actor.user_id)

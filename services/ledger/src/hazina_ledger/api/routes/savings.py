@@ -7,12 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from hazina_contracts.money import AmountCents
+from hazina_contracts.receipts import ReceiptNumber
 from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, RecorderDep, scope_of
 from hazina_ledger.api.schemas import (
     DepositRequest,
     ReasonRequest,
     RejectRequest,
     SavingsAdjustRequest,
+    TransactionId,
     WithdrawalRequest,
     kes,
 )
@@ -111,7 +114,7 @@ def deposit(
 
 @router.post("/deposits/{receipt}/reverse")
 def reverse_deposit(
-    receipt: PlainText, body: ReasonRequest, actor: ApproverDep, api: ApiDep
+    receipt: TransactionId, body: ReasonRequest, actor: ApproverDep, api: ApiDep
 ) -> dict[str, Any]:
     outcome = api.ledger.reverse_receipt(
         ReverseReceipt(receipt=receipt, reason=body.reason, reversed_by=actor.user_id)
@@ -133,8 +136,8 @@ def adjust(
     if cents > 0:
         command = DepositSavings(
             client_id=body.clientId,
-            receipt=body.transactionId or f"MAN-{uuid.uuid4().hex[:16].upper()}",
-            amount_cents=cents,
+            receipt=body.transactionId or ReceiptNumber(f"MAN-{uuid.uuid4().hex[:16]}"),
+            amount_cents=AmountCents(cents),
             method=body.paymentMethod,
             paid_at=api.ledger.clock.now(),
             channel="staff",

@@ -6,6 +6,10 @@ Strict about everything that would become an event: every string in a callback i
 characters (NUL included), every amount is written as Daraja writes amounts and is read by
 ``parse_kes_to_cents``, ids and phones have Daraja's shapes. Anything else raises
 MalformedCallbackError naming the field; the raw callback stays in the inbox, flagged for staff.
+
+This is the gateway's edge for money in: a receipt leaves here as an ``MpesaReceipt`` and a
+payment's amount as an ``AmountCents``, normalised and checked once; nothing further in checks
+them again.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from hazina_contracts.money import MoneyParseError, parse_kes_to_cents
+from hazina_contracts.money import AmountCents, MoneyParseError, parse_kes_to_cents
+from hazina_contracts.receipts import MpesaReceipt, ReceiptError
 from hazina_payments_gateway.application.ports import StkQueryAnswer
 from hazina_payments_gateway.application.records import (
     AccountBalanceResult,
@@ -41,7 +46,6 @@ from hazina_payments_gateway.domain.rules import (
 
 MAX_TEXT = 200  # any one string in a callback (ids, names, descriptions, references)
 MAX_REFERENCE = 100  # BillRefNumber: M-Pesa allows 20; kept generous, never unbounded
-_RECEIPT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 def shown(value: Any, limit: int = 40) -> str:
@@ -152,6 +156,19 @@ def amount_cents(
     return cents
 
 
+def payment_amount(value: Any, name: str) -> AmountCents | None:
+    """The amount a payment moved (never zero, at most one M-Pesa transaction); None when absent."""
+    cents = amount_cents(value, name)
+    return None if cents is None else AmountCents(cents)
+
+
+def required_amount(value: Any, name: str) -> AmountCents:
+    amount = payment_amount(value, name)
+    if amount is None:
+        raise MalformedCallbackError(f"no {name}", field=name)
+    return amount
+
+
 def text_field(value: Any, name: str, *, limit: int = MAX_TEXT) -> str | None:
     """A scalar read as text (Daraja sends some ids as numbers), trimmed; None when empty."""
     if value is None:
@@ -166,18 +183,20 @@ def text_field(value: Any, name: str, *, limit: int = MAX_TEXT) -> str | None:
     return text or None
 
 
-def receipt_field(value: Any, name: str) -> str | None:
+def receipt_field(value: Any, name: str) -> MpesaReceipt | None:
     """An M-Pesa receipt (``TAF2K9LMNP``): 6 to 20 letters and digits, upper-cased; None if absent."""
     text = text_field(value, name)
     if text is None:
         return None
-    upper = text.upper()
-    if not 6 <= len(upper) <= 20 or not set(upper) <= _RECEIPT_CHARS:
-        raise MalformedCallbackError(f"{name} {shown(text)} is not an M-Pesa receipt", field=name)
-    return upper
+    try:
+        return MpesaReceipt(text)
+    except ReceiptError:
+        raise MalformedCallbackError(
+            f"{name} {shown(text)} is not an M-Pesa receipt", field=name
+        ) from None
 
 
-def required_receipt(value: Any, name: str) -> str:
+def required_receipt(value: Any, name: str) -> MpesaReceipt:
     receipt = receipt_field(value, name)
     if receipt is None:
         raise MalformedCallbackError(f"no {name}", field=name)
@@ -388,9 +407,7 @@ def parse_c2b(body: bytes, *, channel: str = "c2b") -> IncomingPayment:
     """A validation or confirmation request (identical shapes)."""
     data = load_json(body)
     receipt = required_receipt(data.get("TransID"), "TransID")
-    amount = amount_cents(data.get("TransAmount"), "TransAmount")
-    if amount is None:
-        raise MalformedCallbackError("no TransAmount", field="TransAmount")
+    amount = required_amount(data.get("TransAmount"), "TransAmount")
     paid_at = _time(data.get("TransTime"), parse_daraja_compact_time)
     if paid_at is None:
         raise MalformedCallbackError("TransTime is not YYYYMMDDHHmmss", field="TransTime")
@@ -431,7 +448,7 @@ def parse_stk_callback(body: bytes) -> StkCallback:
         result_code=code,
         description=_description(callback.get("ResultDesc")),
         receipt=receipt_field(items.get("MpesaReceiptNumber"), "MpesaReceiptNumber"),
-        amount_cents=amount_cents(items.get("Amount"), "Amount"),
+        amount_cents=payment_amount(items.get("Amount"), "Amount"),
         phone=msisdn_field(items.get("PhoneNumber"), "PhoneNumber"),
         paid_at=_time(items.get("TransactionDate"), parse_daraja_compact_time),
     )

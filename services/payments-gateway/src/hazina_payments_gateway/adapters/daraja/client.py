@@ -15,10 +15,10 @@ import structlog
 
 from hazina_payments_gateway.adapters.daraja.auth import DarajaTokens, TokenUnavailableError
 from hazina_payments_gateway.adapters.daraja.callbacks import (
-    amount_cents,
     msisdn_field,
     parse_stk_query,
     reference_field,
+    required_amount,
     required_receipt,
     shown,
     text_field,
@@ -343,9 +343,7 @@ def parse_pull_rows(response: Any, *, shortcode: str | None) -> list[IncomingPay
         try:
             # The same checks as a callback's: nothing unreadable becomes an event.
             receipt = required_receipt(row.get("transactionId"), "transactionId")
-            amount = amount_cents(row.get("amount"), "amount")
-            if amount is None:
-                raise MalformedCallbackError("no amount", field="amount")
+            amount = required_amount(row.get("amount"), "amount")
             paid_at = datetime.fromisoformat(str(row.get("trxDate")).replace("Z", "+00:00"))
             msisdn = msisdn_field(row.get("msisdn"), "msisdn")
             bill_ref = reference_field(row.get("billreference"), "billreference")
