@@ -227,7 +227,7 @@ async def _publish(url: str, *envelopes: EventEnvelope, msg_id: str | None = Non
         await nc.close()
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+async def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "condition not met before the deadline"

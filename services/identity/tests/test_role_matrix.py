@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hazina_servicekit.testing import PUBLIC, ROLES, Access, Call, assert_matrix_covers, check_route
+from hazina_servicekit.testing import (
+    PUBLIC,
+    ROLES,
+    Access,
+    Call,
+    assert_matrix_covers,
+    check_route,
+    parked_for_matrix,
+)
 
 PASSWORD = "Matrix-Pass-1"  # pragma: allowlist secret
 CHANGED = "Changed-Pass-22"  # pragma: allowlist secret
@@ -111,6 +119,29 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     "POST /api/users/{user_id}/unlock": (
         SUPER_ADMIN,
         lambda p, o: Call("POST", f"/api/users/{p.new().user_id}/unlock"),
+    ),
+    "GET /api/identity/parked": (SUPER_ADMIN, lambda p, o: Call("GET", "/api/identity/parked")),
+    "GET /api/identity/parked/{parked_id}": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "GET",
+            f"/api/identity/parked/{parked_for_matrix(p.client.app.state.identity_api.parking)}",
+        ),
+    ),
+    "POST /api/identity/parked/{parked_id}/retry": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "POST",
+            f"/api/identity/parked/{parked_for_matrix(p.client.app.state.identity_api.parking)}/retry",
+        ),
+    ),
+    "POST /api/identity/parked/{parked_id}/skip": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "POST",
+            f"/api/identity/parked/{parked_for_matrix(p.client.app.state.identity_api.parking)}/skip",
+            {"json": {"reason": "checked by the role matrix"}},
+        ),
     ),
     "GET /api/identity/health": (PUBLIC, lambda p, o: Call("GET", "/api/identity/health")),
     "GET /api/identity/ready": (PUBLIC, lambda p, o: Call("GET", "/api/identity/ready")),

@@ -94,15 +94,21 @@ class TestOutOfOrder:
         h.deliver(container, h.loan_approved(loan_id, client_id))
         h.deliver(container, h.payment_received("EARLY1", 500_000, loan_id=loan_id))
         h.deliver(container, h.payment_received("EARLY2", 100_000, loan_id=loan_id))
-        parked = client.get("/api/ledger/parked", headers=staff.headers("initiator_admin")).json()
+        admin = staff.headers("initiator_admin")
+        parked = client.get("/api/ledger/parked?status=parked", headers=admin).json()
         assert [p["waitingFor"] for p in parked] == [f"disbursement:{loan_id}"] * 2
+        assert [p["source"] for p in parked] == ["ledger-inbox"] * 2
+        assert (
+            client.get("/api/ledger/parked", headers=staff.headers("loan_officer")).status_code
+            == 403
+        )
         h.deliver(container, h.disbursement_completed(loan_id))
         paid = repayments(client, staff, loan_id)
         assert [r["_id"] for r in paid["repayments"]] == ["EARLY1", "EARLY2"]  # in arrival order
         assert paid["total_paid_cents"] == 600_000
-        assert (
-            client.get("/api/ledger/parked", headers=staff.headers("initiator_admin")).json() == []
-        )
+        assert client.get("/api/ledger/parked?status=parked", headers=admin).json() == []
+        resolved = client.get("/api/ledger/parked?status=retried", headers=admin).json()
+        assert len(resolved) == 2  # applied by themselves once the disbursement came
 
     def test_a_disbursement_before_the_approval_waits_and_so_do_its_repayments(
         self, client: TestClient, container: Any, staff: Any, h: Any
@@ -119,7 +125,7 @@ class TestOutOfOrder:
         loan_id = uuid.uuid4()
         h.deliver(container, h.payment_received("TIMER1", 1_000, loan_id=loan_id))
         assert container.inbox.retry_parked() == 0  # still waiting; kept, attempts counted
-        assert container.inbox.parked()[0]["attempts"] == 1
+        assert container.inbox.parked()[0]["attempts"] == 2  # the delivery, and one retry
         h.deliver(container, h.loan_approved(loan_id, uuid.uuid4()))
         container.ledger.open_loan_account(
             __import__(

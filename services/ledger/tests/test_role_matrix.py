@@ -23,6 +23,7 @@ from hazina_servicekit.testing import (
     Call,
     assert_matrix_covers,
     check_route,
+    parked_for_matrix,
 )
 
 READERS = frozenset({"super_admin", "initiator_admin", "approver_admin", "loan_officer"})
@@ -218,6 +219,24 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         lambda b, o: _json("POST", "/api/ledger/arrears/assess", {}),
     ),
     "GET /api/ledger/parked": (Access(RECORDERS), lambda b, o: Call("GET", "/api/ledger/parked")),
+    "GET /api/ledger/parked/{parked_id}": (
+        Access(RECORDERS),
+        lambda b, o: Call("GET", f"/api/ledger/parked/{parked_for_matrix(b.container.parking)}"),
+    ),
+    "POST /api/ledger/parked/{parked_id}/retry": (
+        Access(APPROVERS),
+        lambda b, o: Call(
+            "POST", f"/api/ledger/parked/{parked_for_matrix(b.container.parking)}/retry"
+        ),
+    ),
+    "POST /api/ledger/parked/{parked_id}/skip": (
+        Access(APPROVERS),
+        lambda b, o: Call(
+            "POST",
+            f"/api/ledger/parked/{parked_for_matrix(b.container.parking)}/skip",
+            {"json": {"reason": "checked by the role matrix"}},
+        ),
+    ),
     # Payouts that were not the approved principal: a queue for the back office.
     "GET /api/ledger/disbursement-mismatches": (
         Access(RECORDERS),

@@ -21,7 +21,14 @@ from hazina_payments_gateway.application.ports import ATTENTION, Accepted
 from hazina_payments_gateway.application.records import B2CResult
 from hazina_payments_gateway.service import build_app
 from hazina_servicekit.ownership import record_ownership
-from hazina_servicekit.testing import PUBLIC, Access, Call, assert_matrix_covers, check_route
+from hazina_servicekit.testing import (
+    PUBLIC,
+    Access,
+    Call,
+    assert_matrix_covers,
+    check_route,
+    parked_for_matrix,
+)
 
 ALL_STAFF = frozenset({"super_admin", "initiator_admin", "approver_admin", "loan_officer"})
 DISBURSERS = frozenset({"super_admin", "approver_admin"})
@@ -154,6 +161,25 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         for prefix in ("pay", "mpesa")
         for path, _ in CALLBACKS
     },
+    "GET /api/payments/parked": (Access(FINANCE), lambda d, o: Call("GET", "/api/payments/parked")),
+    "GET /api/payments/parked/{parked_id}": (
+        Access(FINANCE),
+        lambda d, o: Call("GET", f"/api/payments/parked/{parked_for_matrix(d.container.parking)}"),
+    ),
+    "POST /api/payments/parked/{parked_id}/retry": (
+        Access(DISBURSERS),
+        lambda d, o: Call(
+            "POST", f"/api/payments/parked/{parked_for_matrix(d.container.parking)}/retry"
+        ),
+    ),
+    "POST /api/payments/parked/{parked_id}/skip": (
+        Access(DISBURSERS),
+        lambda d, o: Call(
+            "POST",
+            f"/api/payments/parked/{parked_for_matrix(d.container.parking)}/skip",
+            {"json": {"reason": "checked by the role matrix"}},
+        ),
+    ),
     "GET /api/payments/health": (PUBLIC, lambda d, o: Call("GET", "/api/payments/health")),
     "GET /api/payments/ready": (PUBLIC, lambda d, o: Call("GET", "/api/payments/ready")),
     "GET /api/payments/openapi.json": (

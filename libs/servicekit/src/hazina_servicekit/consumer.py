@@ -2,7 +2,10 @@
 
 A handler's effects and the record that the message was processed commit in one PostgreSQL
 transaction; the message is acknowledged only after that commit. A redelivery finds the record
-and changes nothing. A message that keeps failing goes to a dead-letter subject with its error.
+and changes nothing. A message that keeps failing is redelivered with backoff (a database outage
+passes); on its last delivery it is parked in the service's ``parked_events`` (with the bytes
+delivered, so staff can retry it; see ``parking``), copied to a dead-letter subject with its
+error, and acknowledged, so the consumer moves on.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +29,7 @@ from pydantic import ValidationError
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import dead_letter_subject
+from hazina_servicekit.parking import MESSAGE, ParkedRow, ParkingLot, error_text, safe_text
 
 log = structlog.get_logger(__name__)
 
@@ -56,13 +61,17 @@ class DurableConsumer:
     ack_wait_seconds: float = 30.0
     batch_size: int = 100
     backoff_seconds: Sequence[float] = (0.5, 2.0, 5.0, 15.0)
+    parking: ParkingLot | None = None  # without one, a poison message is only dead-lettered
     processed: int = field(default=0, init=False)
     duplicates: int = field(default=0, init=False)
     dead_lettered: int = field(default=0, init=False)
+    parked: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         with self.pool.connection() as conn:
             conn.execute(PROCESSED_DDL)
+        if self.parking is not None:
+            self.parking.register(self.durable, MessageReplay(self.durable, self.handler))
 
     @property
     def durable(self) -> str:
@@ -133,7 +142,8 @@ class DurableConsumer:
         try:
             envelope = EventEnvelope.from_bytes(msg.data)
         except ValidationError as exc:
-            await self._dead_letter(msg, f"not a valid event envelope: {exc.error_count()} errors")
+            error = f"not a valid event envelope: {exc.error_count()} errors"
+            await self._give_up(msg, None, "InvalidEnvelope", error, error)
             return
         bound = structlog.contextvars.bound_contextvars(
             correlation_id=envelope.correlation_id,
@@ -146,7 +156,13 @@ class DurableConsumer:
             except Exception as exc:
                 delivered = msg.metadata.num_delivered if msg.metadata else 1
                 if delivered >= self.max_deliver:
-                    await self._dead_letter(msg, f"{type(exc).__name__}: {exc}")
+                    await self._give_up(
+                        msg,
+                        envelope,
+                        type(exc).__name__,
+                        error_text(exc),
+                        f"{type(exc).__name__}: {exc}",
+                    )
                     return
                 delay = self.backoff_seconds[min(delivered - 1, len(self.backoff_seconds) - 1)]
                 log.warning("message_failed", error=str(exc), delivered=delivered, retry_in=delay)
@@ -158,10 +174,60 @@ class DurableConsumer:
                 self.duplicates += 1
                 log.info("message_duplicate_skipped")
             await msg.ack()
+            if self.parking is not None and self.parking.unrecorded:  # the handler parked one
+                await asyncio.to_thread(self.parking.record_pending)
+
+    async def _give_up(
+        self,
+        msg: Msg,
+        envelope: EventEnvelope | None,
+        error_type: str,
+        error: str,
+        dead_letter_error: str,
+    ) -> None:
+        """The last delivery failed: park it for staff (when parking is wired), dead-letter it, move on."""
+        parked = False
+        if self.parking is not None:
+            try:
+                await asyncio.to_thread(self._park, msg, envelope, error_type, error)
+                parked = True
+                self.parked += 1
+            except Exception as exc:  # the dead letter below still keeps it
+                log.error("message_not_parked", error=str(exc), subject=msg.subject)
+        try:
+            await self._dead_letter(msg, dead_letter_error)
+        except Exception as exc:
+            if not parked:
+                raise  # not acknowledged: redelivered, or kept by the stream
+            log.warning("dead_letter_publish_failed", error=str(exc), subject=msg.subject)
+            await msg.term()
+        if parked and self.parking is not None:
+            await asyncio.to_thread(self.parking.record_pending)
+
+    def _park(self, msg: Msg, envelope: EventEnvelope | None, error_type: str, error: str) -> None:
+        assert self.parking is not None  # noqa: S101 - checked by the caller
+        if envelope is not None:
+            reference = str(envelope.event_id)
+            topic = f"{envelope.type} v{envelope.version}"
+        else:
+            reference = "sha256:" + hashlib.sha256(msg.data).hexdigest()
+            topic = "unreadable message"
+        with self.pool.connection() as conn, conn.transaction():
+            self.parking.park(
+                conn,
+                source=self.durable,
+                kind=MESSAGE,
+                reference=reference,
+                topic=topic,
+                subject=safe_text(msg.subject, 300),
+                error_type=error_type,
+                error=error,
+                payload=msg.data,
+            )
 
     async def _dead_letter(self, msg: Msg, error: str) -> None:
         headers = {
-            "Hazina-Error": error[:1000],
+            "Hazina-Error": " ".join(error.replace("\x00", "\\x00").split())[:1000],
             "Hazina-Original-Subject": msg.subject,
             "Hazina-Consumer": self.durable,
         }
@@ -192,3 +258,29 @@ class DurableConsumer:
             # the idle pull subscription; the durable consumer itself stays on the server.
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+
+class MessageReplay:
+    """How staff retry a parked message: the handler again, with its processed-message record."""
+
+    def __init__(self, durable: str, handler: Handler) -> None:
+        self.durable = durable
+        self.handler = handler
+
+    def lock_for_retry(self, conn: psycopg.Connection[Any]) -> None:
+        """Messages have no order to keep: nothing to lock beyond the parked row."""
+
+    def reapply_parked(self, row: ParkedRow, conn: psycopg.Connection[Any]) -> None:
+        envelope = EventEnvelope.from_bytes(row.payload or b"")
+        first = conn.execute(
+            "INSERT INTO processed_messages (consumer, event_id, subject) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            (self.durable, envelope.event_id, envelope.subject),
+        ).fetchone()
+        if first is not None:  # else it was processed since (a redelivery): nothing to do again
+            self.handler(envelope, conn)
+
+
+def replay_parked_messages(parking: ParkingLot, durable: str, handler: Handler) -> None:
+    """Let staff retry what consumer ``durable`` parked, in a process where it is not running."""
+    parking.register(durable, MessageReplay(durable, handler))

@@ -31,6 +31,11 @@ def mask_national_id(value: str) -> str:
     return "****" + text[-2:] if len(text) > 2 else "****"
 
 
+def mask_text(value: str) -> str:
+    """Free text (an error message) with any Kenyan phone number in it masked."""
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), value)
+
+
 def _mask_value(key: str, value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _mask_value(str(k), v) for k, v in value.items()}
@@ -45,7 +50,7 @@ def _mask_value(key: str, value: Any) -> Any:
     if _NATIONAL_ID_KEYS.search(key):
         return mask_national_id(str(value))
     if isinstance(value, str):
-        return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), value)
+        return mask_text(value)
     return value
 
 

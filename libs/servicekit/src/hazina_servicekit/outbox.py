@@ -5,6 +5,12 @@ versioned contract event (private events map to nothing), publishes with ``Nats-
 to a deterministic event id, and only after every publish is acknowledged records its position.
 A crash anywhere re-publishes at most one batch, which JetStream's duplicate window absorbs
 and idempotent consumers absorb beyond it.
+
+A stored event that cannot be mapped to its contract (an exception other than a lost connection)
+must not stop every later event from being published: given the service's parking lot, the relay
+parks it (source ``outbox-<relay name>``, see ``parking``) and moves on. Consumers accept events
+in any order, so nothing waits behind it. A staff retry maps it again; if it maps, it is queued
+and the relay publishes it on its next round.
 """
 
 from __future__ import annotations
@@ -26,8 +32,19 @@ from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import ContractEvent
+from hazina_servicekit.parking import (
+    MESSAGE,
+    RETRIED,
+    ParkedRow,
+    ParkingLot,
+    error_text,
+    is_transient,
+)
+from hazina_servicekit.parking import TOPIC_PREFIX as PARKED_TOPIC_PREFIX
 
 log = structlog.get_logger(__name__)
+
+QUEUED = "publish"  # waiting_for of a parked event a retry mapped: the relay publishes it next
 
 # Event ids are derived from (aggregate id, version), so re-publishing yields the same Nats-Msg-Id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1e7a52-5a0c-4a43-9a57-7d3f2f0c8e11")
@@ -94,6 +111,15 @@ def envelope_for(domain_event: Any, contract: ContractEvent, producer: str) -> E
     )
 
 
+def envelope_of(
+    app: Application, to_contract: ContractMapping, producer: str, notification: Any
+) -> EventEnvelope | None:
+    """The contract envelope of one stored event, or None for a private one."""
+    domain_event = app.mapper.to_domain_event(notification)
+    contract = to_contract(domain_event)
+    return envelope_for(domain_event, contract, producer) if contract else None
+
+
 @dataclass
 class OutboxRelay:
     """Publishes one application's notification log to JetStream, at least once, in order."""
@@ -108,9 +134,26 @@ class OutboxRelay:
     idle_seconds: float = 0.1
     publish_timeout: float = 5.0
 
+    parking: ParkingLot | None = None
+
     def __post_init__(self) -> None:
         self.positions = RelayPositions(self.pool)
         self.published = 0
+        self.rounds = 0
+        if self.parking is not None:
+            replay = RelayReplay(self.app, self.to_contract, self.producer, self._nudge)
+            self.parking.register(self.source, replay)
+
+    @property
+    def source(self) -> str:
+        """Its name in ``parked_events``."""
+        return f"outbox-{self.name}"
+
+    def envelope(self, notification: Any) -> EventEnvelope | None:
+        return envelope_of(self.app, self.to_contract, self.producer, notification)
+
+    def _nudge(self) -> None:
+        self.rounds = 0  # a retry queued an event: publish it on the next round
 
     def _advisory_key(self) -> int:
         return (
@@ -124,18 +167,69 @@ class OutboxRelay:
         )
         out: list[tuple[int, EventEnvelope | None]] = []
         for notification in notifications:
-            domain_event = self.app.mapper.to_domain_event(notification)
-            contract = self.to_contract(domain_event)
-            out.append(
-                (
-                    notification.id,
-                    envelope_for(domain_event, contract, self.producer) if contract else None,
-                )
-            )
+            if notification.topic.startswith(PARKED_TOPIC_PREFIX):
+                out.append((notification.id, None))  # the record of parked events stays home
+                continue
+            try:
+                out.append((notification.id, self.envelope(notification)))
+            except Exception as exc:
+                if self.parking is None or is_transient(exc):
+                    raise
+                self._park(notification, exc)
+                out.append((notification.id, None))
         return out
+
+    def _park(self, notification: Any, exc: Exception) -> None:
+        assert self.parking is not None  # noqa: S101 - checked by the caller
+        with self.pool.connection() as conn, conn.transaction():
+            self.parking.park(
+                conn,
+                source=self.source,
+                kind=MESSAGE,
+                reference=str(notification.id),
+                position=notification.id,
+                topic=notification.topic,
+                originator_id=str(notification.originator_id),
+                originator_version=notification.originator_version,
+                error_type=type(exc).__name__,
+                error=error_text(exc),
+            )
+
+    def _queued(self) -> list[tuple[uuid.UUID, bytes]]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, payload FROM parked_events WHERE source = %s AND status = %s "
+                "AND waiting_for = %s ORDER BY seq",
+                (self.source, RETRIED, QUEUED),
+            ).fetchall()
+        return [(r[0], bytes(r[1])) for r in rows]
+
+    def _sent(self, row_id: uuid.UUID) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE parked_events SET waiting_for = NULL, updated_at = now() WHERE id = %s",
+                (row_id,),
+            )
+
+    async def publish_retried(self) -> int:
+        """Publish the parked events staff retried (mapped now); returns how many."""
+        queued = await asyncio.to_thread(self._queued)
+        for row_id, payload in queued:
+            envelope = EventEnvelope.from_bytes(payload)
+            await self.js.publish(
+                envelope.subject,
+                payload,
+                timeout=self.publish_timeout,
+                headers={"Nats-Msg-Id": str(envelope.event_id), "Hazina-Event-Type": envelope.type},
+            )
+            await asyncio.to_thread(self._sent, row_id)
+        return len(queued)
 
     async def publish_once(self) -> int:
         """Publish what is pending in one batch; returns how many notifications it moved past."""
+        if self.parking is not None and self.rounds % 20 == 0:  # retries are rare: now and then
+            await self.publish_retried()
+        self.rounds += 1
         position = await asyncio.to_thread(self.positions.get, self.name)
         batch = await asyncio.to_thread(self._read, position)
         if not batch:
@@ -154,6 +248,8 @@ class OutboxRelay:
         )
         self.published += sum(1 for ack in acks if not ack.duplicate)
         await asyncio.to_thread(self.positions.set, self.name, batch[-1][0])
+        if self.parking is not None and self.parking.unrecorded:
+            await asyncio.to_thread(self.parking.record_pending)
         return len(batch)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -196,3 +292,49 @@ class OutboxRelay:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+class RelayReplay:
+    """How staff retry an event the relay could not map: map it again and queue it for the relay."""
+
+    def __init__(
+        self,
+        app: Application,
+        to_contract: ContractMapping,
+        producer: str,
+        nudge: Callable[[], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.to_contract = to_contract
+        self.producer = producer
+        self.nudge = nudge
+
+    def lock_for_retry(self, conn: psycopg.Connection[Any]) -> None:
+        """Nothing to serialise: the relay publishes queued events whenever it finds them."""
+
+    def reapply_parked(self, row: ParkedRow, conn: psycopg.Connection[Any]) -> None:
+        found = self.app.recorder.select_notifications(
+            start=row.position, limit=1, inclusive_of_start=True
+        )
+        if not found or found[0].id != row.position:
+            raise LookupError(f"notification {row.position} is no longer in the event store")
+        envelope = envelope_of(self.app, self.to_contract, self.producer, found[0])
+        if envelope is None:
+            return  # it maps to nothing now: private, nothing to publish
+        conn.execute(
+            "UPDATE parked_events SET payload = %s, waiting_for = %s WHERE id = %s",
+            (envelope.to_bytes(), QUEUED, row.id),
+        )
+        if self.nudge is not None:
+            self.nudge()
+
+
+def queue_retried_events(
+    parking: ParkingLot,
+    app: Application,
+    producer: str,
+    to_contract: ContractMapping,
+    name: str = "nats",
+) -> None:
+    """Let staff retry what relay ``name`` parked, in a process where it is not running (yet)."""
+    parking.register(f"outbox-{name}", RelayReplay(app, to_contract, producer))

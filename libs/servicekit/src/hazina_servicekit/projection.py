@@ -3,23 +3,46 @@
 A projection's rows and its position advance in one transaction, so a crash never applies an
 event twice or skips one. ``catch_up`` is called after each write (read-your-writes) and by a
 background loop (for writes made by other processes); the position row's lock serialises them.
+
+An event the projection cannot apply is parked, never retried forever: see ``parking`` for the
+rule (a savepoint per event once a batch fails; later events of the same aggregate wait behind
+it; staff retry or skip it). So reads, the follower and a service's start-up keep working.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import psycopg
+import structlog
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Notification
 from psycopg_pool import ConnectionPool
+
+from hazina_servicekit.parking import (
+    PARKED,
+    PROJECTION,
+    SKIPPED,
+    TOPIC_PREFIX,
+    ParkedRow,
+    ParkingLot,
+    error_text,
+    is_transient,
+    parked_id,
+)
+
+log = structlog.get_logger(__name__)
 
 # One stored event into the read tables, in the projection's transaction.
 Apply = Callable[[DomainEventProtocol[UUID], psycopg.Connection[Any]], None]
+ProgressCallback = Callable[[int, int], None]  # (notification id reached, events read)
 
 POSITIONS_DDL = """
 CREATE TABLE IF NOT EXISTS projection_positions (
@@ -29,9 +52,28 @@ CREATE TABLE IF NOT EXISTS projection_positions (
 """
 
 
+@dataclass
+class _Parked:
+    """What the projection knows of its parked events while it applies one batch."""
+
+    blocked: dict[str, uuid.UUID]  # originator id -> the head its later events wait behind
+    known: dict[int, tuple[uuid.UUID, str]]  # position -> (row id, status), at or after the batch
+
+
+class _BatchFailedError(Exception):
+    """Internal: an event failed in a batch applied without savepoints."""
+
+
 class Projection:
     def __init__(
-        self, app: Application[UUID], pool: ConnectionPool, name: str, apply: Apply, ddl: str = ""
+        self,
+        app: Application[UUID],
+        pool: ConnectionPool,
+        name: str,
+        apply: Apply,
+        ddl: str = "",
+        *,
+        parking: ParkingLot | None = None,
     ) -> None:
         self.app = app
         self.pool = pool
@@ -45,6 +87,9 @@ class Projection:
                 "INSERT INTO projection_positions (projection) VALUES (%s) ON CONFLICT DO NOTHING",
                 (name,),
             )
+        # Without the service's lot (a scratch rebuild), events are still parked, just not recorded.
+        self.parking = parking if parking is not None else ParkingLot(pool)
+        self.parking.register(name, self)
 
     def position(self) -> int:
         with self.pool.connection() as conn:
@@ -54,33 +99,155 @@ class Projection:
             ).fetchone()
         return int(row[0]) if row else 0
 
-    def catch_up(self, batch_size: int = 500) -> int:
-        """Apply every event not yet applied; returns how many notifications were read."""
+    def apply_notification(self, notification: Notification, conn: psycopg.Connection[Any]) -> None:
+        """Apply one stored event; a subclass may pass more along (the ledger: its position)."""
+        self.apply(self.app.mapper.to_domain_event(notification), conn)
+
+    def catch_up(self, batch_size: int = 500, progress: ProgressCallback | None = None) -> int:
+        """Apply every event not yet applied (parking what cannot be); returns notifications read."""
         total = 0
-        while True:
-            with self.pool.connection() as conn, conn.transaction():
-                row = conn.execute(
-                    "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE",
-                    (self.name,),
-                ).fetchone()
-                position = int(row[0]) if row else 0
-                notifications = self.app.recorder.select_notifications(
-                    start=position, limit=batch_size, inclusive_of_start=False
-                )
-                if not notifications:
+        try:
+            while True:
+                try:
+                    read, last = self._batch(batch_size, careful=False)
+                except _BatchFailedError:
+                    # Roll the whole batch back and apply it again one savepoint per event.
+                    read, last = self._batch(batch_size, careful=True)
+                total += read
+                if progress is not None and read:
+                    progress(last, total)
+                if read < batch_size:
                     return total
-                for notification in notifications:
-                    self.apply(self.app.mapper.to_domain_event(notification), conn)
-                conn.execute(
-                    "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
-                    (notifications[-1].id, self.name),
+        finally:
+            self.parking.record_pending()
+
+    def _batch(self, batch_size: int, *, careful: bool) -> tuple[int, int]:
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE",
+                (self.name,),
+            ).fetchone()
+            position = int(row[0]) if row else 0
+            notifications = self.app.recorder.select_notifications(
+                start=position, limit=batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return 0, position
+            parked = self._parked(conn, position)
+            for notification in notifications:
+                self._one(conn, notification, parked, careful=careful)
+            conn.execute(
+                "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
+                (notifications[-1].id, self.name),
+            )
+        return len(notifications), notifications[-1].id
+
+    def _parked(self, conn: psycopg.Connection[Any], position: int) -> _Parked:
+        rows = conn.execute(
+            "SELECT id, position, originator_id, status, behind FROM parked_events "
+            "WHERE source = %s AND kind = %s AND (status = 'parked' OR position > %s)",
+            (self.name, PROJECTION, position),
+        ).fetchall()
+        state = _Parked(blocked={}, known={})
+        for row_id, at, originator, status, behind in rows:
+            if at is not None and at > position:
+                state.known[int(at)] = (row_id, status)
+            elif status == PARKED and originator is not None:
+                state.blocked[originator] = behind or row_id
+        return state
+
+    def _one(
+        self,
+        conn: psycopg.Connection[Any],
+        notification: Notification,
+        parked: _Parked,
+        *,
+        careful: bool,
+    ) -> None:
+        if notification.topic.startswith(TOPIC_PREFIX):
+            return  # the record of parked events itself: no read model needs it
+        known = parked.known.get(notification.id)
+        if known is not None and known[1] == SKIPPED:
+            return  # staff decided this one is left out (a rebuild meets it again)
+        originator = str(notification.originator_id)
+        head = parked.blocked.get(originator)
+        if head is not None:
+            self._park(
+                conn, notification, "ParkedBehind", f"waits behind parked event {head}", head
+            )
+            return
+        if not careful:
+            try:
+                self.apply_notification(notification, conn)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                log.warning(
+                    "projection_event_failed",
+                    projection=self.name,
+                    notification_id=notification.id,
+                    error_type=type(exc).__name__,
+                    error=error_text(exc),
                 )
-            total += len(notifications)
-            if len(notifications) < batch_size:
-                return total
+                raise _BatchFailedError from exc
+        else:
+            try:
+                with conn.transaction():
+                    self.apply_notification(notification, conn)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                self._park(conn, notification, type(exc).__name__, error_text(exc), None)
+                parked.blocked[originator] = self._id(notification)
+                return
+        if known is not None and known[1] == PARKED:  # parked before, applies now (a rebuild)
+            self.parking.mark_retried(conn, known[0], by=None, automatic=True)
+
+    def _id(self, notification: Notification) -> uuid.UUID:
+        return parked_id(self.name, str(notification.id))
+
+    def _park(
+        self,
+        conn: psycopg.Connection[Any],
+        notification: Notification,
+        error_type: str,
+        error: str,
+        behind: uuid.UUID | None,
+    ) -> None:
+        self.parking.park(
+            conn,
+            source=self.name,
+            kind=PROJECTION,
+            reference=str(notification.id),
+            position=notification.id,
+            topic=notification.topic,
+            originator_id=str(notification.originator_id),
+            originator_version=notification.originator_version,
+            error_type=error_type,
+            error=error,
+            behind=behind,
+        )
+
+    # What the parking lot calls when staff retry or skip
+
+    def lock_for_retry(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(
+            "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE",
+            (self.name,),
+        )
+
+    def reapply_parked(self, row: ParkedRow, conn: psycopg.Connection[Any]) -> None:
+        if row.position is None:  # pragma: no cover - projections always park with a position
+            raise LookupError("no notification id recorded")
+        found = self.app.recorder.select_notifications(
+            start=row.position, limit=1, inclusive_of_start=True
+        )
+        if not found or found[0].id != row.position:
+            raise LookupError(f"notification {row.position} is no longer in the event store")
+        self.apply_notification(found[0], conn)
 
     def rebuild(self, truncate: Callable[[psycopg.Connection[Any]], None]) -> int:
-        """Drop the read model's rows and replay the whole log into it."""
+        """Drop the read model's rows and replay the whole log into it (skipped events stay out)."""
         with self.pool.connection() as conn, conn.transaction():
             truncate(conn)
             conn.execute(
@@ -89,10 +256,27 @@ class Projection:
             )
         return self.catch_up()
 
+    def start(self) -> None:
+        """Catch up at start-up; a failure here (the database went away) is the follower's to retry."""
+        try:
+            self.catch_up()
+        except Exception as exc:
+            log.warning("projection_catch_up_failed", projection=self.name, error=str(exc))
+
     async def follow(self, stop: asyncio.Event, interval_seconds: float = 0.5) -> None:
+        rounds = 0
         while not stop.is_set():
-            # A failed round is retried by the next; the write path also catches up.
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.to_thread(self.catch_up)
+                if rounds % 120 == 0:  # now and then: records left behind by another process
+                    await asyncio.to_thread(self.parking.record_pending, force=True)
+            except Exception as exc:  # the next round retries; the write path also catches up
+                log.warning(
+                    "projection_follow_failed",
+                    projection=self.name,
+                    error_type=type(exc).__name__,
+                    error=str(exc),
+                )
+            rounds += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval_seconds)

@@ -210,3 +210,36 @@ def _check_list(
             assert int(response.headers["X-Total-Count"]) == len(body), (
                 f"{route}: total counts others"
             )
+
+
+class _AppliesNow:
+    """A parked-event source whose events apply on retry: the role matrix's stand-in."""
+
+    def lock_for_retry(self, conn: Any) -> None:
+        """Nothing to serialise."""
+
+    def reapply_parked(self, row: Any, conn: Any) -> None:
+        """Applies: the matrix checks who may retry, not what a retry does."""
+
+
+def parked_for_matrix(lot: Any) -> str:
+    """A fresh parked event in ``lot`` that retry and skip both succeed on; returns its id.
+
+    The role matrix needs one per allowed role; what parking does is proven by each service's
+    ``test_parked_events``.
+    """
+    from hazina_servicekit.parking import MESSAGE, parked_id
+
+    lot.register("role-matrix", _AppliesNow())
+    reference = str(uuid.uuid4())
+    with lot.pool.connection() as conn, conn.transaction():
+        lot.park(
+            conn,
+            source="role-matrix",
+            kind=MESSAGE,
+            reference=reference,
+            topic="RoleMatrixProbe v1",
+            error_type="Probe",
+            error="parked by the role matrix",
+        )
+    return str(parked_id("role-matrix", reference))

@@ -32,7 +32,8 @@ from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
 
@@ -47,6 +48,7 @@ class Container:
     keys: SigningKeys
     directory: UserDirectory
     directory_projection: Projection
+    parking: ParkingLot
     verifier: TokenVerifier
     clock: Clock
 
@@ -87,7 +89,11 @@ def build(
             familiar_for=timedelta(days=settings.known_address_days),
         ),
     )
-    projection = Projection(identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL)
+    parking = ParkingLot(pool, identity)
+    queue_retried_events(parking, identity, "identity", to_contract)
+    projection = Projection(
+        identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL, parking=parking
+    )
     container = Container(
         settings=settings,
         pool=pool,
@@ -95,6 +101,7 @@ def build(
         keys=keys,
         directory=UserDirectory(pool),
         directory_projection=projection,
+        parking=parking,
         # Identity refuses revoked tokens from its own tables, written before the facts are
         # saved: no wait for its events to come back over NATS, and no dependence on NATS.
         verifier=TokenVerifier(
@@ -107,7 +114,7 @@ def build(
     )
     if seed:
         seed_super_admin(container)
-    projection.catch_up()
+    projection.start()  # an event it cannot apply is parked: start-up never fails on one
     return container
 
 
@@ -149,6 +156,7 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
             pool=container.pool,
             producer="identity",
             to_contract=to_contract,
+            parking=container.parking,
         )
         await relay.run(stop)
 
@@ -176,6 +184,7 @@ def build_http_app(container: Container) -> FastAPI:
             identity=container.identity,
             directory=container.directory,
             directory_projection=container.directory_projection,
+            parking=container.parking,
         ),
         verifier=container.verifier,
         jwks=container.keys.jwks,

@@ -28,15 +28,18 @@ from hazina_ledger.domain.rounding import parse_rounding_mode
 from hazina_ledger.domain.schedule import WeeklyMonthConvention
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.consumer import DurableConsumer
+from hazina_servicekit.consumer import DurableConsumer, replay_parked_messages
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
+
+CONSUMERS = ("origination", "payments")  # durable ledger-<name>, both feeding the inbox
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Container:
     pool: ConnectionPool
     ledger: Ledger
     projection: LedgerProjection
+    parking: ParkingLot
     views: LedgerViews
     inbox: LedgerInbox
     ownership: OwnershipBook
@@ -88,14 +92,21 @@ def build(
     )
     if start_writer:
         ledger.start_writer()
-    projection = LedgerProjection(ledger, pool)
+    parking = ParkingLot(pool, ledger)
+    queue_retried_events(parking, ledger, "ledger", to_contract)
+    projection = LedgerProjection(ledger, pool, parking=parking)
+    inbox = LedgerInbox(ledger, pool, conventions, parking)
+    for name in CONSUMERS:  # staff can retry their parked messages even without NATS
+        replay_parked_messages(parking, f"ledger-{name}", inbox.handle)
+    replay_parked_messages(parking, "ledger-ownership", record_ownership)
     container = Container(
         settings=settings,
         pool=pool,
         ledger=ledger,
         projection=projection,
+        parking=parking,
         views=LedgerViews(pool, policy),
-        inbox=LedgerInbox(ledger, pool, conventions),
+        inbox=inbox,
         ownership=OwnershipBook(pool),
         conventions=conventions,
         arrears_policy=policy,
@@ -104,7 +115,7 @@ def build(
         else TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
         clock=clock,
     )
-    projection.catch_up()
+    projection.start()  # an event it cannot apply is parked: start-up never fails on one
     return container
 
 
@@ -116,6 +127,7 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
             pool=container.pool,
             producer="ledger",
             to_contract=to_contract,
+            parking=container.parking,
         )
         await relay.run(stop)
 
@@ -141,6 +153,7 @@ def inbox_worker(
             stream=stream.value,
             subjects=list(subjects),
             handler=container.inbox.handle,
+            parking=container.parking,
         )
 
     return consumer_worker(
@@ -164,6 +177,7 @@ def ownership_worker(container: Container, link: NatsLink) -> Worker:
             stream=Stream.ORIGINATION.value,
             subjects=list(OWNERSHIP_SUBJECTS),
             handler=record_ownership,
+            parking=container.parking,
         )
 
     return consumer_worker(
@@ -197,8 +211,8 @@ def background_workers(container: Container, link: NatsLink) -> list[Worker]:
 
     return [
         relay_worker(container, link),
-        inbox_worker(container, link, Stream.ORIGINATION, "origination", ORIGINATION_SUBJECTS),
-        inbox_worker(container, link, Stream.PAYMENTS, "payments", PAYMENTS_SUBJECTS),
+        inbox_worker(container, link, Stream.ORIGINATION, CONSUMERS[0], ORIGINATION_SUBJECTS),
+        inbox_worker(container, link, Stream.PAYMENTS, CONSUMERS[1], PAYMENTS_SUBJECTS),
         ownership_worker(container, link),
         container.projection.follow,
         every(settings.parked_retry_interval_seconds, container.inbox.retry_parked),
@@ -221,6 +235,7 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
             views=container.views,
             projection=container.projection,
             inbox=container.inbox,
+            parking=container.parking,
             ownership=container.ownership,
         ),
         verifier=container.verifier,

@@ -143,6 +143,15 @@ def verify(container: Container) -> AuditReport:
     check_loans(container.pool, container.ledger, report)
     parked = container.inbox.parked()
     report.details.append(f"{len(parked)} parked events waiting")
+    # An event the read models could not apply is a difference between them and the store.
+    unapplied, _ = container.parking.find(status="parked", source=container.projection.name)
+    report.record(
+        "every_event_applied",
+        [f"event {r.position} ({r.topic}): {r.error_type}: {r.error}" for r in unapplied],
+    )
+    skipped, _ = container.parking.find(status="skipped", source=container.projection.name)
+    if skipped:
+        report.details.append(f"{len(skipped)} events skipped by staff are not in the read models")
     return report
 
 

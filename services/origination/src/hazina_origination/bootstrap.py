@@ -33,10 +33,11 @@ from hazina_origination.api.upload_links import UploadLinks
 from hazina_origination.application.origination import Origination
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.consumer import DurableConsumer
+from hazina_servicekit.consumer import DurableConsumer, Handler, replay_parked_messages
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
@@ -52,6 +53,7 @@ class Container:
     app: Origination
     read_models: ReadModels
     projection: Projection
+    parking: ParkingLot
     photos: FilePhotoStore
     verifier: TokenVerifier
     links: UploadLinks
@@ -68,51 +70,34 @@ class Container:
             producer=SERVICE,
             to_contract=to_contract,
             name=name,
+            parking=self.parking,
+        )
+
+    def _consumer(
+        self, js: JetStreamContext, name: str, stream: Stream, subjects: tuple[str, ...]
+    ) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=self.pool,
+            service=SERVICE,
+            name=name,
+            stream=stream.value,
+            subjects=subjects,
+            handler=consumer_handlers(self.app)[name],
+            parking=self.parking,
         )
 
     def payments_consumer(self, js: JetStreamContext) -> DurableConsumer:
-        return DurableConsumer(
-            js=js,
-            pool=self.pool,
-            service=SERVICE,
-            name="payments",
-            stream=Stream.PAYMENTS.value,
-            subjects=PAYMENTS_SUBJECTS,
-            handler=payments_handler(self.app),
-        )
+        return self._consumer(js, "payments", Stream.PAYMENTS, PAYMENTS_SUBJECTS)
 
     def ledger_consumer(self, js: JetStreamContext) -> DurableConsumer:
-        return DurableConsumer(
-            js=js,
-            pool=self.pool,
-            service=SERVICE,
-            name="ledger",
-            stream=Stream.LEDGER.value,
-            subjects=LEDGER_SUBJECTS,
-            handler=ledger_handler(self.app),
-        )
+        return self._consumer(js, "ledger", Stream.LEDGER, LEDGER_SUBJECTS)
 
     def loan_balances_consumer(self, js: JetStreamContext) -> DurableConsumer:
-        return DurableConsumer(
-            js=js,
-            pool=self.pool,
-            service=SERVICE,
-            name="loan-balances",
-            stream=Stream.LEDGER.value,
-            subjects=LOAN_BALANCE_SUBJECTS,
-            handler=loan_balances_handler(),
-        )
+        return self._consumer(js, "loan-balances", Stream.LEDGER, LOAN_BALANCE_SUBJECTS)
 
     def staff_consumer(self, js: JetStreamContext) -> DurableConsumer:
-        return DurableConsumer(
-            js=js,
-            pool=self.pool,
-            service=SERVICE,
-            name="staff",
-            stream=Stream.IDENTITY.value,
-            subjects=IDENTITY_SUBJECTS,
-            handler=staff_handler(),
-        )
+        return self._consumer(js, "staff", Stream.IDENTITY, IDENTITY_SUBJECTS)
 
     def consumers(self) -> list[Callable[[JetStreamContext], DurableConsumer]]:
         """Every durable consumer origination runs, each made once NATS is up."""
@@ -122,6 +107,16 @@ class Container:
             self.loan_balances_consumer,
             self.staff_consumer,
         ]
+
+
+def consumer_handlers(app: Origination) -> dict[str, Handler]:
+    """Each durable consumer's handler, by consumer name."""
+    return {
+        "payments": payments_handler(app),
+        "ledger": ledger_handler(app),
+        "loan-balances": loan_balances_handler(),
+        "staff": staff_handler(),
+    }
 
 
 def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = None) -> Container:
@@ -138,15 +133,20 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
         max_photo_bytes=settings.max_photo_bytes,
         max_guarantees_per_client=settings.max_guarantees_per_client,
     )
-    projection = Projection(app, pool, "origination_read_models", apply_event, DDL)
+    parking = ParkingLot(pool, app)
+    queue_retried_events(parking, app, SERVICE, to_contract)
+    for name, handler in consumer_handlers(app).items():  # staff retry them even without NATS
+        replay_parked_messages(parking, f"{SERVICE}-{name}", handler)
+    projection = Projection(app, pool, "origination_read_models", apply_event, DDL, parking=parking)
     holder["projection"] = projection
-    projection.catch_up()
+    projection.start()  # an event it cannot apply is parked: start-up never fails on one
     return Container(
         settings=settings,
         pool=pool,
         app=app,
         read_models=read_models,
         projection=projection,
+        parking=parking,
         photos=photos,
         verifier=verifier
         or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
@@ -196,6 +196,7 @@ def build_http_app(container: Container, *, link: NatsLink | None = None) -> Fas
             app=container.app,
             read_models=container.read_models,
             projection=container.projection,
+            parking=container.parking,
             photos=container.photos,
             read_import_file=read_rows,
             links=container.links,

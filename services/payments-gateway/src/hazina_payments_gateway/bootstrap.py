@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 from psycopg_pool import ConnectionPool
 
+from hazina_payments_gateway.adapters import subscriptions
 from hazina_payments_gateway.adapters.callback_handlers import callback_handlers
 from hazina_payments_gateway.adapters.contract_mapping import contract_mapper
 from hazina_payments_gateway.adapters.daraja.callbacks import parse_c2b
@@ -30,10 +31,12 @@ from hazina_payments_gateway.application.ports import Clock, ReadC2B, ReadStatem
 from hazina_payments_gateway.domain.disbursement import Disbursement, DisbursementPolicy
 from hazina_payments_gateway.domain.rules import B2CTariff, check_callback_url
 from hazina_payments_gateway.settings import PaymentsSettings
+from hazina_servicekit.consumer import Handler, replay_parked_messages
 from hazina_servicekit.database import conninfo_for, ensure_schema, open_pool
 from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import ContractMapping
-from hazina_servicekit.ownership import OwnershipBook
+from hazina_servicekit.outbox import ContractMapping, queue_retried_events
+from hazina_servicekit.ownership import OwnershipBook, record_ownership
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
 log = structlog.get_logger(__name__)
@@ -50,6 +53,8 @@ class Container:
     pool: ConnectionPool
     app: PaymentsGateway
     projection: Projection
+    parking: ParkingLot
+    consumers: dict[str, Handler]  # each durable consumer's handler, by its name
     index: GatewayIndex
     references: PostgresReferenceBook
     ownership: OwnershipBook
@@ -118,6 +123,17 @@ def daraja_settings(settings: PaymentsSettings) -> DarajaSettings:
     )
 
 
+def consumer_handlers(app: PaymentsGateway) -> dict[str, Handler]:
+    """The handler of each durable consumer (``payments-<name>``), by name."""
+    return {
+        "references": subscriptions.on_reference_event,
+        "disbursements": subscriptions.disbursement_handler(app),
+        "prompts": subscriptions.prompt_handler(app),
+        "postings": subscriptions.on_ledger_event,
+        "ownership": record_ownership,
+    }
+
+
 def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
     ensure_schema(settings.database_url, settings.db_schema)
@@ -137,7 +153,13 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         stk_query_after=timedelta(seconds=settings.stk_query_after_seconds),
         stk_query_attempts=settings.stk_query_attempts,
     )
-    projection = Projection(app, pool, "gateway", gateway_projector(app), GATEWAY_DDL)
+    parking = ParkingLot(pool, app)
+    consumers = consumer_handlers(app)
+    for name, handler in consumers.items():  # staff can retry their parked messages without NATS
+        replay_parked_messages(parking, f"payments-{name}", handler)
+    projection = Projection(
+        app, pool, "gateway", gateway_projector(app), GATEWAY_DDL, parking=parking
+    )
     daraja = DarajaClient(daraja_settings(settings))
     dispatcher = Dispatcher(
         app,
@@ -159,17 +181,21 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
     )
     writer = InboxWriter(conninfo_for(settings.database_url), settings.db_schema)
     writer.on_stored = inbox.wake
-    projection.catch_up()
+    projection.start()  # an event it cannot apply is parked: start-up never fails on one
 
     def load_disbursement(originator_id: uuid.UUID, version: int) -> Disbursement:
         disbursement: Disbursement = app.repository.get(originator_id, version=version)
         return disbursement
 
+    to_contract = contract_mapper(load_disbursement)
+    queue_retried_events(parking, app, "payments", to_contract)
     return Container(
         settings=settings,
         pool=pool,
         app=app,
         projection=projection,
+        parking=parking,
+        consumers=consumers,
         index=index,
         references=references,
         ownership=OwnershipBook(pool),
@@ -181,6 +207,6 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         reconciliation=PostgresReconciliation(pool),
         read_c2b=parse_c2b,
         read_statement=parse_statement,
-        to_contract=contract_mapper(load_disbursement),
+        to_contract=to_contract,
         clock=clock,
     )

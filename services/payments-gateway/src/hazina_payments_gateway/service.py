@@ -21,7 +21,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import ping
 from hazina_servicekit.outbox import OutboxRelay
-from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, record_ownership
+from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS
 from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
@@ -36,6 +36,7 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
             pool=container.pool,
             producer="payments",
             to_contract=container.to_contract,
+            parking=container.parking,
         )
         await relay.run(stop)
 
@@ -53,7 +54,6 @@ def consumer(
     stream: Stream,
     name: str,
     subjects: list[str],
-    handler: Any,
 ) -> Worker:
     def make(js: JetStreamContext) -> DurableConsumer:
         return DurableConsumer(
@@ -63,7 +63,8 @@ def consumer(
             name=name,
             stream=stream.value,
             subjects=subjects,
-            handler=handler,
+            handler=container.consumers[name],
+            parking=container.parking,
         )
 
     return consumer_worker(
@@ -142,7 +143,6 @@ def build_app(
                 Stream.ORIGINATION,
                 "references",
                 subscriptions.REFERENCE_SUBJECTS,
-                subscriptions.on_reference_event,
             ),
             # Who owns which loan (officer scoping); its own durable, which reads the stream
             # from its start (an existing durable given new subjects resumes where it was).
@@ -152,7 +152,6 @@ def build_app(
                 Stream.ORIGINATION,
                 "ownership",
                 list(OWNERSHIP_SUBJECTS),
-                record_ownership,
             ),
             consumer(
                 container,
@@ -160,7 +159,6 @@ def build_app(
                 Stream.ORIGINATION,
                 "disbursements",
                 subscriptions.DISBURSEMENT_SUBJECTS,
-                subscriptions.disbursement_handler(container.app),
             ),
             consumer(
                 container,
@@ -168,7 +166,6 @@ def build_app(
                 Stream.USSD,
                 "prompts",
                 subscriptions.PROMPT_SUBJECTS,
-                subscriptions.prompt_handler(container.app),
             ),
             consumer(
                 container,
@@ -176,7 +173,6 @@ def build_app(
                 Stream.LEDGER,
                 "postings",
                 subscriptions.LEDGER_SUBJECTS,
-                subscriptions.on_ledger_event,
             ),
             container.projection.follow,
         ]
@@ -196,6 +192,7 @@ def build_app(
     api = GatewayApi(
         app=container.app,
         projection=container.projection,
+        parking=container.parking,
         index=container.index,
         inbox_writer=container.inbox_writer,
         inbox=container.staff_inbox,

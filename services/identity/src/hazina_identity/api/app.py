@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from hazina_identity.api.deps import IdentityApi
+from hazina_identity.api.deps import SUPER_ADMIN, IdentityApi, get_parking
 from hazina_identity.api.routes import auth, users
 from hazina_identity.application.identity import (
     ConcurrentChangeError,
@@ -31,6 +31,7 @@ from hazina_servicekit.errors import add_error_handlers, error_body
 from hazina_servicekit.health import Health, ReadinessCheck, health_payload, health_router
 from hazina_servicekit.http import add_http_middleware
 from hazina_servicekit.openapi import document_real_answers, document_urls
+from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
 
@@ -84,6 +85,12 @@ def create_app(
 
     app.include_router(auth.router)
     app.include_router(users.router)
+    # Identity is administered by the super admin alone (as /api/users is).
+    app.include_router(
+        parked_events_router(
+            "identity", readers=[SUPER_ADMIN], resolvers=[SUPER_ADMIN], lot_of=get_parking
+        )
+    )
     app.include_router(health_router("identity", readiness))
 
     @app.get("/api/health", tags=["health"], response_model=Health)

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from hazina_identity.application.identity import Identity
 from hazina_identity.application.ports import StaffDirectory
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
 SUPER_ADMIN = "super_admin"
@@ -22,11 +23,16 @@ class IdentityApi:
     identity: Identity
     directory: StaffDirectory
     directory_projection: Projection
+    parking: ParkingLot
 
 
 def get_api(request: Request) -> IdentityApi:
     api: IdentityApi = request.app.state.identity_api
     return api
+
+
+def get_parking(request: Request) -> ParkingLot:
+    return get_api(request).parking
 
 
 ApiDep = Annotated[IdentityApi, Depends(get_api)]

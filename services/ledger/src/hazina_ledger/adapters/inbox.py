@@ -6,18 +6,18 @@ the receipt number), so a redelivery that finds its effect already stored change
 
 An event that arrives before the one it depends on (a repayment before its disbursement, a
 disbursement before its approval) is parked in the same transaction and retried when the
-missing event is applied and on a timer: it waits, it is never dropped.
+missing event is applied and on a timer: it waits, it is never dropped. One that needs a person
+(a second, different disbursement for a loan) waits for staff, who retry or skip it through
+``/api/ledger/parked``. Both live in servicekit's ``parked_events`` (source ``ledger-inbox``),
+so every park, retry and skip is also recorded as an event.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 from typing import Any
 
 import psycopg
 import structlog
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
@@ -41,23 +41,12 @@ from hazina_ledger.domain.errors import (
     InvalidStateError,
     ReceiptConflictError,
 )
+from hazina_servicekit.parking import MESSAGE, PARKED, ParkedRow, ParkingLot, StillWaiting
 
 log = structlog.get_logger(__name__)
 
-PARKED_DDL = """
-CREATE TABLE IF NOT EXISTS parked_messages (
-    seq bigserial,
-    event_id uuid PRIMARY KEY,
-    type text NOT NULL,
-    waiting_for text NOT NULL,
-    reason text NOT NULL,
-    envelope jsonb NOT NULL,
-    parked_at timestamptz NOT NULL DEFAULT now(),
-    attempts integer NOT NULL DEFAULT 0,
-    last_attempt_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS parked_messages_waiting ON parked_messages (waiting_for, seq);
-"""
+SOURCE = "ledger-inbox"  # the source of its parked messages in parked_events
+STAFF_REVIEW = "staff-review"
 
 ORIGINATION_SUBJECTS = ("origination.loan.approved", "origination.client.onboarded")
 PAYMENTS_SUBJECTS = ("payments.disbursement.completed", "payments.payment.received")
@@ -69,13 +58,17 @@ def _waiting_on(loan_id: object) -> tuple[str, str]:
 
 class LedgerInbox:
     def __init__(
-        self, ledger: Ledger, pool: ConnectionPool, conventions: TenantConventions
+        self,
+        ledger: Ledger,
+        pool: ConnectionPool,
+        conventions: TenantConventions,
+        parking: ParkingLot | None = None,
     ) -> None:
         self.ledger = ledger
         self.pool = pool
         self.conventions = conventions
-        with pool.connection() as conn:
-            conn.execute(PARKED_DDL)
+        self.parking = parking if parking is not None else ParkingLot(pool)
+        self.parking.register(SOURCE, self)
 
     # The DurableConsumer handler
 
@@ -83,10 +76,10 @@ class LedgerInbox:
         try:
             self.apply(envelope, conn)
         except AwaitingPrerequisiteError as exc:
-            self._park(conn, envelope, exc.waiting_for, str(exc))
+            self._park(conn, envelope, exc.waiting_for, str(exc), type(exc).__name__)
         except InvalidStateError as exc:
             # e.g. a second, different disbursement for a loan: money moved, a person must look.
-            self._park(conn, envelope, "staff-review", str(exc))
+            self._park(conn, envelope, STAFF_REVIEW, str(exc), type(exc).__name__)
 
     def apply(self, envelope: EventEnvelope, conn: psycopg.Connection[Any] | None = None) -> None:
         try:
@@ -143,20 +136,25 @@ class LedgerInbox:
     # Parking
 
     def _park(
-        self, conn: psycopg.Connection[Any], envelope: EventEnvelope, waiting_for: str, reason: str
+        self,
+        conn: psycopg.Connection[Any],
+        envelope: EventEnvelope,
+        waiting_for: str,
+        reason: str,
+        error_type: str = "AwaitingPrerequisiteError",
     ) -> None:
-        conn.execute(
-            "INSERT INTO parked_messages (event_id, type, waiting_for, reason, envelope) VALUES (%s, %s, %s, %s, %s) "
-            "ON CONFLICT (event_id) DO UPDATE SET waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason",
-            (
-                envelope.event_id,
-                envelope.type,
-                waiting_for,
-                reason,
-                Jsonb(json.loads(envelope.model_dump_json())),
-            ),
+        self.parking.park(
+            conn,
+            source=SOURCE,
+            kind=MESSAGE,
+            reference=str(envelope.event_id),
+            topic=f"{envelope.type} v{envelope.version}",
+            subject=envelope.subject,
+            error_type=error_type,
+            error=reason,
+            waiting_for=waiting_for,
+            payload=envelope.to_bytes(),
         )
-        log.info("event_parked", type=envelope.type, waiting_for=waiting_for)
 
     def retry_parked(self, *waiting_for: str) -> int:
         """Apply parked events (those waiting for any of ``waiting_for``, or all) in arrival order,
@@ -169,67 +167,44 @@ class LedgerInbox:
                 return total
 
     def _retry_round(self, waiting_for: list[str]) -> int:
-        params: tuple[object, ...]
         if waiting_for:
-            where, params = "WHERE waiting_for = ANY(%s)", (waiting_for,)
+            rows, _ = self.parking.find(status=PARKED, source=SOURCE, waiting_for=waiting_for)
         else:  # the timer: everything except what waits for a person
-            where, params = "WHERE waiting_for <> %s", ("staff-review",)
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT event_id, envelope FROM parked_messages {where} ORDER BY seq",  # noqa: S608 - fixed fragments
-                params,
-            ).fetchall()
+            rows, _ = self.parking.find(status=PARKED, source=SOURCE, not_waiting_for=STAFF_REVIEW)
         applied = 0
-        for event_id, body in rows:
-            envelope = EventEnvelope.model_validate(body)
-            with self.pool.connection() as conn, conn.transaction():
-                locked = conn.execute(
-                    "SELECT 1 FROM parked_messages WHERE event_id = %s FOR UPDATE SKIP LOCKED",
-                    (event_id,),
-                ).fetchone()
-                if locked is None:
-                    continue  # gone, or another worker is on it
-                try:
-                    with conn.transaction():
-                        self.apply(envelope, conn)
-                except (AwaitingPrerequisiteError, InvalidStateError) as exc:
-                    waits = (
-                        exc.waiting_for
-                        if isinstance(exc, AwaitingPrerequisiteError)
-                        else "staff-review"
-                    )
-                    conn.execute(
-                        "UPDATE parked_messages SET attempts = attempts + 1, last_attempt_at = now(), "
-                        "reason = %s, waiting_for = %s WHERE event_id = %s",
-                        (str(exc), waits, event_id),
-                    )
-                    continue
-                except Exception as exc:  # keep it parked; the next round retries
-                    log.warning("parked_retry_failed", event_id=str(event_id), error=str(exc))
-                    with contextlib.suppress(Exception):
-                        conn.execute(
-                            "UPDATE parked_messages SET attempts = attempts + 1, last_attempt_at = now() "
-                            "WHERE event_id = %s",
-                            (event_id,),
-                        )
-                    continue
-                conn.execute("DELETE FROM parked_messages WHERE event_id = %s", (event_id,))
-                applied += 1
+        for row in rows:
+            try:
+                applied += self.parking.retry_automatically(row.id, self.reapply_parked)
+            except Exception as exc:  # keep it parked; the next round retries
+                log.warning("parked_retry_failed", event_id=row.reference, error=str(exc))
         return applied
 
+    # How servicekit's parking lot re-applies one (a timer, or staff through the API)
+
+    def lock_for_retry(self, conn: psycopg.Connection[Any]) -> None:
+        """Effects are saves keyed by deterministic ids: nothing to serialise beyond the row."""
+
+    def reapply_parked(self, row: ParkedRow, conn: psycopg.Connection[Any]) -> None:
+        envelope = EventEnvelope.from_bytes(row.payload or b"")
+        try:
+            self.apply(envelope, conn)
+        except AwaitingPrerequisiteError as exc:
+            raise StillWaiting(exc.waiting_for, str(exc)) from exc
+        except InvalidStateError as exc:
+            raise StillWaiting(STAFF_REVIEW, str(exc)) from exc
+
     def parked(self) -> list[dict[str, Any]]:
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT event_id, type, waiting_for, reason, parked_at, attempts FROM parked_messages ORDER BY seq"
-            ).fetchall()
+        """What still waits, oldest first (all of it is also in ``/api/ledger/parked``)."""
+        rows, _ = self.parking.find(status=PARKED, source=SOURCE)
         return [
             {
-                "eventId": str(r[0]),
-                "type": r[1],
-                "waitingFor": r[2],
-                "reason": r[3],
-                "parkedAt": r[4].isoformat(),
-                "attempts": r[5],
+                "_id": str(r.id),
+                "eventId": r.reference,
+                "type": r.topic.rsplit(" v", 1)[0],
+                "waitingFor": r.waiting_for,
+                "reason": r.error,
+                "parkedAt": r.parked_at.isoformat(),
+                "attempts": r.attempts,
             }
             for r in rows
         ]

@@ -1,58 +1,43 @@
 """The ledger's projection runner: servicekit's, passing each event's notification id along.
 
 Positions order statements and let balances be asked "as of event N"; the rows and the position
-advance in one transaction, exactly once.
+advance in one transaction, exactly once. An event it cannot apply is parked by servicekit's
+rule (see ``hazina_servicekit.parking``): the ledger's later events of that loan, receipt or
+savings account wait behind it until staff retry or skip it.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 from psycopg_pool import ConnectionPool
 
 from hazina_ledger.adapters.read_models import DDL, apply_event
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
-
-ProgressCallback = Callable[[int, int], None]  # (notification id reached, events applied)
 
 NAME = "ledger_read_models"
 
 
 class LedgerProjection(Projection):
-    def __init__(self, app: Application[uuid.UUID], pool: ConnectionPool, name: str = NAME) -> None:
-        super().__init__(app, pool, name, lambda event, conn: apply_event(event, conn), DDL)
+    def __init__(
+        self,
+        app: Application[uuid.UUID],
+        pool: ConnectionPool,
+        name: str = NAME,
+        *,
+        parking: ParkingLot | None = None,
+    ) -> None:
+        super().__init__(
+            app, pool, name, lambda event, conn: apply_event(event, conn), DDL, parking=parking
+        )
 
-    def catch_up(self, batch_size: int = 500, progress: ProgressCallback | None = None) -> int:
-        total = 0
-        while True:
-            with self.pool.connection() as conn, conn.transaction():
-                row = conn.execute(
-                    "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE",
-                    (self.name,),
-                ).fetchone()
-                position = int(row[0]) if row else 0
-                notifications = self.app.recorder.select_notifications(
-                    start=position, limit=batch_size, inclusive_of_start=False
-                )
-                if not notifications:
-                    return total
-                for notification in notifications:
-                    apply_event(
-                        self.app.mapper.to_domain_event(notification), conn, notification.id
-                    )
-                conn.execute(
-                    "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
-                    (notifications[-1].id, self.name),
-                )
-            total += len(notifications)
-            if progress is not None:
-                progress(notifications[-1].id, total)
-            if len(notifications) < batch_size:
-                return total
+    def apply_notification(self, notification: Notification, conn: psycopg.Connection[Any]) -> None:
+        apply_event(self.app.mapper.to_domain_event(notification), conn, notification.id)
 
 
 def drop_schema(conn: psycopg.Connection[Any], schema: str) -> None:

@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 
-from hazina_ledger.api.deps import LedgerApi
+from hazina_ledger.api.deps import APPROVERS, RECORDERS, LedgerApi, get_parking
 from hazina_ledger.api.routes import clients, ledger, loans, repayments, reports, savings, schedules
 from hazina_ledger.domain.errors import (
     AwaitingPrerequisiteError,
@@ -24,6 +24,7 @@ from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
 from hazina_servicekit.openapi import document_real_answers, document_urls
+from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
 
@@ -65,6 +66,10 @@ def create_app(
     add_error_handlers(app, DOMAIN_ERRORS)
     for module in (repayments, schedules, loans, clients, ledger, reports, savings):
         app.include_router(module.router)
+    # Admins see what waits; only those who may reverse money may retry or skip it.
+    app.include_router(
+        parked_events_router("ledger", readers=RECORDERS, resolvers=APPROVERS, lot_of=get_parking)
+    )
     app.include_router(health_router("ledger", readiness))
     document_real_answers(app)
     return app

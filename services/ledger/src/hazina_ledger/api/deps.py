@@ -13,6 +13,7 @@ from hazina_ledger.application.ports import Inbox, Projector, ReadModels
 from hazina_ledger.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal, require_roles
 from hazina_servicekit.ownership import OwnershipBook, officer_scope
+from hazina_servicekit.parking import ParkingLot
 
 READERS = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
 RECORDERS = ("super_admin", "initiator_admin", "approver_admin")
@@ -25,6 +26,7 @@ class LedgerApi:
     views: ReadModels
     projection: Projector
     inbox: Inbox
+    parking: ParkingLot
     ownership: OwnershipBook
 
     def fresh(self) -> ReadModels:
@@ -36,6 +38,10 @@ class LedgerApi:
 def get_api(request: Request) -> LedgerApi:
     api: LedgerApi = request.app.state.ledger_api
     return api
+
+
+def get_parking(request: Request) -> ParkingLot:
+    return get_api(request).parking
 
 
 ApiDep = Annotated[LedgerApi, Depends(get_api)]

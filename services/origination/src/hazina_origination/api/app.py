@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from hazina_origination.api.deps import OriginationApi
+from hazina_origination.api.deps import OriginationApi, get_parking
 from hazina_origination.api.routes import (
     admin,
     assessments,
@@ -30,11 +30,13 @@ from hazina_origination.domain.errors import (
     OriginationError,
 )
 from hazina_origination.domain.photo import PhotoTooLargeError
+from hazina_origination.domain.roles import APPROVER_ADMIN, INITIATOR_ADMIN, SUPER_ADMIN
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import add_error_handlers, error_body
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
 from hazina_servicekit.openapi import document_real_answers, document_urls
+from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
 
@@ -48,6 +50,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     OriginationError: 400,
 }
 MULTIPART_OVERHEAD = 256 * 1024
+ADMINS = (SUPER_ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN)  # see and resolve parked events
 
 
 def create_app(
@@ -101,6 +104,9 @@ def create_app(
         loan_officers,
     ):
         app.include_router(module.router)
+    app.include_router(
+        parked_events_router("origination", readers=ADMINS, resolvers=ADMINS, lot_of=get_parking)
+    )
     app.include_router(health_router("origination", readiness))
     document_real_answers(app)
     return app

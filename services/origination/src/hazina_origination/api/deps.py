@@ -21,6 +21,7 @@ from hazina_origination.domain.roles import (
 )
 from hazina_servicekit.auth import Principal, require_roles
 from hazina_servicekit.http import correlation_id
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
 
@@ -29,6 +30,7 @@ class OriginationApi:
     app: Origination
     read_models: ReadModelQueries
     projection: Projection
+    parking: ParkingLot
     photos: PhotoFiles
     read_import_file: ImportFileReader
     links: UploadLinks
@@ -42,6 +44,10 @@ class OriginationApi:
 def get_api(request: Request) -> OriginationApi:
     api: OriginationApi = request.app.state.origination_api
     return api
+
+
+def get_parking(request: Request) -> ParkingLot:
+    return get_api(request).parking
 
 
 ApiDep = Annotated[OriginationApi, Depends(get_api)]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 
-from hazina_payments_gateway.api.deps import GatewayApi
+from hazina_payments_gateway.api.deps import DISBURSERS, FINANCE, GatewayApi, get_parking
 from hazina_payments_gateway.api.routes import callbacks, disbursements, inbox, reconciliation
 from hazina_payments_gateway.application.gateway import DisbursementNotFoundError
 from hazina_payments_gateway.domain.errors import (
@@ -22,6 +22,7 @@ from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
 from hazina_servicekit.openapi import document_real_answers, document_urls
+from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.runtime import Worker, running_workers
 from hazina_servicekit.settings import ServiceSettings
 
@@ -88,6 +89,10 @@ def create_app(
     app.include_router(disbursements.router)
     app.include_router(reconciliation.router)
     app.include_router(inbox.router)
+    # Finance staff see what waits; those who may move money again retry or skip it.
+    app.include_router(
+        parked_events_router("payments", readers=FINANCE, resolvers=DISBURSERS, lot_of=get_parking)
+    )
     app.include_router(health_router("payments", readiness))
     document_real_answers(app)
     return app

@@ -19,6 +19,7 @@ from hazina_payments_gateway.application.ports import (
 )
 from hazina_servicekit.auth import Principal, require_roles
 from hazina_servicekit.ownership import OwnershipBook, officer_scope
+from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
 ALL_STAFF = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
@@ -39,6 +40,7 @@ class GatewayApi:
 
     app: PaymentsGateway
     projection: Projection
+    parking: ParkingLot
     index: DisbursementRows
     inbox_writer: CallbackStore
     inbox: StoredCallbacks
@@ -54,6 +56,10 @@ class GatewayApi:
 def get_api(request: Request) -> GatewayApi:
     api: GatewayApi = request.app.state.gateway_api
     return api
+
+
+def get_parking(request: Request) -> ParkingLot:
+    return get_api(request).parking
 
 
 ApiDep = Annotated[GatewayApi, Depends(get_api)]

@@ -1,5 +1,6 @@
-"""Accounts, balances as of any date, the trial balance, write-offs, the parked-event queue and
-payouts held because they were not the approved principal."""
+"""Accounts, balances as of any date, the trial balance, write-offs, and payouts held because they
+were not the approved principal. The parked-event queue, ``/api/ledger/parked``, is servicekit's
+(``parking_api``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from hazina_ledger.api.deps import (
     ApiDep,
     ApproverDep,
     LedgerApi,
-    OperationsDep,
     ReaderDep,
     RecorderDep,
     scope_of,
@@ -174,13 +174,6 @@ def assess_arrears(body: AssessArrearsRequest, actor: ApproverDep, api: ApiDep) 
     as_of = body.asOf or api.ledger.today()
     changed = api.ledger.assess_arrears(api.fresh().live_loan_ids(), as_of)
     return {"asOf": as_of.isoformat(), "statusChanges": changed}
-
-
-@router.get("/parked")
-def parked_events(response: Response, actor: OperationsDep, api: ApiDep) -> list[dict[str, Any]]:
-    rows = api.inbox.parked()
-    set_total(response, len(rows))
-    return rows
 
 
 def mismatch_view(row: dict[str, Any]) -> dict[str, Any]:
