@@ -112,7 +112,7 @@ def envelope_for(domain_event: Any, contract: ContractEvent, producer: str) -> E
 
 
 def envelope_of(
-    app: Application, to_contract: ContractMapping, producer: str, notification: Any
+    app: Application[uuid.UUID], to_contract: ContractMapping, producer: str, notification: Any
 ) -> EventEnvelope | None:
     """The contract envelope of one stored event, or None for a private one."""
     domain_event = app.mapper.to_domain_event(notification)
@@ -299,7 +299,7 @@ class RelayReplay:
 
     def __init__(
         self,
-        app: Application,
+        app: Application[uuid.UUID],
         to_contract: ContractMapping,
         producer: str,
         nudge: Callable[[], None] | None = None,
@@ -331,7 +331,7 @@ class RelayReplay:
 
 def queue_retried_events(
     parking: ParkingLot,
-    app: Application,
+    app: Application[uuid.UUID],
     producer: str,
     to_contract: ContractMapping,
     name: str = "nats",

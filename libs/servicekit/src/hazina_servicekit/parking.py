@@ -173,7 +173,8 @@ class ParkedEvent(Aggregate):
         self.originator = (originator_id, originator_version)
         self.error = (error_type, error)
         self.behind, self.waiting_for = behind, waiting_for
-        self.status, self.updated_at, self.resolved_by = PARKED, at, None
+        self.status, self.updated_at = PARKED, at
+        self.resolved_by: str | None = None
 
     @event("Retried", topic=f"{TOPIC_PREFIX}.Retried")
     def retried(
@@ -305,14 +306,14 @@ class ParkingLot:
     in its event store; without one (a scratch rebuild) only the rows are kept.
     """
 
-    def __init__(self, pool: ConnectionPool, app: Application | None = None) -> None:
+    def __init__(self, pool: ConnectionPool, app: Application[uuid.UUID] | None = None) -> None:
         self.pool = pool
         self.app = app
         self._sources: dict[str, Reapplier] = {}
         self._dirty = True  # rows left unrecorded by an earlier process are picked up once
         self._recording = threading.Lock()
         with pool.connection() as conn, conn.transaction():
-            conn.execute(PARKED_DDL)  # type: ignore[arg-type]
+            conn.execute(PARKED_DDL)
 
     @property
     def unrecorded(self) -> bool:
@@ -489,7 +490,8 @@ class ParkingLot:
         limit: int | None = None,
         offset: int = 0,
     ) -> tuple[list[ParkedRow], int]:
-        where, params = ["true"], []
+        where: list[str] = ["true"]
+        params: list[object] = []
         if status:
             where.append("status = %s")
             params.append(status)

@@ -93,7 +93,9 @@ def parked_events_router(
             raise NotFound("Parked event not found")
         return row.view()
 
-    busy = {503: error_response(503, "The database is busy, or the source is not running here")}
+    busy: dict[int | str, dict[str, Any]] = {
+        503: error_response(503, "The database is busy, or the source is not running here")
+    }
 
     @router.post("/{parked_id}/retry", responses=busy)
     def retry_parked(
