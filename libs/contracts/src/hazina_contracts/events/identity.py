@@ -198,3 +198,45 @@ class TokenFamilyRevoked(_IdentityEvent):
     EVENT: ClassVar[str] = "token_family_revoked"
 
     session_id: UUID
+
+
+# Branches: the offices staff and clients belong to. Identity owns them (staff are assigned to a
+# branch); origination and the ledger keep a copy of the names to show beside groups and clients.
+
+
+class _BranchEvent(ContractEvent):
+    STREAM: ClassVar[Stream] = Stream.IDENTITY
+    AGGREGATE: ClassVar[str] = "branch"
+
+    branch_id: UUID
+    occurred_at: AwareDatetime
+
+
+class BranchOpened(_BranchEvent):
+    TYPE: ClassVar[str] = "BranchOpened"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "opened"
+
+    name: str = Field(min_length=1, max_length=120)
+    code: str = Field(min_length=1, max_length=20, description="upper case, unique")
+    location: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    opened_by: UUID
+
+
+class BranchDetailsChanged(_BranchEvent):
+    """The branch's details as they now are (every field, not only those that changed)."""
+
+    TYPE: ClassVar[str] = "BranchDetailsChanged"
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str] = "details_changed"
+
+    name: str = Field(min_length=1, max_length=120)
+    code: str = Field(min_length=1, max_length=20)
+    location: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    changed_by: UUID
