@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool
 from hazina_contracts.subjects import Stream
 from hazina_ledger.adapters.contract_mapping import to_contract
 from hazina_ledger.adapters.inbox import ORIGINATION_SUBJECTS, PAYMENTS_SUBJECTS, LedgerInbox
-from hazina_ledger.adapters.projection import LedgerProjection
+from hazina_ledger.adapters.read_models import read_side_projection
 from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.api.app import create_app
 from hazina_ledger.api.deps import LedgerApi
@@ -34,6 +34,7 @@ from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.projection import Projection
 from hazina_servicekit.revocation import follow_revocations
 from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
@@ -47,7 +48,7 @@ class Container:
     settings: LedgerSettings
     pool: ConnectionPool
     ledger: Ledger
-    projection: LedgerProjection
+    projection: Projection
     parking: ParkingLot
     views: LedgerViews
     inbox: LedgerInbox
@@ -94,7 +95,7 @@ def build(
         ledger.start_writer()
     parking = ParkingLot(pool, ledger)
     queue_retried_events(parking, ledger, "ledger", to_contract)
-    projection = LedgerProjection(ledger, pool, parking=parking)
+    projection = read_side_projection(ledger, pool, parking=parking)
     inbox = LedgerInbox(ledger, pool, conventions, parking)
     for name in CONSUMERS:  # staff can retry their parked messages even without NATS
         replay_parked_messages(parking, f"ledger-{name}", inbox.handle)
