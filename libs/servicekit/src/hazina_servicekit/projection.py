@@ -231,8 +231,7 @@ class Projection:
         known = parked.known.get(notification.id)
         if known is not None and known[1] == SKIPPED:
             return  # staff decided this one is left out (a rebuild meets it again)
-        originator = str(notification.originator_id)
-        head = parked.blocked.get(originator)
+        head = parked.blocked.get(str(notification.originator_id)) if parked.blocked else None
         if head is not None:
             self._park(
                 conn, notification, "ParkedBehind", f"waits behind parked event {head}", head
@@ -253,7 +252,7 @@ class Projection:
                 if is_transient(exc):
                     raise
                 self._park(conn, notification, type(exc).__name__, error_text(exc), None)
-                parked.blocked[originator] = self._id(notification)
+                parked.blocked[str(notification.originator_id)] = self._id(notification)
                 return
         if known is not None and known[1] == PARKED:  # parked before, applies now (a rebuild)
             self.parking.mark_retried(conn, known[0], by=None, automatic=True)

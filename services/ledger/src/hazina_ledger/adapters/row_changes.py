@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 SET, ADD = "set", "add"
 
@@ -59,9 +60,11 @@ class RowChanges:
         self._sums: dict[str, dict[str, tuple[dict[str, Any], dict[str, int]]]] = defaultdict(dict)
 
     def insert(self, table: str, **row: Any) -> None:
-        key = self.tables[table].key
-        if key is not None and str(row[key]) in self._updates.get(table, ()):
-            self.flush()  # the update came first, and found no row
+        waiting = self._updates.get(table)
+        if waiting:
+            key = self.tables[table].key
+            if key is not None and str(row[key]) in waiting:
+                self.flush()  # the update came first, and found no row
         self._inserts.setdefault((table, tuple(row)), []).append(tuple(row.values()))
 
     def set(self, table: str, key: Any, **values: Any) -> None:
@@ -104,7 +107,9 @@ class RowChanges:
                 statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                     sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
                 )
-                with cur.copy(statement) as copy:
+                # Rows are sent by a second thread while this one formats the next: PostgreSQL
+                # stores them meanwhile, so a page's COPY costs little more than its formatting.
+                with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
                     for values in rows:
                         copy.write_row(values)
             for table, held in sums.items():
