@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -15,27 +16,31 @@ from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
+from hazina_identity.adapters import oversight
 from hazina_identity.adapters.contract_mapping import to_contract
 from hazina_identity.adapters.login_attempts import PostgresLoginAttempts
 from hazina_identity.adapters.passwords import Argon2Hasher
 from hazina_identity.adapters.sessions import PostgresSessionStore, StoredRevocations
 from hazina_identity.adapters.signing_keys import SigningKeys
 from hazina_identity.adapters.system import SystemClock
+from hazina_identity.adapters.system_log import FileSystemLog
 from hazina_identity.adapters.user_directory import DDL as DIRECTORY_DDL
 from hazina_identity.adapters.user_directory import UserDirectory, apply_user_event
 from hazina_identity.api.app import create_app
 from hazina_identity.api.deps import IdentityApi
+from hazina_identity.api.routes.oversight import OversightApi
 from hazina_identity.application.identity import Identity, generate_password
 from hazina_identity.application.ports import Clock
 from hazina_identity.domain.login_throttle import ThrottlePolicy
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.consumer import DurableConsumer, replay_parked_messages
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
-from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
+from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +56,7 @@ class Container:
     parking: ParkingLot
     verifier: TokenVerifier
     clock: Clock
+    oversight: OversightApi
 
     def close(self) -> None:
         self.identity.close()
@@ -94,6 +100,11 @@ def build(
     projection = Projection(
         identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL, parking=parking
     )
+    oversight.ensure_tables(pool)
+    for stream in oversight.AUDITED_STREAMS:  # staff retry parked ones even without NATS
+        replay_parked_messages(
+            parking, f"identity-{_oversight_name(stream)}", oversight.record_event
+        )
     container = Container(
         settings=settings,
         pool=pool,
@@ -111,6 +122,11 @@ def build(
             revocations=StoredRevocations(pool),
         ),
         clock=clock,
+        oversight=OversightApi(
+            audit=oversight.PostgresAuditTrail(pool),
+            notifications=oversight.PostgresNotifications(pool),
+            system_log=FileSystemLog(settings.system_log_path),
+        ),
     )
     if seed:
         seed_super_admin(container)
@@ -168,6 +184,38 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
     )
 
 
+def oversight_consumer(
+    container: Container, js: JetStreamContext, stream: Stream
+) -> DurableConsumer:
+    """The durable consumer auditing one stream: the audit log and staff notifications."""
+    return DurableConsumer(
+        js=js,
+        pool=container.pool,
+        service="identity",
+        name=_oversight_name(stream),
+        stream=stream.value,
+        subjects=[stream.wildcard],
+        handler=oversight.record_event,
+        parking=container.parking,
+    )
+
+
+def _oversight_name(stream: Stream) -> str:
+    return f"oversight-{stream.value.lower()}"
+
+
+def oversight_workers(container: Container, link: NatsLink) -> list[Worker]:
+    window = container.settings.stream_duplicate_window_seconds
+    return [
+        consumer_worker(
+            link,
+            functools.partial(oversight_consumer, container, stream=stream),
+            duplicate_window_seconds=window,
+        )
+        for stream in oversight.AUDITED_STREAMS
+    ]
+
+
 def build_http_app(container: Container) -> FastAPI:
     settings = container.settings
     link = NatsLink(settings.nats_url, name="identity")
@@ -178,6 +226,7 @@ def build_http_app(container: Container) -> FastAPI:
     workers: list[Worker] = []
     if settings.run_workers:
         workers = [relay_worker(container, link), container.directory_projection.follow]
+        workers += oversight_workers(container, link)
     return create_app(
         settings=settings,
         api=IdentityApi(
@@ -186,6 +235,7 @@ def build_http_app(container: Container) -> FastAPI:
             directory_projection=container.directory_projection,
             parking=container.parking,
         ),
+        oversight_api=container.oversight,
         verifier=container.verifier,
         jwks=container.keys.jwks,
         readiness={"postgres": database_ready, "nats": link.ready},
