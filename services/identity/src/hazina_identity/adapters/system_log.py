@@ -47,6 +47,7 @@ def parse_line(line: str) -> dict[str, str] | None:
     prefixed = _PREFIX.match(line)
     if prefixed:
         clock, process, content = prefixed.groups()
+        process = process.split(".")[0]  # honcho's "identity.1": the first identity process
     record: Any = None
     if content.startswith("{"):
         try:
