@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -34,13 +33,12 @@ from hazina_identity.application.ports import Clock
 from hazina_identity.domain.login_throttle import ThrottlePolicy
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.consumer import DurableConsumer, replay_parked_messages
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
-from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
+from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
 
 log = structlog.get_logger(__name__)
 
@@ -100,11 +98,7 @@ def build(
     projection = Projection(
         identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL, parking=parking
     )
-    oversight.ensure_tables(pool)
-    for stream in oversight.AUDITED_STREAMS:  # staff retry parked ones even without NATS
-        replay_parked_messages(
-            parking, f"identity-{_oversight_name(stream)}", oversight.record_event
-        )
+    oversight.prepare(pool, parking)
     container = Container(
         settings=settings,
         pool=pool,
@@ -184,38 +178,6 @@ def relay_worker(container: Container, link: NatsLink) -> Worker:
     )
 
 
-def oversight_consumer(
-    container: Container, js: JetStreamContext, stream: Stream
-) -> DurableConsumer:
-    """The durable consumer auditing one stream: the audit log and staff notifications."""
-    return DurableConsumer(
-        js=js,
-        pool=container.pool,
-        service="identity",
-        name=_oversight_name(stream),
-        stream=stream.value,
-        subjects=[stream.wildcard],
-        handler=oversight.record_event,
-        parking=container.parking,
-    )
-
-
-def _oversight_name(stream: Stream) -> str:
-    return f"oversight-{stream.value.lower()}"
-
-
-def oversight_workers(container: Container, link: NatsLink) -> list[Worker]:
-    window = container.settings.stream_duplicate_window_seconds
-    return [
-        consumer_worker(
-            link,
-            functools.partial(oversight_consumer, container, stream=stream),
-            duplicate_window_seconds=window,
-        )
-        for stream in oversight.AUDITED_STREAMS
-    ]
-
-
 def build_http_app(container: Container) -> FastAPI:
     settings = container.settings
     link = NatsLink(settings.nats_url, name="identity")
@@ -226,7 +188,8 @@ def build_http_app(container: Container) -> FastAPI:
     workers: list[Worker] = []
     if settings.run_workers:
         workers = [relay_worker(container, link), container.directory_projection.follow]
-        workers += oversight_workers(container, link)
+        window = settings.stream_duplicate_window_seconds
+        workers += oversight.workers(link, container.pool, container.parking, window)
     return create_app(
         settings=settings,
         api=IdentityApi(

@@ -93,8 +93,8 @@ def actor_of(event_type: str, data: Mapping[str, Any]) -> uuid.UUID | None:
 
 
 def sentence(event_type: str, data: Mapping[str, Any]) -> str:
-    """``Loan approved · account LN7K2 · principal KES 50,000.00``: the event in words."""
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", re.sub(r"V\d+$", "", event_type)).lower()
+    """``Loan approved · account number LN7K2Q · principal KES 50,000.00``: the event in words."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", event_type).lower()
     clauses = [words[:1].upper() + words[1:]]
     for key in _SENTENCE_KEYS:
         value = data.get(key)
@@ -141,15 +141,19 @@ def learned(event_type: str, data: Mapping[str, Any]) -> tuple[str, str, Known] 
     officer = _uuid(data.get("loan_officer_id"))
     match event_type:
         case "GroupCreated":
-            return ("group", str(data["group_id"]), Known(data.get("name"), officer, initiator))
+            return ("group", str(data["group_id"]), Known(data.get("name"), officer))
         case "ClientOnboarded":
-            return ("client", str(data["client_id"]), Known(data.get("name"), officer, initiator))
+            return ("client", str(data["client_id"]), Known(data.get("name"), officer))
         case "LoanInitiated":
             return (
                 "loan",
                 str(data["loan_id"]),
                 Known(data.get("account_number"), officer, initiator),
             )
+        case "GroupDetailsChanged":  # a new loan officer takes the group over
+            return ("group", str(data["group_id"]), Known(data.get("name"), officer))
+        case "ClientDetailsChanged":
+            return ("client", str(data["client_id"]), Known(data.get("name"), officer))
         case "LoanApproved":
             return ("loan", str(data["loan_id"]), Known(data.get("account_number"), officer))
         case "LoanDisbursementRequested":
@@ -163,9 +167,9 @@ def _uuid(value: object) -> uuid.UUID | None:
 
 def about(event_type: str, data: Mapping[str, Any]) -> tuple[str, str] | None:
     """The (kind, id) whose earlier facts a notice needs, for the events that owe notices."""
-    if event_type == "ClientApproved":
+    if event_type in {"ClientApproved", "ClientRejected"}:
         return ("client", str(data["client_id"]))
-    if event_type == "GroupApproved":
+    if event_type in {"GroupApproved", "GroupStatusChanged"}:
         return ("group", str(data["group_id"]))
     if event_type in {
         "LoanApproved",
@@ -177,17 +181,32 @@ def about(event_type: str, data: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+_GROUP_STATUS = {
+    "rejected": ("Group rejected", "rejected"),
+    "suspended": ("Group suspended", "suspended"),
+    "active": ("Group reinstated", "reinstated"),
+}
+
+
 def notices(event_type: str, data: Mapping[str, Any], known: Known) -> list[Notice]:
     """The notices one event owes, and to whom (the actor is left out by the adapter)."""
     loan = known.label or data.get("account_number") or data.get("loan_id")
     staff: tuple[NoticeFor, ...] = ("loan_officer", "initiator")
+    owner: tuple[NoticeFor, ...] = ("loan_officer",)  # whose client or group it is
     match event_type:
         case "ClientApproved":
             body = f"{known.label or 'Your client'} is now active."
-            return [Notice("client", "Client approved", body, staff)]
+            return [Notice("client", "Client approved", body, owner)]
+        case "ClientRejected":
+            body = f"{known.label or 'Your client'} was rejected."
+            return [Notice("client", "Client rejected", body, owner)]
         case "GroupApproved":
             body = f"{known.label or 'Your group'} is now active."
-            return [Notice("group", "Group approved", body, staff)]
+            return [Notice("group", "Group approved", body, owner)]
+        case "GroupStatusChanged" if data.get("status") in _GROUP_STATUS:
+            title, done = _GROUP_STATUS[str(data["status"])]
+            body = f"{known.label or 'Your group'} was {done}."
+            return [Notice("group", title, body, owner)]
         case "LoanInitiated":
             amount = kes(int(data["principal_cents"]))
             body = f"Loan {loan} for {amount} awaits approval."
