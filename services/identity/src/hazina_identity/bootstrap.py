@@ -115,6 +115,7 @@ def build(
         parking=parking,
         relay=Relay(Stream.IDENTITY, to_contract),
         projections=[projection],
+        verifier=container.verifier,
         http=lambda runtime: http_app(container, runtime),
         # Identity refuses revoked tokens from its own tables (the verifier above).
         follows_revocations=False,
@@ -157,18 +158,13 @@ def seed_super_admin(container: Container) -> None:
 
 def http_app(container: Container, runtime: Runtime) -> FastAPI:
     """Identity's HTTP app over the parts ``build`` made, with the workers ``runtime`` brings."""
-    return create_app(
-        settings=container.settings,
-        api=IdentityApi(
-            identity=container.identity,
-            directory=container.directory,
-            directory_projection=container.directory_projection,
-            parking=container.parking,
-        ),
-        verifier=container.verifier,
-        jwks=container.keys.jwks,
-        runtime=runtime,
+    api = IdentityApi(
+        identity=container.identity,
+        directory=container.directory,
+        directory_projection=container.directory_projection,
+        parking=container.parking,
     )
+    return create_app(api, runtime, jwks=container.keys.jwks)
 
 
 def build_http_app(container: Container) -> FastAPI:

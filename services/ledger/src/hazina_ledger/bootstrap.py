@@ -134,6 +134,7 @@ def build(
             Job("retry-parked", settings.parked_retry_interval_seconds, inbox.retry_parked),
             Job("assess-arrears", settings.arrears_check_interval_seconds, container.assess),
         ],
+        verifier=container.verifier,
         http=lambda runtime: http_app(container, runtime),
     )
     container.service.start()
@@ -142,19 +143,15 @@ def build(
 
 def http_app(container: Container, runtime: Runtime) -> FastAPI:
     """The ledger's HTTP app over the parts ``build`` made, with the workers ``runtime`` brings."""
-    return create_app(
-        settings=container.settings,
-        api=LedgerApi(
-            ledger=container.ledger,
-            views=container.views,
-            projection=container.projection,
-            inbox=container.inbox,
-            parking=container.parking,
-            ownership=container.ownership,
-        ),
-        verifier=container.verifier,
-        runtime=runtime,
+    api = LedgerApi(
+        ledger=container.ledger,
+        views=container.views,
+        projection=container.projection,
+        inbox=container.inbox,
+        parking=container.parking,
+        ownership=container.ownership,
     )
+    return create_app(api, runtime)
 
 
 def build_http_app(container: Container, *, workers: bool | None = None) -> FastAPI:

@@ -25,13 +25,11 @@ from hazina_identity.domain.errors import (
     UnknownRoleError,
     UserInactiveError,
 )
-from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import error_body
 from hazina_servicekit.health import Health, health_payload
 from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.service import Runtime, service_app
-from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     PasswordPolicyError: 400,
@@ -49,22 +47,9 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
 
 
 def create_app(
-    *,
-    settings: ServiceSettings,
-    api: IdentityApi,
-    verifier: TokenVerifier,
-    jwks: Callable[[], dict[str, object]],
-    runtime: Runtime,
+    api: IdentityApi, runtime: Runtime, jwks: Callable[[], dict[str, object]]
 ) -> FastAPI:
-    app = service_app(
-        "identity",
-        title="Hazina identity",
-        runtime=runtime,
-        settings=settings,
-        verifier=verifier,
-        state={"identity_api": api},
-        errors=DOMAIN_ERRORS,
-    )
+    app = service_app("identity", runtime, state={"identity_api": api}, errors=DOMAIN_ERRORS)
 
     @app.exception_handler(LockedOutError)
     async def _locked(_: object, exc: LockedOutError) -> JSONResponse:

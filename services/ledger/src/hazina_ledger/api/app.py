@@ -16,11 +16,9 @@ from hazina_ledger.domain.errors import (
     ReceiptConflictError,
     UnknownAccountError,
 )
-from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.service import Runtime, service_app
-from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     InvalidRequestError: 400,
@@ -34,18 +32,8 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
 }
 
 
-def create_app(
-    *, settings: ServiceSettings, api: LedgerApi, verifier: TokenVerifier, runtime: Runtime
-) -> FastAPI:
-    app = service_app(
-        "ledger",
-        title="Hazina ledger",
-        runtime=runtime,
-        settings=settings,
-        verifier=verifier,
-        state={"ledger_api": api},
-        errors=DOMAIN_ERRORS,
-    )
+def create_app(api: LedgerApi, runtime: Runtime) -> FastAPI:
+    app = service_app("ledger", runtime, state={"ledger_api": api}, errors=DOMAIN_ERRORS)
     for module in (repayments, schedules, loans, clients, ledger, reports, savings):
         app.include_router(module.router)
     # Admins see what waits; only those who may reverse money may retry or skip it.
