@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from hazina_identity.api.deps import SUPER_ADMIN, IdentityApi, get_parking
-from hazina_identity.api.routes import auth, users
+from hazina_identity.api.routes import auth, oversight, users
 from hazina_identity.application.identity import (
     ConcurrentChangeError,
     InvalidCredentialsError,
@@ -47,9 +47,18 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
 
 
 def create_app(
-    api: IdentityApi, runtime: Runtime, jwks: Callable[[], dict[str, object]]
+    api: IdentityApi,
+    runtime: Runtime,
+    *,
+    oversight_api: oversight.OversightApi,
+    jwks: Callable[[], dict[str, object]],
 ) -> FastAPI:
-    app = service_app("identity", runtime, state={"identity_api": api}, errors=DOMAIN_ERRORS)
+    app = service_app(
+        "identity",
+        runtime,
+        state={"identity_api": api, "oversight_api": oversight_api},
+        errors=DOMAIN_ERRORS,
+    )
 
     @app.exception_handler(LockedOutError)
     async def _locked(_: object, exc: LockedOutError) -> JSONResponse:
@@ -61,6 +70,7 @@ def create_app(
 
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(oversight.router)
     # Identity is administered by the super admin alone (as /api/users is).
     app.include_router(
         parked_events_router(
