@@ -17,6 +17,7 @@ from hazina_origination.api.routes import (
     guarantors,
     loan_officers,
     loans,
+    officer_performance,
     products,
     uploads,
 )
@@ -101,6 +102,7 @@ def create_app(
         assessments,
         uploads,
         admin,
+        officer_performance,  # before loan_officers: its literal path is not an officer's id
         loan_officers,
     ):
         app.include_router(module.router)
