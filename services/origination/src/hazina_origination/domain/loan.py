@@ -272,6 +272,10 @@ class Loan(Aggregate):
 
     def approve(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
         self._require("initiated", action="approved")
+        if by == self.initiated_by:
+            raise NotPermittedError(
+                "You initiated this loan; another approver must approve it (maker-checker)"
+            )
         if self.assessment is None:
             raise IllegalTransitionError(
                 "Loan (status: initiated) cannot be approved without a credit assessment"
@@ -284,10 +288,6 @@ class Loan(Aggregate):
         if self.accepted_guarantors == 0:
             raise IllegalTransitionError(
                 "Loan (status: initiated) cannot be approved without an accepted guarantor"
-            )
-        if by == self.initiated_by:
-            raise NotPermittedError(
-                "You initiated this loan; another approver must approve it (maker-checker)"
             )
         self._approved(
             approved_by=by,
