@@ -115,7 +115,14 @@ def test_a_group_loan_is_signed_by_the_chairperson_and_named_guarantors_are_reco
                         "clientId": None,
                     },
                     {"name": "P3", "relationship": "Friend", "clientId": people[3]["_id"]},
-                    {"name": "Outsider", "clientNationalId": "99999999", "isMember": False},
+                    {
+                        "name": "Outsider",
+                        "clientNationalId": "99999999",
+                        "phone": "0711000111",
+                        "isMember": False,
+                        "relationship": "Supplier",
+                    },
+                    {"name": "Nameless", "isMember": False},
                 ],
             },
             headers=officer.headers,
@@ -127,11 +134,25 @@ def test_a_group_loan_is_signed_by_the_chairperson_and_named_guarantors_are_reco
     assert loan["groupId"]["_id"] == group["_id"]
     assert loan["clientId"]["_id"] == people[0]["_id"]  # the chairperson stands for the group
     assert answer["application_fee_cents"] == 30_000
-    assert [e["guarantor"] for e in answer["guarantorErrors"]] == ["Outsider"]
+    assert [e["guarantor"] for e in answer["guarantorErrors"]] == ["Nameless"]
     detail = world.loan(loan["_id"])
-    assert sorted(g["clientId"]["_id"] for g in detail["guarantors"]) == sorted(
+    members = [g for g in detail["guarantors"] if g["isMember"]]
+    assert sorted(g["clientId"]["_id"] for g in members) == sorted(
         [people[1]["_id"], people[3]["_id"]]
     )
+    # Someone who is not a client is kept on the loan by name, ID and phone, and can accept.
+    [outsider] = [g for g in detail["guarantors"] if not g["isMember"]]
+    assert outsider["clientId"] == {
+        "_id": None,
+        "name": "Outsider",
+        "nationalId": "99999999",
+        "phone": "254711000111",
+    }
+    assert outsider["relationship"] == "Supplier" and outsider["status"] == "pending"
+    for _ in range(2):
+        world.http.put(f"/api/guarantors/{outsider['_id']}/accept", headers=officer.headers)
+    assert world.loan(loan["_id"])["acceptedGuarantors"] == 1
+    assert _events(world, loan["_id"]).count("GuarantorAccepted") == 1
     wrong_rate = world.http.post(
         "/api/loans/initiate",
         json={

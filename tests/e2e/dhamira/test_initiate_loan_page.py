@@ -41,13 +41,25 @@ def test_an_individual_loan_records_its_named_guarantors(loan_book: Any) -> None
                 }
                 for b in backers
             ]
-            + [{"name": "Stranger", "clientNationalId": "11111111", "isMember": False}],
+            + [
+                {
+                    "name": "Stranger",
+                    "clientNationalId": "11111111",
+                    "phone": "0733000111",
+                    "isMember": False,
+                    "relationship": "Landlord",
+                },
+                {"name": "No ID", "isMember": False},
+            ],
         },
     )
     assert answer["application_fee_cents"] == 22_500  # 1.5% of KES 15,000
-    assert [e["guarantor"] for e in answer["guarantorErrors"]] == ["Stranger"]
+    assert [e["guarantor"] for e in answer["guarantorErrors"]] == ["No ID"]
     guarantors = loan_book.officer.ok("GET", f"/api/guarantors?loanId={answer['loan']['_id']}")
-    assert sorted(g["clientId"]["_id"] for g in guarantors) == sorted(b["_id"] for b in backers)
+    members = [g["clientId"]["_id"] for g in guarantors if g["isMember"]]
+    assert sorted(members) == sorted(b["_id"] for b in backers)
+    [stranger] = [g for g in guarantors if not g["isMember"]]
+    assert stranger["clientId"]["name"] == "Stranger"  # the page reads clientId.name
     assert {g["status"] for g in guarantors} == {"pending"}
 
 

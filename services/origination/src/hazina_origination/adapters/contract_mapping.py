@@ -89,7 +89,7 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
                 client_id=uuid.UUID(event.client_id),
                 relationship=event.relationship,
             )
-        case Loan.GuarantorAccepted() | Loan.GuarantorDeclined():
+        case Loan.GuarantorAccepted() | Loan.GuarantorDeclined() if event.client_id:
             cls = (
                 contract.GuarantorAccepted
                 if isinstance(event, Loan.GuarantorAccepted)

@@ -145,6 +145,11 @@ CREATE TABLE IF NOT EXISTS assessments (
     officer_id uuid,
     created_at timestamptz NOT NULL
 );
+-- Guarantors who are not clients: named on the loan itself.
+ALTER TABLE guarantors ALTER COLUMN client_id DROP NOT NULL;
+ALTER TABLE guarantors ADD COLUMN IF NOT EXISTS outside_name text;
+ALTER TABLE guarantors ADD COLUMN IF NOT EXISTS outside_national_id text;
+ALTER TABLE guarantors ADD COLUMN IF NOT EXISTS outside_phone text;
 -- Group loans, cancelling and the application fee (columns added in place: rows stay).
 ALTER TABLE loans ADD COLUMN IF NOT EXISTS loan_type text NOT NULL DEFAULT 'individual';
 ALTER TABLE loans ADD COLUMN IF NOT EXISTS application_fee_paid boolean NOT NULL DEFAULT false;
@@ -429,6 +434,23 @@ def apply_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[
                 event.photo_url,
                 event.added_by,
                 at,
+            ),
+        )
+        _loan_update(conn, oid, at, "status = status", (), None)
+    elif isinstance(event, Loan.OutsideGuarantorAdded):
+        conn.execute(
+            """INSERT INTO guarantors (guarantor_id, loan_id, client_id, relationship, status, added_by,
+                   created_at, outside_name, outside_national_id, outside_phone)
+               VALUES (%s, %s, NULL, %s, 'pending', %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+            (
+                uuid.UUID(event.guarantor_id),
+                oid,
+                event.relationship,
+                event.added_by,
+                at,
+                event.name,
+                event.national_id,
+                event.phone,
             ),
         )
         _loan_update(conn, oid, at, "status = status", (), None)
@@ -808,10 +830,13 @@ class ReadModels:
     # Guarantors and assessments
 
     GUARANTORS = """
-        SELECT x.*, c.name AS client_name, c.national_id AS client_national_id, c.phone AS client_phone,
+        SELECT x.*, COALESCE(c.name, x.outside_name) AS client_name,
+            COALESCE(c.national_id, x.outside_national_id) AS client_national_id,
+            COALESCE(c.phone, x.outside_phone) AS client_phone,
             l.principal_cents AS loan_principal_cents, l.status AS loan_status, l.loan_officer_id,
             l.account_number, adb.username AS added_by_username, dcb.username AS decided_by_username
-        FROM guarantors x JOIN clients c ON c.client_id = x.client_id JOIN loans l ON l.loan_id = x.loan_id
+        FROM guarantors x LEFT JOIN clients c ON c.client_id = x.client_id
+        JOIN loans l ON l.loan_id = x.loan_id
         LEFT JOIN staff adb ON adb.user_id = x.added_by
         LEFT JOIN staff dcb ON dcb.user_id = x.decided_by"""
 

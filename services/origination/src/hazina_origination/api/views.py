@@ -447,12 +447,14 @@ def guarantor_view(row: dict[str, Any], *, links: DocumentLinks) -> dict[str, An
             "amount": kes(int(row["loan_principal_cents"])),
             "status": row["loan_status"],
         },
+        # A guarantor who is not a client has no client id, but the page reads ``clientId.name``.
         "clientId": {
-            "_id": str(row["client_id"]),
+            "_id": _id(row["client_id"]),
             "name": row["client_name"],
             "nationalId": row["client_national_id"],
             "phone": row["client_phone"],
         },
+        "isMember": row["client_id"] is not None,
         "name": row["client_name"],
         "relationship": row["relationship"],
         "idCopyUrl": links.sign_stored(row["id_copy_url"]),

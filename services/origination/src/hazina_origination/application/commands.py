@@ -61,12 +61,14 @@ class InitiateLoan:
 
 @dataclass(frozen=True)
 class GuarantorNominee:
-    """A guarantor named on the initiation form: a client by id or national ID."""
+    """A guarantor named on the initiation form: a client by id or national ID, or someone who
+    is not a client, by name, national ID and phone."""
 
     name: str | None
     client_id: uuid.UUID | None
     national_id: str | None
     relationship: str | None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -452,9 +452,8 @@ class Origination(Application[uuid.UUID]):
                     national_id = normalise_national_id(nominee.national_id)
                     client_id = self.lookups.client_by_national_id(national_id)
                     if client_id is None:
-                        raise NotFoundError(
-                            f"No client has national ID {national_id}; a guarantor must be a client"
-                        )
+                        self._add_outside_guarantor(loan_id, nominee, national_id, actor)
+                        continue
                 if client_id is None:
                     raise InvalidInputError("clientId or clientNationalId is required")
                 self.add_guarantor(
@@ -470,6 +469,29 @@ class Origination(Application[uuid.UUID]):
             except OriginationError as refused:
                 errors.append({"index": index, "guarantor": label, "message": str(refused)})
         return errors
+
+    def _add_outside_guarantor(
+        self, loan_id: uuid.UUID, nominee: GuarantorNominee, national_id: str, actor: Actor
+    ) -> None:
+        """A guarantor the form names who is not a client: kept with name, ID and phone."""
+        phone = normalise_phone(nominee.phone, field="phone") if nominee.phone else None
+
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            self._officer_may_act(actor, loan.loan_officer_id, "loan")
+            loan.add_outside_guarantor(
+                guarantor_id=uuid.uuid4(),
+                name=nominee.name or "",
+                national_id=national_id,
+                phone=phone,
+                relationship=nominee.relationship or "",
+                by=actor.user_id,
+                correlation_id=actor.correlation_id,
+            )
+            self.save(loan)
+            return loan
+
+        self._retrying(attempt)
 
     def _guarantees_of(self, client_id: uuid.UUID) -> ClientGuarantees:
         try:

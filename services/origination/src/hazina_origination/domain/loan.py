@@ -176,6 +176,62 @@ class Loan(Aggregate):
     ) -> None:
         self.guarantors[guarantor_id] = {"client_id": client_id, "status": "pending"}
 
+    def add_outside_guarantor(
+        self,
+        *,
+        guarantor_id: uuid.UUID,
+        name: str,
+        national_id: str,
+        phone: str | None,
+        relationship: str,
+        by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> None:
+        """A guarantor who is not (yet) a client: named, with their national ID, kept on the loan."""
+        self._require("initiated", action="given a guarantor")
+        if not name.strip():
+            raise InvalidInputError("A guarantor who is not a client needs a name")
+        for existing in self.guarantors.values():
+            if existing.get("national_id") == national_id and existing["status"] != "declined":
+                raise AlreadyExistsError("This person is already a guarantor of this loan")
+        self._outside_guarantor_added(
+            guarantor_id=str(guarantor_id),
+            name=name.strip(),
+            national_id=national_id,
+            phone=phone,
+            relationship=relationship.strip() or "Not stated",
+            added_by=by,
+            correlation_id=correlation_id,
+        )
+
+    class OutsideGuarantorAdded(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.OutsideGuarantorAdded"
+        guarantor_id: str
+        name: str
+        national_id: str
+        phone: str | None
+        relationship: str
+        added_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(OutsideGuarantorAdded)
+    def _outside_guarantor_added(
+        self,
+        guarantor_id: str,
+        name: str,
+        national_id: str,
+        phone: str | None,
+        relationship: str,
+        added_by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> None:
+        """Their decisions carry an empty ``client_id``: they are nobody's client."""
+        self.guarantors[guarantor_id] = {
+            "client_id": "",
+            "national_id": national_id,
+            "status": "pending",
+        }
+
     def decide_guarantor(
         self, guarantor_id: uuid.UUID, *, accept: bool, by: uuid.UUID, correlation_id: str | None
     ) -> None:

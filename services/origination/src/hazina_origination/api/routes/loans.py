@@ -74,6 +74,7 @@ def _nominee(entry: GuarantorNomination) -> GuarantorNominee:
         client_id=client_id,
         national_id=entry.clientNationalId,
         relationship=entry.relationship,
+        phone=entry.phone,
     )
 
 
