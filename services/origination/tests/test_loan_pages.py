@@ -10,6 +10,7 @@ from typing import Any
 
 from hazina_contracts.events import ledger
 from hazina_origination.adapters.consumers import loan_balances_handler
+from hazina_origination.adapters.contract_mapping import to_contract
 
 from .conftest import envelope
 
@@ -49,6 +50,15 @@ def test_cancel_and_the_application_fee_are_events_once_however_often_pressed(
         assert cancelled["loan"]["status"] == "cancelled"
     names = _events(world, loan["_id"])
     assert names.count("ApplicationFeePaid") == 1 and names.count("Cancelled") == 1
+    # Both go out on the ORIGINATION stream (the audit log reads them there), with the actor.
+    stored = world.container.app.events.get(uuid.UUID(loan["_id"]))
+    published = [c for c in map(to_contract, stored) if c is not None]
+    fee, cancelled = (
+        [c for c in published if kind == c.TYPE]
+        for kind in ("LoanApplicationFeePaid", "LoanCancelled")
+    )
+    assert len(fee) == len(cancelled) == 1 and fee[0].fees_cents == loan["application_fee_cents"]
+    assert cancelled[0].actor_id == admin.user_id
     # A cancelled loan no longer holds the borrower's open-loan slot.
     world.ok(world.initiate(officer, people[0], world.product()), 201)
 

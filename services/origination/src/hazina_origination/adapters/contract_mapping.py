@@ -128,6 +128,14 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
             return contract.LoanRejected(
                 occurred_at=at, actor_id=event.rejected_by, loan_id=oid, reason=event.reason
             )
+        case Loan.Cancelled():
+            return contract.LoanCancelled(
+                occurred_at=at, actor_id=event.cancelled_by, loan_id=oid, reason=event.reason
+            )
+        case Loan.ApplicationFeePaid():
+            return contract.LoanApplicationFeePaid(
+                occurred_at=at, actor_id=event.marked_by, loan_id=oid, fees_cents=event.fees_cents
+            )
         case Loan.DisbursementRequested():
             return contract.LoanDisbursementRequested(
                 occurred_at=at,
