@@ -14,6 +14,7 @@ from hazina_origination.api.routes import (
     guarantors,
     loan_officers,
     loans,
+    officer_performance,
     products,
     uploads,
 )
@@ -76,6 +77,7 @@ def create_app(
         assessments,
         uploads,
         admin,
+        officer_performance,  # before loan_officers: its literal path is not an officer's id
         loan_officers,
     ):
         app.include_router(module.router)
