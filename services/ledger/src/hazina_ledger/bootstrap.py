@@ -13,6 +13,12 @@ from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
+from hazina_ledger.adapters.analytics import (
+    ANALYTICS_SUBJECTS,
+    STAFF_SUBJECTS,
+    PortfolioAnalytics,
+    record_for_analytics,
+)
 from hazina_ledger.adapters.contract_mapping import to_contract
 from hazina_ledger.adapters.inbox import ORIGINATION_SUBJECTS, PAYMENTS_SUBJECTS, LedgerInbox
 from hazina_ledger.adapters.projection import LedgerProjection
@@ -99,6 +105,8 @@ def build(
     for name in CONSUMERS:  # staff can retry their parked messages even without NATS
         replay_parked_messages(parking, f"ledger-{name}", inbox.handle)
     replay_parked_messages(parking, "ledger-ownership", record_ownership)
+    for name in ("analytics", "staff"):
+        replay_parked_messages(parking, f"ledger-{name}", record_for_analytics)
     container = Container(
         settings=settings,
         pool=pool,
@@ -185,6 +193,28 @@ def ownership_worker(container: Container, link: NatsLink) -> Worker:
     )
 
 
+def analytics_worker(
+    container: Container, link: NatsLink, stream: Stream, name: str, subjects: Sequence[str]
+) -> Worker:
+    """Loan applications, assessments and staff names for the analytics (own durable: from the start)."""
+
+    def make(js: JetStreamContext) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=container.pool,
+            service="ledger",
+            name=name,
+            stream=stream.value,
+            subjects=list(subjects),
+            handler=record_for_analytics,
+            parking=container.parking,
+        )
+
+    return consumer_worker(
+        link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds
+    )
+
+
 def every(seconds: float, work: Callable[[], object]) -> Worker:
     """Run ``work`` (a blocking callable) in a thread every ``seconds`` until stopped."""
 
@@ -214,6 +244,8 @@ def background_workers(container: Container, link: NatsLink) -> list[Worker]:
         inbox_worker(container, link, Stream.ORIGINATION, CONSUMERS[0], ORIGINATION_SUBJECTS),
         inbox_worker(container, link, Stream.PAYMENTS, CONSUMERS[1], PAYMENTS_SUBJECTS),
         ownership_worker(container, link),
+        analytics_worker(container, link, Stream.ORIGINATION, "analytics", ANALYTICS_SUBJECTS),
+        analytics_worker(container, link, Stream.IDENTITY, "staff", STAFF_SUBJECTS),
         container.projection.follow,
         every(settings.parked_retry_interval_seconds, container.inbox.retry_parked),
         every(settings.arrears_check_interval_seconds, assess),
@@ -237,6 +269,7 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
             inbox=container.inbox,
             parking=container.parking,
             ownership=container.ownership,
+            analytics=PortfolioAnalytics(container.pool, container.views),
         ),
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},

@@ -8,7 +8,16 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 from hazina_ledger.api.deps import APPROVERS, RECORDERS, LedgerApi, get_parking
-from hazina_ledger.api.routes import clients, ledger, loans, repayments, reports, savings, schedules
+from hazina_ledger.api.routes import (
+    analytics,
+    clients,
+    ledger,
+    loans,
+    repayments,
+    reports,
+    savings,
+    schedules,
+)
 from hazina_ledger.domain.errors import (
     AwaitingPrerequisiteError,
     InvalidRequestError,
@@ -64,7 +73,7 @@ def create_app(
         app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes
     )
     add_error_handlers(app, DOMAIN_ERRORS)
-    for module in (repayments, schedules, loans, clients, ledger, reports, savings):
+    for module in (repayments, schedules, loans, clients, ledger, reports, savings, analytics):
         app.include_router(module.router)
     # Admins see what waits; only those who may reverse money may retry or skip it.
     app.include_router(

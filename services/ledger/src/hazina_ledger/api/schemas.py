@@ -72,6 +72,19 @@ class SavingsAdjustRequest(BaseModel):
         return self.amountKES
 
 
+class ClientSavingsRequest(BaseModel):
+    """The client modal's ``POST /api/clients/:id/savings``: signed KES (negative deducts)."""
+
+    model_config = _FRONTEND
+    amountKES: SignedKesCents  # noqa: N815
+    notes: MultilineText | None = Field(default=None, max_length=500)
+    paymentMethod: Method = "cash"  # noqa: N815
+    transactionId: TransactionId | None = None  # noqa: N815
+
+    def signed_cents(self) -> int:
+        return self.amountKES
+
+
 class WithdrawalRequest(BaseModel):
     model_config = _FRONTEND
     clientId: uuid.UUID  # noqa: N815
