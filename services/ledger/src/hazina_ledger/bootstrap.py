@@ -58,6 +58,7 @@ class Container:
     views: LedgerViews
     inbox: LedgerInbox
     ownership: OwnershipBook
+    analytics: PortfolioAnalytics
     conventions: TenantConventions
     arrears_policy: ArrearsPolicy
     verifier: TokenVerifier
@@ -104,6 +105,7 @@ def build(
     inbox = LedgerInbox(ledger, pool, conventions, parking)
     for name in CONSUMERS:  # staff can retry their parked messages even without NATS
         replay_parked_messages(parking, f"ledger-{name}", inbox.handle)
+    views = LedgerViews(pool, policy)
     replay_parked_messages(parking, "ledger-ownership", record_ownership)
     for name in ("analytics", "staff"):
         replay_parked_messages(parking, f"ledger-{name}", record_for_analytics)
@@ -113,9 +115,10 @@ def build(
         ledger=ledger,
         projection=projection,
         parking=parking,
-        views=LedgerViews(pool, policy),
+        views=views,
         inbox=inbox,
         ownership=OwnershipBook(pool),
+        analytics=PortfolioAnalytics(pool, views),
         conventions=conventions,
         arrears_policy=policy,
         verifier=verifier
@@ -269,7 +272,7 @@ def build_http_app(container: Container, *, workers: bool | None = None) -> Fast
             inbox=container.inbox,
             parking=container.parking,
             ownership=container.ownership,
-            analytics=PortfolioAnalytics(container.pool, container.views),
+            analytics=container.analytics,
         ),
         verifier=container.verifier,
         readiness={"postgres": database_ready, "nats": link.ready},
