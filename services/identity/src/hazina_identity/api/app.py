@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from hazina_identity.api.deps import SUPER_ADMIN, IdentityApi, get_parking
-from hazina_identity.api.routes import auth, users
+from hazina_identity.api.routes import auth, oversight, users
 from hazina_identity.application.identity import (
     ConcurrentChangeError,
     InvalidCredentialsError,
@@ -54,6 +54,7 @@ def create_app(
     *,
     settings: ServiceSettings,
     api: IdentityApi,
+    oversight_api: oversight.OversightApi,
     verifier: TokenVerifier,
     jwks: Callable[[], dict[str, object]],
     readiness: dict[str, ReadinessCheck],
@@ -69,6 +70,7 @@ def create_app(
         **document_urls("identity"),
     )
     app.state.identity_api = api
+    app.state.oversight_api = oversight_api
     app.state.token_verifier = verifier
     add_http_middleware(
         app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes
@@ -85,6 +87,7 @@ def create_app(
 
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(oversight.router)
     # Identity is administered by the super admin alone (as /api/users is).
     app.include_router(
         parked_events_router(
