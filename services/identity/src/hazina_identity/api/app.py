@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -27,12 +26,11 @@ from hazina_identity.domain.errors import (
     UserInactiveError,
 )
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.errors import add_error_handlers, error_body
-from hazina_servicekit.health import Health, ReadinessCheck, health_payload, health_router
-from hazina_servicekit.http import add_http_middleware
-from hazina_servicekit.openapi import document_real_answers, document_urls
+from hazina_servicekit.errors import error_body
+from hazina_servicekit.health import Health, health_payload
+from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
-from hazina_servicekit.runtime import Worker, running_workers
+from hazina_servicekit.service import Runtime, service_app
 from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
@@ -56,24 +54,17 @@ def create_app(
     api: IdentityApi,
     verifier: TokenVerifier,
     jwks: Callable[[], dict[str, object]],
-    readiness: dict[str, ReadinessCheck],
-    workers: list[Worker] | None = None,
+    runtime: Runtime,
 ) -> FastAPI:
-    def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
-        return running_workers(workers or [])
-
-    app = FastAPI(
+    app = service_app(
+        "identity",
         title="Hazina identity",
-        version="0.1.0",
-        lifespan=lifespan,
-        **document_urls("identity"),
+        runtime=runtime,
+        settings=settings,
+        verifier=verifier,
+        state={"identity_api": api},
+        errors=DOMAIN_ERRORS,
     )
-    app.state.identity_api = api
-    app.state.token_verifier = verifier
-    add_http_middleware(
-        app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes
-    )
-    add_error_handlers(app, DOMAIN_ERRORS)
 
     @app.exception_handler(LockedOutError)
     async def _locked(_: object, exc: LockedOutError) -> JSONResponse:
@@ -91,7 +82,6 @@ def create_app(
             "identity", readers=[SUPER_ADMIN], resolvers=[SUPER_ADMIN], lot_of=get_parking
         )
     )
-    app.include_router(health_router("identity", readiness))
 
     @app.get("/api/health", tags=["health"], response_model=Health)
     async def seed_health() -> dict[str, str]:

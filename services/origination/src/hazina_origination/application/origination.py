@@ -8,7 +8,6 @@ reload and retry when a concurrent writer saved first, so two simultaneous reque
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -56,11 +55,10 @@ from hazina_origination.domain.photo import check_photo_size
 from hazina_origination.domain.product import LoanProduct, ProductSpec
 from hazina_origination.domain.roles import LOAN_OFFICER, SUPER_ADMIN
 from hazina_origination.domain.staff import loan_officer_refusal
+from hazina_servicekit.retry import retry_on_conflict
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
-RETRIES = 8
 
 
 class Origination(Application[uuid.UUID]):
@@ -113,15 +111,6 @@ class Origination(Application[uuid.UUID]):
     def product(self, product_id: uuid.UUID) -> LoanProduct:
         return self._get(LoanProduct, product_id, "Loan product")
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Run load-decide-save again when another writer saved the same aggregate first."""
-        for _ in range(RETRIES - 1):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue
-        return attempt()
-
     # Groups
 
     def create_group(self, cmd: CreateGroup, actor: Actor) -> Group:
@@ -169,7 +158,7 @@ class Origination(Application[uuid.UUID]):
             self.save(group)
             return group
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def assign_signatories(
         self, group_id: uuid.UUID, assignments: list[tuple[str, str]], actor: Actor
@@ -195,7 +184,7 @@ class Origination(Application[uuid.UUID]):
             self.save(fresh)
             return fresh
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _officer_may_act(self, actor: Actor, officer_id: uuid.UUID | None, what: str) -> None:
         """Another officer's record is, to a loan officer, a record that does not exist: the same
@@ -263,7 +252,7 @@ class Origination(Application[uuid.UUID]):
             self.save(client)
             return client
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     # Loan products
 
@@ -284,7 +273,7 @@ class Origination(Application[uuid.UUID]):
             self.save(product)
             return product
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _product_for(self, cmd: InitiateLoan) -> LoanProduct:
         if cmd.product_id is not None:
@@ -364,7 +353,7 @@ class Origination(Application[uuid.UUID]):
                 return loan
             raise RuntimeError("could not draw a free account number")
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def add_guarantor(self, cmd: AddGuarantor, actor: Actor) -> tuple[Loan, uuid.UUID]:
         loan = self.loan(cmd.loan_id)
@@ -400,7 +389,7 @@ class Origination(Application[uuid.UUID]):
             self.save(fresh, guarantees)
             return fresh
 
-        return self._retrying(attempt), guarantor_id
+        return retry_on_conflict(attempt), guarantor_id
 
     def _guarantees_of(self, client_id: uuid.UUID) -> ClientGuarantees:
         try:
@@ -425,7 +414,7 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def assess_credit(self, cmd: AssessCredit, actor: Actor) -> tuple[Loan, uuid.UUID]:
         scores = cmd.scores
@@ -444,7 +433,7 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        return self._retrying(attempt), assessment_id
+        return retry_on_conflict(attempt), assessment_id
 
     def approve_loan(self, loan_id: uuid.UUID, actor: Actor) -> Loan:
         def attempt() -> Loan:
@@ -453,7 +442,7 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def reject_loan(self, loan_id: uuid.UUID, reason: str, actor: Actor) -> Loan:
         def attempt() -> Loan:
@@ -464,7 +453,7 @@ class Origination(Application[uuid.UUID]):
             self.save(loan, client)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def request_disbursement(self, loan_id: uuid.UUID, actor: Actor) -> DisbursementRequest:
         def attempt() -> DisbursementRequest:
@@ -484,7 +473,7 @@ class Origination(Application[uuid.UUID]):
                 loan_id=loan.id, transaction_id=transaction_id, repeated=repeated
             )
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     # Facts reported by the payments gateway and the ledger (idempotent: a repeat records nothing)
 
@@ -511,7 +500,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_disbursement_failed(
         self,
@@ -534,7 +523,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_ledger_status(
         self,
@@ -559,7 +548,7 @@ class Origination(Application[uuid.UUID]):
                 self._save_with_client(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_loan_repaid(
         self,
@@ -580,7 +569,7 @@ class Origination(Application[uuid.UUID]):
                 self._save_with_client(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _save_with_client(self, loan: Loan) -> None:
         """Keep the client's open-loan list in step with the loan in one atomic save."""
