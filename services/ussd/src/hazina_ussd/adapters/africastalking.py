@@ -7,8 +7,6 @@ as plain text with a non-2xx status: 5xx is retried, 4xx is not (a wrong key nee
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 
 from hazina_ussd.application.ports import Accepted, Rejected, SendResult
@@ -35,7 +33,7 @@ class AfricasTalkingSms:
             headers={"apiKey": api_key, "Accept": "application/json"},
         )
 
-    def send(self, message_id: uuid.UUID, to: str, text: str) -> SendResult:
+    def send(self, to: str, text: str) -> SendResult:
         form = {"username": self.username, "to": f"+{to.lstrip('+')}", "message": text}
         if self.sender_id:
             form["from"] = self.sender_id

@@ -26,7 +26,7 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
                 phone=Msisdn(event.phone),
                 principal_cents=event.amount_cents,
                 term=event.term,
-                purpose=event.purpose,  # type: ignore[arg-type]
+                purpose=event.purpose,
                 product_type=event.product_type,
                 limit_cents=event.limit_cents,
             )

@@ -122,8 +122,10 @@ def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
                 principal_cents=event.principal_cents,
                 frequency=event.terms.repayment_frequency,
             )
-        case origination.LoanApproved() | origination.LoanRejected() | (
-            origination.LoanDisbursementRequested()
+        case (
+            origination.LoanApproved()
+            | origination.LoanRejected()
+            | (origination.LoanDisbursementRequested())
         ):
             conn.execute(
                 "UPDATE borrower_loans SET origination_status = %s WHERE loan_id = %s",
@@ -273,7 +275,7 @@ class PostgresBorrowerDirectory:
             ).fetchone()
         return _client(row) if row else None
 
-    def borrower(self, client: ClientRecord, today: date) -> tuple[Borrower, History]:
+    def borrower(self, client: ClientRecord) -> tuple[Borrower, History]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             loans = cur.execute(
                 "SELECT * FROM borrower_loans WHERE client_id = %s ORDER BY account_number",
@@ -307,7 +309,9 @@ class PostgresBorrowerDirectory:
             repaid_late=sum(
                 1
                 for r in loans
-                if r["ledger_status"] == "repaid" and r["ever_in_arrears"] and not r["ever_defaulted"]
+                if r["ledger_status"] == "repaid"
+                and r["ever_in_arrears"]
+                and not r["ever_defaulted"]
             ),
             defaulted=sum(1 for r in loans if r["ever_defaulted"]),
             days_in_arrears=max(
@@ -342,7 +346,11 @@ class PostgresBorrowerDirectory:
             soon = [r for r in unpaid if (r.due_on - today).days == days_ahead]
             for kind, found in (("overdue", overdue[-1:]), ("due_soon", soon[:1])):
                 for r in found:
-                    amount = sum(x.unpaid_cents for x in overdue) if kind == "overdue" else r.unpaid_cents
+                    amount = (
+                        sum(x.unpaid_cents for x in overdue)
+                        if kind == "overdue"
+                        else r.unpaid_cents
+                    )
                     yield Reminder(
                         kind=kind,
                         client_id=row["client_id"],
@@ -374,9 +382,7 @@ def _loan(row: dict[str, Any], status: str, movements: tuple[Movement, ...]) -> 
         status=status,
         principal_cents=row["principal_cents"],
         principal_outstanding_cents=max(row["principal_cents"] - row["paid_principal_cents"], 0),
-        interest_outstanding_cents=max(
-            row["total_interest_cents"] - row["paid_interest_cents"], 0
-        ),
+        interest_outstanding_cents=max(row["total_interest_cents"] - row["paid_interest_cents"], 0),
         outstanding_cents=row["outstanding_cents"],
         days_in_arrears=row["days_past_due"],
         next_due=due,

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+
 import structlog
 
 from hazina_ussd.application.ports import (
@@ -52,7 +53,7 @@ class SmsDispatcher:
                     return tried
                 tried += 1
                 try:
-                    result = self.sender.send(message.message_id, message.phone, message.text)
+                    result = self.sender.send(message.phone, message.text)
                 except Exception as exc:  # a network failure: the message waits for its retry
                     result = None
                     error = f"{type(exc).__name__}: {exc}"

@@ -149,7 +149,7 @@ class Ussd(Application[uuid.UUID]):
         access = self._access(client.client_id) if client else None
         borrower = None
         if client is not None:
-            found, history = self.directory.borrower(client, self.clock.now().date())
+            found, history = self.directory.borrower(client)
             limit = borrower_limit(history, self.policy.limit)
             borrower = menu.Borrower(
                 client_id=found.client_id,
@@ -217,7 +217,9 @@ class Ussd(Application[uuid.UUID]):
         pin_hash = self.hasher.hash(pin)
         access = self._access(client.client_id)
         if access is None:
-            access = BorrowerAccess(client_id=client.client_id, pin_hash=pin_hash, language=language)
+            access = BorrowerAccess(
+                client_id=client.client_id, pin_hash=pin_hash, language=language
+            )
         else:
             access.change_pin(pin_hash)
         self._save_once(access)
@@ -334,7 +336,7 @@ class Ussd(Application[uuid.UUID]):
         client = self.directory.client(client_id)
         if client is None:
             raise NotFoundError(f"No client {client_id}")
-        _, history = self.directory.borrower(client, self.clock.now().date())
+        _, history = self.directory.borrower(client)
         return LimitView(client_id, borrower_limit(history, self.policy.limit), history)
 
     def access_language(self, client_id: uuid.UUID) -> Language:

@@ -234,6 +234,13 @@ def _end(session: _Session, screen: str, **values: Any) -> Step:
     return Step(session.state(), text, True, tuple(session.effects))
 
 
+def _who(ctx: Context) -> Borrower:
+    """The borrower: every screen after the first has one (``start`` ends the session without)."""
+    if ctx.borrower is None:
+        raise RuntimeError("a menu screen was reached without a borrower")
+    return ctx.borrower
+
+
 def _loan(ctx: Context, loan_id: str) -> Loan | None:
     borrower = ctx.borrower
     if borrower is None:
@@ -250,8 +257,7 @@ def _limit_cents(ctx: Context) -> int:
 
 def _body(session: _Session, ctx: Context) -> str:
     lang, data, screen = session.language, session.data, session.screen
-    borrower = ctx.borrower
-    assert borrower is not None  # only "start" shows screens without a borrower
+    borrower = _who(ctx)
     footer = FOOTER[lang]
     offer = ctx.offer
     unit = texts.TERM_UNITS.get(offer.frequency, texts.TERM_UNITS["monthly"])[lang]
@@ -285,7 +291,8 @@ def _body(session: _Session, ctx: Context) -> str:
             return _loan_status(_loan(ctx, data["loan"]), lang, footer)
         case "repay_amount":
             loan = _loan(ctx, data["loan"])
-            assert loan is not None
+            if loan is None:
+                return texts.reason("no_balance", lang) + footer
             return texts.screen(
                 screen, lang, account=loan.account_number, owed=kes(loan.outstanding_cents)
             )
@@ -293,7 +300,8 @@ def _body(session: _Session, ctx: Context) -> str:
             return texts.screen(screen, lang, amount=kes(data["amount"]))
         case "statement":
             loan = _loan(ctx, data["loan"])
-            assert loan is not None
+            if loan is None:
+                return texts.reason("no_loans", lang) + footer
             lines = "\n".join(
                 f"{texts.short_day(m.on)} {texts.MOVEMENT_WORDS[m.kind][lang]} {kes(m.amount_cents)}"
                 for m in loan.movements[:5]
@@ -350,8 +358,7 @@ Handler = Callable[[_Session, str, Context], Step]
 
 
 def _setup_id(session: _Session, text: str, ctx: Context) -> Step:
-    borrower = ctx.borrower
-    assert borrower is not None
+    borrower = _who(ctx)
     if _plain_id(text) != _plain_id(borrower.national_id):
         return _render(session, ctx, "wrong_id")
     session.go("setup_pin")
@@ -367,8 +374,7 @@ def _plain_id(text: str) -> str:
 
 
 def _setup_pin(session: _Session, text: str, ctx: Context) -> Step:
-    borrower = ctx.borrower
-    assert borrower is not None
+    borrower = _who(ctx)
     if not is_pin_shaped(text):
         return _render(session, ctx, "pin_format")
     if weakness(text, _plain_id(borrower.national_id)):
@@ -407,8 +413,7 @@ def _login(session: _Session, text: str, ctx: Context) -> Step:
 
 
 def _main(session: _Session, text: str, ctx: Context) -> Step:
-    borrower = ctx.borrower
-    assert borrower is not None
+    borrower = _who(ctx)
     match text:
         case "1":
             if len(borrower.loans) >= ctx.offer.max_open_loans:
@@ -481,9 +486,7 @@ def _apply_term(session: _Session, text: str, ctx: Context) -> Step:
     if not (text.isascii() and text.isdigit()) or len(text) > 3:
         return _render(session, ctx, "digits_only")
     if not offer.min_term <= int(text) <= offer.max_term:
-        return _render(
-            session, ctx, "term_range", minimum=offer.min_term, maximum=offer.max_term
-        )
+        return _render(session, ctx, "term_range", minimum=offer.min_term, maximum=offer.max_term)
     session.go("apply_confirm", **session.data, term=int(text))
     return _render(session, ctx)
 
@@ -534,7 +537,7 @@ def _repay_method(session: _Session, text: str, ctx: Context) -> Step:
     return _render(session, ctx, "invalid_option")
 
 
-def _information(session: _Session, text: str, ctx: Context) -> Step:
+def _information(session: _Session, _text: str, ctx: Context) -> Step:
     """A screen that only shows something: 0 and 00 are handled above; anything else re-asks."""
     return _render(session, ctx, "invalid_option")
 

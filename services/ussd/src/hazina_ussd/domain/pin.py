@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 PIN_LENGTH = 4
 MAX_WRONG_PINS = 3
 # The PINs people choose most (after repeated digits and runs, which are refused by rule).
@@ -17,7 +19,7 @@ def weakness(pin: str, national_id: str) -> str | None:
     common PINs, and the end or start of the borrower's own national ID are refused."""
     if len(set(pin)) == 1:
         return "repeated digits"
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
     if steps in ({1}, {-1}):
         return "a run of digits"
     if pin in COMMON:

@@ -183,7 +183,10 @@ REASONS: dict[str, dict[Language, str]] = {
         "en": "Above your limit of KES {limit}.",
         "sw": "Zaidi ya kikomo chako cha KES {limit}.",
     },
-    "below_minimum": {"en": "The minimum is KES {minimum}.", "sw": "Kiwango cha chini ni KES {minimum}."},
+    "below_minimum": {
+        "en": "The minimum is KES {minimum}.",
+        "sw": "Kiwango cha chini ni KES {minimum}.",
+    },
     "not_multiple": {
         "en": "Enter a multiple of KES {multiple}.",
         "sw": "Weka kigawe cha KES {multiple}.",
@@ -271,13 +274,13 @@ SMS_EXTRA: dict[str, dict[Language, str]] = {
 }
 
 
-def screen(name: str, language: Language, **values: object) -> str:
-    return SCREENS[name][language].format(**values)
+def screen(key: str, language: Language, **values: object) -> str:
+    return SCREENS[key][language].format(**values)
 
 
-def reason(name: str, language: Language, **values: object) -> str:
-    return REASONS[name][language].format(**values)
+def reason(key: str, language: Language, **values: object) -> str:
+    return REASONS[key][language].format(**values)
 
 
-def sms(name: str, language: Language, **values: object) -> str:
-    return SMS[name][language].format(**values)
+def sms(key: str, language: Language, **values: object) -> str:
+    return SMS[key][language].format(**values)

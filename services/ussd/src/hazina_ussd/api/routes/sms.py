@@ -117,4 +117,3 @@ async def notifications(
         )
         for r in rows
     ]
-
