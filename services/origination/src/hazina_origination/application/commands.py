@@ -52,6 +52,8 @@ class InitiateLoan:
     principal_cents: int
     term: int
     purpose: str | None = None
+    # A borrower's application on USSD: at most one loan per application id, ever.
+    application_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
