@@ -7,6 +7,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ussd_harness import client, clock, container, mint, settings, world  # noqa: E402
+from ussd_harness import client, clock, container, mint, settings, world
 
 __all__ = ["client", "clock", "container", "mint", "settings", "world"]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from ussd_harness import MovableClock, Phone, World, make_settings
 from fastapi.testclient import TestClient
+from ussd_harness import MovableClock, Phone, World, make_settings
 
 from hazina_contracts.events import ledger, ussd
 from hazina_servicekit.auth import TokenVerifier
@@ -124,7 +124,9 @@ def test_apply_within_the_limit_once_however_often_the_hop_repeats(
     again = phone.hop()  # Africa's Talking sends the same hop again
     assert done == again and done.startswith("END Application received. Ref U")
 
-    [application] = [e for e in published(container) if isinstance(e, ussd.LoanApplicationRequested)]
+    [application] = [
+        e for e in published(container) if isinstance(e, ussd.LoanApplicationRequested)
+    ]
     assert (application.client_id, application.principal_cents, application.term) == (
         client_id,
         5_000_00,

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -96,9 +96,7 @@ def settings(database_url: str, nats_url: str) -> UssdSettings:
 
 
 @pytest.fixture
-def container(
-    settings: UssdSettings, clock: MovableClock, mint: TokenMint
-) -> Iterator[Container]:
+def container(settings: UssdSettings, clock: MovableClock, mint: TokenMint) -> Iterator[Container]:
     built = build(
         settings,
         clock=clock,
@@ -139,11 +137,18 @@ class World:
             for c in container.service.consumers
         }
 
-    def deliver(self, durable: str, event: ContractEvent, event_id: uuid.UUID | None = None) -> bool:
+    def deliver(
+        self, durable: str, event: ContractEvent, event_id: uuid.UUID | None = None
+    ) -> bool:
         return self.consumers[durable]._apply(envelope(event, event_id))
 
     def client(
-        self, phone: str, *, national_id: str = "29001234", name: str = "Achieng Otieno", approved: bool = True
+        self,
+        phone: str,
+        *,
+        national_id: str = "29001234",
+        name: str = "Achieng Otieno",
+        approved: bool = True,
     ) -> uuid.UUID:
         client_id = uuid.uuid4()
         now = datetime.now(UTC)
@@ -218,8 +223,8 @@ class World:
                 total_interest_cents=2_000_00,
                 total_fees_cents=0,
                 instalments=4,
-                disbursed_on=date.today(),
-                maturity_on=date.today() + timedelta(days=120),
+                disbursed_on=datetime.now(UTC).date(),
+                maturity_on=datetime.now(UTC).date() + timedelta(days=120),
             ),
         )
         return loan_id
