@@ -132,6 +132,8 @@ class Service:
     jobs: Sequence[Job] = ()
     # Long-running loops of the service's own (a dispatcher, an inbox processor).
     workers: Sequence[Worker] = ()
+    # What the service closes on the way out, after its workers stopped (an HTTP client).
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
     # Identity judges tokens from its own tables; every other service follows its revocations.
     follows_revocations: bool = True
     # Close NATS without draining (a drain waits on pull subscriptions longer than a shutdown).
@@ -233,7 +235,7 @@ class Service:
             link=link,
             readiness={"postgres": database_ready, "nats": link.ready},
             workers=self.background(link) if run else [],
-            on_shutdown=[link.close if self.drain_nats else _closer(link)],
+            on_shutdown=[*self.on_stop, link.close if self.drain_nats else _closer(link)],
         )
 
     def http_app(
