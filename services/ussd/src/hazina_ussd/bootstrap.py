@@ -54,7 +54,7 @@ from hazina_ussd.application.ports import Clock, SmsSender
 from hazina_ussd.application.ussd import RateLimits, Ussd, UssdPolicy
 from hazina_ussd.domain.limit import LimitPolicy
 from hazina_ussd.domain.menu import Offer
-from hazina_ussd.settings import UssdSettings, with_simulated_rails
+from hazina_ussd.settings import UssdSettings
 
 SERVICE = "ussd"
 log = structlog.get_logger(__name__)
@@ -125,7 +125,6 @@ def build(
     verifier: TokenVerifier | None = None,
     sender: SmsSender | None = None,
 ) -> Container:
-    settings = with_simulated_rails(settings)
     clock = clock or SystemClock()
     pool = open_store(settings, pool_size=16)
     with pool.connection() as conn:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
 from hazina_servicekit.settings import ServiceSettings, service_config
-
-SIMULATOR_API_KEY = "sim-at-api-key"  # pragma: allowlist secret
 
 
 class UssdSettings(ServiceSettings):
@@ -52,20 +49,3 @@ class UssdSettings(ServiceSettings):
     at_sender_id: str | None = None
     sms_poll_seconds: float = Field(default=0.5, gt=0)
     reminder_days_ahead: int = Field(default=3, ge=1)
-
-
-def with_simulated_rails(
-    settings: UssdSettings, environ: dict[str, str] | None = None
-) -> UssdSettings:
-    """Under ``HAZINA_RAILS=simulated`` SMS go to the local Africa's Talking simulator unless a
-    real base URL and key are given."""
-    environ = dict(os.environ) if environ is None else environ
-    if environ.get("HAZINA_RAILS", "") != "simulated":
-        return settings
-    given = settings.model_fields_set
-    update: dict[str, Any] = {}
-    if "at_base_url" not in given:
-        update["at_base_url"] = f"http://127.0.0.1:{environ.get('AFRICASTALKING_SIM_PORT', '8194')}"
-    if "at_api_key" not in given:
-        update["at_api_key"] = SecretStr(SIMULATOR_API_KEY)
-    return settings.model_copy(update=update)
