@@ -2,7 +2,9 @@
 Africa's Talking posts the hops to /api/ussd; the borrower sets a PIN, sees their savings and
 applies within their limit; origination records an initiated loan assigned to the client's loan
 officer, visible in the staff API; the Africa's Talking simulator has the SMS with the reference,
-and its delivery report marks the message delivered in the staff's SMS log.
+and its delivery report marks the message delivered in the staff's SMS log. Staff approve and
+disburse it (an SMS says the money is sent); the borrower repays the full balance by STK Push on
+the simulated Daraja until the ledger shows the payment and the SMS receipt arrives.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class Phone:
         return response.text
 
 
-def test_a_borrower_applies_on_ussd_and_gets_an_sms(system: Any) -> None:
+def test_a_borrower_applies_and_repays_on_ussd_with_sms_at_each_step(system: Any) -> None:
     with httpx.Client(base_url=system.url, timeout=20) as client:
         token = ok(
             client.post(
@@ -237,3 +239,84 @@ def test_a_borrower_applies_on_ussd_and_gets_an_sms(system: Any) -> None:
 
         [row] = eventually(delivered, "the delivery report to mark the SMS delivered")
         assert row["providerMessageId"] == sms["messageId"]
+
+        # The loan officer takes it on: a guarantor, a credit assessment, approval, disbursement.
+        backer = ok(
+            client.post(
+                "/api/clients/onboard",
+                data={
+                    "name": "Wanjiru Kamau",
+                    "nationalId": "31004456",
+                    "phone": "0712998878",
+                    "residence": "owned",
+                    "businessType": "retail",
+                    "businessLocation": "Kibera",
+                    "nextOfKinName": "Kin",
+                    "nextOfKinPhone": "0722000000",
+                    "nextOfKinRelationship": "sister",
+                    "groupId": group["_id"],
+                },
+                files={"photo": ("me.jpg", _jpeg(), "image/jpeg")},
+                headers=officer,
+            ),
+            201,
+        )["client"]
+        ok(client.put(f"/api/clients/{backer['_id']}/approve", headers=approver))
+        added = ok(
+            client.post(
+                "/api/guarantors",
+                json={"loanId": loan["_id"], "clientId": backer["_id"], "relationship": "Sister"},
+                headers=officer,
+            ),
+            201,
+        )
+        ok(client.put(f"/api/guarantors/{added['_id']}/accept", headers=officer))
+        ok(
+            client.post(
+                "/api/credit-assessments",
+                json={
+                    "loanId": loan["_id"],
+                    "character": 4,
+                    "capacity": 4,
+                    "capital": 4,
+                    "collateral": 3,
+                    "conditions": 4,
+                    "officerNotes": "Applied on USSD",
+                },
+                headers=officer,
+            ),
+            201,
+        )
+        ok(client.put(f"/api/loans/{loan['_id']}/approve", headers=approver))
+        ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=approver), 202)
+
+        def texts_with(words: str) -> Any:
+            sent = client.get(
+                "/sim/africastalking/_control/messages", params={"to": "+254712998877"}
+            ).json()
+            return [m for m in sent if words in m["message"]]
+
+        [paid_out] = eventually(
+            lambda: texts_with("was sent to your M-Pesa"), "the disbursement SMS"
+        )
+        assert "KES 5,000" in paid_out["message"]
+
+        # Status and balance, then repay the whole balance by STK Push.
+        def owed() -> str | None:
+            phone.dial()
+            phone.send(PIN)
+            reply = phone.send("3")
+            return reply if "owes KES" in reply else None
+
+        assert "owes KES 5,750" in eventually(owed, "the ledger's loan account to reach USSD")
+        assert "Pay KES 5,750" in phone.send("1")
+        assert phone.send("1").startswith("END You will get an M-Pesa prompt for KES 5,750")
+
+        def repaid() -> Any:
+            body = ok(client.get(f"/api/repayments/loan/{loan['_id']}", headers=admin))
+            return body["repayments"]
+
+        [repayment] = eventually(repaid, "the STK payment to reach the ledger")
+        [receipt] = eventually(lambda: texts_with("received KES 5,750"), "the SMS receipt")
+        assert "Balance KES 0" in receipt["message"]
+        assert repayment is not None
