@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.database import open_pool
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.runtime import Worker
 from hazina_servicekit.service import (
@@ -64,6 +65,8 @@ log = structlog.get_logger(__name__)
 class Container:
     settings: UssdSettings
     pool: ConnectionPool
+    session_pool: ConnectionPool
+    reads: ConnectionPool
     ussd: Ussd
     sms: PostgresSms
     sessions: PostgresSessionStore
@@ -75,6 +78,8 @@ class Container:
 
     def close(self) -> None:
         self.ussd.close()
+        self.session_pool.close()
+        self.reads.close()
         self.pool.close()
 
 
@@ -131,9 +136,16 @@ def build(
         conn.execute(READ_MODELS_DDL)
         conn.execute(SESSIONS_DDL)
         conn.execute(SMS_DDL)
-    sms = PostgresSms(pool)
-    sessions = PostgresSessionStore(pool)
-    directory = PostgresBorrowerDirectory(pool)
+    # The busy read path (projections, rate windows, the SMS outbox) on connections that commit
+    # each statement by itself: no BEGIN/ROLLBACK round trips around every query.
+    reads = open_pool(settings.database_url, settings.db_schema, max_size=16, autocommit=True)
+    sms = PostgresSms(reads)
+    # A hop holds its session's row lock while it reads the projections and the event store; the
+    # sessions have a pool of their own so a hop never waits for a connection another hop holds
+    # while that hop waits for one too.
+    session_pool = open_pool(settings.database_url, settings.db_schema, max_size=24)
+    sessions = PostgresSessionStore(session_pool)
+    directory = PostgresBorrowerDirectory(reads)
     policy = policy_of(settings)
     ussd = Ussd(
         event_store(settings, pool_size=10),
@@ -142,7 +154,7 @@ def build(
             time_cost=settings.pin_argon2_time_cost, memory_kib=settings.pin_argon2_memory_kib
         ),
         sessions=sessions,
-        rates=PostgresRateLimiter(pool),
+        rates=PostgresRateLimiter(reads),
         directory=directory,
         outbox=sms,
         policy=policy,
@@ -151,6 +163,8 @@ def build(
     container = Container(
         settings=settings,
         pool=pool,
+        session_pool=session_pool,
+        reads=reads,
         ussd=ussd,
         sms=sms,
         sessions=sessions,

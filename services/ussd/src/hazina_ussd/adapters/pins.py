@@ -7,7 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class Argon2PinHasher:
-    def __init__(self, *, time_cost: int = 2, memory_kib: int = 19_456) -> None:
+    def __init__(self, *, time_cost: int, memory_kib: int) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
 
     def hash(self, pin: str) -> str:

@@ -276,20 +276,27 @@ class PostgresBorrowerDirectory:
         return _client(row) if row else None
 
     def borrower(self, client: ClientRecord) -> tuple[Borrower, History]:
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            loans = cur.execute(
+        # Three queries in one round trip (a pipeline): this runs on every hop.
+        with self.pool.connection() as conn, conn.pipeline():
+            loans_cur = conn.cursor(row_factory=dict_row)
+            moves_cur = conn.cursor(row_factory=dict_row)
+            savings_cur = conn.cursor(row_factory=dict_row)
+            loans_cur.execute(
                 "SELECT * FROM borrower_loans WHERE client_id = %s ORDER BY account_number",
                 (client.client_id,),
-            ).fetchall()
-            moves = cur.execute(
+            )
+            moves_cur.execute(
                 """SELECT m.* FROM borrower_movements m JOIN borrower_loans l USING (loan_id)
-                   WHERE l.client_id = %s ORDER BY m.occurred_at DESC""",
+                   WHERE l.client_id = %s ORDER BY m.occurred_at DESC LIMIT 50""",
                 (client.client_id,),
-            ).fetchall()
-            savings = cur.execute(
+            )
+            savings_cur.execute(
                 "SELECT balance_cents FROM borrower_savings WHERE client_id = %s",
                 (client.client_id,),
-            ).fetchone()
+            )
+            loans = loans_cur.fetchall()
+            moves = moves_cur.fetchall()
+            savings = savings_cur.fetchone()
         by_loan: dict[uuid.UUID, list[Movement]] = {}
         for m in moves:
             by_loan.setdefault(m["loan_id"], []).append(

@@ -4,7 +4,7 @@ instance of the service, so any instance answers the next hop of a session."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from hazina_ussd.application.ports import StoredSession
+from hazina_ussd.application.ports import RateCheck, StoredSession
 
 DDL = """
 CREATE TABLE IF NOT EXISTS ussd_sessions (
@@ -102,22 +102,28 @@ class PostgresSessionStore:
 
 
 class PostgresRateLimiter:
-    """Fixed windows counted in one upsert: the same count whichever instance a hop reaches."""
+    """Fixed windows counted in one upsert for every key of a hop: the same count whichever
+    instance a hop reaches, in one round trip (an autocommit pool)."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
 
-    def allow(self, key: str, limit: int, window_seconds: int, now: datetime) -> bool:
+    def allow(self, checks: Sequence[RateCheck], now: datetime) -> bool:
         epoch = int(now.timestamp())
-        start = datetime.fromtimestamp(epoch - epoch % window_seconds, tz=now.tzinfo)
+        rows = [
+            (c.key, datetime.fromtimestamp(epoch - epoch % c.window_seconds, tz=now.tzinfo))
+            for c in checks
+        ]
+        values = ", ".join(["(%s, %s, 1)"] * len(rows))
         with self.pool.connection() as conn:
-            row = conn.execute(
-                """INSERT INTO rate_windows (key, window_start, hits) VALUES (%s, %s, 1)
-                   ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1
-                   RETURNING hits""",
-                (key, start),
-            ).fetchone()
-        return row is not None and int(row[0]) <= limit
+            counted = conn.execute(
+                f"""INSERT INTO rate_windows (key, window_start, hits) VALUES {values}
+                    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1
+                    RETURNING key, hits""",  # noqa: S608 (placeholders only)
+                [v for row in rows for v in row],
+            ).fetchall()
+        limits = {c.key: c.limit for c in checks}
+        return all(int(hits) <= limits[key] for key, hits in counted)
 
 
 class PostgresJobRuns:

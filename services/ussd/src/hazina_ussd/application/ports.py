@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,8 +45,17 @@ class SessionStore(Protocol):
     ) -> AbstractContextManager[SessionHandle]: ...
 
 
+@dataclass(frozen=True)
+class RateCheck:
+    key: str
+    limit: int
+    window_seconds: int
+
+
 class RateLimiter(Protocol):
-    def allow(self, key: str, limit: int, window_seconds: int, now: datetime) -> bool: ...
+    def allow(self, checks: Sequence[RateCheck], now: datetime) -> bool:
+        """Count one hit on every key; True when none is over its limit."""
+        ...
 
 
 @dataclass(frozen=True)

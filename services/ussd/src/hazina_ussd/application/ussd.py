@@ -24,6 +24,7 @@ from hazina_ussd.application.ports import (
     Clock,
     Notice,
     PinHasher,
+    RateCheck,
     RateLimiter,
     SessionStore,
     SmsOutbox,
@@ -35,6 +36,12 @@ from hazina_ussd.domain.requests import LoanApplication, RepaymentPrompt, refere
 from hazina_ussd.domain.texts import Language, kes
 
 log = structlog.get_logger(__name__)
+
+
+# Screens whose answer is a PIN (or that lead to setting one): they read the access record.
+PIN_SCREENS = frozenset(
+    {"closed", "setup_id", "setup_pin", "confirm_pin", "login", "pin_current", "pin_new"}
+)
 
 
 class NotFoundError(Exception):
@@ -103,9 +110,11 @@ class Ussd(Application[uuid.UUID]):
         now = self.clock.now()
         rates = self.policy.rates
         language = self.policy.default_language
-        if not self.rates.allow(
-            f"phone:{hop.phone}", rates.per_phone, rates.per_phone_window_seconds, now
-        ) or not self.rates.allow(f"session:{hop.session_id}", rates.per_session, 3600, now):
+        checks = [
+            RateCheck(f"phone:{hop.phone}", rates.per_phone, rates.per_phone_window_seconds),
+            RateCheck(f"session:{hop.session_id}", rates.per_session, 3600),
+        ]
+        if not self.rates.allow(checks, now):
             return "END " + texts.screen("busy", language)
         with self.sessions.open(hop.session_id, hop.phone, now) as session:
             stored = session.stored
@@ -126,7 +135,7 @@ class Ussd(Application[uuid.UUID]):
 
     def _run(self, hop: Hop, state: dict[str, Any] | None, last_text: str) -> menu.Step:
         client = self.directory.client_by_phone(hop.phone)
-        ctx = self._context(hop, client)
+        ctx = self._context(hop, client, state)
         if state is None:
             step = menu.start(ctx)
             parts = hop.text.split("*") if hop.text else []
@@ -142,11 +151,16 @@ class Ussd(Application[uuid.UUID]):
             step = menu.answer(step.state, part, ctx)
             if step.effects and client is not None:
                 self._carry_out(hop, client, ctx, step.effects, attempt=f"{hop.text}#{index}")
-                ctx = self._context(hop, client)
+                ctx = self._context(hop, client, step.state)
         return step
 
-    def _context(self, hop: Hop, client: ClientRecord | None) -> menu.Context:
-        access = self._access(client.client_id) if client else None
+    def _context(
+        self, hop: Hop, client: ClientRecord | None, state: dict[str, Any] | None
+    ) -> menu.Context:
+        # Past the PIN, a session needs the access record only where a PIN is asked again: the
+        # language is in the session, and a lock cannot happen without a PIN being asked.
+        signed_in = state is not None and state.get("screen") not in PIN_SCREENS
+        access = self._access(client.client_id) if client and not signed_in else None
         borrower = None
         if client is not None:
             found, history = self.directory.borrower(client)
@@ -165,16 +179,20 @@ class Ussd(Application[uuid.UUID]):
         def verify(pin: str) -> bool:
             return pin_hash is not None and self.hasher.verify(pin_hash, pin)
 
-        return menu.Context(
-            borrower=borrower,
-            access=menu.Access(
+        if signed_in and state is not None:
+            known = menu.Access(has_pin=True, language=cast(Language, state.get("lang", "en")))
+        else:
+            known = menu.Access(
                 has_pin=access is not None,
                 locked=bool(access and access.locked),
                 wrong_pins=access.wrong_pins if access else 0,
                 language=cast(Language, access.language)
                 if access
                 else self.policy.default_language,
-            ),
+            )
+        return menu.Context(
+            borrower=borrower,
+            access=known,
             offer=self.policy.offer,
             verify_pin=verify,
             reference=reference_of(request_id(hop.session_id, "application")),
