@@ -54,7 +54,6 @@ def test_write_stored_events(
     other.dial()
     for step in ("29001235", PIN, PIN, "3", "1", "1"):  # sign up, then repay by STK Push
         other.send(step)
-    path = write_fixture(
+    write_fixture(
         container.ussd, HERE / "fixtures" / "stored_events", release=release, service="ussd"
     )
-    print(f"wrote {path}")
