@@ -78,6 +78,7 @@ class Container:
 
     def close(self) -> None:
         self.ussd.close()
+        self.dispatcher.sender.close()
         self.session_pool.close()
         self.reads.close()
         self.pool.close()

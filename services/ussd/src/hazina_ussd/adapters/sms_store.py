@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS sms_messages (
     provider_message_id text UNIQUE,
     attempts integer NOT NULL DEFAULT 0,
     last_error text,
-    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    next_attempt_at timestamptz NOT NULL DEFAULT '-infinity',  -- a new message is due at once
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );

@@ -127,6 +127,8 @@ class SmsSender(Protocol):
 
     def send(self, to: str, text: str) -> SendResult: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Outgoing:
