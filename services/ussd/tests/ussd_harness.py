@@ -149,6 +149,7 @@ class World:
         national_id: str = "29001234",
         name: str = "Achieng Otieno",
         approved: bool = True,
+        loan_officer_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
         client_id = uuid.uuid4()
         now = datetime.now(UTC)
@@ -163,7 +164,7 @@ class World:
                 national_id=national_id,
                 phone=phone,
                 status="pending",
-                loan_officer_id=uuid.uuid4(),
+                loan_officer_id=loan_officer_id or uuid.uuid4(),
             ),
         )
         if approved:
