@@ -93,7 +93,7 @@ def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(
     loan = world.approved_loan(officer)
     for _ in range(3):
         world.ok(
-            world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers),
+            world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.disburser.headers),
             202,
         )
     detail = world.loan(loan["_id"])
@@ -143,7 +143,7 @@ def _disbursing(world: Any) -> tuple[dict[str, Any], str]:
     officer = world.staff("loan_officer")
     loan = world.approved_loan(officer)
     started = world.ok(
-        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202
+        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.disburser.headers), 202
     )
     return loan, started["transactionId"]
 
@@ -216,7 +216,7 @@ def test_a_failed_disbursement_goes_back_to_approved_with_the_reason_and_can_be_
     assert stored_event_names(world, loan["_id"]).count("DisbursementFailed") == 1
 
     retried = world.ok(
-        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202
+        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.disburser.headers), 202
     )
     assert retried["transactionId"] != first_attempt
     stale = make_envelope(failed(loan, first_attempt))  # the old attempt reported again, late
@@ -335,7 +335,7 @@ def test_ledger_loan_states_apply_once_and_an_older_state_never_overwrites_a_new
     product = world.product(requirePriorRepaidLoan=True)
     world.savings(loan["clientId"]["_id"], 1_000_000)
     borrower = {"nationalId": loan["clientId"]["nationalId"]}
-    world.ok(world.initiate(world.super_admin, borrower, product), 201)
+    world.ok(world.initiate(world.initiator, borrower, product), 201)
 
 
 def _disbursed(world: Any, nats_url: str) -> dict[str, Any]:

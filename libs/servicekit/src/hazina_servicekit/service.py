@@ -114,6 +114,8 @@ class Runtime:
     readiness: dict[str, ReadinessCheck]
     workers: list[Worker]
     on_shutdown: list[Callable[[], Awaitable[None]]]
+    settings: ServiceSettings
+    verifier: TokenVerifier | None = None
 
 
 @dataclass
@@ -132,6 +134,8 @@ class Service:
     jobs: Sequence[Job] = ()
     # Long-running loops of the service's own (a dispatcher, an inbox processor).
     workers: Sequence[Worker] = ()
+    # How its API judges staff tokens (identity's own keys, or identity's JWKS for the others).
+    verifier: TokenVerifier | None = None
     # What the service closes on the way out, after its workers stopped (an HTTP client).
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
     # Identity judges tokens from its own tables; every other service follows its revocations.
@@ -236,6 +240,8 @@ class Service:
             readiness={"postgres": database_ready, "nats": link.ready},
             workers=self.background(link) if run else [],
             on_shutdown=[*self.on_stop, link.close if self.drain_nats else _closer(link)],
+            settings=self.settings,
+            verifier=self.verifier,
         )
 
     def http_app(
@@ -274,11 +280,11 @@ class Service:
 
 def service_app(
     name: str,
-    *,
-    title: str,
     runtime: Runtime,
-    settings: ServiceSettings,
-    verifier: TokenVerifier,
+    *,
+    title: str | None = None,
+    settings: ServiceSettings | None = None,
+    verifier: TokenVerifier | None = None,
     state: Mapping[str, object],
     errors: Mapping[type[Exception], int],
     opening: Sequence[Callable[[], Awaitable[None]]] = (),
@@ -289,7 +295,12 @@ def service_app(
     and error model every service shares, ``app.state`` for its dependencies, its health routes.
 
     ``opening`` runs before the workers start, ``closing`` after they stopped (with the runtime's).
+    The settings and token verifier are the runtime's unless given; the title is "Hazina <name>".
     """
+    settings = settings or runtime.settings
+    verifier = verifier or runtime.verifier
+    if verifier is None:
+        raise ValueError(f"{name} has no token verifier: declare Service(verifier=...)")
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -298,7 +309,9 @@ def service_app(
         async with running_workers(runtime.workers, on_shutdown=[*closing, *runtime.on_shutdown]):
             yield
 
-    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, **document_urls(name))
+    app = FastAPI(
+        title=title or f"Hazina {name}", version="0.1.0", lifespan=lifespan, **document_urls(name)
+    )
     for key, value in state.items():
         setattr(app.state, key, value)
     app.state.token_verifier = verifier

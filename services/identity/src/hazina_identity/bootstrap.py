@@ -13,16 +13,19 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
+from hazina_identity.adapters import oversight
 from hazina_identity.adapters.contract_mapping import to_contract
 from hazina_identity.adapters.login_attempts import PostgresLoginAttempts
 from hazina_identity.adapters.passwords import Argon2Hasher
 from hazina_identity.adapters.sessions import PostgresSessionStore, StoredRevocations
 from hazina_identity.adapters.signing_keys import SigningKeys
 from hazina_identity.adapters.system import SystemClock
+from hazina_identity.adapters.system_log import FileSystemLog
 from hazina_identity.adapters.user_directory import DDL as DIRECTORY_DDL
 from hazina_identity.adapters.user_directory import UserDirectory, apply_user_event
 from hazina_identity.api.app import create_app
 from hazina_identity.api.deps import IdentityApi
+from hazina_identity.api.routes.oversight import OversightApi
 from hazina_identity.application.identity import Identity, generate_password
 from hazina_identity.application.ports import Clock
 from hazina_identity.domain.login_throttle import ThrottlePolicy
@@ -47,6 +50,7 @@ class Container:
     parking: ParkingLot
     verifier: TokenVerifier
     clock: Clock
+    oversight: OversightApi
     service: Service = field(init=False)
 
     def close(self) -> None:
@@ -89,6 +93,7 @@ def build(
     projection = Projection(
         identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL, parking=parking
     )
+    oversight.prepare(pool)
     container = Container(
         settings=settings,
         pool=pool,
@@ -106,6 +111,11 @@ def build(
             revocations=StoredRevocations(pool),
         ),
         clock=clock,
+        oversight=OversightApi(
+            audit=oversight.PostgresAuditTrail(pool),
+            notifications=oversight.PostgresNotifications(pool),
+            system_log=FileSystemLog(settings.system_log_path),
+        ),
     )
     container.service = Service(
         name=SERVICE,
@@ -114,7 +124,9 @@ def build(
         pool=pool,
         parking=parking,
         relay=Relay(Stream.IDENTITY, to_contract),
+        consumers=oversight.consumers(),  # the audit log and staff notifications
         projections=[projection],
+        verifier=container.verifier,
         http=lambda runtime: http_app(container, runtime),
         # Identity refuses revoked tokens from its own tables (the verifier above).
         follows_revocations=False,
@@ -157,18 +169,13 @@ def seed_super_admin(container: Container) -> None:
 
 def http_app(container: Container, runtime: Runtime) -> FastAPI:
     """Identity's HTTP app over the parts ``build`` made, with the workers ``runtime`` brings."""
-    return create_app(
-        settings=container.settings,
-        api=IdentityApi(
-            identity=container.identity,
-            directory=container.directory,
-            directory_projection=container.directory_projection,
-            parking=container.parking,
-        ),
-        verifier=container.verifier,
-        jwks=container.keys.jwks,
-        runtime=runtime,
+    api = IdentityApi(
+        identity=container.identity,
+        directory=container.directory,
+        directory_projection=container.directory_projection,
+        parking=container.parking,
     )
+    return create_app(api, runtime, oversight_api=container.oversight, jwks=container.keys.jwks)
 
 
 def build_http_app(container: Container) -> FastAPI:

@@ -107,6 +107,7 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
         relay=Relay(Stream.ORIGINATION, to_contract),
         consumers=consumers(app),
         projections=[projection],
+        verifier=container.verifier,
         http=lambda runtime: http_app(container, runtime),
     )
     container.service.start()
@@ -124,21 +125,16 @@ def upload_signing_key(settings: OriginationSettings) -> bytes:
 
 def http_app(container: Container, runtime: Runtime) -> FastAPI:
     """Origination's HTTP app over the parts ``build`` made, with the workers ``runtime`` brings."""
-    return create_app(
-        settings=container.settings,
-        api=OriginationApi(
-            app=container.app,
-            read_models=container.read_models,
-            projection=container.projection,
-            parking=container.parking,
-            photos=container.photos,
-            read_import_file=read_rows,
-            links=container.links,
-        ),
-        verifier=container.verifier,
-        runtime=runtime,
-        max_import_bytes=container.settings.max_import_bytes,
+    api = OriginationApi(
+        app=container.app,
+        read_models=container.read_models,
+        projection=container.projection,
+        parking=container.parking,
+        photos=container.photos,
+        read_import_file=read_rows,
+        links=container.links,
     )
+    return create_app(api, runtime, max_import_bytes=container.settings.max_import_bytes)
 
 
 def build_http_app(container: Container) -> FastAPI:

@@ -252,7 +252,8 @@ def build(
         projections=[projection],
         workers=own_workers(container),
         on_stop=[daraja.aclose],
-        drain_nats=False,  # a drain waits on pull subscriptions far longer than a shutdown should
+        drain_nats=False,
+        verifier=container.verifier,  # a drain waits on pull subscriptions far longer than a shutdown should
         http=lambda runtime: http_app(container, runtime),
     )
     container.service.start()
@@ -346,7 +347,7 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
         pull_window_seconds=settings.pull_window_seconds,
         ownership=container.ownership,
     )
-    return create_app(settings=settings, api=api, verifier=container.verifier, runtime=runtime)
+    return create_app(api, runtime)
 
 
 def build_app(
@@ -354,5 +355,5 @@ def build_app(
 ) -> FastAPI:
     """The gateway's HTTP app (``verifier`` replaces the one ``build`` chose: a test's)."""
     if verifier is not None:
-        container.verifier = verifier
+        container.verifier = container.service.verifier = verifier
     return container.service.http_app(nats_name=nats_name)

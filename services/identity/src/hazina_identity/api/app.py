@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from hazina_identity.api.deps import SUPER_ADMIN, IdentityApi, get_parking
-from hazina_identity.api.routes import auth, users
+from hazina_identity.api.routes import auth, oversight, users
 from hazina_identity.application.identity import (
     ConcurrentChangeError,
     InvalidCredentialsError,
@@ -25,13 +25,11 @@ from hazina_identity.domain.errors import (
     UnknownRoleError,
     UserInactiveError,
 )
-from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import error_body
 from hazina_servicekit.health import Health, health_payload
 from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.service import Runtime, service_app
-from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     PasswordPolicyError: 400,
@@ -49,20 +47,16 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
 
 
 def create_app(
-    *,
-    settings: ServiceSettings,
     api: IdentityApi,
-    verifier: TokenVerifier,
-    jwks: Callable[[], dict[str, object]],
     runtime: Runtime,
+    *,
+    oversight_api: oversight.OversightApi,
+    jwks: Callable[[], dict[str, object]],
 ) -> FastAPI:
     app = service_app(
         "identity",
-        title="Hazina identity",
-        runtime=runtime,
-        settings=settings,
-        verifier=verifier,
-        state={"identity_api": api},
+        runtime,
+        state={"identity_api": api, "oversight_api": oversight_api},
         errors=DOMAIN_ERRORS,
     )
 
@@ -76,6 +70,7 @@ def create_app(
 
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(oversight.router)
     # Identity is administered by the super admin alone (as /api/users is).
     app.include_router(
         parked_events_router(

@@ -14,6 +14,7 @@ from hazina_origination.api.routes import (
     guarantors,
     loan_officers,
     loans,
+    officer_performance,
     products,
     uploads,
 )
@@ -28,12 +29,10 @@ from hazina_origination.domain.errors import (
 )
 from hazina_origination.domain.photo import PhotoTooLargeError
 from hazina_origination.domain.roles import APPROVER_ADMIN, INITIATOR_ADMIN, SUPER_ADMIN
-from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.errors import error_body
 from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.service import Runtime, service_app
-from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     PhotoTooLargeError: 400,
@@ -49,20 +48,12 @@ ADMINS = (SUPER_ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN)  # see and resolve parke
 
 
 def create_app(
-    *,
-    settings: ServiceSettings,
-    api: OriginationApi,
-    verifier: TokenVerifier,
-    runtime: Runtime,
-    max_import_bytes: int = 20 * 1024 * 1024,
+    api: OriginationApi, runtime: Runtime, *, max_import_bytes: int = 20 * 1024 * 1024
 ) -> FastAPI:
     upload_limit = api.app.max_photo_bytes + MULTIPART_OVERHEAD
     app = service_app(
         "origination",
-        title="Hazina origination",
-        runtime=runtime,
-        settings=settings,
-        verifier=verifier,
+        runtime,
         state={"origination_api": api},
         errors=DOMAIN_ERRORS,
         body_limit_overrides=[
@@ -86,6 +77,7 @@ def create_app(
         assessments,
         uploads,
         admin,
+        officer_performance,  # before loan_officers: its literal path is not an officer's id
         loan_officers,
     ):
         app.include_router(module.router)

@@ -13,11 +13,9 @@ from hazina_payments_gateway.domain.errors import (
     NotRetryableError,
 )
 from hazina_payments_gateway.domain.rules import GatewayRuleError
-from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.service import Runtime, service_app
-from hazina_servicekit.settings import ServiceSettings
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     DisbursementNotFoundError: 404,
@@ -35,21 +33,13 @@ def redact_callback_token(path: str) -> str:
     return path
 
 
-def create_app(
-    *,
-    settings: ServiceSettings,
-    api: GatewayApi,
-    verifier: TokenVerifier,
-    runtime: Runtime,
-) -> FastAPI:
+def create_app(api: GatewayApi, runtime: Runtime) -> FastAPI:
     # Callbacks are stored before they are answered: the inbox's connection is open before the
     # first request and closed after the workers stopped.
     app = service_app(
         "payments",
+        runtime,
         title="Hazina payments gateway",
-        runtime=runtime,
-        settings=settings,
-        verifier=verifier,
         state={"gateway_api": api},
         errors=DOMAIN_ERRORS,
         opening=[api.inbox_writer.open],
