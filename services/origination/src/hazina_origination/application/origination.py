@@ -489,7 +489,7 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        self._retrying(attempt)
+        retry_on_conflict(attempt)
 
     def _guarantees_of(self, client_id: uuid.UUID) -> ClientGuarantees:
         try:
@@ -553,7 +553,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan, client)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def cancel_loan(self, loan_id: uuid.UUID, reason: str | None, actor: Actor) -> Loan:
         def attempt() -> Loan:
@@ -564,7 +564,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan, client)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def mark_application_fee_paid(self, loan_id: uuid.UUID, actor: Actor) -> Loan:
         def attempt() -> Loan:
