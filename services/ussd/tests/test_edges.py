@@ -14,7 +14,7 @@ from hazina_servicekit.stored_events import unpinned_topics
 from hazina_ussd.bootstrap import Container
 from hazina_ussd.domain import texts
 from hazina_ussd.domain.limit import History, LimitPolicy, borrower_limit
-from hazina_ussd.domain.schedule import instalments
+from hazina_ussd.domain.schedule import equal_shares, instalments
 
 LONG = {
     "name": "W" * texts.NAME_LIMIT,
@@ -81,7 +81,7 @@ def test_the_limit_formula_and_its_breakdown() -> None:
 
 
 def test_instalments_add_up_to_the_total_to_the_cent() -> None:
-    rows = instalments(10_001_00, 3, date(2026, 1, 31), "monthly", 0)
+    rows = instalments(equal_shares(10_001_00, 3, date(2026, 1, 31), "monthly"), 0)
     assert sum(r.amount_cents for r in rows) == 10_001_00
     assert [r.due_on for r in rows] == [date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
 

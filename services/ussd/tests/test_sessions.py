@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from ussd_harness import MovableClock, Phone, World, make_settings
 
-from hazina_contracts.events import ledger, ussd
+from hazina_contracts.events import ledger, origination, ussd
 from hazina_servicekit.auth import TokenVerifier
 from hazina_ussd.adapters.contract_mapping import to_contract
 from hazina_ussd.bootstrap import Container, build
@@ -281,3 +281,68 @@ def test_the_seed_path_answers_too(client: TestClient) -> None:
 def test_requests_have_ids_from_the_session() -> None:
     assert LoanApplication.create_id("s1") == request_id("s1", "application")
     assert RepaymentPrompt.create_id("s1") != LoanApplication.create_id("s1")
+
+
+def test_the_next_instalment_is_the_ledgers_own_when_it_sends_the_schedule(
+    client: TestClient, world: World
+) -> None:
+    client_id = world.client("254711000015")
+    loan_id = uuid.uuid4()
+    today = datetime.now(UTC).date()
+    world.deliver(
+        "ledger",
+        ledger.LoanAccountOpenedV2(
+            occurred_at=datetime.now(UTC),
+            loan_id=loan_id,
+            client_id=client_id,
+            principal_cents=3_000_00,
+            total_interest_cents=300_00,
+            total_fees_cents=0,
+            instalments=2,
+            disbursed_on=today,
+            maturity_on=today + timedelta(days=60),
+            schedule=[
+                ledger.ScheduledInstalment(
+                    number=1,
+                    due_on=today + timedelta(days=30),
+                    principal_cents=1_000_00,
+                    interest_cents=150_00,
+                    fee_cents=0,
+                ),
+                ledger.ScheduledInstalment(
+                    number=2,
+                    due_on=today + timedelta(days=60),
+                    principal_cents=2_000_00,
+                    interest_cents=150_00,
+                    fee_cents=0,
+                ),
+            ],
+        ),
+    )
+    world.deliver(
+        "origination",
+        origination.LoanInitiated(
+            occurred_at=datetime.now(UTC),
+            actor_id=None,
+            loan_id=loan_id,
+            account_number="4810000033",
+            client_id=client_id,
+            group_id=None,
+            loan_officer_id=None,
+            principal_cents=3_000_00,
+            terms=origination.LoanTerms(
+                product_id=uuid.uuid4(),
+                product_name="Binafsi",
+                interest_method="flat",
+                interest_rate_percent="5",
+                interest_rate_period="month",
+                repayment_frequency="monthly",
+                term=2,
+            ),
+        ),
+    )  # after the ledger's event: the row is whole whichever came first
+    phone = Phone(client, "254711000015")
+    signed_up(phone)
+    status = phone.send("2")
+    due = (today + timedelta(days=30)).strftime("%d/%m/%Y")
+    assert f"Next KES 1,150 on {due}" in status and "Loan 4810000033" in status

@@ -15,13 +15,14 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.events import ledger, origination
 from hazina_ussd.application.ports import ClientRecord, Reminder
 from hazina_ussd.domain.limit import History
 from hazina_ussd.domain.menu import Borrower, Loan, Movement
-from hazina_ussd.domain.schedule import instalments, next_instalment
+from hazina_ussd.domain.schedule import equal_shares, instalments, next_instalment
 
 DDL = """
 CREATE TABLE IF NOT EXISTS borrower_clients (
@@ -46,6 +47,7 @@ CREATE TABLE IF NOT EXISTS borrower_loans (
     total_fees_cents bigint NOT NULL DEFAULT 0,
     instalments integer NOT NULL DEFAULT 1,
     disbursed_on date,
+    schedule jsonb,
     paid_principal_cents bigint NOT NULL DEFAULT 0,
     paid_interest_cents bigint NOT NULL DEFAULT 0,
     paid_fees_cents bigint NOT NULL DEFAULT 0,
@@ -146,6 +148,17 @@ def apply_ledger(event: object, conn: psycopg.Connection[Any]) -> None:
                 total_fees_cents=event.total_fees_cents,
                 instalments=event.instalments,
                 disbursed_on=event.disbursed_on,
+                schedule=Jsonb(
+                    [
+                        [
+                            row.due_on.isoformat(),
+                            row.principal_cents + row.interest_cents + row.fee_cents,
+                        ]
+                        for row in event.schedule
+                    ]
+                )
+                if isinstance(event, ledger.LoanAccountOpenedV2)
+                else None,
                 outstanding_cents=event.principal_cents
                 + event.total_interest_cents
                 + event.total_fees_cents,
@@ -345,9 +358,7 @@ class PostgresBorrowerDirectory:
                      AND coalesce(l.ledger_status, '') NOT IN ('repaid', 'written_off')"""
             ).fetchall()
         for row in rows:
-            rows_due = instalments(
-                _total(row), row["instalments"], row["disbursed_on"], row["frequency"], _paid(row)
-            )
+            rows_due = instalments(_schedule(row), _paid(row))
             unpaid = [r for r in rows_due if r.unpaid_cents > 0]
             overdue = [r for r in unpaid if r.due_on < today]
             soon = [r for r in unpaid if (r.due_on - today).days == days_ahead]
@@ -373,6 +384,13 @@ def _total(row: dict[str, Any]) -> int:
     return int(row["principal_cents"] + row["total_interest_cents"] + row["total_fees_cents"])
 
 
+def _schedule(row: dict[str, Any]) -> list[tuple[date, int]]:
+    """The ledger's own schedule (v2), or equal shares from its totals (v1)."""
+    if row["schedule"]:
+        return [(date.fromisoformat(due), int(amount)) for due, amount in row["schedule"]]
+    return equal_shares(_total(row), row["instalments"], row["disbursed_on"], row["frequency"])
+
+
 def _paid(row: dict[str, Any]) -> int:
     return int(row["paid_principal_cents"] + row["paid_interest_cents"] + row["paid_fees_cents"])
 
@@ -380,9 +398,7 @@ def _paid(row: dict[str, Any]) -> int:
 def _loan(row: dict[str, Any], status: str, movements: tuple[Movement, ...]) -> Loan:
     due = None
     if row["opened"] and row["disbursed_on"] is not None:
-        due = next_instalment(
-            _total(row), row["instalments"], row["disbursed_on"], row["frequency"], _paid(row)
-        )
+        due = next_instalment(_schedule(row), _paid(row))
     return Loan(
         loan_id=row["loan_id"],
         account_number=row["account_number"],
