@@ -46,8 +46,6 @@ class _Handle:
     def __init__(self, conn: psycopg.Connection[Any], session_id: str, phone: str, now: datetime):
         self.conn = conn
         self.session_id = session_id
-        self.phone = phone
-        self.now = now
         with conn.cursor(row_factory=dict_row) as cur:
             row = cur.execute(
                 "SELECT state, last_text, last_reply, expires_at FROM ussd_sessions "
