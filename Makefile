@@ -8,7 +8,7 @@ VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 PY := $(VENV)/bin/python
 
-.PHONY: help uv-installed install run replay verify lint secrets secrets-baseline fmt schemas caddyfile test e2e bench bench-ledger bench-c2b clean
+.PHONY: help uv-installed install run replay verify lint secrets secrets-baseline fmt schemas caddyfile test e2e bench bench-ledger bench-c2b bench-ussd clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -74,13 +74,16 @@ test-%: $(SYNC_STAMP) ## one package's tests alone, e.g. make test-identity
 e2e: $(SYNC_STAMP) ## only the end-to-end tests through the front door
 	$(PY) -m hazina_devstack with-infra -- $(VENV)/bin/pytest tests/e2e
 
-bench: bench-ledger bench-c2b ## every benchmark (prints measured figures)
+bench: bench-ledger bench-c2b bench-ussd ## every benchmark (prints measured figures)
 
 bench-ledger: $(SYNC_STAMP) ## ledger write path, replay and memory (issue 4)
 	$(PY) -m hazina_devstack with-infra -- $(PY) bench/ledger_bench.py
 
 bench-c2b: $(SYNC_STAMP) ## C2B confirmations through the front door (issue 5)
 	$(PY) -m hazina_devstack with-infra -- $(PY) bench/c2b_bench.py
+
+bench-ussd: $(SYNC_STAMP) ## five-step USSD sessions at 64 concurrent through the front door (issue 13)
+	$(PY) -m hazina_devstack with-infra -- $(PY) bench/ussd_bench.py
 
 clean: ## remove local state (embedded databases, logs) and the virtualenv
 	rm -rf .devstack $(VENV)

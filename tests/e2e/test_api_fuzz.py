@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 pytestmark = pytest.mark.e2e
-SERVICES = ["identity", "origination", "ledger", "payments"]
+SERVICES = ["identity", "origination", "ledger", "payments", "ussd"]
 
-# Generated requests per operation (valid and invalid together). Small enough that the four
+# Generated requests per operation (valid and invalid together). Small enough that the five
 # services' ~100 operations take a minute or two on a 2-core machine.
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [

@@ -48,3 +48,20 @@ def test_what_the_environment_sets_wins() -> None:
 
     assert not set(added) & set(environ)
     assert "MPESA_SECURITY_CREDENTIAL" not in added  # a certificate was given: no stand-in
+
+
+def test_simulated_rails_send_the_ussd_services_sms_to_the_local_simulator() -> None:
+    from hazina_devstack.rails import SIMULATOR_AT_API_KEY
+    from hazina_ussd.settings import UssdSettings
+
+    environ = {
+        "HAZINA_RAILS": "simulated",
+        "AFRICASTALKING_SIM_PORT": "9194",
+        "DATABASE_URL": "postgresql://unused",
+    }
+
+    settings = UssdSettings(**{**environ, **simulated_rails(environ)})  # type: ignore[arg-type]
+
+    assert settings.at_base_url == "http://127.0.0.1:9194"
+    assert settings.at_api_key is not None
+    assert settings.at_api_key.get_secret_value() == SIMULATOR_AT_API_KEY

@@ -1,4 +1,4 @@
-"""``python -m hazina_simulators daraja|fineract|ncba --port N`` and ``make-cert --dir D``.
+"""``python -m hazina_simulators daraja|fineract|ncba|africastalking --port N`` and ``make-cert --dir D``.
 
 Settings come from the environment (``DARAJA_SIM_*``, ``FINERACT_SIM_*``, ``NCBA_SIM_*``); see each
 simulator's config class. Only for local runs and tests: they hold no real credentials.
@@ -17,7 +17,7 @@ import uvicorn
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-DEFAULT_PORTS = {"daraja": 8191, "fineract": 8192, "ncba": 8193}
+DEFAULT_PORTS = {"daraja": 8191, "fineract": 8192, "ncba": 8193, "africastalking": 8194}
 
 
 def _env(name: str) -> str | None:
@@ -70,9 +70,25 @@ def _ncba_app() -> FastAPI:
     return create_app(config)
 
 
+def _africastalking_app() -> FastAPI:
+    from hazina_simulators.africastalking import AfricasTalkingConfig, create_app
+
+    config = AfricasTalkingConfig()
+    if key := _env("AFRICASTALKING_SIM_API_KEY"):
+        config.api_key = key
+    # Delivery reports go to the USSD service through the front door, as Africa's Talking's would.
+    if url := _env("AFRICASTALKING_SIM_DELIVERY_REPORT_URL"):
+        config.delivery_report_url = url
+    elif public := _env("HAZINA_PUBLIC_URL"):
+        config.delivery_report_url = f"{public.rstrip('/')}/api/sms/delivery-reports"
+    return create_app(config)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hazina_simulators")
-    parser.add_argument("command", choices=["daraja", "fineract", "ncba", "make-cert"])
+    parser.add_argument(
+        "command", choices=["daraja", "fineract", "ncba", "africastalking", "make-cert"]
+    )
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--host", default=os.environ.get("HAZINA_BIND_HOST", "127.0.0.1"))
     parser.add_argument("--dir", type=Path, default=Path(".devstack/certs"))
@@ -83,7 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         key_path, cert_path = write(args.dir)
         sys.stdout.write(f"private key {key_path}\ncertificate {cert_path}\n")
         return 0
-    factory = {"daraja": _daraja_app, "fineract": _fineract_app, "ncba": _ncba_app}[args.command]
+    factory = {
+        "daraja": _daraja_app,
+        "fineract": _fineract_app,
+        "ncba": _ncba_app,
+        "africastalking": _africastalking_app,
+    }[args.command]
     uvicorn.run(
         factory(),
         host=args.host,

@@ -1,5 +1,6 @@
 """The simulated money rails of ``make run`` (``HAZINA_RAILS=simulated``): the environment that
-points the payments gateway at the local Daraja, Fineract and NCBA simulators.
+points the payments gateway at the local Daraja, Fineract and NCBA simulators, and the USSD
+service's SMS at the local Africa's Talking simulator.
 
 The gateway itself knows no simulator: it reads its rails from the environment like any
 deployment, and this is where the local runtime (and docker compose, through
@@ -15,6 +16,7 @@ from pathlib import Path
 
 SIMULATOR_CONSUMER_KEY = "sim-consumer-key"
 SIMULATOR_CONSUMER_SECRET = "sim-consumer-secret"  # noqa: S105  # pragma: allowlist secret
+SIMULATOR_AT_API_KEY = "sim-at-api-key"  # pragma: allowlist secret
 SANDBOX_STK_PASSKEY = (
     "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"  # pragma: allowlist secret
 )
@@ -28,6 +30,7 @@ def simulated_rails(environ: Mapping[str, str]) -> dict[str, str]:
     daraja = f"http://127.0.0.1:{environ.get('DARAJA_SIM_PORT', '8191')}"
     fineract = f"http://127.0.0.1:{environ.get('FINERACT_SIM_PORT', '8192')}"
     ncba = f"http://127.0.0.1:{environ.get('NCBA_SIM_PORT', '8193')}"
+    africastalking = f"http://127.0.0.1:{environ.get('AFRICASTALKING_SIM_PORT', '8194')}"
     defaults = {
         "MPESA_BASE_URL": daraja,
         "MPESA_CONSUMER_KEY": SIMULATOR_CONSUMER_KEY,
@@ -40,6 +43,8 @@ def simulated_rails(environ: Mapping[str, str]) -> dict[str, str]:
         "NCBA_SUBSCRIPTION_KEY": "sim-subscription-key",
         "NCBA_USER_ID": "sim-user",
         "NCBA_PASSWORD": "sim-password",  # pragma: allowlist secret
+        "USSD_AT_BASE_URL": africastalking,
+        "USSD_AT_API_KEY": SIMULATOR_AT_API_KEY,
     }
     if "MPESA_SECURITY_CREDENTIAL" not in environ and "MPESA_CERTIFICATE_PATH" not in environ:
         # The simulator checks a credential only when it holds a private key; make-cert provides one.

@@ -24,6 +24,7 @@ from hazina_origination.adapters.contract_mapping import to_contract
 from hazina_origination.adapters.photo_store import FilePhotoStore
 from hazina_origination.adapters.read_models import DDL, CatchingUpLookups, ReadModels, apply_event
 from hazina_origination.adapters.spreadsheets import read_rows
+from hazina_origination.adapters.ussd_applications import USSD_SUBJECTS, ussd_handler
 from hazina_origination.api.app import create_app
 from hazina_origination.api.deps import OriginationApi
 from hazina_origination.api.upload_links import UploadLinks
@@ -63,6 +64,7 @@ def consumers(app: Origination) -> list[Consumer]:
         Consumer(Stream.LEDGER, "ledger", LEDGER_SUBJECTS, ledger_handler(app)),
         Consumer(Stream.LEDGER, "loan-balances", LOAN_BALANCE_SUBJECTS, loan_balances_handler()),
         Consumer(Stream.IDENTITY, "staff", IDENTITY_SUBJECTS, staff_handler()),
+        Consumer(Stream.USSD, "ussd", USSD_SUBJECTS, ussd_handler(app)),
     ]
 
 

@@ -57,6 +57,8 @@ class InitiateLoan:
     purpose: str | None = None
     group_id: uuid.UUID | None = None
     interest_rate_percent: Decimal | None = None
+    # A borrower's application on USSD: at most one loan per application id, ever.
+    application_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ log = structlog.get_logger(__name__)
 A = TypeVar("A", bound=Aggregate)
 
 
+# The reservation kind that makes a USSD application one loan, however often it is delivered.
+APPLICATION = "ussd_application"
+
+
 class Origination(Application[uuid.UUID]):
     """The event store of groups, clients, products and loans, and the use cases that change them."""
 
@@ -385,7 +389,12 @@ class Origination(Application[uuid.UUID]):
                 if claim.id in self.repository:
                     client = self.client(client_id)
                     continue  # a ten-digit collision: draw another number
-                self.save(loan, client, claim)
+                once = (
+                    [Reservation(kind=APPLICATION, key=str(cmd.application_id), holder_id=loan.id)]
+                    if cmd.application_id
+                    else []
+                )
+                self.save(loan, client, claim, *once)
                 return loan
             raise RuntimeError("could not draw a free account number")
 

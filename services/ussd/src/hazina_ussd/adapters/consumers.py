@@ -1,0 +1,138 @@
+"""What the USSD service does with other services' events: keep its local projections, and
+enqueue the SMS a fact calls for, in the same transaction as the consumer's record of the
+message, so a fact delivered twice is projected once and texted once.
+
+ORIGINATION: clients (phone, national ID, approval) and loans (account number, state).
+LEDGER: loan accounts, repayments (SMS receipt), reversals, arrears states, savings balances.
+PAYMENTS: a completed disbursement (SMS: the money is on its way).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import structlog
+
+from hazina_contracts.envelope import EventEnvelope
+from hazina_contracts.events import ledger, origination, payments
+from hazina_contracts.events.base import event_class
+from hazina_servicekit.consumer import Handler
+from hazina_ussd.adapters.read_models import apply_ledger, apply_origination, loan_and_client
+from hazina_ussd.adapters.sms_store import enqueue
+from hazina_ussd.application.ports import Notice
+from hazina_ussd.domain import texts
+from hazina_ussd.domain.texts import Language, kes
+
+log = structlog.get_logger(__name__)
+
+ORIGINATION_SUBJECTS = (
+    origination.ClientOnboarded.subject(),
+    origination.ClientApproved.subject(),
+    origination.LoanInitiated.subject(),
+    origination.LoanApproved.subject(),
+    origination.LoanRejected.subject(),
+    origination.LoanDisbursementRequested.subject(),
+)
+LEDGER_SUBJECTS = (
+    ledger.LoanAccountOpened.subject(),
+    ledger.RepaymentPosted.subject(),
+    ledger.RepaymentReversed.subject(),
+    ledger.LoanStatusChanged.subject(),
+    ledger.LoanRepaid.subject(),
+    ledger.SavingsBalanceChanged.subject(),
+)
+PAYMENTS_SUBJECTS = (payments.DisbursementCompleted.subject(),)
+
+LanguageOf = Callable[[uuid.UUID], Language]
+
+
+def _decode(envelope: EventEnvelope) -> object:
+    return event_class(envelope.type, envelope.version).model_validate(envelope.data)
+
+
+def origination_handler() -> Handler:
+    def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+        apply_origination(_decode(envelope), conn)
+
+    return handle
+
+
+def ledger_handler(language_of: LanguageOf) -> Handler:
+    def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+        event = _decode(envelope)
+        apply_ledger(event, conn)
+        if isinstance(event, ledger.RepaymentPosted):
+            _receipt(conn, event, language_of)
+
+    return handle
+
+
+def _receipt(
+    conn: psycopg.Connection[Any], event: ledger.RepaymentPosted, language_of: LanguageOf
+) -> None:
+    account, client = loan_and_client(conn, event.loan_id)
+    if client is None:
+        log.warning("sms_receipt_without_client", loan_id=str(event.loan_id))
+        return
+    language = language_of(client["client_id"])
+    extra = ""
+    if event.fee_cents:
+        extra += texts.SMS_EXTRA["fees"][language].format(fees=kes(event.fee_cents))
+    if event.suspense_cents:
+        extra += texts.SMS_EXTRA["excess"][language].format(excess=kes(event.suspense_cents))
+    enqueue(
+        conn,
+        Notice(
+            key=f"payment:{event.loan_id}:{event.receipt}",
+            client_id=client["client_id"],
+            phone=client["phone"],
+            kind="payment",
+            language=language,
+            text=texts.sms(
+                "payment",
+                language,
+                amount=kes(event.amount_cents),
+                account=account or "",
+                receipt=event.receipt,
+                interest=kes(event.interest_cents),
+                principal=kes(event.principal_cents),
+                extra=extra,
+                balance=kes(event.outstanding_cents),
+            ),
+        ),
+    )
+
+
+def payments_handler(language_of: LanguageOf, service_code: str) -> Handler:
+    def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+        event = _decode(envelope)
+        if not isinstance(event, payments.DisbursementCompleted):
+            return
+        account, client = loan_and_client(conn, event.loan_id)
+        if client is None:
+            log.warning("sms_disbursement_without_client", loan_id=str(event.loan_id))
+            return
+        language = language_of(client["client_id"])
+        enqueue(
+            conn,
+            Notice(
+                key=f"disbursed:{event.disbursement_id}",
+                client_id=client["client_id"],
+                phone=client["phone"],
+                kind="disbursed",
+                language=language,
+                text=texts.sms(
+                    "disbursed",
+                    language,
+                    amount=kes(event.amount_cents),
+                    account=account or "",
+                    receipt=event.mpesa_receipt,
+                    code=service_code,
+                ),
+            ),
+        )
+
+    return handle

@@ -1,0 +1,413 @@
+"""Local projections of other services' events: who a phone belongs to, their loans, balances,
+movements and savings. The USSD path reads only these tables, never another service.
+
+Origination's and the ledger's events arrive on different consumers, in any order between them:
+each writes only its own columns of a loan (an upsert), so whichever comes first, the row ends up
+whole. Each consumer's writes commit with its record of the message (exactly once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from hazina_contracts.events import ledger, origination
+from hazina_ussd.application.ports import ClientRecord, Reminder
+from hazina_ussd.domain.limit import History
+from hazina_ussd.domain.menu import Borrower, Loan, Movement
+from hazina_ussd.domain.schedule import equal_shares, instalments, next_instalment
+
+DDL = """
+CREATE TABLE IF NOT EXISTS borrower_clients (
+    client_id uuid PRIMARY KEY,
+    name text NOT NULL,
+    national_id text NOT NULL,
+    phone text NOT NULL,
+    status text NOT NULL,
+    loan_officer_id uuid
+);
+CREATE INDEX IF NOT EXISTS borrower_clients_phone ON borrower_clients (phone);
+CREATE TABLE IF NOT EXISTS borrower_loans (
+    loan_id uuid PRIMARY KEY,
+    client_id uuid NOT NULL,
+    account_number text,
+    origination_status text,
+    ledger_status text,
+    principal_cents bigint NOT NULL DEFAULT 0,
+    frequency text NOT NULL DEFAULT 'monthly',
+    opened boolean NOT NULL DEFAULT false,
+    total_interest_cents bigint NOT NULL DEFAULT 0,
+    total_fees_cents bigint NOT NULL DEFAULT 0,
+    instalments integer NOT NULL DEFAULT 1,
+    disbursed_on date,
+    schedule jsonb,
+    paid_principal_cents bigint NOT NULL DEFAULT 0,
+    paid_interest_cents bigint NOT NULL DEFAULT 0,
+    paid_fees_cents bigint NOT NULL DEFAULT 0,
+    outstanding_cents bigint NOT NULL DEFAULT 0,
+    days_past_due integer NOT NULL DEFAULT 0,
+    ever_in_arrears boolean NOT NULL DEFAULT false,
+    ever_defaulted boolean NOT NULL DEFAULT false
+);
+CREATE INDEX IF NOT EXISTS borrower_loans_client ON borrower_loans (client_id);
+CREATE TABLE IF NOT EXISTS borrower_movements (
+    loan_id uuid NOT NULL,
+    key text NOT NULL,
+    kind text NOT NULL,
+    amount_cents bigint NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    PRIMARY KEY (loan_id, key)
+);
+CREATE TABLE IF NOT EXISTS borrower_savings (
+    client_id uuid PRIMARY KEY,
+    balance_cents bigint NOT NULL,
+    as_of timestamptz NOT NULL
+);
+"""
+
+CLOSED = ("repaid", "written_off")
+_STATUS_BY_EVENT = {
+    origination.LoanApproved: "approved",
+    origination.LoanRejected: "rejected",
+    origination.LoanDisbursementRequested: "disbursing",
+}
+
+
+def _upsert_loan(conn: psycopg.Connection[Any], loan_id: uuid.UUID, **columns: Any) -> None:
+    names = list(columns)
+    placeholders = ", ".join(["%s"] * (len(names) + 1))
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "client_id")
+    conn.execute(
+        f"INSERT INTO borrower_loans (loan_id, {', '.join(names)}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT (loan_id) DO UPDATE SET {updates}",
+        (loan_id, *columns.values()),
+    )
+
+
+def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
+    match event:
+        case origination.ClientOnboarded():
+            conn.execute(
+                """INSERT INTO borrower_clients (client_id, name, national_id, phone, status, loan_officer_id)
+                   VALUES (%s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (client_id) DO UPDATE SET name = EXCLUDED.name,
+                     national_id = EXCLUDED.national_id, phone = EXCLUDED.phone,
+                     loan_officer_id = EXCLUDED.loan_officer_id""",
+                (
+                    event.client_id,
+                    event.name,
+                    event.national_id,
+                    event.phone,
+                    event.status,
+                    event.loan_officer_id,
+                ),
+            )
+        case origination.ClientApproved():
+            conn.execute(
+                "UPDATE borrower_clients SET status = 'active' WHERE client_id = %s",
+                (event.client_id,),
+            )
+        case origination.LoanInitiated():
+            _upsert_loan(
+                conn,
+                event.loan_id,
+                client_id=event.client_id,
+                account_number=event.account_number,
+                origination_status="initiated",
+                principal_cents=event.principal_cents,
+                frequency=event.terms.repayment_frequency,
+            )
+        case (
+            origination.LoanApproved()
+            | origination.LoanRejected()
+            | (origination.LoanDisbursementRequested())
+        ):
+            conn.execute(
+                "UPDATE borrower_loans SET origination_status = %s WHERE loan_id = %s",
+                (_STATUS_BY_EVENT[type(event)], event.loan_id),
+            )
+
+
+def apply_ledger(event: object, conn: psycopg.Connection[Any]) -> None:
+    match event:
+        case ledger.LoanAccountOpened():
+            _upsert_loan(
+                conn,
+                event.loan_id,
+                client_id=event.client_id,
+                opened=True,
+                ledger_status="current",
+                total_interest_cents=event.total_interest_cents,
+                total_fees_cents=event.total_fees_cents,
+                instalments=event.instalments,
+                disbursed_on=event.disbursed_on,
+                schedule=Jsonb(
+                    [
+                        [
+                            row.due_on.isoformat(),
+                            row.principal_cents + row.interest_cents + row.fee_cents,
+                        ]
+                        for row in event.schedule
+                    ]
+                )
+                if isinstance(event, ledger.LoanAccountOpenedV2)
+                else None,
+                outstanding_cents=event.principal_cents
+                + event.total_interest_cents
+                + event.total_fees_cents,
+            )
+            _movement(conn, event.loan_id, "opened", "disbursement", event.principal_cents, event)
+        case ledger.RepaymentPosted():
+            conn.execute(
+                """UPDATE borrower_loans SET paid_principal_cents = paid_principal_cents + %s,
+                     paid_interest_cents = paid_interest_cents + %s,
+                     paid_fees_cents = paid_fees_cents + %s, outstanding_cents = %s
+                   WHERE loan_id = %s""",
+                (
+                    event.principal_cents,
+                    event.interest_cents,
+                    event.fee_cents,
+                    event.outstanding_cents,
+                    event.loan_id,
+                ),
+            )
+            _movement(conn, event.loan_id, event.receipt, "repayment", event.amount_cents, event)
+        case ledger.RepaymentReversed():
+            conn.execute(
+                """UPDATE borrower_loans SET paid_principal_cents = paid_principal_cents - %s,
+                     paid_interest_cents = paid_interest_cents - %s,
+                     paid_fees_cents = paid_fees_cents - %s, outstanding_cents = %s,
+                     ledger_status = CASE WHEN %s THEN 'current' ELSE ledger_status END
+                   WHERE loan_id = %s""",
+                (
+                    event.principal_cents,
+                    event.interest_cents,
+                    event.fee_cents,
+                    event.outstanding_cents,
+                    event.reopened,
+                    event.loan_id,
+                ),
+            )
+            _movement(
+                conn, event.loan_id, f"rev:{event.receipt}", "reversal", event.amount_cents, event
+            )
+        case ledger.LoanStatusChanged():
+            conn.execute(
+                """UPDATE borrower_loans SET ledger_status = %s, days_past_due = %s,
+                     outstanding_cents = %s,
+                     ever_in_arrears = ever_in_arrears OR %s, ever_defaulted = ever_defaulted OR %s
+                   WHERE loan_id = %s""",
+                (
+                    event.status,
+                    event.days_past_due,
+                    event.outstanding_cents,
+                    event.status != "current",
+                    event.status in ("defaulted", "written_off"),
+                    event.loan_id,
+                ),
+            )
+        case ledger.LoanRepaid():
+            conn.execute(
+                """UPDATE borrower_loans SET ledger_status = 'repaid', outstanding_cents = 0,
+                     days_past_due = 0 WHERE loan_id = %s""",
+                (event.loan_id,),
+            )
+        case ledger.SavingsBalanceChanged():
+            conn.execute(
+                """INSERT INTO borrower_savings (client_id, balance_cents, as_of) VALUES (%s, %s, %s)
+                   ON CONFLICT (client_id) DO UPDATE SET balance_cents = EXCLUDED.balance_cents,
+                     as_of = EXCLUDED.as_of WHERE borrower_savings.as_of <= EXCLUDED.as_of""",
+                (event.client_id, event.balance_cents, event.occurred_at),
+            )
+
+
+def _movement(
+    conn: psycopg.Connection[Any],
+    loan_id: uuid.UUID,
+    key: str,
+    kind: str,
+    amount_cents: int,
+    event: ledger.LoanAccountOpened | ledger.RepaymentPosted | ledger.RepaymentReversed,
+) -> None:
+    conn.execute(
+        """INSERT INTO borrower_movements (loan_id, key, kind, amount_cents, occurred_at)
+           VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+        (loan_id, key, kind, amount_cents, event.occurred_at),
+    )
+
+
+def loan_and_client(
+    conn: psycopg.Connection[Any], loan_id: uuid.UUID
+) -> tuple[str | None, dict[str, Any] | None]:
+    """A loan's account number and its client's row (for a message about the loan)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            """SELECT l.account_number, c.client_id, c.phone FROM borrower_loans l
+               LEFT JOIN borrower_clients c ON c.client_id = l.client_id WHERE l.loan_id = %s""",
+            (loan_id,),
+        ).fetchone()
+    if row is None:
+        return None, None
+    return row["account_number"], row if row["client_id"] else None
+
+
+def _client(row: dict[str, Any]) -> ClientRecord:
+    return ClientRecord(
+        client_id=row["client_id"],
+        name=row["name"],
+        national_id=row["national_id"],
+        phone=row["phone"],
+        approved=row["status"] in ("active", "legacy"),
+        loan_officer_id=row["loan_officer_id"],
+    )
+
+
+class PostgresBorrowerDirectory:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def client_by_phone(self, phone: str) -> ClientRecord | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(
+                "SELECT * FROM borrower_clients WHERE phone = %s ORDER BY status = 'active' DESC LIMIT 1",
+                (phone,),
+            ).fetchone()
+        return _client(row) if row else None
+
+    def client(self, client_id: uuid.UUID) -> ClientRecord | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(
+                "SELECT * FROM borrower_clients WHERE client_id = %s", (client_id,)
+            ).fetchone()
+        return _client(row) if row else None
+
+    def borrower(self, client: ClientRecord) -> tuple[Borrower, History]:
+        # Three queries in one round trip (a pipeline): this runs on every hop.
+        with self.pool.connection() as conn, conn.pipeline():
+            loans_cur = conn.cursor(row_factory=dict_row)
+            moves_cur = conn.cursor(row_factory=dict_row)
+            savings_cur = conn.cursor(row_factory=dict_row)
+            loans_cur.execute(
+                "SELECT * FROM borrower_loans WHERE client_id = %s ORDER BY account_number",
+                (client.client_id,),
+            )
+            moves_cur.execute(
+                """SELECT m.* FROM borrower_movements m JOIN borrower_loans l USING (loan_id)
+                   WHERE l.client_id = %s ORDER BY m.occurred_at DESC LIMIT 50""",
+                (client.client_id,),
+            )
+            savings_cur.execute(
+                "SELECT balance_cents FROM borrower_savings WHERE client_id = %s",
+                (client.client_id,),
+            )
+            loans = loans_cur.fetchall()
+            moves = moves_cur.fetchall()
+            savings = savings_cur.fetchone()
+        by_loan: dict[uuid.UUID, list[Movement]] = {}
+        for m in moves:
+            by_loan.setdefault(m["loan_id"], []).append(
+                Movement(m["occurred_at"].date(), m["kind"], m["amount_cents"])
+            )
+        open_loans = []
+        for row in loans:
+            status = row["ledger_status"] or row["origination_status"]
+            if status is None or status in (*CLOSED, "rejected") or not row["account_number"]:
+                continue
+            open_loans.append(_loan(row, status, tuple(by_loan.get(row["loan_id"], [])[:5])))
+        history = History(
+            savings_cents=savings["balance_cents"] if savings else 0,
+            repaid_on_time=sum(
+                1 for r in loans if r["ledger_status"] == "repaid" and not r["ever_in_arrears"]
+            ),
+            repaid_late=sum(
+                1
+                for r in loans
+                if r["ledger_status"] == "repaid"
+                and r["ever_in_arrears"]
+                and not r["ever_defaulted"]
+            ),
+            defaulted=sum(1 for r in loans if r["ever_defaulted"]),
+            days_in_arrears=max(
+                (r["days_past_due"] for r in loans if r["ledger_status"] not in CLOSED), default=0
+            ),
+            cycles_completed=sum(1 for r in loans if r["ledger_status"] == "repaid"),
+        )
+        borrower = Borrower(
+            client_id=client.client_id,
+            name=client.name,
+            national_id=client.national_id,
+            approved=client.approved,
+            loans=tuple(open_loans),
+            savings_cents=history.savings_cents,
+        )
+        return borrower, history
+
+    def reminders_due(self, today: date, days_ahead: int) -> Iterator[Reminder]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(
+                """SELECT l.*, c.phone FROM borrower_loans l
+                   JOIN borrower_clients c USING (client_id)
+                   WHERE l.opened AND l.disbursed_on IS NOT NULL AND l.outstanding_cents > 0
+                     AND coalesce(l.ledger_status, '') NOT IN ('repaid', 'written_off')"""
+            ).fetchall()
+        for row in rows:
+            rows_due = instalments(_schedule(row), _paid(row))
+            unpaid = [r for r in rows_due if r.unpaid_cents > 0]
+            overdue = [r for r in unpaid if r.due_on < today]
+            soon = [r for r in unpaid if (r.due_on - today).days == days_ahead]
+            for kind, found in (("overdue", overdue[-1:]), ("due_soon", soon[:1])):
+                for r in found:
+                    amount = (
+                        sum(x.unpaid_cents for x in overdue)
+                        if kind == "overdue"
+                        else r.unpaid_cents
+                    )
+                    yield Reminder(
+                        kind=kind,
+                        client_id=row["client_id"],
+                        loan_id=row["loan_id"],
+                        account_number=row["account_number"] or "",
+                        phone=row["phone"],
+                        due_on=r.due_on,
+                        amount_cents=amount,
+                    )
+
+
+def _total(row: dict[str, Any]) -> int:
+    return int(row["principal_cents"] + row["total_interest_cents"] + row["total_fees_cents"])
+
+
+def _schedule(row: dict[str, Any]) -> list[tuple[date, int]]:
+    """The ledger's own schedule (v2), or equal shares from its totals (v1)."""
+    if row["schedule"]:
+        return [(date.fromisoformat(due), int(amount)) for due, amount in row["schedule"]]
+    return equal_shares(_total(row), row["instalments"], row["disbursed_on"], row["frequency"])
+
+
+def _paid(row: dict[str, Any]) -> int:
+    return int(row["paid_principal_cents"] + row["paid_interest_cents"] + row["paid_fees_cents"])
+
+
+def _loan(row: dict[str, Any], status: str, movements: tuple[Movement, ...]) -> Loan:
+    due = None
+    if row["opened"] and row["disbursed_on"] is not None:
+        due = next_instalment(_schedule(row), _paid(row))
+    return Loan(
+        loan_id=row["loan_id"],
+        account_number=row["account_number"],
+        status=status,
+        principal_cents=row["principal_cents"],
+        principal_outstanding_cents=max(row["principal_cents"] - row["paid_principal_cents"], 0),
+        interest_outstanding_cents=max(row["total_interest_cents"] - row["paid_interest_cents"], 0),
+        outstanding_cents=row["outstanding_cents"],
+        days_in_arrears=row["days_past_due"],
+        next_due=due,
+        movements=movements,
+    )

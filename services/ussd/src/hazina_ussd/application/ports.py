@@ -1,0 +1,182 @@
+"""What the USSD use cases need from the outside world; bootstrap fills each with an adapter."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from hazina_ussd.domain.limit import History
+from hazina_ussd.domain.menu import Borrower
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class PinHasher(Protocol):
+    def hash(self, pin: str) -> str: ...
+
+    def verify(self, pin_hash: str, pin: str) -> bool: ...
+
+
+@dataclass
+class StoredSession:
+    state: dict[str, Any] | None  # None: the session's first hop
+    last_text: str
+    last_reply: str
+    expires_at: datetime | None
+
+
+class SessionHandle(Protocol):
+    stored: StoredSession
+
+    def save(self, state: dict[str, Any], text: str, reply: str, expires_at: datetime) -> None: ...
+
+
+class SessionStore(Protocol):
+    """Sessions outside the process: any instance answers the next hop; one hop at a time."""
+
+    def open(
+        self, session_id: str, phone: str, now: datetime
+    ) -> AbstractContextManager[SessionHandle]: ...
+
+
+@dataclass(frozen=True)
+class RateCheck:
+    key: str
+    limit: int
+    window_seconds: int
+
+
+class RateLimiter(Protocol):
+    def allow(self, checks: Sequence[RateCheck], now: datetime) -> bool:
+        """Count one hit on every key; True when none is over its limit."""
+        ...
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    client_id: uuid.UUID
+    name: str
+    national_id: str
+    phone: str
+    approved: bool
+    loan_officer_id: uuid.UUID | None
+
+
+class BorrowerDirectory(Protocol):
+    """Local projections of origination's clients and loans and the ledger's balances."""
+
+    def client_by_phone(self, phone: str) -> ClientRecord | None: ...
+
+    def client(self, client_id: uuid.UUID) -> ClientRecord | None: ...
+
+    def borrower(self, client: ClientRecord) -> tuple[Borrower, History]: ...
+
+    def reminders_due(self, today: date, days_ahead: int) -> Iterator[Reminder]: ...
+
+
+@dataclass(frozen=True)
+class Reminder:
+    kind: str  # due_soon | overdue
+    client_id: uuid.UUID
+    loan_id: uuid.UUID
+    account_number: str
+    phone: str
+    due_on: date
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One SMS to send, once: ``key`` names the fact that triggered it."""
+
+    key: str
+    client_id: uuid.UUID | None
+    phone: str
+    kind: str
+    language: str
+    text: str
+
+
+class SmsOutbox(Protocol):
+    def enqueue(self, notice: Notice) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Accepted:
+    provider_message_id: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    code: str
+    retryable: bool
+    reason: str
+
+
+SendResult = Accepted | Rejected
+
+
+class SmsSender(Protocol):
+    """A bulk SMS provider (Africa's Talking today; Damza when its API is known)."""
+
+    def send(self, to: str, text: str) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message_id: uuid.UUID
+    phone: str
+    text: str
+    attempts: int
+
+
+class SmsQueue(Protocol):
+    """The SMS outbox as the sender works through it."""
+
+    def claim_due(self, now: datetime) -> AbstractContextManager[Outgoing | None]: ...
+
+    def mark_sent(self, message_id: uuid.UUID, provider_id: str, now: datetime) -> None: ...
+
+    def mark_retry(
+        self, message_id: uuid.UUID, error: str, next_attempt_at: datetime, now: datetime
+    ) -> None: ...
+
+    def mark_failed(self, message_id: uuid.UUID, error: str, now: datetime) -> None: ...
+
+
+class JobRuns(Protocol):
+    def claim(self, job: str, day: date) -> bool:
+        """True for the one caller that runs ``job`` on ``day``; everyone else gets False."""
+        ...
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    provider_message_id: str
+    status: str
+    failure_reason: str | None
+
+
+class SmsLog(Protocol):
+    """Each message's story as staff and Africa's Talking's delivery reports see it."""
+
+    def record_report(self, report: DeliveryReport, now: datetime) -> bool: ...
+
+    def notifications(
+        self,
+        *,
+        status: str | None,
+        client_id: uuid.UUID | None,
+        since: datetime | None,
+        until: datetime | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[list[dict[str, Any]], int]: ...

@@ -1,0 +1,116 @@
+# ruff: noqa: ARG005 - every setup takes (world, officer), whether it needs both or not
+"""The role x route matrix of the USSD service, checked against every route the app serves.
+
+Africa's Talking's callbacks (USSD hops, delivery reports) carry no token; staff routes deny
+unless a role is listed; a loan officer sees the limit of their own clients only (another
+officer's client is a 404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from ussd_harness import Phone, TokenMint, World
+
+from hazina_servicekit.testing import (
+    PUBLIC,
+    Access,
+    Call,
+    assert_matrix_covers,
+    check_route,
+    parked_for_matrix,
+)
+
+ADMINS = Access(frozenset({"super_admin", "initiator_admin", "approver_admin"}))
+STAFF_OWN = Access(frozenset({*ADMINS.roles, "loan_officer"}), scope="record")
+SUPER_ADMIN = Access(frozenset({"super_admin"}))
+PIN = "4826"  # pragma: allowlist secret
+_phones = count(1)
+
+
+class Setting:
+    def __init__(self, client: TestClient, world: World) -> None:
+        self.client, self.world = client, world
+
+    def client_of(self, officer: uuid.UUID | None, *, locked: bool = False) -> uuid.UUID:
+        phone = f"2547130{next(_phones):05d}"
+        client_id = self.world.client(phone, loan_officer_id=officer)
+        if locked:
+            handset = Phone(self.client, phone)
+            handset.dial()
+            for step in ("29001234", PIN, PIN):
+                handset.send(step)
+            handset.dial()
+            for wrong in ("1111", "2222", "3333"):
+                handset.send(wrong)
+        return client_id
+
+    def parked(self) -> str:
+        return parked_for_matrix(self.client.app.state.ussd_api.parking)  # type: ignore[attr-defined]
+
+
+Setup = Callable[[Setting, Any], Call]
+HOP = {"sessionId": "ATUid_matrix", "phoneNumber": "+254700000000", "text": ""}
+
+MATRIX: dict[str, tuple[Access, Setup]] = {
+    "POST /api/ussd": (PUBLIC, lambda s, o: Call("POST", "/api/ussd", {"data": HOP})),
+    "POST /api/v1/ussd": (PUBLIC, lambda s, o: Call("POST", "/api/v1/ussd", {"data": HOP})),
+    "POST /api/sms/delivery-reports": (
+        PUBLIC,
+        lambda s, o: Call(
+            "POST", "/api/sms/delivery-reports", {"data": {"id": "ATXid_x", "status": "Success"}}
+        ),
+    ),
+    "GET /api/sms/notifications": (ADMINS, lambda s, o: Call("GET", "/api/sms/notifications")),
+    "POST /api/ussd/borrowers/{clientId}/unlock": (
+        ADMINS,
+        lambda s, o: Call("POST", f"/api/ussd/borrowers/{s.client_of(None, locked=True)}/unlock"),
+    ),
+    "GET /api/ussd/borrowers/{clientId}/limit": (
+        STAFF_OWN,
+        lambda s, o: Call("GET", f"/api/ussd/borrowers/{s.client_of(o)}/limit"),
+    ),
+    "GET /api/ussd/parked": (ADMINS, lambda s, o: Call("GET", "/api/ussd/parked")),
+    "GET /api/ussd/parked/{parked_id}": (
+        ADMINS,
+        lambda s, o: Call("GET", f"/api/ussd/parked/{s.parked()}"),
+    ),
+    "POST /api/ussd/parked/{parked_id}/retry": (
+        SUPER_ADMIN,
+        lambda s, o: Call("POST", f"/api/ussd/parked/{s.parked()}/retry"),
+    ),
+    "POST /api/ussd/parked/{parked_id}/skip": (
+        SUPER_ADMIN,
+        lambda s, o: Call(
+            "POST", f"/api/ussd/parked/{s.parked()}/skip", {"json": {"reason": "matrix"}}
+        ),
+    ),
+    "GET /api/ussd/health": (PUBLIC, lambda s, o: Call("GET", "/api/ussd/health")),
+    "GET /api/ussd/ready": (PUBLIC, lambda s, o: Call("GET", "/api/ussd/ready")),
+    "GET /api/ussd/openapi.json": (PUBLIC, lambda s, o: Call("GET", "/api/ussd/openapi.json")),
+}
+
+
+def test_the_matrix_has_a_row_for_every_route_the_service_serves(client: TestClient) -> None:
+    assert_matrix_covers(client.app, MATRIX)
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+def test_every_role_against_the_route(
+    route: str, client: TestClient, world: World, mint: TokenMint
+) -> None:
+    access, setup = MATRIX[route]
+    setting = Setting(client, world)
+    check_route(
+        client,
+        route,
+        access,
+        lambda officer: setup(setting, officer),
+        officers=(uuid.uuid4(), uuid.uuid4()),
+        headers=lambda role, officer: mint.headers(role, officer),
+    )
