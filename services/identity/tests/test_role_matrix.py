@@ -115,7 +115,7 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     ),
     "GET /api/users": (SUPER_ADMIN, lambda p, o: Call("GET", "/api/users")),
     "GET /api/users/{user_id}": (
-        SUPER_ADMIN,
+        SIGNED_IN,
         lambda p, o: Call("GET", f"/api/users/{p.new().user_id}"),
     ),
     "PATCH /api/users/{user_id}": (
