@@ -33,7 +33,7 @@ PASSWORD = "Matrix-Pass-1"  # pragma: allowlist secret
 CHANGED = "Changed-Pass-22"  # pragma: allowlist secret
 SIGNED_IN = Access(frozenset(ROLES))
 SUPER_ADMIN = Access(frozenset({"super_admin"}))
-OVERSEERS = Access(frozenset({"super_admin", "initiator_admin", "approver_admin"}))
+OVERSEERS = Access(frozenset({"super_admin", "admin", "initiator_admin", "approver_admin"}))
 _names = itertools.count(1)
 
 
