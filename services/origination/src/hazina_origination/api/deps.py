@@ -13,8 +13,11 @@ from hazina_origination.application.commands import Actor
 from hazina_origination.application.origination import Origination
 from hazina_origination.application.ports import ImportFileReader, PhotoFiles, ReadModelQueries
 from hazina_origination.domain.roles import (
+    ADMIN,
     ALL_STAFF,
     APPROVER_ADMIN,
+    BRANCH_ADMINS,
+    CHECKERS,
     INITIATOR_ADMIN,
     LOAN_OFFICER,
     SUPER_ADMIN,
@@ -57,18 +60,26 @@ def _role_dep(*roles: str) -> object:
     return Depends(require_roles(*roles))
 
 
-# The role x route matrix: the seed's rules, with the super admin allowed everywhere.
+# The role x route matrix (docs/roles.md). Approving and disbursing are the checkers' alone, and
+# never on a loan the same person initiated or approved (the loan's own maker-checker rule).
 Staff = Annotated[Principal, _role_dep(*ALL_STAFF)]
 GroupCreator = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
 RecordApprover = Annotated[Principal, _role_dep(INITIATOR_ADMIN, APPROVER_ADMIN, SUPER_ADMIN)]
 SignatorySetter = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
 Onboarder = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
 ProductAdmin = Annotated[Principal, _role_dep(SUPER_ADMIN)]
-LoanInitiator = Annotated[Principal, _role_dep(INITIATOR_ADMIN, LOAN_OFFICER, SUPER_ADMIN)]
-GuarantorRecorder = Annotated[Principal, _role_dep(*ALL_STAFF)]
-Assessor = Annotated[Principal, _role_dep(LOAN_OFFICER, INITIATOR_ADMIN, SUPER_ADMIN)]
-LoanApprover = Annotated[Principal, _role_dep(APPROVER_ADMIN, SUPER_ADMIN)]
-Disburser = Annotated[Principal, _role_dep(APPROVER_ADMIN, SUPER_ADMIN)]
+LoanInitiator = Annotated[
+    Principal, _role_dep(ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER)
+]
+GuarantorRecorder = Annotated[
+    Principal, _role_dep(ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER)
+]
+Assessor = Annotated[Principal, _role_dep(*BRANCH_ADMINS, LOAN_OFFICER)]
+LoanApprover = Annotated[Principal, _role_dep(*CHECKERS)]
+Disburser = Annotated[Principal, _role_dep(*CHECKERS)]
+LoanAdmin = Annotated[Principal, _role_dep(*BRANCH_ADMINS)]
+HistoryReader = Annotated[Principal, _role_dep(*BRANCH_ADMINS)]
+OfficerOnly = Annotated[Principal, _role_dep(LOAN_OFFICER)]
 Importer = Annotated[Principal, _role_dep(SUPER_ADMIN)]
 
 

@@ -8,8 +8,8 @@ reload and retry when a concurrent writer saved first, so two simultaneous reque
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import structlog
@@ -23,6 +23,7 @@ from hazina_origination.application.commands import (
     AssessCredit,
     CreateGroup,
     DisbursementRequest,
+    GuarantorNominee,
     InitiateLoan,
     OnboardClient,
 )
@@ -41,6 +42,7 @@ from hazina_origination.domain.errors import (
     NotEligibleError,
     NotFoundError,
     NotPermittedError,
+    OriginationError,
 )
 from hazina_origination.domain.group import (
     Group,
@@ -56,11 +58,10 @@ from hazina_origination.domain.photo import check_photo_size
 from hazina_origination.domain.product import LoanProduct, ProductSpec
 from hazina_origination.domain.roles import LOAN_OFFICER, SUPER_ADMIN
 from hazina_origination.domain.staff import loan_officer_refusal
+from hazina_servicekit.retry import retry_on_conflict
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
-RETRIES = 8
 
 
 class Origination(Application[uuid.UUID]):
@@ -113,15 +114,6 @@ class Origination(Application[uuid.UUID]):
     def product(self, product_id: uuid.UUID) -> LoanProduct:
         return self._get(LoanProduct, product_id, "Loan product")
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Run load-decide-save again when another writer saved the same aggregate first."""
-        for _ in range(RETRIES - 1):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue
-        return attempt()
-
     # Groups
 
     def create_group(self, cmd: CreateGroup, actor: Actor) -> Group:
@@ -169,7 +161,7 @@ class Origination(Application[uuid.UUID]):
             self.save(group)
             return group
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def assign_signatories(
         self, group_id: uuid.UUID, assignments: list[tuple[str, str]], actor: Actor
@@ -195,7 +187,7 @@ class Origination(Application[uuid.UUID]):
             self.save(fresh)
             return fresh
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _officer_may_act(self, actor: Actor, officer_id: uuid.UUID | None, what: str) -> None:
         """Another officer's record is, to a loan officer, a record that does not exist: the same
@@ -263,7 +255,7 @@ class Origination(Application[uuid.UUID]):
             self.save(client)
             return client
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     # Loan products
 
@@ -284,7 +276,7 @@ class Origination(Application[uuid.UUID]):
             self.save(product)
             return product
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _product_for(self, cmd: InitiateLoan) -> LoanProduct:
         if cmd.product_id is not None:
@@ -306,19 +298,51 @@ class Origination(Application[uuid.UUID]):
 
     # Loans
 
-    def initiate_loan(self, cmd: InitiateLoan, actor: Actor) -> Loan:
+    def _borrower(self, cmd: InitiateLoan, actor: Actor) -> uuid.UUID:
+        """The client who signs for the loan: the applicant, or for a group loan the group's
+        chairperson (the group's stand-in: a loan names one client who is answerable for it)."""
+        if cmd.group_id is not None:
+            group = self.group(cmd.group_id)
+            self._officer_may_act(actor, group.loan_officer_id, "group")
+            if group.status != "active":
+                raise InvalidInputError(f"Group {group.name} is not active (status {group.status})")
+            chair = next((s for s in group.signatories if s["role"] == "chairperson"), None)
+            if chair is None:
+                raise InvalidInputError(
+                    f"Group {group.name} has no chairperson to sign for a group loan; "
+                    "assign its signatories first"
+                )
+            return uuid.UUID(str(chair["client_id"]))
+        if not cmd.client_national_id:
+            raise InvalidInputError("clientNationalId (or groupId) is required")
         national_id = normalise_national_id(cmd.client_national_id)
         client_id = self.lookups.client_by_national_id(national_id)
         if client_id is None:
             raise NotFoundError(f"No client has national ID {national_id}")
-        if isinstance(cmd.term, bool) or not isinstance(cmd.term, int) or cmd.term < 1:
-            raise InvalidInputError("term must be a whole number of repayment periods")
-        product = self._product_for(cmd)
-        spec = product.spec
         probe = self.client(client_id)
         if actor.role == LOAN_OFFICER and probe.loan_officer_id != actor.user_id:
             raise NotFoundError(f"No client has national ID {national_id}")  # another's: as missing
-        savings = self.lookups.savings_cents(client_id)
+        return client_id
+
+    def initiate_loan(self, cmd: InitiateLoan, actor: Actor) -> Loan:
+        if isinstance(cmd.term, bool) or not isinstance(cmd.term, int) or cmd.term < 1:
+            raise InvalidInputError("term must be a whole number of repayment periods")
+        client_id = self._borrower(cmd, actor)
+        product = self._product_for(cmd)
+        spec = product.spec
+        if cmd.interest_rate_percent is not None and cmd.interest_rate_percent != Decimal(
+            spec.interest_rate_percent
+        ):
+            raise InvalidInputError(
+                f"The interest rate is the product's: {spec.name} charges "
+                f"{spec.interest_rate_percent}% per {spec.interest_rate_period}"
+            )
+        loan_type = "group" if cmd.group_id is not None else "individual"
+        savings = (
+            self.lookups.group_savings_cents(cmd.group_id)
+            if cmd.group_id is not None
+            else self.lookups.savings_cents(client_id)
+        )
         repaid = self.lookups.repaid_loans(client_id)
 
         def attempt() -> Loan:
@@ -354,6 +378,7 @@ class Origination(Application[uuid.UUID]):
                     initiated_by=actor.user_id,
                     initiator_role=actor.role,
                     correlation_id=actor.correlation_id,
+                    loan_type=loan_type,
                 )
                 client.loan_opened(loan.id)
                 claim = Reservation(kind="account_number", key=account_number, holder_id=loan.id)
@@ -364,7 +389,7 @@ class Origination(Application[uuid.UUID]):
                 return loan
             raise RuntimeError("could not draw a free account number")
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def add_guarantor(self, cmd: AddGuarantor, actor: Actor) -> tuple[Loan, uuid.UUID]:
         loan = self.loan(cmd.loan_id)
@@ -400,7 +425,62 @@ class Origination(Application[uuid.UUID]):
             self.save(fresh, guarantees)
             return fresh
 
-        return self._retrying(attempt), guarantor_id
+        return retry_on_conflict(attempt), guarantor_id
+
+    def add_nominated_guarantors(
+        self, loan_id: uuid.UUID, nominees: list[GuarantorNominee], actor: Actor
+    ) -> list[dict[str, Any]]:
+        """The guarantors named on the initiation form, each recorded on its own; what could not be
+        recorded comes back as one error per nominee (the loan stands, as the form expects)."""
+        errors: list[dict[str, Any]] = []
+        for index, nominee in enumerate(nominees):
+            label = nominee.name or nominee.national_id or str(nominee.client_id)
+            try:
+                client_id = nominee.client_id
+                if client_id is None and nominee.national_id:
+                    national_id = normalise_national_id(nominee.national_id)
+                    client_id = self.lookups.client_by_national_id(national_id)
+                    if client_id is None:
+                        self._add_outside_guarantor(loan_id, nominee, national_id, actor)
+                        continue
+                if client_id is None:
+                    raise InvalidInputError("clientId or clientNationalId is required")
+                self.add_guarantor(
+                    AddGuarantor(
+                        loan_id=loan_id,
+                        client_id=client_id,
+                        relationship=(nominee.relationship or "").strip() or "Not stated",
+                        id_copy_url=None,
+                        photo_url=None,
+                    ),
+                    actor,
+                )
+            except OriginationError as refused:
+                errors.append({"index": index, "guarantor": label, "message": str(refused)})
+        return errors
+
+    def _add_outside_guarantor(
+        self, loan_id: uuid.UUID, nominee: GuarantorNominee, national_id: str, actor: Actor
+    ) -> None:
+        """A guarantor the form names who is not a client: kept with name, ID and phone."""
+        phone = normalise_phone(nominee.phone, field="phone") if nominee.phone else None
+
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            self._officer_may_act(actor, loan.loan_officer_id, "loan")
+            loan.add_outside_guarantor(
+                guarantor_id=uuid.uuid4(),
+                name=nominee.name or "",
+                national_id=national_id,
+                phone=phone,
+                relationship=nominee.relationship or "",
+                by=actor.user_id,
+                correlation_id=actor.correlation_id,
+            )
+            self.save(loan)
+            return loan
+
+        self._retrying(attempt)
 
     def _guarantees_of(self, client_id: uuid.UUID) -> ClientGuarantees:
         try:
@@ -425,7 +505,7 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def assess_credit(self, cmd: AssessCredit, actor: Actor) -> tuple[Loan, uuid.UUID]:
         scores = cmd.scores
@@ -444,27 +524,49 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        return self._retrying(attempt), assessment_id
+        return retry_on_conflict(attempt), assessment_id
 
     def approve_loan(self, loan_id: uuid.UUID, actor: Actor) -> Loan:
         def attempt() -> Loan:
             loan = self.loan(loan_id)
-            loan.approve(by=actor.user_id, role=actor.role, correlation_id=actor.correlation_id)
+            loan.approve(by=actor.user_id, correlation_id=actor.correlation_id)
             self.save(loan)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def reject_loan(self, loan_id: uuid.UUID, reason: str, actor: Actor) -> Loan:
         def attempt() -> Loan:
             loan = self.loan(loan_id)
-            loan.reject(reason=reason, by=actor.user_id, correlation_id=actor.correlation_id)
-            client = self.client(loan.client_id)
-            client.loan_closed(loan.id, reason="rejected")
-            self.save(loan, client)
+            if loan.reject(reason=reason, by=actor.user_id, correlation_id=actor.correlation_id):
+                client = self.client(loan.client_id)
+                client.loan_closed(loan.id, reason="rejected")
+                self.save(loan, client)
             return loan
 
         return self._retrying(attempt)
+
+    def cancel_loan(self, loan_id: uuid.UUID, reason: str | None, actor: Actor) -> Loan:
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            if loan.cancel(reason=reason, by=actor.user_id, correlation_id=actor.correlation_id):
+                client = self.client(loan.client_id)
+                client.loan_closed(loan.id, reason="cancelled")
+                self.save(loan, client)
+            return loan
+
+        return self._retrying(attempt)
+
+    def mark_application_fee_paid(self, loan_id: uuid.UUID, actor: Actor) -> Loan:
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            if loan.mark_application_fee_paid(
+                by=actor.user_id, correlation_id=actor.correlation_id
+            ):
+                self.save(loan)
+            return loan
+
+        return retry_on_conflict(attempt)
 
     def request_disbursement(self, loan_id: uuid.UUID, actor: Actor) -> DisbursementRequest:
         def attempt() -> DisbursementRequest:
@@ -484,7 +586,7 @@ class Origination(Application[uuid.UUID]):
                 loan_id=loan.id, transaction_id=transaction_id, repeated=repeated
             )
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     # Facts reported by the payments gateway and the ledger (idempotent: a repeat records nothing)
 
@@ -511,7 +613,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_disbursement_failed(
         self,
@@ -534,7 +636,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_ledger_status(
         self,
@@ -559,7 +661,7 @@ class Origination(Application[uuid.UUID]):
                 self._save_with_client(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_loan_repaid(
         self,
@@ -580,7 +682,7 @@ class Origination(Application[uuid.UUID]):
                 self._save_with_client(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _save_with_client(self, loan: Loan) -> None:
         """Keep the client's open-loan list in step with the loan in one atomic save."""
