@@ -480,7 +480,7 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        self._retrying(attempt)
+        retry_on_conflict(attempt)
 
     def _guarantees_of(self, client_id: uuid.UUID) -> ClientGuarantees:
         try:
@@ -544,7 +544,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan, client)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def cancel_loan(self, loan_id: uuid.UUID, reason: str | None, actor: Actor) -> Loan:
         def attempt() -> Loan:
@@ -555,7 +555,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan, client)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def mark_application_fee_paid(self, loan_id: uuid.UUID, actor: Actor) -> Loan:
         def attempt() -> Loan:
