@@ -9,6 +9,12 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
+from hazina_ledger.adapters.analytics import (
+    ANALYTICS_SUBJECTS,
+    STAFF_SUBJECTS,
+    PortfolioAnalytics,
+    record_for_analytics,
+)
 from hazina_ledger.adapters.contract_mapping import to_contract
 from hazina_ledger.adapters.inbox import ORIGINATION_SUBJECTS, PAYMENTS_SUBJECTS, LedgerInbox
 from hazina_ledger.adapters.projection import LedgerProjection
@@ -50,6 +56,7 @@ class Container:
     views: LedgerViews
     inbox: LedgerInbox
     ownership: OwnershipBook
+    analytics: PortfolioAnalytics
     conventions: TenantConventions
     arrears_policy: ArrearsPolicy
     verifier: TokenVerifier
@@ -98,15 +105,17 @@ def build(
     parking = ParkingLot(pool, ledger)
     projection = LedgerProjection(ledger, pool, parking=parking)
     inbox = LedgerInbox(ledger, pool, conventions, parking)
+    views = LedgerViews(pool, policy)
     container = Container(
         settings=settings,
         pool=pool,
         ledger=ledger,
         projection=projection,
         parking=parking,
-        views=LedgerViews(pool, policy),
+        views=views,
         inbox=inbox,
         ownership=OwnershipBook(pool),
+        analytics=PortfolioAnalytics(pool, views),
         conventions=conventions,
         arrears_policy=policy,
         verifier=verifier
@@ -128,6 +137,9 @@ def build(
             # Who owns which group, client and loan (officer scoping). Its own durable: a new
             # durable reads the stream from its start, so records made before it are learned too.
             Consumer(Stream.ORIGINATION, "ownership", OWNERSHIP_SUBJECTS, record_ownership),
+            # Loan applications, assessments and staff names for the analytics (own durables).
+            Consumer(Stream.ORIGINATION, "analytics", ANALYTICS_SUBJECTS, record_for_analytics),
+            Consumer(Stream.IDENTITY, "staff", STAFF_SUBJECTS, record_for_analytics),
         ],
         projections=[projection],
         jobs=[
@@ -150,6 +162,7 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
         inbox=container.inbox,
         parking=container.parking,
         ownership=container.ownership,
+        analytics=container.analytics,
     )
     return create_app(api, runtime)
 

@@ -40,6 +40,7 @@ from hazina_ledger.domain import accounts as acc
 from hazina_ledger.domain.arrears import ArrearsPolicy
 from hazina_ledger.domain.errors import (
     AwaitingPrerequisiteError,
+    InsufficientBalanceError,
     InvalidRequestError,
     InvalidStateError,
     NotFoundError,
@@ -524,7 +525,7 @@ class Ledger(Application[uuid.UUID]):
         def run(uow: UnitOfWork) -> uuid.UUID:
             account = uow.get(SavingsAccount, SavingsAccount.create_id(str(cmd.client_id)))
             if account is None:
-                raise InvalidStateError("Client has no savings to withdraw")
+                raise InsufficientBalanceError("Client has no savings to withdraw")
             account.request_withdrawal(
                 withdrawal_id=str(cmd.withdrawal_id),
                 amount_cents=cmd.amount_cents,
