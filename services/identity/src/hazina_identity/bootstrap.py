@@ -14,6 +14,8 @@ from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_identity.adapters import oversight
+from hazina_identity.adapters.branch_directory import DDL as DIRECTORY_DDL
+from hazina_identity.adapters.branch_directory import BranchDirectory, apply_directory_event
 from hazina_identity.adapters.contract_mapping import to_contract
 from hazina_identity.adapters.login_attempts import PostgresLoginAttempts
 from hazina_identity.adapters.passwords import Argon2Hasher
@@ -21,11 +23,11 @@ from hazina_identity.adapters.sessions import PostgresSessionStore, StoredRevoca
 from hazina_identity.adapters.signing_keys import SigningKeys
 from hazina_identity.adapters.system import SystemClock
 from hazina_identity.adapters.system_log import FileSystemLog
-from hazina_identity.adapters.user_directory import DDL as DIRECTORY_DDL
-from hazina_identity.adapters.user_directory import UserDirectory, apply_user_event
+from hazina_identity.adapters.user_directory import UserDirectory
 from hazina_identity.api.app import create_app
 from hazina_identity.api.deps import IdentityApi
 from hazina_identity.api.routes.oversight import OversightApi
+from hazina_identity.application.branches import Branches
 from hazina_identity.application.identity import Identity, generate_password
 from hazina_identity.application.ports import Clock
 from hazina_identity.domain.login_throttle import ThrottlePolicy
@@ -91,7 +93,7 @@ def build(
     )
     parking = ParkingLot(pool, identity)
     projection = Projection(
-        identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL, parking=parking
+        identity, pool, "staff_directory", apply_directory_event, DIRECTORY_DDL, parking=parking
     )
     oversight.prepare(pool)
     container = Container(
@@ -174,6 +176,12 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
         directory=container.directory,
         directory_projection=container.directory_projection,
         parking=container.parking,
+        branches=Branches(
+            container.identity,
+            BranchDirectory(container.pool),
+            container.directory_projection.catch_up,
+        ),
+        branch_directory=BranchDirectory(container.pool),
     )
     return create_app(api, runtime, oversight_api=container.oversight, jwks=container.keys.jwks)
 

@@ -8,6 +8,8 @@ from pydantic import Field, SecretStr, model_validator
 
 from hazina_servicekit.settings import ServiceSettings, service_config
 
+ACCESS_TOKEN_TTL_SECONDS = 10 * 3600  # a staff member's working day
+
 
 class IdentitySettings(ServiceSettings):
     """Each field is read from ``IDENTITY_<FIELD>`` unless it names another variable."""
@@ -16,7 +18,9 @@ class IdentitySettings(ServiceSettings):
 
     db_schema: str = "identity"
     port: int = 8101
-    access_token_ttl_seconds: int = Field(default=900, ge=60)
+    # A working day: the staff frontend never refreshes and signs out when the token expires.
+    # Safe because revocation reaches every service within seconds (deactivation, role change...).
+    access_token_ttl_seconds: int = Field(default=ACCESS_TOKEN_TTL_SECONDS, ge=60)
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=300)
     # Failures of one username at one address before that pair (only) is locked.
     login_max_failures: int = Field(default=5, ge=1)
