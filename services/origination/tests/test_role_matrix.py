@@ -156,6 +156,13 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         READ,
         lambda w, lo: Call("GET", f"/api/groups/{w.group(lo)['_id']}"),
     ),
+    # Every role edits (an accountant contact details only); the field rules: test_record_edits.py
+    "PUT /api/groups/{group_id}": (
+        READ,
+        lambda w, lo: Call(
+            "PUT", f"/api/groups/{w.group(lo)['_id']}", {"json": {"meetingTime": "11:30"}}
+        ),
+    ),
     "PUT /api/groups/{group_id}/approve": (
         mine("initiator_admin", "approver_admin", "super_admin"),
         lambda w, lo: Call("PUT", f"/api/groups/{w.group(lo, approve=False)['_id']}/approve"),
@@ -183,6 +190,12 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     "GET /api/clients/{client_id}": (
         READ,
         lambda w, lo: Call("GET", f"/api/clients/{_client(w, lo)['_id']}"),
+    ),
+    "PUT /api/clients/{client_id}": (
+        READ,
+        lambda w, lo: Call(
+            "PUT", f"/api/clients/{_client(w, lo)['_id']}", {"json": {"businessType": "tailoring"}}
+        ),
     ),
     "PUT /api/clients/{client_id}/approve": (
         mine("initiator_admin", "approver_admin", "super_admin"),

@@ -13,10 +13,12 @@ from hazina_origination.application.commands import Actor
 from hazina_origination.application.origination import Origination
 from hazina_origination.application.ports import ImportFileReader, PhotoFiles, ReadModelQueries
 from hazina_origination.domain.roles import (
+    ADMIN,
     ALL_STAFF,
     APPROVER_ADMIN,
     INITIATOR_ADMIN,
     LOAN_OFFICER,
+    RECORD_APPROVERS,
     SUPER_ADMIN,
 )
 from hazina_servicekit.auth import Principal, require_roles
@@ -57,15 +59,19 @@ def _role_dep(*roles: str) -> object:
     return Depends(require_roles(*roles))
 
 
-# The role x route matrix: the seed's rules, with the super admin allowed everywhere.
+# The role x route matrix (docs/roles.md). Edits are open to every staff role here; which fields
+# a role may change is the use case's rule (an accountant: contact details only).
 Staff = Annotated[Principal, _role_dep(*ALL_STAFF)]
+RecordEditor = Annotated[Principal, _role_dep(*ALL_STAFF)]
 GroupCreator = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
-RecordApprover = Annotated[Principal, _role_dep(INITIATOR_ADMIN, APPROVER_ADMIN, SUPER_ADMIN)]
-SignatorySetter = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
+RecordApprover = Annotated[Principal, _role_dep(*RECORD_APPROVERS)]
+SignatorySetter = Annotated[Principal, _role_dep(LOAN_OFFICER, ADMIN, SUPER_ADMIN)]
 Onboarder = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
 ProductAdmin = Annotated[Principal, _role_dep(SUPER_ADMIN)]
 LoanInitiator = Annotated[Principal, _role_dep(INITIATOR_ADMIN, LOAN_OFFICER, SUPER_ADMIN)]
-GuarantorRecorder = Annotated[Principal, _role_dep(*ALL_STAFF)]
+GuarantorRecorder = Annotated[
+    Principal, _role_dep(INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER, SUPER_ADMIN)
+]
 Assessor = Annotated[Principal, _role_dep(LOAN_OFFICER, INITIATOR_ADMIN, SUPER_ADMIN)]
 LoanApprover = Annotated[Principal, _role_dep(APPROVER_ADMIN, SUPER_ADMIN)]
 Disburser = Annotated[Principal, _role_dep(APPROVER_ADMIN, SUPER_ADMIN)]
