@@ -10,6 +10,8 @@ service process started after the facts refuses the same tokens.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import subprocess
 import sys
 import time
@@ -35,6 +37,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "payments": ("hazina_payments_gateway", "/api/payments/disbursements"),
 }
 WITHIN_SECONDS = 5.0
+WORKING_DAY_SECONDS = 10 * 3600
 PASSWORD = "Staff-Pass-123"  # pragma: allowlist secret
 
 
@@ -314,3 +317,46 @@ def test_a_service_started_after_the_revocations_still_refuses_the_tokens(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _lifetime(token: str) -> int:
+    """``exp - iat`` of an access token (its payload read without checking: identity signed it)."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return int(claims["exp"]) - int(claims["iat"])
+
+
+def test_a_working_day_token_is_accepted_everywhere_until_the_admin_is_deleted(
+    client: httpx.Client, admin: dict[str, str]
+) -> None:
+    """The staff frontend never refreshes: a sign-in must last a working day in every service,
+    and deleting the admin on the create-admin page must end it everywhere within seconds."""
+    id_number = str(uuid.uuid4().int)[:8]
+    made = _ok(
+        client.post(
+            "/api/admins",
+            json={
+                "name": "Day Long",
+                "idNumber": id_number,
+                "role": "approver_admin",
+                "password": PASSWORD,
+            },
+            headers=admin,
+        ),
+        201,
+    )
+    session = _ok(
+        client.post("/api/auth/login", json={"username": id_number, "password": PASSWORD})
+    )
+    token = session["token"]
+    assert _lifetime(token) >= WORKING_DAY_SECONDS
+    assert session["expiresIn"] >= WORKING_DAY_SECONDS
+    # Every service's verifier accepts a token of that lifetime (none refuses it as too long).
+    assert _statuses(client, token) == dict.fromkeys(SERVICES, 200)
+    bystander, _ = _create(client, admin, "approver_admin")
+    theirs = _login(client, bystander)["token"]
+
+    since = time.monotonic()
+    _ok(client.delete(f"/api/admins/{made['_id']}", headers=admin))
+    _refused_everywhere_within(client, token, since, "the account was deactivated")
+    assert _statuses(client, theirs) == dict.fromkeys(SERVICES, 200)

@@ -120,6 +120,25 @@ class TestTheRules:
         assert _refused(revocations, _principal(user, rev=5)) is None  # minted from the new state
         assert _refused(revocations, _principal(uuid.uuid4(), rev=1)) is None  # someone else
 
+    @pytest.mark.parametrize("role", ["admin", "accountant"])
+    def test_a_change_to_a_role_added_later_voids_tokens_as_any_change_does(
+        self, role: str
+    ) -> None:
+        user, revocations = uuid.uuid4(), _caught_up()
+        changed = identity.UserRoleChangedV3(
+            user_id=user,
+            occurred_at=datetime.now(UTC),
+            role=role,
+            regions=[],
+            changed_by=ADMIN,
+            revision=3,
+        )
+        delivered = _envelope(changed)
+        assert revocations.apply(delivered)
+        assert not revocations.apply(delivered)  # delivered twice: nothing more
+        assert _refused(revocations, _principal(user, rev=2)) is not None
+        assert _refused(revocations, _principal(user, rev=3)) is None
+
     def test_reactivation_does_not_revive_tokens_from_before_the_deactivation(self) -> None:
         user, revocations = uuid.uuid4(), _caught_up()
         deactivation = _envelope(_deactivated(user, revision=7))
@@ -186,6 +205,12 @@ class TestTheRules:
         assert _refused(revocations, _principal(uuid.uuid4(), rev=1, lifetime=601)) == (
             "Token lifetime is longer than this service accepts; sign in again"
         )
+
+    def test_a_working_day_token_is_within_the_default_horizon(self) -> None:
+        """Identity's default access token lasts a working day; every service accepts it."""
+        horizon = ServiceSettings.model_fields["revocation_horizon_seconds"].default
+        revocations = _caught_up(horizon_seconds=horizon)
+        assert _refused(revocations, _principal(uuid.uuid4(), rev=1, lifetime=10 * 3600)) is None
 
     def test_facts_older_than_the_horizon_are_forgotten(self) -> None:
         revocations = _caught_up(horizon_seconds=600)

@@ -23,7 +23,7 @@ class TestLogin:
             "expiresIn",
         } <= session.keys()
         assert session["role"] == "super_admin" and session["regions"] == []
-        assert session["expiresIn"] == 900
+        assert session["expiresIn"] == 10 * 3600  # a working day: the frontend never refreshes
         jwks = client.get("/.well-known/jwks.json").json()
         header = jwt.get_unverified_header(session["token"])
         key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
@@ -33,6 +33,7 @@ class TestLogin:
         assert claims["sub"] == session["_id"]
         assert claims["role"] == "super_admin"
         assert {"exp", "iat", "jti", "regions"} <= claims.keys()
+        assert claims["exp"] - claims["iat"] >= 10 * 3600
 
     def test_wrong_password_and_unknown_username_get_the_same_answer(
         self, h: Any, client: TestClient

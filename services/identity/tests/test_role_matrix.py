@@ -47,6 +47,13 @@ class People:
     def __init__(self, client: TestClient, admin: dict[str, str], h: Any) -> None:
         self.client, self.admin, self.h = client, admin, h
 
+    def branch(self) -> str:
+        """A fresh branch's id (codes are unique)."""
+        body = {"name": "Matrix branch", "code": f"M{uuid.uuid4().hex[:8]}"}
+        response = self.client.post("/api/branches", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+        return str(response.json()["_id"])
+
     def new(self, role: str = "loan_officer") -> Person:
         username = f"matrix{next(_names)}{uuid.uuid4().hex[:4]}"
         user = self.h.create_user(self.client, self.admin, username, role, PASSWORD)
@@ -55,6 +62,11 @@ class People:
 
 
 Setup = Callable[[People, Person], Call]
+
+
+def _id_number() -> str:
+    return str(uuid.uuid4().int)[:8]
+
 
 MATRIX: dict[str, tuple[Access, Setup]] = {
     "POST /api/auth/login": (
@@ -119,6 +131,63 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     "POST /api/users/{user_id}/unlock": (
         SUPER_ADMIN,
         lambda p, o: Call("POST", f"/api/users/{p.new().user_id}/unlock"),
+    ),
+    "GET /api/branches": (SIGNED_IN, lambda p, o: Call("GET", "/api/branches")),
+    "GET /api/branches/{branch_id}": (
+        SIGNED_IN,
+        lambda p, o: Call("GET", f"/api/branches/{p.branch()}"),
+    ),
+    "POST /api/branches": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "POST",
+            "/api/branches",
+            {"json": {"name": "Thika", "code": f"t{uuid.uuid4().hex[:8]}"}},
+        ),
+    ),
+    "PUT /api/branches/{branch_id}": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "PUT",
+            f"/api/branches/{p.branch()}",
+            {"json": {"name": "Renamed", "code": f"r{uuid.uuid4().hex[:8]}"}},
+        ),
+    ),
+    "GET /api/admins": (SUPER_ADMIN, lambda p, o: Call("GET", "/api/admins")),
+    "POST /api/admins": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "POST",
+            "/api/admins",
+            {"json": {"name": "Made Admin", "idNumber": _id_number(), "role": "approver_admin"}},
+        ),
+    ),
+    "GET /api/admins/{user_id}": (
+        SUPER_ADMIN,
+        lambda p, o: Call("GET", f"/api/admins/{p.new('admin').user_id}"),
+    ),
+    "PUT /api/admins/{user_id}": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "PUT", f"/api/admins/{p.new('admin').user_id}", {"json": {"name": "Renamed"}}
+        ),
+    ),
+    "DELETE /api/admins/{user_id}": (
+        SUPER_ADMIN,
+        lambda p, o: Call("DELETE", f"/api/admins/{p.new('initiator_admin').user_id}"),
+    ),
+    "GET /api/loan-officers": (SIGNED_IN, lambda p, o: Call("GET", "/api/loan-officers")),
+    "GET /api/loan-officers/{user_id}": (
+        SIGNED_IN,
+        lambda p, o: Call("GET", f"/api/loan-officers/{p.new().user_id}"),
+    ),
+    "POST /api/loan-officers": (
+        SUPER_ADMIN,
+        lambda p, o: Call(
+            "POST",
+            "/api/loan-officers",
+            {"json": {"name": "Made Officer", "nationalId": _id_number()}},
+        ),
     ),
     "GET /api/identity/parked": (SUPER_ADMIN, lambda p, o: Call("GET", "/api/identity/parked")),
     "GET /api/identity/parked/{parked_id}": (

@@ -31,7 +31,7 @@ class TestTokensAreRejected:
         assert response.json()["message"] == "Invalid token"
 
     def test_when_expired(self, client: TestClient, h: Any, clock: Any) -> None:
-        clock.advance(hours=-1)  # issued an hour ago, valid for fifteen minutes
+        clock.advance(hours=-11)  # issued eleven hours ago, valid for a working day (ten)
         token = h.login(client, h.ADMIN_USERNAME, h.ADMIN_PASSWORD)["token"]
         response = _me(client, token)
         assert response.status_code == 401
@@ -98,7 +98,8 @@ class TestKeyRotation:
         now = container.clock.now()
         old = container.keys.jwks(now)["keys"][0]["kid"]
         container.keys.rotate(now)
-        later = now + timedelta(minutes=31)
+        ttl = timedelta(seconds=container.settings.access_token_ttl_seconds)
+        later = now + 2 * ttl + timedelta(minutes=1)
         assert old not in {k["kid"] for k in container.keys.jwks(later)["keys"]}
 
 

@@ -289,12 +289,12 @@ class World:
         self, who: Staff, *, username: str | None = None, name: str | None = None
     ) -> dict[str, str]:
         """Deliver identity's UserCreated for ``who`` to the staff handler, as the IDENTITY consumer does."""
-        from hazina_contracts.events.identity import UserCreated
+        from hazina_contracts.events.identity import UserCreatedV2
         from hazina_origination.adapters.consumers import staff_handler
 
         username = username or f"{who.role.split('_')[0]}{uuid.uuid4().hex[:6]}"
         name = name or f"Staff {username}"
-        event = UserCreated(
+        event = UserCreatedV2(
             occurred_at=datetime.now(UTC),
             user_id=who.user_id,
             username=username,

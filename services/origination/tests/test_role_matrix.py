@@ -23,7 +23,9 @@ from hazina_servicekit.testing import (
     parked_for_matrix,
 )
 
-ALL = frozenset(ROLES)
+# The roles origination admits today; applying docs/roles.md for admin and accountant is
+# origination's own change.
+ALL = frozenset(ROLES) - {"admin", "accountant"}
 ADMINS = frozenset({"super_admin", "initiator_admin", "approver_admin"})
 
 

@@ -186,3 +186,31 @@ def test_identitys_version_2_events_update_the_staff_as_version_1_did(world: Any
             "SELECT role, active FROM staff WHERE user_id = %s", (officer.user_id,)
         ).fetchone()
     assert row == ("approver_admin", False)
+
+
+@pytest.mark.parametrize("role", ["admin", "accountant"])
+def test_the_roles_identity_added_reach_the_staff_as_any_other(world: Any, role: str) -> None:
+    """UserCreated v2 and UserRoleChanged v3 carry ``admin`` and ``accountant``; delivered twice,
+    they change nothing more."""
+    from hazina_contracts.events.identity import UserRoleChangedV3
+
+    member = world.staff(role)
+    world.announce(member)
+    world.announce(member)
+    other = "accountant" if role == "admin" else "admin"
+    changed = UserRoleChangedV3(
+        occurred_at=datetime.now(UTC),
+        user_id=member.user_id,
+        role=other,
+        regions=["Nairobi"],
+        changed_by=world.super_admin.user_id,
+        revision=3,
+    )
+    for _ in range(2):
+        with world.container.pool.connection() as conn, conn.transaction():
+            staff_handler()(world.envelope(changed), conn)
+    with world.container.pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT role, active FROM staff WHERE user_id = %s", (member.user_id,)
+        ).fetchall()
+    assert rows == [(other, True)]

@@ -3,6 +3,8 @@ proxy, which reads ``token, _id, username, role, regions``, and on an error a JS
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -27,3 +29,18 @@ def test_a_wrong_password_is_a_json_message_the_banner_shows(super_admin: Any) -
     )
     assert response.status_code == 401
     assert response.json()["message"]
+
+
+def test_a_session_lasts_a_working_day_without_a_refresh(super_admin: Any) -> None:
+    """The frontend checks ``exp`` before every call and never refreshes: the token must last
+    the day, and every service must accept a token that long."""
+    payload = super_admin.token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["exp"] - claims["iat"] >= 10 * 3600
+    for path in (
+        "/api/auth/me",
+        "/api/groups",
+        "/api/ledger/accounts",
+        "/api/payments/disbursements",
+    ):
+        super_admin.ok("GET", path)

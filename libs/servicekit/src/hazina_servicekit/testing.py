@@ -96,7 +96,15 @@ def nats_work_dir(tmp_path: Path) -> Path:
 
 # The role x route x ownership matrix: one table per service, checked against the app's routes.
 
-ROLES = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
+# Every role identity issues (docs/roles.md); a matrix row lists those a route admits.
+ROLES = (
+    "super_admin",
+    "admin",
+    "initiator_admin",
+    "approver_admin",
+    "loan_officer",
+    "accountant",
+)
 LOAN_OFFICER = "loan_officer"
 ROLE_REFUSED = "Your role may not do this"
 

@@ -15,16 +15,18 @@ from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
+from hazina_identity.adapters.branch_directory import DDL as DIRECTORY_DDL
+from hazina_identity.adapters.branch_directory import BranchDirectory, apply_directory_event
 from hazina_identity.adapters.contract_mapping import to_contract
 from hazina_identity.adapters.login_attempts import PostgresLoginAttempts
 from hazina_identity.adapters.passwords import Argon2Hasher
 from hazina_identity.adapters.sessions import PostgresSessionStore, StoredRevocations
 from hazina_identity.adapters.signing_keys import SigningKeys
 from hazina_identity.adapters.system import SystemClock
-from hazina_identity.adapters.user_directory import DDL as DIRECTORY_DDL
-from hazina_identity.adapters.user_directory import UserDirectory, apply_user_event
+from hazina_identity.adapters.user_directory import UserDirectory
 from hazina_identity.api.app import create_app
 from hazina_identity.api.deps import IdentityApi
+from hazina_identity.application.branches import Branches
 from hazina_identity.application.identity import Identity, generate_password
 from hazina_identity.application.ports import Clock
 from hazina_identity.domain.login_throttle import ThrottlePolicy
@@ -92,7 +94,7 @@ def build(
     parking = ParkingLot(pool, identity)
     queue_retried_events(parking, identity, "identity", to_contract)
     projection = Projection(
-        identity, pool, "staff_directory", apply_user_event, DIRECTORY_DDL, parking=parking
+        identity, pool, "staff_directory", apply_directory_event, DIRECTORY_DDL, parking=parking
     )
     container = Container(
         settings=settings,
@@ -185,6 +187,12 @@ def build_http_app(container: Container) -> FastAPI:
             directory=container.directory,
             directory_projection=container.directory_projection,
             parking=container.parking,
+            branches=Branches(
+                container.identity,
+                BranchDirectory(container.pool),
+                container.directory_projection.catch_up,
+            ),
+            branch_directory=BranchDirectory(container.pool),
         ),
         verifier=container.verifier,
         jwks=container.keys.jwks,

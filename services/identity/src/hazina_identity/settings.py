@@ -6,6 +6,8 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from hazina_servicekit.settings import ServiceSettings
 
+ACCESS_TOKEN_TTL_SECONDS = 10 * 3600  # a staff member's working day
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
@@ -14,8 +16,12 @@ def _env(name: str) -> AliasChoices:
 class IdentitySettings(ServiceSettings):
     db_schema: str = Field(default="identity", validation_alias=_env("IDENTITY_DB_SCHEMA"))
     port: int = Field(default=8101, validation_alias=_env("IDENTITY_PORT"))
+    # A working day: the staff frontend never refreshes and signs out when the token expires.
+    # Safe because revocation reaches every service within seconds (deactivation, role change...).
     access_token_ttl_seconds: int = Field(
-        default=900, ge=60, validation_alias=_env("IDENTITY_ACCESS_TOKEN_TTL_SECONDS")
+        default=ACCESS_TOKEN_TTL_SECONDS,
+        ge=60,
+        validation_alias=_env("IDENTITY_ACCESS_TOKEN_TTL_SECONDS"),
     )
     refresh_token_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=300, validation_alias=_env("IDENTITY_REFRESH_TOKEN_TTL_SECONDS")

@@ -10,7 +10,13 @@ from pydantic import AwareDatetime, Field
 from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 
-StaffRole = Literal["super_admin", "initiator_admin", "approver_admin", "loan_officer"]
+# The roles identity issued before issue 11 (what UserCreated v1 and UserRoleChanged v1/v2 carry).
+StaffRoleV1 = Literal["super_admin", "initiator_admin", "approver_admin", "loan_officer"]
+# Every role identity issues (docs/roles.md): ``admin`` is the general branch administrator,
+# ``accountant`` records money and nothing else.
+StaffRole = Literal[
+    "super_admin", "admin", "initiator_admin", "approver_admin", "loan_officer", "accountant"
+]
 
 
 class _IdentityEvent(ContractEvent):
@@ -28,7 +34,7 @@ class UserCreated(_IdentityEvent):
 
     username: str
     name: str | None = None
-    role: StaffRole
+    role: StaffRoleV1
     regions: list[str] = Field(default_factory=list)
     branch_id: str | None = None
     created_by: UUID | None = None
@@ -39,7 +45,7 @@ class UserRoleChanged(_IdentityEvent):
     VERSION: ClassVar[int] = 1
     EVENT: ClassVar[str] = "role_changed"
 
-    role: StaffRole
+    role: StaffRoleV1
     regions: list[str]
     branch_id: str | None = None
     changed_by: UUID
@@ -168,6 +174,24 @@ class PasswordChangedV2(PasswordChanged):
     VERSION: ClassVar[int] = 2
 
     revision: int = Field(ge=1)
+
+
+# Version 2 of UserCreated and version 3 of UserRoleChanged carry every role of ``StaffRole``
+# (``admin`` and ``accountant`` added); otherwise they are the version before.
+
+
+class UserCreatedV2(UserCreated):
+    TYPE: ClassVar[str] = "UserCreated"
+    VERSION: ClassVar[int] = 2
+
+    role: StaffRole  # type: ignore[assignment]  # wider than version 1's, on purpose
+
+
+class UserRoleChangedV3(UserRoleChangedV2):
+    TYPE: ClassVar[str] = "UserRoleChanged"
+    VERSION: ClassVar[int] = 3
+
+    role: StaffRole  # type: ignore[assignment]  # wider than version 2's, on purpose
 
 
 class SignedOutEverywhere(_IdentityEvent):

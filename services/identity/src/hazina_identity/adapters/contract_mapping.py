@@ -12,6 +12,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from hazina_contracts.events import identity as contract
 from hazina_contracts.events.base import ContractEvent
+from hazina_identity.domain.branch import Branch
 from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser
 
@@ -25,12 +26,36 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
             locked_until=event.until,
             occurred_at=event.timestamp,
         )
+    if isinstance(event, Branch.Opened):
+        return contract.BranchOpened(
+            branch_id=event.originator_id,
+            occurred_at=event.timestamp,
+            name=event.name,
+            code=event.code,
+            location=event.location,
+            address=event.address,
+            phone=event.phone,
+            email=event.email,
+            opened_by=event.opened_by,
+        )
+    if isinstance(event, Branch.DetailsChanged):
+        return contract.BranchDetailsChanged(
+            branch_id=event.originator_id,
+            occurred_at=event.timestamp,
+            name=event.name,
+            code=event.code,
+            location=event.location,
+            address=event.address,
+            phone=event.phone,
+            email=event.email,
+            changed_by=event.changed_by,
+        )
     if not isinstance(event, StaffUser.Event):
         return None  # private: SignInAddress.Noted
     common = {"user_id": event.originator_id, "occurred_at": event.timestamp}
     match event:
         case StaffUser.Created():
-            return contract.UserCreated(
+            return contract.UserCreatedV2(
                 **common,
                 username=event.username.strip().lower(),
                 name=event.name,
@@ -40,7 +65,7 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
                 created_by=event.created_by,
             )
         case StaffUser.AccessChanged():
-            return contract.UserRoleChangedV2(
+            return contract.UserRoleChangedV3(
                 **common,
                 role=event.role,
                 regions=list(event.regions),

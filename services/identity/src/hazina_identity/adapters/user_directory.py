@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS staff_directory (
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     last_login_at timestamptz
-)
+);
+ALTER TABLE staff_directory ADD COLUMN IF NOT EXISTS email text;
 """
 
 
@@ -65,6 +66,12 @@ def apply_user_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connec
             "UPDATE staff_directory SET role = %s, regions = %s, branch_id = %s, updated_at = %s "
             "WHERE user_id = %s",
             (event.role, list(event.regions), event.branch_id, at, uid),
+        )
+    elif isinstance(event, StaffUser.DetailsChanged):
+        conn.execute(
+            "UPDATE staff_directory SET name = %s, email = %s, phone = %s, national_id = %s, "
+            "updated_at = %s WHERE user_id = %s",
+            (event.name, event.email, event.phone, event.national_id, at, uid),
         )
     elif isinstance(event, StaffUser.Deactivated | StaffUser.Reactivated):
         conn.execute(

@@ -9,7 +9,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from hazina_identity.api.deps import SUPER_ADMIN, IdentityApi, get_parking
-from hazina_identity.api.routes import auth, users
+from hazina_identity.api.routes import auth, branches, staff, users
+from hazina_identity.api.routes.staff import UnknownBranchError
+from hazina_identity.application.branches import BranchCodeTakenError, BranchNotFoundError
 from hazina_identity.application.identity import (
     ConcurrentChangeError,
     InvalidCredentialsError,
@@ -19,6 +21,7 @@ from hazina_identity.application.identity import (
     UserNotFoundError,
     WrongCurrentPasswordError,
 )
+from hazina_identity.domain.branch import BranchDetailsError
 from hazina_identity.domain.errors import (
     IdentityError,
     PasswordPolicyError,
@@ -46,6 +49,10 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     UserNotFoundError: 404,
     UsernameTakenError: 409,
     ConcurrentChangeError: 409,
+    BranchCodeTakenError: 409,
+    BranchNotFoundError: 404,
+    BranchDetailsError: 400,
+    UnknownBranchError: 400,
     IdentityError: 400,
 }
 
@@ -85,6 +92,9 @@ def create_app(
 
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(branches.router)
+    app.include_router(staff.admins)
+    app.include_router(staff.loan_officers)
     # Identity is administered by the super admin alone (as /api/users is).
     app.include_router(
         parked_events_router(

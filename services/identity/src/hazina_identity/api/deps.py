@@ -7,13 +7,20 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hazina_identity.application.branches import BranchDirectory, Branches
 from hazina_identity.application.identity import Identity
 from hazina_identity.application.ports import StaffDirectory
+from hazina_identity.domain.roles import Role
 from hazina_servicekit.auth import Principal, require_roles
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
 SUPER_ADMIN = "super_admin"
+# Every role identity issues: who may read branches and the loan officers (docs/roles.md).
+ALL_STAFF = tuple(role.value for role in Role)
+# Optional contact fields as the staff pages send them: blank, or a phone number / an address.
+PHONE_OR_BLANK = r"^\s*(\+?[0-9 ]{9,15})?\s*$"
+EMAIL_OR_BLANK = r"^\s*([^@\s]+@[^@\s]+\.[^@\s]+)?\s*$"
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,8 @@ class IdentityApi:
     directory: StaffDirectory
     directory_projection: Projection
     parking: ParkingLot
+    branches: Branches
+    branch_directory: BranchDirectory
 
 
 def get_api(request: Request) -> IdentityApi:
@@ -37,3 +46,4 @@ def get_parking(request: Request) -> ParkingLot:
 
 ApiDep = Annotated[IdentityApi, Depends(get_api)]
 SuperAdminDep = Annotated[Principal, Depends(require_roles(SUPER_ADMIN))]
+StaffDep = Annotated[Principal, Depends(require_roles(*ALL_STAFF))]

@@ -18,6 +18,19 @@ class CreateUser:
     phone: str | None
     actor_id: uuid.UUID | None
     correlation_id: str | None
+    email: str | None = None
+    # Made through the staff pages: their published initial password is accepted.
+    from_staff_pages: bool = False
+
+
+@dataclass(frozen=True)
+class StaffDetails:
+    """Who a staff member is, as the staff pages edit it (their access is separate)."""
+
+    name: str | None
+    email: str | None
+    phone: str | None
+    national_id: str | None
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class UpdateUser:
     active: bool | None
     actor_id: uuid.UUID
     correlation_id: str | None
+    details: StaffDetails | None = None
 
 
 @dataclass(frozen=True)

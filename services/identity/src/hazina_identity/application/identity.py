@@ -25,7 +25,7 @@ from hazina_identity.application.ports import (
 )
 from hazina_identity.domain.errors import IdentityError, UserInactiveError
 from hazina_identity.domain.login_throttle import ThrottlePolicy
-from hazina_identity.domain.password_policy import check_password
+from hazina_identity.domain.password_policy import STAFF_PAGES_INITIAL_PASSWORD, check_password
 from hazina_identity.domain.roles import Role, parse_role
 from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser, access_voided_by, normalise_username
@@ -125,7 +125,8 @@ class Identity(Application[uuid.UUID]):
     def create_user(self, cmd: CreateUser) -> StaffUser:
         role = parse_role(cmd.role)
         username = normalise_username(cmd.username)
-        check_password(cmd.password, username=username)
+        if not (cmd.from_staff_pages and cmd.password == STAFF_PAGES_INITIAL_PASSWORD):
+            check_password(cmd.password, username=username)
         if self.find_by_username(username) is not None:
             raise UsernameTakenError(f"Username '{username}' already exists")
         user = StaffUser(
@@ -140,6 +141,15 @@ class Identity(Application[uuid.UUID]):
             created_by=cmd.actor_id,
             correlation_id=cmd.correlation_id,
         )
+        if cmd.email and cmd.actor_id is not None:
+            user.change_details(
+                name=user.name,
+                email=cmd.email,
+                phone=user.phone,
+                national_id=user.national_id,
+                by=cmd.actor_id,
+                correlation_id=cmd.correlation_id,
+            )
         try:
             self.save(user)
         except IntegrityError:  # a concurrent request created the same username first
@@ -148,6 +158,15 @@ class Identity(Application[uuid.UUID]):
 
     def update_user(self, cmd: UpdateUser) -> StaffUser:
         user = self.get_user(cmd.user_id)
+        if cmd.details is not None:
+            user.change_details(
+                name=cmd.details.name,
+                email=cmd.details.email,
+                phone=cmd.details.phone,
+                national_id=cmd.details.national_id,
+                by=cmd.actor_id,
+                correlation_id=cmd.correlation_id,
+            )
         role = parse_role(cmd.role) if cmd.role is not None else user.role
         regions = list(cmd.regions) if cmd.regions is not None else user.regions
         branch_id = cmd.branch_id if cmd.branch_given else user.branch_id

@@ -66,6 +66,7 @@ class StaffUser(Aggregate):
         self.branch_id = branch_id
         self.national_id = national_id
         self.phone = phone
+        self.email: str | None = None  # from DetailsChanged (Created never carried one)
         self.password_hash = password_hash
         self.active = True
         self.last_login_at: datetime | None = None
@@ -116,6 +117,51 @@ class StaffUser(Aggregate):
         self.role = Role(role)
         self.regions = list(regions)
         self.branch_id = branch_id
+
+    def change_details(
+        self,
+        *,
+        name: str | None,
+        email: str | None,
+        phone: str | None,
+        national_id: str | None,
+        by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> bool:
+        """Who the person is (not what they may do): no token is voided by it."""
+        details = (name, email, phone, national_id)
+        if details == (self.name, self.email, self.phone, self.national_id):
+            return False
+        self._details_changed(
+            name=name,
+            email=email,
+            phone=phone,
+            national_id=national_id,
+            changed_by=by,
+            correlation_id=correlation_id,
+        )
+        return True
+
+    class DetailsChanged(Aggregate.Event):
+        TOPIC = "hazina.identity.StaffUser.DetailsChanged"
+        name: str | None
+        email: str | None
+        phone: str | None
+        national_id: str | None
+        changed_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(DetailsChanged)
+    def _details_changed(
+        self,
+        name: str | None,
+        email: str | None,
+        phone: str | None,
+        national_id: str | None,
+        changed_by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> None:
+        self.name, self.email, self.phone, self.national_id = name, email, phone, national_id
 
     def deactivate(self, *, by: uuid.UUID, correlation_id: str | None) -> bool:
         if not self.active:
