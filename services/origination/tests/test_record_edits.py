@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from hazina_contracts.events.identity import BranchDetailsChanged, BranchOpened
@@ -279,3 +280,34 @@ def test_branches_from_identity_name_groups_and_clients(world: Any, officer: Any
     detail = world.ok(world.http.get(f"/api/clients/{client['_id']}", headers=officer.headers))
     assert detail["branchId"]["name"] == "Thika Main"
     assert detail["groupId"]["meetingDay"] == "Wednesday"
+
+
+def test_the_client_modal_shows_guarantors_and_repayments(world: Any, officer: Any) -> None:
+    from hazina_contracts.events.ledger import RepaymentPosted
+    from hazina_origination.bootstrap import consumer_handlers
+
+    loan = world.approvable_loan(officer)
+    client_id = loan["clientId"]["_id"]
+    posted = RepaymentPosted(
+        occurred_at=datetime.now(UTC),
+        loan_id=uuid.UUID(loan["_id"]),
+        client_id=uuid.UUID(client_id),
+        receipt="RCP123",
+        amount_cents=150_050,
+        interest_cents=50_000,
+        principal_cents=100_050,
+        suspense_cents=0,
+        outstanding_cents=1_000_000,
+        payment_method="mpesa",
+    )
+    handle = consumer_handlers(world.container.app)["loan-balances"]
+    for _ in range(2):  # delivered twice: one repayment
+        with world.container.pool.connection() as conn, conn.transaction():
+            handle(world.envelope(posted), conn)
+    modal = world.ok(world.http.get(f"/api/clients/{client_id}", headers=officer.headers))
+    assert [g["status"] for g in modal["guarantors"]] == ["accepted"]
+    assert modal["guarantors"][0]["clientId"]["name"]
+    [repayment] = modal["repayments"]
+    assert Decimal(str(repayment["amount"])) == Decimal("1500.50") and repayment["status"] == "posted"
+    assert repayment["loanId"] == loan["_id"] and repayment["createdAt"]
+    assert modal["hasLoanHistory"] is True and [x["_id"] for x in modal["loans"]] == [loan["_id"]]

@@ -737,6 +737,14 @@ class ReadModels:
     def client(self, client_id: uuid.UUID) -> dict[str, Any] | None:
         return self._one(self.CLIENTS + " WHERE c.client_id = %s", (client_id,))
 
+    def client_repayments(self, client_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The repayments the ledger reported on the client's loans, newest first."""
+        return self._all(
+            """SELECT r.* FROM loan_repayments r JOIN loans l ON l.loan_id = r.loan_id
+               WHERE l.client_id = %s ORDER BY r.occurred_at DESC, r.receipt""",
+            (client_id,),
+        )
+
     def savings_history(self, client_id: uuid.UUID) -> list[dict[str, Any]]:
         return self._all(
             "SELECT * FROM savings_movements WHERE client_id = %s ORDER BY occurred_at DESC",

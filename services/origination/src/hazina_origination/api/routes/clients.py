@@ -127,7 +127,8 @@ def list_clients(
 
 @router.get("/{client_id}")
 def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str, Any]:
-    """The client, with their loans, guarantees, assessments and savings movements."""
+    """The client, with their loans, the guarantors of those loans, the loans they guarantee
+    (``guarantees``), assessments, repayments and savings movements (all from local projections)."""
     row = _visible(api, client_id, principal)
     read = api.read_models
     loans, _ = read.loans(ListQuery(client_id=client_id))
@@ -142,6 +143,23 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
         if a
     ]
     view["guarantees"] = [guarantor_view(g, links=api.links) for g in guarantees]
+    view["guarantors"] = [
+        guarantor_view(g, links=api.links)
+        for loan in loans
+        for g in read.guarantors(ListQuery(loan_id=loan["loan_id"]))[0]
+    ]
+    view["repayments"] = [
+        {
+            "_id": r["receipt"],
+            "loanId": str(r["loan_id"]),
+            "amount_cents": int(r["amount_cents"]),
+            "amount": kes(int(r["amount_cents"])),
+            "method": r["payment_method"],
+            "status": "reversed" if r["reversed_at"] else "posted",
+            "createdAt": r["occurred_at"].isoformat(),
+        }
+        for r in read.client_repayments(client_id)
+    ]
     view["savingsHistory"] = [
         {
             "_id": m["transaction_id"],
