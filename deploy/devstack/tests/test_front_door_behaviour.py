@@ -67,6 +67,10 @@ def _stand_in_service() -> FastAPI:
     async def login() -> dict[str, str]:
         return {"token": "an-access-token", "refreshToken": "a-refresh-token"}
 
+    @app.get("/api/loan-officers/{rest:path}")
+    async def loan_officers(rest: str) -> dict[str, str]:
+        return {"servedBy": "identity", "path": rest}
+
     return app
 
 
@@ -265,6 +269,17 @@ def test_a_service_that_is_down_is_a_json_502_with_headers_and_cors(front_door: 
     assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
     _assert_security_headers(response)
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_loan_officers_are_identitys_but_an_officers_performance_is_originations(
+    front_door: FrontDoor,
+) -> None:
+    """Identity serves the staff (list, one officer); origination, listed first, keeps the
+    officer's performance figures (its upstream is down here: a 502)."""
+    one = httpx.get(f"{front_door.url}/api/loan-officers/some-officer", timeout=30)
+    assert one.json() == {"servedBy": "identity", "path": "some-officer"}
+    performance = httpx.get(f"{front_door.url}/api/loan-officers/performance", timeout=30)
+    assert performance.status_code == 502
 
 
 def test_hsts_only_when_callers_reach_hazina_over_tls(
