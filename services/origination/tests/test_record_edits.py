@@ -308,6 +308,8 @@ def test_the_client_modal_shows_guarantors_and_repayments(world: Any, officer: A
     assert [g["status"] for g in modal["guarantors"]] == ["accepted"]
     assert modal["guarantors"][0]["clientId"]["name"]
     [repayment] = modal["repayments"]
-    assert Decimal(str(repayment["amount"])) == Decimal("1500.50") and repayment["status"] == "posted"
+    assert (
+        Decimal(str(repayment["amount"])) == Decimal("1500.50") and repayment["status"] == "posted"
+    )
     assert repayment["loanId"] == loan["_id"] and repayment["createdAt"]
     assert modal["hasLoanHistory"] is True and [x["_id"] for x in modal["loans"]] == [loan["_id"]]
