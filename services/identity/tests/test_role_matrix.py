@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from hazina_identity.bootstrap import Container
 from hazina_servicekit.testing import (
     PUBLIC,
     ROLES,
@@ -32,6 +33,7 @@ PASSWORD = "Matrix-Pass-1"  # pragma: allowlist secret
 CHANGED = "Changed-Pass-22"  # pragma: allowlist secret
 SIGNED_IN = Access(frozenset(ROLES))
 SUPER_ADMIN = Access(frozenset({"super_admin"}))
+OVERSEERS = Access(frozenset({"super_admin", "initiator_admin", "approver_admin"}))
 _names = itertools.count(1)
 
 
@@ -44,8 +46,30 @@ class Person:
 
 
 class People:
-    def __init__(self, client: TestClient, admin: dict[str, str], h: Any) -> None:
-        self.client, self.admin, self.h = client, admin, h
+    def __init__(
+        self, client: TestClient, admin: dict[str, str], h: Any, container: Container
+    ) -> None:
+        self.client, self.admin, self.h, self.container = client, admin, h, container
+        self.by_role: dict[str, Person] = {}
+
+    def of_role(self, role: str) -> Person:
+        """The staff member of that role who calls in this test (each role calls once)."""
+        if role not in self.by_role:
+            self.by_role[role] = self.new(role)
+        return self.by_role[role]
+
+    def notified(self, officer: Person) -> str:
+        """A notification addressed to the officer and to the caller of every other role."""
+        notice_id = uuid.uuid4()
+        callers = [officer, *(self.of_role(r) for r in ROLES if r != "loan_officer")]
+        with self.container.pool.connection() as conn:
+            for person in callers:
+                conn.execute(
+                    "INSERT INTO staff_notifications (id, recipient_id, event_id, kind, title, "
+                    "body, created_at) VALUES (%s, %s, %s, 'loan', 'Loan approved', 'body', now())",
+                    (notice_id, person.user_id, uuid.uuid4()),
+                )
+        return str(notice_id)
 
     def branch(self) -> str:
         """A fresh branch's id (codes are unique)."""
@@ -212,6 +236,20 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
             {"json": {"reason": "checked by the role matrix"}},
         ),
     ),
+    "GET /api/audit-logs": (OVERSEERS, lambda p, o: Call("GET", "/api/audit-logs")),
+    "GET /api/logs": (OVERSEERS, lambda p, o: Call("GET", "/api/logs?file=error")),
+    "GET /api/logs/notifications": (
+        SIGNED_IN,
+        lambda p, o: Call("GET", "/api/logs/notifications?unread=true&limit=5"),
+    ),
+    "PUT /api/logs/notifications/{notification_id}/read": (
+        SIGNED_IN,
+        lambda p, o: Call("PUT", f"/api/logs/notifications/{p.notified(o)}/read", {"json": {}}),
+    ),
+    "DELETE /api/logs/notifications/{notification_id}": (
+        SIGNED_IN,
+        lambda p, o: Call("DELETE", f"/api/logs/notifications/{p.notified(o)}"),
+    ),
     "GET /api/identity/health": (PUBLIC, lambda p, o: Call("GET", "/api/identity/health")),
     "GET /api/identity/ready": (PUBLIC, lambda p, o: Call("GET", "/api/identity/ready")),
     "GET /api/health": (PUBLIC, lambda p, o: Call("GET", "/api/health")),
@@ -224,8 +262,8 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
 
 
 @pytest.fixture
-def people(client: TestClient, admin: dict[str, str], h: Any) -> People:
-    return People(client, admin, h)
+def people(client: TestClient, admin: dict[str, str], h: Any, container: Container) -> People:
+    return People(client, admin, h, container)
 
 
 def test_the_matrix_has_a_row_for_every_route_identity_serves(client: TestClient) -> None:
@@ -241,5 +279,5 @@ def test_every_role_against_the_route(route: str, people: People) -> None:
         access,
         lambda officer: setup(people, officer),
         officers=(people.new(), people.new()),
-        headers=lambda role, officer: (officer or people.new(role)).headers,
+        headers=lambda role, officer: (officer or people.of_role(role)).headers,
     )

@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
+from hazina_identity.adapters import oversight
 from hazina_identity.adapters.branch_directory import DDL as DIRECTORY_DDL
 from hazina_identity.adapters.branch_directory import BranchDirectory, apply_directory_event
 from hazina_identity.adapters.contract_mapping import to_contract
@@ -23,9 +24,11 @@ from hazina_identity.adapters.passwords import Argon2Hasher
 from hazina_identity.adapters.sessions import PostgresSessionStore, StoredRevocations
 from hazina_identity.adapters.signing_keys import SigningKeys
 from hazina_identity.adapters.system import SystemClock
+from hazina_identity.adapters.system_log import FileSystemLog
 from hazina_identity.adapters.user_directory import UserDirectory
 from hazina_identity.api.app import create_app
 from hazina_identity.api.deps import IdentityApi
+from hazina_identity.api.routes.oversight import OversightApi
 from hazina_identity.application.branches import Branches
 from hazina_identity.application.identity import Identity, generate_password
 from hazina_identity.application.ports import Clock
@@ -53,6 +56,7 @@ class Container:
     parking: ParkingLot
     verifier: TokenVerifier
     clock: Clock
+    oversight: OversightApi
 
     def close(self) -> None:
         self.identity.close()
@@ -96,6 +100,7 @@ def build(
     projection = Projection(
         identity, pool, "staff_directory", apply_directory_event, DIRECTORY_DDL, parking=parking
     )
+    oversight.prepare(pool, parking)
     container = Container(
         settings=settings,
         pool=pool,
@@ -113,6 +118,11 @@ def build(
             revocations=StoredRevocations(pool),
         ),
         clock=clock,
+        oversight=OversightApi(
+            audit=oversight.PostgresAuditTrail(pool),
+            notifications=oversight.PostgresNotifications(pool),
+            system_log=FileSystemLog(settings.system_log_path),
+        ),
     )
     if seed:
         seed_super_admin(container)
@@ -180,6 +190,8 @@ def build_http_app(container: Container) -> FastAPI:
     workers: list[Worker] = []
     if settings.run_workers:
         workers = [relay_worker(container, link), container.directory_projection.follow]
+        window = settings.stream_duplicate_window_seconds
+        workers += oversight.workers(link, container.pool, container.parking, window)
     return create_app(
         settings=settings,
         api=IdentityApi(
@@ -194,6 +206,7 @@ def build_http_app(container: Container) -> FastAPI:
             ),
             branch_directory=BranchDirectory(container.pool),
         ),
+        oversight_api=container.oversight,
         verifier=container.verifier,
         jwks=container.keys.jwks,
         readiness={"postgres": database_ready, "nats": link.ready},

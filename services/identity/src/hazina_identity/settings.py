@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from hazina_servicekit.settings import ServiceSettings
@@ -73,6 +75,17 @@ class IdentitySettings(ServiceSettings):
     seed_superadmin_phone: str | None = Field(
         default=None, validation_alias=_env("SEED_SUPERADMIN_PHONE")
     )
+
+    # The log staff read at /api/logs (adapters/system_log.py): HAZINA_LOG_FILE, else the file
+    # the local runtime collects every service's output in, under HAZINA_STATE_DIR.
+    log_file: str | None = Field(default=None, validation_alias=_env("HAZINA_LOG_FILE"))
+    state_dir: str | None = Field(default=None, validation_alias=_env("HAZINA_STATE_DIR"))
+
+    @property
+    def system_log_path(self) -> Path | None:
+        if self.log_file:
+            return Path(self.log_file)
+        return Path(self.state_dir) / "logs" / "hazina.log" if self.state_dir else None
 
     @model_validator(mode="after")
     def _tokens_live_within_the_revocation_horizon(self) -> IdentitySettings:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from hazina_identity.api.deps import SUPER_ADMIN, IdentityApi, get_parking
-from hazina_identity.api.routes import auth, branches, staff, users
+from hazina_identity.api.routes import auth, branches, oversight, staff, users
 from hazina_identity.api.routes.staff import UnknownBranchError
 from hazina_identity.application.branches import BranchCodeTakenError, BranchNotFoundError
 from hazina_identity.application.identity import (
@@ -61,6 +61,7 @@ def create_app(
     *,
     settings: ServiceSettings,
     api: IdentityApi,
+    oversight_api: oversight.OversightApi,
     verifier: TokenVerifier,
     jwks: Callable[[], dict[str, object]],
     readiness: dict[str, ReadinessCheck],
@@ -76,6 +77,7 @@ def create_app(
         **document_urls("identity"),
     )
     app.state.identity_api = api
+    app.state.oversight_api = oversight_api
     app.state.token_verifier = verifier
     add_http_middleware(
         app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes
@@ -95,6 +97,7 @@ def create_app(
     app.include_router(branches.router)
     app.include_router(staff.admins)
     app.include_router(staff.loan_officers)
+    app.include_router(oversight.router)
     # Identity is administered by the super admin alone (as /api/users is).
     app.include_router(
         parked_events_router(
