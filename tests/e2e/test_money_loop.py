@@ -307,7 +307,7 @@ def test_the_money_loop(system: Any) -> None:
         # Initiate -> guarantor -> credit assessment -> approve -> disburse.
         loan = initiate(borrower)
         guarantee_assess_approve(loan, guarantor)
-        disbursing = ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=approver), 202)
+        disbursing = ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=cashier), 202)
         assert disbursing["message"] == "Disbursement initiated"
         eventually(
             lambda: loan_status(loan["_id"]) == "disbursed",
@@ -390,11 +390,11 @@ def test_the_money_loop(system: Any) -> None:
         retry_loan = initiate(second_borrower)
         guarantee_assess_approve(retry_loan, guarantor)
         daraja.next_b2c("insufficient_funds")
-        ok(client.post(f"/api/loans/{retry_loan['_id']}/disburse", headers=approver), 202)
+        ok(client.post(f"/api/loans/{retry_loan['_id']}/disburse", headers=cashier), 202)
         eventually(lambda: loan_status(retry_loan["_id"]) == "approved", "the failed B2C result")
         detail = ok(client.get(f"/api/loans/{retry_loan['_id']}", headers=admin))
         assert "insufficient" in str(detail).lower()
-        again = ok(client.post(f"/api/loans/{retry_loan['_id']}/disburse", headers=approver), 202)
+        again = ok(client.post(f"/api/loans/{retry_loan['_id']}/disburse", headers=cashier), 202)
         assert again["transactionId"] != disbursing["transactionId"]
         eventually(
             lambda: loan_status(retry_loan["_id"]) == "disbursed", "the retried B2C to pay out"

@@ -109,6 +109,7 @@ def test_from_group_to_disbursement_through_the_front_door(
         admin = _login(client, system.admin_username, system.admin_password)
         officer, officer_id = _staff(client, admin, "loan_officer")
         approver, approver_id = _staff(client, admin, "approver_admin")
+        disburser, _ = _staff(client, admin, "initiator_admin")  # not whoever approved
         known = _loan_officer(client, admin, officer_id)
         assert known["_id"] == officer_id and known["isActive"] is True
 
@@ -247,8 +248,10 @@ def test_from_group_to_disbursement_through_the_front_door(
         )
         assert client.put(f"/api/loans/{loan['_id']}/approve", headers=officer).status_code == 403
         _ok(client.put(f"/api/loans/{loan['_id']}/approve", headers=approver))
-        first = _ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=approver), 202)
-        second = _ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=admin), 202)
+        refused = client.post(f"/api/loans/{loan['_id']}/disburse", headers=approver)
+        assert refused.status_code == 403  # maker-checker: the approver does not disburse
+        first = _ok(client.post(f"/api/loans/{loan['_id']}/disburse", headers=disburser), 202)
+        second = _ok(client.put(f"/api/loans/{loan['_id']}/disburse", headers=disburser), 202)
         assert first["transactionId"] == second["transactionId"]
         # The simulated rail may already have paid: pending, or disbursed, never anything else.
         assert _ok(client.get(f"/api/loans/{loan['_id']}", headers=officer))["status"] in {

@@ -24,7 +24,6 @@ from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, origination, payments
 from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
-from hazina_identity.adapters import oversight
 from hazina_identity.adapters.contract_mapping import to_contract
 from hazina_identity.adapters.system_log import parse_line
 from hazina_identity.bootstrap import Container
@@ -101,7 +100,7 @@ def _deliver(
         await ensure_stream(js, stream)
         for env in envelopes:
             await js.publish(env.subject, env.to_bytes())  # no Nats-Msg-Id: every copy is kept
-        consumer = oversight.consumer(js, container.pool, container.parking, stream)
+        consumer = container.service.durable_consumer(js, f"oversight-{stream.value.lower()}")
         await _drain(js, consumer)
         return consumer
 

@@ -33,7 +33,7 @@ PASSWORD = "Matrix-Pass-1"  # pragma: allowlist secret
 CHANGED = "Changed-Pass-22"  # pragma: allowlist secret
 SIGNED_IN = Access(frozenset(ROLES))
 SUPER_ADMIN = Access(frozenset({"super_admin"}))
-OVERSEERS = Access(frozenset({"super_admin", "initiator_admin", "approver_admin"}))
+OVERSEERS = Access(frozenset({"super_admin", "admin", "initiator_admin", "approver_admin"}))
 _names = itertools.count(1)
 
 
@@ -139,7 +139,7 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     ),
     "GET /api/users": (SUPER_ADMIN, lambda p, o: Call("GET", "/api/users")),
     "GET /api/users/{user_id}": (
-        SUPER_ADMIN,
+        SIGNED_IN,
         lambda p, o: Call("GET", f"/api/users/{p.new().user_id}"),
     ),
     "PATCH /api/users/{user_id}": (

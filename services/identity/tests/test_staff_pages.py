@@ -248,6 +248,24 @@ class TestLoanOfficers:
         assert weak.status_code == 400 and "at least" in weak.json()["message"]
 
 
+def test_any_colleague_sees_who_a_user_is_and_only_the_super_admin_the_whole_record(
+    client: TestClient, admin: dict[str, str], h: Any
+) -> None:
+    person = h.create_user(client, admin, f"named{uuid.uuid4().hex[:6]}", "admin", name="Amina")
+    h.create_user(client, admin, "colleague1", "accountant", "Colleague-Pass-1")
+    colleague = h.bearer(h.login(client, "colleague1", "Colleague-Pass-1"))
+    seen = client.get(f"/api/users/{person['_id']}", headers=colleague)
+    assert seen.status_code == 200
+    assert seen.json() == {
+        "_id": person["_id"],
+        "name": "Amina",
+        "username": person["username"],
+        "role": "admin",
+    }
+    full = client.get(f"/api/users/{person['_id']}", headers=admin).json()
+    assert full["isActive"] is True and "regions" in full
+
+
 class TestNewRoles:
     @pytest.mark.parametrize("role", ["admin", "accountant"])
     def test_the_super_admin_creates_and_changes_them_and_identity_publishes_them(

@@ -15,7 +15,6 @@ USER_ROUTES = [
         {"username": "newbie", "password": "Newbie-Pass-1", "role": "loan_officer"},
     ),
     ("GET", "/api/users", None),
-    ("GET", "/api/users/{id}", None),
     ("PATCH", "/api/users/{id}", {"role": "approver_admin"}),
     ("POST", "/api/users/{id}/reset-password", {"newPassword": "Reset-Pass-123"}),
     ("POST", "/api/users/{id}/unlock", None),

@@ -104,6 +104,14 @@ def test_consumes_once_and_publishes_contract_events(
             ["LoanAccountOpened", "RepaymentPosted", "RepaymentPosted", "LoanRepaid"]
         )
         assert len({m.event_id for m in messages}) == len(messages)
+        # Version 2 carries the schedule itself: origination shows each instalment from it.
+        [opened] = [m for m in messages if m.type == "LoanAccountOpened"]
+        assert opened.version == 2
+        assert len(opened.data["schedule"]) == opened.data["instalments"]
+        assert (
+            sum(r["principal_cents"] for r in opened.data["schedule"])
+            == opened.data["principal_cents"]
+        )
         assert all(
             m.producer == "ledger" and m.data["client_id"] == str(client_id) for m in messages
         )

@@ -145,6 +145,8 @@ class World:
         self.mint = mint
         self.super_admin = self.staff("super_admin")
         self.approver = self.staff("approver_admin")
+        # Maker-checker by person: whoever approved a loan may not disburse it.
+        self.disburser = self.staff("approver_admin")
         self.initiator = self.staff("initiator_admin")
         self._document_url: str | None = None
 

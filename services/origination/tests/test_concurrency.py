@@ -36,7 +36,7 @@ def race(count: int, work: Callable[[], Any]) -> list[Any]:
 def test_simultaneous_disburse_requests_ask_for_money_once(world: Any) -> None:
     loan = world.approved_loan(world.staff("loan_officer"))
     app = world.container.app
-    actor = Actor(user_id=world.approver.user_id, role="approver_admin")
+    actor = Actor(user_id=world.disburser.user_id, role="approver_admin")
     results = race(6, lambda: app.request_disbursement(uuid.UUID(loan["_id"]), actor))
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len({r.transaction_id for r in results}) == 1

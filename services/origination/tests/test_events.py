@@ -93,17 +93,17 @@ def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(
     loan = world.approved_loan(officer)
     for _ in range(3):
         world.ok(
-            world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers),
+            world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.disburser.headers),
             202,
         )
     detail = world.loan(loan["_id"])
 
     async def body(js: JetStreamContext) -> list[EventEnvelope]:
         await ensure_stream(js, Stream.ORIGINATION)
-        relay = world.container.relay(js, name=f"test-{uuid.uuid4().hex[:8]}")
+        relay = world.container.service.outbox_relay(js, name=f"test-{uuid.uuid4().hex[:8]}")
         while await relay.publish_once():
             pass
-        again = world.container.relay(js, name=relay.name)
+        again = world.container.service.outbox_relay(js, name=relay.name)
         assert await again.publish_once() == 0  # its position is recorded
         sub = await js.pull_subscribe("origination.>", stream="ORIGINATION")
         out: list[EventEnvelope] = []
@@ -143,7 +143,7 @@ def _disbursing(world: Any) -> tuple[dict[str, Any], str]:
     officer = world.staff("loan_officer")
     loan = world.approved_loan(officer)
     started = world.ok(
-        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202
+        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.disburser.headers), 202
     )
     return loan, started["transactionId"]
 
@@ -182,7 +182,7 @@ def test_a_completed_disbursement_delivered_twice_disburses_once(world: Any, nat
     late_failure = make_envelope(failed(loan, transaction_id))  # out of order: after the success
 
     async def body(js: JetStreamContext) -> DurableConsumer:
-        consumer = world.container.payments_consumer(js)
+        consumer = world.container.service.durable_consumer(js, "payments")
         await deliver(js, consumer, Stream.PAYMENTS, [success, success, republished, late_failure])
         return consumer
 
@@ -202,7 +202,10 @@ def test_a_failed_disbursement_goes_back_to_approved_with_the_reason_and_can_be_
 
     async def first(js: JetStreamContext) -> None:
         await deliver(
-            js, world.container.payments_consumer(js), Stream.PAYMENTS, [failure, failure]
+            js,
+            world.container.service.durable_consumer(js, "payments"),
+            Stream.PAYMENTS,
+            [failure, failure],
         )
 
     with_jetstream(nats_url, first)
@@ -213,14 +216,19 @@ def test_a_failed_disbursement_goes_back_to_approved_with_the_reason_and_can_be_
     assert stored_event_names(world, loan["_id"]).count("DisbursementFailed") == 1
 
     retried = world.ok(
-        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.approver.headers), 202
+        world.http.post(f"/api/loans/{loan['_id']}/disburse", headers=world.disburser.headers), 202
     )
     assert retried["transactionId"] != first_attempt
     stale = make_envelope(failed(loan, first_attempt))  # the old attempt reported again, late
     success = make_envelope(completed(loan, retried["transactionId"]))
 
     async def second(js: JetStreamContext) -> None:
-        await deliver(js, world.container.payments_consumer(js), Stream.PAYMENTS, [stale, success])
+        await deliver(
+            js,
+            world.container.service.durable_consumer(js, "payments"),
+            Stream.PAYMENTS,
+            [stale, success],
+        )
 
     with_jetstream(nats_url, second)
     detail = world.loan(loan["_id"])
@@ -249,7 +257,7 @@ def test_savings_balances_apply_once_and_the_newest_wins(world: Any, nats_url: s
     older = change(300_000, 300_000, t0, "TX1")
 
     async def body(js: JetStreamContext) -> DurableConsumer:
-        consumer = world.container.ledger_consumer(js)
+        consumer = world.container.service.durable_consumer(js, "ledger")
         await deliver(js, consumer, Stream.LEDGER, [newest, newest, older, older])
         return consumer
 
@@ -297,7 +305,7 @@ def test_ledger_loan_states_apply_once_and_an_older_state_never_overwrites_a_new
     async def body(js: JetStreamContext) -> None:
         await deliver(
             js,
-            world.container.ledger_consumer(js),
+            world.container.service.durable_consumer(js, "ledger"),
             Stream.LEDGER,
             [arrears, arrears, stale_current],
         )
@@ -308,9 +316,14 @@ def test_ledger_loan_states_apply_once_and_an_older_state_never_overwrites_a_new
     )  # the ledger saw the payout before we did
 
     async def later(js: JetStreamContext) -> None:
-        await deliver(js, world.container.payments_consumer(js), Stream.PAYMENTS, [success])
         await deliver(
-            js, world.container.ledger_consumer(js), Stream.LEDGER, [repaid, defaulted, repaid]
+            js, world.container.service.durable_consumer(js, "payments"), Stream.PAYMENTS, [success]
+        )
+        await deliver(
+            js,
+            world.container.service.durable_consumer(js, "ledger"),
+            Stream.LEDGER,
+            [repaid, defaulted, repaid],
         )
 
     with_jetstream(nats_url, later)
@@ -322,7 +335,7 @@ def test_ledger_loan_states_apply_once_and_an_older_state_never_overwrites_a_new
     product = world.product(requirePriorRepaidLoan=True)
     world.savings(loan["clientId"]["_id"], 1_000_000)
     borrower = {"nationalId": loan["clientId"]["nationalId"]}
-    world.ok(world.initiate(world.super_admin, borrower, product), 201)
+    world.ok(world.initiate(world.initiator, borrower, product), 201)
 
 
 def _disbursed(world: Any, nats_url: str) -> dict[str, Any]:
@@ -331,7 +344,7 @@ def _disbursed(world: Any, nats_url: str) -> dict[str, Any]:
     async def body(js: JetStreamContext) -> None:
         await deliver(
             js,
-            world.container.payments_consumer(js),
+            world.container.service.durable_consumer(js, "payments"),
             Stream.PAYMENTS,
             [make_envelope(completed(loan, transaction_id))],
         )
@@ -380,7 +393,7 @@ def test_an_opened_loan_account_shows_what_is_due_and_owed_at_once(
     opened = make_envelope(account_opened(loan, datetime.now(UTC)))
 
     async def body(js: JetStreamContext) -> DurableConsumer:
-        consumer = world.container.loan_balances_consumer(js)
+        consumer = world.container.service.durable_consumer(js, "loan-balances")
         await deliver(js, consumer, Stream.LEDGER, [opened, opened])
         return consumer
 
@@ -423,7 +436,7 @@ def test_repayments_track_the_ledger_once_per_receipt_and_newest_first(
     )
 
     async def body(js: JetStreamContext) -> DurableConsumer:
-        consumer = world.container.loan_balances_consumer(js)
+        consumer = world.container.service.durable_consumer(js, "loan-balances")
         # Newest first, then older facts, each more than once: none may undo the newest.
         await deliver(
             js,
@@ -468,13 +481,16 @@ def test_repayments_track_the_ledger_once_per_receipt_and_newest_first(
     async def payoff(js: JetStreamContext) -> None:
         # The ledger's LoanRepaid may overtake the last RepaymentPosted.
         await deliver(
-            js, world.container.loan_balances_consumer(js), Stream.LEDGER, [repaid_envelope]
+            js,
+            world.container.service.durable_consumer(js, "loan-balances"),
+            Stream.LEDGER,
+            [repaid_envelope],
         )
         middle = world.loan(loan["_id"])
         assert middle["outstanding_cents"] == 0 and middle["total_paid_cents"] == 3_230_000
         await deliver(
             js,
-            world.container.loan_balances_consumer(js),
+            world.container.service.durable_consumer(js, "loan-balances"),
             Stream.LEDGER,
             [make_envelope(final), first_envelope],
         )
@@ -535,11 +551,13 @@ def test_a_reversal_stops_its_receipt_counting_once_and_reopens_a_repaid_loan(
     async def payoff(js: JetStreamContext) -> None:
         await deliver_all(
             js,
-            world.container.loan_balances_consumer(js),
+            world.container.service.durable_consumer(js, "loan-balances"),
             Stream.LEDGER,
             [make_envelope(account_opened(loan, t0)), first, make_envelope(second), repaid],
         )
-        await deliver_all(js, world.container.ledger_consumer(js), Stream.LEDGER, [repaid])
+        await deliver_all(
+            js, world.container.service.durable_consumer(js, "ledger"), Stream.LEDGER, [repaid]
+        )
 
     with_jetstream(nats_url, payoff)
     before = world.loan(loan["_id"])
@@ -567,11 +585,11 @@ def test_a_reversal_stops_its_receipt_counting_once_and_reopens_a_repaid_loan(
     once, resent = make_envelope(reversed_first), make_envelope(reversed_first)
 
     async def reverse(js: JetStreamContext) -> tuple[DurableConsumer, DurableConsumer]:
-        balances = world.container.loan_balances_consumer(js)
+        balances = world.container.service.durable_consumer(js, "loan-balances")
         # The reversal twice, the same fact under a new event id, then older facts republished.
         older = [make_envelope(first_posted), make_envelope(paid_off)]
         await deliver_all(js, balances, Stream.LEDGER, [once, once, resent, *older])
-        states = world.container.ledger_consumer(js)
+        states = world.container.service.durable_consumer(js, "ledger")
         await deliver_all(js, states, Stream.LEDGER, [once, resent, make_envelope(paid_off)])
         return balances, states
 
@@ -610,7 +628,7 @@ def test_a_reversal_stops_its_receipt_counting_once_and_reopens_a_repaid_loan(
     async def more(js: JetStreamContext) -> None:
         await deliver_all(
             js,
-            world.container.loan_balances_consumer(js),
+            world.container.service.durable_consumer(js, "loan-balances"),
             Stream.LEDGER,
             [make_envelope(third), make_envelope(fourth_reversed), make_envelope(fourth)],
         )
@@ -659,7 +677,7 @@ def test_staff_events_apply_once_in_any_order(world: Any, nats_url: str) -> None
     )
 
     async def body(js: JetStreamContext) -> DurableConsumer:
-        consumer = world.container.staff_consumer(js)
+        consumer = world.container.service.durable_consumer(js, "staff")
         await deliver(
             js,
             consumer,

@@ -181,7 +181,7 @@ def test_a_message_the_staff_consumer_cannot_apply_is_parked_and_the_rest_flow(
                 data=event.model_dump(mode="json"),
             )
             await js.publish(envelope.subject, envelope.to_bytes())
-        consumer = container.staff_consumer(js)
+        consumer = container.service.durable_consumer(js, "staff")
         consumer.max_deliver, consumer.backoff_seconds = 2, (0.05,)
         sub = await consumer.subscribe()
         for _ in range(200):

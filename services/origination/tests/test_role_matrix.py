@@ -24,9 +24,11 @@ from hazina_servicekit.testing import (
 )
 
 ALL = frozenset(ROLES)
-# Guarantor routes still admit the roles they did before docs/roles.md (the loan routes' change).
-GUARANTOR_STAFF = Access(ALL - {"admin", "accountant"}, scope="record")
 ADMINS = frozenset({"super_admin", "initiator_admin", "approver_admin"})
+# docs/roles.md: branch administrators; the checkers of maker-checker; who originates loans.
+BRANCH_ADMINS = Access(frozenset({"super_admin", "admin", "initiator_admin", "approver_admin"}))
+CHECKERS = Access(frozenset({"initiator_admin", "approver_admin"}))
+ORIGINATORS = ("admin", "initiator_admin", "approver_admin", "loan_officer")
 
 
 def _image(kind: str) -> bytes:
@@ -219,7 +221,7 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         ),
     ),
     "POST /api/loans/initiate": (
-        mine("initiator_admin", "loan_officer", "super_admin"),
+        mine(*ORIGINATORS),
         lambda w, lo: _initiate(w, lo),
     ),
     "GET /api/loans": (
@@ -230,25 +232,25 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         READ,
         lambda w, lo: Call("GET", f"/api/loans/{_initiated_loan(w, lo)[0]['_id']}"),
     ),
-    "POST /api/guarantors": (GUARANTOR_STAFF, lambda w, lo: _add_guarantor(w, lo)),
+    "POST /api/guarantors": (mine(*ORIGINATORS), lambda w, lo: _add_guarantor(w, lo)),
     "GET /api/guarantors": (
         LIST,
         lambda w, lo: Call("GET", "/api/guarantors", shows=_pending_guarantor(w, lo)),
     ),
     "PUT /api/guarantors/{guarantor_id}/accept": (
-        GUARANTOR_STAFF,
+        mine(*ORIGINATORS),
         lambda w, lo: Call("PUT", f"/api/guarantors/{_pending_guarantor(w, lo)}/accept"),
     ),
     "PUT /api/guarantors/{guarantor_id}/decline": (
-        GUARANTOR_STAFF,
+        mine(*ORIGINATORS),
         lambda w, lo: Call("PUT", f"/api/guarantors/{_pending_guarantor(w, lo)}/decline"),
     ),
     "PUT /api/guarantors/{guarantor_id}/reject": (
-        GUARANTOR_STAFF,
+        mine(*ORIGINATORS),
         lambda w, lo: Call("PUT", f"/api/guarantors/{_pending_guarantor(w, lo)}/reject"),
     ),
     "POST /api/credit-assessments": (
-        mine("loan_officer", "initiator_admin", "super_admin"),
+        mine("super_admin", "admin", "initiator_admin", "approver_admin", "loan_officer"),
         _assessment,
     ),
     "GET /api/credit-assessments": (
@@ -260,11 +262,11 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         lambda w, lo: Call("GET", f"/api/credit-assessments/{w.approvable_loan(lo)['_id']}"),
     ),
     "PUT /api/loans/{loan_id}/approve": (
-        mine("approver_admin", "super_admin"),
+        CHECKERS,
         lambda w, lo: Call("PUT", f"/api/loans/{w.approvable_loan(lo)['_id']}/approve"),
     ),
     "PUT /api/loans/{loan_id}/reject": (
-        mine("approver_admin", "super_admin"),
+        CHECKERS,
         lambda w, lo: Call(
             "PUT",
             f"/api/loans/{_initiated_loan(w, lo)[0]['_id']}/reject",
@@ -272,12 +274,39 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         ),
     ),
     "POST /api/loans/{loan_id}/disburse": (
-        mine("approver_admin", "super_admin"),
+        CHECKERS,
         lambda w, lo: Call("POST", f"/api/loans/{_approved_loan(w, lo)}/disburse"),
     ),
     "PUT /api/loans/{loan_id}/disburse": (
-        mine("approver_admin", "super_admin"),
+        CHECKERS,
         lambda w, lo: Call("PUT", f"/api/loans/{_approved_loan(w, lo)}/disburse"),
+    ),
+    "PUT /api/loans/{loan_id}/cancel": (
+        BRANCH_ADMINS,
+        lambda w, lo: Call("PUT", f"/api/loans/{_initiated_loan(w, lo)[0]['_id']}/cancel"),
+    ),
+    "PUT /api/loans/{loan_id}/mark-application-fee-paid": (
+        BRANCH_ADMINS,
+        lambda w, lo: Call(
+            "PUT", f"/api/loans/{_initiated_loan(w, lo)[0]['_id']}/mark-application-fee-paid"
+        ),
+    ),
+    "POST /api/loans/mark-application-fee-paid-bulk": (
+        BRANCH_ADMINS,
+        lambda w, lo: Call(
+            "POST",
+            "/api/loans/mark-application-fee-paid-bulk",
+            {"json": {"loanIds": [_initiated_loan(w, lo)[0]["_id"]]}},
+        ),
+    ),
+    "GET /api/loans/history": (BRANCH_ADMINS, lambda w, lo: Call("GET", "/api/loans/history")),
+    "GET /api/loans/my-loans": (
+        Access(frozenset({"loan_officer"})),
+        lambda w, lo: Call("GET", "/api/loans/my-loans"),
+    ),
+    "GET /api/loan-officers/performance": (
+        Access(frozenset({"loan_officer"})),
+        lambda w, lo: Call("GET", "/api/loan-officers/performance"),
     ),
     # No token (an <img src> sends none): a link the API signed for someone who may see the
     # client, given only with a record they may see.

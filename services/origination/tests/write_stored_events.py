@@ -8,7 +8,8 @@ committed tree, then commit the new file under ``tests/fixtures/stored_events/``
 It drives origination through its HTTP API and its consumers as staff and the other services
 would: a product defined and revised; a group and its clients onboarded and approved; a loan
 initiated, guaranteed, assessed, approved, disbursed, fallen into arrears and repaid; a loan whose
-disbursement failed; a rejected loan with a declined guarantor; a legacy file imported. Then it
+disbursement failed; a rejected loan with a declined guarantor; a group loan with an outside guarantor, its fee
+marked paid, cancelled; a legacy file imported. Then it
 dumps every stored event. ``test_stored_events.py`` proves that later code still reads them.
 Never regenerate an existing file.
 """
@@ -35,7 +36,7 @@ LEGACY_HEADER = (
 
 def disburse(world: Any, loan: dict[str, Any]) -> uuid.UUID:
     response = world.http.post(
-        f"/api/loans/{loan['_id']}/disburse", headers=world.super_admin.headers
+        f"/api/loans/{loan['_id']}/disburse", headers=world.disburser.headers
     )
     return uuid.UUID(world.ok(response, 202)["transactionId"])
 
@@ -137,6 +138,33 @@ def test_write_stored_events(world: Any) -> None:
             headers=world.approver.headers,
         )
     )
+
+    # A group loan with a guarantor who is not a client, its fee marked paid, then cancelled.
+    group_record, members = world.ready_group(officer)
+    for member in members:
+        world.savings(member["_id"], 400_000)
+    group_loan = world.ok(
+        world.http.post(
+            "/api/loans/initiate",
+            json={
+                "groupId": group_record["_id"],
+                "productId": product["_id"],
+                "amountKES": 10000,
+                "term": 3,
+                "guarantors": [
+                    {"name": "Outsider", "clientNationalId": world.national_id(), "phone": None}
+                ],
+            },
+            headers=officer.headers,
+        ),
+        201,
+    )["loan"]
+    for action in ("mark-application-fee-paid", "cancel"):
+        world.ok(
+            world.http.put(
+                f"/api/loans/{group_loan['_id']}/{action}", headers=world.initiator.headers
+            )
+        )
 
     # Records from before Hazina, imported from a file.
     group = f"Legacy Umoja {uuid.uuid4().hex[:6]}"

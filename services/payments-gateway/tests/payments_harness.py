@@ -26,8 +26,7 @@ from jwt.algorithms import OKPAlgorithm
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
-from hazina_payments_gateway.bootstrap import Container, build
-from hazina_payments_gateway.service import build_app
+from hazina_payments_gateway.bootstrap import Container, build, build_app
 from hazina_payments_gateway.settings import PaymentsSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.messaging import ensure_stream

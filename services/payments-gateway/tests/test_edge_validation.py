@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from payments_harness import Gateway
 
-from hazina_payments_gateway.service import build_app
+from hazina_payments_gateway.bootstrap import build_app
 from hazina_servicekit.inputs import unchecked_inputs
 
 # The Daraja callback ingress stores every body raw and judges it with its own parsers

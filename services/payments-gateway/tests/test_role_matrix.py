@@ -19,7 +19,7 @@ from hazina_payments_gateway.adapters import subscriptions
 from hazina_payments_gateway.api.routes.callbacks import CALLBACKS
 from hazina_payments_gateway.application.ports import ATTENTION, Accepted
 from hazina_payments_gateway.application.records import B2CResult
-from hazina_payments_gateway.service import build_app
+from hazina_payments_gateway.bootstrap import build_app
 from hazina_servicekit.ownership import record_ownership
 from hazina_servicekit.testing import (
     PUBLIC,

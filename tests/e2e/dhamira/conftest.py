@@ -14,6 +14,8 @@ import pytest
 
 from hazina_devstack.testing import RunningSystem, started_system
 
+from .loan_book import LoanBook, open_book
+
 pytestmark = pytest.mark.e2e
 
 FRONTEND_ORIGIN = "http://localhost:3000"
@@ -102,3 +104,9 @@ def new_staff(super_admin: Frontend, sign_in: SignIn) -> NewStaff:
         return sign_in(username, STAFF_PASSWORD)
 
     return made
+
+
+@pytest.fixture(scope="package")
+def loan_book(super_admin: Frontend, new_staff: NewStaff) -> LoanBook:
+    """The loan pages' shared records (``loan_book.py``)."""
+    return open_book(super_admin, new_staff)

@@ -1,4 +1,4 @@
-"""``python -m hazina_devstack run|caddyfile|with-infra|env|with-running``: the local runtime behind
+"""``python -m hazina_devstack run|caddyfile|with-infra|with-rails|env|with-running``: the local runtime behind
 ``make run`` and ``make test``, and how operators' commands reach the system ``make run`` started."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hazina_devstack import registry, running, stack
+from hazina_devstack import rails, registry, running, stack
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         "with-infra", help="run a command with DATABASE_URL and NATS_URL set (make test)"
     )
     with_infra.add_argument("cmd", nargs=argparse.REMAINDER)
+    with_rails = sub.add_parser(
+        "with-rails",
+        help="run a command with the simulated rails' settings added (HAZINA_RAILS=simulated)",
+    )
+    with_rails.add_argument("cmd", nargs=argparse.REMAINDER)
     sub.add_parser("env", help="print the running system's DATABASE_URL, NATS_URL and HAZINA_URL")
     with_running = sub.add_parser(
         "with-running",
@@ -39,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "caddyfile":
         sys.stdout.write(registry.caddyfile(registry.load(stack.SERVICES_FILE)))
         return 0
+    if args.command == "with-rails":  # docker compose starts the payments gateway this way
+        command = [c for c in args.cmd if c != "--"]
+        return subprocess.call(command, env={**os.environ, **rails.simulated_rails(os.environ)})
     if args.command in ("env", "with-running"):
         return _against_running(args.command, getattr(args, "cmd", []))
     state_dir = Path(

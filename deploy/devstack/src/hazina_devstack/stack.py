@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import httpx
 
-from hazina_devstack import registry, running
+from hazina_devstack import rails, registry, running
 from hazina_servicekit import infra
 from hazina_servicekit.database import database_url_with_name, ensure_database
 
@@ -141,6 +141,7 @@ def service_environment(plan_: Plan, infra_: Infrastructure, state_dir: Path) ->
     for entry in plan_.entries:
         env[entry.upstream_variable] = f"127.0.0.1:{plan_.ports[entry.name]}"
         env[f"{entry.name.upper().replace('-', '_')}_PORT"] = str(plan_.ports[entry.name])
+    env.update(rails.simulated_rails(env))
     return env
 
 

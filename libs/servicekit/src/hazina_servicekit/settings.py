@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -13,7 +13,13 @@ def _alias(*names: str) -> AliasChoices:
 
 
 class ServiceSettings(BaseSettings):
-    """Connection and runtime settings shared by all services."""
+    """Connection and runtime settings shared by all services.
+
+    A service's own settings subclass this with ``model_config = service_config("IDENTITY_")``:
+    its fields are then read from ``IDENTITY_<FIELD>`` while the shared ones below keep their
+    unprefixed names (DATABASE_URL, NATS_URL, ...). Both spellings are accepted as keyword
+    arguments too (``IdentitySettings(port=1)`` or ``IdentitySettings(IDENTITY_PORT=1)``).
+    """
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
 
@@ -51,9 +57,32 @@ class ServiceSettings(BaseSettings):
         default=5.0, ge=0, validation_alias=_alias("HAZINA_REVOCATION_STARTUP_WAIT_SECONDS")
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_prefixed_names(cls, values: object) -> object:
+        # Keyword arguments spelt as the environment variable (``PAYMENTS_PORT=...``) mean the field.
+        prefix = str(cls.model_config.get("env_prefix") or "").lower()
+        if not prefix or not isinstance(values, dict):
+            return values
+        # Only keyword arguments arrive prefixed (the environment's come by field name): they win.
+        renamed = dict(values)
+        for key, value in values.items():
+            name = key.lower()
+            if name.startswith(prefix) and name[len(prefix) :] in cls.model_fields:
+                del renamed[key]
+                renamed[name[len(prefix) :]] = value
+        return renamed
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+
+def service_config(env_prefix: str) -> SettingsConfigDict:
+    """The settings configuration of a service whose own variables start with ``env_prefix``."""
+    return SettingsConfigDict(
+        env_prefix=env_prefix, extra="ignore", case_sensitive=False, populate_by_name=True
+    )

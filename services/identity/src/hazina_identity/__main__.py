@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import sys
 
 from hazina_identity.adapters.user_directory import truncate_directory
-from hazina_identity.bootstrap import Container, build, build_http_app, relay_worker
+from hazina_identity.bootstrap import build, build_http_app
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.logging import configure_logging
-from hazina_servicekit.runtime import NatsLink, serve
-
-
-def _relay_only(container: Container) -> None:
-    link = NatsLink(container.settings.nats_url, name="identity-relay")
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await relay_worker(container, link)(stop)
-        await link.close()
-
-    asyncio.run(main())
+from hazina_servicekit.runtime import serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "api":
             serve(build_http_app(container), port=args.port or settings.port)
         elif args.command == "relay":
-            _relay_only(container)
+            container.service.run_without_http(lambda link: [container.service.relay_worker(link)])
         elif args.command == "rotate-key":
             kid = container.keys.rotate(container.clock.now())
             sys.stdout.write(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
@@ -35,13 +33,11 @@ from hazina_identity.application.ports import Clock
 from hazina_identity.domain.login_throttle import ThrottlePolicy
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.database import ensure_schema, open_pool, ping
-from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
-from hazina_servicekit.runtime import NatsLink, Worker, stream_worker
+from hazina_servicekit.service import Relay, Runtime, Service, event_store, open_store
 
+SERVICE = "identity"
 log = structlog.get_logger(__name__)
 
 
@@ -57,6 +53,7 @@ class Container:
     verifier: TokenVerifier
     clock: Clock
     oversight: OversightApi
+    service: Service = field(init=False)
 
     def close(self) -> None:
         self.identity.close()
@@ -67,15 +64,14 @@ def build(
     settings: IdentitySettings, *, clock: Clock | None = None, seed: bool = True
 ) -> Container:
     clock = clock or SystemClock()
-    ensure_schema(settings.database_url, settings.db_schema)
-    pool = open_pool(settings.database_url, settings.db_schema)
+    pool = open_store(settings)
     access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
     keys = SigningKeys(pool, issuer=settings.token_issuer, access_ttl=access_ttl)
     keys.ensure_key(clock.now())
     window = timedelta(seconds=settings.login_window_seconds)
     lockout = timedelta(seconds=settings.lockout_seconds)
     identity = Identity(
-        postgres_env(settings.database_url, settings.db_schema),
+        event_store(settings),
         hasher=Argon2Hasher(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
         ),
@@ -96,11 +92,10 @@ def build(
         ),
     )
     parking = ParkingLot(pool, identity)
-    queue_retried_events(parking, identity, "identity", to_contract)
     projection = Projection(
         identity, pool, "staff_directory", apply_directory_event, DIRECTORY_DDL, parking=parking
     )
-    oversight.prepare(pool, parking)
+    oversight.prepare(pool)
     container = Container(
         settings=settings,
         pool=pool,
@@ -124,9 +119,23 @@ def build(
             system_log=FileSystemLog(settings.system_log_path),
         ),
     )
+    container.service = Service(
+        name=SERVICE,
+        settings=settings,
+        app=identity,
+        pool=pool,
+        parking=parking,
+        relay=Relay(Stream.IDENTITY, to_contract),
+        consumers=oversight.consumers(),  # the audit log and staff notifications
+        projections=[projection],
+        verifier=container.verifier,
+        http=lambda runtime: http_app(container, runtime),
+        # Identity refuses revoked tokens from its own tables (the verifier above).
+        follows_revocations=False,
+    )
     if seed:
         seed_super_admin(container)
-    projection.start()  # an event it cannot apply is parked: start-up never fails on one
+    container.service.start()
     return container
 
 
@@ -160,55 +169,22 @@ def seed_super_admin(container: Container) -> None:
         sys.stderr.flush()
 
 
-def relay_worker(container: Container, link: NatsLink) -> Worker:
-    async def run(js: JetStreamContext, stop: asyncio.Event) -> None:
-        relay = OutboxRelay(
-            app=container.identity,
-            js=js,
-            pool=container.pool,
-            producer="identity",
-            to_contract=to_contract,
-            parking=container.parking,
-        )
-        await relay.run(stop)
-
-    return stream_worker(
-        link,
-        Stream.IDENTITY,
-        run,
-        duplicate_window_seconds=container.settings.stream_duplicate_window_seconds,
+def http_app(container: Container, runtime: Runtime) -> FastAPI:
+    """Identity's HTTP app over the parts ``build`` made, with the workers ``runtime`` brings."""
+    api = IdentityApi(
+        identity=container.identity,
+        directory=container.directory,
+        directory_projection=container.directory_projection,
+        parking=container.parking,
+        branches=Branches(
+            container.identity,
+            BranchDirectory(container.pool),
+            container.directory_projection.catch_up,
+        ),
+        branch_directory=BranchDirectory(container.pool),
     )
+    return create_app(api, runtime, oversight_api=container.oversight, jwks=container.keys.jwks)
 
 
 def build_http_app(container: Container) -> FastAPI:
-    settings = container.settings
-    link = NatsLink(settings.nats_url, name="identity")
-
-    async def database_ready() -> bool:
-        return await asyncio.to_thread(ping, container.pool)
-
-    workers: list[Worker] = []
-    if settings.run_workers:
-        workers = [relay_worker(container, link), container.directory_projection.follow]
-        window = settings.stream_duplicate_window_seconds
-        workers += oversight.workers(link, container.pool, container.parking, window)
-    return create_app(
-        settings=settings,
-        api=IdentityApi(
-            identity=container.identity,
-            directory=container.directory,
-            directory_projection=container.directory_projection,
-            parking=container.parking,
-            branches=Branches(
-                container.identity,
-                BranchDirectory(container.pool),
-                container.directory_projection.catch_up,
-            ),
-            branch_directory=BranchDirectory(container.pool),
-        ),
-        oversight_api=container.oversight,
-        verifier=container.verifier,
-        jwks=container.keys.jwks,
-        readiness={"postgres": database_ready, "nats": link.ready},
-        workers=workers,
-    )
+    return container.service.http_app()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from fastapi import FastAPI
-from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
@@ -28,18 +24,20 @@ from hazina_ledger.domain.rounding import parse_rounding_mode
 from hazina_ledger.domain.schedule import WeeklyMonthConvention
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.consumer import DurableConsumer, replay_parked_messages
-from hazina_servicekit.database import ensure_schema, open_pool, ping
-from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import OutboxRelay, queue_retried_events
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
-from hazina_servicekit.revocation import follow_revocations
-from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker, stream_worker
+from hazina_servicekit.service import (
+    Consumer,
+    Job,
+    Relay,
+    Runtime,
+    Service,
+    event_store,
+    open_store,
+)
 
+SERVICE = "ledger"
 log = structlog.get_logger(__name__)
-
-CONSUMERS = ("origination", "payments")  # durable ledger-<name>, both feeding the inbox
 
 
 @dataclass
@@ -56,10 +54,16 @@ class Container:
     arrears_policy: ArrearsPolicy
     verifier: TokenVerifier
     clock: Clock
+    service: Service = field(init=False)
 
     def close(self) -> None:
         self.ledger.close()
         self.pool.close()
+
+    def assess(self) -> None:
+        """Mark loans in arrears or defaulted as of today (after the read model caught up)."""
+        self.projection.catch_up()
+        self.ledger.assess_arrears(self.views.live_loan_ids(), self.ledger.today())
 
 
 def build(
@@ -81,10 +85,9 @@ def build(
         defaulted_after_days=settings.defaulted_after_days,
         tolerance_cents=settings.arrears_tolerance_cents,
     )
-    ensure_schema(settings.database_url, settings.db_schema)
-    pool = open_pool(settings.database_url, settings.db_schema, max_size=settings.pool_size)
+    pool = open_store(settings, pool_size=settings.pool_size)
     ledger = Ledger(
-        postgres_env(settings.database_url, settings.db_schema, pool_size=settings.pool_size),
+        event_store(settings, pool_size=settings.pool_size),
         clock=clock,
         pool=pool,
         arrears_policy=policy,
@@ -93,12 +96,8 @@ def build(
     if start_writer:
         ledger.start_writer()
     parking = ParkingLot(pool, ledger)
-    queue_retried_events(parking, ledger, "ledger", to_contract)
     projection = LedgerProjection(ledger, pool, parking=parking)
     inbox = LedgerInbox(ledger, pool, conventions, parking)
-    for name in CONSUMERS:  # staff can retry their parked messages even without NATS
-        replay_parked_messages(parking, f"ledger-{name}", inbox.handle)
-    replay_parked_messages(parking, "ledger-ownership", record_ownership)
     container = Container(
         settings=settings,
         pool=pool,
@@ -115,133 +114,45 @@ def build(
         else TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
         clock=clock,
     )
-    projection.start()  # an event it cannot apply is parked: start-up never fails on one
+    container.service = Service(
+        name=SERVICE,
+        settings=settings,
+        app=ledger,
+        pool=pool,
+        parking=parking,
+        relay=Relay(Stream.LEDGER, to_contract),
+        consumers=[
+            # Both feed the inbox, which posts what origination and the gateway report.
+            Consumer(Stream.ORIGINATION, "origination", ORIGINATION_SUBJECTS, inbox.handle),
+            Consumer(Stream.PAYMENTS, "payments", PAYMENTS_SUBJECTS, inbox.handle),
+            # Who owns which group, client and loan (officer scoping). Its own durable: a new
+            # durable reads the stream from its start, so records made before it are learned too.
+            Consumer(Stream.ORIGINATION, "ownership", OWNERSHIP_SUBJECTS, record_ownership),
+        ],
+        projections=[projection],
+        jobs=[
+            Job("retry-parked", settings.parked_retry_interval_seconds, inbox.retry_parked),
+            Job("assess-arrears", settings.arrears_check_interval_seconds, container.assess),
+        ],
+        verifier=container.verifier,
+        http=lambda runtime: http_app(container, runtime),
+    )
+    container.service.start()
     return container
 
 
-def relay_worker(container: Container, link: NatsLink) -> Worker:
-    async def run(js: JetStreamContext, stop: asyncio.Event) -> None:
-        relay = OutboxRelay(
-            app=container.ledger,
-            js=js,
-            pool=container.pool,
-            producer="ledger",
-            to_contract=to_contract,
-            parking=container.parking,
-        )
-        await relay.run(stop)
-
-    return stream_worker(
-        link,
-        Stream.LEDGER,
-        run,
-        duplicate_window_seconds=container.settings.stream_duplicate_window_seconds,
+def http_app(container: Container, runtime: Runtime) -> FastAPI:
+    """The ledger's HTTP app over the parts ``build`` made, with the workers ``runtime`` brings."""
+    api = LedgerApi(
+        ledger=container.ledger,
+        views=container.views,
+        projection=container.projection,
+        inbox=container.inbox,
+        parking=container.parking,
+        ownership=container.ownership,
     )
-
-
-def inbox_worker(
-    container: Container, link: NatsLink, stream: Stream, name: str, subjects: Sequence[str]
-) -> Worker:
-    """A durable consumer of another service's stream, feeding the ledger's inbox."""
-
-    def make(js: JetStreamContext) -> DurableConsumer:
-        return DurableConsumer(
-            js=js,
-            pool=container.pool,
-            service="ledger",
-            name=name,
-            stream=stream.value,
-            subjects=list(subjects),
-            handler=container.inbox.handle,
-            parking=container.parking,
-        )
-
-    return consumer_worker(
-        link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds
-    )
-
-
-def ownership_worker(container: Container, link: NatsLink) -> Worker:
-    """Who owns which group, client and loan, from origination's events (officer scoping).
-
-    Its own durable consumer: a new durable reads the ORIGINATION stream from its start, so records
-    made before it are learned too (an existing one given new subjects resumes where it was).
-    """
-
-    def make(js: JetStreamContext) -> DurableConsumer:
-        return DurableConsumer(
-            js=js,
-            pool=container.pool,
-            service="ledger",
-            name="ownership",
-            stream=Stream.ORIGINATION.value,
-            subjects=list(OWNERSHIP_SUBJECTS),
-            handler=record_ownership,
-            parking=container.parking,
-        )
-
-    return consumer_worker(
-        link, make, duplicate_window_seconds=container.settings.stream_duplicate_window_seconds
-    )
-
-
-def every(seconds: float, work: Callable[[], object]) -> Worker:
-    """Run ``work`` (a blocking callable) in a thread every ``seconds`` until stopped."""
-
-    async def worker(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(work)
-            except Exception as exc:  # the next round retries
-                log.warning(
-                    "periodic_work_failed", work=getattr(work, "__name__", "work"), error=str(exc)
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-    return worker
-
-
-def background_workers(container: Container, link: NatsLink) -> list[Worker]:
-    settings = container.settings
-
-    def assess() -> None:
-        container.projection.catch_up()
-        container.ledger.assess_arrears(container.views.live_loan_ids(), container.ledger.today())
-
-    return [
-        relay_worker(container, link),
-        inbox_worker(container, link, Stream.ORIGINATION, CONSUMERS[0], ORIGINATION_SUBJECTS),
-        inbox_worker(container, link, Stream.PAYMENTS, CONSUMERS[1], PAYMENTS_SUBJECTS),
-        ownership_worker(container, link),
-        container.projection.follow,
-        every(settings.parked_retry_interval_seconds, container.inbox.retry_parked),
-        every(settings.arrears_check_interval_seconds, assess),
-    ]
+    return create_app(api, runtime)
 
 
 def build_http_app(container: Container, *, workers: bool | None = None) -> FastAPI:
-    settings = container.settings
-    link = NatsLink(settings.nats_url, name="ledger")
-
-    async def database_ready() -> bool:
-        return await asyncio.to_thread(ping, container.pool)
-
-    run_workers = settings.run_workers if workers is None else workers
-    app = create_app(
-        settings=settings,
-        api=LedgerApi(
-            ledger=container.ledger,
-            views=container.views,
-            projection=container.projection,
-            inbox=container.inbox,
-            parking=container.parking,
-            ownership=container.ownership,
-        ),
-        verifier=container.verifier,
-        readiness={"postgres": database_ready, "nats": link.ready},
-        workers=background_workers(container, link) if run_workers else [],
-        on_shutdown=[link.close],
-    )
-    follow_revocations(app, link, settings)
-    return app
+    return container.service.http_app(run_workers=workers)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import sys
 import uuid
 from pathlib import Path
@@ -12,26 +10,11 @@ from pathlib import Path
 from hazina_origination.adapters.read_models import truncate_read_models
 from hazina_origination.adapters.spreadsheets import read_rows
 from hazina_origination.application.legacy_import import import_legacy
-from hazina_origination.bootstrap import Container, build, build_http_app, workers
+from hazina_origination.bootstrap import Container, build, build_http_app
 from hazina_origination.domain.errors import OriginationError
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.logging import configure_logging
-from hazina_servicekit.runtime import NatsLink, serve
-
-
-def _run_workers(container: Container) -> None:
-    """Relay, consumers and projection without the HTTP API (for a separate worker process)."""
-    link = NatsLink(container.settings.nats_url, name="origination-workers")
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await asyncio.gather(*(worker(stop) for worker in workers(container, link)))
-        await link.close()
-
-    asyncio.run(main())
+from hazina_servicekit.runtime import serve
 
 
 def _import(container: Container, path: Path, actor_id: uuid.UUID | None, dry_run: bool) -> int:
@@ -80,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "api":
             serve(build_http_app(container), port=args.port or settings.port)
         elif args.command == "workers":
-            _run_workers(container)
+            container.service.run_without_http()
         elif args.command == "import-legacy":
             return _import(container, args.file, args.actor_id, args.dry_run)
         elif args.command == "rebuild-read-models":

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from hazina_payments_gateway.adapters.read_models import truncate_gateway_models
-from hazina_payments_gateway.bootstrap import build
-from hazina_payments_gateway.service import build_app
-from hazina_payments_gateway.settings import PaymentsSettings, with_rails_defaults
-from hazina_servicekit.auth import TokenVerifier
+from hazina_payments_gateway.bootstrap import build, build_app
+from hazina_payments_gateway.settings import PaymentsSettings
 from hazina_servicekit.logging import configure_logging
 from hazina_servicekit.runtime import serve
 
@@ -20,13 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["api", "rebuild-read-models"])
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    settings = with_rails_defaults(PaymentsSettings(), dict(os.environ))
+    settings = PaymentsSettings()
     configure_logging("payments", level=settings.log_level, json=settings.log_json)
     container = build(settings)
     try:
         if args.command == "api":
-            verifier = TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer)
-            serve(build_app(container, verifier=verifier), port=args.port or settings.port)
+            serve(build_app(container), port=args.port or settings.port)
         else:
             count = container.projection.rebuild(truncate_gateway_models)
             sys.stdout.write(f"gateway read models rebuilt from {count} events\n")

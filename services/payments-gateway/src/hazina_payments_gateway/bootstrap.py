@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
+from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
+from hazina_contracts.subjects import Stream
 from hazina_payments_gateway.adapters import subscriptions
 from hazina_payments_gateway.adapters.callback_handlers import callback_handlers
 from hazina_payments_gateway.adapters.contract_mapping import contract_mapper
@@ -25,20 +29,30 @@ from hazina_payments_gateway.adapters.read_models import (
     gateway_projector,
 )
 from hazina_payments_gateway.adapters.reconciliation import PostgresReconciliation, parse_statement
+from hazina_payments_gateway.api.app import create_app
+from hazina_payments_gateway.api.deps import CallbackPolicy, GatewayApi
 from hazina_payments_gateway.application.dispatcher import Dispatcher
 from hazina_payments_gateway.application.gateway import PaymentsGateway
-from hazina_payments_gateway.application.ports import Clock, ReadC2B, ReadStatement
+from hazina_payments_gateway.application.ports import (
+    Accepted,
+    Clock,
+    PullFailedError,
+    ReadC2B,
+    ReadStatement,
+)
 from hazina_payments_gateway.domain.disbursement import Disbursement, DisbursementPolicy
 from hazina_payments_gateway.domain.rules import B2CTariff, check_callback_url
 from hazina_payments_gateway.settings import PaymentsSettings
-from hazina_servicekit.consumer import Handler, replay_parked_messages
-from hazina_servicekit.database import conninfo_for, ensure_schema, open_pool
-from hazina_servicekit.eventstore import postgres_env
-from hazina_servicekit.outbox import ContractMapping, queue_retried_events
-from hazina_servicekit.ownership import OwnershipBook, record_ownership
+from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.database import conninfo_for
+from hazina_servicekit.outbox import ContractMapping
+from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
+from hazina_servicekit.runtime import Worker
+from hazina_servicekit.service import Consumer, Relay, Runtime, Service, event_store, open_store
 
+SERVICE = "payments"
 log = structlog.get_logger(__name__)
 
 
@@ -54,7 +68,6 @@ class Container:
     app: PaymentsGateway
     projection: Projection
     parking: ParkingLot
-    consumers: dict[str, Handler]  # each durable consumer's handler, by its name
     index: GatewayIndex
     references: PostgresReferenceBook
     ownership: OwnershipBook
@@ -68,6 +81,8 @@ class Container:
     read_statement: ReadStatement
     to_contract: ContractMapping
     clock: Clock
+    verifier: TokenVerifier
+    service: Service = field(init=False)
 
     def close(self) -> None:
         self.app.close()
@@ -123,27 +138,47 @@ def daraja_settings(settings: PaymentsSettings) -> DarajaSettings:
     )
 
 
-def consumer_handlers(app: PaymentsGateway) -> dict[str, Handler]:
-    """The handler of each durable consumer (``payments-<name>``), by name."""
-    return {
-        "references": subscriptions.on_reference_event,
-        "disbursements": subscriptions.disbursement_handler(app),
-        "prompts": subscriptions.prompt_handler(app),
-        "postings": subscriptions.on_ledger_event,
-        "ownership": record_ownership,
-    }
+def consumers(app: PaymentsGateway) -> list[Consumer]:
+    """What the gateway learns from the other services, each a durable ``payments-<name>``."""
+    return [
+        Consumer(
+            Stream.ORIGINATION,
+            "references",
+            subscriptions.REFERENCE_SUBJECTS,
+            subscriptions.on_reference_event,
+        ),
+        # Who owns which loan (officer scoping); its own durable, which reads the stream from
+        # its start (an existing durable given new subjects resumes where it was).
+        Consumer(Stream.ORIGINATION, "ownership", OWNERSHIP_SUBJECTS, record_ownership),
+        Consumer(
+            Stream.ORIGINATION,
+            "disbursements",
+            subscriptions.DISBURSEMENT_SUBJECTS,
+            subscriptions.disbursement_handler(app),
+        ),
+        Consumer(
+            Stream.USSD, "prompts", subscriptions.PROMPT_SUBJECTS, subscriptions.prompt_handler(app)
+        ),
+        Consumer(
+            Stream.LEDGER, "postings", subscriptions.LEDGER_SUBJECTS, subscriptions.on_ledger_event
+        ),
+    ]
 
 
-def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Container:
+def build(
+    settings: PaymentsSettings,
+    *,
+    clock: Clock | None = None,
+    verifier: TokenVerifier | None = None,
+) -> Container:
     clock = clock or SystemClock()
-    ensure_schema(settings.database_url, settings.db_schema)
-    pool = open_pool(settings.database_url, settings.db_schema, max_size=16)
+    pool = open_store(settings, pool_size=16)
     ensure_tables(pool)
     policy = policy_from(settings)
     index = GatewayIndex(pool, policy)
     references = PostgresReferenceBook(pool)
     app = PaymentsGateway(
-        postgres_env(settings.database_url, settings.db_schema),
+        event_store(settings),
         clock=clock,
         tariff=B2CTariff.parse(settings.b2c_tariff),
         policy=policy,
@@ -154,9 +189,6 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         stk_query_attempts=settings.stk_query_attempts,
     )
     parking = ParkingLot(pool, app)
-    consumers = consumer_handlers(app)
-    for name, handler in consumers.items():  # staff can retry their parked messages without NATS
-        replay_parked_messages(parking, f"payments-{name}", handler)
     projection = Projection(
         app, pool, "gateway", gateway_projector(app), GATEWAY_DDL, parking=parking
     )
@@ -181,21 +213,18 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
     )
     writer = InboxWriter(conninfo_for(settings.database_url), settings.db_schema)
     writer.on_stored = inbox.wake
-    projection.start()  # an event it cannot apply is parked: start-up never fails on one
 
     def load_disbursement(originator_id: uuid.UUID, version: int) -> Disbursement:
         disbursement: Disbursement = app.repository.get(originator_id, version=version)
         return disbursement
 
     to_contract = contract_mapper(load_disbursement)
-    queue_retried_events(parking, app, "payments", to_contract)
-    return Container(
+    container = Container(
         settings=settings,
         pool=pool,
         app=app,
         projection=projection,
         parking=parking,
-        consumers=consumers,
         index=index,
         references=references,
         ownership=OwnershipBook(pool),
@@ -209,4 +238,122 @@ def build(settings: PaymentsSettings, *, clock: Clock | None = None) -> Containe
         read_statement=parse_statement,
         to_contract=to_contract,
         clock=clock,
+        verifier=verifier
+        or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
     )
+    container.service = Service(
+        name=SERVICE,
+        settings=settings,
+        app=app,
+        pool=pool,
+        parking=parking,
+        relay=Relay(Stream.PAYMENTS, to_contract),
+        consumers=consumers(app),
+        projections=[projection],
+        workers=own_workers(container),
+        on_stop=[daraja.aclose],
+        drain_nats=False,
+        verifier=container.verifier,  # a drain waits on pull subscriptions far longer than a shutdown should
+        http=lambda runtime: http_app(container, runtime),
+    )
+    container.service.start()
+    return container
+
+
+def own_workers(container: Container) -> list[Worker]:
+    """The dispatcher, the callback inbox, Daraja's pull and C2B URL registration, as configured."""
+    settings = container.settings
+    workers: list[Worker] = []
+    if settings.dispatching:
+        workers.append(container.dispatcher.run)
+    if settings.inbox_processing:
+        workers.append(container.inbox.run)
+    if settings.pull_interval_seconds > 0:
+        workers.append(pull_worker(container))
+    if settings.mpesa_register_c2b_on_start:
+        workers.append(register_c2b_urls(container))
+    return workers
+
+
+def pull_worker(container: Container) -> Worker:
+    """Every ``PAYMENTS_PULL_INTERVAL_SECONDS``: Daraja's Pull Transactions over a trailing window."""
+
+    async def run(stop: asyncio.Event) -> None:
+        interval = container.settings.pull_interval_seconds
+        window = timedelta(seconds=container.settings.pull_window_seconds)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            if stop.is_set():
+                return
+            end = datetime.now(UTC)
+            try:
+                payments = await container.daraja.pull_transactions(end - window, end)
+            except PullFailedError as exc:
+                log.warning("pull_failed", error=str(exc))
+                continue
+            recorded = 0
+            for payment in payments:
+                outcome = await asyncio.to_thread(container.app.record_payment, payment)
+                recorded += outcome.recorded
+            if recorded:
+                log.warning("pull_found_missed_payments", count=recorded)
+
+    return run
+
+
+def register_c2b_urls(container: Container) -> Worker:
+    """Tell Daraja where C2B validations and confirmations go, retrying until it accepts."""
+
+    async def register(_: asyncio.Event) -> None:
+        settings = container.settings
+        for attempt in range(30):
+            result = await container.daraja.register_c2b_urls(
+                response_type=settings.mpesa_c2b_response_type
+            )
+            if isinstance(result, Accepted):
+                log.info("c2b_urls_registered", shortcode=settings.mpesa_c2b_shortcode)
+                return
+            log.warning("c2b_url_registration_failed", result=str(result), attempt=attempt + 1)
+            await asyncio.sleep(min(2.0 * (attempt + 1), 10.0))
+
+    return register
+
+
+def http_app(container: Container, runtime: Runtime) -> FastAPI:
+    """The gateway's HTTP app over the parts ``build`` made, with the workers ``runtime`` brings."""
+    settings = container.settings
+    token = (
+        settings.mpesa_callback_token.get_secret_value() if settings.mpesa_callback_token else ""
+    )
+    if not token:
+        log.warning("mpesa_callback_token_missing", effect="every callback is refused")
+    api = GatewayApi(
+        app=container.app,
+        projection=container.projection,
+        parking=container.parking,
+        index=container.index,
+        inbox_writer=container.inbox_writer,
+        inbox=container.staff_inbox,
+        daraja=container.daraja,
+        read_c2b=container.read_c2b,
+        read_statement=container.read_statement,
+        reconciliation=container.reconciliation,
+        callbacks=CallbackPolicy(
+            token=token,
+            allowed_ips=tuple(settings.mpesa_callback_allowed_ips),
+            reject_unknown_references=settings.c2b_reject_unknown_references,
+        ),
+        pull_window_seconds=settings.pull_window_seconds,
+        ownership=container.ownership,
+    )
+    return create_app(api, runtime)
+
+
+def build_app(
+    container: Container, *, verifier: TokenVerifier | None = None, nats_name: str = SERVICE
+) -> FastAPI:
+    """The gateway's HTTP app (``verifier`` replaces the one ``build`` chose: a test's)."""
+    if verifier is not None:
+        container.verifier = container.service.verifier = verifier
+    return container.service.http_app(nats_name=nats_name)

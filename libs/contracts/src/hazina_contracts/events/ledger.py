@@ -34,6 +34,26 @@ class LoanAccountOpened(_LedgerEvent):
     maturity_on: dt.date
 
 
+class ScheduledInstalment(BaseModel):
+    """One instalment of a loan's repayment schedule, as the ledger fixed it on disbursement."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    number: int = Field(ge=1)
+    due_on: dt.date
+    principal_cents: int = Field(ge=0)
+    interest_cents: int = Field(ge=0)
+    fee_cents: int = Field(ge=0)
+
+
+class LoanAccountOpenedV2(LoanAccountOpened):
+    """Version 2 adds the schedule itself, so a reader can show each instalment without asking
+    the ledger. It extends version 1: a reader of version 1 reads version 2 unchanged."""
+
+    TYPE: ClassVar[str] = "LoanAccountOpened"
+    VERSION: ClassVar[int] = 2
+    schedule: list[ScheduledInstalment] = Field(min_length=1)
+
+
 class RepaymentPosted(_LedgerEvent):
     TYPE: ClassVar[str] = "RepaymentPosted"
     VERSION: ClassVar[int] = 1

@@ -242,6 +242,28 @@ class LoanRejected(_OriginationEvent):
     reason: str
 
 
+class LoanCancelled(_OriginationEvent):
+    """Withdrawn by a branch admin before any money moved (initiated or approved)."""
+
+    TYPE: ClassVar[str] = "LoanCancelled"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "loan"
+    EVENT: ClassVar[str] = "cancelled"
+    loan_id: UUID
+    reason: str | None = None
+
+
+class LoanApplicationFeePaid(_OriginationEvent):
+    """Staff recorded that the borrower paid the loan's application fee (before disbursement)."""
+
+    TYPE: ClassVar[str] = "LoanApplicationFeePaid"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "loan"
+    EVENT: ClassVar[str] = "application_fee_paid"
+    loan_id: UUID
+    fees_cents: int = Field(ge=0)
+
+
 class LoanDisbursementRequested(_OriginationEvent):
     """Ask the payments gateway to send the principal by M-Pesa B2C, once per ``disbursement_id``."""
 

@@ -10,12 +10,10 @@ cannot be applied is parked like any other consumer's.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
 from typing import Any
 
 import psycopg
-from nats.js import JetStreamContext
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -24,10 +22,8 @@ from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import Stream
 from hazina_identity.application.oversight import AuditQuery
 from hazina_identity.domain.oversight import Known, Notice, about, audit_entry, learned, notices
-from hazina_servicekit.consumer import DurableConsumer, replay_parked_messages
 from hazina_servicekit.logging import mask_personal_data
-from hazina_servicekit.parking import ParkingLot
-from hazina_servicekit.runtime import NatsLink, Worker, consumer_worker
+from hazina_servicekit.service import Consumer
 
 # The streams whose every event is audited: each command of each service is one of them.
 AUDITED_STREAMS = (Stream.IDENTITY, Stream.ORIGINATION, Stream.LEDGER, Stream.PAYMENTS)
@@ -78,40 +74,16 @@ CREATE TABLE IF NOT EXISTS oversight_known (
 """
 
 
-def prepare(pool: ConnectionPool, parking: ParkingLot) -> None:
-    """The tables, and staff's retries of parked messages even where the consumers do not run."""
+def prepare(pool: ConnectionPool) -> None:
+    """The audit log's and notifications' tables."""
     with pool.connection() as conn:
         conn.execute(DDL)
-    for stream in AUDITED_STREAMS:
-        replay_parked_messages(parking, f"identity-{_name(stream)}", record_event)
 
 
-def consumer(
-    js: JetStreamContext, pool: ConnectionPool, parking: ParkingLot, stream: Stream
-) -> DurableConsumer:
-    """The durable consumer auditing one stream (``identity-oversight-<stream>``)."""
-    return DurableConsumer(
-        js=js,
-        pool=pool,
-        service="identity",
-        name=_name(stream),
-        stream=stream.value,
-        subjects=[stream.wildcard],
-        handler=record_event,
-        parking=parking,
-    )
-
-
-def workers(
-    link: NatsLink, pool: ConnectionPool, parking: ParkingLot, duplicate_window_seconds: int
-) -> list[Worker]:
-    """One consumer per audited stream, each running beside the API."""
+def consumers() -> list[Consumer]:
+    """One durable consumer per audited stream (``identity-oversight-<stream>``), all events."""
     return [
-        consumer_worker(
-            link,
-            functools.partial(consumer, pool=pool, parking=parking, stream=stream),
-            duplicate_window_seconds=duplicate_window_seconds,
-        )
+        Consumer(stream, _name(stream), [stream.wildcard], record_event)
         for stream in AUDITED_STREAMS
     ]
 

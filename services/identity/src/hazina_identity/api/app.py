@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -29,14 +28,11 @@ from hazina_identity.domain.errors import (
     UnknownRoleError,
     UserInactiveError,
 )
-from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.errors import add_error_handlers, error_body
-from hazina_servicekit.health import Health, ReadinessCheck, health_payload, health_router
-from hazina_servicekit.http import add_http_middleware
-from hazina_servicekit.openapi import document_real_answers, document_urls
+from hazina_servicekit.errors import error_body
+from hazina_servicekit.health import Health, health_payload
+from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
-from hazina_servicekit.runtime import Worker, running_workers
-from hazina_servicekit.settings import ServiceSettings
+from hazina_servicekit.service import Runtime, service_app
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     PasswordPolicyError: 400,
@@ -58,31 +54,18 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
 
 
 def create_app(
-    *,
-    settings: ServiceSettings,
     api: IdentityApi,
+    runtime: Runtime,
+    *,
     oversight_api: oversight.OversightApi,
-    verifier: TokenVerifier,
     jwks: Callable[[], dict[str, object]],
-    readiness: dict[str, ReadinessCheck],
-    workers: list[Worker] | None = None,
 ) -> FastAPI:
-    def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
-        return running_workers(workers or [])
-
-    app = FastAPI(
-        title="Hazina identity",
-        version="0.1.0",
-        lifespan=lifespan,
-        **document_urls("identity"),
+    app = service_app(
+        "identity",
+        runtime,
+        state={"identity_api": api, "oversight_api": oversight_api},
+        errors=DOMAIN_ERRORS,
     )
-    app.state.identity_api = api
-    app.state.oversight_api = oversight_api
-    app.state.token_verifier = verifier
-    add_http_middleware(
-        app, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes
-    )
-    add_error_handlers(app, DOMAIN_ERRORS)
 
     @app.exception_handler(LockedOutError)
     async def _locked(_: object, exc: LockedOutError) -> JSONResponse:
@@ -104,7 +87,6 @@ def create_app(
             "identity", readers=[SUPER_ADMIN], resolvers=[SUPER_ADMIN], lot_of=get_parking
         )
     )
-    app.include_router(health_router("identity", readiness))
 
     @app.get("/api/health", tags=["health"], response_model=Health)
     async def seed_health() -> dict[str, str]:

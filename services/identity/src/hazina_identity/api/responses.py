@@ -64,6 +64,16 @@ class UserView(BaseModel):
     lastLoginAt: str | None  # noqa: N815
 
 
+class StaffNameView(BaseModel):
+    """Who a staff member is, as any colleague may see it (a page naming a group's officer)."""
+
+    model_config = _OPEN
+    user_id: str = Field(alias="_id")
+    name: str | None
+    username: str
+    role: str
+
+
 class PasswordReset(Message):
     """``temporaryPassword`` only when the super admin did not choose the new password."""
 

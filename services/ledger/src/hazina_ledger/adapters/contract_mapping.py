@@ -25,7 +25,7 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
     match event:
         case LoanAccount.Disbursed():
             rows = event.instalments
-            return contract.LoanAccountOpened(
+            return contract.LoanAccountOpenedV2(
                 occurred_at=at,
                 loan_id=event.originator_id,
                 client_id=_uuid(event.client_id),
@@ -35,6 +35,16 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
                 instalments=len(rows),
                 disbursed_on=dt.date.fromisoformat(event.disbursed_on),
                 maturity_on=dt.date.fromisoformat(rows[-1][1]),
+                schedule=[
+                    contract.ScheduledInstalment(
+                        number=int(number),
+                        due_on=dt.date.fromisoformat(str(due_on)),
+                        principal_cents=int(principal),
+                        interest_cents=int(interest),
+                        fee_cents=int(fee),
+                    )
+                    for number, due_on, principal, interest, fee in rows
+                ],
             )
         case LoanAccount.RepaymentPosted():
             lines = event.lines

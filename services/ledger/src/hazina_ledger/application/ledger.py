@@ -9,8 +9,6 @@ was recorded, and the save checks it again.
 from __future__ import annotations
 
 import datetime as dt
-import random
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -57,6 +55,7 @@ from hazina_ledger.domain.receipt import (
     receipt_id,
 )
 from hazina_ledger.domain.savings_account import SavingsAccount
+from hazina_servicekit.retry import retry_on_conflict
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 30
@@ -123,19 +122,19 @@ class Ledger(Application[uuid.UUID]):
             self.save(*touched)
 
     def _run_directly(self, job: Job) -> Any:
-        for attempt in range(MAX_ATTEMPTS):
+        def attempt() -> tuple[UnitOfWork, Any]:
             uow = UnitOfWork(self)
             value = job.run(uow)
-            try:
-                self._commit(uow)
-            except IntegrityError:
-                # Another writer changed an aggregate first: re-read and decide again.
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter, not security
-                continue
-            if uow.deferred_error is not None:
-                raise uow.deferred_error
-            return value
-        raise InvalidStateError("the account is too busy; please retry")  # pragma: no cover
+            self._commit(uow)  # another writer changed an aggregate first: re-read, decide again
+            return uow, value
+
+        try:
+            uow, value = retry_on_conflict(attempt, attempts=MAX_ATTEMPTS, jitter_seconds=0.002)
+        except IntegrityError:  # pragma: no cover
+            raise InvalidStateError("the account is too busy; please retry") from None
+        if uow.deferred_error is not None:
+            raise uow.deferred_error
+        return value
 
     def execute(
         self,

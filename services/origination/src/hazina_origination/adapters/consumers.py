@@ -219,6 +219,23 @@ def record_account_opened(conn: psycopg.Connection[Any], event: ledger.LoanAccou
         ),
     )
     _outstanding(conn, event.loan_id, total_due, event.occurred_at)
+    if isinstance(event, ledger.LoanAccountOpenedV2):
+        for row in event.schedule:
+            conn.execute(
+                """INSERT INTO loan_schedule (loan_id, number, due_on, principal_cents, interest_cents,
+                       fee_cents) VALUES (%s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (loan_id, number) DO UPDATE SET due_on = EXCLUDED.due_on,
+                       principal_cents = EXCLUDED.principal_cents,
+                       interest_cents = EXCLUDED.interest_cents, fee_cents = EXCLUDED.fee_cents""",
+                (
+                    event.loan_id,
+                    row.number,
+                    row.due_on,
+                    row.principal_cents,
+                    row.interest_cents,
+                    row.fee_cents,
+                ),
+            )
 
 
 def record_repayment(conn: psycopg.Connection[Any], event: ledger.RepaymentPosted) -> None:

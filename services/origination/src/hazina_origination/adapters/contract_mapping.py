@@ -129,7 +129,7 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
                 client_id=uuid.UUID(event.client_id),
                 relationship=event.relationship,
             )
-        case Loan.GuarantorAccepted() | Loan.GuarantorDeclined():
+        case Loan.GuarantorAccepted() | Loan.GuarantorDeclined() if event.client_id:
             cls = (
                 contract.GuarantorAccepted
                 if isinstance(event, Loan.GuarantorAccepted)
@@ -167,6 +167,14 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
         case Loan.Rejected():
             return contract.LoanRejected(
                 occurred_at=at, actor_id=event.rejected_by, loan_id=oid, reason=event.reason
+            )
+        case Loan.Cancelled():
+            return contract.LoanCancelled(
+                occurred_at=at, actor_id=event.cancelled_by, loan_id=oid, reason=event.reason
+            )
+        case Loan.ApplicationFeePaid():
+            return contract.LoanApplicationFeePaid(
+                occurred_at=at, actor_id=event.marked_by, loan_id=oid, fees_cents=event.fees_cents
             )
         case Loan.DisbursementRequested():
             return contract.LoanDisbursementRequested(

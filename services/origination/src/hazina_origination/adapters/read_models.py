@@ -145,6 +145,16 @@ CREATE TABLE IF NOT EXISTS assessments (
     officer_id uuid,
     created_at timestamptz NOT NULL
 );
+-- Guarantors who are not clients: named on the loan itself.
+ALTER TABLE guarantors ALTER COLUMN client_id DROP NOT NULL;
+ALTER TABLE guarantors ADD COLUMN IF NOT EXISTS outside_name text;
+ALTER TABLE guarantors ADD COLUMN IF NOT EXISTS outside_national_id text;
+ALTER TABLE guarantors ADD COLUMN IF NOT EXISTS outside_phone text;
+-- Group loans, cancelling and the application fee (columns added in place: rows stay).
+ALTER TABLE loans ADD COLUMN IF NOT EXISTS loan_type text NOT NULL DEFAULT 'individual';
+ALTER TABLE loans ADD COLUMN IF NOT EXISTS application_fee_paid boolean NOT NULL DEFAULT false;
+ALTER TABLE loans ADD COLUMN IF NOT EXISTS application_fee_paid_at timestamptz;
+ALTER TABLE loans ADD COLUMN IF NOT EXISTS cancelled_reason text;
 """
 
 SAVINGS_DDL = """
@@ -207,6 +217,16 @@ ALTER TABLE loan_balances ADD COLUMN IF NOT EXISTS last_reversal_at timestamptz;
 ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS reversed_at timestamptz;
 ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS reversal_reason text;
 ALTER TABLE loan_repayments ADD COLUMN IF NOT EXISTS split_as_of timestamptz;
+-- The repayment schedule, from LoanAccountOpened v2 (a v1 account has none here).
+CREATE TABLE IF NOT EXISTS loan_schedule (
+    loan_id uuid NOT NULL,
+    number integer NOT NULL,
+    due_on date NOT NULL,
+    principal_cents bigint NOT NULL,
+    interest_cents bigint NOT NULL,
+    fee_cents bigint NOT NULL,
+    PRIMARY KEY (loan_id, number)
+);
 """
 
 # Staff as identity's events describe them. Role and active state each keep the time of the
@@ -415,8 +435,8 @@ def apply_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[
         conn.execute(
             """INSERT INTO loans (loan_id, account_number, client_id, group_id, loan_officer_id, product_id,
                    product_type, principal_cents, fees_cents, terms, purpose, status, initiated_by, created_at,
-                   updated_at, history)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'initiated', %s, %s, %s, %s)
+                   updated_at, history, loan_type)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'initiated', %s, %s, %s, %s, %s)
                ON CONFLICT (loan_id) DO NOTHING""",
             (
                 oid,
@@ -434,6 +454,7 @@ def apply_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[
                 at,
                 at,
                 _history("initiated", at, event.initiated_by, "initiated"),
+                event.loan_type,
             ),
         )
     elif isinstance(event, LegacyLoan.Imported):
@@ -474,6 +495,23 @@ def apply_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[
                 event.photo_url,
                 event.added_by,
                 at,
+            ),
+        )
+        _loan_update(conn, oid, at, "status = status", (), None)
+    elif isinstance(event, Loan.OutsideGuarantorAdded):
+        conn.execute(
+            """INSERT INTO guarantors (guarantor_id, loan_id, client_id, relationship, status, added_by,
+                   created_at, outside_name, outside_national_id, outside_phone)
+               VALUES (%s, %s, NULL, %s, 'pending', %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+            (
+                uuid.UUID(event.guarantor_id),
+                oid,
+                event.relationship,
+                event.added_by,
+                at,
+                event.name,
+                event.national_id,
+                event.phone,
             ),
         )
         _loan_update(conn, oid, at, "status = status", (), None)
@@ -523,6 +561,24 @@ def apply_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[
             "status = 'rejected', rejected_reason = %s",
             (event.reason,),
             _history("rejected", at, event.rejected_by, "rejected", reason=event.reason),
+        )
+    elif isinstance(event, Loan.Cancelled):
+        _loan_update(
+            conn,
+            oid,
+            at,
+            "status = 'cancelled', cancelled_reason = %s",
+            (event.reason,),
+            _history("cancelled", at, event.cancelled_by, "cancelled", reason=event.reason),
+        )
+    elif isinstance(event, Loan.ApplicationFeePaid):
+        _loan_update(
+            conn,
+            oid,
+            at,
+            "application_fee_paid = true, application_fee_paid_at = %s",
+            (at,),
+            _history("application_fee_paid", at, event.marked_by, "application_fee_paid"),
         )
     elif isinstance(event, Loan.DisbursementRequested):
         _loan_update(
@@ -589,7 +645,7 @@ def truncate_read_models(conn: psycopg.Connection[Any]) -> None:
     conn.execute("TRUNCATE groups, clients, products, loans, guarantors, assessments")
 
 
-OPEN_LOAN = "status NOT IN ('rejected', 'repaid')"
+OPEN_LOAN = "status NOT IN ('rejected', 'cancelled', 'repaid')"
 
 
 class _Where:
@@ -774,6 +830,8 @@ class ReadModels:
             (SELECT count(*) FROM guarantors x WHERE x.loan_id = l.loan_id AND x.status = 'accepted')
                 AS accepted_guarantors,
             (SELECT count(*) FROM guarantors x WHERE x.loan_id = l.loan_id) AS guarantors_count,
+            (SELECT count(*) FROM loans p WHERE p.client_id = l.client_id
+                AND (p.created_at, p.loan_id) <= (l.created_at, l.loan_id)) AS cycle,
             b.total_due_cents, b.total_interest_cents, b.total_fees_cents, b.instalments,
             b.maturity_on, b.repayments_count, b.last_repayment_at,
             COALESCE(b.outstanding_cents, l.outstanding_cents) AS ledger_outstanding_cents,
@@ -797,6 +855,12 @@ class ReadModels:
         LEFT JOIN staff ab ON ab.user_id = l.approved_by"""
 
     def loans(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+        return self._page(
+            self.LOANS, self._loan_where(query), "l.created_at DESC, l.loan_id", query
+        )
+
+    @staticmethod
+    def _loan_where(query: ListQuery) -> _Where:
         where = _Where()
         if query.officer_id:
             where.add("l.loan_officer_id = %s", query.officer_id)
@@ -822,18 +886,51 @@ class ReadModels:
                 term,
                 term,
             )
-        return self._page(self.LOANS, where, "l.created_at DESC, l.loan_id", query)
+        if query.loan_type:
+            where.add("l.loan_type = %s", query.loan_type)
+        return where
 
     def loan(self, loan_id: uuid.UUID) -> dict[str, Any] | None:
         return self._one(self.LOANS + " WHERE l.loan_id = %s", (loan_id,))
 
+    def loan_totals_by(self, query: ListQuery) -> list[dict[str, Any]]:
+        """Count, principal, due, paid and outstanding (cents) of the loans a list query selects,
+        by status and product."""
+        where = self._loan_where(query)
+        return self._all(
+            f"""SELECT q.status, q.product_type, count(*) AS count,
+                    COALESCE(sum(q.principal_cents), 0) AS principal_cents,
+                    COALESCE(sum(q.total_due_cents), 0) AS total_due_cents,
+                    COALESCE(sum(q.ledger_total_paid_cents), 0) AS total_paid_cents,
+                    COALESCE(sum(q.ledger_outstanding_cents), 0) AS outstanding_cents
+                FROM ({self.LOANS} WHERE {where.sql}) AS q
+                GROUP BY q.status, q.product_type ORDER BY q.status, q.product_type""",  # noqa: S608
+            tuple(where.params),
+        )
+
+    def schedule(self, loan_id: uuid.UUID) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT * FROM loan_schedule WHERE loan_id = %s ORDER BY number", (loan_id,)
+        )
+
+    def repayments(self, loan_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The loan's receipts still standing (a reversed one no longer counts), oldest first."""
+        return self._all(
+            "SELECT * FROM loan_repayments WHERE loan_id = %s AND reversed_at IS NULL "
+            "ORDER BY occurred_at, receipt",
+            (loan_id,),
+        )
+
     # Guarantors and assessments
 
     GUARANTORS = """
-        SELECT x.*, c.name AS client_name, c.national_id AS client_national_id, c.phone AS client_phone,
+        SELECT x.*, COALESCE(c.name, x.outside_name) AS client_name,
+            COALESCE(c.national_id, x.outside_national_id) AS client_national_id,
+            COALESCE(c.phone, x.outside_phone) AS client_phone,
             l.principal_cents AS loan_principal_cents, l.status AS loan_status, l.loan_officer_id,
             l.account_number, adb.username AS added_by_username, dcb.username AS decided_by_username
-        FROM guarantors x JOIN clients c ON c.client_id = x.client_id JOIN loans l ON l.loan_id = x.loan_id
+        FROM guarantors x LEFT JOIN clients c ON c.client_id = x.client_id
+        JOIN loans l ON l.loan_id = x.loan_id
         LEFT JOIN staff adb ON adb.user_id = x.added_by
         LEFT JOIN staff dcb ON dcb.user_id = x.decided_by"""
 
@@ -921,6 +1018,14 @@ class ReadModels:
             "SELECT balance_cents FROM savings_balances WHERE client_id = %s", (client_id,)
         )
         return int(row["balance_cents"]) if row else 0
+
+    def group_savings_cents(self, group_id: uuid.UUID) -> int:
+        row = self._one(
+            """SELECT COALESCE(sum(s.balance_cents), 0) AS n FROM clients c
+               JOIN savings_balances s ON s.client_id = c.client_id WHERE c.group_id = %s""",
+            (group_id,),
+        )
+        return int(row["n"]) if row else 0
 
     def active_products_of_type(self, product_type: str) -> list[uuid.UUID]:
         rows = self._all(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -17,6 +14,7 @@ from hazina_origination.api.routes import (
     guarantors,
     loan_officers,
     loans,
+    officer_performance,
     products,
     uploads,
 )
@@ -31,14 +29,10 @@ from hazina_origination.domain.errors import (
 )
 from hazina_origination.domain.photo import PhotoTooLargeError
 from hazina_origination.domain.roles import APPROVER_ADMIN, INITIATOR_ADMIN, SUPER_ADMIN
-from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.errors import add_error_handlers, error_body
-from hazina_servicekit.health import ReadinessCheck, health_router
-from hazina_servicekit.http import add_http_middleware
-from hazina_servicekit.openapi import document_real_answers, document_urls
+from hazina_servicekit.errors import error_body
+from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
-from hazina_servicekit.runtime import Worker, running_workers
-from hazina_servicekit.settings import ServiceSettings
+from hazina_servicekit.service import Runtime, service_app
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     PhotoTooLargeError: 400,
@@ -54,38 +48,20 @@ ADMINS = (SUPER_ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN)  # see and resolve parke
 
 
 def create_app(
-    *,
-    settings: ServiceSettings,
-    api: OriginationApi,
-    verifier: TokenVerifier,
-    readiness: dict[str, ReadinessCheck],
-    workers: list[Worker] | None = None,
-    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
-    max_import_bytes: int = 20 * 1024 * 1024,
+    api: OriginationApi, runtime: Runtime, *, max_import_bytes: int = 20 * 1024 * 1024
 ) -> FastAPI:
-    def lifespan(_: FastAPI) -> AbstractAsyncContextManager[None]:
-        return running_workers(workers or [], on_shutdown=on_shutdown)
-
-    app = FastAPI(
-        title="Hazina origination",
-        version="0.1.0",
-        lifespan=lifespan,
-        **document_urls("origination"),
-    )
-    app.state.origination_api = api
-    app.state.token_verifier = verifier
     upload_limit = api.app.max_photo_bytes + MULTIPART_OVERHEAD
-    add_http_middleware(
-        app,
-        cors_origins=settings.cors_origins,
-        max_body_bytes=settings.max_body_bytes,
+    app = service_app(
+        "origination",
+        runtime,
+        state={"origination_api": api},
+        errors=DOMAIN_ERRORS,
         body_limit_overrides=[
             ("/api/clients", upload_limit),
             ("/api/upload", upload_limit),
             ("/api/origination/import", max_import_bytes + MULTIPART_OVERHEAD),
         ],
     )
-    add_error_handlers(app, DOMAIN_ERRORS)
 
     @app.exception_handler(NotEligibleError)
     async def _not_eligible(_: Request, exc: NotEligibleError) -> JSONResponse:
@@ -101,12 +77,12 @@ def create_app(
         assessments,
         uploads,
         admin,
+        officer_performance,  # before loan_officers: its literal path is not an officer's id
         loan_officers,
     ):
         app.include_router(module.router)
     app.include_router(
         parked_events_router("origination", readers=ADMINS, resolvers=ADMINS, lot_of=get_parking)
     )
-    app.include_router(health_router("origination", readiness))
     document_real_answers(app)
     return app

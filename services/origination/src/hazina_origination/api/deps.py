@@ -16,6 +16,8 @@ from hazina_origination.domain.roles import (
     ADMIN,
     ALL_STAFF,
     APPROVER_ADMIN,
+    BRANCH_ADMINS,
+    CHECKERS,
     INITIATOR_ADMIN,
     LOAN_OFFICER,
     RECORD_APPROVERS,
@@ -59,8 +61,10 @@ def _role_dep(*roles: str) -> object:
     return Depends(require_roles(*roles))
 
 
-# The role x route matrix (docs/roles.md). Edits are open to every staff role here; which fields
-# a role may change is the use case's rule (an accountant: contact details only).
+# The role x route matrix (docs/roles.md). Approving and disbursing are the checkers' alone, and
+# never on a loan the same person initiated or approved (the loan's own maker-checker rule).
+# Edits are open to every staff role; which fields a role may change is the use case's rule
+# (an accountant: contact details only).
 Staff = Annotated[Principal, _role_dep(*ALL_STAFF)]
 RecordEditor = Annotated[Principal, _role_dep(*ALL_STAFF)]
 GroupCreator = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
@@ -68,13 +72,18 @@ RecordApprover = Annotated[Principal, _role_dep(*RECORD_APPROVERS)]
 SignatorySetter = Annotated[Principal, _role_dep(LOAN_OFFICER, ADMIN, SUPER_ADMIN)]
 Onboarder = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
 ProductAdmin = Annotated[Principal, _role_dep(SUPER_ADMIN)]
-LoanInitiator = Annotated[Principal, _role_dep(INITIATOR_ADMIN, LOAN_OFFICER, SUPER_ADMIN)]
-GuarantorRecorder = Annotated[
-    Principal, _role_dep(INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER, SUPER_ADMIN)
+LoanInitiator = Annotated[
+    Principal, _role_dep(ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER)
 ]
-Assessor = Annotated[Principal, _role_dep(LOAN_OFFICER, INITIATOR_ADMIN, SUPER_ADMIN)]
-LoanApprover = Annotated[Principal, _role_dep(APPROVER_ADMIN, SUPER_ADMIN)]
-Disburser = Annotated[Principal, _role_dep(APPROVER_ADMIN, SUPER_ADMIN)]
+GuarantorRecorder = Annotated[
+    Principal, _role_dep(ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER)
+]
+Assessor = Annotated[Principal, _role_dep(*BRANCH_ADMINS, LOAN_OFFICER)]
+LoanApprover = Annotated[Principal, _role_dep(*CHECKERS)]
+Disburser = Annotated[Principal, _role_dep(*CHECKERS)]
+LoanAdmin = Annotated[Principal, _role_dep(*BRANCH_ADMINS)]
+HistoryReader = Annotated[Principal, _role_dep(*BRANCH_ADMINS)]
+OfficerOnly = Annotated[Principal, _role_dep(LOAN_OFFICER)]
 Importer = Annotated[Principal, _role_dep(SUPER_ADMIN)]
 
 

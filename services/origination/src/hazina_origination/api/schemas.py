@@ -237,8 +237,24 @@ class ProductCreateRequest(ProductFields):
     maxTerm: int = Field(ge=1)
 
 
+class GuarantorNomination(_Body):
+    """A guarantor as the initiation form names one: a client by id or national ID."""
+
+    name: PlainText | None = Field(default=None, max_length=120)
+    clientNationalId: PlainText | None = Field(default=None, max_length=20)
+    phone: PlainText | None = Field(default=None, max_length=20)
+    isMember: bool | None = None
+    relationship: PlainText | None = Field(default=None, max_length=60)
+    clientId: PlainText | None = Field(default=None, max_length=64)
+
+
 class LoanInitiateRequest(_Body):
-    clientNationalId: PlainText = Field(min_length=1, max_length=20)
+    """An individual's loan (``clientNationalId``) or a group's (``groupId``)."""
+
+    clientNationalId: PlainText | None = Field(default=None, max_length=20)
+    groupId: uuid.UUID | None = None
+    interestRatePercent: DecimalInput | None = None
+    guarantors: list[GuarantorNomination] = Field(default_factory=list, max_length=20)
     type: PlainText | None = Field(default=None, max_length=40)
     product: PlainText | None = Field(
         default=None, max_length=40, description="the frontend's name for type"
@@ -254,6 +270,10 @@ class RejectRequest(_Body):
     reason: MultilineText | None = Field(default=None, max_length=500)
 
 
+class BulkFeeRequest(_Body):
+    loanIds: list[uuid.UUID] = Field(min_length=1, max_length=500)
+
+
 class GuarantorRequest(_Body):
     loanId: uuid.UUID
     clientId: uuid.UUID | None = None
@@ -265,6 +285,9 @@ class GuarantorRequest(_Body):
 
 class AssessmentRequest(_Body):
     loanId: uuid.UUID
+    officerId: uuid.UUID | None = Field(
+        default=None, description="the officer the page selected; the assessor is the caller"
+    )
     character: int
     capacity: int
     capital: int

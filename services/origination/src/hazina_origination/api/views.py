@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from hazina_contracts.money import kes_number
 from hazina_origination.domain.group import shown_status
-from hazina_origination.domain.roles import APPROVER_ADMIN, SUPER_ADMIN
+from hazina_origination.domain.roles import BRANCH_ADMINS, CHECKERS, LOAN_OFFICER
 
 
 def _id(value: Any) -> str | None:
@@ -70,11 +71,11 @@ def _cents(value: Any) -> int | None:
 
 
 def loan_totals(view: dict[str, Any]) -> dict[str, Any]:
-    """The detail page's totals in KES (what the ledger has reported so far; None before it has)."""
+    """The detail page's totals in KES (what the ledger has reported so far; 0 before it has)."""
     return {
-        "totalDue": kes(view["total_due_cents"]),
-        "totalPaid": kes(view["total_paid_cents"]),
-        "outstanding": kes(view["outstanding_cents"]),
+        "totalDue": kes(view["total_due_cents"] or 0),
+        "totalPaid": kes(view["total_paid_cents"] or 0),
+        "outstanding": kes(view["outstanding_cents"] or 0),
         "total_due_cents": view["total_due_cents"],
         "total_paid_cents": view["total_paid_cents"],
         "outstanding_cents": view["outstanding_cents"],
@@ -277,22 +278,108 @@ def can_disburse(row: dict[str, Any]) -> bool:
     )
 
 
-def loan_actions(row: dict[str, Any], role: str) -> list[dict[str, str]]:
-    """What the viewer may do next, as keys of ``PUT /api/loans/:id/<key>``."""
+BEFORE_DISBURSEMENT = ("initiated", "approved")
+
+
+def loan_actions(row: dict[str, Any], role: str, user_id: uuid.UUID) -> list[dict[str, str]]:
+    """What this viewer may press next, as keys of ``PUT /api/loans/:id/<key>`` (docs/roles.md;
+    maker-checker by person: not approving one's own loan, not disbursing one's own approval)."""
     actions = []
-    checker = role in (APPROVER_ADMIN, SUPER_ADMIN)
+    status = row["status"]
+    checker = role in CHECKERS
+    if (
+        role in (*BRANCH_ADMINS, LOAN_OFFICER)
+        and status == "initiated"
+        and not row.get("assessment_id")
+    ):
+        actions.append({"key": "credit-assessment", "label": "Perform Credit Assessment"})
     if (
         checker
-        and row["status"] == "initiated"
+        and status == "initiated"
         and row.get("assessment_passed")
         and row["accepted_guarantors"]
+        and row["initiated_by"] != user_id
     ):
         actions.append({"key": "approve", "label": "Approve"})
-    if checker and can_disburse(row):
+    if checker and can_disburse(row) and row["approved_by"] != user_id:
         actions.append({"key": "disburse", "label": "Disburse"})
-    if checker and row["status"] in ("initiated", "approved"):
+    if checker and status in BEFORE_DISBURSEMENT:
         actions.append({"key": "reject", "label": "Reject"})
+    if role in BRANCH_ADMINS and status in BEFORE_DISBURSEMENT:
+        if not row["application_fee_paid"]:
+            actions.append(
+                {"key": "mark-application-fee-paid", "label": "Mark Application Fee Paid"}
+            )
+        actions.append({"key": "cancel", "label": "Cancel"})
     return actions
+
+
+def loan_schedule(
+    loan_id: Any, instalments: list[dict[str, Any]], paid_cents: int, today: date
+) -> list[dict[str, Any]]:
+    """The ledger's schedule with each instalment's state: what has been paid (principal, interest
+    and fees of the receipts still standing) settles the instalments in order of their due date."""
+    left = paid_cents
+    rows = []
+    for item in instalments:
+        due = int(item["principal_cents"]) + int(item["interest_cents"]) + int(item["fee_cents"])
+        settled = min(left, due)
+        left -= settled
+        if settled == due:
+            status = "paid"
+        elif item["due_on"] < today:
+            status = "overdue"
+        elif settled:
+            status = "partial"
+        else:
+            status = "pending"
+        rows.append(
+            {
+                "_id": f"{loan_id}-{item['number']}",
+                "number": item["number"],
+                "dueDate": item["due_on"].isoformat(),
+                "amount": kes(due),
+                "principal": kes(int(item["principal_cents"])),
+                "interest": kes(int(item["interest_cents"])),
+                "fee": kes(int(item["fee_cents"])),
+                "paid": kes(settled),
+                "amount_cents": due,
+                "paid_cents": settled,
+                "status": status,
+            }
+        )
+    return rows
+
+
+def next_due(schedule: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first instalment not yet settled, and what remains of it."""
+    for row in schedule:
+        if row["status"] != "paid":
+            remaining = row["amount_cents"] - row["paid_cents"]
+            return {"amount": kes(remaining), "amount_cents": remaining, "dueDate": row["dueDate"]}
+    return None
+
+
+def repayment_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "_id": row["receipt"],
+        "amount": kes(int(row["amount_cents"])),
+        "amount_cents": int(row["amount_cents"]),
+        "date": _iso(row["occurred_at"]),
+        "createdAt": _iso(row["occurred_at"]),
+        "method": row["payment_method"],
+        "paymentMethod": row["payment_method"],
+        "reference": row["receipt"],
+        "transactionId": row["receipt"],
+    }
+
+
+def progress_percent(view: dict[str, Any]) -> int:
+    """How much of what is due has been paid, in whole percent (0 before the ledger reports)."""
+    due, paid = view["total_due_cents"], view["total_paid_cents"]
+    if not due:
+        return 0
+    return min(100, int((paid or 0) * 100 // due))
 
 
 def loan_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -325,8 +412,11 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
         "loanOfficer": _staff(row["loan_officer_id"], row, "officer"),
         "productId": _id(row["product_id"]),
         "product": row["product_type"],
-        "type": row["product_type"],
-        "loanType": "individual",
+        "type": row["loan_type"],
+        "loanType": row["loan_type"],
+        "cycle": int(row["cycle"] or 1),
+        "applicationFeePaid": row["application_fee_paid"],
+        "applicationFeePaidAt": _iso(row["application_fee_paid_at"]),
         "principal_cents": int(row["principal_cents"]),
         "amount": kes(int(row["principal_cents"])),
         "amountKES": kes(int(row["principal_cents"])),
@@ -342,6 +432,7 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
         "approvedAt": _iso(row["approved_at"]),
         "makerCheckerOverride": row["maker_checker_override"],
         "rejectionReason": row["rejected_reason"],
+        "cancellationReason": row["cancelled_reason"],
         "transactionId": _id(row["disbursement_id"]),
         "disbursementAttempts": row["disbursement_attempts"],
         "disbursementRequestedAt": _iso(row["disbursement_requested_at"]),
@@ -371,6 +462,10 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The frontend's word for a guarantor who said no is "rejected"; origination's is "declined".
+GUARANTOR_STATUSES = {"declined": "rejected"}
+
+
 def guarantor_view(row: dict[str, Any], *, links: DocumentLinks) -> dict[str, Any]:
     return {
         "_id": str(row["guarantor_id"]),
@@ -380,17 +475,19 @@ def guarantor_view(row: dict[str, Any], *, links: DocumentLinks) -> dict[str, An
             "amount": kes(int(row["loan_principal_cents"])),
             "status": row["loan_status"],
         },
+        # A guarantor who is not a client has no client id, but the page reads ``clientId.name``.
         "clientId": {
-            "_id": str(row["client_id"]),
+            "_id": _id(row["client_id"]),
             "name": row["client_name"],
             "nationalId": row["client_national_id"],
             "phone": row["client_phone"],
         },
+        "isMember": row["client_id"] is not None,
         "name": row["client_name"],
         "relationship": row["relationship"],
         "idCopyUrl": links.sign_stored(row["id_copy_url"]),
         "photoUrl": links.sign_stored(row["photo_url"]),
-        "status": row["status"],
+        "status": GUARANTOR_STATUSES.get(row["status"], row["status"]),
         "accepted": row["status"] == "accepted",
         "addedBy": _staff(row["added_by"], row, "added_by"),
         "decidedBy": _staff(row["decided_by"], row, "decided_by"),

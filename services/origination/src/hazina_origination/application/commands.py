@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from hazina_origination.domain.assessment import FiveCs
@@ -65,12 +66,28 @@ class OnboardClient:
 
 @dataclass(frozen=True)
 class InitiateLoan:
-    client_national_id: str
+    """An individual's loan (``client_national_id``) or a group's (``group_id``)."""
+
+    client_national_id: str | None
     product_type: str | None
     product_id: uuid.UUID | None
     principal_cents: int
     term: int
     purpose: str | None = None
+    group_id: uuid.UUID | None = None
+    interest_rate_percent: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class GuarantorNominee:
+    """A guarantor named on the initiation form: a client by id or national ID, or someone who
+    is not a client, by name, national ID and phone."""
+
+    name: str | None
+    client_id: uuid.UUID | None
+    national_id: str | None
+    relationship: str | None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ reload and retry when a concurrent writer saved first, so two simultaneous reque
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import structlog
@@ -25,6 +25,7 @@ from hazina_origination.application.commands import (
     DisbursementRequest,
     EditClient,
     EditGroup,
+    GuarantorNominee,
     InitiateLoan,
     OnboardClient,
 )
@@ -44,6 +45,7 @@ from hazina_origination.domain.errors import (
     NotEligibleError,
     NotFoundError,
     NotPermittedError,
+    OriginationError,
 )
 from hazina_origination.domain.group import (
     SIGNATORY_ROLES,
@@ -68,11 +70,10 @@ from hazina_origination.domain.roles import (
     SUPER_ADMIN,
 )
 from hazina_origination.domain.staff import loan_officer_refusal
+from hazina_servicekit.retry import retry_on_conflict
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
-RETRIES = 8
 
 
 class Origination(Application[uuid.UUID]):
@@ -125,15 +126,6 @@ class Origination(Application[uuid.UUID]):
     def product(self, product_id: uuid.UUID) -> LoanProduct:
         return self._get(LoanProduct, product_id, "Loan product")
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Run load-decide-save again when another writer saved the same aggregate first."""
-        for _ in range(RETRIES - 1):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue
-        return attempt()
-
     # Groups
 
     def create_group(self, cmd: CreateGroup, actor: Actor) -> Group:
@@ -167,7 +159,7 @@ class Origination(Application[uuid.UUID]):
             self.save(group, *joined)
             return group
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _signatories_join(
         self, group: Group, chosen: dict[str, uuid.UUID], actor: Actor
@@ -268,7 +260,7 @@ class Origination(Application[uuid.UUID]):
             self.save(group, *joined)
             return group, joined
 
-        return self._retrying(attempt)[0]
+        return retry_on_conflict(attempt)[0]
 
     def _set_group_status(self, group: Group, status: str, actor: Actor) -> None:
         by, cid = actor.user_id, actor.correlation_id
@@ -311,7 +303,7 @@ class Origination(Application[uuid.UUID]):
             self.save(group)
             return group
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def assign_signatories(
         self, group_id: uuid.UUID, assignments: list[tuple[str, str]], actor: Actor
@@ -337,7 +329,7 @@ class Origination(Application[uuid.UUID]):
             self.save(fresh)
             return fresh
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _officer_may_act(self, actor: Actor, officer_id: uuid.UUID | None, what: str) -> None:
         """Another officer's record is, to a loan officer, a record that does not exist: the same
@@ -409,7 +401,7 @@ class Origination(Application[uuid.UUID]):
             self.save(client)
             return client
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def edit_client(self, client_id: uuid.UUID, cmd: EditClient, actor: Actor) -> Client:
         """Change what was sent and differs; each role may change only its own part (docs/roles.md):
@@ -485,7 +477,7 @@ class Origination(Application[uuid.UUID]):
                 raise
             return client
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     # Loan products
 
@@ -506,7 +498,7 @@ class Origination(Application[uuid.UUID]):
             self.save(product)
             return product
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _product_for(self, cmd: InitiateLoan) -> LoanProduct:
         if cmd.product_id is not None:
@@ -528,19 +520,51 @@ class Origination(Application[uuid.UUID]):
 
     # Loans
 
-    def initiate_loan(self, cmd: InitiateLoan, actor: Actor) -> Loan:
+    def _borrower(self, cmd: InitiateLoan, actor: Actor) -> uuid.UUID:
+        """The client who signs for the loan: the applicant, or for a group loan the group's
+        chairperson (the group's stand-in: a loan names one client who is answerable for it)."""
+        if cmd.group_id is not None:
+            group = self.group(cmd.group_id)
+            self._officer_may_act(actor, group.loan_officer_id, "group")
+            if group.status != "active":
+                raise InvalidInputError(f"Group {group.name} is not active (status {group.status})")
+            chair = next((s for s in group.signatories if s["role"] == "chairperson"), None)
+            if chair is None:
+                raise InvalidInputError(
+                    f"Group {group.name} has no chairperson to sign for a group loan; "
+                    "assign its signatories first"
+                )
+            return uuid.UUID(str(chair["client_id"]))
+        if not cmd.client_national_id:
+            raise InvalidInputError("clientNationalId (or groupId) is required")
         national_id = normalise_national_id(cmd.client_national_id)
         client_id = self.lookups.client_by_national_id(national_id)
         if client_id is None:
             raise NotFoundError(f"No client has national ID {national_id}")
-        if isinstance(cmd.term, bool) or not isinstance(cmd.term, int) or cmd.term < 1:
-            raise InvalidInputError("term must be a whole number of repayment periods")
-        product = self._product_for(cmd)
-        spec = product.spec
         probe = self.client(client_id)
         if actor.role == LOAN_OFFICER and probe.loan_officer_id != actor.user_id:
             raise NotFoundError(f"No client has national ID {national_id}")  # another's: as missing
-        savings = self.lookups.savings_cents(client_id)
+        return client_id
+
+    def initiate_loan(self, cmd: InitiateLoan, actor: Actor) -> Loan:
+        if isinstance(cmd.term, bool) or not isinstance(cmd.term, int) or cmd.term < 1:
+            raise InvalidInputError("term must be a whole number of repayment periods")
+        client_id = self._borrower(cmd, actor)
+        product = self._product_for(cmd)
+        spec = product.spec
+        if cmd.interest_rate_percent is not None and cmd.interest_rate_percent != Decimal(
+            spec.interest_rate_percent
+        ):
+            raise InvalidInputError(
+                f"The interest rate is the product's: {spec.name} charges "
+                f"{spec.interest_rate_percent}% per {spec.interest_rate_period}"
+            )
+        loan_type = "group" if cmd.group_id is not None else "individual"
+        savings = (
+            self.lookups.group_savings_cents(cmd.group_id)
+            if cmd.group_id is not None
+            else self.lookups.savings_cents(client_id)
+        )
         repaid = self.lookups.repaid_loans(client_id)
 
         def attempt() -> Loan:
@@ -576,6 +600,7 @@ class Origination(Application[uuid.UUID]):
                     initiated_by=actor.user_id,
                     initiator_role=actor.role,
                     correlation_id=actor.correlation_id,
+                    loan_type=loan_type,
                 )
                 client.loan_opened(loan.id)
                 claim = Reservation(kind="account_number", key=account_number, holder_id=loan.id)
@@ -586,7 +611,7 @@ class Origination(Application[uuid.UUID]):
                 return loan
             raise RuntimeError("could not draw a free account number")
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def add_guarantor(self, cmd: AddGuarantor, actor: Actor) -> tuple[Loan, uuid.UUID]:
         loan = self.loan(cmd.loan_id)
@@ -622,7 +647,62 @@ class Origination(Application[uuid.UUID]):
             self.save(fresh, guarantees)
             return fresh
 
-        return self._retrying(attempt), guarantor_id
+        return retry_on_conflict(attempt), guarantor_id
+
+    def add_nominated_guarantors(
+        self, loan_id: uuid.UUID, nominees: list[GuarantorNominee], actor: Actor
+    ) -> list[dict[str, Any]]:
+        """The guarantors named on the initiation form, each recorded on its own; what could not be
+        recorded comes back as one error per nominee (the loan stands, as the form expects)."""
+        errors: list[dict[str, Any]] = []
+        for index, nominee in enumerate(nominees):
+            label = nominee.name or nominee.national_id or str(nominee.client_id)
+            try:
+                client_id = nominee.client_id
+                if client_id is None and nominee.national_id:
+                    national_id = normalise_national_id(nominee.national_id)
+                    client_id = self.lookups.client_by_national_id(national_id)
+                    if client_id is None:
+                        self._add_outside_guarantor(loan_id, nominee, national_id, actor)
+                        continue
+                if client_id is None:
+                    raise InvalidInputError("clientId or clientNationalId is required")
+                self.add_guarantor(
+                    AddGuarantor(
+                        loan_id=loan_id,
+                        client_id=client_id,
+                        relationship=(nominee.relationship or "").strip() or "Not stated",
+                        id_copy_url=None,
+                        photo_url=None,
+                    ),
+                    actor,
+                )
+            except OriginationError as refused:
+                errors.append({"index": index, "guarantor": label, "message": str(refused)})
+        return errors
+
+    def _add_outside_guarantor(
+        self, loan_id: uuid.UUID, nominee: GuarantorNominee, national_id: str, actor: Actor
+    ) -> None:
+        """A guarantor the form names who is not a client: kept with name, ID and phone."""
+        phone = normalise_phone(nominee.phone, field="phone") if nominee.phone else None
+
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            self._officer_may_act(actor, loan.loan_officer_id, "loan")
+            loan.add_outside_guarantor(
+                guarantor_id=uuid.uuid4(),
+                name=nominee.name or "",
+                national_id=national_id,
+                phone=phone,
+                relationship=nominee.relationship or "",
+                by=actor.user_id,
+                correlation_id=actor.correlation_id,
+            )
+            self.save(loan)
+            return loan
+
+        retry_on_conflict(attempt)
 
     def _guarantees_of(self, client_id: uuid.UUID) -> ClientGuarantees:
         try:
@@ -647,7 +727,7 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def assess_credit(self, cmd: AssessCredit, actor: Actor) -> tuple[Loan, uuid.UUID]:
         scores = cmd.scores
@@ -666,27 +746,49 @@ class Origination(Application[uuid.UUID]):
             self.save(loan)
             return loan
 
-        return self._retrying(attempt), assessment_id
+        return retry_on_conflict(attempt), assessment_id
 
     def approve_loan(self, loan_id: uuid.UUID, actor: Actor) -> Loan:
         def attempt() -> Loan:
             loan = self.loan(loan_id)
-            loan.approve(by=actor.user_id, role=actor.role, correlation_id=actor.correlation_id)
+            loan.approve(by=actor.user_id, correlation_id=actor.correlation_id)
             self.save(loan)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def reject_loan(self, loan_id: uuid.UUID, reason: str, actor: Actor) -> Loan:
         def attempt() -> Loan:
             loan = self.loan(loan_id)
-            loan.reject(reason=reason, by=actor.user_id, correlation_id=actor.correlation_id)
-            client = self.client(loan.client_id)
-            client.loan_closed(loan.id, reason="rejected")
-            self.save(loan, client)
+            if loan.reject(reason=reason, by=actor.user_id, correlation_id=actor.correlation_id):
+                client = self.client(loan.client_id)
+                client.loan_closed(loan.id, reason="rejected")
+                self.save(loan, client)
             return loan
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
+
+    def cancel_loan(self, loan_id: uuid.UUID, reason: str | None, actor: Actor) -> Loan:
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            if loan.cancel(reason=reason, by=actor.user_id, correlation_id=actor.correlation_id):
+                client = self.client(loan.client_id)
+                client.loan_closed(loan.id, reason="cancelled")
+                self.save(loan, client)
+            return loan
+
+        return retry_on_conflict(attempt)
+
+    def mark_application_fee_paid(self, loan_id: uuid.UUID, actor: Actor) -> Loan:
+        def attempt() -> Loan:
+            loan = self.loan(loan_id)
+            if loan.mark_application_fee_paid(
+                by=actor.user_id, correlation_id=actor.correlation_id
+            ):
+                self.save(loan)
+            return loan
+
+        return retry_on_conflict(attempt)
 
     def request_disbursement(self, loan_id: uuid.UUID, actor: Actor) -> DisbursementRequest:
         def attempt() -> DisbursementRequest:
@@ -706,7 +808,7 @@ class Origination(Application[uuid.UUID]):
                 loan_id=loan.id, transaction_id=transaction_id, repeated=repeated
             )
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     # Facts reported by the payments gateway and the ledger (idempotent: a repeat records nothing)
 
@@ -733,7 +835,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_disbursement_failed(
         self,
@@ -756,7 +858,7 @@ class Origination(Application[uuid.UUID]):
                 self.save(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_ledger_status(
         self,
@@ -781,7 +883,7 @@ class Origination(Application[uuid.UUID]):
                 self._save_with_client(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def record_loan_repaid(
         self,
@@ -802,7 +904,7 @@ class Origination(Application[uuid.UUID]):
                 self._save_with_client(loan)
             return changed
 
-        return self._retrying(attempt)
+        return retry_on_conflict(attempt)
 
     def _save_with_client(self, loan: Loan) -> None:
         """Keep the client's open-loan list in step with the loan in one atomic save."""

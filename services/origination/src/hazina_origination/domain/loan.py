@@ -1,7 +1,8 @@
 """A loan from initiation to disbursement, and the later states the ledger reports.
 
 initiated → approved → disbursement_pending → disbursed → repaid | in_arrears | defaulted | written_off
-(initiated|approved → rejected; disbursement_pending → approved again when M-Pesa fails).
+(initiated|approved → rejected or cancelled; disbursement_pending → approved again when M-Pesa
+fails). The application fee is marked paid at any point before disbursement.
 Guarantors and the credit assessment live inside the loan, so approval decides on one
 consistent record.
 """
@@ -23,9 +24,9 @@ from hazina_origination.domain.errors import (
     NotFoundError,
     NotPermittedError,
 )
-from hazina_origination.domain.roles import SUPER_ADMIN
 
-CLOSED_STATUSES = frozenset({"rejected", "repaid"})
+CLOSED_STATUSES = frozenset({"rejected", "cancelled", "repaid"})
+BEFORE_DISBURSEMENT = ("initiated", "approved")
 LEDGER_STATUSES = {
     "current": "disbursed",
     "in_arrears": "in_arrears",
@@ -56,6 +57,8 @@ class Loan(Aggregate):
         initiated_by: uuid.UUID
         initiator_role: str
         correlation_id: str | None
+        # Stored before group loans: every loan was an individual's.
+        loan_type: str = "individual"
 
     @event(Initiated)
     def __init__(
@@ -74,8 +77,10 @@ class Loan(Aggregate):
         initiated_by: uuid.UUID,
         initiator_role: str,
         correlation_id: str | None,
+        loan_type: str = "individual",
     ) -> None:
         self.account_number = account_number
+        self.loan_type = loan_type
         self.client_id = client_id
         self.group_id = group_id
         self.loan_officer_id = loan_officer_id
@@ -92,6 +97,8 @@ class Loan(Aggregate):
         self.disbursements: dict[str, dict[str, Any]] = {}
         self.pending_disbursement_id: str | None = None
         self.ledger_as_of: datetime | None = None
+        self.approved_by: uuid.UUID | None = None
+        self.application_fee_paid = False
 
     # Questions
 
@@ -168,6 +175,62 @@ class Loan(Aggregate):
         correlation_id: str | None,
     ) -> None:
         self.guarantors[guarantor_id] = {"client_id": client_id, "status": "pending"}
+
+    def add_outside_guarantor(
+        self,
+        *,
+        guarantor_id: uuid.UUID,
+        name: str,
+        national_id: str,
+        phone: str | None,
+        relationship: str,
+        by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> None:
+        """A guarantor who is not (yet) a client: named, with their national ID, kept on the loan."""
+        self._require("initiated", action="given a guarantor")
+        if not name.strip():
+            raise InvalidInputError("A guarantor who is not a client needs a name")
+        for existing in self.guarantors.values():
+            if existing.get("national_id") == national_id and existing["status"] != "declined":
+                raise AlreadyExistsError("This person is already a guarantor of this loan")
+        self._outside_guarantor_added(
+            guarantor_id=str(guarantor_id),
+            name=name.strip(),
+            national_id=national_id,
+            phone=phone,
+            relationship=relationship.strip() or "Not stated",
+            added_by=by,
+            correlation_id=correlation_id,
+        )
+
+    class OutsideGuarantorAdded(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.OutsideGuarantorAdded"
+        guarantor_id: str
+        name: str
+        national_id: str
+        phone: str | None
+        relationship: str
+        added_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(OutsideGuarantorAdded)
+    def _outside_guarantor_added(
+        self,
+        guarantor_id: str,
+        name: str,
+        national_id: str,
+        phone: str | None,
+        relationship: str,
+        added_by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> None:
+        """Their decisions carry an empty ``client_id``: they are nobody's client."""
+        self.guarantors[guarantor_id] = {
+            "client_id": "",
+            "national_id": national_id,
+            "status": "pending",
+        }
 
     def decide_guarantor(
         self, guarantor_id: uuid.UUID, *, accept: bool, by: uuid.UUID, correlation_id: str | None
@@ -263,8 +326,12 @@ class Loan(Aggregate):
 
     # Decisions
 
-    def approve(self, *, by: uuid.UUID, role: str, correlation_id: str | None) -> None:
+    def approve(self, *, by: uuid.UUID, correlation_id: str | None) -> None:
         self._require("initiated", action="approved")
+        if by == self.initiated_by:
+            raise NotPermittedError(
+                "You initiated this loan; another approver must approve it (maker-checker)"
+            )
         if self.assessment is None:
             raise IllegalTransitionError(
                 "Loan (status: initiated) cannot be approved without a credit assessment"
@@ -278,14 +345,9 @@ class Loan(Aggregate):
             raise IllegalTransitionError(
                 "Loan (status: initiated) cannot be approved without an accepted guarantor"
             )
-        override = by == self.initiated_by
-        if override and role != SUPER_ADMIN:
-            raise NotPermittedError(
-                "You initiated this loan; another approver must approve it (maker-checker)"
-            )
         self._approved(
             approved_by=by,
-            maker_checker_override=override,
+            maker_checker_override=False,
             account_number=self.account_number,
             client_id=self.client_id,
             group_id=self.group_id,
@@ -322,9 +384,13 @@ class Loan(Aggregate):
     ) -> None:
         """Carries the terms it approves, so the public event needs nothing else."""
         self.status = "approved"
+        self.approved_by = approved_by
 
-    def reject(self, *, reason: str, by: uuid.UUID, correlation_id: str | None) -> None:
-        self._require("initiated", "approved", action="rejected")
+    def reject(self, *, reason: str, by: uuid.UUID, correlation_id: str | None) -> bool:
+        """False (nothing recorded) when the loan is already rejected: a repeated click."""
+        if self.status == "rejected":
+            return False
+        self._require(*BEFORE_DISBURSEMENT, action="rejected")
         if not reason.strip():
             raise InvalidInputError("reason is required")
         self._rejected(
@@ -333,6 +399,7 @@ class Loan(Aggregate):
             previous_status=self.status,
             correlation_id=correlation_id,
         )
+        return True
 
     class Rejected(Aggregate.Event):
         TOPIC = "hazina.origination.Loan.Rejected"
@@ -347,6 +414,58 @@ class Loan(Aggregate):
     ) -> None:
         self.status = "rejected"
 
+    def cancel(self, *, reason: str | None, by: uuid.UUID, correlation_id: str | None) -> bool:
+        """Withdraw the loan before any money moved; False when it is already cancelled."""
+        if self.status == "cancelled":
+            return False
+        self._require(*BEFORE_DISBURSEMENT, action="cancelled")
+        self._cancelled(
+            reason=(reason or "").strip() or None,
+            cancelled_by=by,
+            previous_status=self.status,
+            correlation_id=correlation_id,
+        )
+        return True
+
+    class Cancelled(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.Cancelled"
+        reason: str | None
+        cancelled_by: uuid.UUID
+        previous_status: str
+        correlation_id: str | None
+
+    @event(Cancelled)
+    def _cancelled(
+        self,
+        reason: str | None,
+        cancelled_by: uuid.UUID,
+        previous_status: str,
+        correlation_id: str | None,
+    ) -> None:
+        self.status = "cancelled"
+
+    def mark_application_fee_paid(self, *, by: uuid.UUID, correlation_id: str | None) -> bool:
+        """The borrower paid the application fee; False when it was already marked."""
+        if self.application_fee_paid:
+            return False
+        self._require(*BEFORE_DISBURSEMENT, action="marked as having paid its application fee")
+        self._application_fee_paid(
+            fees_cents=self.fees_cents, marked_by=by, correlation_id=correlation_id
+        )
+        return True
+
+    class ApplicationFeePaid(Aggregate.Event):
+        TOPIC = "hazina.origination.Loan.ApplicationFeePaid"
+        fees_cents: int
+        marked_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(ApplicationFeePaid)
+    def _application_fee_paid(
+        self, fees_cents: int, marked_by: uuid.UUID, correlation_id: str | None
+    ) -> None:
+        self.application_fee_paid = True
+
     # Disbursement
 
     def request_disbursement(
@@ -356,6 +475,10 @@ class Loan(Aggregate):
         if self.status == "disbursement_pending" and self.pending_disbursement_id:
             return self.pending_disbursement_id
         self._require("approved", action="disbursed")
+        if by == self.approved_by:
+            raise NotPermittedError(
+                "You approved this loan; another checker must disburse it (maker-checker)"
+            )
         if not self.assessment_passed:
             raise IllegalTransitionError(
                 "Loan (status: approved) cannot be disbursed without a passing credit assessment"

@@ -23,3 +23,8 @@ CONTACT_DETAILS = (
     "meeting_day",
     "meeting_time",
 )
+# The two halves of maker-checker: each may approve or disburse a loan, never one they initiated
+# or approved themselves.
+CHECKERS = (INITIATOR_ADMIN, APPROVER_ADMIN)
+# Branch administrators: fee marking, cancelling, the loan history report.
+BRANCH_ADMINS = (SUPER_ADMIN, ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN)

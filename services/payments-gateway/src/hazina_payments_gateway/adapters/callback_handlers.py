@@ -109,18 +109,19 @@ def _validation(body: bytes) -> str:
     return "answered"
 
 
+def _confirmation(body: bytes) -> IncomingPayment | Exception:
+    """A C2B confirmation read, or why it could not be (its inbox row is flagged with it)."""
+    try:
+        return callbacks.parse_c2b(body)
+    except MalformedCallbackError as exc:
+        return exc
+
+
 def callback_handlers(app: PaymentsGateway) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
     """Handlers for every callback kind, and the batch handler of the busy one (C2B confirmations)."""
 
     def confirmations(bodies: list[bytes]) -> list[Outcome | Exception]:
-        parsed: list[IncomingPayment | Exception] = []
-        for body in bodies:
-            try:
-                parsed.append(callbacks.parse_c2b(body))
-            except MalformedCallbackError as exc:
-                parsed.append(exc)
-        outcomes = iter(app.record_payments([p for p in parsed if isinstance(p, IncomingPayment)]))
-        return [p if isinstance(p, Exception) else payment_handled(next(outcomes)) for p in parsed]
+        return list(app.record_confirmations([_confirmation(body) for body in bodies]))
 
     handlers: dict[str, Handler] = {
         "b2c_result": lambda body: app.apply_b2c_result(callbacks.parse_b2c_result(body)),

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-
 from fastapi import FastAPI
 
 from hazina_payments_gateway.api.deps import DISBURSERS, FINANCE, GatewayApi, get_parking
@@ -17,14 +13,9 @@ from hazina_payments_gateway.domain.errors import (
     NotRetryableError,
 )
 from hazina_payments_gateway.domain.rules import GatewayRuleError
-from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.errors import add_error_handlers
-from hazina_servicekit.health import ReadinessCheck, health_router
-from hazina_servicekit.http import add_http_middleware
-from hazina_servicekit.openapi import document_real_answers, document_urls
+from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
-from hazina_servicekit.runtime import Worker, running_workers
-from hazina_servicekit.settings import ServiceSettings
+from hazina_servicekit.service import Runtime, service_app
 
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     DisbursementNotFoundError: 404,
@@ -35,15 +26,6 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
 }
 
 
-def _once(hook: Callable[[], Awaitable[None]]) -> Worker:
-    """A start-up task (C2B URL registration) run alongside the workers."""
-
-    async def run(_: asyncio.Event) -> None:
-        await hook()
-
-    return run
-
-
 def redact_callback_token(path: str) -> str:
     """Callback paths end in the shared secret; logs show ``***`` instead."""
     if path.startswith(("/api/pay/", "/api/mpesa/")) and path.count("/") >= 5:
@@ -51,40 +33,20 @@ def redact_callback_token(path: str) -> str:
     return path
 
 
-def create_app(
-    *,
-    settings: ServiceSettings,
-    api: GatewayApi,
-    verifier: TokenVerifier,
-    readiness: dict[str, ReadinessCheck],
-    workers: list[Worker] | None = None,
-    on_start: list[Callable[[], Awaitable[None]]] | None = None,
-    on_stop: list[Callable[[], Awaitable[None]]] | None = None,
-) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await api.inbox_writer.open()
-        starters: list[Worker] = [_once(hook) for hook in on_start or []]
-        closers = [api.inbox_writer.close, *(on_stop or [])]
-        async with running_workers([*(workers or []), *starters], on_shutdown=closers):
-            yield
-
-    app = FastAPI(
+def create_app(api: GatewayApi, runtime: Runtime) -> FastAPI:
+    # Callbacks are stored before they are answered: the inbox's connection is open before the
+    # first request and closed after the workers stopped.
+    app = service_app(
+        "payments",
+        runtime,
         title="Hazina payments gateway",
-        version="0.1.0",
-        lifespan=lifespan,
-        **document_urls("payments"),
-    )
-    app.state.gateway_api = api
-    app.state.token_verifier = verifier
-    add_http_middleware(
-        app,
-        cors_origins=settings.cors_origins,
-        max_body_bytes=settings.max_body_bytes,
+        state={"gateway_api": api},
+        errors=DOMAIN_ERRORS,
+        opening=[api.inbox_writer.open],
+        closing=[api.inbox_writer.close],
         body_limit_overrides=[("/api/payments/reconciliation/statement", 10 * 1024 * 1024)],
         redact_path=redact_callback_token,
     )
-    add_error_handlers(app, DOMAIN_ERRORS)
     app.include_router(callbacks.router)
     app.include_router(disbursements.router)
     app.include_router(reconciliation.router)
@@ -93,6 +55,5 @@ def create_app(
     app.include_router(
         parked_events_router("payments", readers=FINANCE, resolvers=DISBURSERS, lot_of=get_parking)
     )
-    app.include_router(health_router("payments", readiness))
     document_real_answers(app)
     return app

@@ -56,6 +56,7 @@ from hazina_payments_gateway.domain.rules import (
     B2CTariff,
 )
 from hazina_payments_gateway.domain.stk_prompt import PromptStatus, StkPrompt
+from hazina_servicekit.retry import retry_on_conflict
 
 log = structlog.get_logger(__name__)
 A = TypeVar("A", bound=Aggregate)
@@ -117,21 +118,16 @@ class PaymentsGateway(Application[uuid.UUID]):
 
     # Plumbing
 
-    def _change(
-        self, aggregate_id: uuid.UUID, change: Callable[[Any], T], *, attempts: int = 8
-    ) -> T:
+    def _change(self, aggregate_id: uuid.UUID, change: Callable[[Any], T]) -> T:
         """Load, decide, save; on a concurrent writer's conflict, load again and decide again."""
-        for attempt in range(attempts):
+
+        def attempt() -> T:
             aggregate: Aggregate = self.repository.get(aggregate_id)
             result = change(aggregate)
-            try:
-                self.save(aggregate)
-            except IntegrityError:
-                if attempt == attempts - 1:
-                    raise
-                continue
+            self.save(aggregate)
             return result
-        raise AssertionError("unreachable")
+
+        return retry_on_conflict(attempt)
 
     # Disbursements
 
@@ -496,6 +492,18 @@ class PaymentsGateway(Application[uuid.UUID]):
                 channel=incoming.channel,
             )
         return outcome
+
+    def record_confirmations(
+        self, confirmations: Sequence[IncomingPayment | Exception]
+    ) -> list[Handled | Exception]:
+        """A batch of C2B confirmations as the inbox read them: the readable ones recorded in one
+        write, each answered with its inbox result; one that could not be read keeps its error."""
+        readable = [item for item in confirmations if isinstance(item, IncomingPayment)]
+        outcomes = iter(self.record_payments(readable))
+        return [
+            item if isinstance(item, Exception) else payment_handled(next(outcomes))
+            for item in confirmations
+        ]
 
     def record_payments(self, incoming: list[IncomingPayment]) -> list[PaymentOutcome]:
         """Record many payments in one write (the busy path: a burst of C2B confirmations).

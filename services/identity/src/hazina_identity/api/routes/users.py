@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hazina_identity.api.deps import ApiDep, SuperAdminDep
-from hazina_identity.api.responses import PasswordReset, UserView
+from hazina_identity.api.deps import SUPER_ADMIN, ApiDep, StaffDep, SuperAdminDep
+from hazina_identity.api.responses import PasswordReset, StaffNameView, UserView
 from hazina_identity.api.schemas import (
     ResetPasswordRequest,
     UserCreateRequest,
@@ -74,9 +74,14 @@ def list_users(
     return [user_view(row) for row in rows]
 
 
-@router.get("/{user_id}", response_model=UserView)
-def get_user(user_id: uuid.UUID, actor: SuperAdminDep, api: ApiDep) -> dict[str, Any]:
-    return _view(api, user_id)
+@router.get("/{user_id}", response_model=UserView | StaffNameView)
+def get_user(user_id: uuid.UUID, principal: StaffDep, api: ApiDep) -> dict[str, Any]:
+    """The super admin sees the whole record; any other staff member only who the person is
+    (the group page names a group's officer or creator from it)."""
+    view = _view(api, user_id)
+    if principal.role == SUPER_ADMIN:
+        return view
+    return {key: view[key] for key in ("_id", "name", "username", "role")}
 
 
 @router.patch("/{user_id}", response_model=UserView)

@@ -22,6 +22,9 @@ from hazina_servicekit.text import PlainText
 
 router = APIRouter(prefix="/api/guarantors", tags=["guarantors"])
 
+# The frontend filters on "rejected"; origination records a guarantor's no as "declined".
+GUARANTOR_FILTERS = {"rejected": "declined"}
+
 
 def _view(api: ApiDep, guarantor_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
     row = api.fresh().guarantor(guarantor_id)
@@ -85,7 +88,7 @@ def list_guarantors(
             limit=page.limit,
             loan_id=loanId,
             client_id=clientId,
-            status=_statuses(status),
+            status=[GUARANTOR_FILTERS.get(s, s) for s in _statuses(status) or []] or None,
         )
     )
     set_total(response, total)
