@@ -284,7 +284,7 @@ def test_branches_from_identity_name_groups_and_clients(world: Any, officer: Any
 
 def test_the_client_modal_shows_guarantors_and_repayments(world: Any, officer: Any) -> None:
     from hazina_contracts.events.ledger import RepaymentPosted
-    from hazina_origination.bootstrap import consumer_handlers
+    from hazina_origination.adapters.consumers import loan_balances_handler
 
     loan = world.approvable_loan(officer)
     client_id = loan["clientId"]["_id"]
@@ -300,7 +300,7 @@ def test_the_client_modal_shows_guarantors_and_repayments(world: Any, officer: A
         outstanding_cents=1_000_000,
         payment_method="mpesa",
     )
-    handle = consumer_handlers(world.container.app)["loan-balances"]
+    handle = loan_balances_handler()
     for _ in range(2):  # delivered twice: one repayment
         with world.container.pool.connection() as conn, conn.transaction():
             handle(world.envelope(posted), conn)
