@@ -123,7 +123,7 @@ def test_assessment_records_status_changes_and_publishes_them(
             "paymentMethod": "cash",
             "transactionId": "CATCHUP",
         },
-        headers=staff.headers("super_admin"),
+        headers=staff.headers("initiator_admin"),
     )
     assert paid.json()["loan"]["status"] == "repaid"
     changes = [
@@ -152,7 +152,7 @@ def test_portfolio_report_as_of_a_date_with_par_and_breakdowns(
                 "paymentMethod": "mpesa",
                 "transactionId": receipt,
             },
-            headers=staff.headers("super_admin"),
+            headers=staff.headers("initiator_admin"),
         )
     client.post(
         f"/api/ledger/loans/{written}/write-off",

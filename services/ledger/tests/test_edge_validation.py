@@ -51,7 +51,7 @@ def test_a_repayment_amount_that_is_not_a_plain_decimal_is_a_400_and_writes_noth
             "paymentMethod": "cash",
             "transactionId": "EDGE1",
         },
-        headers=staff.headers("super_admin"),
+        headers=staff.headers("initiator_admin"),
     )
     assert response.status_code == 400, response.text
     assert response.json()["message"].startswith("amount: ")
@@ -73,7 +73,7 @@ def test_an_amount_sent_as_a_json_number_is_held_to_the_same_rule(
     response = client.post(
         "/api/repayments",
         content=body.encode(),
-        headers={**staff.headers("super_admin"), "Content-Type": "application/json"},
+        headers={**staff.headers("initiator_admin"), "Content-Type": "application/json"},
     )
     assert response.status_code == 400, response.text
     assert response.json()["message"]
@@ -131,7 +131,7 @@ def test_a_nul_in_a_reversal_reason_is_a_400_and_nothing_is_reversed(
             "paymentMethod": "cash",
             "transactionId": "REVNUL1",
         },
-        headers=staff.headers("super_admin"),
+        headers=staff.headers("initiator_admin"),
     )
     assert paid.status_code == 201, paid.text
     before = last_event(container)
@@ -181,7 +181,7 @@ def test_a_transaction_id_is_read_once_at_the_edge_and_refused_there(
             "paymentMethod": "cash",
             "transactionId": receipt,
         },
-        headers=staff.headers("super_admin"),
+        headers=staff.headers("initiator_admin"),
     )
     assert response.status_code == 400, response.text
     assert response.json()["message"].startswith(message), response.json()["message"]
@@ -247,7 +247,7 @@ def test_a_payment_time_is_iso_8601_with_an_offset(
             "transactionId": "TIME1",
             "paidAt": paid_at,
         },
-        headers=staff.headers("super_admin"),
+        headers=staff.headers("initiator_admin"),
     )
     assert response.status_code == 400, response.text
     assert response.json()["message"].startswith("paidAt: ")

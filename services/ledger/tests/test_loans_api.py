@@ -25,7 +25,7 @@ def pay(
     }
     if paid_at:
         body["paidAt"] = paid_at
-    return client.post("/api/repayments", json=body, headers=staff.headers("super_admin"))
+    return client.post("/api/repayments", json=body, headers=staff.headers("initiator_admin"))
 
 
 def test_schedule_shows_paid_partial_overdue_and_pending(

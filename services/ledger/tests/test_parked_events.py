@@ -160,3 +160,30 @@ def test_an_event_held_for_staff_review_is_resolved_through_the_api(
     assert history(container.ledger, row["_id"]) == ["Parked", "Retried", "Skipped"]
     loan = client.get(f"/api/loans/{loan_id}/schedule", headers=staff.headers("initiator_admin"))
     assert loan.status_code == 200
+
+
+def test_replay_parks_what_it_cannot_apply_and_leaves_out_what_staff_skipped(
+    container: Container, h: Any
+) -> None:
+    from hazina_ledger.cli import replay
+
+    loan_id, _ = h.open_loan(container)
+    h.deliver(container, h.payment_received("NUL2", 500_000, loan_id=loan_id))
+    container.ledger.reverse_receipt(  # bypasses the API's validation, as old data could
+        ReverseReceipt(receipt="NUL2", reason="Wrong\x00 loan", reversed_by=uuid.uuid4())
+    )
+    h.deliver(container, h.payment_received("LATER2", 100_000, loan_id=loan_id))
+    container.projection.catch_up()
+
+    report = replay(container, quiet=True)  # used to stop at the reversal
+    assert report.checks["rebuilt_equals_live"] == 0, report.details
+    parked = [d for d in report.details if d.startswith("parked by the rebuild")]
+    assert len(parked) == 2
+    assert "RepaymentReversed): DataError" in parked[0]
+    assert "RepaymentPosted): ParkedBehind" in parked[1]
+
+    head = container.parking.find(status="parked", source=container.projection.name)[0][0]
+    container.parking.skip(head.id, by=uuid.uuid4(), reason="reversal re-entered by hand")
+    report = replay(container, quiet=True)
+    assert report.checks["rebuilt_equals_live"] == 0, report.details  # LATER2 in both
+    assert not [d for d in report.details if d.startswith("parked by the rebuild")]

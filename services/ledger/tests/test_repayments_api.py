@@ -148,12 +148,20 @@ class TestAccess:
         assert response.status_code == 404
         assert response.json()["message"] == "Loan not found in the ledger"
 
-    @pytest.mark.parametrize("role", ["initiator_admin", "approver_admin", "super_admin"])
-    def test_cash_repayments_are_recorded_by_admins(
+    @pytest.mark.parametrize("role", ["initiator_admin", "approver_admin", "accountant"])
+    def test_cash_repayments_are_recorded_by_the_money_roles(
         self, role: str, client: TestClient, container: Any, staff: Any, h: Any
     ) -> None:
         loan_id, _ = h.open_loan(container)
         assert pay(client, staff, loan_id, 100, f"R-{role}", role=role).status_code == 201
+
+    @pytest.mark.parametrize("role", ["super_admin", "admin", "loan_officer"])
+    def test_others_may_not_record_a_repayment(
+        self, role: str, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        """Segregation of duties (docs/roles.md): the super admin does not record money."""
+        loan_id, _ = h.open_loan(container)
+        assert pay(client, staff, loan_id, 100, f"R-{role}", role=role).status_code == 403
 
     def test_no_token_is_401_and_an_unknown_role_403(self, client: TestClient, staff: Any) -> None:
         assert client.get(f"/api/repayments/{uuid.uuid4()}").status_code == 401
@@ -209,7 +217,7 @@ class TestBadInput:
         response = client.post(
             "/api/repayments",
             json={"loanId": str(loan_id), **body},
-            headers=staff.headers("super_admin"),
+            headers=staff.headers("initiator_admin"),
         )
         assert response.status_code == 400, response.text
         assert response.json()["message"]
@@ -233,6 +241,6 @@ class TestBadInput:
                 "transactionId": "F1",
                 "paidAt": "2030-01-01T00:00:00Z",
             },
-            headers=staff.headers("super_admin"),
+            headers=staff.headers("initiator_admin"),
         )
         assert response.status_code == 400

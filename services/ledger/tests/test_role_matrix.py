@@ -26,8 +26,15 @@ from hazina_servicekit.testing import (
     parked_for_matrix,
 )
 
-READERS = frozenset({"super_admin", "initiator_admin", "approver_admin", "loan_officer"})
+READERS = frozenset(
+    {"super_admin", "admin", "initiator_admin", "approver_admin", "loan_officer", "accountant"}
+)
 RECORDERS = frozenset({"super_admin", "initiator_admin", "approver_admin"})
+REPAYMENT_RECORDERS = frozenset({"initiator_admin", "approver_admin", "accountant"})
+SAVINGS_KEEPERS = frozenset(
+    {"super_admin", "admin", "initiator_admin", "approver_admin", "accountant"}
+)
+ANALYSTS = Access(frozenset({"super_admin", "admin", "initiator_admin", "approver_admin"}))
 APPROVERS = frozenset({"super_admin", "approver_admin"})
 ANYONE_SIGNED_IN = Access(READERS)
 RECORD = Access(READERS, scope="record")
@@ -129,7 +136,7 @@ def _withdrawal_list(b: Books, o: uuid.UUID) -> Call:
 
 MATRIX: dict[str, tuple[Access, Setup]] = {
     "POST /api/repayments": (
-        Access(RECORDERS),
+        Access(REPAYMENT_RECORDERS),
         lambda b, o: _json(
             "POST",
             "/api/repayments",
@@ -263,7 +270,7 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         lambda b, o: (b.loan_of(o), Call("GET", "/api/reports/portfolio", shows=str(o)))[1],
     ),
     "POST /api/savings/deposits": (
-        Access(RECORDERS),
+        Access(SAVINGS_KEEPERS),
         lambda b, o: _json(
             "POST",
             "/api/savings/deposits",
@@ -282,7 +289,7 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         ),
     ),
     "POST /api/savings": (
-        Access(RECORDERS),
+        Access(SAVINGS_KEEPERS),
         lambda b, o: _json(
             "POST", "/api/savings", {"clientId": str(b.client_of(o)), "amountCents": 5000}
         ),
@@ -292,7 +299,7 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         lambda b, o: Call("GET", "/api/savings", shows=str(b.saver(o)[0])),
     ),
     "POST /api/savings/withdrawals": (
-        Access(RECORDERS),
+        Access(SAVINGS_KEEPERS),
         lambda b, o: _json(
             "POST",
             "/api/savings/withdrawals",
@@ -309,6 +316,35 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         lambda b, o: _json(
             "POST", f"/api/savings/withdrawals/{b.withdrawal(o)[1]}/reject", {"reason": "no"}
         ),
+    ),
+    "POST /api/clients/{client_id}/savings": (
+        Access(SAVINGS_KEEPERS),
+        lambda b, o: _json("POST", f"/api/clients/{b.client_of(o)}/savings", {"amountKES": 50}),
+    ),
+    "GET /api/analytics/overview": (ANALYSTS, lambda b, o: Call("GET", "/api/analytics/overview")),
+    "GET /api/analytics/portfolio": (
+        ANALYSTS,
+        lambda b, o: Call("GET", "/api/analytics/portfolio"),
+    ),
+    "GET /api/analytics/demographics": (
+        ANALYSTS,
+        lambda b, o: Call("GET", "/api/analytics/demographics?range=365"),
+    ),
+    "GET /api/analytics/repayments": (
+        ANALYSTS,
+        lambda b, o: Call("GET", "/api/analytics/repayments?range=30"),
+    ),
+    "GET /api/analytics/loan-performance": (
+        ANALYSTS,
+        lambda b, o: Call("GET", "/api/analytics/loan-performance?vintageMonths=12"),
+    ),
+    "GET /api/analytics/officers": (
+        ANALYSTS,
+        lambda b, o: Call("GET", "/api/analytics/officers?range=30"),
+    ),
+    "GET /api/analytics/risk": (
+        ANALYSTS,
+        lambda b, o: Call("GET", "/api/analytics/risk?range=365"),
     ),
     "GET /api/ledger/health": (PUBLIC, lambda b, o: Call("GET", "/api/ledger/health")),
     "GET /api/ledger/ready": (PUBLIC, lambda b, o: Call("GET", "/api/ledger/ready")),

@@ -55,9 +55,8 @@ def test_their_topics_resolve_even_if_every_module_moved() -> None:
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
-@pytest.mark.parametrize("engine", ["sql", "python"])
 def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
-    container: Any, fixture: Path, engine: str
+    container: Any, fixture: Path
 ) -> None:
     app = container.ledger
     aggregates = read_back(app, load_fixture(app, fixture))
@@ -75,7 +74,7 @@ def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
     assert savings.balance_cents == 400_000
     assert sum(isinstance(a, Receipt) for a in aggregates) >= 5
 
-    report = replay(container, quiet=True, engine=engine)
+    report = replay(container, quiet=True)
     assert report.ok, report.details
 
     notifications = app.recorder.select_notifications(start=1, limit=10_000)

@@ -7,16 +7,23 @@ background loop (for writes made by other processes); the position row's lock se
 An event the projection cannot apply is parked, never retried forever: see ``parking`` for the
 rule (a savepoint per event once a batch fails; later events of the same aggregate wait behind
 it; staff retry or skip it). So reads, the follower and a service's start-up keep working.
+
+A projection applies each event with a plain ``apply(event, conn)``, or through ``batches``: a
+read side that is handed each event with its notification id and may hold its row changes back
+until ``flush`` (the ledger's, so the live projection and a bulk rebuild share one definition).
+A batch is flushed once at its end, and after every event once a batch has failed, inside that
+event's savepoint, so a failing write is still charged to the event that made it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
@@ -44,6 +51,35 @@ log = structlog.get_logger(__name__)
 Apply = Callable[[DomainEventProtocol[UUID], psycopg.Connection[Any]], None]
 ProgressCallback = Callable[[int, int], None]  # (notification id reached, events read)
 
+
+class Batch(Protocol):
+    """The events of one batch going into the read tables, in one transaction."""
+
+    def apply(self, event: DomainEventProtocol[UUID], position: int, /) -> None:
+        """Take one stored event and its notification id; writes may wait until ``flush``."""
+
+    def flush(self) -> None:
+        """Write every change held back so far."""
+
+
+# A new batch writing into this connection's transaction.
+BatchFactory = Callable[[psycopg.Connection[Any]], Batch]
+
+
+class _OneByOne:
+    """A plain ``apply``: every event is written as it comes, nothing is held back."""
+
+    def __init__(self, apply: Apply, conn: psycopg.Connection[Any]) -> None:
+        self._apply = apply
+        self._conn = conn
+
+    def apply(self, event: DomainEventProtocol[UUID], _position: int, /) -> None:
+        self._apply(event, self._conn)
+
+    def flush(self) -> None:
+        return None
+
+
 POSITIONS_DDL = """
 CREATE TABLE IF NOT EXISTS projection_positions (
     projection text PRIMARY KEY,
@@ -70,15 +106,22 @@ class Projection:
         app: Application[UUID],
         pool: ConnectionPool,
         name: str,
-        apply: Apply,
+        apply: Apply | None = None,
         ddl: str = "",
         *,
         parking: ParkingLot | None = None,
+        batches: BatchFactory | None = None,
     ) -> None:
+        if batches is None:
+            if apply is None:
+                raise TypeError("a projection needs apply or batches")
+            batches = functools.partial(_OneByOne, apply)
+        elif apply is not None:
+            raise TypeError("a projection takes apply or batches, not both")
         self.app = app
         self.pool = pool
         self.name = name
-        self.apply = apply
+        self.batches = batches
         with pool.connection() as conn, conn.transaction():
             conn.execute(POSITIONS_DDL)
             if ddl:
@@ -99,9 +142,8 @@ class Projection:
             ).fetchone()
         return int(row[0]) if row else 0
 
-    def apply_notification(self, notification: Notification, conn: psycopg.Connection[Any]) -> None:
-        """Apply one stored event; a subclass may pass more along (the ledger: its position)."""
-        self.apply(self.app.mapper.to_domain_event(notification), conn)
+    def _apply(self, batch: Batch, notification: Notification) -> None:
+        batch.apply(self.app.mapper.to_domain_event(notification), notification.id)
 
     def catch_up(self, batch_size: int = 500, progress: ProgressCallback | None = None) -> int:
         """Apply every event not yet applied (parking what cannot be); returns notifications read."""
@@ -134,8 +176,14 @@ class Projection:
             if not notifications:
                 return 0, position
             parked = self._parked(conn, position)
+            batch = self.batches(conn)
             for notification in notifications:
-                self._one(conn, notification, parked, careful=careful)
+                self._one(conn, batch, notification, parked, careful=careful)
+            if not careful:
+                try:
+                    batch.flush()
+                except Exception as exc:
+                    self._failed(exc, notifications[-1])
             conn.execute(
                 "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
                 (notifications[-1].id, self.name),
@@ -156,9 +204,23 @@ class Projection:
                 state.blocked[originator] = behind or row_id
         return state
 
+    def _failed(self, exc: Exception, notification: Notification) -> None:
+        """A batch applied without savepoints failed: redo it carefully (unless the database went)."""
+        if is_transient(exc):
+            raise exc
+        log.warning(
+            "projection_event_failed",
+            projection=self.name,
+            notification_id=notification.id,
+            error_type=type(exc).__name__,
+            error=error_text(exc),
+        )
+        raise _BatchFailedError from exc
+
     def _one(
         self,
         conn: psycopg.Connection[Any],
+        batch: Batch,
         notification: Notification,
         parked: _Parked,
         *,
@@ -169,8 +231,7 @@ class Projection:
         known = parked.known.get(notification.id)
         if known is not None and known[1] == SKIPPED:
             return  # staff decided this one is left out (a rebuild meets it again)
-        originator = str(notification.originator_id)
-        head = parked.blocked.get(originator)
+        head = parked.blocked.get(str(notification.originator_id)) if parked.blocked else None
         if head is not None:
             self._park(
                 conn, notification, "ParkedBehind", f"waits behind parked event {head}", head
@@ -178,27 +239,20 @@ class Projection:
             return
         if not careful:
             try:
-                self.apply_notification(notification, conn)
+                self._apply(batch, notification)
             except Exception as exc:
-                if is_transient(exc):
-                    raise
-                log.warning(
-                    "projection_event_failed",
-                    projection=self.name,
-                    notification_id=notification.id,
-                    error_type=type(exc).__name__,
-                    error=error_text(exc),
-                )
-                raise _BatchFailedError from exc
+                self._failed(exc, notification)
         else:
+            alone = self.batches(conn)  # nothing of an event that failed is left held back
             try:
                 with conn.transaction():
-                    self.apply_notification(notification, conn)
+                    self._apply(alone, notification)
+                    alone.flush()
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 self._park(conn, notification, type(exc).__name__, error_text(exc), None)
-                parked.blocked[originator] = self._id(notification)
+                parked.blocked[str(notification.originator_id)] = self._id(notification)
                 return
         if known is not None and known[1] == PARKED:  # parked before, applies now (a rebuild)
             self.parking.mark_retried(conn, known[0], by=None, automatic=True)
@@ -244,7 +298,9 @@ class Projection:
         )
         if not found or found[0].id != row.position:
             raise LookupError(f"notification {row.position} is no longer in the event store")
-        self.apply_notification(found[0], conn)
+        batch = self.batches(conn)
+        self._apply(batch, found[0])
+        batch.flush()
 
     def rebuild(self, truncate: Callable[[psycopg.Connection[Any]], None]) -> int:
         """Drop the read model's rows and replay the whole log into it (skipped events stay out)."""

@@ -9,9 +9,15 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
+from hazina_ledger.adapters.analytics import (
+    ANALYTICS_SUBJECTS,
+    STAFF_SUBJECTS,
+    PortfolioAnalytics,
+    record_for_analytics,
+)
 from hazina_ledger.adapters.contract_mapping import to_contract
 from hazina_ledger.adapters.inbox import ORIGINATION_SUBJECTS, PAYMENTS_SUBJECTS, LedgerInbox
-from hazina_ledger.adapters.projection import LedgerProjection
+from hazina_ledger.adapters.read_models import read_side_projection
 from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.api.app import create_app
 from hazina_ledger.api.deps import LedgerApi
@@ -26,6 +32,7 @@ from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.projection import Projection
 from hazina_servicekit.service import (
     Consumer,
     Job,
@@ -45,11 +52,12 @@ class Container:
     settings: LedgerSettings
     pool: ConnectionPool
     ledger: Ledger
-    projection: LedgerProjection
+    projection: Projection
     parking: ParkingLot
     views: LedgerViews
     inbox: LedgerInbox
     ownership: OwnershipBook
+    analytics: PortfolioAnalytics
     conventions: TenantConventions
     arrears_policy: ArrearsPolicy
     verifier: TokenVerifier
@@ -96,17 +104,19 @@ def build(
     if start_writer:
         ledger.start_writer()
     parking = ParkingLot(pool, ledger)
-    projection = LedgerProjection(ledger, pool, parking=parking)
+    projection = read_side_projection(ledger, pool, parking=parking)
     inbox = LedgerInbox(ledger, pool, conventions, parking)
+    views = LedgerViews(pool, policy)
     container = Container(
         settings=settings,
         pool=pool,
         ledger=ledger,
         projection=projection,
         parking=parking,
-        views=LedgerViews(pool, policy),
+        views=views,
         inbox=inbox,
         ownership=OwnershipBook(pool),
+        analytics=PortfolioAnalytics(pool, views),
         conventions=conventions,
         arrears_policy=policy,
         verifier=verifier
@@ -128,6 +138,9 @@ def build(
             # Who owns which group, client and loan (officer scoping). Its own durable: a new
             # durable reads the stream from its start, so records made before it are learned too.
             Consumer(Stream.ORIGINATION, "ownership", OWNERSHIP_SUBJECTS, record_ownership),
+            # Loan applications, assessments and staff names for the analytics (own durables).
+            Consumer(Stream.ORIGINATION, "analytics", ANALYTICS_SUBJECTS, record_for_analytics),
+            Consumer(Stream.IDENTITY, "staff", STAFF_SUBJECTS, record_for_analytics),
         ],
         projections=[projection],
         jobs=[
@@ -150,6 +163,7 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
         inbox=container.inbox,
         parking=container.parking,
         ownership=container.ownership,
+        analytics=container.analytics,
     )
     return create_app(api, runtime)
 

@@ -8,7 +8,10 @@ import io
 import resource
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
+
+import psycopg
+from psycopg import sql
 
 from hazina_ledger.adapters.audit import (
     AuditReport,
@@ -17,8 +20,7 @@ from hazina_ledger.adapters.audit import (
     check_loans,
     compare_schemas,
 )
-from hazina_ledger.adapters.projection import LedgerProjection, drop_schema
-from hazina_ledger.adapters.rebuild import BulkRebuild, SqlRebuild
+from hazina_ledger.adapters.read_models import read_side_projection
 from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.bootstrap import Container, build
 from hazina_ledger.domain.accounts import CHART
@@ -79,15 +81,23 @@ def _max_position(container: Container) -> int:
     return int(row[0]) if row else 0
 
 
+def drop_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
 def replay(
     container: Container,
     *,
     keep: bool = False,
     quiet: bool = False,
     page_size: int = 10_000,
-    engine: str = "sql",
 ) -> AuditReport:
-    """Rebuild every read model into a scratch schema, audit it, and compare it with the live one."""
+    """Rebuild every read model into a scratch schema, audit it, and compare it with the live one.
+
+    The rebuild is the live projection's own code (``read_models``) run over pages of
+    ``page_size`` events into the scratch schema: it parks what it cannot apply as live does, and
+    leaves out what staff skipped there.
+    """
     settings = container.settings
     scratch = f"{settings.db_schema}_replay"
     with container.pool.connection() as conn:
@@ -96,17 +106,17 @@ def replay(
     pool = open_pool(settings.database_url, scratch, max_size=2)
     report = AuditReport()
     try:
-        rebuilt = LedgerProjection(container.ledger, pool)
+        rebuilt = read_side_projection(container.ledger, pool)
+        with pool.connection() as conn:  # what staff left out for good stays out of the rebuild
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO parked_events SELECT * FROM {}.parked_events "
+                    "WHERE source = %s AND status = 'skipped'"
+                ).format(sql.Identifier(settings.db_schema)),
+                (rebuilt.name,),
+            )
         bar = ProgressBar(_max_position(container), stream=io.StringIO() if quiet else None)
-        events_table_name = f"{settings.db_schema}.{events_table(container.ledger)}"
-        if engine == "sql" and SqlRebuild.usable(container.ledger):
-            count = SqlRebuild(container.ledger, pool, rebuilt.name, events_table_name).run(
-                progress=bar.update
-            )
-        else:
-            count = BulkRebuild(container.ledger, pool, rebuilt.name, page_size=page_size).run(
-                progress=bar.update, source=container.pool
-            )
+        count = rebuilt.catch_up(batch_size=page_size, progress=bar.update)
         for _ in range(10):  # writes may land while we rebuild; bring both to the same position
             container.projection.catch_up()
             count += rebuilt.catch_up(progress=bar.update)
@@ -121,6 +131,11 @@ def replay(
             f"peak RSS {_rss_mib():,.0f} MiB"
         )
         report.metrics["rss_after_rebuild_mib"] = _rss_mib()
+        parked, _ = rebuilt.parking.find(status="parked", source=rebuilt.name, limit=20)
+        report.details += [
+            f"parked by the rebuild: event {r.position} ({r.topic}): {r.error_type}: {r.error}"
+            for r in parked
+        ]
         check_books(pool, report)
         check_held_disbursements(pool, report)
         check_loans(pool, container.ledger, report)
@@ -197,12 +212,6 @@ def run_cli(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rp = sub.add_parser("replay", help="rebuild every projection from the event store and audit it")
     rp.add_argument("--keep", action="store_true", help="keep the rebuilt schema for inspection")
-    rp.add_argument(
-        "--engine",
-        choices=["sql", "python"],
-        default="sql",
-        help="sql: PostgreSQL projects the frequent events set-based; python: pages decoded here",
-    )
     sub.add_parser("verify", help="audit the live projections without rebuilding")
     bp = sub.add_parser("balance", help="balances as of a past date or event position")
     bp.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
@@ -219,7 +228,7 @@ def run_cli(argv: list[str]) -> int:
     )
     try:
         if args.command == "replay":
-            report = replay(container, keep=args.keep, engine=args.engine)
+            report = replay(container, keep=args.keep)
             print_report("replay", report)
             return 0 if report.ok else 1
         if args.command == "verify":

@@ -1,7 +1,11 @@
-"""The ledger's read models: balances, statements, schedules, receipts and savings, rebuilt from events.
+"""The ledger's read side, defined once: its tables, and how each stored event changes them.
 
-Every row here is derived from the ledger's own notification log by ``apply_event``; none of it is
-the truth. ``replay`` rebuilds all of it into a separate schema and compares it with the live one.
+Every row here is derived from the ledger's own notification log; none of it is the truth. The
+same definition drives the live projection (servicekit's ``Projection``, a batch of events at a
+time) and ``hazina-ledger replay``'s rebuild (the same projection over pages of thousands, into a
+scratch schema), so a new event field is written here once. Each event's changes go through
+``RowChanges``, which holds them and writes them in bulk (COPY, set-based updates) with the same
+result as running them one by one; that is what keeps a rebuild fast.
 """
 
 from __future__ import annotations
@@ -9,17 +13,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
 
+from hazina_ledger.adapters.row_changes import RowChanges, tables_of
 from hazina_ledger.application.ports import business_date
 from hazina_ledger.domain.accounts import account_class
 from hazina_ledger.domain.loan_account import LoanAccount
 from hazina_ledger.domain.receipt import Receipt
 from hazina_ledger.domain.savings_account import SavingsAccount
+from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.projection import Projection
+
+NAME = "ledger_read_models"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS loan_accounts (
@@ -239,17 +251,27 @@ READ_MODEL_TABLES = (
     "account_balances",
 )
 
+# The column each table's rows are updated by.
+TABLES = tables_of(
+    DDL,
+    {
+        "loan_accounts": "loan_id",
+        "disbursement_mismatches": "disbursement_id",
+        "repayments": "receipt",
+        "receipts": "receipt_uuid",
+        "savings_accounts": "client_id",
+        "savings_withdrawals": "withdrawal_id",
+        "account_balances": "account_id",
+    },
+)
+
 
 def entry_id_of(originator_id: object, originator_version: int) -> uuid.UUID:
-    """A journal entry's id: md5 of "<aggregate id>:<version>", so SQL can derive it too (replay)."""
+    """A journal entry's id: md5 of "<aggregate id>:<version>", stable across rebuilds."""
     return uuid.UUID(hashlib.md5(f"{originator_id}:{originator_version}".encode()).hexdigest())  # noqa: S324
 
 
-def truncate_read_models(conn: psycopg.Connection[Any]) -> None:
-    conn.execute("TRUNCATE " + ", ".join(READ_MODEL_TABLES))
-
-
-def _value_date(event: Any) -> dt.date:
+def _value_date(event: Any) -> dt.date | str:
     for name in (
         "paid_on",
         "disbursed_on",
@@ -261,332 +283,370 @@ def _value_date(event: Any) -> dt.date:
     ):
         value = getattr(event, name, None)
         if value:
-            return dt.date.fromisoformat(value)
+            return str(value)
     paid_at = getattr(event, "paid_at", None)
     if paid_at:
         return business_date(dt.datetime.fromisoformat(paid_at))
     return business_date(event.timestamp)
 
 
-def _post_journal(event: Any, position: int, conn: psycopg.Connection[Any]) -> None:
+def _post_journal(event: Any, rows: RowChanges) -> None:
     legs = getattr(event, "journal", None)
     if not legs:
         return
     entry_id = entry_id_of(event.originator_id, event.originator_version)
     value_date = _value_date(event)
-    loan_id = event.originator_id if isinstance(event, LoanAccount.Event) else None
-    client_id = getattr(event, "client_id", None)
-    conn.execute(
-        "INSERT INTO journal_entries (entry_id, notification_id, kind, value_date, recorded_at, loan_id, "
-        "client_id, receipt) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            entry_id,
-            position,
-            type(event).__name__,
-            value_date,
-            event.timestamp,
-            loan_id,
-            client_id,
-            getattr(event, "receipt", None),
-        ),
+    rows.insert(
+        "journal_entries",
+        entry_id=entry_id,
+        notification_id=rows.position,
+        kind=type(event).__name__,
+        value_date=value_date,
+        recorded_at=event.timestamp,
+        loan_id=event.originator_id if isinstance(event, LoanAccount.Event) else None,
+        client_id=getattr(event, "client_id", None),
+        receipt=getattr(event, "receipt", None),
     )
-    with conn.cursor() as cur:
-        rows = []
-        for account, amount in legs:
-            code = account_class(account).code
-            rows.append((entry_id, account, code, amount, value_date, position))
-        cur.executemany(
-            "INSERT INTO journal_postings (entry_id, account_id, code, amount_cents, value_date, notification_id) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            rows,
+    for account, amount in legs:
+        code = account_class(account).code
+        rows.insert(
+            "journal_postings",
+            entry_id=entry_id,
+            account_id=account,
+            code=code,
+            amount_cents=amount,
+            value_date=value_date,
+            notification_id=rows.position,
         )
-        cur.executemany(
-            "INSERT INTO account_balances (account_id, code, debit_cents, credit_cents) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (account_id) DO UPDATE SET debit_cents = account_balances.debit_cents + EXCLUDED.debit_cents, "
-            "credit_cents = account_balances.credit_cents + EXCLUDED.credit_cents",
-            [
-                (account, code, max(amount, 0), max(-amount, 0))
-                for _, account, code, amount, _, _ in rows
-            ],
+        rows.accumulate(
+            "account_balances",
+            account,
+            {"code": code},
+            debit_cents=max(amount, 0),
+            credit_cents=max(-amount, 0),
         )
 
 
-def _sum_lines(rows: list[list[int]]) -> tuple[int, int, int]:
-    return sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)
+def _sum_lines(lines: list[list[int]]) -> tuple[int, int, int]:
+    return sum(r[1] for r in lines), sum(r[2] for r in lines), sum(r[3] for r in lines)
 
 
 def _insert_lines(
-    conn: psycopg.Connection[Any], receipt: str, loan_id: Any, paid_on: Any, rows: list[list[int]]
+    rows: RowChanges, receipt: str, loan_id: Any, paid_on: Any, lines: list[list[int]]
 ) -> None:
-    if not rows:
-        return
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO repayment_lines (receipt, loan_id, number, paid_on, fee_cents, interest_cents, principal_cents) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(receipt, loan_id, n, paid_on, f, i, p) for n, f, i, p in rows],
+    for number, fee, interest, principal in lines:
+        rows.insert(
+            "repayment_lines",
+            receipt=receipt,
+            loan_id=loan_id,
+            number=number,
+            paid_on=paid_on,
+            fee_cents=fee,
+            interest_cents=interest,
+            principal_cents=principal,
         )
 
 
-def _apply_loan_event(
-    event: LoanAccount.Event, position: int, conn: psycopg.Connection[Any]
+# Loans
+
+
+def _terms_recorded(event: LoanAccount.TermsRecorded, rows: RowChanges) -> None:
+    rows.insert(
+        "loan_accounts",
+        loan_id=event.originator_id,
+        client_id=event.client_id,
+        group_id=event.group_id,
+        loan_officer_id=event.loan_officer_id,
+        account_number=event.account_number,
+        status="approved",
+        approved_principal_cents=event.approved_principal_cents,
+        terms=Jsonb(event.terms),
+        strategy=event.strategy,
+        approved_at=event.approved_at,
+        last_event_at=event.timestamp,
+    )
+
+
+def _terms_amended(event: LoanAccount.TermsAmended, rows: RowChanges) -> None:
+    rows.set(
+        "loan_accounts",
+        event.originator_id,
+        approved_principal_cents=event.approved_principal_cents,
+        terms=Jsonb(event.terms),
+        strategy=event.strategy,
+        approved_at=event.approved_at,
+        last_event_at=event.timestamp,
+    )
+
+
+def _disbursed(event: LoanAccount.Disbursed, rows: RowChanges) -> None:
+    loan_id = event.originator_id
+    interest = sum(row[3] for row in event.instalments)
+    fees = sum(row[4] for row in event.instalments)
+    rows.set(
+        "loan_accounts",
+        loan_id,
+        status="current",
+        disbursement_id=event.disbursement_id,
+        mpesa_receipt=event.mpesa_receipt,
+        principal_cents=event.principal_cents,
+        interest_cents=interest,
+        fee_cents=fees,
+        charge_cents=event.charge_cents,
+        disbursed_on=event.disbursed_on,
+        maturity_on=event.instalments[-1][1],
+        outstanding_cents=event.principal_cents + interest + fees,
+        last_event_at=event.timestamp,
+    )
+    for number, due_on, principal, interest_due, fee in event.instalments:
+        rows.insert(
+            "loan_instalments",
+            loan_id=loan_id,
+            number=number,
+            due_on=due_on,
+            principal_cents=principal,
+            interest_cents=interest_due,
+            fee_cents=fee,
+        )
+
+
+def _mismatch_held(event: LoanAccount.DisbursementMismatchHeld, rows: RowChanges) -> None:
+    rows.insert(
+        "disbursement_mismatches",
+        disbursement_id=event.disbursement_id,
+        loan_id=event.originator_id,
+        client_id=event.client_id,
+        expected_cents=event.expected_cents,
+        amount_cents=event.amount_cents,
+        charge_cents=event.charge_cents,
+        mpesa_receipt=event.mpesa_receipt,
+        disbursed_on=event.disbursed_on,
+        held_at=event.timestamp,
+        status="held",
+    )
+    rows.set("loan_accounts", event.originator_id, last_event_at=event.timestamp)
+
+
+def _mismatch_resolved(
+    event: LoanAccount.DisbursementMismatchAccepted
+    | LoanAccount.DisbursementMismatchMarkedForRecovery,
+    rows: RowChanges,
 ) -> None:
-    loan_id, at = event.originator_id, event.timestamp
-    if isinstance(event, LoanAccount.TermsRecorded):
-        conn.execute(
-            "INSERT INTO loan_accounts (loan_id, client_id, group_id, loan_officer_id, account_number, status, "
-            "approved_principal_cents, terms, strategy, approved_at, last_event_at) "
-            "VALUES (%s, %s, %s, %s, %s, 'approved', %s, %s, %s, %s, %s)",
-            (
-                loan_id,
-                event.client_id,
-                event.group_id,
-                event.loan_officer_id,
-                event.account_number,
-                event.approved_principal_cents,
-                Jsonb(event.terms),
-                event.strategy,
-                event.approved_at,
-                at,
-            ),
-        )
-    elif isinstance(event, LoanAccount.TermsAmended):
-        conn.execute(
-            "UPDATE loan_accounts SET approved_principal_cents = %s, terms = %s, strategy = %s, approved_at = %s, "
-            "last_event_at = %s WHERE loan_id = %s",
-            (
-                event.approved_principal_cents,
-                Jsonb(event.terms),
-                event.strategy,
-                event.approved_at,
-                at,
-                loan_id,
-            ),
-        )
-    elif isinstance(event, LoanAccount.Disbursed):
-        interest = sum(row[3] for row in event.instalments)
-        fees = sum(row[4] for row in event.instalments)
-        conn.execute(
-            "UPDATE loan_accounts SET status = 'current', disbursement_id = %s, mpesa_receipt = %s, "
-            "principal_cents = %s, interest_cents = %s, fee_cents = %s, charge_cents = %s, disbursed_on = %s, "
-            "maturity_on = %s, outstanding_cents = %s, last_event_at = %s WHERE loan_id = %s",
-            (
-                event.disbursement_id,
-                event.mpesa_receipt,
-                event.principal_cents,
-                interest,
-                fees,
-                event.charge_cents,
-                event.disbursed_on,
-                event.instalments[-1][1],
-                event.principal_cents + interest + fees,
-                at,
-                loan_id,
-            ),
-        )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO loan_instalments (loan_id, number, due_on, principal_cents, interest_cents, fee_cents) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                [(loan_id, *row) for row in event.instalments],
-            )
-    elif isinstance(event, LoanAccount.DisbursementMismatchHeld):
-        conn.execute(
-            "INSERT INTO disbursement_mismatches (disbursement_id, loan_id, client_id, expected_cents, "
-            "amount_cents, charge_cents, mpesa_receipt, disbursed_on, held_at, status) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'held')",
-            (
-                event.disbursement_id,
-                loan_id,
-                event.client_id,
-                event.expected_cents,
-                event.amount_cents,
-                event.charge_cents,
-                event.mpesa_receipt,
-                event.disbursed_on,
-                at,
-            ),
-        )
-        conn.execute(
-            "UPDATE loan_accounts SET last_event_at = %s WHERE loan_id = %s", (at, loan_id)
-        )
-    elif isinstance(
-        event,
-        LoanAccount.DisbursementMismatchAccepted
-        | LoanAccount.DisbursementMismatchMarkedForRecovery,
-    ):
-        status = (
-            "accepted"
-            if isinstance(event, LoanAccount.DisbursementMismatchAccepted)
-            else "recovery"
-        )
-        conn.execute(
-            "UPDATE disbursement_mismatches SET status = %s, reason = %s, resolved_by = %s, "
-            "resolved_on = %s, resolved_at = %s WHERE disbursement_id = %s",
-            (
-                status,
-                event.reason,
-                event.resolved_by,
-                event.resolved_on,
-                at,
-                event.disbursement_id,
-            ),
-        )
-        conn.execute(
-            "UPDATE loan_accounts SET last_event_at = %s WHERE loan_id = %s", (at, loan_id)
-        )
-    elif isinstance(event, LoanAccount.RepaymentPosted):
-        fee, interest, principal = _sum_lines(event.lines)
-        conn.execute(
-            "INSERT INTO repayments (receipt, loan_id, amount_cents, method, source_account, paid_on, recorded_at, "
-            "fee_cents, interest_cents, principal_cents, suspense_cents, recovery_cents, outstanding_after_cents, "
-            "notification_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                event.receipt,
-                loan_id,
-                event.amount_cents,
-                event.method,
-                event.source_account,
-                event.paid_on,
-                at,
-                fee,
-                interest,
-                principal,
-                event.suspense_cents,
-                event.recovery_cents,
-                event.outstanding_cents,
-                position,
-            ),
-        )
-        _insert_lines(conn, event.receipt, loan_id, event.paid_on, event.lines)
-        conn.execute(
-            "UPDATE loan_accounts SET paid_fee_cents = paid_fee_cents + %s, "
-            "paid_interest_cents = paid_interest_cents + %s, paid_principal_cents = paid_principal_cents + %s, "
-            "suspense_cents = suspense_cents + %s, recovered_cents = recovered_cents + %s, "
-            "total_paid_cents = total_paid_cents + %s, outstanding_cents = %s, last_event_at = %s "
-            "WHERE loan_id = %s",
-            (
-                fee,
-                interest,
-                principal,
-                event.suspense_cents,
-                event.recovery_cents,
-                event.amount_cents,
-                event.outstanding_cents,
-                at,
-                loan_id,
-            ),
-        )
-    elif isinstance(event, LoanAccount.Repaid):
-        conn.execute(
-            "UPDATE loan_accounts SET status = 'repaid', days_past_due = 0, repaid_on = %s, last_event_at = %s "
-            "WHERE loan_id = %s",
-            (event.repaid_on, at, loan_id),
-        )
-    elif isinstance(event, LoanAccount.RepaymentReversed):
-        conn.execute(
-            "UPDATE repayments SET reversed = true, reversed_on = %s, reversal_reason = %s WHERE receipt = %s",
-            (event.reversed_on, event.reason, event.receipt),
-        )
-        conn.execute("DELETE FROM repayment_lines WHERE receipt = %s", (event.receipt,))
-        for other, rows, suspense in event.reallocations:
-            fee, interest, principal = _sum_lines(rows)
-            paid_on = conn.execute(
-                "SELECT paid_on FROM repayments WHERE receipt = %s", (other,)
-            ).fetchone()
-            conn.execute(
-                "UPDATE repayments SET fee_cents = %s, interest_cents = %s, principal_cents = %s, suspense_cents = %s "
-                "WHERE receipt = %s",
-                (fee, interest, principal, suspense, other),
-            )
-            conn.execute("DELETE FROM repayment_lines WHERE receipt = %s", (other,))
-            _insert_lines(conn, other, loan_id, paid_on[0] if paid_on else None, rows)
-        conn.execute(
-            """
-            UPDATE loan_accounts l SET
-                paid_fee_cents = s.fee, paid_interest_cents = s.interest, paid_principal_cents = s.principal,
-                suspense_cents = s.suspense, total_paid_cents = s.paid, outstanding_cents = %s,
-                status = CASE WHEN %s THEN 'current' ELSE l.status END,
-                repaid_on = CASE WHEN %s THEN NULL ELSE l.repaid_on END,
-                last_event_at = %s
-            FROM (
-                SELECT coalesce(sum(fee_cents), 0) AS fee, coalesce(sum(interest_cents), 0) AS interest,
-                       coalesce(sum(principal_cents), 0) AS principal, coalesce(sum(suspense_cents), 0) AS suspense,
-                       coalesce(sum(amount_cents), 0) AS paid
-                FROM repayments WHERE loan_id = %s AND NOT reversed
-            ) s
-            WHERE l.loan_id = %s
-            """,
-            (event.outstanding_cents, event.reopened, event.reopened, at, loan_id, loan_id),
-        )
-    elif isinstance(event, LoanAccount.ArrearsStatusChanged):
-        conn.execute(
-            "UPDATE loan_accounts SET status = %s, days_past_due = %s, arrears_as_of = %s, last_event_at = %s "
-            "WHERE loan_id = %s",
-            (event.status, event.days_past_due, event.as_of, at, loan_id),
-        )
-    elif isinstance(event, LoanAccount.WrittenOff):
-        conn.execute(
-            "UPDATE loan_accounts SET status = 'written_off', written_off_on = %s, written_off_cents = %s, "
-            "outstanding_cents = 0, last_event_at = %s WHERE loan_id = %s",
-            (event.written_off_on, event.principal_cents, at, loan_id),
-        )
+    rows.set(
+        "disbursement_mismatches",
+        event.disbursement_id,
+        status="accepted"
+        if isinstance(event, LoanAccount.DisbursementMismatchAccepted)
+        else "recovery",
+        reason=event.reason,
+        resolved_by=event.resolved_by,
+        resolved_on=event.resolved_on,
+        resolved_at=event.timestamp,
+    )
+    rows.set("loan_accounts", event.originator_id, last_event_at=event.timestamp)
 
 
-def _apply_receipt_event(event: Receipt.Event, conn: psycopg.Connection[Any]) -> None:
-    rid, at = event.originator_id, event.timestamp
-    if isinstance(event, Receipt.Recorded):
-        conn.execute(
-            "INSERT INTO receipts (receipt, receipt_uuid, amount_cents, target, target_id, method, channel, status, "
-            "paid_at, account_reference, recorded_by, recorded_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                event.receipt,
-                rid,
-                event.amount_cents,
-                event.target,
-                event.target_id,
-                event.method,
-                event.channel,
-                "unallocated" if event.target == "unallocated" else "posted",
-                event.paid_at,
-                event.account_reference,
-                event.recorded_by,
-                at,
-            ),
+def _repayment_posted(event: LoanAccount.RepaymentPosted, rows: RowChanges) -> None:
+    loan_id = event.originator_id
+    fee, interest, principal = _sum_lines(event.lines)
+    rows.insert(
+        "repayments",
+        receipt=event.receipt,
+        loan_id=loan_id,
+        amount_cents=event.amount_cents,
+        method=event.method,
+        source_account=event.source_account,
+        paid_on=event.paid_on,
+        recorded_at=event.timestamp,
+        fee_cents=fee,
+        interest_cents=interest,
+        principal_cents=principal,
+        suspense_cents=event.suspense_cents,
+        recovery_cents=event.recovery_cents,
+        outstanding_after_cents=event.outstanding_cents,
+        notification_id=rows.position,
+    )
+    _insert_lines(rows, event.receipt, loan_id, event.paid_on, event.lines)
+    rows.add(
+        "loan_accounts",
+        loan_id,
+        paid_fee_cents=fee,
+        paid_interest_cents=interest,
+        paid_principal_cents=principal,
+        suspense_cents=event.suspense_cents,
+        recovered_cents=event.recovery_cents,
+        total_paid_cents=event.amount_cents,
+    )
+    rows.set(
+        "loan_accounts",
+        loan_id,
+        outstanding_cents=event.outstanding_cents,
+        last_event_at=event.timestamp,
+    )
+
+
+def _repaid(event: LoanAccount.Repaid, rows: RowChanges) -> None:
+    rows.set(
+        "loan_accounts",
+        event.originator_id,
+        status="repaid",
+        days_past_due=0,
+        repaid_on=event.repaid_on,
+        last_event_at=event.timestamp,
+    )
+
+
+def _repayment_reversed(event: LoanAccount.RepaymentReversed, rows: RowChanges) -> None:
+    loan_id = event.originator_id
+    rows.execute(
+        "UPDATE repayments SET reversed = true, reversed_on = %s, reversal_reason = %s WHERE receipt = %s",
+        (event.reversed_on, event.reason, event.receipt),
+    )
+    rows.execute("DELETE FROM repayment_lines WHERE receipt = %s", (event.receipt,))
+    for other, lines, suspense in event.reallocations:
+        fee, interest, principal = _sum_lines(lines)
+        paid_on = rows.execute(
+            "SELECT paid_on FROM repayments WHERE receipt = %s", (other,)
+        ).fetchone()
+        rows.execute(
+            "UPDATE repayments SET fee_cents = %s, interest_cents = %s, principal_cents = %s, suspense_cents = %s "
+            "WHERE receipt = %s",
+            (fee, interest, principal, suspense, other),
         )
-    elif isinstance(event, Receipt.ConflictFlagged):
-        conn.execute(
-            "INSERT INTO receipt_conflicts (receipt, amount_cents, target, target_id, source, flagged_at) "
-            "SELECT receipt, %s, %s, %s, %s, %s FROM receipts WHERE receipt_uuid = %s",
-            (
-                event.amount_cents,
-                event.target,
-                event.target_id,
-                event.source,
-                event.flagged_at,
-                rid,
-            ),
-        )
-    elif isinstance(event, Receipt.Assigned):
-        conn.execute(
-            "UPDATE receipts SET status = 'assigned', assigned_target = %s, assigned_target_id = %s, "
-            "assigned_by = %s, assigned_at = %s WHERE receipt_uuid = %s",
-            (event.target, event.target_id, event.assigned_by, event.assigned_at, rid),
-        )
-    elif isinstance(event, Receipt.Reversed):
-        conn.execute(
-            "UPDATE receipts SET status = 'reversed', reversed_at = %s WHERE receipt_uuid = %s",
-            (event.reversed_at, rid),
-        )
+        rows.execute("DELETE FROM repayment_lines WHERE receipt = %s", (other,))
+        _insert_lines(rows, other, loan_id, paid_on[0] if paid_on else None, lines)
+    rows.execute(
+        """
+        UPDATE loan_accounts l SET
+            paid_fee_cents = s.fee, paid_interest_cents = s.interest, paid_principal_cents = s.principal,
+            suspense_cents = s.suspense, total_paid_cents = s.paid, outstanding_cents = %s,
+            status = CASE WHEN %s THEN 'current' ELSE l.status END,
+            repaid_on = CASE WHEN %s THEN NULL ELSE l.repaid_on END,
+            last_event_at = %s
+        FROM (
+            SELECT coalesce(sum(fee_cents), 0) AS fee, coalesce(sum(interest_cents), 0) AS interest,
+                   coalesce(sum(principal_cents), 0) AS principal, coalesce(sum(suspense_cents), 0) AS suspense,
+                   coalesce(sum(amount_cents), 0) AS paid
+            FROM repayments WHERE loan_id = %s AND NOT reversed
+        ) s
+        WHERE l.loan_id = %s
+        """,
+        (
+            event.outstanding_cents,
+            event.reopened,
+            event.reopened,
+            event.timestamp,
+            loan_id,
+            loan_id,
+        ),
+    )
+
+
+def _arrears_changed(event: LoanAccount.ArrearsStatusChanged, rows: RowChanges) -> None:
+    rows.set(
+        "loan_accounts",
+        event.originator_id,
+        status=event.status,
+        days_past_due=event.days_past_due,
+        arrears_as_of=event.as_of,
+        last_event_at=event.timestamp,
+    )
+
+
+def _written_off(event: LoanAccount.WrittenOff, rows: RowChanges) -> None:
+    rows.set(
+        "loan_accounts",
+        event.originator_id,
+        status="written_off",
+        written_off_on=event.written_off_on,
+        written_off_cents=event.principal_cents,
+        outstanding_cents=0,
+        last_event_at=event.timestamp,
+    )
+
+
+# Receipts
+
+
+def _receipt_recorded(event: Receipt.Recorded, rows: RowChanges) -> None:
+    rows.insert(
+        "receipts",
+        receipt=event.receipt,
+        receipt_uuid=event.originator_id,
+        amount_cents=event.amount_cents,
+        target=event.target,
+        target_id=event.target_id,
+        method=event.method,
+        channel=event.channel,
+        status="unallocated" if event.target == "unallocated" else "posted",
+        paid_at=event.paid_at,
+        account_reference=event.account_reference,
+        recorded_by=event.recorded_by,
+        recorded_at=event.timestamp,
+    )
+
+
+def _conflict_flagged(event: Receipt.ConflictFlagged, rows: RowChanges) -> None:
+    rows.execute(
+        "INSERT INTO receipt_conflicts (receipt, amount_cents, target, target_id, source, flagged_at) "
+        "SELECT receipt, %s, %s, %s, %s, %s FROM receipts WHERE receipt_uuid = %s",
+        (
+            event.amount_cents,
+            event.target,
+            event.target_id,
+            event.source,
+            event.flagged_at,
+            event.originator_id,
+        ),
+    )
+
+
+def _receipt_assigned(event: Receipt.Assigned, rows: RowChanges) -> None:
+    rows.set(
+        "receipts",
+        event.originator_id,
+        status="assigned",
+        assigned_target=event.target,
+        assigned_target_id=event.target_id,
+        assigned_by=event.assigned_by,
+        assigned_at=event.assigned_at,
+    )
+
+
+def _receipt_reversed(event: Receipt.Reversed, rows: RowChanges) -> None:
+    rows.set("receipts", event.originator_id, status="reversed", reversed_at=event.reversed_at)
+
+
+# Savings
+
+
+def _savings_opened(event: SavingsAccount.Opened, rows: RowChanges) -> None:
+    rows.insert("savings_account_ids", account_id=event.originator_id, client_id=event.client_id)
+    rows.insert(
+        "savings_accounts",
+        client_id=event.client_id,
+        balance_cents=0,
+        updated_at=event.timestamp,
+    )
+
+
+def _savings_client(event: Any, rows: RowChanges) -> Any:
+    """The client of a savings event: carried by the event, or found by the account's id."""
+    client_id = getattr(event, "client_id", None)
+    if client_id is not None:
+        return client_id
+    found = rows.execute(
+        "SELECT a.client_id FROM savings_account_ids i JOIN savings_accounts a USING (client_id) "
+        "WHERE i.account_id = %s",
+        (event.originator_id,),
+    ).fetchone()
+    return found[0] if found else None
 
 
 def _savings_entry(
     event: Any,
-    position: int,
-    conn: psycopg.Connection[Any],
+    rows: RowChanges,
     *,
-    client_id: str,
     kind: str,
     amount_cents: int,
     transaction_id: str | None,
@@ -594,138 +654,154 @@ def _savings_entry(
     notes: str | None,
     recorded_by: str | None,
 ) -> None:
-    conn.execute(
-        "INSERT INTO savings_transactions (entry_id, client_id, kind, amount_cents, balance_after_cents, "
-        "transaction_id, method, notes, recorded_by, value_date, created_at, notification_id) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            entry_id_of(event.originator_id, event.originator_version),
-            client_id,
-            kind,
-            amount_cents,
-            event.balance_after_cents,
-            transaction_id,
-            method,
-            notes,
-            recorded_by,
-            _value_date(event),
-            event.timestamp,
-            position,
-        ),
+    rows.insert(
+        "savings_transactions",
+        entry_id=entry_id_of(event.originator_id, event.originator_version),
+        client_id=event.client_id,
+        kind=kind,
+        amount_cents=amount_cents,
+        balance_after_cents=event.balance_after_cents,
+        transaction_id=transaction_id,
+        method=method,
+        notes=notes,
+        recorded_by=recorded_by,
+        value_date=_value_date(event),
+        created_at=event.timestamp,
+        notification_id=rows.position,
     )
-    conn.execute(
-        "UPDATE savings_accounts SET balance_cents = %s, updated_at = %s WHERE client_id = %s",
-        (event.balance_after_cents, event.timestamp, client_id),
+    rows.set(
+        "savings_accounts",
+        event.client_id,
+        balance_cents=event.balance_after_cents,
+        updated_at=event.timestamp,
     )
 
 
-def _apply_savings_event(
-    event: SavingsAccount.Event, position: int, conn: psycopg.Connection[Any]
-) -> None:
-    if isinstance(event, SavingsAccount.Opened):
-        conn.execute(
-            "INSERT INTO savings_accounts (client_id, balance_cents, updated_at) VALUES (%s, 0, %s)",
-            (event.client_id, event.timestamp),
-        )
-        return
-    client_id = conn.execute(
-        "SELECT client_id FROM savings_accounts WHERE client_id = %s",
-        (_savings_client(event, conn),),
-    ).fetchone()
+def _deposited(event: SavingsAccount.Deposited, rows: RowChanges) -> None:
+    _savings_entry(
+        event,
+        rows,
+        kind="deposit",
+        amount_cents=event.amount_cents,
+        transaction_id=event.receipt,
+        method=event.method,
+        notes=event.notes,
+        recorded_by=event.recorded_by,
+    )
+
+
+def _deposit_reversed(event: SavingsAccount.DepositReversed, rows: RowChanges) -> None:
+    _savings_entry(
+        event,
+        rows,
+        kind="reversal",
+        amount_cents=-event.amount_cents,
+        transaction_id=event.receipt,
+        method=None,
+        notes=event.reason,
+        recorded_by=event.reversed_by,
+    )
+
+
+def _withdrawal_requested(event: SavingsAccount.WithdrawalRequested, rows: RowChanges) -> None:
+    client_id = _savings_client(event, rows)
     if client_id is None:  # pragma: no cover - Opened always comes first
         return
-    client = str(client_id[0])
-    if isinstance(event, SavingsAccount.Deposited):
-        _savings_entry(
-            event,
-            position,
-            conn,
-            client_id=client,
-            kind="deposit",
-            amount_cents=event.amount_cents,
-            transaction_id=event.receipt,
-            method=event.method,
-            notes=event.notes,
-            recorded_by=event.recorded_by,
-        )
-    elif isinstance(event, SavingsAccount.DepositReversed):
-        _savings_entry(
-            event,
-            position,
-            conn,
-            client_id=client,
-            kind="reversal",
-            amount_cents=-event.amount_cents,
-            transaction_id=event.receipt,
-            method=None,
-            notes=event.reason,
-            recorded_by=event.reversed_by,
-        )
-    elif isinstance(event, SavingsAccount.WithdrawalRequested):
-        conn.execute(
-            "INSERT INTO savings_withdrawals (withdrawal_id, client_id, amount_cents, method, status, notes, "
-            "requested_by, requested_at) VALUES (%s, %s, %s, %s, 'pending', %s, %s, %s)",
-            (
-                event.withdrawal_id,
-                client,
-                event.amount_cents,
-                event.method,
-                event.notes,
-                event.requested_by,
-                event.requested_at,
-            ),
-        )
-    elif isinstance(event, SavingsAccount.WithdrawalApproved):
-        conn.execute(
-            "UPDATE savings_withdrawals SET status = 'approved', decided_by = %s, decided_at = %s "
-            "WHERE withdrawal_id = %s",
-            (event.approved_by, event.timestamp, event.withdrawal_id),
-        )
-        row = conn.execute(
-            "SELECT method, notes FROM savings_withdrawals WHERE withdrawal_id = %s",
-            (event.withdrawal_id,),
-        ).fetchone()
-        _savings_entry(
-            event,
-            position,
-            conn,
-            client_id=client,
-            kind="withdrawal",
-            amount_cents=-event.amount_cents,
-            transaction_id=str(event.withdrawal_id),
-            method=row[0] if row else None,
-            notes=row[1] if row else None,
-            recorded_by=event.approved_by,
-        )
-    elif isinstance(event, SavingsAccount.WithdrawalRejected):
-        conn.execute(
-            "UPDATE savings_withdrawals SET status = 'rejected', decided_by = %s, decided_at = %s, reason = %s "
-            "WHERE withdrawal_id = %s",
-            (event.rejected_by, event.rejected_at, event.reason, event.withdrawal_id),
-        )
+    rows.insert(
+        "savings_withdrawals",
+        withdrawal_id=event.withdrawal_id,
+        client_id=client_id,
+        amount_cents=event.amount_cents,
+        method=event.method,
+        status="pending",
+        notes=event.notes,
+        requested_by=event.requested_by,
+        requested_at=event.requested_at,
+    )
 
 
-def _savings_client(event: Any, conn: psycopg.Connection[Any]) -> Any:
-    """The client of a savings event: the account id is derived from it, so look it up once."""
-    row = conn.execute(
-        "SELECT client_id FROM savings_account_ids WHERE account_id = %s", (event.originator_id,)
+def _withdrawal_approved(event: SavingsAccount.WithdrawalApproved, rows: RowChanges) -> None:
+    rows.set(
+        "savings_withdrawals",
+        event.withdrawal_id,
+        status="approved",
+        decided_by=event.approved_by,
+        decided_at=event.timestamp,
+    )
+    found = rows.execute(
+        "SELECT method, notes FROM savings_withdrawals WHERE withdrawal_id = %s",
+        (event.withdrawal_id,),
     ).fetchone()
-    return row[0] if row else None
+    _savings_entry(
+        event,
+        rows,
+        kind="withdrawal",
+        amount_cents=-event.amount_cents,
+        transaction_id=str(event.withdrawal_id),
+        method=found[0] if found else None,
+        notes=found[1] if found else None,
+        recorded_by=event.approved_by,
+    )
 
 
-def apply_event(
-    event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[Any], position: int = 0
-) -> None:
-    """Project one stored ledger event into every read model."""
-    if isinstance(event, LoanAccount.Event):
-        _apply_loan_event(event, position, conn)
-    elif isinstance(event, Receipt.Event):
-        _apply_receipt_event(event, conn)
-    elif isinstance(event, SavingsAccount.Event):
-        if isinstance(event, SavingsAccount.Opened):
-            conn.execute(
-                "INSERT INTO savings_account_ids (account_id, client_id) VALUES (%s, %s)",
-                (event.originator_id, event.client_id),
-            )
-        _apply_savings_event(event, position, conn)
-    _post_journal(event, position, conn)
+def _withdrawal_rejected(event: SavingsAccount.WithdrawalRejected, rows: RowChanges) -> None:
+    rows.set(
+        "savings_withdrawals",
+        event.withdrawal_id,
+        status="rejected",
+        decided_by=event.rejected_by,
+        decided_at=event.rejected_at,
+        reason=event.reason,
+    )
+
+
+Change = Callable[[Any, RowChanges], None]
+
+# How each stored event changes the read tables (besides its journal entry, if it carries one).
+CHANGES: dict[type[Any], Change] = {
+    LoanAccount.TermsRecorded: _terms_recorded,
+    LoanAccount.TermsAmended: _terms_amended,
+    LoanAccount.Disbursed: _disbursed,
+    LoanAccount.DisbursementMismatchHeld: _mismatch_held,
+    LoanAccount.DisbursementMismatchAccepted: _mismatch_resolved,
+    LoanAccount.DisbursementMismatchMarkedForRecovery: _mismatch_resolved,
+    LoanAccount.RepaymentPosted: _repayment_posted,
+    LoanAccount.Repaid: _repaid,
+    LoanAccount.RepaymentReversed: _repayment_reversed,
+    LoanAccount.ArrearsStatusChanged: _arrears_changed,
+    LoanAccount.WrittenOff: _written_off,
+    Receipt.Recorded: _receipt_recorded,
+    Receipt.ConflictFlagged: _conflict_flagged,
+    Receipt.Assigned: _receipt_assigned,
+    Receipt.Reversed: _receipt_reversed,
+    SavingsAccount.Opened: _savings_opened,
+    SavingsAccount.Deposited: _deposited,
+    SavingsAccount.DepositReversed: _deposit_reversed,
+    SavingsAccount.WithdrawalRequested: _withdrawal_requested,
+    SavingsAccount.WithdrawalApproved: _withdrawal_approved,
+    SavingsAccount.WithdrawalRejected: _withdrawal_rejected,
+}
+
+
+class ReadSideBatch:
+    """One transaction's worth of stored events going into the read tables (servicekit's ``Batch``)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.rows = RowChanges(conn, TABLES)
+
+    def apply(self, event: DomainEventProtocol[uuid.UUID], position: int) -> None:
+        self.rows.position = position
+        change = CHANGES.get(type(event))
+        if change is not None:
+            change(event, self.rows)
+        _post_journal(event, self.rows)
+
+    def flush(self) -> None:
+        self.rows.flush()
+
+
+def read_side_projection(
+    app: Application[uuid.UUID], pool: ConnectionPool, *, parking: ParkingLot | None = None
+) -> Projection:
+    """The read side kept from ``app``'s log in ``pool``'s schema: the live one, or a rebuild's."""
+    return Projection(app, pool, NAME, ddl=DDL, parking=parking, batches=ReadSideBatch)

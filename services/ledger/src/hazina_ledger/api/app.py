@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hazina_ledger.api.deps import APPROVERS, RECORDERS, LedgerApi, get_parking
-from hazina_ledger.api.routes import clients, ledger, loans, repayments, reports, savings, schedules
+from hazina_ledger.api.routes import (
+    analytics,
+    clients,
+    ledger,
+    loans,
+    repayments,
+    reports,
+    savings,
+    schedules,
+)
 from hazina_ledger.domain.errors import (
     AwaitingPrerequisiteError,
     InvalidRequestError,
@@ -34,7 +43,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
 
 def create_app(api: LedgerApi, runtime: Runtime) -> FastAPI:
     app = service_app("ledger", runtime, state={"ledger_api": api}, errors=DOMAIN_ERRORS)
-    for module in (repayments, schedules, loans, clients, ledger, reports, savings):
+    for module in (repayments, schedules, loans, clients, ledger, reports, savings, analytics):
         app.include_router(module.router)
     # Admins see what waits; only those who may reverse money may retry or skip it.
     app.include_router(

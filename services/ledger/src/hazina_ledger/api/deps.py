@@ -9,14 +9,29 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from hazina_ledger.application.ledger import Ledger
-from hazina_ledger.application.ports import Inbox, Projector, ReadModels
+from hazina_ledger.application.ports import Analytics, Inbox, Projector, ReadModels
 from hazina_ledger.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal, require_roles
 from hazina_servicekit.ownership import OwnershipBook, officer_scope
 from hazina_servicekit.parking import ParkingLot
 
-READERS = ("super_admin", "initiator_admin", "approver_admin", "loan_officer")
+# Who may do what: docs/roles.md (issue 11). Deny unless a role is listed.
+READERS = (
+    "super_admin",
+    "admin",
+    "initiator_admin",
+    "approver_admin",
+    "loan_officer",
+    "accountant",
+)
 RECORDERS = ("super_admin", "initiator_admin", "approver_admin")
+# A manual repayment: the two halves of maker-checker and the accountant; never super_admin
+# (segregation of duties), never a loan officer.
+REPAYMENT_RECORDERS = ("initiator_admin", "approver_admin", "accountant")
+# Savings deposits and deductions (the frontend's "adjust savings").
+SAVINGS_KEEPERS = ("super_admin", "admin", "initiator_admin", "approver_admin", "accountant")
+# Analytics span every officer's portfolio: administrators only, not loan officers or accountants.
+ANALYSTS = ("super_admin", "admin", "initiator_admin", "approver_admin")
 APPROVERS = ("super_admin", "approver_admin")
 
 
@@ -28,6 +43,7 @@ class LedgerApi:
     inbox: Inbox
     parking: ParkingLot
     ownership: OwnershipBook
+    analytics: Analytics
 
     def fresh(self) -> ReadModels:
         """Views that include every event written so far (read your own writes)."""
@@ -47,6 +63,9 @@ def get_parking(request: Request) -> ParkingLot:
 ApiDep = Annotated[LedgerApi, Depends(get_api)]
 ReaderDep = Annotated[Principal, Depends(require_roles(*READERS))]
 RecorderDep = Annotated[Principal, Depends(require_roles(*RECORDERS))]
+RepaymentRecorderDep = Annotated[Principal, Depends(require_roles(*REPAYMENT_RECORDERS))]
+SavingsKeeperDep = Annotated[Principal, Depends(require_roles(*SAVINGS_KEEPERS))]
+AnalystDep = Annotated[Principal, Depends(require_roles(*ANALYSTS))]
 ApproverDep = Annotated[Principal, Depends(require_roles(*APPROVERS))]
 # The operations queue of parked events spans every officer's loans: not a loan officer's.
 OperationsDep = Annotated[Principal, Depends(require_roles(*RECORDERS))]

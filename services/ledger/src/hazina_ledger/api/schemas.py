@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -69,6 +68,19 @@ class SavingsAdjustRequest(BaseModel):
             return self.amountCents
         if self.amountKES is None:
             raise ValueError("amountCents or amountKES is required")
+        return self.amountKES
+
+
+class ClientSavingsRequest(BaseModel):
+    """The client modal's ``POST /api/clients/:id/savings``: signed KES (negative deducts)."""
+
+    model_config = _FRONTEND
+    amountKES: SignedKesCents  # noqa: N815
+    notes: MultilineText | None = Field(default=None, max_length=500)
+    paymentMethod: Method = "cash"  # noqa: N815
+    transactionId: TransactionId | None = None  # noqa: N815
+
+    def signed_cents(self) -> int:
         return self.amountKES
 
 
@@ -142,6 +154,9 @@ class AssessArrearsRequest(BaseModel):
     asOf: IsoDate | None = None  # noqa: N815
 
 
-def kes(cents: int) -> int | Decimal:
-    """KES for the frontend's shilling fields; see ``hazina_contracts.money.kes_number``."""
-    return kes_number(cents)
+def kes(cents: int) -> int | float:
+    """KES for the frontend's shilling fields (display only; ``*_cents`` carry the amounts): a
+    JSON number, never text, which the page would concatenate instead of add. Two decimal places
+    of a whole number of cents print back exactly as a float."""
+    value = kes_number(cents)
+    return value if isinstance(value, int) else float(value)

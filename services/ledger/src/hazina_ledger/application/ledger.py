@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Recording
 from psycopg_pool import ConnectionPool
 
@@ -40,6 +39,7 @@ from hazina_ledger.domain import accounts as acc
 from hazina_ledger.domain.arrears import ArrearsPolicy
 from hazina_ledger.domain.errors import (
     AwaitingPrerequisiteError,
+    InsufficientBalanceError,
     InvalidRequestError,
     InvalidStateError,
     NotFoundError,
@@ -102,19 +102,7 @@ class Ledger(Application[uuid.UUID]):
                 legs = getattr(pending, "journal", None)
                 if legs:
                     JournalEntry.from_legs(legs)
-        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
-            return super().save(*objs, **kwargs)
-        # The library's save() with its per-object runtime Protocol checks left out: on Python 3.11
-        # they cost ~17 us per aggregate, a third of a group commit. Same steps, same order (9.5.6).
-        processing_event: ProcessingEvent[Any] = ProcessingEvent()
-        for aggregate in objs:
-            processing_event.events.extend(aggregate.collect_events())
-            processing_event.aggregates[aggregate.id] = aggregate
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
-        self.notify(processing_event.events)
-        return recordings
+        return super().save(*objs, **kwargs)
 
     def _commit(self, uow: UnitOfWork) -> None:
         touched = uow.touched()
@@ -524,7 +512,7 @@ class Ledger(Application[uuid.UUID]):
         def run(uow: UnitOfWork) -> uuid.UUID:
             account = uow.get(SavingsAccount, SavingsAccount.create_id(str(cmd.client_id)))
             if account is None:
-                raise InvalidStateError("Client has no savings to withdraw")
+                raise InsufficientBalanceError("Client has no savings to withdraw")
             account.request_withdrawal(
                 withdrawal_id=str(cmd.withdrawal_id),
                 amount_cents=cmd.amount_cents,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from hazina_ledger.api.deps import ApiDep, ReaderDep, check_client_visible
+from hazina_ledger.api.deps import ApiDep, ReaderDep, SavingsKeeperDep, check_client_visible
+from hazina_ledger.api.routes.savings import adjust_savings
+from hazina_ledger.api.schemas import ClientSavingsRequest
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
@@ -40,3 +42,15 @@ def client_accounts(client_id: uuid.UUID, actor: ReaderDep, api: ApiDep) -> dict
         "loans": loans,
         "total_outstanding_cents": sum(loan["outstanding_cents"] for loan in loans),
     }
+
+
+@router.post("/{client_id}/savings", status_code=201)
+def client_savings(
+    client_id: uuid.UUID,
+    body: ClientSavingsRequest,
+    response: Response,
+    actor: SavingsKeeperDep,
+    api: ApiDep,
+) -> dict[str, Any]:
+    """The client modal's "adjust savings" (``{amountKES}``): the same rules as ``POST /api/savings``."""
+    return adjust_savings(api, actor, client_id, body, response)

@@ -12,6 +12,7 @@ from hazina_ledger.api.deps import (
     ApproverDep,
     ReaderDep,
     RecorderDep,
+    RepaymentRecorderDep,
     check_loan_visible,
     scope_of,
 )
@@ -84,7 +85,7 @@ def history(views: ReadModels, loan_id: uuid.UUID) -> dict[str, Any]:
 
 @router.post("", status_code=201)
 def record_repayment(
-    body: RepaymentRequest, response: Response, actor: RecorderDep, api: ApiDep
+    body: RepaymentRequest, response: Response, actor: RepaymentRecorderDep, api: ApiDep
 ) -> dict[str, Any]:
     paid_at = body.paidAt or api.ledger.clock.now()
     if paid_at > api.ledger.clock.now():

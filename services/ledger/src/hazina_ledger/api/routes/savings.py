@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 
 from hazina_contracts.money import AmountCents
 from hazina_contracts.receipts import ReceiptNumber
-from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, RecorderDep, scope_of
+from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, SavingsKeeperDep, scope_of
 from hazina_ledger.api.schemas import (
+    ClientSavingsRequest,
     DepositRequest,
     ReasonRequest,
     RejectRequest,
@@ -26,7 +27,11 @@ from hazina_ledger.application.commands import (
     ReverseReceipt,
 )
 from hazina_ledger.application.ledger import Receipted
-from hazina_ledger.domain.errors import InvalidRequestError, NotFoundError
+from hazina_ledger.domain.errors import (
+    InsufficientBalanceError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
 from hazina_servicekit.text import PlainText
@@ -94,7 +99,7 @@ def _deposit(
 
 @router.post("/deposits", status_code=201)
 def deposit(
-    body: DepositRequest, response: Response, actor: RecorderDep, api: ApiDep
+    body: DepositRequest, response: Response, actor: SavingsKeeperDep, api: ApiDep
 ) -> dict[str, Any]:
     paid_at = body.paidAt or api.ledger.clock.now()
     if paid_at > api.ledger.clock.now():
@@ -124,9 +129,21 @@ def reverse_deposit(
 
 @router.post("", status_code=201)
 def adjust(
-    body: SavingsAdjustRequest, response: Response, actor: RecorderDep, api: ApiDep
+    body: SavingsAdjustRequest, response: Response, actor: SavingsKeeperDep, api: ApiDep
 ) -> dict[str, Any]:
-    """The staff frontend's savings dialog: positive cents deposit, negative cents ask to withdraw."""
+    """The staff frontend's savings dialog: positive cents deposit, negative cents deduct."""
+    return adjust_savings(api, actor, body.clientId, body, response)
+
+
+def adjust_savings(
+    api: ApiDep,
+    actor: Principal,
+    client_id: uuid.UUID,
+    body: SavingsAdjustRequest | ClientSavingsRequest,
+    response: Response,
+) -> dict[str, Any]:
+    """A deposit (positive) posts at once; a deduction (negative) asks for a withdrawal, which an
+    approver other than the requester pays out (maker-checker), and never below zero (400)."""
     try:
         cents = body.signed_cents()
     except ValueError as exc:
@@ -135,7 +152,7 @@ def adjust(
         raise InvalidRequestError("amount must not be zero")
     if cents > 0:
         command = DepositSavings(
-            client_id=body.clientId,
+            client_id=client_id,
             receipt=body.transactionId or ReceiptNumber(f"MAN-{uuid.uuid4().hex[:16]}"),
             amount_cents=AmountCents(cents),
             method=body.paymentMethod,
@@ -145,19 +162,22 @@ def adjust(
             notes=body.notes,
         )
         return _deposit(api, actor, command, response)
-    _require_client(api, body.clientId)
-    withdrawal_id = api.ledger.request_withdrawal(
-        RequestWithdrawal(
-            client_id=body.clientId,
-            amount_cents=-cents,
-            method=body.paymentMethod,
-            requested_by=actor.user_id,
-            notes=body.notes,
+    _require_client(api, client_id)
+    try:
+        withdrawal_id = api.ledger.request_withdrawal(
+            RequestWithdrawal(
+                client_id=client_id,
+                amount_cents=-cents,
+                method=body.paymentMethod,
+                requested_by=actor.user_id,
+                notes=body.notes,
+            )
         )
-    )
+    except InsufficientBalanceError as exc:
+        raise InvalidRequestError(str(exc)) from None
     row = api.fresh().withdrawal(withdrawal_id)
     return {
-        "message": "Withdrawal requested; it needs approval",
+        "message": "Deduction requested; an approver pays it out",
         "withdrawal": withdrawal_view(row) if row else None,
     }
 
@@ -179,7 +199,9 @@ def list_transactions(
 
 
 @router.post("/withdrawals", status_code=201)
-def request_withdrawal(body: WithdrawalRequest, actor: RecorderDep, api: ApiDep) -> dict[str, Any]:
+def request_withdrawal(
+    body: WithdrawalRequest, actor: SavingsKeeperDep, api: ApiDep
+) -> dict[str, Any]:
     _require_client(api, body.clientId)
     withdrawal_id = api.ledger.request_withdrawal(
         RequestWithdrawal(
