@@ -178,7 +178,7 @@ def test_the_money_loop(system: Any) -> None:
             ),
             "identity's UserCreated to reach origination",
         )
-        assert group["status"] == "provisional"
+        assert group["status"] == "pending" and group["hazinaStatus"] == "provisional"
         assert (
             ok(client.put(f"/api/groups/{group['_id']}/approve", headers=approver))["status"]
             == "active"

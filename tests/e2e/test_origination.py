@@ -149,7 +149,7 @@ def test_from_group_to_disbursement_through_the_front_door(
             "/api/groups", json={"name": "Wrong", "loanOfficerId": approver_id}, headers=admin
         )
         assert not_an_officer.status_code == 400, not_an_officer.text
-        assert group["status"] == "provisional"
+        assert group["status"] == "pending" and group["hazinaStatus"] == "provisional"
         assert group["loanOfficer"]["username"] == known["username"]
         _ok(client.put(f"/api/groups/{group['_id']}/approve", headers=approver))
 

@@ -24,7 +24,8 @@ def test_an_officers_group_is_provisional_until_an_admin_approves_it(
     world: Any, officer: Any
 ) -> None:
     group = world.group(officer, approve=False, loanOfficerId=str(officer.user_id), branchId="b-1")
-    assert group["status"] == "provisional" and group["loanOfficerId"] == str(officer.user_id)
+    assert group["status"] == "pending" and group["hazinaStatus"] == "provisional"
+    assert group["loanOfficerId"] == str(officer.user_id)
     assert group["meetingDay"] == "Wednesday" and group["meetingTime"] == "10:00"
     approved = world.ok(
         world.http.put(f"/api/groups/{group['_id']}/approve", headers=world.initiator.headers)
@@ -276,7 +277,7 @@ def test_an_upload_far_over_the_limit_is_stopped_at_the_door(world: Any, officer
         ("phone", "12345", "not a valid Kenyan mobile number"),
         ("nextOfKinPhone", "+44 7911 123456", "nextOfKinPhone"),
         ("nationalId", "12AB", "nationalId must be"),
-        ("residence", "castle", "residence must be owned or rented"),
+        ("residence", "castle", "residence must be owned, rented or family"),
         ("groupId", "nope", "groupId"),
     ],
 )

@@ -15,7 +15,7 @@ import httpx
 from payments_factories import client_onboarded, loan_initiated, prompt_requested
 from payments_harness import Gateway, wait_until
 
-from hazina_contracts.events import ledger
+from hazina_contracts.events import ledger, origination
 from hazina_payments_gateway.application.ports import Accepted
 
 
@@ -88,6 +88,24 @@ def test_paybill_payments_are_matched_on_normalised_references(gateway: Gateway)
     # v2 registration: the MSISDN arrives masked, and is passed on exactly as sent.
     assert by_ref["WHO KNOWS"]["msisdn"] == "2547 ***** 149"
     assert all(e.data["channel"] == "c2b" for e in events)
+
+
+def test_a_corrected_national_id_is_a_savings_reference_too(gateway: Gateway) -> None:
+    client = client_onboarded(national_id="30111222")
+    corrected = origination.ClientDetailsChanged(
+        occurred_at=datetime.now(UTC),
+        actor_id=uuid.uuid4(),
+        client_id=client.client_id,
+        group_id=None,
+        name=client.name,
+        national_id="30111223",
+        phone=client.phone,
+        changed_fields=["national_id"],
+    )
+    gateway.publish(client, corrected, corrected)  # delivered twice: the same reference
+    _wait_projected(gateway, "30111223")
+    assert gateway.container.references.match("30111223").client_id == client.client_id
+    assert gateway.container.references.match("30111222").client_id == client.client_id
 
 
 def test_duplicate_confirmations_from_daraja_publish_once(gateway: Gateway) -> None:

@@ -131,3 +131,54 @@ def test_a_disbursement_whose_owner_is_not_known_yet_is_hidden_from_loan_officer
     listed = gateway.http.get("/api/payments/disbursements", headers=_as(gateway, officer))
     assert [row["_id"] for row in listed.json()] == [str(requested.disbursement_id)]
     assert listed.headers["X-Total-Count"] == "1"
+
+
+def test_a_reassigned_group_and_a_client_who_joins_one_change_hands(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    """``GroupDetailsChanged`` gives a group (and its members) a new officer and
+    ``ClientDetailsChanged`` moves a client into a group; each delivered twice changes nothing more."""
+    gateway = start_gateway(HAZINA_RUN_WORKERS=False)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    group, client = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    events = [
+        origination.GroupCreated(
+            occurred_at=now,
+            actor_id=first,
+            group_id=group,
+            name="Umoja",
+            status="active",
+            loan_officer_id=first,
+        ),
+        client_onboarded(client_id=client, group_id=None),
+        origination.ClientDetailsChanged(
+            occurred_at=now,
+            actor_id=first,
+            client_id=client,
+            group_id=group,
+            name="Jane",
+            national_id="34038490",
+            phone="254712345678",
+            loan_officer_id=first,
+            changed_fields=["group_id"],
+        ),
+    ]
+    book = gateway.container.ownership
+    for event in events * 2:
+        with gateway.container.pool.connection() as conn, conn.transaction():
+            record_ownership(envelope(event), conn)
+    assert book.owns_client(first, client) and not book.owns_client(second, client)
+    moved = origination.GroupDetailsChanged(
+        occurred_at=now,
+        actor_id=uuid.uuid4(),
+        group_id=group,
+        name="Umoja",
+        loan_officer_id=second,
+        changed_fields=["loan_officer_id"],
+    )
+    for _ in range(2):
+        with gateway.container.pool.connection() as conn, conn.transaction():
+            record_ownership(envelope(moved), conn)
+    assert book.owns_client(second, client) and not book.owns_client(first, client)
+    assert _count(gateway, "SELECT count(*) FROM owned_groups") == 1

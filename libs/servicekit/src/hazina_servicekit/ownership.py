@@ -9,9 +9,9 @@ The rule is origination's (its ``api/deps.py`` ``scope_of`` and read-model joins
   client with no group, or whose group is not known, belongs to nobody);
 - a loan belongs to ``LoanInitiated`` / ``LoanApproved``'s ``loan_officer_id``.
 
-Origination has no reassignment: a group's officer is fixed when it is created, and
-``ClientOnboarded`` / ``LoanInitiated`` copy it. Should a reassignment event ever exist, its
-handler belongs in ``record_ownership``.
+Reassignment: ``GroupDetailsChanged`` gives a group (and so its members) a new officer, and
+``ClientDetailsChanged`` moves a client into a group; a loan keeps the officer it was
+initiated under.
 
 A record whose ownership a service has not learned yet belongs to nobody: a loan officer gets
 404 for it and it is left out of their lists (fail closed) until the event arrives.
@@ -34,8 +34,10 @@ from psycopg_pool import ConnectionPool
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import event_class
 from hazina_contracts.events.origination import (
+    ClientDetailsChanged,
     ClientOnboarded,
     GroupCreated,
+    GroupDetailsChanged,
     LoanApproved,
     LoanInitiated,
 )
@@ -47,7 +49,9 @@ LOAN_OFFICER = "loan_officer"
 
 OWNERSHIP_SUBJECTS = (
     GroupCreated.subject(),
+    GroupDetailsChanged.subject(),
     ClientOnboarded.subject(),
+    ClientDetailsChanged.subject(),
     LoanInitiated.subject(),
     LoanApproved.subject(),
 )
@@ -92,13 +96,13 @@ def record_ownership(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> 
     except LookupError:
         log.info("ownership_event_ignored", type=envelope.type, version=envelope.version)
         return
-    if isinstance(event, GroupCreated):
+    if isinstance(event, GroupCreated | GroupDetailsChanged):
         conn.execute(
             "INSERT INTO owned_groups (group_id, loan_officer_id) VALUES (%s, %s) "
             "ON CONFLICT (group_id) DO UPDATE SET loan_officer_id = EXCLUDED.loan_officer_id",
             (event.group_id, event.loan_officer_id),
         )
-    elif isinstance(event, ClientOnboarded):
+    elif isinstance(event, ClientOnboarded | ClientDetailsChanged):
         conn.execute(
             "INSERT INTO owned_clients (client_id, group_id) VALUES (%s, %s) "
             "ON CONFLICT (client_id) DO UPDATE SET group_id = EXCLUDED.group_id",

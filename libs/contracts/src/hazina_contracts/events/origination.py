@@ -108,6 +108,60 @@ class ClientApproved(_OriginationEvent):
     client_id: UUID
 
 
+class ClientDetailsChanged(_OriginationEvent):
+    """A client's details were edited: who they are and whose they are, as they now are (every
+    field, not only those that changed). ``group_id`` is the group they now belong to (added as a
+    member, or moved between loans); ``changed_fields`` names what the edit changed."""
+
+    TYPE: ClassVar[str] = "ClientDetailsChanged"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "client"
+    EVENT: ClassVar[str] = "details_changed"
+    client_id: UUID
+    group_id: UUID | None
+    name: str
+    national_id: str
+    phone: str = Field(description="normalised 2547XXXXXXXX / 2541XXXXXXXX")
+    loan_officer_id: UUID | None = None
+    changed_fields: list[str] = Field(default_factory=list)
+
+
+class GroupDetailsChanged(_OriginationEvent):
+    """A group's details were edited, as they now are (every field, not only those that
+    changed); a new ``loan_officer_id`` moves the group and its members to that officer."""
+
+    TYPE: ClassVar[str] = "GroupDetailsChanged"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "group"
+    EVENT: ClassVar[str] = "details_changed"
+    group_id: UUID
+    name: str
+    loan_officer_id: UUID | None = None
+    branch_id: str | None = None
+    meeting_day: str | None = None
+    meeting_time: str | None = None
+    changed_fields: list[str] = Field(default_factory=list)
+
+
+class GroupStatusChanged(_OriginationEvent):
+    """An admin rejected, suspended or reinstated a group (approval stays ``GroupApproved``)."""
+
+    TYPE: ClassVar[str] = "GroupStatusChanged"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "group"
+    EVENT: ClassVar[str] = "status_changed"
+    group_id: UUID
+    status: Literal["rejected", "suspended", "active"]
+
+
+class ClientRejected(_OriginationEvent):
+    TYPE: ClassVar[str] = "ClientRejected"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "client"
+    EVENT: ClassVar[str] = "rejected"
+    client_id: UUID
+
+
 class LoanInitiated(_OriginationEvent):
     TYPE: ClassVar[str] = "LoanInitiated"
     VERSION: ClassVar[int] = 1

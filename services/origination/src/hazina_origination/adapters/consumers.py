@@ -5,7 +5,8 @@ LEDGER: savings balances feed the savings rule (a local projection; origination 
 ledger), and repaid/arrears states (and a reversal that reopens a repaid loan) move the loan on.
 A second LEDGER consumer keeps each loan's figures (total due, outstanding, paid) as the ledger
 reports them, reversals included.
-IDENTITY: staff users, so views can name who did what and groups go only to active loan officers.
+IDENTITY: staff users, so views can name who did what and groups go only to active loan officers;
+branches, so groups and clients show their branch's name and location.
 
 Every handler is idempotent on its own: the loan records an outcome once per disbursement and a
 ledger state only when it is newer than the last one, so a redelivery, or a message that is
@@ -53,6 +54,8 @@ IDENTITY_SUBJECTS = (
     identity.UserRoleChanged.subject(),
     identity.UserDeactivated.subject(),
     identity.UserReactivated.subject(),
+    identity.BranchOpened.subject(),
+    identity.BranchDetailsChanged.subject(),
 )
 
 
@@ -369,6 +372,16 @@ def staff_handler() -> Handler:
                     event.branch_id,
                     event.occurred_at,
                 ),
+            )
+        elif isinstance(event, identity.BranchOpened | identity.BranchDetailsChanged):
+            # The newest description wins, whatever order the two arrive in.
+            conn.execute(
+                """INSERT INTO branches (branch_id, name, code, location, as_of)
+                   VALUES (%s, %s, %s, %s, %s)
+                   ON CONFLICT (branch_id) DO UPDATE SET name = EXCLUDED.name, code = EXCLUDED.code,
+                       location = EXCLUDED.location, as_of = EXCLUDED.as_of, updated_at = now()
+                   WHERE branches.as_of < EXCLUDED.as_of""",
+                (str(event.branch_id), event.name, event.code, event.location, event.occurred_at),
             )
         elif isinstance(event, identity.UserDeactivated | identity.UserReactivated):
             conn.execute(

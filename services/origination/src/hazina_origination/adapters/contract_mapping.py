@@ -68,6 +68,46 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
             return contract.ClientApproved(
                 occurred_at=at, actor_id=event.approved_by, client_id=oid
             )
+        case Client.Rejected():
+            return contract.ClientRejected(
+                occurred_at=at, actor_id=event.rejected_by, client_id=oid
+            )
+        case Client.DetailsChanged():
+            return contract.ClientDetailsChanged(
+                occurred_at=at,
+                actor_id=event.changed_by,
+                client_id=oid,
+                group_id=event.group_id,
+                name=event.name,
+                national_id=event.national_id,
+                phone=event.phone,
+                loan_officer_id=event.loan_officer_id,
+                changed_fields=sorted(event.changes),
+            )
+        case Group.DetailsChanged():
+            return contract.GroupDetailsChanged(
+                occurred_at=at,
+                actor_id=event.changed_by,
+                group_id=oid,
+                name=event.name,
+                loan_officer_id=event.loan_officer_id,
+                branch_id=event.branch_id,
+                meeting_day=event.meeting_day,
+                meeting_time=event.meeting_time,
+                changed_fields=sorted(event.changes),
+            )
+        case Group.Rejected():
+            return contract.GroupStatusChanged(
+                occurred_at=at, actor_id=event.rejected_by, group_id=oid, status="rejected"
+            )
+        case Group.Suspended():
+            return contract.GroupStatusChanged(
+                occurred_at=at, actor_id=event.suspended_by, group_id=oid, status="suspended"
+            )
+        case Group.Reinstated():
+            return contract.GroupStatusChanged(
+                occurred_at=at, actor_id=event.reinstated_by, group_id=oid, status="active"
+            )
         case Loan.Initiated():
             return contract.LoanInitiated(
                 occurred_at=at,

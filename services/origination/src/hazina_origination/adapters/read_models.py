@@ -248,6 +248,32 @@ CREATE TABLE IF NOT EXISTS staff (
 CREATE INDEX IF NOT EXISTS staff_role ON staff (role);
 """
 
+# Branches as identity's events describe them (names and places to show beside groups and clients).
+BRANCHES_DDL = """
+CREATE TABLE IF NOT EXISTS branches (
+    branch_id text PRIMARY KEY,
+    name text NOT NULL,
+    code text,
+    location text,
+    as_of timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+# The columns a client edit may change, by the aggregate's attribute names (a fixed set: the SQL
+# below is built only from these).
+CLIENT_EDIT_COLUMNS = (
+    "name",
+    "national_id",
+    "phone",
+    "residence",
+    "business_type",
+    "business_location",
+    "next_of_kin",
+    "branch_id",
+)
+GROUP_STATUS_EVENTS = {"Rejected": "rejected", "Suspended": "suspended", "Reinstated": "active"}
+
 
 def _history(status: str, at: datetime, by: Any, event: str, **extra: Any) -> Jsonb:
     entry = {"status": status, "at": at.isoformat(), "by": str(by) if by else None, "event": event}
@@ -340,6 +366,41 @@ def apply_event(event: DomainEventProtocol[uuid.UUID], conn: psycopg.Connection[
             "UPDATE clients SET status = 'active', approved_by = %s, approved_at = %s, updated_at = %s "
             "WHERE client_id = %s",
             (event.approved_by, at, at, oid),
+        )
+    elif isinstance(event, Client.Rejected):
+        conn.execute(
+            "UPDATE clients SET status = 'rejected', updated_at = %s WHERE client_id = %s",
+            (at, oid),
+        )
+    elif isinstance(event, Client.DetailsChanged):
+        columns = [c for c in CLIENT_EDIT_COLUMNS if c in event.changes]
+        sets = "".join(f"{c} = %s, " for c in columns)
+        values = [
+            Jsonb(event.changes[c]) if c == "next_of_kin" else event.changes[c] for c in columns
+        ]
+        conn.execute(
+            f"UPDATE clients SET {sets}group_id = %s, loan_officer_id = %s, updated_at = %s "  # noqa: S608 - fixed column names
+            "WHERE client_id = %s".encode(),
+            (*values, event.group_id, event.loan_officer_id, at, oid),
+        )
+    elif isinstance(event, Group.Rejected | Group.Suspended | Group.Reinstated):
+        conn.execute(
+            "UPDATE groups SET status = %s, updated_at = %s WHERE group_id = %s",
+            (GROUP_STATUS_EVENTS[type(event).__name__], at, oid),
+        )
+    elif isinstance(event, Group.DetailsChanged):
+        conn.execute(
+            "UPDATE groups SET name = %s, meeting_day = %s, meeting_time = %s, branch_id = %s, "
+            "loan_officer_id = %s, updated_at = %s WHERE group_id = %s",
+            (
+                event.name,
+                event.meeting_day,
+                event.meeting_time,
+                event.branch_id,
+                event.loan_officer_id,
+                at,
+                oid,
+            ),
         )
     elif isinstance(event, LoanProduct.Defined):
         spec = event.spec
@@ -610,6 +671,7 @@ class ReadModels:
             conn.execute(SAVINGS_DDL)
             conn.execute(LOAN_BALANCES_DDL)
             conn.execute(STAFF_DDL)
+            conn.execute(BRANCHES_DDL)
 
     def _page(
         self, base: str, where: _Where, order: str, query: ListQuery
@@ -644,10 +706,17 @@ class ReadModels:
                 AND l.status IN ('disbursed', 'in_arrears', 'defaulted')) AS active_loans_count,
             (SELECT COALESCE(sum(l.principal_cents), 0) FROM loans l WHERE l.group_id = g.group_id
                 AND NOT l.legacy AND l.disbursed_at IS NOT NULL) AS total_lent_cents,
+            (SELECT COALESCE(sum(b.total_due_cents), 0) FROM loans l JOIN loan_balances b
+                ON b.loan_id = l.loan_id WHERE l.group_id = g.group_id AND NOT l.legacy) AS due_cents,
+            (SELECT COALESCE(sum(b.outstanding_cents), 0) FROM loans l JOIN loan_balances b
+                ON b.loan_id = l.loan_id WHERE l.group_id = g.group_id AND NOT l.legacy)
+                AS outstanding_cents,
+            br.name AS branch_name, br.location AS branch_location,
             lo.username AS officer_username, lo.name AS officer_name,
             cb.username AS created_by_username, cb.name AS created_by_name,
             ab.username AS approved_by_username, ab.name AS approved_by_name
         FROM groups g
+        LEFT JOIN branches br ON br.branch_id = g.branch_id
         LEFT JOIN staff lo ON lo.user_id = g.loan_officer_id
         LEFT JOIN staff cb ON cb.user_id = g.created_by
         LEFT JOIN staff ab ON ab.user_id = g.approved_by"""
@@ -670,16 +739,30 @@ class ReadModels:
     def members(self, group_id: uuid.UUID) -> list[dict[str, Any]]:
         return self._all(self.CLIENTS + " WHERE c.group_id = %s ORDER BY c.created_at", (group_id,))
 
+    def members_of(self, group_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+        """The members of each of these groups, in one query (the list page shows them all)."""
+        out: dict[uuid.UUID, list[dict[str, Any]]] = {gid: [] for gid in group_ids}
+        if group_ids:
+            rows = self._all(
+                self.CLIENTS + " WHERE c.group_id = ANY(%s) ORDER BY c.created_at", (group_ids,)
+            )
+            for row in rows:
+                out[row["group_id"]].append(row)
+        return out
+
     # Clients
 
     CLIENTS = """
         SELECT c.*, g.name AS group_name, g.meeting_day AS group_meeting_day, g.meeting_time AS group_meeting_time,
             g.loan_officer_id AS group_officer_id, COALESCE(s.balance_cents, 0) AS savings_balance_cents,
+            CASE WHEN c.group_id IS NULL THEN c.loan_officer_id ELSE g.loan_officer_id END AS owner_id,
             EXISTS (SELECT 1 FROM loans l WHERE l.client_id = c.client_id) AS has_loan_history,
+            br.name AS branch_name, br.location AS branch_location,
             lo.username AS officer_username, lo.name AS officer_name,
             cb.username AS created_by_username, cb.name AS created_by_name,
             ab.username AS approved_by_username, ab.name AS approved_by_name
         FROM clients c LEFT JOIN groups g ON g.group_id = c.group_id
+        LEFT JOIN branches br ON br.branch_id = c.branch_id
         LEFT JOIN savings_balances s ON s.client_id = c.client_id
         LEFT JOIN staff lo ON lo.user_id = COALESCE(g.loan_officer_id, c.loan_officer_id)
         LEFT JOIN staff cb ON cb.user_id = c.created_by
@@ -688,7 +771,10 @@ class ReadModels:
     def clients(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         where = _Where()
         if query.officer_id:
-            where.add("g.loan_officer_id = %s", query.officer_id)
+            where.add(
+                "(CASE WHEN c.group_id IS NULL THEN c.loan_officer_id ELSE g.loan_officer_id END) = %s",
+                query.officer_id,
+            )
         if query.status:
             where.add("c.status = ANY(%s)", query.status)
         if query.group_id:
@@ -706,6 +792,14 @@ class ReadModels:
 
     def client(self, client_id: uuid.UUID) -> dict[str, Any] | None:
         return self._one(self.CLIENTS + " WHERE c.client_id = %s", (client_id,))
+
+    def client_repayments(self, client_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The repayments the ledger reported on the client's loans, newest first."""
+        return self._all(
+            """SELECT r.* FROM loan_repayments r JOIN loans l ON l.loan_id = r.loan_id
+               WHERE l.client_id = %s ORDER BY r.occurred_at DESC, r.receipt""",
+            (client_id,),
+        )
 
     def savings_history(self, client_id: uuid.UUID) -> list[dict[str, Any]]:
         return self._all(

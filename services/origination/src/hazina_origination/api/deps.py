@@ -20,6 +20,7 @@ from hazina_origination.domain.roles import (
     CHECKERS,
     INITIATOR_ADMIN,
     LOAN_OFFICER,
+    RECORD_APPROVERS,
     SUPER_ADMIN,
 )
 from hazina_servicekit.auth import Principal, require_roles
@@ -62,10 +63,13 @@ def _role_dep(*roles: str) -> object:
 
 # The role x route matrix (docs/roles.md). Approving and disbursing are the checkers' alone, and
 # never on a loan the same person initiated or approved (the loan's own maker-checker rule).
+# Edits are open to every staff role; which fields a role may change is the use case's rule
+# (an accountant: contact details only).
 Staff = Annotated[Principal, _role_dep(*ALL_STAFF)]
+RecordEditor = Annotated[Principal, _role_dep(*ALL_STAFF)]
 GroupCreator = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
-RecordApprover = Annotated[Principal, _role_dep(INITIATOR_ADMIN, APPROVER_ADMIN, SUPER_ADMIN)]
-SignatorySetter = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
+RecordApprover = Annotated[Principal, _role_dep(*RECORD_APPROVERS)]
+SignatorySetter = Annotated[Principal, _role_dep(LOAN_OFFICER, ADMIN, SUPER_ADMIN)]
 Onboarder = Annotated[Principal, _role_dep(LOAN_OFFICER, SUPER_ADMIN)]
 ProductAdmin = Annotated[Principal, _role_dep(SUPER_ADMIN)]
 LoanInitiator = Annotated[

@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hazina_contracts.money import DecimalText, PositiveKesCents
+from hazina_origination.domain.errors import InvalidInputError
 from hazina_servicekit.text import MultilineText, PlainText, TextRule
 
 # A rate, ratio or fee value: a number or plain decimal text, read by the bounded parser.
@@ -20,13 +21,133 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-class GroupCreateRequest(_Body):
+def _blank_is_absent(value: Any) -> Any:
+    """Forms send "" for a select left empty: the same as not sending it."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# An id a form may leave blank; blank or null leaves the record's value as it is.
+OptionalId = Annotated[uuid.UUID | None, BeforeValidator(_blank_is_absent)]
+OptionalText = Annotated[PlainText | None, BeforeValidator(_blank_is_absent)]
+
+
+class SignatoryChoice(_Body):
+    role: Literal["chairperson", "secretary", "treasurer"]
+    clientId: uuid.UUID
+
+
+class _Signatories(_Body):
+    """Signatories named by client id, as ``chairperson``/``secretary``/``treasurer`` or as
+    ``signatories[{role, clientId}]`` (the new-group page sends the list)."""
+
+    chairperson: OptionalId = None
+    secretary: OptionalId = None
+    treasurer: OptionalId = None
+    signatories: list[SignatoryChoice] | None = Field(default=None, max_length=3)
+
+    def chosen(self) -> dict[str, uuid.UUID]:
+        named: dict[str, uuid.UUID] = {}
+        for choice in self.signatories or []:
+            if choice.role in named and named[choice.role] != choice.clientId:
+                raise InvalidInputError(f"signatories name two {choice.role}s")
+            named[choice.role] = choice.clientId
+        for role in ("chairperson", "secretary", "treasurer"):
+            value = getattr(self, role)
+            if value is None:
+                continue
+            if role in named and named[role] != value:
+                raise InvalidInputError(f"{role} differs from the {role} in signatories")
+            named[role] = value
+        return named
+
+
+class GroupCreateRequest(_Signatories):
     name: PlainText = Field(min_length=1, max_length=120)
-    meetingDay: PlainText | None = Field(default=None, max_length=20)
-    meetingTime: PlainText | None = Field(default=None, max_length=10)
-    loanOfficerId: uuid.UUID | None = None
-    branchId: PlainText | None = Field(default=None, max_length=64)
-    region: PlainText | None = Field(default=None, max_length=64)
+    meetingDay: OptionalText = Field(default=None, max_length=20)
+    meetingTime: OptionalText = Field(default=None, max_length=10)
+    loanOfficerId: OptionalId = None
+    branchId: OptionalText = Field(default=None, max_length=64)
+    region: OptionalText = Field(default=None, max_length=64)
+
+
+GROUP_EDIT_FIELDS = {
+    "name": "name",
+    "meetingDay": "meeting_day",
+    "meetingTime": "meeting_time",
+    "branchId": "branch_id",
+    "loanOfficerId": "loan_officer_id",
+    "loanOfficer": "loan_officer_id",
+}
+
+
+class GroupEditRequest(_Signatories):
+    """``PUT /api/groups/:id``: any of the group's details, its signatories, or its status."""
+
+    name: PlainText | None = Field(default=None, max_length=120)
+    meetingDay: OptionalText = Field(default=None, max_length=20)
+    meetingTime: OptionalText = Field(default=None, max_length=10)
+    branchId: OptionalText = Field(default=None, max_length=64)
+    loanOfficerId: OptionalId = None
+    loanOfficer: OptionalId = Field(default=None, description="the same as loanOfficerId")
+    status: OptionalText = Field(default=None, max_length=20)
+
+    def fields(self) -> dict[str, Any]:
+        """The details sent, under the domain's names (blank ids and days: unchanged)."""
+        return {
+            GROUP_EDIT_FIELDS[name]: getattr(self, name)
+            for name in GROUP_EDIT_FIELDS
+            if getattr(self, name) is not None
+        }
+
+
+class NextOfKinRequest(_Body):
+    name: PlainText | None = Field(default=None, max_length=120)
+    phone: PlainText | None = Field(default=None, max_length=20)
+    relationship: PlainText | None = Field(default=None, max_length=60)
+
+
+CLIENT_EDIT_FIELDS = {
+    "name": "name",
+    "nationalId": "national_id",
+    "phone": "phone",
+    "businessType": "business_type",
+    "businessLocation": "business_location",
+    "residenceType": "residence",
+    "residence": "residence",
+    "groupId": "group_id",
+    "branchId": "branch_id",
+    "loanOfficer": "loan_officer_id",
+    "loanOfficerId": "loan_officer_id",
+}
+
+
+class ClientEditRequest(_Body):
+    """``PUT /api/clients/:id``: any of the client's details, or ``status`` active|rejected."""
+
+    name: PlainText | None = Field(default=None, max_length=200)
+    nationalId: OptionalText = Field(default=None, max_length=20)
+    phone: PlainText | None = Field(default=None, max_length=20)
+    businessType: PlainText | None = Field(default=None, max_length=200)
+    businessLocation: PlainText | None = Field(default=None, max_length=200)
+    residenceType: OptionalText = Field(default=None, max_length=20)
+    residence: OptionalText = Field(default=None, max_length=20)
+    nextOfKin: NextOfKinRequest | None = None
+    groupId: OptionalId = None
+    branchId: OptionalText = Field(default=None, max_length=64)
+    loanOfficer: OptionalId = None
+    loanOfficerId: OptionalId = Field(default=None, description="the same as loanOfficer")
+    status: OptionalText = Field(default=None, max_length=20)
+
+    def fields(self) -> dict[str, Any]:
+        """The details sent, under the domain's names (blank ids: unchanged)."""
+        out = {
+            CLIENT_EDIT_FIELDS[name]: getattr(self, name)
+            for name in CLIENT_EDIT_FIELDS
+            if getattr(self, name) is not None
+        }
+        if self.nextOfKin is not None:
+            out["next_of_kin"] = self.nextOfKin.model_dump(exclude_none=True)
+        return out
 
 
 class SignatoryAssignment(_Body):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from hazina_contracts.money import kes_number
+from hazina_origination.domain.group import shown_status
 from hazina_origination.domain.roles import BRANCH_ADMINS, CHECKERS, LOAN_OFFICER
 
 
@@ -28,6 +29,32 @@ def _staff(user_id: Any, row: dict[str, Any], prefix: str) -> dict[str, Any] | N
         "username": row.get(f"{prefix}_username"),
         "name": row.get(f"{prefix}_name"),
     }
+
+
+def _branch(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The branch as identity's events named it (name and location null until they arrive)."""
+    if row.get("branch_id") is None:
+        return None
+    return {
+        "_id": row["branch_id"],
+        "name": row.get("branch_name"),
+        "location": row.get("branch_location"),
+    }
+
+
+def _progress(row: dict[str, Any]) -> int:
+    """How much of what the group's loans owe has been paid, in whole percent (0: nothing lent)."""
+    due = int(row.get("due_cents") or 0)
+    if due <= 0:
+        return 0
+    paid = due - int(row.get("outstanding_cents") or 0)
+    return max(0, min(100, paid * 100 // due))
+
+
+def _officer(user_id: Any, row: dict[str, Any]) -> dict[str, Any] | None:
+    """A client's loan officer; identity's events carry no e-mail, so ``email`` is null."""
+    staff = _staff(user_id, row, "officer")
+    return {**staff, "email": None} if staff else None
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -107,12 +134,13 @@ def group_view(
     view: dict[str, Any] = {
         "_id": str(row["group_id"]),
         "name": row["name"],
-        "status": row["status"],
+        "status": shown_status(row["status"]),
+        "hazinaStatus": row["status"],
         "meetingDay": row["meeting_day"],
         "meetingTime": row["meeting_time"],
         "loanOfficerId": _id(row["loan_officer_id"]),
         "loanOfficer": _staff(row["loan_officer_id"], row, "officer"),
-        "branchId": row["branch_id"],
+        "branchId": _branch(row),
         "region": row["region"],
         "signatories": signatories,
         **named,
@@ -121,6 +149,8 @@ def group_view(
         "activeLoansCount": row["active_loans_count"],
         "total_lent_cents": int(row["total_lent_cents"]),
         "totalLent": kes(int(row["total_lent_cents"])),
+        "progress": _progress(row),
+        "activityProgress": _progress(row),
         "createdBy": _staff(row["created_by"], row, "created_by"),
         "approvedBy": _staff(row["approved_by"], row, "approved_by"),
         "createdAt": _iso(row["created_at"]),
@@ -161,11 +191,9 @@ def client_view(row: dict[str, Any], *, links: DocumentLinks) -> dict[str, Any]:
         "nextOfKinPhone": kin.get("phone"),
         "nextOfKinRelationship": kin.get("relationship"),
         "groupId": group,
-        "branchId": row["branch_id"],
-        "loanOfficerId": _id(row.get("group_officer_id") or row["loan_officer_id"]),
-        "loanOfficer": _staff(
-            row.get("group_officer_id") or row["loan_officer_id"], row, "officer"
-        ),
+        "branchId": _branch(row),
+        "loanOfficerId": _id(row.get("owner_id")),
+        "loanOfficer": _officer(row.get("owner_id"), row),
         "photoUrl": links.sign_name(row["photo"]),
         "status": row["status"],
         "savings_balance_cents": savings,

@@ -27,6 +27,25 @@ class CreateGroup:
     loan_officer_id: uuid.UUID | None
     branch_id: str | None
     region: str | None
+    signatories: dict[str, uuid.UUID] = field(default_factory=dict)
+    """Signatory role -> client id; each named client joins the new group."""
+
+
+@dataclass(frozen=True)
+class EditGroup:
+    """What a PUT sent, under the domain's names (absent: unchanged), and a status to set."""
+
+    fields: dict[str, Any]
+    signatories: dict[str, uuid.UUID] = field(default_factory=dict)
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class EditClient:
+    """What a PUT sent, under the domain's names (absent: unchanged), and a status to set."""
+
+    fields: dict[str, Any]
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,7 @@ class OnboardClient:
     next_of_kin_name: str
     next_of_kin_phone: str
     next_of_kin_relationship: str
-    group_id: uuid.UUID
+    group_id: uuid.UUID | None
     branch_id: str | None
     photo: bytes
 

@@ -23,6 +23,8 @@ from hazina_origination.application.commands import (
     AssessCredit,
     CreateGroup,
     DisbursementRequest,
+    EditClient,
+    EditGroup,
     GuarantorNominee,
     InitiateLoan,
     OnboardClient,
@@ -38,6 +40,7 @@ from hazina_origination.domain.client import (
 from hazina_origination.domain.eligibility import BorrowerFacts, check_eligibility
 from hazina_origination.domain.errors import (
     AlreadyExistsError,
+    IllegalTransitionError,
     InvalidInputError,
     NotEligibleError,
     NotFoundError,
@@ -45,18 +48,27 @@ from hazina_origination.domain.errors import (
     OriginationError,
 )
 from hazina_origination.domain.group import (
+    SIGNATORY_ROLES,
     Group,
     Signatory,
     check_signatory_roles,
     normalise_meeting_day,
     normalise_meeting_time,
+    shown_status,
 )
 from hazina_origination.domain.guarantees import ClientGuarantees
 from hazina_origination.domain.loan import LegacyLoan, Loan
 from hazina_origination.domain.phone import normalise_phone
 from hazina_origination.domain.photo import check_photo_size
 from hazina_origination.domain.product import LoanProduct, ProductSpec
-from hazina_origination.domain.roles import LOAN_OFFICER, SUPER_ADMIN
+from hazina_origination.domain.roles import (
+    ACCOUNTANT,
+    ADMIN,
+    CONTACT_DETAILS,
+    LOAN_OFFICER,
+    RECORD_APPROVERS,
+    SUPER_ADMIN,
+)
 from hazina_origination.domain.staff import loan_officer_refusal
 from hazina_servicekit.retry import retry_on_conflict
 
@@ -121,6 +133,7 @@ class Origination(Application[uuid.UUID]):
     # Groups
 
     def create_group(self, cmd: CreateGroup, actor: Actor) -> Group:
+        """A new group; signatories named with it join it and are recorded in the same save."""
         name = cmd.name.strip()
         if not name:
             raise InvalidInputError("name is required")
@@ -131,19 +144,148 @@ class Origination(Application[uuid.UUID]):
             officer = actor.user_id
         elif officer is not None:
             self._check_loan_officer(officer)
-        group = Group(
-            name=name,
-            status="active" if actor.role == SUPER_ADMIN else "provisional",
-            meeting_day=normalise_meeting_day(cmd.meeting_day),
-            meeting_time=normalise_meeting_time(cmd.meeting_time),
-            loan_officer_id=officer,
-            branch_id=cmd.branch_id,
-            region=cmd.region,
-            created_by=actor.user_id,
-            correlation_id=actor.correlation_id,
-        )
-        self.save(group)
-        return group
+        if cmd.signatories:
+            check_signatory_roles([(role, str(cid)) for role, cid in cmd.signatories.items()])
+
+        def attempt() -> Group:
+            group = Group(
+                name=name,
+                status="active" if actor.role == SUPER_ADMIN else "provisional",
+                meeting_day=normalise_meeting_day(cmd.meeting_day),
+                meeting_time=normalise_meeting_time(cmd.meeting_time),
+                loan_officer_id=officer,
+                branch_id=cmd.branch_id,
+                region=cmd.region,
+                created_by=actor.user_id,
+                correlation_id=actor.correlation_id,
+            )
+            joined = self._signatories_join(group, cmd.signatories, actor)
+            self.save(group, *joined)
+            return group
+
+        return retry_on_conflict(attempt)
+
+    def _signatories_join(
+        self, group: Group, chosen: dict[str, uuid.UUID], actor: Actor
+    ) -> list[Client]:
+        """Name the signatories of ``group`` by client id. A chosen client with no group joins it;
+        one in another group is refused (their own group may depend on them). Returns the clients
+        that joined, to be saved with the group. Nothing chosen: nothing done."""
+        if not chosen:
+            return []
+        current = {s["role"]: s for s in group.signatories}
+        joined: list[Client] = []
+        signatories: list[Signatory] = []
+        for role in SIGNATORY_ROLES:
+            client_id = chosen.get(role)
+            if client_id is None:
+                if role not in current:
+                    raise InvalidInputError(f"{role} is required")
+                kept = current[role]
+                signatories.append(
+                    Signatory(
+                        role=role,
+                        client_id=uuid.UUID(kept["client_id"]),
+                        national_id=kept["national_id"],
+                    )
+                )
+                continue
+            try:
+                client = self.client(client_id)
+            except NotFoundError:
+                raise InvalidInputError(f"{role}: no client {client_id}") from None
+            if actor.role == LOAN_OFFICER and self._owner_of(client) != actor.user_id:
+                raise InvalidInputError(f"{role}: no client {client_id}")  # another's: as missing
+            if client.group_id is None:
+                client.change_details(
+                    {"group_id": group.id, "loan_officer_id": group.loan_officer_id},
+                    by=actor.user_id,
+                    correlation_id=actor.correlation_id,
+                )
+                joined.append(client)
+            elif client.group_id != group.id:
+                raise InvalidInputError(
+                    f"{role}: {client.name} is a member of another group; a signatory must be "
+                    "a member of this group or of none"
+                )
+            signatories.append(
+                Signatory(role=role, client_id=client.id, national_id=client.national_id)
+            )
+        group.assign_signatories(signatories, by=actor.user_id, correlation_id=actor.correlation_id)
+        return joined
+
+    def _owner_of(self, client: Client) -> uuid.UUID | None:
+        """The loan officer a client belongs to: their group's, or (no group) the one who has them."""
+        if client.group_id is not None:
+            return self.group(client.group_id).loan_officer_id
+        return client.loan_officer_id
+
+    def edit_group(self, group_id: uuid.UUID, cmd: EditGroup, actor: Actor) -> Group:
+        """Change what was sent and differs; each role may change only its own part (docs/roles.md):
+        an unchanged value sent back by an edit dialog is never a refusal."""
+        fields = dict(cmd.fields)
+        if "name" in fields:
+            fields["name"] = _required_text(fields["name"], "name")
+        if "meeting_day" in fields:
+            fields["meeting_day"] = normalise_meeting_day(fields["meeting_day"])
+        if "meeting_time" in fields:
+            fields["meeting_time"] = normalise_meeting_time(fields["meeting_time"])
+        if "branch_id" in fields:
+            fields["branch_id"] = (fields["branch_id"] or "").strip() or None
+        status = _group_status(cmd.status)
+
+        def attempt() -> tuple[Group, list[Client]]:
+            group = self.group(group_id)
+            self._officer_may_act(actor, group.loan_officer_id, "group")
+            differing = {k for k, v in fields.items() if getattr(group, k) != v}
+            if "loan_officer_id" in differing:
+                self._may_change(actor, "loanOfficerId", RECORD_APPROVERS)
+                if fields["loan_officer_id"] is not None:
+                    self._check_loan_officer(fields["loan_officer_id"])
+            if "branch_id" in differing:
+                self._may_change(actor, "branchId", RECORD_APPROVERS)
+            if actor.role == ACCOUNTANT and differing - set(CONTACT_DETAILS):
+                raise NotPermittedError("An accountant may change a group's contact details only")
+            group.change_details(fields, by=actor.user_id, correlation_id=actor.correlation_id)
+            joined: list[Client] = []
+            wanted = {
+                role: cid
+                for role, cid in cmd.signatories.items()
+                if not any(
+                    s["role"] == role and s["client_id"] == str(cid) for s in group.signatories
+                )
+            }
+            if wanted:
+                self._may_change(actor, "signatories", (SUPER_ADMIN, ADMIN, LOAN_OFFICER))
+                joined = self._signatories_join(group, cmd.signatories, actor)
+            if status is not None and status != shown_status(group.status):
+                self._may_change(actor, "status", RECORD_APPROVERS)
+                self._set_group_status(group, status, actor)
+            self.save(group, *joined)
+            return group, joined
+
+        return retry_on_conflict(attempt)[0]
+
+    def _set_group_status(self, group: Group, status: str, actor: Actor) -> None:
+        by, cid = actor.user_id, actor.correlation_id
+        if status == "active":
+            if group.status == "suspended":
+                group.reinstate(by=by, correlation_id=cid)
+            else:
+                group.approve(by=by, correlation_id=cid)
+        elif status == "rejected":
+            group.reject(by=by, correlation_id=cid)
+        elif status == "suspended":
+            group.suspend(by=by, correlation_id=cid)
+        else:
+            raise IllegalTransitionError(
+                f"Group is {shown_status(group.status)}; it cannot go back to {status}"
+            )
+
+    @staticmethod
+    def _may_change(actor: Actor, field_name: str, roles: tuple[str, ...]) -> None:
+        if actor.role not in roles:
+            raise NotPermittedError(f"Your role may not change {field_name}")
 
     def _check_loan_officer(self, officer_id: uuid.UUID) -> None:
         staff_known = self.lookups.knows_staff()
@@ -218,8 +360,12 @@ class Origination(Application[uuid.UUID]):
         residence = normalise_residence(cmd.residence)
         check_photo_size(cmd.photo, max_bytes=self.max_photo_bytes)
         clean = self.photos.clean(cmd.photo)
-        group = self.group(cmd.group_id)
-        self._officer_may_act(actor, group.loan_officer_id, "group")
+        group = self.group(cmd.group_id) if cmd.group_id is not None else None
+        if group is not None:
+            self._officer_may_act(actor, group.loan_officer_id, "group")
+            officer = group.loan_officer_id
+        else:  # no group yet: the officer onboarding them has them until a group takes them
+            officer = actor.user_id if actor.role == LOAN_OFFICER else None
         if self.lookups.client_by_national_id(national_id) is not None:
             raise AlreadyExistsError(f"A client with national ID {national_id} already exists")
         photo = self.photos.save(clean)
@@ -235,9 +381,9 @@ class Origination(Application[uuid.UUID]):
                 "phone": kin_phone,
                 "relationship": cmd.next_of_kin_relationship.strip(),
             },
-            group_id=group.id,
-            loan_officer_id=group.loan_officer_id,
-            branch_id=cmd.branch_id or group.branch_id,
+            group_id=group.id if group else None,
+            loan_officer_id=officer,
+            branch_id=cmd.branch_id or (group.branch_id if group else None),
             photo=photo,
             status="pending",
             created_by=actor.user_id,
@@ -257,6 +403,82 @@ class Origination(Application[uuid.UUID]):
             client = self.client(client_id)
             client.approve(by=actor.user_id, correlation_id=actor.correlation_id)
             self.save(client)
+            return client
+
+        return retry_on_conflict(attempt)
+
+    def edit_client(self, client_id: uuid.UUID, cmd: EditClient, actor: Actor) -> Client:
+        """Change what was sent and differs; each role may change only its own part (docs/roles.md):
+        an unchanged value sent back by an edit dialog is never a refusal."""
+        fields = dict(cmd.fields)
+        for key, label in (
+            ("name", "name"),
+            ("business_type", "businessType"),
+            ("business_location", "businessLocation"),
+        ):
+            if key in fields:
+                fields[key] = _required_text(fields[key], label)
+        if "national_id" in fields:
+            fields["national_id"] = normalise_national_id(fields["national_id"])
+        if "phone" in fields:
+            fields["phone"] = normalise_phone(fields["phone"])
+        if "residence" in fields:
+            fields["residence"] = normalise_residence(fields["residence"])
+        if "branch_id" in fields:
+            fields["branch_id"] = (fields["branch_id"] or "").strip() or None
+        if cmd.status not in (None, "active", "rejected", "pending"):
+            raise InvalidInputError("status must be active, rejected or pending")
+
+        def attempt() -> Client:
+            client = self.client(client_id)
+            self._officer_may_act(actor, self._owner_of(client), "client")
+            changes = dict(fields)
+            if "next_of_kin" in changes:
+                changes["next_of_kin"] = _next_of_kin(client.next_of_kin, changes["next_of_kin"])
+            differing = {k for k, v in changes.items() if _differs(getattr(client, k), v)}
+            if actor.role == ACCOUNTANT and differing - set(CONTACT_DETAILS):
+                raise NotPermittedError("An accountant may change a client's contact details only")
+            for key, label in (("branch_id", "branchId"), ("loan_officer_id", "loanOfficer")):
+                if key in differing:
+                    self._may_change(actor, label, RECORD_APPROVERS)
+            if "loan_officer_id" in differing and changes["loan_officer_id"] is not None:
+                self._check_loan_officer(changes["loan_officer_id"])
+            if "group_id" in differing:
+                target = changes["group_id"]
+                if target is not None:
+                    group = self.group(target)
+                    self._officer_may_act(actor, group.loan_officer_id, "group")
+                    if "loan_officer_id" not in differing:  # members belong to the group's officer
+                        changes["loan_officer_id"] = group.loan_officer_id
+            claims = []
+            if "national_id" in differing:
+                taken = self.lookups.client_by_national_id(changes["national_id"])
+                if taken is not None and taken != client.id:
+                    raise AlreadyExistsError(
+                        f"A client with national ID {changes['national_id']} already exists"
+                    )
+                claims.append(
+                    Reservation(kind="national_id", key=changes["national_id"], holder_id=client.id)
+                )
+            client.change_details(changes, by=actor.user_id, correlation_id=actor.correlation_id)
+            if cmd.status is not None and cmd.status != client.status:
+                self._may_change(actor, "status", RECORD_APPROVERS)
+                if cmd.status == "active":
+                    client.approve(by=actor.user_id, correlation_id=actor.correlation_id)
+                elif cmd.status == "rejected":
+                    client.reject(by=actor.user_id, correlation_id=actor.correlation_id)
+                else:
+                    raise IllegalTransitionError(
+                        f"Client is {client.status}; it cannot go back to pending"
+                    )
+            try:
+                self.save(client, *claims)
+            except IntegrityError:
+                if claims and claims[0].id in self.repository:
+                    raise AlreadyExistsError(
+                        f"A client with national ID {changes['national_id']} already exists"
+                    ) from None
+                raise
             return client
 
         return retry_on_conflict(attempt)
@@ -730,3 +952,39 @@ def legacy_loan(
         imported_by=actor_id,
         correlation_id=correlation_id,
     )
+
+
+def _required_text(value: Any, label: str) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else ""
+    if not text:
+        raise InvalidInputError(f"{label} must not be empty")
+    return text
+
+
+def _next_of_kin(current: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """The next of kin after an edit: the parts sent replace the parts kept."""
+    merged = dict(current)
+    for key in ("name", "phone", "relationship"):
+        if key in sent and sent[key] is not None:
+            value = sent[key].strip()
+            if key == "phone" and value:
+                value = normalise_phone(value, field="nextOfKin.phone")
+            merged[key] = value
+    return merged
+
+
+def _differs(current: Any, new: Any) -> bool:
+    return (str(current) if isinstance(current, uuid.UUID) else current) != (
+        str(new) if isinstance(new, uuid.UUID) else new
+    )
+
+
+def _group_status(text: str | None) -> str | None:
+    if text is None:
+        return None
+    value = text.strip().lower()
+    if value == "provisional":
+        value = "pending"
+    if value not in ("pending", "active", "rejected", "suspended"):
+        raise InvalidInputError("status must be pending, active, rejected or suspended")
+    return value

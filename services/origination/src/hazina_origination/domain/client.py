@@ -11,8 +11,21 @@ from eventsourcing.utils import register_topic
 
 from hazina_origination.domain.errors import IllegalTransitionError, InvalidInputError
 
-CLIENT_STATUSES = ("legacy", "pending", "active")
-RESIDENCES = ("owned", "rented")
+CLIENT_STATUSES = ("legacy", "pending", "active", "rejected")
+RESIDENCES = ("owned", "rented", "family")
+# What an edit may change, by the aggregate's attribute names.
+EDITABLE_FIELDS = (
+    "name",
+    "national_id",
+    "phone",
+    "residence",
+    "business_type",
+    "business_location",
+    "next_of_kin",
+    "group_id",
+    "loan_officer_id",
+    "branch_id",
+)
 _NATIONAL_ID = re.compile(r"^[0-9]{6,9}$")
 NATIONAL_ID_NAMESPACE = uuid.UUID("c0e3f1de-2b7a-4f57-9a0e-5d1c8b6a4f10")
 
@@ -27,7 +40,7 @@ def normalise_national_id(raw: str) -> str:
 def normalise_residence(raw: str) -> str:
     value = (raw or "").strip().lower()
     if value not in RESIDENCES:
-        raise InvalidInputError("residence must be owned or rented")
+        raise InvalidInputError("residence must be owned, rented or family")
     return value
 
 
@@ -106,6 +119,91 @@ class Client(Aggregate):
     ) -> None:
         self.status = "active"
 
+    def reject(self, *, by: uuid.UUID, correlation_id: str | None) -> bool:
+        """Refuse a client awaiting approval; asking again records nothing."""
+        if self.status == "rejected":
+            return False
+        if self.status == "active":
+            raise IllegalTransitionError("Client is active; only a pending client can be rejected")
+        self._rejected(rejected_by=by, previous_status=self.status, correlation_id=correlation_id)
+        return True
+
+    class Rejected(Aggregate.Event):
+        TOPIC = "hazina.origination.Client.Rejected"
+        rejected_by: uuid.UUID
+        previous_status: str
+        correlation_id: str | None
+
+    @event(Rejected)
+    def _rejected(
+        self, rejected_by: uuid.UUID, previous_status: str, correlation_id: str | None
+    ) -> None:
+        self.status = "rejected"
+
+    def change_details(
+        self, changes: dict[str, Any], *, by: uuid.UUID, correlation_id: str | None
+    ) -> bool:
+        """Record the fields that really differ (values already normalised); none: nothing recorded.
+
+        A client changes group only between loans: their open loans were given by the old group.
+        """
+        differing = {k: v for k, v in changes.items() if _stored(getattr(self, k)) != _stored(v)}
+        unknown = set(differing) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidInputError(f"cannot change {', '.join(sorted(unknown))}")
+        if not differing:
+            return False
+        if "group_id" in differing and self.open_loan_ids:
+            raise IllegalTransitionError(
+                "Client has an open loan; a client changes group only between loans"
+            )
+        after = {k: _stored(getattr(self, k)) for k in ("group_id", "loan_officer_id")}
+        after.update({k: _stored(v) for k, v in differing.items() if k in after})
+        self._details_changed(
+            changes={k: _stored(v) for k, v in differing.items()},
+            name=differing.get("name", self.name),
+            national_id=differing.get("national_id", self.national_id),
+            phone=differing.get("phone", self.phone),
+            group_id=uuid.UUID(after["group_id"]) if after["group_id"] else None,
+            loan_officer_id=uuid.UUID(after["loan_officer_id"])
+            if after["loan_officer_id"]
+            else None,
+            changed_by=by,
+            correlation_id=correlation_id,
+        )
+        return True
+
+    class DetailsChanged(Aggregate.Event):
+        """The fields that changed (``changes``, new values) and the client's identity after it."""
+
+        TOPIC = "hazina.origination.Client.DetailsChanged"
+        changes: dict[str, Any]
+        name: str
+        national_id: str
+        phone: str
+        group_id: uuid.UUID | None
+        loan_officer_id: uuid.UUID | None
+        changed_by: uuid.UUID
+        correlation_id: str | None
+
+    @event(DetailsChanged)
+    def _details_changed(
+        self,
+        changes: dict[str, Any],
+        name: str,
+        national_id: str,
+        phone: str,
+        group_id: uuid.UUID | None,
+        loan_officer_id: uuid.UUID | None,
+        changed_by: uuid.UUID,
+        correlation_id: str | None,
+    ) -> None:
+        for key, value in changes.items():
+            if key not in ("group_id", "loan_officer_id"):
+                setattr(self, key, dict(value) if isinstance(value, dict) else value)
+        self.group_id = group_id
+        self.loan_officer_id = loan_officer_id
+
     # Open loans live on the client so two loans asked for at once cannot both pass the limit.
 
     def loan_opened(self, loan_id: uuid.UUID) -> None:
@@ -138,6 +236,11 @@ class Client(Aggregate):
 
 # Events stored before topics were pinned name this class (and theirs) by module path.
 register_topic("hazina_origination.domain.client:Client", Client)
+
+
+def _stored(value: Any) -> Any:
+    """A value as an event keeps it: ids as text, so a change compares equal to what it repeats."""
+    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 class Reservation(Aggregate):

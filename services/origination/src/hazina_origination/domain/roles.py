@@ -10,6 +10,19 @@ LOAN_OFFICER = "loan_officer"
 ACCOUNTANT = "accountant"
 
 ALL_STAFF = (SUPER_ADMIN, ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN, LOAN_OFFICER, ACCOUNTANT)
+# Who approves or rejects clients and groups and sets a group's status.
+RECORD_APPROVERS = (SUPER_ADMIN, ADMIN, INITIATOR_ADMIN, APPROVER_ADMIN)
+# What an accountant may edit on a client or a group: contact details, nothing that moves ownership.
+CONTACT_DETAILS = (
+    "name",
+    "phone",
+    "residence",
+    "business_type",
+    "business_location",
+    "next_of_kin",
+    "meeting_day",
+    "meeting_time",
+)
 # The two halves of maker-checker: each may approve or disburse a loan, never one they initiated
 # or approved themselves.
 CHECKERS = (INITIATOR_ADMIN, APPROVER_ADMIN)

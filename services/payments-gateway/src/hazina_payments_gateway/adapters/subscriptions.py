@@ -26,6 +26,7 @@ REFERENCE_SUBJECTS = [
     origination.LoanInitiated.subject(),
     origination.LoanApproved.subject(),
     origination.ClientOnboarded.subject(),
+    origination.ClientDetailsChanged.subject(),
 ]
 DISBURSEMENT_SUBJECTS = [origination.LoanDisbursementRequested.subject()]
 PROMPT_SUBJECTS = [ussd.RepaymentPromptRequested.subject()]
@@ -51,7 +52,8 @@ def on_reference_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -
                 client_id=event.client_id,
                 account_number=event.account_number,
             )
-        case origination.ClientOnboarded():
+        case origination.ClientOnboarded() | origination.ClientDetailsChanged():
+            # A corrected national ID becomes a reference too; the old one still finds the client.
             remember_client(conn, client_id=event.client_id, national_id=event.national_id)
 
 

@@ -7,8 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
-from hazina_origination.api.deps import ApiDep, Onboarder, RecordApprover, Staff, actor, scope_of
+from hazina_origination.api.deps import (
+    ApiDep,
+    Onboarder,
+    RecordApprover,
+    RecordEditor,
+    Staff,
+    actor,
+    scope_of,
+)
 from hazina_origination.api.routes.groups import _statuses
+from hazina_origination.api.schemas import ClientEditRequest
 from hazina_origination.api.views import (
     assessment_view,
     client_view,
@@ -16,7 +25,7 @@ from hazina_origination.api.views import (
     kes,
     loan_view,
 )
-from hazina_origination.application.commands import OnboardClient
+from hazina_origination.application.commands import EditClient, OnboardClient
 from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.errors import InvalidInputError, NotFoundError
 from hazina_origination.domain.photo import PhotoTooLargeError
@@ -32,7 +41,7 @@ Text = Annotated[PlainText, Form(max_length=200)]
 def _visible(api: ApiDep, client_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
     row = api.fresh().client(client_id)
     scope = scope_of(principal)
-    if row is None or (scope is not None and row["group_officer_id"] != scope):
+    if row is None or (scope is not None and row["owner_id"] != scope):
         raise NotFoundError("Client not found")
     return row
 
@@ -64,7 +73,7 @@ def onboard_client(
     nextOfKinName: Text,  # noqa: N803
     nextOfKinPhone: Text,  # noqa: N803
     nextOfKinRelationship: Text,  # noqa: N803
-    groupId: Annotated[uuid.UUID, Form()],  # noqa: N803
+    groupId: Annotated[PlainText | None, Form(max_length=64)] = None,  # noqa: N803 - optional
     branchId: Annotated[PlainText | None, Form(max_length=64)] = None,  # noqa: N803
     photo: Annotated[UploadFile | None, File()] = None,
 ) -> dict[str, Any]:
@@ -80,8 +89,8 @@ def onboard_client(
             next_of_kin_name=nextOfKinName,
             next_of_kin_phone=nextOfKinPhone,
             next_of_kin_relationship=nextOfKinRelationship,
-            group_id=groupId,
-            branch_id=branchId,
+            group_id=_group_id(groupId),
+            branch_id=(branchId or "").strip() or None,
             photo=data,
         ),
         actor(principal, request),
@@ -118,7 +127,8 @@ def list_clients(
 
 @router.get("/{client_id}")
 def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str, Any]:
-    """The client, with their loans, guarantees, assessments and savings movements."""
+    """The client, with their loans, the guarantors of those loans, the loans they guarantee
+    (``guarantees``), assessments, repayments and savings movements (all from local projections)."""
     row = _visible(api, client_id, principal)
     read = api.read_models
     loans, _ = read.loans(ListQuery(client_id=client_id))
@@ -133,6 +143,23 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
         if a
     ]
     view["guarantees"] = [guarantor_view(g, links=api.links) for g in guarantees]
+    view["guarantors"] = [
+        guarantor_view(g, links=api.links)
+        for loan in loans
+        for g in read.guarantors(ListQuery(loan_id=loan["loan_id"]))[0]
+    ]
+    view["repayments"] = [
+        {
+            "_id": r["receipt"],
+            "loanId": str(r["loan_id"]),
+            "amount_cents": int(r["amount_cents"]),
+            "amount": kes(int(r["amount_cents"])),
+            "method": r["payment_method"],
+            "status": "reversed" if r["reversed_at"] else "posted",
+            "createdAt": r["occurred_at"].isoformat(),
+        }
+        for r in read.client_repayments(client_id)
+    ]
     view["savingsHistory"] = [
         {
             "_id": m["transaction_id"],
@@ -145,6 +172,32 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
         for m in read.savings_history(client_id)
     ]
     return view
+
+
+@router.put("/{client_id}")
+def edit_client(
+    client_id: uuid.UUID,
+    body: ClientEditRequest,
+    request: Request,
+    principal: RecordEditor,
+    api: ApiDep,
+) -> dict[str, Any]:
+    """Change the details sent (``groupId`` adds the client to a group), or ``status``
+    active|rejected (Pending Approvals); sending what is already so records nothing."""
+    api.app.edit_client(
+        client_id, EditClient(fields=body.fields(), status=body.status), actor(principal, request)
+    )
+    return client_view(_visible(api, client_id, principal), links=api.links)
+
+
+def _group_id(text: str | None) -> uuid.UUID | None:
+    """The new-client page sends "" when no group was chosen: the client joins one later."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        raise InvalidInputError("groupId must be a group's id") from None
 
 
 @router.put("/{client_id}/approve")

@@ -11,16 +11,22 @@ from hazina_origination.api.deps import (
     ApiDep,
     GroupCreator,
     RecordApprover,
+    RecordEditor,
     SignatorySetter,
     Staff,
     actor,
     scope_of,
 )
-from hazina_origination.api.schemas import GroupCreateRequest, SignatoriesRequest
+from hazina_origination.api.schemas import (
+    GroupCreateRequest,
+    GroupEditRequest,
+    SignatoriesRequest,
+)
 from hazina_origination.api.views import group_view
-from hazina_origination.application.commands import CreateGroup
+from hazina_origination.application.commands import CreateGroup, EditGroup
 from hazina_origination.application.ports import ListQuery
 from hazina_origination.domain.errors import NotFoundError
+from hazina_origination.domain.group import stored_statuses
 from hazina_servicekit.auth import Principal
 from hazina_servicekit.pagination import PageDep, set_total
 from hazina_servicekit.text import PlainText
@@ -49,6 +55,7 @@ def create_group(
             loan_officer_id=body.loanOfficerId,
             branch_id=body.branchId,
             region=body.region,
+            signatories=body.chosen(),
         ),
         actor(principal, request),
     )
@@ -65,22 +72,43 @@ def list_groups(
     search: Annotated[PlainText | None, Query(max_length=100)] = None,
     loanOfficerId: uuid.UUID | None = None,  # noqa: N803 - the frontend's parameter name
 ) -> list[dict[str, Any]]:
-    rows, total = api.fresh().groups(
+    read = api.fresh()
+    rows, total = read.groups(
         ListQuery(
             officer_id=scope_of(principal),
             offset=page.offset,
             limit=page.limit,
             search=search,
-            status=_statuses(status),
+            status=_group_statuses(status),
             loan_officer_id=loanOfficerId,
         )
     )
     set_total(response, total)
-    return [group_view(row, links=api.links) for row in rows]
+    members = read.members_of([row["group_id"] for row in rows])
+    return [group_view(row, members.get(row["group_id"], []), links=api.links) for row in rows]
 
 
 @router.get("/{group_id}")
 def get_group(group_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str, Any]:
+    """The group with its members and signatories (the page's ``populate`` is not needed)."""
+    return _detail(api, group_id, principal)
+
+
+@router.put("/{group_id}")
+def edit_group(
+    group_id: uuid.UUID,
+    body: GroupEditRequest,
+    request: Request,
+    principal: RecordEditor,
+    api: ApiDep,
+) -> dict[str, Any]:
+    """Change the details sent, the signatories, or the status (active = approve or reinstate,
+    rejected, suspended); each a recorded event, and sending what is already so records nothing."""
+    api.app.edit_group(
+        group_id,
+        EditGroup(fields=body.fields(), signatories=body.chosen(), status=body.status),
+        actor(principal, request),
+    )
     return _detail(api, group_id, principal)
 
 
@@ -107,6 +135,11 @@ def assign_signatories(
         actor(principal, request),
     )
     return _detail(api, group_id, principal)
+
+
+def _group_statuses(text: str | None) -> list[str] | None:
+    shown = _statuses(text)
+    return stored_statuses(shown) if shown else None
 
 
 def _statuses(text: str | None) -> list[str] | None:
