@@ -37,14 +37,8 @@ from hazina_ussd.adapters.contract_mapping import to_contract
 from hazina_ussd.adapters.pins import Argon2PinHasher
 from hazina_ussd.adapters.read_models import DDL as READ_MODELS_DDL
 from hazina_ussd.adapters.read_models import PostgresBorrowerDirectory
-from hazina_ussd.adapters.sessions import (
-    DDL as SESSIONS_DDL,
-)
-from hazina_ussd.adapters.sessions import (
-    PostgresJobRuns,
-    PostgresRateLimiter,
-    PostgresSessionStore,
-)
+from hazina_ussd.adapters.sessions import DDL as SESSIONS_DDL
+from hazina_ussd.adapters.sessions import PostgresHopStore, PostgresJobRuns
 from hazina_ussd.adapters.sms_store import DDL as SMS_DDL
 from hazina_ussd.adapters.sms_store import PostgresSms
 from hazina_ussd.adapters.system import SystemClock
@@ -65,11 +59,10 @@ log = structlog.get_logger(__name__)
 class Container:
     settings: UssdSettings
     pool: ConnectionPool
-    session_pool: ConnectionPool
     reads: ConnectionPool
     ussd: Ussd
     sms: PostgresSms
-    sessions: PostgresSessionStore
+    hops: PostgresHopStore
     dispatcher: SmsDispatcher
     reminders: Reminders
     parking: ParkingLot
@@ -79,7 +72,6 @@ class Container:
     def close(self) -> None:
         self.ussd.close()
         self.dispatcher.sender.close()
-        self.session_pool.close()
         self.reads.close()
         self.pool.close()
 
@@ -141,11 +133,7 @@ def build(
     # each statement by itself: no BEGIN/ROLLBACK round trips around every query.
     reads = open_pool(settings.database_url, settings.db_schema, max_size=16, autocommit=True)
     sms = PostgresSms(reads)
-    # A hop holds its session's row lock while it reads the projections and the event store; the
-    # sessions have a pool of their own so a hop never waits for a connection another hop holds
-    # while that hop waits for one too.
-    session_pool = open_pool(settings.database_url, settings.db_schema, max_size=24)
-    sessions = PostgresSessionStore(session_pool)
+    hops = PostgresHopStore(reads)
     directory = PostgresBorrowerDirectory(reads)
     policy = policy_of(settings)
     ussd = Ussd(
@@ -154,8 +142,7 @@ def build(
         hasher=Argon2PinHasher(
             time_cost=settings.pin_argon2_time_cost, memory_kib=settings.pin_argon2_memory_kib
         ),
-        sessions=sessions,
-        rates=PostgresRateLimiter(reads),
+        hops=hops,
         directory=directory,
         outbox=sms,
         policy=policy,
@@ -164,11 +151,10 @@ def build(
     container = Container(
         settings=settings,
         pool=pool,
-        session_pool=session_pool,
         reads=reads,
         ussd=ussd,
         sms=sms,
-        sessions=sessions,
+        hops=hops,
         dispatcher=SmsDispatcher(sms, sender or sms_sender(settings), clock),
         reminders=Reminders(
             directory,
@@ -205,7 +191,7 @@ def build(
         jobs=[
             # Hourly, so a day is never missed; the claim per day makes it one run a day.
             Job("reminders", 3600, lambda: container.reminders.run(clock.now().date())),
-            Job("forget-sessions", 60, lambda: sessions.forget_expired(clock.now())),
+            Job("forget-sessions", 60, lambda: hops.forget_expired(clock.now())),
         ],
         workers=[sms_worker(container)],
         http=lambda runtime: http_app(container, runtime),

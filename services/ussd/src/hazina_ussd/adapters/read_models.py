@@ -258,7 +258,7 @@ def loan_and_client(
     return row["account_number"], row if row["client_id"] else None
 
 
-def _client(row: dict[str, Any]) -> ClientRecord:
+def client_of(row: dict[str, Any]) -> ClientRecord:
     return ClientRecord(
         client_id=row["client_id"],
         name=row["name"],
@@ -273,81 +273,17 @@ class PostgresBorrowerDirectory:
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
 
-    def client_by_phone(self, phone: str) -> ClientRecord | None:
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            row = cur.execute(
-                "SELECT * FROM borrower_clients WHERE phone = %s ORDER BY status = 'active' DESC LIMIT 1",
-                (phone,),
-            ).fetchone()
-        return _client(row) if row else None
-
     def client(self, client_id: uuid.UUID) -> ClientRecord | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             row = cur.execute(
                 "SELECT * FROM borrower_clients WHERE client_id = %s", (client_id,)
             ).fetchone()
-        return _client(row) if row else None
+        return client_of(row) if row else None
 
     def borrower(self, client: ClientRecord) -> tuple[Borrower, History]:
-        # Three queries in one round trip (a pipeline): this runs on every hop.
         with self.pool.connection() as conn, conn.pipeline():
-            loans_cur = conn.cursor(row_factory=dict_row)
-            moves_cur = conn.cursor(row_factory=dict_row)
-            savings_cur = conn.cursor(row_factory=dict_row)
-            loans_cur.execute(
-                "SELECT * FROM borrower_loans WHERE client_id = %s ORDER BY account_number",
-                (client.client_id,),
-            )
-            moves_cur.execute(
-                """SELECT m.* FROM borrower_movements m JOIN borrower_loans l USING (loan_id)
-                   WHERE l.client_id = %s ORDER BY m.occurred_at DESC LIMIT 50""",
-                (client.client_id,),
-            )
-            savings_cur.execute(
-                "SELECT balance_cents FROM borrower_savings WHERE client_id = %s",
-                (client.client_id,),
-            )
-            loans = loans_cur.fetchall()
-            moves = moves_cur.fetchall()
-            savings = savings_cur.fetchone()
-        by_loan: dict[uuid.UUID, list[Movement]] = {}
-        for m in moves:
-            by_loan.setdefault(m["loan_id"], []).append(
-                Movement(m["occurred_at"].date(), m["kind"], m["amount_cents"])
-            )
-        open_loans = []
-        for row in loans:
-            status = row["ledger_status"] or row["origination_status"]
-            if status is None or status in (*CLOSED, "rejected") or not row["account_number"]:
-                continue
-            open_loans.append(_loan(row, status, tuple(by_loan.get(row["loan_id"], [])[:5])))
-        history = History(
-            savings_cents=savings["balance_cents"] if savings else 0,
-            repaid_on_time=sum(
-                1 for r in loans if r["ledger_status"] == "repaid" and not r["ever_in_arrears"]
-            ),
-            repaid_late=sum(
-                1
-                for r in loans
-                if r["ledger_status"] == "repaid"
-                and r["ever_in_arrears"]
-                and not r["ever_defaulted"]
-            ),
-            defaulted=sum(1 for r in loans if r["ever_defaulted"]),
-            days_in_arrears=max(
-                (r["days_past_due"] for r in loans if r["ledger_status"] not in CLOSED), default=0
-            ),
-            cycles_completed=sum(1 for r in loans if r["ledger_status"] == "repaid"),
-        )
-        borrower = Borrower(
-            client_id=client.client_id,
-            name=client.name,
-            national_id=client.national_id,
-            approved=client.approved,
-            loans=tuple(open_loans),
-            savings_cents=history.savings_cents,
-        )
-        return borrower, history
+            cursors = borrower_queries(conn, "client_id = %s", (client.client_id,))
+            return borrower_of(client, *(c.fetchall() for c in cursors))
 
     def reminders_due(self, today: date, days_ahead: int) -> Iterator[Reminder]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -411,3 +347,73 @@ def _loan(row: dict[str, Any], status: str, movements: tuple[Movement, ...]) -> 
         next_due=due,
         movements=movements,
     )
+
+
+def borrower_queries(
+    conn: psycopg.Connection[Any], whose: str, params: tuple[Any, ...]
+) -> tuple[psycopg.Cursor[dict[str, Any]], ...]:
+    """A borrower's loans, recent movements and savings: three queries sent together (in a
+    pipeline, one round trip). ``whose`` picks the client: ``client_id = %s`` or a subquery."""
+    loans = conn.cursor(row_factory=dict_row)
+    moves = conn.cursor(row_factory=dict_row)
+    savings = conn.cursor(row_factory=dict_row)
+    loans.execute(
+        f"SELECT * FROM borrower_loans WHERE {whose} ORDER BY account_number",  # noqa: S608
+        params,
+    )
+    moves.execute(
+        f"""SELECT m.* FROM borrower_movements m JOIN borrower_loans l USING (loan_id)
+           WHERE l.{whose} ORDER BY m.occurred_at DESC LIMIT 50""",  # noqa: S608
+        params,
+    )
+    savings.execute(
+        f"SELECT balance_cents FROM borrower_savings WHERE {whose}",  # noqa: S608
+        params,
+    )
+    return loans, moves, savings
+
+
+def borrower_of(
+    client: ClientRecord,
+    loans: list[dict[str, Any]],
+    moves: list[dict[str, Any]],
+    savings_rows: list[dict[str, Any]],
+) -> tuple[Borrower, History]:
+    """What the menu knows of a borrower, and the history their limit is computed from."""
+    savings = savings_rows[0] if savings_rows else None
+    by_loan: dict[uuid.UUID, list[Movement]] = {}
+    for m in moves:
+        by_loan.setdefault(m["loan_id"], []).append(
+            Movement(m["occurred_at"].date(), m["kind"], m["amount_cents"])
+        )
+    open_loans = []
+    for row in loans:
+        status = row["ledger_status"] or row["origination_status"]
+        if status is None or status in (*CLOSED, "rejected") or not row["account_number"]:
+            continue
+        open_loans.append(_loan(row, status, tuple(by_loan.get(row["loan_id"], [])[:5])))
+    history = History(
+        savings_cents=savings["balance_cents"] if savings else 0,
+        repaid_on_time=sum(
+            1 for r in loans if r["ledger_status"] == "repaid" and not r["ever_in_arrears"]
+        ),
+        repaid_late=sum(
+            1
+            for r in loans
+            if r["ledger_status"] == "repaid" and r["ever_in_arrears"] and not r["ever_defaulted"]
+        ),
+        defaulted=sum(1 for r in loans if r["ever_defaulted"]),
+        days_in_arrears=max(
+            (r["days_past_due"] for r in loans if r["ledger_status"] not in CLOSED), default=0
+        ),
+        cycles_completed=sum(1 for r in loans if r["ledger_status"] == "repaid"),
+    )
+    borrower = Borrower(
+        client_id=client.client_id,
+        name=client.name,
+        national_id=client.national_id,
+        approved=client.approved,
+        loans=tuple(open_loans),
+        savings_cents=history.savings_cents,
+    )
+    return borrower, history

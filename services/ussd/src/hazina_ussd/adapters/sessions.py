@@ -3,17 +3,15 @@ instance of the service, so any instance answers the next hop of a session."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
-import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from hazina_ussd.application.ports import RateCheck, StoredSession
+from hazina_ussd.adapters.read_models import borrower_of, borrower_queries, client_of
+from hazina_ussd.application.ports import HopView, RateCheck, SavedHop, StoredSession
 
 DDL = """
 CREATE TABLE IF NOT EXISTS ussd_sessions (
@@ -42,52 +40,98 @@ CREATE TABLE IF NOT EXISTS job_runs (
 """
 
 
-class _Handle:
-    def __init__(self, conn: psycopg.Connection[Any], session_id: str, phone: str, now: datetime):
-        self.conn = conn
-        self.session_id = session_id
-        with conn.cursor(row_factory=dict_row) as cur:
-            row = cur.execute(
-                "SELECT state, last_text, last_reply, expires_at FROM ussd_sessions "
-                "WHERE session_id = %s FOR UPDATE",
-                (session_id,),
-            ).fetchone()
-        self.stored = (
-            StoredSession(row["state"], row["last_text"], row["last_reply"], row["expires_at"])
-            if row
-            else StoredSession(None, "", "", None)
-        )
-        if row is None:
-            # Take the row now so a concurrent first hop of the same session waits for this one.
-            conn.execute(
-                """INSERT INTO ussd_sessions (session_id, phone, started_at, expires_at)
-                   VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
-                (session_id, phone, now, now + timedelta(minutes=3)),
-            )
-            locked = conn.execute(
-                "SELECT state, last_text, last_reply, expires_at FROM ussd_sessions "
-                "WHERE session_id = %s FOR UPDATE",
-                (session_id,),
-            ).fetchone()
-            if locked is not None and locked[0] is not None:
-                self.stored = StoredSession(locked[0], locked[1], locked[2], locked[3])
-
-    def save(self, state: dict[str, Any], text: str, reply: str, expires_at: datetime) -> None:
-        self.conn.execute(
-            """UPDATE ussd_sessions SET state = %s, last_text = %s, last_reply = %s,
-                 hops = hops + 1, expires_at = %s WHERE session_id = %s""",
-            (Jsonb(state), text, reply, expires_at, self.session_id),
-        )
+_CLIENT_BY_PHONE = (
+    "SELECT * FROM borrower_clients WHERE phone = %s ORDER BY status = 'active' DESC LIMIT 1"
+)
+_WHOSE = (
+    "client_id = (SELECT client_id FROM borrower_clients WHERE phone = %s"
+    " ORDER BY status = 'active' DESC LIMIT 1)"
+)
 
 
-class PostgresSessionStore:
+class PostgresHopStore:
+    """A hop's reads in one round trip and its write in another, on an autocommit pool.
+
+    The reads (the rate windows counted, the session, the borrower and their projections) go
+    out together in a pipeline. No row lock is held while the menu runs: the session is saved
+    only if no other hop saved it meanwhile (its hop count is unchanged), otherwise the hop runs
+    again on what that one saved. Fixed rate windows are counted in one upsert, the same count
+    whichever instance a hop reaches.
+    """
+
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
 
-    @contextlib.contextmanager
-    def open(self, session_id: str, phone: str, now: datetime) -> Iterator[_Handle]:
-        with self.pool.connection() as conn, conn.transaction():
-            yield _Handle(conn, session_id, phone, now)
+    def begin(
+        self, session_id: str, phone: str, checks: Sequence[RateCheck], now: datetime
+    ) -> HopView:
+        epoch = int(now.timestamp())
+        windows = [
+            (c.key, datetime.fromtimestamp(epoch - epoch % c.window_seconds, tz=now.tzinfo))
+            for c in checks
+        ]
+        values = ", ".join(["(%s, %s, 1)"] * len(windows))
+        with self.pool.connection() as conn, conn.pipeline():
+            counted = conn.cursor()
+            counted.execute(
+                f"""INSERT INTO rate_windows (key, window_start, hits) VALUES {values}
+                    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1
+                    RETURNING key, hits""",  # noqa: S608 (placeholders only)
+                [v for row in windows for v in row],
+            )
+            stored = conn.cursor(row_factory=dict_row)
+            stored.execute(
+                "SELECT state, last_text, last_reply, expires_at, hops FROM ussd_sessions "
+                "WHERE session_id = %s",
+                (session_id,),
+            )
+            client = conn.cursor(row_factory=dict_row)
+            client.execute(_CLIENT_BY_PHONE, (phone,))
+            borrower = borrower_queries(conn, _WHOSE, (phone,))
+            hits = counted.fetchall()
+            row = stored.fetchone()
+            client_row = client.fetchone()
+            rows = [c.fetchall() for c in borrower]
+        limits = {c.key: c.limit for c in checks}
+        found = client_of(client_row) if client_row else None
+        return HopView(
+            allowed=all(int(n) <= limits[key] for key, n in hits),
+            session=StoredSession(
+                row["state"], row["last_text"], row["last_reply"], row["expires_at"]
+            )
+            if row
+            else StoredSession(None, "", "", None),
+            version=row["hops"] if row else 0,
+            client=found,
+            borrower=borrower_of(found, *rows) if found else None,
+        )
+
+    def save(
+        self, session_id: str, phone: str, version: int, saved: SavedHop, now: datetime
+    ) -> bool:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                """INSERT INTO ussd_sessions AS s
+                       (session_id, phone, state, last_text, last_reply, hops, started_at,
+                        expires_at)
+                   VALUES (%s, %s, %s, %s, %s, 1, %s, %s)
+                   ON CONFLICT (session_id) DO UPDATE SET state = EXCLUDED.state,
+                       last_text = EXCLUDED.last_text, last_reply = EXCLUDED.last_reply,
+                       hops = s.hops + 1, expires_at = EXCLUDED.expires_at
+                   WHERE s.hops = %s
+                   RETURNING 1""",
+                (
+                    session_id,
+                    phone,
+                    Jsonb(saved.state),
+                    saved.text,
+                    saved.reply,
+                    now,
+                    saved.expires_at,
+                    version,
+                ),
+            ).fetchone()
+        return row is not None
 
     def forget_expired(self, now: datetime, keep: timedelta = timedelta(minutes=10)) -> int:
         """Delete sessions expired for a while (a late hop still finds "expired" meanwhile)."""
@@ -97,31 +141,6 @@ class PostgresSessionStore:
             ).rowcount
             conn.execute("DELETE FROM rate_windows WHERE window_start < %s", (now - keep * 6,))
         return gone
-
-
-class PostgresRateLimiter:
-    """Fixed windows counted in one upsert for every key of a hop: the same count whichever
-    instance a hop reaches, in one round trip (an autocommit pool)."""
-
-    def __init__(self, pool: ConnectionPool) -> None:
-        self.pool = pool
-
-    def allow(self, checks: Sequence[RateCheck], now: datetime) -> bool:
-        epoch = int(now.timestamp())
-        rows = [
-            (c.key, datetime.fromtimestamp(epoch - epoch % c.window_seconds, tz=now.tzinfo))
-            for c in checks
-        ]
-        values = ", ".join(["(%s, %s, 1)"] * len(rows))
-        with self.pool.connection() as conn:
-            counted = conn.execute(
-                f"""INSERT INTO rate_windows (key, window_start, hits) VALUES {values}
-                    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1
-                    RETURNING key, hits""",  # noqa: S608 (placeholders only)
-                [v for row in rows for v in row],
-            ).fetchall()
-        limits = {c.key: c.limit for c in checks}
-        return all(int(hits) <= limits[key] for key, hits in counted)
 
 
 class PostgresJobRuns:

@@ -31,31 +31,11 @@ class StoredSession:
     expires_at: datetime | None
 
 
-class SessionHandle(Protocol):
-    stored: StoredSession
-
-    def save(self, state: dict[str, Any], text: str, reply: str, expires_at: datetime) -> None: ...
-
-
-class SessionStore(Protocol):
-    """Sessions outside the process: any instance answers the next hop; one hop at a time."""
-
-    def open(
-        self, session_id: str, phone: str, now: datetime
-    ) -> AbstractContextManager[SessionHandle]: ...
-
-
 @dataclass(frozen=True)
 class RateCheck:
     key: str
     limit: int
     window_seconds: int
-
-
-class RateLimiter(Protocol):
-    def allow(self, checks: Sequence[RateCheck], now: datetime) -> bool:
-        """Count one hit on every key; True when none is over its limit."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -71,13 +51,48 @@ class ClientRecord:
 class BorrowerDirectory(Protocol):
     """Local projections of origination's clients and loans and the ledger's balances."""
 
-    def client_by_phone(self, phone: str) -> ClientRecord | None: ...
-
     def client(self, client_id: uuid.UUID) -> ClientRecord | None: ...
 
     def borrower(self, client: ClientRecord) -> tuple[Borrower, History]: ...
 
     def reminders_due(self, today: date, days_ahead: int) -> Iterator[Reminder]: ...
+
+
+@dataclass(frozen=True)
+class HopView:
+    """What a hop starts from, read together: the rate windows counted, the session so far,
+    and the borrower the phone belongs to (with their limit's history)."""
+
+    allowed: bool
+    session: StoredSession
+    version: int  # hops saved so far (0: a new session)
+    client: ClientRecord | None
+    borrower: tuple[Borrower, History] | None
+
+
+@dataclass(frozen=True)
+class SavedHop:
+    state: dict[str, Any]
+    text: str
+    reply: str
+    expires_at: datetime
+
+
+class HopStore(Protocol):
+    """Sessions outside the process (any instance answers the next hop) and the per-phone and
+    per-session rate windows, shared by every instance."""
+
+    def begin(
+        self, session_id: str, phone: str, checks: Sequence[RateCheck], now: datetime
+    ) -> HopView:
+        """Count one hit on every rate window and read what the hop needs."""
+        ...
+
+    def save(
+        self, session_id: str, phone: str, version: int, saved: SavedHop, now: datetime
+    ) -> bool:
+        """Save the hop; False when another hop of the session saved first (run it again)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The USSD use cases: answer a hop, and what staff do to a borrower's access.
 
-A hop runs with its session locked (one hop of a session at a time, on any instance): a hop
+A hop reads what it needs in one round trip and saves its session in another, only if no other
+hop of the session saved meanwhile (otherwise it runs again on what that one saved): a hop
 repeated with the same text gets the answer it got before and does nothing again; a new answer
 goes through the menu (``domain.menu``) and the effects it asks for are carried out before the
 session is saved. Effects are idempotent on their own (ids derive from the session; a wrong PIN
@@ -22,11 +23,12 @@ from hazina_ussd.application.ports import (
     BorrowerDirectory,
     ClientRecord,
     Clock,
+    HopStore,
+    HopView,
     Notice,
     PinHasher,
     RateCheck,
-    RateLimiter,
-    SessionStore,
+    SavedHop,
     SmsOutbox,
 )
 from hazina_ussd.domain import menu, texts
@@ -89,8 +91,7 @@ class Ussd(Application[uuid.UUID]):
         *,
         clock: Clock,
         hasher: PinHasher,
-        sessions: SessionStore,
-        rates: RateLimiter,
+        hops: HopStore,
         directory: BorrowerDirectory,
         outbox: SmsOutbox,
         policy: UssdPolicy,
@@ -98,8 +99,7 @@ class Ussd(Application[uuid.UUID]):
         super().__init__(env=env)
         self.clock = clock
         self.hasher = hasher
-        self.sessions = sessions
-        self.rates = rates
+        self.hops = hops
         self.directory = directory
         self.outbox = outbox
         self.policy = policy
@@ -107,35 +107,37 @@ class Ussd(Application[uuid.UUID]):
     # A hop
 
     def answer(self, hop: Hop) -> str:
-        now = self.clock.now()
         rates = self.policy.rates
-        language = self.policy.default_language
         checks = [
             RateCheck(f"phone:{hop.phone}", rates.per_phone, rates.per_phone_window_seconds),
             RateCheck(f"session:{hop.session_id}", rates.per_session, 3600),
         ]
-        if not self.rates.allow(checks, now):
-            return "END " + texts.screen("busy", language)
-        with self.sessions.open(hop.session_id, hop.phone, now) as session:
-            stored = session.stored
+        for _ in range(3):
+            now = self.clock.now()
+            view = self.hops.begin(hop.session_id, hop.phone, checks, now)
+            language = self.policy.default_language
+            if not view.allowed:
+                return "END " + texts.screen("busy", language)
+            stored = view.session
             if stored.state is not None:
                 language = cast(Language, stored.state.get("lang", language))
                 if stored.expires_at is not None and stored.expires_at < now:
                     return "END " + texts.screen("expired", language)
                 if hop.text == stored.last_text:
                     return stored.last_reply
-            step = self._run(hop, stored.state, stored.last_text)
-            session.save(
-                step.state,
-                hop.text,
-                step.reply,
-                now + timedelta(seconds=self.policy.session_seconds),
-            )
-        return step.reply
+            step = self._run(hop, view)
+            expires_at = now + timedelta(seconds=self.policy.session_seconds)
+            saved = SavedHop(step.state, hop.text, step.reply, expires_at)
+            if self.hops.save(hop.session_id, hop.phone, view.version, saved, now):
+                return step.reply
+            # Another hop of this session (Africa's Talking repeating itself) saved first: its
+            # effects and ours are the same ones, so run again on what it saved.
+        raise RuntimeError("the session kept changing")
 
-    def _run(self, hop: Hop, state: dict[str, Any] | None, last_text: str) -> menu.Step:
-        client = self.directory.client_by_phone(hop.phone)
-        ctx = self._context(hop, client, state)
+    def _run(self, hop: Hop, view: HopView) -> menu.Step:
+        state, last_text = view.session.state, view.session.last_text
+        client = view.client
+        ctx = self._context(hop, view, state)
         if state is None:
             step = menu.start(ctx)
             parts = hop.text.split("*") if hop.text else []
@@ -151,19 +153,19 @@ class Ussd(Application[uuid.UUID]):
             step = menu.answer(step.state, part, ctx)
             if step.effects and client is not None:
                 self._carry_out(hop, client, ctx, step.effects, attempt=f"{hop.text}#{index}")
-                ctx = self._context(hop, client, step.state)
+                ctx = self._context(hop, view, step.state)
         return step
 
-    def _context(
-        self, hop: Hop, client: ClientRecord | None, state: dict[str, Any] | None
-    ) -> menu.Context:
+    def _context(self, hop: Hop, view: HopView, state: dict[str, Any] | None) -> menu.Context:
         # Past the PIN, a session needs the access record only where a PIN is asked again: the
-        # language is in the session, and a lock cannot happen without a PIN being asked.
+        # PIN was verified once (the session, keyed by Africa's Talking's sessionId and the phone,
+        # remembers it), the language is in the session, and a lock needs a PIN to be asked.
+        client = view.client
         signed_in = state is not None and state.get("screen") not in PIN_SCREENS
         access = self._access(client.client_id) if client and not signed_in else None
         borrower = None
-        if client is not None:
-            found, history = self.directory.borrower(client)
+        if client is not None and view.borrower is not None:
+            found, history = view.borrower
             limit = borrower_limit(history, self.policy.limit)
             borrower = menu.Borrower(
                 client_id=found.client_id,
