@@ -1,5 +1,6 @@
 """A borrower's USSD application (``LoanApplicationRequested``) becomes one initiated loan, ever,
-assigned to the client's loan officer and visible in the staff API; one the rules refuse is none."""
+assigned to the client's loan officer and visible in the staff API; one the rules refuse is none, and
+refused once (``LoanApplicationRefused``) so the borrower can be told."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from hazina_contracts.events.origination import LoanApplicationRefused
 from hazina_contracts.events.ussd import LoanApplicationRequested
 from hazina_contracts.phones import Msisdn
+from hazina_origination.adapters.contract_mapping import to_contract
 from hazina_origination.adapters.ussd_applications import USSD_CHANNEL, ussd_handler
+from hazina_origination.domain.refused_application import RefusedApplication
 
 
 def _apply(world: Any, client: dict[str, Any], product: dict[str, Any], **change: Any) -> uuid.UUID:
@@ -61,5 +65,19 @@ def test_an_application_the_rules_refuse_makes_no_loan(world: Any, officer: Any)
     product = world.product(requireSignatories=False)
     group = world.group(officer)
     client = world.onboard(officer, group["_id"])  # no savings: the 20 % rule refuses
-    _apply(world, client, product)
+    application_id = _apply(world, client, product)
+    _apply(world, client, product, application_id=application_id)  # delivered again
     assert _loans_of(world, client) == []
+
+    # Refused once, however often it arrives, and published for the USSD service to tell them.
+    app = world.container.app
+    refusal = app.repository.get(RefusedApplication.create_id(application_id))
+    assert refusal.version == 1
+    [stored] = list(app.events.get(RefusedApplication.create_id(application_id)))
+    published = to_contract(stored)
+    assert isinstance(published, LoanApplicationRefused)
+    assert published.application_id == application_id
+    assert published.client_id == uuid.UUID(client["_id"])
+    assert published.reference == "UABCDEFGH"
+    assert published.reason_code == "not_eligible"
+    assert refusal.reason

@@ -278,3 +278,18 @@ class LoanDisbursementRequested(_OriginationEvent):
     phone: Msisdn = Field(description="borrower's normalised 2547XXXXXXXX / 2541XXXXXXXX")
     amount_cents: AmountCents
     attempt: int = Field(ge=1, default=1)
+
+
+class LoanApplicationRefused(_OriginationEvent):
+    """A loan application a borrower made on USSD (``LoanApplicationRequested``) that origination
+    did not record: its eligibility rules or its input refused it. Once per application."""
+
+    TYPE: ClassVar[str] = "LoanApplicationRefused"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[str] = "loan_application"
+    EVENT: ClassVar[str] = "refused"
+    application_id: UUID = Field(description="the LoanApplicationRequested's application_id")
+    reference: str = Field(description="what the borrower was told, e.g. UAB3K9XQ2")
+    client_id: UUID
+    reason_code: Literal["not_eligible", "invalid", "not_found", "other"]
+    reason: str = Field(description="origination's own words, for staff; not sent to the borrower")

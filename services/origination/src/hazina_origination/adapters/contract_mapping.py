@@ -15,6 +15,7 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_origination.domain.client import Client
 from hazina_origination.domain.group import Group
 from hazina_origination.domain.loan import Loan
+from hazina_origination.domain.refused_application import RefusedApplication
 
 
 def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
@@ -23,6 +24,16 @@ def to_contract(event: DomainEventProtocol[uuid.UUID]) -> ContractEvent | None:
     at = event.timestamp
     oid = event.originator_id
     match event:
+        case RefusedApplication.Refused():
+            return contract.LoanApplicationRefused(
+                occurred_at=at,
+                actor_id=None,
+                application_id=event.application_id,
+                reference=event.reference,
+                client_id=event.client_id,
+                reason_code=event.reason_code,
+                reason=event.reason,
+            )
         case Group.Created():
             return contract.GroupCreated(
                 occurred_at=at,

@@ -5,16 +5,19 @@ the client's loan officer (their group's), checked by the same eligibility rules
 initiate, and visible in the staff API like any other. The initiator is the USSD channel, not a
 staff member, so every staff member may approve it. An application is one loan, ever: a
 reservation of its id is saved with the loan, and a redelivery finds it. An application the
-rules refuse is logged and dropped (the borrower was told it was received; the officer follows up).
+rules refuse is recorded as refused (``LoanApplicationRefused``, once per application, whatever the
+number of deliveries) so the USSD service can tell the borrower.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
 import psycopg
 import structlog
+from eventsourcing.persistence import IntegrityError
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ussd
@@ -22,7 +25,13 @@ from hazina_contracts.events.base import event_class
 from hazina_origination.application.commands import Actor, InitiateLoan
 from hazina_origination.application.origination import APPLICATION, Origination
 from hazina_origination.domain.client import Reservation
-from hazina_origination.domain.errors import OriginationError
+from hazina_origination.domain.errors import (
+    InvalidInputError,
+    NotEligibleError,
+    NotFoundError,
+    OriginationError,
+)
+from hazina_origination.domain.refused_application import ReasonCode, RefusedApplication
 from hazina_servicekit.consumer import Handler
 
 log = structlog.get_logger(__name__)
@@ -60,7 +69,31 @@ def ussd_handler(app: Origination) -> Handler:
                 reference=event.reference,
                 reason=str(exc),
             )
+            _refuse(app, event, exc)
             return
         log.info("ussd_application_recorded", loan_id=str(loan.id), reference=event.reference)
 
     return handle
+
+
+def _reason_code(exc: OriginationError) -> ReasonCode:
+    match exc:
+        case NotEligibleError():
+            return "not_eligible"
+        case InvalidInputError():
+            return "invalid"
+        case NotFoundError():
+            return "not_found"
+    return "other"
+
+
+def _refuse(app: Origination, event: ussd.LoanApplicationRequested, exc: OriginationError) -> None:
+    refusal = RefusedApplication(
+        application_id=event.application_id,
+        reference=event.reference,
+        client_id=event.client_id,
+        reason_code=_reason_code(exc),
+        reason=str(exc)[:500],
+    )
+    with contextlib.suppress(IntegrityError):  # refused on an earlier delivery: published once
+        app.save(refusal)
