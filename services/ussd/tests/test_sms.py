@@ -3,13 +3,15 @@ the provider can recover, given up when it cannot; reminders once per instalment
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from ussd_harness import MovableClock, World
 
+from hazina_contracts.events import origination
 from hazina_simulators.africastalking import SIM_API_KEY, AfricasTalkingConfig, create_app
 from hazina_simulators.common import RunningServer, serving
 from hazina_ussd.adapters.africastalking import AfricasTalkingSms
@@ -19,6 +21,7 @@ from hazina_ussd.bootstrap import Container
 from hazina_ussd.domain.schedule import due_dates
 
 pytestmark = pytest.mark.integration
+APPLICATION_ID = uuid.UUID("0b7e4c1a-5d2f-4a8e-9c3b-6f1d2e3a4b5c")
 
 
 @pytest.fixture
@@ -101,3 +104,30 @@ def test_reminders_once_per_instalment_whatever_the_number_of_runs(
     rows = _rows(container)
     assert "is due on" in str(rows["due_soon"]["text"])
     assert "overdue" in str(rows["overdue"]["text"])
+
+
+def test_a_refused_application_is_one_sms_however_often_it_arrives(
+    container: Container, world: World
+) -> None:
+    client_id = world.client("254711000044")
+    for reason_code in ("not_eligible", "not_eligible", "invalid"):  # the last: a stale copy
+        world.deliver(
+            "origination",
+            origination.LoanApplicationRefused(
+                occurred_at=datetime.now(UTC),
+                actor_id=None,
+                application_id=APPLICATION_ID,
+                reference="UAB3K9XQ2",
+                client_id=client_id,
+                reason_code=reason_code,  # type: ignore[arg-type]
+                reason="Savings must be at least 20% of the principal",
+            ),
+        )
+    rows, total = container.sms.notifications(
+        status=None, client_id=client_id, since=None, until=None, offset=0, limit=None
+    )
+    assert total == 1
+    [row] = rows
+    assert row["kind"] == "application_refused"
+    assert "UAB3K9XQ2" in str(row["text"]) and "not accepted" in str(row["text"])
+    assert "20%" not in str(row["text"])  # origination's words are for staff

@@ -178,7 +178,10 @@ def build(
         relay=Relay(Stream.USSD, to_contract),
         consumers=[
             Consumer(
-                Stream.ORIGINATION, "origination", ORIGINATION_SUBJECTS, origination_handler()
+                Stream.ORIGINATION,
+                "origination",
+                ORIGINATION_SUBJECTS,
+                origination_handler(language_of),
             ),
             Consumer(Stream.LEDGER, "ledger", LEDGER_SUBJECTS, ledger_handler(language_of)),
             Consumer(

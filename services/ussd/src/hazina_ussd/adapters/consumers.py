@@ -2,7 +2,8 @@
 enqueue the SMS a fact calls for, in the same transaction as the consumer's record of the
 message, so a fact delivered twice is projected once and texted once.
 
-ORIGINATION: clients (phone, national ID, approval) and loans (account number, state).
+ORIGINATION: clients (phone, national ID, approval) and loans (account number, state); a USSD
+loan application origination refused (SMS: it was not accepted).
 LEDGER: loan accounts, repayments (SMS receipt), reversals, arrears states, savings balances.
 PAYMENTS: a completed disbursement (SMS: the money is on its way).
 """
@@ -20,7 +21,12 @@ from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, origination, payments
 from hazina_contracts.events.base import event_class
 from hazina_servicekit.consumer import Handler
-from hazina_ussd.adapters.read_models import apply_ledger, apply_origination, loan_and_client
+from hazina_ussd.adapters.read_models import (
+    apply_ledger,
+    apply_origination,
+    client_phone,
+    loan_and_client,
+)
 from hazina_ussd.adapters.sms_store import enqueue
 from hazina_ussd.application.ports import Notice
 from hazina_ussd.domain import texts
@@ -35,6 +41,7 @@ ORIGINATION_SUBJECTS = (
     origination.LoanApproved.subject(),
     origination.LoanRejected.subject(),
     origination.LoanDisbursementRequested.subject(),
+    origination.LoanApplicationRefused.subject(),
 )
 LEDGER_SUBJECTS = (
     ledger.LoanAccountOpened.subject(),
@@ -53,11 +60,38 @@ def _decode(envelope: EventEnvelope) -> object:
     return event_class(envelope.type, envelope.version).model_validate(envelope.data)
 
 
-def origination_handler() -> Handler:
+def origination_handler(language_of: LanguageOf) -> Handler:
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        apply_origination(_decode(envelope), conn)
+        event = _decode(envelope)
+        apply_origination(event, conn)
+        if isinstance(event, origination.LoanApplicationRefused):
+            _refused(conn, event, language_of)
 
     return handle
+
+
+def _refused(
+    conn: psycopg.Connection[Any],
+    event: origination.LoanApplicationRefused,
+    language_of: LanguageOf,
+) -> None:
+    phone = client_phone(conn, event.client_id)
+    if phone is None:
+        log.warning("sms_refusal_without_client", client_id=str(event.client_id))
+        return
+    language = language_of(event.client_id)
+    kind = "application_refused" if event.reason_code == "not_eligible" else "application_failed"
+    enqueue(
+        conn,
+        Notice(
+            key=f"application-refused:{event.application_id}",
+            client_id=event.client_id,
+            phone=phone,
+            kind=kind,
+            language=language,
+            text=texts.sms(kind, language, reference=event.reference),
+        ),
+    )
 
 
 def ledger_handler(language_of: LanguageOf) -> Handler:

@@ -258,6 +258,14 @@ def loan_and_client(
     return row["account_number"], row if row["client_id"] else None
 
 
+def client_phone(conn: psycopg.Connection[Any], client_id: uuid.UUID) -> str | None:
+    """A client's phone (for a message about them)."""
+    row = conn.execute(
+        "SELECT phone FROM borrower_clients WHERE client_id = %s", (client_id,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
 def client_of(row: dict[str, Any]) -> ClientRecord:
     return ClientRecord(
         client_id=row["client_id"],

@@ -263,6 +263,14 @@ SMS: dict[str, dict[Language, str]] = {
         "en": "Hazina: we received your loan application for KES {amount}, ref {reference}. Your loan officer will contact you.",
         "sw": "Hazina: tumepokea ombi lako la mkopo wa KES {amount}, kumb. {reference}. Afisa wako wa mikopo atawasiliana nawe.",
     },
+    "application_refused": {
+        "en": "Hazina: your loan application ref {reference} was not accepted: you do not meet the loan rules yet. Please talk to your loan officer.",
+        "sw": "Hazina: ombi lako la mkopo kumb. {reference} halikukubaliwa: bado hujatimiza masharti ya mkopo. Tafadhali ongea na afisa wako wa mikopo.",
+    },
+    "application_failed": {
+        "en": "Hazina: we could not record your loan application ref {reference}. Please talk to your loan officer.",
+        "sw": "Hazina: hatukuweza kurekodi ombi lako la mkopo kumb. {reference}. Tafadhali ongea na afisa wako wa mikopo.",
+    },
     "pin_locked": {
         "en": "Hazina: your USSD PIN was locked after 3 wrong tries. Visit your loan officer to unlock it. Not you? Tell them.",
         "sw": "Hazina: PIN yako ya USSD imefungwa baada ya majaribio 3 mabaya. Mtembelee afisa wako wa mikopo aifungue.",
