@@ -60,6 +60,10 @@ HOP = {"sessionId": "ATUid_matrix", "phoneNumber": "+254700000000", "text": ""}
 MATRIX: dict[str, tuple[Access, Setup]] = {
     "POST /api/ussd": (PUBLIC, lambda s, o: Call("POST", "/api/ussd", {"data": HOP})),
     "POST /api/v1/ussd": (PUBLIC, lambda s, o: Call("POST", "/api/v1/ussd", {"data": HOP})),
+    "POST /api/ussd/session-end": (
+        PUBLIC,
+        lambda s, o: Call("POST", "/api/ussd/session-end", {"data": {**HOP, "status": "Success"}}),
+    ),
     "POST /api/sms/delivery-reports": (
         PUBLIC,
         lambda s, o: Call(

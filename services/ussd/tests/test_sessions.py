@@ -256,6 +256,39 @@ def test_an_abandoned_session_expires(
     assert "expired" in phone.send("5")
 
 
+def test_the_end_of_session_notification_closes_the_session_once(
+    client: TestClient, world: World, container: Container
+) -> None:
+    world.client("254711000014")
+    phone = Phone(client, "254711000014")
+    signed_up(phone)
+    ended = {
+        "sessionId": phone.session_id,
+        "phoneNumber": "+254711000014",
+        "serviceCode": "*384*1234#",
+        "networkCode": "63902",
+        "status": "Incomplete",
+        "durationInMillis": "41200",
+        "hopsCount": "4",
+        "cost": "KES 0.10",
+        "input": "*".join(phone.answers),
+        "lastAppResponse": "CON ...",
+        "date": "2026-11-30 18:00:00",
+    }
+    for _ in range(2):  # the same notification twice
+        response = client.post("/api/ussd/session-end", data=ended)
+        assert response.status_code == 200 and response.text == "OK"
+    assert "expired" in phone.send("5")  # a late hop of it is not answered
+    with container.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT end_status, duration_ms, cost FROM ussd_sessions WHERE session_id = %s",
+            (phone.session_id,),
+        ).fetchone()
+    assert row == ("Incomplete", 41200, "KES 0.10")
+    unknown = {**ended, "sessionId": "ATUid_never_seen", "phoneNumber": "not a phone"}
+    assert client.post("/api/ussd/session-end", data=unknown).status_code == 200
+
+
 def test_one_phone_cannot_flood_the_service(
     database_url: str, nats_url: str, clock: MovableClock, mint: Any
 ) -> None:

@@ -11,7 +11,13 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from hazina_ussd.adapters.read_models import borrower_of, borrower_queries, client_of
-from hazina_ussd.application.ports import HopView, RateCheck, SavedHop, StoredSession
+from hazina_ussd.application.ports import (
+    HopView,
+    RateCheck,
+    SavedHop,
+    SessionEnded,
+    StoredSession,
+)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS ussd_sessions (
@@ -24,6 +30,9 @@ CREATE TABLE IF NOT EXISTS ussd_sessions (
     started_at timestamptz NOT NULL,
     expires_at timestamptz NOT NULL
 );
+ALTER TABLE ussd_sessions ADD COLUMN IF NOT EXISTS ended_at timestamptz,
+    ADD COLUMN IF NOT EXISTS end_status text, ADD COLUMN IF NOT EXISTS end_error text,
+    ADD COLUMN IF NOT EXISTS duration_ms bigint, ADD COLUMN IF NOT EXISTS cost text;
 CREATE INDEX IF NOT EXISTS ussd_sessions_expiry ON ussd_sessions (expires_at);
 CREATE UNLOGGED TABLE IF NOT EXISTS rate_windows (
     key text NOT NULL,
@@ -129,6 +138,26 @@ class PostgresHopStore:
                     now,
                     saved.expires_at,
                     version,
+                ),
+            ).fetchone()
+        return row is not None
+
+    def end(self, ended: SessionEnded, now: datetime) -> bool:
+        # The first notification only: a repeated one changes nothing.
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                """UPDATE ussd_sessions SET ended_at = %s, end_status = %s, end_error = %s,
+                       duration_ms = %s, cost = %s, expires_at = LEAST(expires_at, %s)
+                   WHERE session_id = %s AND phone = %s AND ended_at IS NULL RETURNING 1""",
+                (
+                    now,
+                    ended.status,
+                    ended.error,
+                    ended.duration_ms,
+                    ended.cost,
+                    now,
+                    ended.session_id,
+                    ended.phone,
                 ),
             ).fetchone()
         return row is not None

@@ -78,6 +78,18 @@ class SavedHop:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class SessionEnded:
+    """Africa's Talking's end-of-session notification."""
+
+    session_id: str
+    phone: str  # an Msisdn
+    status: str  # Success | Incomplete | Failed
+    duration_ms: int | None
+    cost: str
+    error: str
+
+
 class HopStore(Protocol):
     """Sessions outside the process (any instance answers the next hop) and the per-phone and
     per-session rate windows, shared by every instance."""
@@ -92,6 +104,11 @@ class HopStore(Protocol):
         self, session_id: str, phone: str, version: int, saved: SavedHop, now: datetime
     ) -> bool:
         """Save the hop; False when another hop of the session saved first (run it again)."""
+        ...
+
+    def end(self, ended: SessionEnded, now: datetime) -> bool:
+        """Close the session (a later hop finds it expired) and keep how it ended; False when it
+        is unknown or was closed already."""
         ...
 
 

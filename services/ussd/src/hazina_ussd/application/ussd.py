@@ -29,6 +29,7 @@ from hazina_ussd.application.ports import (
     PinHasher,
     RateCheck,
     SavedHop,
+    SessionEnded,
     SmsOutbox,
 )
 from hazina_ussd.domain import menu, texts
@@ -121,7 +122,7 @@ class Ussd(Application[uuid.UUID]):
             stored = view.session
             if stored.state is not None:
                 language = cast(Language, stored.state.get("lang", language))
-                if stored.expires_at is not None and stored.expires_at < now:
+                if stored.expires_at is not None and stored.expires_at <= now:
                     return "END " + texts.screen("expired", language)
                 if hop.text == stored.last_text:
                     return stored.last_reply
@@ -133,6 +134,14 @@ class Ussd(Application[uuid.UUID]):
             # Another hop of this session (Africa's Talking repeating itself) saved first: its
             # effects and ours are the same ones, so run again on what it saved.
         raise RuntimeError("the session kept changing")
+
+    def session_ended(self, ended: SessionEnded) -> bool:
+        """Africa's Talking says the session is over (the borrower hung up, the network timed it
+        out, or our END): nothing more of it is answered, and how it ended is kept."""
+        closed = self.hops.end(ended, self.clock.now())
+        if closed and ended.status != "Success":
+            log.info("ussd_session_ended", session_id=ended.session_id, status=ended.status)
+        return closed
 
     def _run(self, hop: Hop, view: HopView) -> menu.Step:
         state, last_text = view.session.state, view.session.last_text

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from hazina_contracts.phones import Msisdn, MsisdnError
 from hazina_servicekit.text import PlainText
 from hazina_ussd.api.deps import ApiDep
+from hazina_ussd.application.ports import SessionEnded
 from hazina_ussd.application.ussd import Hop
 from hazina_ussd.domain import texts
 
@@ -51,3 +52,33 @@ async def ussd_hop(
 ) -> PlainTextResponse:
     reply = await run_in_threadpool(_answer, api, sessionId, phoneNumber, text, serviceCode)
     return PlainTextResponse(reply)
+
+
+@router.post("/api/ussd/session-end", response_class=PlainTextResponse)
+async def ussd_session_ended(
+    api: ApiDep,
+    sessionId: Field,  # noqa: N803
+    phoneNumber: Field,  # noqa: N803
+    status: Field = "",
+    durationInMillis: Field = "",  # noqa: N803
+    cost: Field = "",
+    errorMessage: Field = "",  # noqa: N803
+) -> PlainTextResponse:
+    """Africa's Talking's end-of-session notification: always a 200 (it does not retry usefully);
+    the same notification twice changes nothing."""
+    try:
+        phone = Msisdn(phoneNumber)
+    except MsisdnError:
+        return PlainTextResponse("OK")
+    ended = SessionEnded(
+        session_id=sessionId,
+        phone=phone,
+        status=status[:20],
+        duration_ms=int(durationInMillis)
+        if durationInMillis.isdigit() and len(durationInMillis) <= 12
+        else None,
+        cost=cost[:40],
+        error=errorMessage,
+    )
+    await run_in_threadpool(api.ussd.session_ended, ended)
+    return PlainTextResponse("OK")
