@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hazina_identity.bootstrap import Container
+from hazina_servicekit.matrix_rows import open_rows, parking_rows
 from hazina_servicekit.testing import (
     PUBLIC,
     ROLES,
@@ -26,7 +27,6 @@ from hazina_servicekit.testing import (
     Call,
     assert_matrix_covers,
     check_route,
-    parked_for_matrix,
 )
 
 PASSWORD = "Matrix-Pass-1"  # pragma: allowlist secret
@@ -213,28 +213,11 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
             {"json": {"name": "Made Officer", "nationalId": _id_number()}},
         ),
     ),
-    "GET /api/identity/parked": (SUPER_ADMIN, lambda p, o: Call("GET", "/api/identity/parked")),
-    "GET /api/identity/parked/{parked_id}": (
-        SUPER_ADMIN,
-        lambda p, o: Call(
-            "GET",
-            f"/api/identity/parked/{parked_for_matrix(p.client.app.state.identity_api.parking)}",
-        ),
-    ),
-    "POST /api/identity/parked/{parked_id}/retry": (
-        SUPER_ADMIN,
-        lambda p, o: Call(
-            "POST",
-            f"/api/identity/parked/{parked_for_matrix(p.client.app.state.identity_api.parking)}/retry",
-        ),
-    ),
-    "POST /api/identity/parked/{parked_id}/skip": (
-        SUPER_ADMIN,
-        lambda p, o: Call(
-            "POST",
-            f"/api/identity/parked/{parked_for_matrix(p.client.app.state.identity_api.parking)}/skip",
-            {"json": {"reason": "checked by the role matrix"}},
-        ),
+    **parking_rows(
+        "identity",
+        read=SUPER_ADMIN,
+        act=SUPER_ADMIN,
+        lot=lambda p: p.client.app.state.identity_api.parking,
     ),
     "GET /api/audit-logs": (OVERSEERS, lambda p, o: Call("GET", "/api/audit-logs")),
     "GET /api/logs": (OVERSEERS, lambda p, o: Call("GET", "/api/logs?file=error")),
@@ -250,14 +233,9 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         SIGNED_IN,
         lambda p, o: Call("DELETE", f"/api/logs/notifications/{p.notified(o)}"),
     ),
-    "GET /api/identity/health": (PUBLIC, lambda p, o: Call("GET", "/api/identity/health")),
-    "GET /api/identity/ready": (PUBLIC, lambda p, o: Call("GET", "/api/identity/ready")),
+    **open_rows("identity"),
     "GET /api/health": (PUBLIC, lambda p, o: Call("GET", "/api/health")),
     "GET /.well-known/jwks.json": (PUBLIC, lambda p, o: Call("GET", "/.well-known/jwks.json")),
-    "GET /api/identity/openapi.json": (
-        PUBLIC,
-        lambda p, o: Call("GET", "/api/identity/openapi.json"),
-    ),
 }
 
 

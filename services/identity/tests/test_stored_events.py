@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,33 +19,28 @@ from hazina_identity.domain.roles import Role
 from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser
 from hazina_identity.settings import IdentitySettings
+from hazina_servicekit.promises import StoredEventsPromise
 from hazina_servicekit.stored_events import (
     fixture_files,
     load_fixture,
+    published,
     read_back,
     read_fixture,
-    stored_classes,
-    stored_topics,
-    unpinned_topics,
-    unresolvable_if_moved,
 )
 
 FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
 
 
-def test_every_stored_class_pins_a_stable_topic() -> None:
-    assert unpinned_topics("hazina_identity", "hazina.identity") == []
-    names = {cls.__qualname__ for cls in stored_classes("hazina_identity")}
-    assert {"StaffUser", "StaffUser.Created", "SignInAddress", "SignInAddress.LockedOut"} <= names
-
-
-def test_there_are_stored_events_of_an_earlier_release() -> None:
-    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
-
-
-def test_their_topics_resolve_even_if_every_module_moved() -> None:
-    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
-    assert unresolvable_if_moved("hazina_identity", topics) == []
+class TestStoredEvents(StoredEventsPromise):
+    package = "hazina_identity"
+    prefix = "hazina.identity"
+    fixtures = FIXTURES
+    some_stored_classes = {
+        "StaffUser",
+        "StaffUser.Created",
+        "SignInAddress",
+        "SignInAddress.LockedOut",
+    }
 
 
 @pytest.fixture
@@ -85,14 +79,11 @@ def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
     listed = empty.directory.get(wanjiru.id)
     assert listed is not None and (listed["role"], listed["active"]) == ("initiator_admin", True)
 
-    published = [to_contract(app.mapper.to_domain_event(n)) for n in _notifications(app)]
-    assert {c.TYPE for c in published if c} >= {  # at today's versions (UserDeactivated v2)
+    assert {
+        c.TYPE for c in published(app, to_contract)
+    } >= {  # at today's versions (UserDeactivated v2)
         "UserCreated",
         "UserDeactivated",
         "LockedOut",
         "AddressLockedOut",
     }
-
-
-def _notifications(app: Any) -> list[Any]:
-    return list(app.recorder.select_notifications(start=1, limit=10_000))

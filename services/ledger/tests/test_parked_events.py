@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from hazina_ledger.application.commands import ReverseReceipt
 from hazina_ledger.bootstrap import Container, build, build_http_app
+from hazina_servicekit.faults import read_model_bug
 from hazina_servicekit.parking import ParkedEvent
 
 PARKED = "/api/ledger/parked"
@@ -93,18 +94,8 @@ def test_the_ledger_starts_and_answers_with_an_unappliable_reversal_in_its_store
 def test_a_retry_after_the_fix_applies_the_repayment_and_the_one_behind_it(
     client: TestClient, container: Container, staff: Any, h: Any
 ) -> None:
-    with container.pool.connection() as conn:  # a read-model bug, fixed below
-        conn.execute(
-            """
-            CREATE FUNCTION refuse_bug1() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.receipt = 'BUG1' THEN RAISE EXCEPTION 'read model bug'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER refuse_bug1 BEFORE INSERT ON repayments
-                FOR EACH ROW EXECUTE FUNCTION refuse_bug1();
-            """
-        )
+    # A bug in the read model, fixed below (the deploy of a fix).
+    fix = read_model_bug(container.pool, table="repayments", column="receipt", value="BUG1")
     loan_id, _ = h.open_loan(container)
     h.deliver(container, h.payment_received("BUG1", 200_000, loan_id=loan_id))
     h.deliver(container, h.payment_received("BUG2", 100_000, loan_id=loan_id))
@@ -115,8 +106,7 @@ def test_a_retry_after_the_fix_applies_the_repayment_and_the_one_behind_it(
 
     refused = client.post(f"{PARKED}/{behind['_id']}/retry", headers=approver)
     assert refused.status_code == 409 and "behind" in refused.json()["message"]
-    with container.pool.connection() as conn:
-        conn.execute("DROP TRIGGER refuse_bug1 ON repayments")
+    fix()
     done = client.post(f"{PARKED}/{head['_id']}/retry", headers=approver)
     assert done.status_code == 200, done.text
     assert [r["status"] for r in done.json()["released"]] == ["retried"]

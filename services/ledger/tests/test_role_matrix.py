@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from hazina_servicekit.matrix_rows import open_rows, parking_rows
 from hazina_servicekit.testing import (
-    PUBLIC,
     Access,
     Call,
     assert_matrix_covers,
     check_route,
-    parked_for_matrix,
 )
 
 READERS = frozenset(
@@ -225,24 +224,8 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         Access(APPROVERS),
         lambda b, o: _json("POST", "/api/ledger/arrears/assess", {}),
     ),
-    "GET /api/ledger/parked": (Access(RECORDERS), lambda b, o: Call("GET", "/api/ledger/parked")),
-    "GET /api/ledger/parked/{parked_id}": (
-        Access(RECORDERS),
-        lambda b, o: Call("GET", f"/api/ledger/parked/{parked_for_matrix(b.container.parking)}"),
-    ),
-    "POST /api/ledger/parked/{parked_id}/retry": (
-        Access(APPROVERS),
-        lambda b, o: Call(
-            "POST", f"/api/ledger/parked/{parked_for_matrix(b.container.parking)}/retry"
-        ),
-    ),
-    "POST /api/ledger/parked/{parked_id}/skip": (
-        Access(APPROVERS),
-        lambda b, o: Call(
-            "POST",
-            f"/api/ledger/parked/{parked_for_matrix(b.container.parking)}/skip",
-            {"json": {"reason": "checked by the role matrix"}},
-        ),
+    **parking_rows(
+        "ledger", read=Access(RECORDERS), act=Access(APPROVERS), lot=lambda b: b.container.parking
     ),
     # Payouts that were not the approved principal: a queue for the back office.
     "GET /api/ledger/disbursement-mismatches": (
@@ -346,12 +329,7 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         ANALYSTS,
         lambda b, o: Call("GET", "/api/analytics/risk?range=365"),
     ),
-    "GET /api/ledger/health": (PUBLIC, lambda b, o: Call("GET", "/api/ledger/health")),
-    "GET /api/ledger/ready": (PUBLIC, lambda b, o: Call("GET", "/api/ledger/ready")),
-    "GET /api/ledger/openapi.json": (
-        PUBLIC,
-        lambda b, o: Call("GET", "/api/ledger/openapi.json"),
-    ),
+    **open_rows("ledger"),
 }
 
 

@@ -20,38 +20,27 @@ from hazina_ledger.cli import replay
 from hazina_ledger.domain.loan_account import LoanAccount
 from hazina_ledger.domain.receipt import Receipt
 from hazina_ledger.domain.savings_account import SavingsAccount
+from hazina_servicekit.promises import StoredEventsPromise
 from hazina_servicekit.stored_events import (
     fixture_files,
     load_fixture,
+    published,
     read_back,
-    read_fixture,
-    stored_classes,
-    stored_topics,
-    unpinned_topics,
-    unresolvable_if_moved,
 )
 
 FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
 
 
-def test_every_stored_class_pins_a_stable_topic() -> None:
-    assert unpinned_topics("hazina_ledger", "hazina.ledger") == []
-    names = {cls.__qualname__ for cls in stored_classes("hazina_ledger")}
-    assert {
+class TestStoredEvents(StoredEventsPromise):
+    package = "hazina_ledger"
+    prefix = "hazina.ledger"
+    fixtures = FIXTURES
+    some_stored_classes = {
         "LoanAccount",
         "LoanAccount.TermsRecorded",
         "Receipt.Created",
         "SavingsAccount",
-    } <= names
-
-
-def test_there_are_stored_events_of_an_earlier_release() -> None:
-    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
-
-
-def test_their_topics_resolve_even_if_every_module_moved() -> None:
-    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
-    assert unresolvable_if_moved("hazina_ledger", topics) == []
+    }
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
@@ -77,9 +66,7 @@ def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
     report = replay(container, quiet=True)
     assert report.ok, report.details
 
-    notifications = app.recorder.select_notifications(start=1, limit=10_000)
-    published = [to_contract(app.mapper.to_domain_event(n)) for n in notifications]
-    assert {c.TYPE for c in published if c} >= {
+    assert {c.TYPE for c in published(app, to_contract)} >= {
         "LoanAccountOpened",
         "RepaymentPosted",
         "RepaymentReversed",

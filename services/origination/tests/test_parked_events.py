@@ -23,6 +23,7 @@ from hazina_origination.bootstrap import Container, build, build_http_app
 from hazina_origination.domain.group import Group
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.faults import read_model_bug
 from hazina_servicekit.messaging import ensure_stream
 from hazina_servicekit.parking import ParkedEvent
 
@@ -116,18 +117,8 @@ def test_a_retry_after_the_fix_applies_the_group(system: Any) -> None:
     start, mint = system
     container, http = start()
     admin = headers(mint, "initiator_admin")
-    with container.pool.connection() as conn:  # a read-model bug, fixed below
-        conn.execute(
-            """
-            CREATE FUNCTION refuse_baraka() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.name = 'Baraka' THEN RAISE EXCEPTION 'read model bug'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER refuse_baraka BEFORE INSERT ON groups
-                FOR EACH ROW EXECUTE FUNCTION refuse_baraka();
-            """
-        )
+    # A bug in the read model, fixed below (the deploy of a fix).
+    fix = read_model_bug(container.pool, table="groups", column="name", value="Baraka")
     group = plant_group(container, "Baraka")
     with http:
         assert http.get("/api/groups", headers=admin).status_code == 200
@@ -135,8 +126,7 @@ def test_a_retry_after_the_fix_applies_the_group(system: Any) -> None:
         retry = f"{PARKED}/{row['_id']}/retry"
         still = http.post(retry, headers=admin)
         assert still.status_code == 409 and "read model bug" in still.json()["message"]
-        with container.pool.connection() as conn:
-            conn.execute("DROP TRIGGER refuse_baraka ON groups")
+        fix()
         done = http.post(retry, headers=admin)
         assert done.status_code == 200 and done.json()["status"] == "retried"
         found = http.get(f"/api/groups/{group.id}", headers=admin)

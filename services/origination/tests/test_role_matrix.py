@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from hazina_servicekit.matrix_rows import open_rows, parking_rows
 from hazina_servicekit.testing import (
     PUBLIC,
     ROLES,
@@ -20,7 +21,6 @@ from hazina_servicekit.testing import (
     Call,
     assert_matrix_covers,
     check_route,
-    parked_for_matrix,
 )
 
 ALL = frozenset(ROLES)
@@ -326,36 +326,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
     # The staff directory of loan officers: who groups can be given to, nobody's money.
     "GET /api/loan-officers": (Access(ALL), lambda w, lo: Call("GET", "/api/loan-officers")),
     "GET /api/loan-officers/{user_id}": (Access(ALL), _loan_officer),
-    "GET /api/origination/parked": (
-        Access(ADMINS),
-        lambda w, o: Call("GET", "/api/origination/parked"),
+    **parking_rows(
+        "origination", read=Access(ADMINS), act=Access(ADMINS), lot=lambda w: w.container.parking
     ),
-    "GET /api/origination/parked/{parked_id}": (
-        Access(ADMINS),
-        lambda w, o: Call(
-            "GET", f"/api/origination/parked/{parked_for_matrix(w.container.parking)}"
-        ),
-    ),
-    "POST /api/origination/parked/{parked_id}/retry": (
-        Access(ADMINS),
-        lambda w, o: Call(
-            "POST", f"/api/origination/parked/{parked_for_matrix(w.container.parking)}/retry"
-        ),
-    ),
-    "POST /api/origination/parked/{parked_id}/skip": (
-        Access(ADMINS),
-        lambda w, o: Call(
-            "POST",
-            f"/api/origination/parked/{parked_for_matrix(w.container.parking)}/skip",
-            {"json": {"reason": "checked by the role matrix"}},
-        ),
-    ),
-    "GET /api/origination/health": (PUBLIC, lambda w, lo: Call("GET", "/api/origination/health")),
-    "GET /api/origination/ready": (PUBLIC, lambda w, lo: Call("GET", "/api/origination/ready")),
-    "GET /api/origination/openapi.json": (
-        PUBLIC,
-        lambda w, lo: Call("GET", "/api/origination/openapi.json"),
-    ),
+    **open_rows("origination"),
 }
 
 

@@ -22,33 +22,29 @@ from hazina_origination.domain.loan import LegacyLoan, Loan
 from hazina_origination.domain.product import LoanProduct
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.promises import StoredEventsPromise
 from hazina_servicekit.stored_events import (
     fixture_files,
     load_fixture,
+    published,
     read_back,
     read_fixture,
-    stored_classes,
-    stored_topics,
-    unpinned_topics,
-    unresolvable_if_moved,
 )
 
 FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
 
 
-def test_every_stored_class_pins_a_stable_topic() -> None:
-    assert unpinned_topics("hazina_origination", "hazina.origination") == []
-    names = {cls.__qualname__ for cls in stored_classes("hazina_origination")}
-    assert {"Loan", "Loan.Initiated", "Loan.Created", "Client.Onboarded", "LegacyLoan"} <= names
-
-
-def test_there_are_stored_events_of_an_earlier_release() -> None:
-    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
-
-
-def test_their_topics_resolve_even_if_every_module_moved() -> None:
-    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
-    assert unresolvable_if_moved("hazina_origination", topics) == []
+class TestStoredEvents(StoredEventsPromise):
+    package = "hazina_origination"
+    prefix = "hazina.origination"
+    fixtures = FIXTURES
+    some_stored_classes = {
+        "Loan",
+        "Loan.Initiated",
+        "Loan.Created",
+        "Client.Onboarded",
+        "LegacyLoan",
+    }
 
 
 @pytest.fixture
@@ -89,9 +85,7 @@ def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
         2_000_000,
     )
 
-    notifications = app.recorder.select_notifications(start=1, limit=10_000)
-    published = [to_contract(app.mapper.to_domain_event(n)) for n in notifications]
-    assert {type(c).__name__ for c in published if c} >= {
+    assert {type(c).__name__ for c in published(app, to_contract)} >= {
         "ClientOnboarded",
         "LoanInitiated",
         "LoanApproved",

@@ -10,6 +10,7 @@ from typing import Any
 from payments_harness import Gateway, wait_until
 
 from hazina_payments_gateway.application.records import IncomingPayment
+from hazina_servicekit.faults import read_model_bug
 from hazina_servicekit.parking import ParkedEvent
 
 PARKED = "/api/payments/parked"
@@ -72,25 +73,16 @@ def test_the_gateway_starts_and_answers_with_an_unappliable_payment_in_its_store
 
 
 def test_a_retry_after_the_fix_applies_the_payment(gateway: Gateway) -> None:
-    with gateway.container.pool.connection() as conn:  # a read-model bug, fixed below
-        conn.execute(
-            """
-            CREATE FUNCTION refuse_bugx() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.receipt = 'BUGX000001' THEN RAISE EXCEPTION 'read model bug'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER refuse_bugx BEFORE INSERT ON payments_received
-                FOR EACH ROW EXECUTE FUNCTION refuse_bugx();
-            """
-        )
+    # A bug in the read model, fixed below (the deploy of a fix).
+    fix = read_model_bug(
+        gateway.container.pool, table="payments_received", column="receipt", value="BUGX000001"
+    )
     assert gateway.container.app.record_payment(payment("BUGX000001"))
     (row,) = wait_until(lambda: parked(gateway), what="the payment parked")
     retry = f"{PARKED}/{row['_id']}/retry"
     still = gateway.post(retry, role="approver_admin")
     assert still.status_code == 409 and "read model bug" in still.json()["message"]
-    with gateway.container.pool.connection() as conn:
-        conn.execute("DROP TRIGGER refuse_bugx ON payments_received")
+    fix()
     done = gateway.post(retry, role="super_admin")
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "retried"

@@ -20,6 +20,7 @@ from hazina_payments_gateway.api.routes.callbacks import CALLBACKS
 from hazina_payments_gateway.application.ports import ATTENTION, Accepted
 from hazina_payments_gateway.application.records import B2CResult
 from hazina_payments_gateway.bootstrap import build_app
+from hazina_servicekit.matrix_rows import open_rows, parking_rows
 from hazina_servicekit.ownership import record_ownership
 from hazina_servicekit.testing import (
     PUBLIC,
@@ -27,7 +28,6 @@ from hazina_servicekit.testing import (
     Call,
     assert_matrix_covers,
     check_route,
-    parked_for_matrix,
 )
 
 ALL_STAFF = frozenset({"super_admin", "initiator_admin", "approver_admin", "loan_officer"})
@@ -161,31 +161,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         for prefix in ("pay", "mpesa")
         for path, _ in CALLBACKS
     },
-    "GET /api/payments/parked": (Access(FINANCE), lambda d, o: Call("GET", "/api/payments/parked")),
-    "GET /api/payments/parked/{parked_id}": (
-        Access(FINANCE),
-        lambda d, o: Call("GET", f"/api/payments/parked/{parked_for_matrix(d.container.parking)}"),
+    **parking_rows(
+        "payments", read=Access(FINANCE), act=Access(DISBURSERS), lot=lambda d: d.container.parking
     ),
-    "POST /api/payments/parked/{parked_id}/retry": (
-        Access(DISBURSERS),
-        lambda d, o: Call(
-            "POST", f"/api/payments/parked/{parked_for_matrix(d.container.parking)}/retry"
-        ),
-    ),
-    "POST /api/payments/parked/{parked_id}/skip": (
-        Access(DISBURSERS),
-        lambda d, o: Call(
-            "POST",
-            f"/api/payments/parked/{parked_for_matrix(d.container.parking)}/skip",
-            {"json": {"reason": "checked by the role matrix"}},
-        ),
-    ),
-    "GET /api/payments/health": (PUBLIC, lambda d, o: Call("GET", "/api/payments/health")),
-    "GET /api/payments/ready": (PUBLIC, lambda d, o: Call("GET", "/api/payments/ready")),
-    "GET /api/payments/openapi.json": (
-        PUBLIC,
-        lambda d, o: Call("GET", "/api/payments/openapi.json"),
-    ),
+    **open_rows("payments"),
 }
 
 

@@ -20,33 +20,28 @@ from hazina_payments_gateway.domain.callback_review import CallbackReview
 from hazina_payments_gateway.domain.disbursement import Disbursement
 from hazina_payments_gateway.domain.payment import Payment
 from hazina_payments_gateway.domain.stk_prompt import StkPrompt
+from hazina_servicekit.promises import StoredEventsPromise
 from hazina_servicekit.stored_events import (
     fixture_files,
     load_fixture,
+    published,
     read_back,
     read_fixture,
-    stored_classes,
-    stored_topics,
-    unpinned_topics,
-    unresolvable_if_moved,
 )
 
 FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
 
 
-def test_every_stored_class_pins_a_stable_topic() -> None:
-    assert unpinned_topics("hazina_payments_gateway", "hazina.payments") == []
-    names = {cls.__qualname__ for cls in stored_classes("hazina_payments_gateway")}
-    assert {"Disbursement", "Disbursement.Requested", "Payment.Created", "StkPrompt.Sent"} <= names
-
-
-def test_there_are_stored_events_of_an_earlier_release() -> None:
-    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
-
-
-def test_their_topics_resolve_even_if_every_module_moved() -> None:
-    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
-    assert unresolvable_if_moved("hazina_payments_gateway", topics) == []
+class TestStoredEvents(StoredEventsPromise):
+    package = "hazina_payments_gateway"
+    prefix = "hazina.payments"
+    fixtures = FIXTURES
+    some_stored_classes = {
+        "Disbursement",
+        "Disbursement.Requested",
+        "Payment.Created",
+        "StkPrompt.Sent",
+    }
 
 
 @pytest.fixture
@@ -82,9 +77,7 @@ def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
     )
     assert total == 7 and {row["disbursement_id"] for row in rows} == {d.id for d in disbursements}
 
-    notifications = app.recorder.select_notifications(start=1, limit=10_000)
-    published = [empty.to_contract(app.mapper.to_domain_event(n)) for n in notifications]
-    assert {type(c).__name__ for c in published if c} >= {
+    assert {type(c).__name__ for c in published(app, empty.to_contract)} >= {
         "DisbursementCompleted",
         "DisbursementFailed",
         "PaymentReceived",

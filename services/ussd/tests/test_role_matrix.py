@@ -17,13 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 from ussd_harness import Phone, TokenMint, World
 
+from hazina_servicekit.matrix_rows import open_rows, parking_rows
 from hazina_servicekit.testing import (
     PUBLIC,
     Access,
     Call,
     assert_matrix_covers,
     check_route,
-    parked_for_matrix,
 )
 
 ADMINS = Access(frozenset({"super_admin", "initiator_admin", "approver_admin"}))
@@ -49,9 +49,6 @@ class Setting:
             for wrong in ("1111", "2222", "3333"):
                 handset.send(wrong)
         return client_id
-
-    def parked(self) -> str:
-        return parked_for_matrix(self.client.app.state.ussd_api.parking)  # type: ignore[attr-defined]
 
 
 Setup = Callable[[Setting, Any], Call]
@@ -79,24 +76,10 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
         STAFF_OWN,
         lambda s, o: Call("GET", f"/api/ussd/borrowers/{s.client_of(o)}/limit"),
     ),
-    "GET /api/ussd/parked": (ADMINS, lambda s, o: Call("GET", "/api/ussd/parked")),
-    "GET /api/ussd/parked/{parked_id}": (
-        ADMINS,
-        lambda s, o: Call("GET", f"/api/ussd/parked/{s.parked()}"),
+    **parking_rows(
+        "ussd", read=ADMINS, act=SUPER_ADMIN, lot=lambda s: s.client.app.state.ussd_api.parking
     ),
-    "POST /api/ussd/parked/{parked_id}/retry": (
-        SUPER_ADMIN,
-        lambda s, o: Call("POST", f"/api/ussd/parked/{s.parked()}/retry"),
-    ),
-    "POST /api/ussd/parked/{parked_id}/skip": (
-        SUPER_ADMIN,
-        lambda s, o: Call(
-            "POST", f"/api/ussd/parked/{s.parked()}/skip", {"json": {"reason": "matrix"}}
-        ),
-    ),
-    "GET /api/ussd/health": (PUBLIC, lambda s, o: Call("GET", "/api/ussd/health")),
-    "GET /api/ussd/ready": (PUBLIC, lambda s, o: Call("GET", "/api/ussd/ready")),
-    "GET /api/ussd/openapi.json": (PUBLIC, lambda s, o: Call("GET", "/api/ussd/openapi.json")),
+    **open_rows("ussd"),
 }
 
 

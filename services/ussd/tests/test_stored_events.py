@@ -9,20 +9,16 @@ their topics still resolve even if every module moved.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hazina_contracts.events import ussd
+from hazina_servicekit.promises import StoredEventsPromise
 from hazina_servicekit.stored_events import (
     fixture_files,
     load_fixture,
+    published,
     read_back,
-    read_fixture,
-    stored_classes,
-    stored_topics,
-    unpinned_topics,
-    unresolvable_if_moved,
 )
 from hazina_ussd.adapters.contract_mapping import to_contract
 from hazina_ussd.bootstrap import Container
@@ -32,19 +28,11 @@ from hazina_ussd.domain.requests import LoanApplication, RepaymentPrompt
 FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
 
 
-def test_every_stored_class_pins_a_stable_topic() -> None:
-    assert unpinned_topics("hazina_ussd", "hazina.ussd") == []
-    names = {cls.__qualname__ for cls in stored_classes("hazina_ussd")}
-    assert {"BorrowerAccess", "BorrowerAccess.Locked", "LoanApplication.Requested"} <= names
-
-
-def test_there_are_stored_events_of_an_earlier_release() -> None:
-    assert FIXTURES, "fixtures/stored_events is empty: run write_stored_events.py"
-
-
-def test_their_topics_resolve_even_if_every_module_moved() -> None:
-    topics = set().union(*(stored_topics(read_fixture(path)) for path in FIXTURES))
-    assert unresolvable_if_moved("hazina_ussd", topics) == []
+class TestStoredEvents(StoredEventsPromise):
+    package = "hazina_ussd"
+    prefix = "hazina.ussd"
+    fixtures = FIXTURES
+    some_stored_classes = {"BorrowerAccess", "BorrowerAccess.Locked", "LoanApplication.Requested"}
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
@@ -57,12 +45,7 @@ def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
     assert any(a.locks == 1 and not a.locked and a.language == "sw" for a in accesses)
     assert any(isinstance(a, LoanApplication) for a in aggregates)
     assert any(isinstance(a, RepaymentPrompt) for a in aggregates)
-    published = [to_contract(app.mapper.to_domain_event(n)) for n in _notifications(app)]
-    assert {type(c) for c in published if c} == {
+    assert {type(c) for c in published(app, to_contract)} == {
         ussd.LoanApplicationRequested,
         ussd.RepaymentPromptRequested,
     }
-
-
-def _notifications(app: Any) -> list[Any]:
-    return list(app.recorder.select_notifications(start=1, limit=10_000))

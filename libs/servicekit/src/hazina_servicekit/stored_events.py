@@ -253,3 +253,10 @@ def unresolvable_if_moved(package: str, topics: set[str]) -> list[str]:
     if done.returncode != 0:
         raise RuntimeError(f"checking {package} as if moved failed:\n{done.stderr}")
     return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def published(app: Application[uuid.UUID], to_contract: Any) -> list[Any]:
+    """Every stored event of ``app`` as its relay would publish it (``None``s, the unpublished, left out)."""
+    notifications = app.recorder.select_notifications(start=1, limit=10_000)
+    contracts = (to_contract(app.mapper.to_domain_event(n)) for n in notifications)
+    return [contract for contract in contracts if contract is not None]
