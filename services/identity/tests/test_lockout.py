@@ -4,6 +4,7 @@ per address, growing delays for addresses the user does not normally use, and th
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -272,3 +273,63 @@ class TestPublished:
         assert all(
             OFFICE not in str(e.data) for e in envelopes if e.subject.startswith("identity.user.")
         )
+
+
+class TestASignInWhileTheUserChanges:
+    """Found in the browser walk-through: a sign-in racing the settings page's password change
+    wrote the same user record and answered 500. Another request now writes the user between
+    the password check and the sign-in's save, every time, by doing it inside the check."""
+
+    @pytest.fixture
+    def written_meanwhile(self, container: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+        identity = container.identity
+        verify = identity.hasher.verify
+        user_id: list[Any] = []
+
+        def verify_while_another_request_writes(password_hash: str, password: str) -> bool:
+            if user_id:
+                other = identity.get_user(user_id.pop())
+                other.record_login_failed(
+                    at=container.clock.now(),
+                    reason="wrong_password",
+                    client_address=ELSEWHERE[0],
+                    correlation_id="the-other-request",
+                )
+                identity.save(other)
+            return bool(verify(password_hash, password))
+
+        monkeypatch.setattr(identity.hasher, "verify", verify_while_another_request_writes)
+        return user_id
+
+    def test_the_right_password_still_signs_in(
+        self, client: TestClient, staff: Any, written_meanwhile: Any
+    ) -> None:
+        written_meanwhile.append(uuid.UUID(staff["achieng"]["_id"]))
+        assert sign_in(client, "achieng", PASSWORD).status_code == 200
+
+    def test_a_wrong_password_is_a_401_not_a_500(
+        self, client: TestClient, staff: Any, written_meanwhile: Any
+    ) -> None:
+        written_meanwhile.append(uuid.UUID(staff["achieng"]["_id"]))
+        assert fail(client, "achieng").status_code == 401
+
+    def test_a_password_changed_meanwhile_refuses_the_old_one(
+        self, client: TestClient, container: Any, staff: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        identity = container.identity
+        verify = identity.hasher.verify
+        achieng = identity.get_user(uuid.UUID(staff["achieng"]["_id"]))
+        new_hash = identity.hasher.hash("Changed-Pass-2")  # pragma: allowlist secret
+        changed: list[bool] = []
+
+        def verify_while_the_password_changes(password_hash: str, password: str) -> bool:
+            if not changed:
+                changed.append(True)
+                other = identity.get_user(achieng.id)
+                other.change_password(password_hash=new_hash, correlation_id="settings-page")
+                identity.save(other)
+            return bool(verify(password_hash, password))
+
+        monkeypatch.setattr(identity.hasher, "verify", verify_while_the_password_changes)
+        assert sign_in(client, "achieng", PASSWORD).status_code == 401
+        assert sign_in(client, "achieng", "Changed-Pass-2").status_code == 200

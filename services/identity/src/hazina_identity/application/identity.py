@@ -272,20 +272,34 @@ class Identity(Application[uuid.UUID]):
             self._failed(username, user, "wrong_password", cmd, now)
             raise InvalidCredentialsError(INVALID_CREDENTIALS)
         if not user.active:
-            user.record_login_failed(
-                at=now,
-                reason="inactive",
-                client_address=address,
-                correlation_id=cmd.correlation_id,
+            self._change_user(
+                user.id,
+                lambda u: u.record_login_failed(
+                    at=now,
+                    reason="inactive",
+                    client_address=address,
+                    correlation_id=cmd.correlation_id,
+                ),
             )
-            self.save(user)
             raise UserInactiveError("This account has been deactivated; contact your administrator")
-        if self.hasher.needs_rehash(user.password_hash):
-            user.rehash_password(password_hash=self.hasher.hash(cmd.password))
-        user.record_login_succeeded(
-            at=now, client_address=address, correlation_id=cmd.correlation_id
+        checked_hash = user.password_hash
+        rehashed = (
+            self.hasher.hash(cmd.password) if self.hasher.needs_rehash(checked_hash) else None
         )
-        self.save(user)
+
+        def succeeded(current: StaffUser) -> None:
+            # The password was checked against this hash: if it changed meanwhile (the settings
+            # page), the new one is what signs in now.
+            if current.password_hash != checked_hash:
+                raise InvalidCredentialsError(INVALID_CREDENTIALS)
+            if rehashed is not None:
+                current.rehash_password(password_hash=rehashed)
+            current.record_login_succeeded(
+                at=now, client_address=address, correlation_id=cmd.correlation_id
+            )
+
+        # Saved on top of a concurrent write to the same user (a password change, another sign-in).
+        user = self._change_user(user.id, succeeded)
         self.attempts.succeeded(username, address)
         return self._start_session(user, now)
 
@@ -322,15 +336,19 @@ class Identity(Application[uuid.UUID]):
         if address_until is not None and self.attempts.lock_address(address, address_until, now):
             self._record_address_locked(address, address_until, len(failures.address), cmd)
         if user is not None:
-            user.record_login_failed(
-                at=now,
-                reason=reason,
-                client_address=address,
-                correlation_id=cmd.correlation_id,
-            )
-            if pair_locked and pair_until is not None:
-                user.record_locked_out(until=pair_until, correlation_id=cmd.correlation_id)
-            self.save(user)
+
+            def note(current: StaffUser) -> None:
+                current.record_login_failed(
+                    at=now,
+                    reason=reason,
+                    client_address=address,
+                    correlation_id=cmd.correlation_id,
+                )
+                if pair_locked and pair_until is not None:
+                    current.record_locked_out(until=pair_until, correlation_id=cmd.correlation_id)
+
+            # Saved on top of a concurrent write to the same user: never a 500 for a sign-in.
+            self._change_user(user.id, note)
         # An unknown username's lock is not recorded: there is no account, and what people type
         # as a username is sometimes their password, which must never reach the store.
 
