@@ -106,7 +106,7 @@ def replay(
     *,
     keep: bool = False,
     quiet: bool = False,
-    page_size: int = 10_000,
+    page_size: int = 5_000,
 ) -> AuditReport:
     """Rebuild every read model into a scratch schema, audit it, and compare it with the live one.
 
