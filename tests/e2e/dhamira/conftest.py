@@ -17,7 +17,7 @@ from PIL import Image
 
 from hazina_devstack.testing import RunningSystem, started_system
 
-from .loan_book import LoanBook, open_book
+from .loan_book import LoanBook, business_product, open_book
 
 pytestmark = pytest.mark.e2e
 
@@ -110,9 +110,14 @@ def new_staff(super_admin: Frontend, sign_in: SignIn) -> NewStaff:
 
 
 @pytest.fixture(scope="package")
-def loan_book(super_admin: Frontend, new_staff: NewStaff) -> LoanBook:
+def loan_product(super_admin: Frontend) -> dict[str, Any]:
+    return business_product(super_admin)
+
+
+@pytest.fixture(scope="package")
+def loan_book(super_admin: Frontend, new_staff: NewStaff, loan_product: dict[str, Any]) -> LoanBook:
     """The loan pages' shared records (``loan_book.py``)."""
-    return open_book(super_admin, new_staff)
+    return open_book(super_admin, new_staff, loan_product)
 
 
 def _eventually(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
@@ -150,32 +155,14 @@ class MoneyDesk:
 
 
 @pytest.fixture(scope="package")
-def money_desk(super_admin: Frontend, new_staff: NewStaff) -> MoneyDesk:
+def money_desk(
+    super_admin: Frontend, new_staff: NewStaff, loan_product: dict[str, Any]
+) -> MoneyDesk:
     """A group, four approved members with savings, and one business loan taken through
     initiation, guarantor, assessment, approval and disbursement on the simulated Daraja."""
     officer = new_staff("loan_officer")
     initiator, approver = new_staff("initiator_admin"), new_staff("approver_admin")
     officer_id = str(officer.user and officer.user["_id"])
-    _eventually(
-        lambda: super_admin.call("GET", f"/api/loan-officers/{officer_id}").status_code == 200,
-        "identity's UserCreated to reach origination",
-    )
-    product = {
-        "name": f"Biashara {uuid.uuid4().hex[:4]}",
-        "type": "business",
-        "interestMethod": "flat",
-        "interestRate": "5",
-        "interestRatePeriod": "month",
-        "repaymentFrequency": "monthly",
-        "minAmount": 1000,
-        "maxAmount": 50000,
-        "minTerm": 1,
-        "maxTerm": 12,
-        "instalmentMultipleOf": "1",
-        "minSavingsRatio": "0.20",
-        "requirePriorRepaidLoan": False,
-    }
-    super_admin.ok("POST", "/api/loan-products", 201, json=product)
     group = officer.ok(
         "POST",
         "/api/groups",
@@ -277,23 +264,6 @@ def money_desk(super_admin: Frontend, new_staff: NewStaff) -> MoneyDesk:
         "the ledger to open the loan account",
     )
     return MoneyDesk(officer, initiator, approver, group, members, loan)
-
-
-@pytest.fixture(scope="package")
-def staff_in_role(super_admin: Frontend, sign_in: SignIn) -> NewStaff:
-    """Like ``new_staff``, but skips the test while identity does not issue ``role`` yet
-    (``admin`` and ``accountant`` arrive with the staff pages of issue 11)."""
-
-    def made(role: str, **fields: Any) -> Frontend:
-        username = f"{role.split('_')[0]}{uuid.uuid4().hex[:6]}"
-        body = {"username": username, "password": STAFF_PASSWORD, "role": role, **fields}
-        response = super_admin.call("POST", "/api/users", json={"regions": ["Nairobi"], **body})
-        if response.status_code == 400:
-            pytest.skip(f"identity does not issue the role {role} yet")
-        assert response.status_code == 201, response.text
-        return sign_in(username, STAFF_PASSWORD)
-
-    return made
 
 
 @pytest.fixture(scope="package")

@@ -106,8 +106,8 @@ def test_every_call_answers_the_super_admin(super_admin: Any) -> None:
         super_admin.ok("GET", path)
 
 
-def test_every_call_answers_an_admin(staff_in_role: Any) -> None:
-    admin = staff_in_role("admin")
+def test_every_call_answers_an_admin(new_staff: Any) -> None:
+    admin = new_staff("admin")
     for path in PAGES:
         admin.ok("GET", path)
 
@@ -118,8 +118,8 @@ def test_loan_officers_are_refused_not_logged_out(new_staff: Any) -> None:
         assert officer.call("GET", path).status_code == 403
 
 
-def test_accountants_are_refused(staff_in_role: Any) -> None:
-    accountant = staff_in_role("accountant")
+def test_accountants_are_refused(new_staff: Any) -> None:
+    accountant = new_staff("accountant")
     for path in PAGES:
         assert accountant.call("GET", path).status_code == 403
 

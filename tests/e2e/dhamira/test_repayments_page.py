@@ -141,8 +141,8 @@ def test_super_admin_and_loan_officers_do_not_record_money(
     assert anonymous.call("GET", f"/api/repayments/loan/{loan_id}").status_code == 401
 
 
-def test_an_accountant_records_and_reads(money_desk: Any, staff_in_role: Any) -> None:
+def test_an_accountant_records_and_reads(money_desk: Any, new_staff: Any) -> None:
     loan_id = money_desk.loan["_id"]
-    accountant = staff_in_role("accountant")
+    accountant = new_staff("accountant")
     assert record(accountant, loan_id, 100, page_transaction_id()).status_code == 201
     history(accountant, loan_id)

@@ -128,10 +128,8 @@ def test_who_may_adjust_and_read(money_desk: Any, super_admin: Any) -> None:
 
 
 @pytest.mark.parametrize("role", ["accountant", "admin"])
-def test_accountants_and_admins_adjust_savings(
-    money_desk: Any, staff_in_role: Any, role: str
-) -> None:
-    page = staff_in_role(role)
+def test_accountants_and_admins_adjust_savings(money_desk: Any, new_staff: Any, role: str) -> None:
+    page = new_staff(role)
     saver = money_desk.members[2]
     page.ok("POST", f"/api/clients/{saver['_id']}/savings", 201, json={"amountKES": 25})
     assert rows_of(page, clientId=saver["_id"])
