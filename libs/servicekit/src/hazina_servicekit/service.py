@@ -100,6 +100,8 @@ class Consumer:
     batch_handler: BatchHandler | None = None
     batch_size: int = 100
     linger_seconds: float = 0.005
+    # How long a message taken by a process that died waits before it is delivered again.
+    ack_wait_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,7 @@ class Service:
             batch_handler=consumer.batch_handler,
             batch_size=consumer.batch_size,
             linger_seconds=consumer.linger_seconds,
+            ack_wait_seconds=consumer.ack_wait_seconds,
         )
 
     def link(self, name: str | None = None) -> NatsLink:

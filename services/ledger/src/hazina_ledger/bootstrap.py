@@ -142,6 +142,7 @@ def build(
                 inbox.handle,
                 batch_handler=inbox.handle_batch,
                 batch_size=settings.consumer_batch_size,
+                ack_wait_seconds=settings.consumer_ack_wait_seconds,
             ),
             # Who owns which group, client and loan (officer scoping). Its own durable: a new
             # durable reads the stream from its start, so records made before it are learned too.
