@@ -22,8 +22,11 @@ from hazina_ledger.application.commands import (
     ReverseReceipt,
     WriteOffLoan,
 )
+from hazina_ledger.application.group_commit import Job
 from hazina_ledger.application.unit_of_work import UnitOfWork
 from hazina_ledger.bootstrap import Container
+from hazina_ledger.domain.errors import InvalidRequestError
+from hazina_ledger.domain.loan_account import LoanAccount
 from hazina_ledger.domain.savings_account import SavingsAccount
 
 PAID_AT = dt.datetime(2025, 2, 1, 9, 0, tzinfo=dt.UTC)
@@ -111,3 +114,43 @@ def test_the_money_loop_never_falls_back(container: Container, h: Any) -> None:
     assert account.reversed_deposits == {"DEP0000001"}
     assert [w.status for w in account.withdrawals.values()] == ["approved", "pending"]
     assert account.pending_withdrawals_cents == 3_000
+
+
+def test_a_command_that_fails_after_changing_an_aggregate_sends_its_batch_one_by_one(
+    container: Container, h: Any
+) -> None:
+    """A command refused before it changed anything leaves the rest of the batch committing
+    together; one refused after recording an event poisons the batch, which runs one by one."""
+    ledger, writer = container.ledger, container.ledger.writer
+    loan_id, _ = h.open_loan(container)
+
+    def repay(receipt: str) -> Job:
+        cmd = PostRepayment(
+            loan_id=loan_id,
+            receipt=receipt,  # type: ignore[arg-type]
+            amount_cents=1_000,  # type: ignore[arg-type]
+            method="mpesa",
+            paid_at=PAID_AT,
+            channel="c2b",
+        )
+        return ledger._post_repayment_job(cmd)
+
+    def refuse(uow: UnitOfWork) -> None:
+        raise InvalidRequestError("refused before any change")
+
+    def half_done(uow: UnitOfWork) -> None:
+        loan = uow.get(LoanAccount, loan_id)
+        assert loan is not None
+        loan.write_off(reason="half", written_off_by=str(STAFF), written_off_on=PAID_AT.date())
+        raise InvalidRequestError("refused after a change")
+
+    batches = writer.batches
+    answers = ledger.execute_many([repay("CLEAN001"), Job(run=refuse), repay("CLEAN002")])
+    assert [type(a).__name__ for a in answers] == ["Receipted", "InvalidRequestError", "Receipted"]
+    assert (writer.batches, writer.fallbacks) == (batches + 1, 0)
+
+    answers = ledger.execute_many([repay("POISON01"), Job(run=half_done), repay("POISON02")])
+    assert [type(a).__name__ for a in answers] == ["Receipted", "InvalidRequestError", "Receipted"]
+    assert writer.fallbacks == 1  # counted, logged: the two repayments committed alone
+    assert [a.status for a in answers if not isinstance(a, Exception)] == ["posted", "posted"]
+    assert ledger.loan(loan_id).status != "written_off"

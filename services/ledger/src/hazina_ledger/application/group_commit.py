@@ -135,11 +135,11 @@ class GroupCommitWriter:
             uow.preload(self.pool, (i for job in jobs for i in job.loan_ids), build=True)
             uow.preload(self.pool, (i for job in jobs for i in job.receipt_ids), build=False)
             for job in jobs:
-                before = uow.pending_counts()
+                uow.begin_command()
                 try:
                     value = job.run(uow)
                 except LedgerError as error:
-                    if uow.changed_since(before):
+                    if uow.command_changed_anything():
                         raise _PoisonedBatchError from error
                     outcomes.append((job, None, error))
                     continue
