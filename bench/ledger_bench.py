@@ -504,11 +504,16 @@ def main() -> int:
                 )
                 for key, label in (("one", "one message per commit"), ("batch", "in batches")):
                     e = consumed[key]
+                    per_batch = (
+                        f"{e['messages'] / e['batches']:,.0f} messages per consumer batch, "
+                        if e["batches"]
+                        else ""
+                    )
                     out(
                         f"(e) PaymentReceived via the consumer, {label + ':':<24}{e['per_second']:>8,.0f} /s  "
-                        f"({e['processed']:,.0f} posted + {e['duplicates']:,.0f} duplicates, {e['parked']:,.0f} parked; "
-                        f"{e['messages'] / max(e['batches'], 1):,.0f} messages per consumer batch, "
-                        f"{e['per_commit']:,.0f} per ledger commit)"
+                        f"({e['processed']:,.0f} messages applied (3% resend a receipt under a new envelope), "
+                        f"{e['duplicates']:,.0f} redelivered, {e['parked']:,.0f} parked; "
+                        f"{per_batch}{e['per_commit']:,.0f} per ledger commit)"
                     )
                 if profile is not None:
                     batch = consumed["batch"]
