@@ -53,48 +53,61 @@ CONFIRMED = {"ResultCode": 0, "ResultDesc": "Success"}
 VALIDATION_ACCEPT = {"ResultCode": "0", "ResultDesc": "Accepted"}
 
 
-def _refused(request: Request, api: GatewayApi, token: str, kind: str) -> JSONResponse | None:
+FORBIDDEN = {"message": "Forbidden", "code": "forbidden"}
+NOT_STORED = {
+    "ResultCode": 1,
+    "ResultDesc": "Temporarily unable to record; please retry",
+    "message": "Temporarily unable to record the callback",
+    "code": "unavailable",
+}
+
+
+def refused(api: GatewayApi, token: str, kind: str, address: str) -> bool:
+    """A wrong token or a sender outside the allow list: logged, and nothing else happens."""
     policy = api.callbacks
-    address = client_address(request)
     if not policy.token or not hmac.compare_digest(token.encode(), policy.token.encode()):
         log.warning("callback_refused", reason="wrong token", kind=kind, address=address)
-        return JSONResponse({"message": "Forbidden", "code": "forbidden"}, status_code=403)
+        return True
     if policy.allowed_ips and address not in policy.allowed_ips:
         log.warning("callback_refused", reason="address not allowed", kind=kind, address=address)
-        return JSONResponse({"message": "Forbidden", "code": "forbidden"}, status_code=403)
-    return None
+        return True
+    return False
+
+
+async def stored(api: GatewayApi, kind: str, body: bytes, address: str) -> bool:
+    """Whether the callback is durably in the inbox; when it is not, "Accepted" is never said."""
+    try:
+        await api.inbox_writer.store(kind, body, address)
+    except InboxUnavailableError:
+        log.error("callback_not_stored", kind=kind)
+        return False
+    return True
+
+
+def acknowledgement(kind: str) -> dict[str, Any]:
+    return CONFIRMED if kind == "c2b_confirmation" else ACCEPTED
 
 
 async def _store(api: GatewayApi, kind: str, body: bytes, request: Request) -> JSONResponse | None:
-    try:
-        await api.inbox_writer.store(kind, body, client_address(request))
-    except InboxUnavailableError:
-        log.error("callback_not_stored", kind=kind)
-        return JSONResponse(
-            {
-                "ResultCode": 1,
-                "ResultDesc": "Temporarily unable to record; please retry",
-                "message": "Temporarily unable to record the callback",
-                "code": "unavailable",
-            },
-            status_code=503,
-        )
-    return None
+    if await stored(api, kind, body, client_address(request)):
+        return None
+    return JSONResponse(NOT_STORED, status_code=503)
 
 
 async def receive(request: Request, token: str, kind: str) -> JSONResponse:
     """Store, then acknowledge. A callback with a bad field is still stored exactly as received
     and acknowledged the way Daraja expects (it cannot fix it by sending it again); the inbox
-    flags it for staff when it is processed."""
+    flags it for staff when it is processed. Only the validation comes here on the way in; the
+    other kinds are served by ``CallbackFastPath`` with the same ``refused`` and ``stored``."""
     api: GatewayApi = request.app.state.gateway_api
-    if (refusal := _refused(request, api, token, kind)) is not None:
-        return refusal
+    if refused(api, token, kind, client_address(request)):
+        return JSONResponse(FORBIDDEN, status_code=403)
     body = await request.body()
     if kind == "c2b_validation":
         return await _validate(api, body, request)
     if (failure := await _store(api, kind, body, request)) is not None:
         return failure
-    return JSONResponse(CONFIRMED if kind == "c2b_confirmation" else ACCEPTED)
+    return JSONResponse(acknowledgement(kind))
 
 
 # The validation rejection that tells the customer (by SMS) what was wrong; C2B00016: other.
@@ -167,19 +180,9 @@ KIND_OF_PATH = dict(CALLBACKS)
 PREFIXES = ("/api/pay/", "/api/mpesa/")
 CORRELATION_HEADER = b"x-correlation-id"
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-REFUSED_BODY = json.dumps({"message": "Forbidden", "code": "forbidden"}).encode()
-UNAVAILABLE_BODY = json.dumps(
-    {
-        "ResultCode": 1,
-        "ResultDesc": "Temporarily unable to record; please retry",
-        "message": "Temporarily unable to record the callback",
-        "code": "unavailable",
-    }
-).encode()
-ACKNOWLEDGED_BODY = {
-    "c2b_confirmation": json.dumps(CONFIRMED).encode(),
-    "": json.dumps(ACCEPTED).encode(),
-}
+REFUSED_BODY = json.dumps(FORBIDDEN).encode()
+UNAVAILABLE_BODY = json.dumps(NOT_STORED).encode()
+ACKNOWLEDGED_BODY = {kind: json.dumps(acknowledgement(kind)).encode() for _, kind in CALLBACKS}
 http_log = structlog.get_logger("http")
 
 
@@ -263,16 +266,9 @@ class CallbackFastPath:
         self, scope: Scope, receive: Receive, kind: str, token: str, length: bytes | None
     ) -> tuple[int, bytes]:
         api = self.api()
-        policy = api.callbacks
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        if not policy.token or not hmac.compare_digest(token.encode(), policy.token.encode()):
-            log.warning("callback_refused", reason="wrong token", kind=kind, address=address)
-            return 403, REFUSED_BODY
-        if policy.allowed_ips and address not in policy.allowed_ips:
-            log.warning(
-                "callback_refused", reason="address not allowed", kind=kind, address=address
-            )
+        if refused(api, token, kind, address):
             return 403, REFUSED_BODY
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             return 400, self._too_large()
@@ -285,12 +281,9 @@ class CallbackFastPath:
                 503,
                 UNAVAILABLE_BODY,
             )  # the caller went away before its body came: nothing stored
-        try:
-            await api.inbox_writer.store(kind, body, address)
-        except Exception as exc:  # not stored: never "Accepted"
-            log.error("callback_not_stored", kind=kind, error=type(exc).__name__)
+        if not await stored(api, kind, body, address):
             return 503, UNAVAILABLE_BODY
-        return 200, ACKNOWLEDGED_BODY.get(kind, ACKNOWLEDGED_BODY[""])
+        return 200, ACKNOWLEDGED_BODY[kind]
 
     async def _body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
