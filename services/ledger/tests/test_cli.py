@@ -61,19 +61,17 @@ def test_replay_rebuilds_audits_and_compares_with_the_live_tables(
     assert "ev/s" in done.stderr and "ETA" in done.stderr  # the progress bar
 
 
-@pytest.mark.parametrize("page_size", [10_000, 3])
-def test_replay_of_every_kind_of_event_matches_the_live_tables(
-    container: Any, h: Any, page_size: int
-) -> None:
+def populate_every_kind(container: Any, h: Any) -> tuple[Any, Any]:
+    """Loans, savings, reversals, unallocated receipts, conflicts, held payouts: every event kind."""
     from hazina_ledger.application.commands import (
         AssignReceipt,
         DecideWithdrawal,
         DepositSavings,
         RequestWithdrawal,
+        ResolveHeldDisbursement,
         ReverseReceipt,
         WriteOffLoan,
     )
-    from hazina_ledger.cli import replay
 
     loan_id = populate(container, h)
     other, client_id = h.open_loan(container)
@@ -118,8 +116,6 @@ def test_replay_of_every_kind_of_event_matches_the_live_tables(
     )
     # Payouts that were not the approved principal: one accepted (then repaid on), one marked
     # for recovery, one still held.
-    from hazina_ledger.application.commands import ResolveHeldDisbursement
-
     for k, decision in enumerate(("accept", "recover", None)):
         held_loan, held_client = uuid.uuid4(), uuid.uuid4()
         h.deliver(container, h.loan_approved(held_loan, held_client, 1_000_000))
@@ -138,8 +134,19 @@ def test_replay_of_every_kind_of_event_matches_the_live_tables(
         if decision == "accept":
             h.deliver(container, h.payment_received(f"HELD{k}", 300_000, loan_id=held_loan))
     container.projection.catch_up()
+    return loan_id, other
+
+
+@pytest.mark.parametrize(("page_size", "workers"), [(10_000, 1), (3, 1), (10_000, 2), (3, 2)])
+def test_replay_of_every_kind_of_event_matches_the_live_tables(
+    container: Any, h: Any, page_size: int, workers: int
+) -> None:
+    from hazina_ledger.cli import replay
+
+    loan_id, other = populate_every_kind(container, h)
     collector = gc.get_threshold()
-    report = replay(container, quiet=True, page_size=page_size)
+    report = replay(container, quiet=True, page_size=page_size, workers=workers)
+    assert report.metrics["workers"] == workers
     assert report.ok, report.details
     # the rebuild's rare cycle collections end with it
     assert gc.get_threshold() == collector and gc.get_freeze_count() == 0
@@ -150,6 +157,59 @@ def test_replay_of_every_kind_of_event_matches_the_live_tables(
         "held",
         "recovery",
     ]
+
+
+def test_a_rebuild_split_over_two_workers_equals_one_by_a_single_worker(
+    container: Any, h: Any
+) -> None:
+    from hazina_ledger.adapters.audit import AuditReport, compare_schemas
+    from hazina_ledger.application.commands import ReverseReceipt
+    from hazina_ledger.cli import drop_schema, replay
+
+    populate_every_kind(container, h)
+    # and one event no rebuild can apply, with a later one of its loan parked behind it
+    loan_id, _ = h.open_loan(container)
+    h.deliver(container, h.payment_received("NUL3", 500_000, loan_id=loan_id))
+    container.ledger.reverse_receipt(
+        ReverseReceipt(receipt="NUL3", reason="Wrong\x00 loan", reversed_by=uuid.uuid4())
+    )
+    h.deliver(container, h.payment_received("LATER3", 100_000, loan_id=loan_id))
+    container.projection.catch_up()
+    schema = container.settings.db_schema
+    one, two = f"{schema}_replay_one", f"{schema}_replay"
+    with container.pool.connection() as conn:
+        drop_schema(conn, one)
+    try:
+        single = replay(container, quiet=True, page_size=4, workers=1, keep=True)
+        with container.pool.connection() as conn:
+            conn.execute(f'ALTER SCHEMA "{two}" RENAME TO "{one}"')
+        split = replay(container, quiet=True, page_size=4, workers=2, keep=True)
+        assert single.metrics["events"] == split.metrics["events"] > 0
+        for report in (single, split):  # the parked reversal is the one difference from live
+            assert report.checks["trial_balance_is_zero"] == 0, report.details
+            assert [d for d in report.details if d.startswith("parked by")] == [
+                d for d in single.details if d.startswith("parked by")
+            ]
+        compared = AuditReport()
+        compare_schemas(container.pool, one, two, compared)
+        assert compared.checks["rebuilt_equals_live"] == 0, compared.details
+        with container.pool.connection() as conn:
+            for query in (
+                'SELECT id, source, position, status, error_type, behind FROM "{}".parked_events '
+                "ORDER BY position",
+                'SELECT projection, notification_id FROM "{}".projection_positions ORDER BY 1',
+                'SELECT count(*) FROM "{}".account_balances',
+            ):
+                rows = [conn.execute(query.format(s)).fetchall() for s in (one, two)]
+                assert rows[0] == rows[1] and rows[0], query
+            indexes = "SELECT indexname FROM pg_indexes WHERE schemaname = %s ORDER BY 1"
+            assert (
+                conn.execute(indexes, (one,)).fetchall() == conn.execute(indexes, (two,)).fetchall()
+            )
+    finally:
+        with container.pool.connection() as conn:
+            drop_schema(conn, one)
+            drop_schema(conn, two)
 
 
 def test_replay_exits_non_zero_when_a_live_balance_was_tampered_with(

@@ -111,6 +111,7 @@ class Projection:
         *,
         parking: ParkingLot | None = None,
         batches: BatchFactory | None = None,
+        position_key: str | None = None,
     ) -> None:
         if batches is None:
             if apply is None:
@@ -122,13 +123,16 @@ class Projection:
         self.pool = pool
         self.name = name
         self.batches = batches
+        # The row of projection_positions this projection keeps its place in: its name, unless
+        # several processes share one read side's work (each its own place, parking as ``name``).
+        self.position_key = position_key or name
         with pool.connection() as conn, conn.transaction():
             conn.execute(POSITIONS_DDL)
             if ddl:
                 conn.execute(ddl)
             conn.execute(
                 "INSERT INTO projection_positions (projection) VALUES (%s) ON CONFLICT DO NOTHING",
-                (name,),
+                (self.position_key,),
             )
         # Without the service's lot (a scratch rebuild), events are still parked, just not recorded.
         self.parking = parking if parking is not None else ParkingLot(pool)
@@ -138,7 +142,7 @@ class Projection:
         with self.pool.connection() as conn:
             row = conn.execute(
                 "SELECT notification_id FROM projection_positions WHERE projection = %s",
-                (self.name,),
+                (self.position_key,),
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -167,7 +171,7 @@ class Projection:
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
                 "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE",
-                (self.name,),
+                (self.position_key,),
             ).fetchone()
             position = int(row[0]) if row else 0
             notifications = self.app.recorder.select_notifications(
@@ -186,7 +190,7 @@ class Projection:
                     self._failed(exc, notifications[-1])
             conn.execute(
                 "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
-                (notifications[-1].id, self.name),
+                (notifications[-1].id, self.position_key),
             )
         return len(notifications), notifications[-1].id
 
@@ -287,7 +291,7 @@ class Projection:
     def lock_for_retry(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(
             "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE",
-            (self.name,),
+            (self.position_key,),
         )
 
     def reapply_parked(self, row: ParkedRow, conn: psycopg.Connection[Any]) -> None:
@@ -308,7 +312,7 @@ class Projection:
             truncate(conn)
             conn.execute(
                 "UPDATE projection_positions SET notification_id = 0 WHERE projection = %s",
-                (self.name,),
+                (self.position_key,),
             )
         return self.catch_up()
 

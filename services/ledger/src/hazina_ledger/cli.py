@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import gc
 import io
-import resource
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any, TextIO
 
 import psycopg
@@ -23,10 +19,23 @@ from hazina_ledger.adapters.audit import (
     check_loans,
     compare_schemas,
 )
-from hazina_ledger.adapters.read_models import DDL, READ_MODEL_TABLES, read_side_projection
+from hazina_ledger.adapters.read_models import (
+    DDL,
+    NAME,
+    READ_MODEL_TABLES,
+    SUMMED_TABLES,
+    read_side_projection,
+)
 from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.bootstrap import Container, build
 from hazina_ledger.domain.accounts import CHART
+from hazina_ledger.replay_share import (
+    ShareJob,
+    StartedShare,
+    _rss_mib,
+    rare_collections,
+    rebuild_share,
+)
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import Jwks, TokenVerifier
 from hazina_servicekit.database import ensure_schema, open_pool
@@ -64,19 +73,6 @@ class ProgressBar:
         return time.perf_counter() - self.started
 
 
-def _rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux VmHWM: ru_maxrss would include the
-    memory of the parent this process was forked from before it exec'd)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _max_position(container: Container) -> int:
     table = events_table(container.ledger)
     with container.pool.connection() as conn:
@@ -104,24 +100,77 @@ def prepare_bulk_load(conn: psycopg.Connection[Any]) -> None:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index)))
 
 
-@contextlib.contextmanager
-def rare_collections(young: int = 100_000) -> Iterator[None]:
-    """Run Python's cycle collector rarely while a rebuild runs.
+def rebuild_in_parallel(
+    container: Container,
+    pool: Any,
+    *,
+    stop: int,
+    workers: int,
+    page_size: int,
+    bar: ProgressBar,
+) -> tuple[int, float]:
+    """Rebuild the events up to ``stop`` split by aggregate over ``workers`` processes: this one
+    and ``workers - 1`` started for it (``replay_share``, which imports little).
 
-    A rebuild makes millions of short-lived objects (decoded events, rows held for a page), which
-    reference counting frees; the cycle collector still ran every 700 of them and, in its older
-    generations, scanned the page held in memory each time: about 40% of the CPU of applying the
-    changes. Here what exists before is frozen (never scanned) and a young generation is collected
-    every ``young`` net allocations, so garbage cycles are still collected and memory stays flat.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(young, thresholds[1], thresholds[2])
+    Each applies its aggregates' events in its own connection and transactions; the sums they
+    share are kept per worker and added up here, and the rebuild's own position is set to where
+    they all stopped. Returns the events read and the started workers' largest peak RSS in MiB."""
+    settings = container.settings
+    scratch = f"{settings.db_schema}_replay"
+    with pool.connection() as conn, conn.transaction():
+        for table in SUMMED_TABLES:
+            for worker in range(workers):
+                conn.execute(
+                    sql.SQL("CREATE UNLOGGED TABLE {} (LIKE {} INCLUDING ALL)").format(
+                        sql.Identifier(f"{table}_{worker}"), sql.Identifier(table)
+                    )
+                )
+    jobs = [
+        ShareJob(settings.database_url, settings.db_schema, scratch, w, workers, stop, page_size)
+        for w in range(workers)
+    ]
+    progress = [(0, 0)] * workers
+    started = [StartedShare(job) for job in jobs[1:]]
+
+    def report(position: int, done: int) -> None:
+        progress[0] = (position, done)
+        for share in started:
+            progress[share.job.worker] = share.progress
+        bar.update(min(p for p, _ in progress), sum(d for _, d in progress))
+
     try:
-        yield
+        count = rebuild_share(jobs[0], container.ledger, pool, report)
+        report(stop, count)
+        results = [share.wait() for share in started]
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        for share in started:
+            share.stop()
+    with pool.connection() as conn, conn.transaction():
+        for table in SUMMED_TABLES:
+            parts = [sql.Identifier(f"{table}_{w}") for w in range(workers)]
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {t} (account_id, code, debit_cents, credit_cents) "
+                    "SELECT account_id, code, sum(debit_cents), sum(credit_cents) FROM ({parts}) s "
+                    "GROUP BY account_id, code"
+                ).format(
+                    t=sql.Identifier(table),
+                    parts=sql.SQL(" UNION ALL ").join(
+                        sql.SQL("SELECT * FROM {}").format(part) for part in parts
+                    ),
+                )
+            )
+            for part in parts:
+                conn.execute(sql.SQL("DROP TABLE {}").format(part))
+        conn.execute(
+            "DELETE FROM projection_positions WHERE projection = ANY(%s)",
+            ([f"{NAME}_{w}" for w in range(workers)],),
+        )
+        conn.execute(
+            "UPDATE projection_positions SET notification_id = %s WHERE projection = %s",
+            (stop, NAME),
+        )
+    return count + sum(n for n, _ in results), max((rss for _, rss in results), default=0.0)
 
 
 def replay(
@@ -130,14 +179,18 @@ def replay(
     keep: bool = False,
     quiet: bool = False,
     page_size: int = 5_000,
+    workers: int | None = None,
 ) -> AuditReport:
     """Rebuild every read model into a scratch schema, audit it, and compare it with the live one.
 
     The rebuild is the live projection's own code (``read_models``) run over pages of
     ``page_size`` events into the scratch schema: it parks what it cannot apply as live does, and
-    leaves out what staff skipped there.
+    leaves out what staff skipped there. With ``workers`` above 1 (the setting
+    ``replay_workers`` by default) the events up to the last one stored when it starts are split
+    by aggregate over that many processes; what is stored after them is applied here.
     """
     settings = container.settings
+    workers = settings.replay_workers if workers is None else workers
     scratch = f"{settings.db_schema}_replay"
     with container.pool.connection() as conn:
         drop_schema(conn, scratch)
@@ -154,11 +207,18 @@ def replay(
                 ).format(sql.Identifier(settings.db_schema)),
                 (rebuilt.name,),
             )
-        bar = ProgressBar(_max_position(container), stream=io.StringIO() if quiet else None)
+        stop = _max_position(container)
+        bar = ProgressBar(stop, stream=io.StringIO() if quiet else None)
         with pool.connection() as conn:
             prepare_bulk_load(conn)
-        with rare_collections():
-            count = rebuilt.catch_up(batch_size=page_size, progress=bar.update)
+        worker_rss = 0.0
+        if workers > 1:
+            count, worker_rss = rebuild_in_parallel(
+                container, pool, stop=stop, workers=workers, page_size=page_size, bar=bar
+            )
+        else:
+            with rare_collections():
+                count = rebuilt.catch_up(batch_size=page_size, progress=bar.update)
         with pool.connection() as conn:
             conn.execute(DDL)  # builds the secondary indexes again, each from sorted rows at once
         for _ in range(10):  # writes may land while we rebuild; bring both to the same position
@@ -171,9 +231,13 @@ def replay(
             events=count, rebuild_seconds=seconds, events_per_second=count / max(seconds, 1e-9)
         )
         report.details.append(
-            f"replayed {count:,} events in {seconds:.2f}s ({count / max(seconds, 1e-9):,.0f} events/s); "
-            f"peak RSS {_rss_mib():,.0f} MiB"
+            f"replayed {count:,} events in {seconds:.2f}s ({count / max(seconds, 1e-9):,.0f} events/s) "
+            f"by {workers} worker{'s' if workers > 1 else ''}; peak RSS {_rss_mib():,.0f} MiB"
+            + (f" (each worker at most {worker_rss:,.0f} MiB)" if workers > 1 else "")
         )
+        report.metrics["workers"] = workers
+        if workers > 1:
+            report.metrics["worker_rss_mib"] = worker_rss
         report.metrics["rss_after_rebuild_mib"] = _rss_mib()
         parked, _ = rebuilt.parking.find(status="parked", source=rebuilt.name, limit=20)
         report.details += [
@@ -256,6 +320,12 @@ def run_cli(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rp = sub.add_parser("replay", help="rebuild every projection from the event store and audit it")
     rp.add_argument("--keep", action="store_true", help="keep the rebuilt schema for inspection")
+    rp.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes the rebuild is split over by aggregate (default: LEDGER_REPLAY_WORKERS)",
+    )
     sub.add_parser("verify", help="audit the live projections without rebuilding")
     bp = sub.add_parser("balance", help="balances as of a past date or event position")
     bp.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
@@ -272,7 +342,7 @@ def run_cli(argv: list[str]) -> int:
     )
     try:
         if args.command == "replay":
-            report = replay(container, keep=args.keep)
+            report = replay(container, keep=args.keep, workers=args.workers)
             print_report("replay", report)
             return 0 if report.ok else 1
         if args.command == "verify":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 
 from hazina_servicekit.settings import ServiceSettings, service_config
@@ -27,3 +29,5 @@ class LedgerSettings(ServiceSettings):
     # How long the batch of a ledger process that died waits before it is delivered again.
     consumer_ack_wait_seconds: float = Field(default=30.0, ge=1.0)
     pool_size: int = Field(default=8, ge=2)
+    # Processes ``hazina-ledger replay`` splits its rebuild over, by aggregate (one per core, at most 2).
+    replay_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 2), ge=1, le=16)

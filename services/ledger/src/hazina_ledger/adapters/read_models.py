@@ -11,9 +11,10 @@ result as running them one by one; that is what keeps a rebuild fast.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
@@ -800,11 +801,18 @@ CHANGES: dict[type[Any], Change] = {
 }
 
 
+# The tables only ever added to (``accumulate``) across aggregates: each worker of a split
+# rebuild keeps its own partial sums of them (``<table>_<worker>``), added up once at the end.
+SUMMED_TABLES = ("account_balances",)
+
+
 class ReadSideBatch:
     """One transaction's worth of stored events going into the read tables (servicekit's ``Batch``)."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.rows = RowChanges(conn, TABLES)
+    def __init__(
+        self, conn: psycopg.Connection[Any], sums_into: Mapping[str, str] | None = None
+    ) -> None:
+        self.rows = RowChanges(conn, TABLES, sums_into)
 
     def apply(self, event: DomainEventProtocol[uuid.UUID], position: int) -> None:
         self.rows.position = position
@@ -822,3 +830,23 @@ def read_side_projection(
 ) -> Projection:
     """The read side kept from ``app``'s log in ``pool``'s schema: the live one, or a rebuild's."""
     return Projection(app, pool, NAME, ddl=DDL, parking=parking, batches=ReadSideBatch)
+
+
+def read_side_share(app: Application[uuid.UUID], pool: ConnectionPool, worker: int) -> Projection:
+    """One worker's part of a rebuild split by aggregate, into a scratch schema made already.
+
+    ``app`` reads only the worker's aggregates; the worker applies them with the same changes as
+    the live projection, parks under the same name, keeps its own position, and writes its sums
+    into its own tables (see ``SUMMED_TABLES``). Every read a change makes is of its own
+    aggregate's rows (a reversal re-folds its loan's repayments, a withdrawal finds its
+    account's client), so the workers never need each other's rows.
+    """
+    sums_into = {table: f"{table}_{worker}" for table in SUMMED_TABLES}
+    return Projection(
+        app,
+        pool,
+        NAME,
+        parking=ParkingLot(pool),
+        batches=functools.partial(ReadSideBatch, sums_into=sums_into),
+        position_key=f"{NAME}_{worker}",
+    )

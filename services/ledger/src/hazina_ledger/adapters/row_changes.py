@@ -9,13 +9,16 @@ those of running each change in order, because:
 - updates to one row fold into one (a later ``set`` wins, ``add``s sum, an ``add`` after a
   ``set`` adds to it) and are written after the inserts, one ``UPDATE ... FROM unnest`` per
   table and set of columns; an update of a row that does not exist changes nothing, as in SQL;
-- ``accumulate`` adds to a row, creating it the first time (``INSERT ... ON CONFLICT``).
+- ``accumulate`` adds to a row, creating it the first time (``INSERT ... ON CONFLICT``); a
+  rebuild split over processes has each add into its own copy of the table (``sums_into``),
+  summed into the real one at the end, so no two of them wait on (or deadlock over) a row.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +54,15 @@ def tables_of(ddl: str, keys: dict[str, str]) -> dict[str, Table]:
 class RowChanges:
     """The changes one transaction makes to the read tables, written on ``flush``."""
 
-    def __init__(self, conn: psycopg.Connection[Any], tables: dict[str, Table]) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        tables: dict[str, Table],
+        sums_into: Mapping[str, str] | None = None,
+    ) -> None:
         self.conn = conn
         self.tables = tables
+        self.sums_into = sums_into or {}  # table -> the table its ``accumulate``s are written to
         self.position = 0  # the notification id of the event being applied (orders statements)
         self._inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}  # (table, *columns)
         self._updates: dict[str, dict[str, dict[str, list[Any]]]] = defaultdict(dict)
@@ -141,16 +150,17 @@ class RowChanges:
         fixed, summed = list(first_fixed), list(first_deltas)
         columns = [table.key, *fixed, *summed]
         rows = [(key, *f.values(), *d.values()) for key, (f, d) in held.items()]
+        target = self.sums_into.get(table.name, table.name)
         statement = sql.SQL(
             "INSERT INTO {t} ({columns}) SELECT * FROM {values} ON CONFLICT ({key}) DO UPDATE SET {sets}"
         ).format(
-            t=sql.Identifier(table.name),
+            t=sql.Identifier(target),
             columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
             values=self._unnest(table, columns),
             key=sql.Identifier(table.key),
             sets=sql.SQL(", ").join(
                 sql.SQL("{c} = {t}.{c} + EXCLUDED.{c}").format(
-                    c=sql.Identifier(c), t=sql.Identifier(table.name)
+                    c=sql.Identifier(c), t=sql.Identifier(target)
                 )
                 for c in summed
             ),
