@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
 import pytest
@@ -24,8 +24,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hazina_servicekit import infra
-from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
+
+if TYPE_CHECKING:
+    from hazina_servicekit.auth import TokenVerifier
 
 
 @pytest.fixture(scope="session")
@@ -142,6 +144,10 @@ class TokenMint:
 
     def verifier(self) -> TokenVerifier:
         """A verifier that trusts this mint (and refetches its keys whenever asked)."""
+        # Imported here, not when pytest loads this plugin: importing the web stack that early
+        # changes where servicekit's own tests see log output go.
+        from hazina_servicekit.auth import TokenVerifier
+
         return TokenVerifier(self.jwks, issuer=self.issuer, min_refresh_seconds=0)
 
     def token(
