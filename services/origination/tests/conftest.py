@@ -25,7 +25,7 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_origination.bootstrap import Container, build, build_http_app
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
-from hazina_servicekit.testing import TokenMint
+from hazina_servicekit.testing import TokenMint, envelope
 
 
 def image(kind: str = "JPEG", size: tuple[int, int] = (32, 24), **save: Any) -> bytes:
@@ -349,19 +349,6 @@ def _ledger_handler(container: Container) -> Any:
     from hazina_origination.adapters.consumers import ledger_handler
 
     return ledger_handler(container.app)
-
-
-def envelope(event: ContractEvent, *, event_id: uuid.UUID | None = None) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        correlation_id="test",
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
-    )
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 from hazina_payments_gateway.bootstrap import Container, build, build_app
 from hazina_payments_gateway.settings import PaymentsSettings
+from hazina_servicekit import testing
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.messaging import ensure_stream
 from hazina_simulators import certs
@@ -187,16 +188,7 @@ async def _publish(url: str, events: list[tuple[ContractEvent, uuid.UUID | None]
 
 
 def envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        correlation_id=str(uuid.uuid4()),
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
-    )
+    return testing.envelope(event, event_id=event_id, correlation_id=str(uuid.uuid4()))
 
 
 async def _fetch(url: str, stream: Stream) -> list[EventEnvelope]:

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, origination
 from hazina_contracts.events.base import ContractEvent
-from hazina_servicekit.testing import MovableClock, TokenMint
+from hazina_servicekit.testing import MovableClock, TokenMint, envelope
 from hazina_ussd.bootstrap import Container, build
 from hazina_ussd.settings import UssdSettings
 
@@ -64,19 +63,6 @@ def client(container: Container) -> Iterator[TestClient]:
         yield test_client
 
 
-def envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        correlation_id="test",
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
-    )
-
-
 class World:
     """Deliver other services' events through the service's own durable consumers' path."""
 
@@ -90,7 +76,7 @@ class World:
     def deliver(
         self, durable: str, event: ContractEvent, event_id: uuid.UUID | None = None
     ) -> bool:
-        return self.consumers[durable]._apply(envelope(event, event_id))
+        return self.consumers[durable]._apply(envelope(event, event_id=event_id))
 
     def client(
         self,

@@ -27,6 +27,8 @@ from hazina_servicekit import infra
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
 
 if TYPE_CHECKING:
+    from hazina_contracts.envelope import EventEnvelope
+    from hazina_contracts.events.base import ContractEvent
     from hazina_servicekit.auth import TokenVerifier
 
 
@@ -106,6 +108,29 @@ def nats_work_dir(tmp_path: Path) -> Path:
 # The role x route x ownership matrix: one table per service, checked against the app's routes.
 
 ISSUER = "hazina-identity"  # who signs staff tokens
+
+
+def envelope(
+    event: ContractEvent,
+    *,
+    event_id: uuid.UUID | None = None,
+    producer: str = "test",
+    correlation_id: str = "test",
+    occurred_at: datetime | None = None,
+) -> EventEnvelope:
+    """A contract event in the envelope it travels in, as a consumer under test receives it."""
+    from hazina_contracts.envelope import EventEnvelope
+
+    return EventEnvelope(
+        event_id=event_id or uuid.uuid4(),
+        type=event.TYPE,
+        version=event.VERSION,
+        occurred_at=occurred_at or datetime.now(UTC),
+        producer=producer,
+        correlation_id=correlation_id,
+        subject=event.subject(),
+        data=event.model_dump(mode="json"),
+    )
 
 
 @dataclass
