@@ -151,8 +151,14 @@ def consumers(app: PaymentsGateway) -> list[Consumer]:
         Consumer(
             Stream.USSD, "prompts", subscriptions.PROMPT_SUBJECTS, subscriptions.prompt_handler(app)
         ),
+        # One posting per C2B payment, as many as the callbacks: in batches, one transaction each.
         Consumer(
-            Stream.LEDGER, "postings", subscriptions.LEDGER_SUBJECTS, subscriptions.on_ledger_event
+            Stream.LEDGER,
+            "postings",
+            subscriptions.LEDGER_SUBJECTS,
+            subscriptions.on_ledger_event,
+            batch_handler=subscriptions.on_ledger_events,
+            batch_size=200,
         ),
     ]
 
