@@ -8,7 +8,7 @@ VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 PY := $(VENV)/bin/python
 
-.PHONY: help uv-installed install run replay verify lint secrets secrets-baseline fmt schemas caddyfile test e2e bench bench-ledger bench-c2b bench-ussd clean
+.PHONY: help uv-installed install run replay verify lint secrets secrets-baseline fmt schemas caddyfile test e2e bench bench-ledger bench-c2b bench-c2b-hot bench-ussd clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ bench-ledger: $(SYNC_STAMP) ## ledger write path, replay and memory (issue 4)
 
 bench-c2b: $(SYNC_STAMP) ## C2B confirmations through the front door (issue 5)
 	$(PY) -m hazina_devstack with-infra -- $(PY) bench/c2b_bench.py
+
+bench-c2b-hot: $(SYNC_STAMP) ## the same, every payment to one client's savings (one hot account; issue 12)
+	$(PY) -m hazina_devstack with-infra -- $(PY) bench/c2b_bench.py --hot
 
 bench-ussd: $(SYNC_STAMP) ## five-step USSD sessions at 64 concurrent through the front door (issue 13)
 	$(PY) -m hazina_devstack with-infra -- $(PY) bench/ussd_bench.py

@@ -9,11 +9,19 @@ then:
 1. measures the raw PostgreSQL one-row commit rate on the same server (the yardstick);
 2. sends ``--count`` C2B confirmations (plus ``--duplicates`` repeats of already-sent receipts)
    from ``--concurrency`` concurrent callers to ``/api/pay/c2b/confirmation/{token}``;
-3. waits for every receipt's ``PaymentReceived`` on NATS and, with a ledger running, for its
+3. while the load runs, reads ``GET /api/clients/:id/accounts`` (the ledger) and
+   ``GET /api/loans/:id`` (origination) through the same front door and times them;
+4. waits for every receipt's ``PaymentReceived`` on NATS and, with a ledger running, for its
    posting event; prints throughput, p50/p99 acknowledgement latency, p50/p99 time until visible,
-   and checks the count and the sum of what was published against what was sent.
+   the read latencies, the CPU each process spent per confirmation and the load average, and
+   checks the count and the sum of what was published against what was sent.
 
-Figures are measured on the machine it runs on, with the load generator sharing its cores.
+``--hot`` (``make bench-c2b-hot``) sends every payment to one client's savings: one hot account,
+as every chama pool and every paybill's clearing account is.
+
+Figures are measured on the machine it runs on, with the load generator sharing its cores; the
+load average printed with them says how busy the machine was (other work included). The CPU per
+confirmation is the figure that does not depend on that.
 """
 
 from __future__ import annotations
@@ -25,22 +33,28 @@ import importlib.util
 import json
 import os
 import random
+import resource
 import secrets
 import shutil
 import string
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import nats
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from hazina_contracts.envelope import EventEnvelope
@@ -69,6 +83,64 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class StaffKeys:
+    """A signing key whose JWKS the services are pointed at, so the bench can read as staff
+    without starting identity (tokens as identity issues them: EdDSA, issuer hazina-identity)."""
+
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        jwk.update(kid="bench-key", alg="EdDSA", use="sig")
+        document = json.dumps({"keys": [jwk]}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(document)))
+                self.end_headers()
+                self.wfile.write(document)
+
+            def log_message(self, *_: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def token(self, role: str = "super_admin") -> str:
+        now = datetime.now(UTC)
+        claims = {
+            "sub": str(uuid.uuid4()),
+            "role": role,
+            "regions": [],
+            "username": "bench",
+            "typ": "access",
+            "iss": "hazina-identity",
+            "iat": now,
+            "exp": now + timedelta(hours=1),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "bench-key"})
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def raw_commit_rate(database_url: str, rows: int) -> float:
     """One INSERT and one COMMIT per row, one connection: the server's durable-write yardstick."""
     with psycopg.connect(database_url, autocommit=False) as conn:
@@ -93,16 +165,20 @@ class Stack:
     nats_url: str
     token: str
     work: Path
+    jwks_url: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
     front_door: str = ""
     with_ledger: bool = False
+    with_origination: bool = False
 
     def start(self) -> None:
         entries = {e.name: e for e in registry.load(REPO / "deploy" / "services.toml")}
         chosen = [entries["payments"]]
-        if "ledger" in entries and importlib.util.find_spec(entries["ledger"].package) is not None:
-            chosen.append(entries["ledger"])
-            self.with_ledger = True
+        for name in ("ledger", "origination"):
+            if name in entries and importlib.util.find_spec(entries[name].package) is not None:
+                chosen.append(entries[name])
+                setattr(self, f"with_{name}", True)
         ports = {e.name: free_port() for e in chosen}
         front = free_port()
         env = {
@@ -117,6 +193,8 @@ class Stack:
             "PAYMENTS_INBOX_INTERVAL_SECONDS": "0.05",
             "PYTHONUNBUFFERED": "1",
         }
+        if self.jwks_url:
+            env["HAZINA_JWKS_URL"] = self.jwks_url
         env.pop("HAZINA_RAILS", None)
         for entry in chosen:
             env[entry.upstream_variable] = f"127.0.0.1:{ports[entry.name]}"
@@ -133,6 +211,7 @@ class Stack:
             self.processes.append(
                 subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=REPO)
             )
+            self.names.append(entry.name)
         caddyfile = self.work / "Caddyfile"
         caddyfile.write_text(registry.caddyfile(chosen))
         caddy = shutil.which("caddy", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -153,6 +232,7 @@ class Stack:
                 stderr=log,
             )
         )
+        self.names.append("caddy")
         self.front_door = f"http://127.0.0.1:{front}"
         deadline = time.monotonic() + 90
         names = [e.name for e in chosen]
@@ -191,12 +271,17 @@ class KeepAliveConnection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
+        return await self.request("POST", path, body)
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: str = ""
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"{headers}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.writer.write(head + body)
         await self.writer.drain()
@@ -298,10 +383,14 @@ async def run(args: argparse.Namespace) -> int:
     nc = await nats.connect(nats_url)
     await ensure_all_streams(nc.jetstream())
 
+    load_before = os.getloadavg()
     raw = raw_commit_rate(database_url, args.raw_rows)
     work = Path(tempfile.mkdtemp(prefix="c2b-bench-"))
     token = secrets.token_hex(16)
-    stack = Stack(database_url=database_url, nats_url=nats_url, token=token, work=work)
+    keys = StaffKeys()
+    stack = Stack(
+        database_url=database_url, nats_url=nats_url, token=token, work=work, jwks_url=keys.url
+    )
     try:
         stack.start()
         # References: national ids of bench clients, so payments go to savings (a ledger posts them).
@@ -336,7 +425,9 @@ async def run(args: argparse.Namespace) -> int:
             for _ in range(args.count)
         ]
         amounts = {r: random.randint(10, 5000) for r in receipts}
-        refs = {r: random.choice(clients)[1] for r in receipts}
+        # --hot: every payment to one client's savings (one hot account); else spread over 50.
+        hot_client = clients[0]
+        refs = {r: hot_client[1] if args.hot else random.choice(clients)[1] for r in receipts}
         # Repeats are mixed in anywhere: whichever copy arrives first records, the others change nothing.
         order = list(receipts) + random.sample(receipts, min(args.duplicates, len(receipts)))
         random.shuffle(order)
@@ -416,9 +507,50 @@ async def run(args: argparse.Namespace) -> int:
             finally:
                 await connection.close()
 
+        # Reads on the hot path while the load runs: the hot client's accounts (the ledger) and
+        # a loan (origination; an id it does not know answers 404 after the same catch-up).
+        reads: dict[str, list[float]] = {"accounts": [], "loan": []}
+        read_statuses: dict[str, dict[int, int]] = {"accounts": {}, "loan": {}}
+        loading = asyncio.Event()
+        bearer = f"Authorization: Bearer {keys.token()}\r\n"
+        read_paths = {
+            "accounts": f"/api/clients/{hot_client[0]}/accounts",
+            "loan": f"/api/loans/{uuid.uuid4()}",
+        }
+
+        async def reader(name: str) -> None:
+            connection = KeepAliveConnection(front.host, front.port or 80)
+            try:
+                while not loading.is_set():
+                    started = time.perf_counter()
+                    try:
+                        status, _ = await connection.request(
+                            "GET", read_paths[name], headers=bearer
+                        )
+                    except (OSError, ValueError, asyncio.IncompleteReadError):
+                        status = 0
+                        await connection.close()
+                    reads[name].append(time.perf_counter() - started)
+                    read_statuses[name][status] = read_statuses[name].get(status, 0) + 1
+                    await asyncio.sleep(args.read_interval)
+            finally:
+                await connection.close()
+
+        readers = []
+        if stack.with_ledger:
+            readers.append(asyncio.create_task(reader("accounts")))
+        if stack.with_origination:
+            readers.append(asyncio.create_task(reader("loan")))
+
+        pids = dict(zip(stack.names, (p.pid for p in stack.processes), strict=True))
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        own_before = own_cpu_seconds()
         load_started = time.perf_counter()
         await asyncio.gather(*(caller() for _ in range(args.concurrency)))
         load_elapsed = time.perf_counter() - load_started
+        load_during = os.getloadavg()
+        loading.set()
+        await asyncio.gather(*readers)
 
         deadline = time.perf_counter() + args.settle_seconds
         while time.perf_counter() < deadline and len(published) < len(receipts):
@@ -427,6 +559,8 @@ async def run(args: argparse.Namespace) -> int:
             while time.perf_counter() < deadline and len(posted) < len(receipts):
                 await asyncio.sleep(0.2)
         drained_at = time.perf_counter()
+        cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        cpu_used["load generator (this script)"] = own_cpu_seconds() - own_before
         stop.set()
         await asyncio.gather(*collectors)
 
@@ -450,9 +584,22 @@ async def run(args: argparse.Namespace) -> int:
         published_sum = sum(v for k, v in published_sums.items() if k != "__doubled__")
         rate = acks / load_elapsed if load_elapsed else 0.0
 
-        print("C2B confirmations through the front door (Caddy -> payments gateway)")
+        print(
+            "C2B confirmations through the front door (Caddy -> payments gateway)"
+            + (
+                f" -- HOT: every payment to one client's savings ({hot_client[0]})"
+                if args.hot
+                else ""
+            )
+        )
         print(
             f"  machine: {os.cpu_count()} cores shared by the load generator, Caddy, the services, PostgreSQL, NATS"
+        )
+        print(
+            "  load average (1/5/15 min): before "
+            + "/".join(f"{v:.2f}" for v in load_before)
+            + ", at the end of the load "
+            + "/".join(f"{v:.2f}" for v in load_during)
         )
         print(
             f"  raw PostgreSQL one-row INSERT+COMMIT, 1 connection, same server: {raw:,.0f} commits/s"
@@ -489,6 +636,25 @@ async def run(args: argparse.Namespace) -> int:
                 "  ledger postings: not measured (no ledger service installed in this checkout); the figure above "
                 "is the gateway's half: until PaymentReceived is on NATS"
             )
+        for name, label in (
+            ("accounts", "GET /api/clients/:id/accounts (ledger)"),
+            ("loan", "GET /api/loans/:id (origination)"),
+        ):
+            if reads[name]:
+                print(
+                    f"  {label} during the load: {len(reads[name])} reads, statuses "
+                    f"{read_statuses[name]}; p50 {percentile(reads[name], 50) * 1000:.1f} ms, "
+                    f"p99 {percentile(reads[name], 99) * 1000:.1f} ms (target p99 < 50 ms)"
+                )
+            else:
+                print(f"  {label}: not measured (service not installed)")
+        confirmations = max(1, len(published))
+        print(
+            "  CPU per confirmation (load start to drained, ms): "
+            + ", ".join(
+                f"{name} {used * 1000 / confirmations:.2f}" for name, used in cpu_used.items()
+            )
+        )
         doubled = published_sums.get("__doubled__", 0)
         count_ok = len(published) == len(receipts) and doubled == 0
         sum_ok = published_sum == expected_sum
@@ -501,13 +667,21 @@ async def run(args: argparse.Namespace) -> int:
             f"  drained {drained_at - load_started - load_elapsed:.1f} s after the last acknowledgement"
         )
         verdicts = [rate >= 0.5 * raw, percentile(latencies, 99) < 0.050, count_ok and sum_ok]
+        read_p99 = max((percentile(v, 99) for v in reads.values() if v), default=float("nan"))
         print(
             f"  targets met: throughput {'yes' if verdicts[0] else 'NO'}, p99 acknowledgement "
-            f"{'yes' if verdicts[1] else 'NO'}, lost/doubled check {'yes' if verdicts[2] else 'NO'}"
+            f"{'yes' if verdicts[1] else 'NO'}, lost/doubled check {'yes' if verdicts[2] else 'NO'}, "
+            f"reads p99 {'yes' if read_p99 < 0.050 else 'NO'}"
+            + (
+                f", ledger visible p99 {'yes' if percentile(ledger_visible, 99) < 1.0 else 'NO'}"
+                if stack.with_ledger
+                else ""
+            )
         )
         return 0 if verdicts[2] else 1
     finally:
         stack.stop()
+        keys.close()
         await nc.close()
         shutil.rmtree(work, ignore_errors=True)
         drop_database(server_url, dbname)
@@ -524,6 +698,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--raw-rows", type=int, default=3000)
     parser.add_argument("--settle-seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--hot", action="store_true", help="every payment to one client's savings (one hot account)"
+    )
+    parser.add_argument(
+        "--read-interval", type=float, default=0.02, help="pause between reads, seconds"
+    )
     return asyncio.run(run(parser.parse_args()))
 
 

@@ -6,17 +6,25 @@ One run against one PostgreSQL server (DATABASE_URL), in a scratch database drop
   (a) repayments posted per second through the ledger's real write path (the group-commit
       writer: allocation, balanced journal, receipt idempotency, one durable save per batch),
       many loans, many concurrent senders, a share of them resending receipts already posted;
+  (e) the same postings as the gateway's PaymentReceived over NATS JetStream, drained by the
+      ledger's payments consumer one message per transaction, then in batches (servicekit's
+      batch mode: one transaction and one group commit per batch), side by side with (c);
   (d) a plain scan of the events table that only decodes each row's JSON;
   (b) ``hazina-ledger replay``'s rebuild of every read model from the same events, events/s,
       in a child process whose peak memory is reported, at two store sizes.
 
 It prints (a)/(c) and (b)/(d) against the targets (>= 1.5 and >= 0.5) and says which were met.
-Usage: uv run python bench/ledger_bench.py [--loans N] [--senders N] [--events N]
+Group-commit fallbacks (a batch re-run command by command) are counted and printed: goal zero.
+Usage: uv run python bench/ledger_bench.py [--loans N] [--senders N] [--events N] [--write-only]
+       [--profile FILE]  (cProfile of the batched consumer step, for services/ledger/README.md)
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import cProfile
+import dataclasses
 import datetime as dt
 import json
 import multiprocessing
@@ -29,12 +37,18 @@ import time
 import uuid
 from typing import Any
 
+import nats
 import psycopg
 
+from hazina_contracts.envelope import EventEnvelope
+from hazina_contracts.events.payments import PaymentReceived
+from hazina_contracts.subjects import Stream
 from hazina_ledger.application.commands import OpenLoanAccount, PostRepayment, RecordLoanTerms
 from hazina_ledger.bootstrap import Container, build
 from hazina_ledger.settings import LedgerSettings
+from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
+from hazina_servicekit.messaging import ensure_stream
 
 TERMS = {
     "interest_method": "declining_equal_instalments",
@@ -169,6 +183,168 @@ def post_repayments(
     }
 
 
+# (e) through the payments consumer
+
+
+def payment_envelopes(
+    loans: list[uuid.UUID], count: int, resend_share: float, tag: str
+) -> list[EventEnvelope]:
+    """The gateway's confirmations; a share repeats a receipt under a new envelope (a resent callback)."""
+    rng = random.Random(tag)
+    made: list[PaymentReceived] = []
+    envelopes = []
+    for k in range(count):
+        if made and rng.random() < resend_share:
+            event = rng.choice(made)
+        else:
+            event = PaymentReceived(
+                occurred_at=PAID_AT,
+                receipt=f"{tag}X{k:07d}",
+                amount_cents=rng.randint(1_00, 5_000_00),
+                msisdn=None,
+                account_reference="bench",
+                loan_id=rng.choice(loans),
+                client_id=None,
+                target="loan",
+                paid_at=PAID_AT,
+                channel="c2b",  # type: ignore[arg-type]
+            )
+            made.append(event)
+        envelopes.append(
+            EventEnvelope(
+                event_id=uuid.uuid4(),
+                type=event.TYPE,
+                version=event.VERSION,
+                occurred_at=PAID_AT,
+                producer="payments",
+                correlation_id=tag,
+                subject=event.subject(),
+                data=event.model_dump(mode="json"),
+            )
+        )
+    return envelopes
+
+
+async def _publish(js: Any, envelopes: list[EventEnvelope]) -> None:
+    for start in range(0, len(envelopes), 500):
+        await asyncio.gather(
+            *(
+                js.publish(e.subject, e.to_bytes(), headers={"Nats-Msg-Id": str(e.event_id)})
+                for e in envelopes[start : start + 500]
+            )
+        )
+
+
+async def _drain(
+    nats_url: str,
+    container: Container,
+    envelopes: list[EventEnvelope],
+    batched: bool,
+    profile: cProfile.Profile | None,
+) -> dict[str, float]:
+    """Publish (not timed), then time the ledger's payments consumer draining the stream."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, Stream.PAYMENTS)
+        await js.purge_stream(Stream.PAYMENTS.value)  # only this step's messages
+        await _publish(js, envelopes)
+        declared = container.service.durable_consumer(js, "payments")
+        consumer: DurableConsumer = dataclasses.replace(
+            declared,
+            name=f"bench-{'batches' if batched else 'one-by-one'}",
+            batch_handler=declared.batch_handler if batched else None,
+        )
+        sub = await consumer.subscribe()
+        writer = container.ledger.writer
+        commits = writer.batches
+        if profile is not None:  # the CPU time of all three threads at work, each profiled alone
+            writer_profile, apply_profile = profiles(profile)
+            writer._run_batch = profiled(writer._run_batch, writer_profile)  # type: ignore[method-assign]
+            consumer._apply_batch = profiled(consumer._apply_batch, apply_profile)  # type: ignore[method-assign]
+            profile.enable()
+        started = time.perf_counter()
+        while consumer.processed + consumer.duplicates + consumer.parked < len(envelopes):
+            messages = await consumer.next_messages(sub, wait_seconds=5.0)
+            if batched:
+                await consumer.handle_batch(messages)
+            else:
+                for msg in messages:
+                    await consumer.handle(msg)
+        elapsed = time.perf_counter() - started
+        if profile is not None:
+            profile.disable()
+            del writer._run_batch, consumer._apply_batch
+        await sub.unsubscribe()
+        return {
+            "messages": len(envelopes),
+            "processed": consumer.processed,
+            "duplicates": consumer.duplicates,
+            "parked": consumer.parked,
+            "seconds": elapsed,
+            "per_second": len(envelopes) / elapsed,
+            "per_commit": len(envelopes) / max(writer.batches - commits, 1),
+            "batches": consumer.batches,
+        }
+    finally:
+        await nc.close()
+
+
+def profiles(main: cProfile.Profile) -> tuple[cProfile.Profile, cProfile.Profile]:
+    extra = (cProfile.Profile(time.thread_time), cProfile.Profile(time.thread_time))
+    PROFILES[id(main)] = extra
+    return extra
+
+
+PROFILES: dict[int, tuple[cProfile.Profile, cProfile.Profile]] = {}
+
+
+def profiled(function: Any, profile: cProfile.Profile) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        profile.enable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            profile.disable()
+
+    return run
+
+
+def write_profile(main: cProfile.Profile, path: str, seconds: float, postings: int) -> None:
+    """One file of stats (pstats) and a text summary next to it: per posting, by function."""
+    import io
+    import pstats
+
+    stats = pstats.Stats(main)
+    for extra in PROFILES.get(id(main), ()):
+        stats.add(extra)
+    stats.dump_stats(path)
+    text = io.StringIO()
+    stats.stream = text  # type: ignore[attr-defined]
+    total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
+    text.write(
+        f"CPU seconds in the three threads: {total:.2f} for {postings:,} postings "
+        f"({total / postings * 1e6:,.0f} us each) over {seconds:.1f} s\n"
+    )
+    stats.sort_stats("tottime").print_stats(35)
+    stats.sort_stats("cumulative").print_stats(60)
+    with open(path + ".txt", "w") as summary:
+        summary.write(text.getvalue())
+
+
+def through_consumer(
+    nats_url: str,
+    container: Container,
+    loans: list[uuid.UUID],
+    count: int,
+    batched: bool,
+    profile: cProfile.Profile | None = None,
+) -> dict[str, float]:
+    tag = f"{'B' if batched else 'S'}{uuid.uuid4().hex[:5].upper()}"
+    envelopes = payment_envelopes(loans, count, 0.03, tag)
+    return asyncio.run(_drain(nats_url, container, envelopes, batched, profile))
+
+
 # (d) plain scan, (b) replay
 
 
@@ -256,6 +432,19 @@ def main() -> int:
     )
     parser.add_argument("--raw-seconds", type=float, default=5.0)
     parser.add_argument(
+        "--consumed", type=int, default=20_000, help="payments drained by the batched consumer"
+    )
+    parser.add_argument(
+        "--consumed-one-by-one",
+        type=int,
+        default=3_000,
+        help="payments drained by the consumer one message per transaction",
+    )
+    parser.add_argument(
+        "--write-only", action="store_true", help="only (c), (a) and (e): no replay, no (a')"
+    )
+    parser.add_argument("--profile", help="write a cProfile of the batched consumer step here")
+    parser.add_argument(
         "--processes",
         type=int,
         default=2,
@@ -303,6 +492,59 @@ def main() -> int:
                 f"{writes['errors']:,.0f} errors; one process, {args.senders} senders, {len(loans):,} loans, "
                 f"{per_commit:,.0f} repayments per commit)"
             )
+            nats_url = os.environ.get("NATS_URL")
+            consumed: dict[str, dict[str, float]] = {}
+            if nats_url:
+                profile = cProfile.Profile(time.thread_time) if args.profile else None
+                consumed["one"] = through_consumer(
+                    nats_url, container, loans, args.consumed_one_by_one, batched=False
+                )
+                consumed["batch"] = through_consumer(
+                    nats_url, container, loans, args.consumed, batched=True, profile=profile
+                )
+                for key, label in (("one", "one message per commit"), ("batch", "in batches")):
+                    e = consumed[key]
+                    per_batch = (
+                        f"{e['messages'] / e['batches']:,.0f} messages per consumer batch, "
+                        if e["batches"]
+                        else ""
+                    )
+                    out(
+                        f"(e) PaymentReceived via the consumer, {label + ':':<24}{e['per_second']:>8,.0f} /s  "
+                        f"({e['processed']:,.0f} messages applied (3% resend a receipt under a new envelope), "
+                        f"{e['duplicates']:,.0f} redelivered, {e['parked']:,.0f} parked; "
+                        f"{per_batch}{e['per_commit']:,.0f} per ledger commit)"
+                    )
+                if profile is not None:
+                    batch = consumed["batch"]
+                    write_profile(profile, args.profile, batch["seconds"], int(batch["messages"]))
+                    out(
+                        f"    cProfile (CPU time per thread) of the batched step: {args.profile}.txt"
+                    )
+            else:
+                out("(e) skipped: NATS_URL is not set (make bench-ledger sets it)")
+            out(
+                f"    group-commit fallbacks so far: {writer.fallbacks}  (goal 0; a fallback re-runs "
+                "its batch command by command)"
+            )
+            if args.write_only:
+                load = os.getloadavg()
+                out("")
+                out(f"(a)/(c) = {writes['per_second'] / raw:.2f}   target >= 1.5")
+                for key, label in (("one", "one by one"), ("batch", "batches")):
+                    if key in consumed:
+                        out(f"(e {label})/(c) = {consumed[key]['per_second'] / raw:.2f}")
+                if consumed:
+                    ratio_e = consumed["batch"]["per_second"] / raw
+                    out(
+                        f"(e batches)/(c) = {ratio_e:.2f}   target >= 1.5   "
+                        f"{'met' if ratio_e >= 1.5 else 'NOT met'}   "
+                        f"(batches {consumed['batch']['per_second'] / consumed['one']['per_second']:.1f}x one by one)"
+                    )
+                out(
+                    f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"
+                )
+                return 0
             if args.processes > 1:
                 parallel = post_from_processes(url, args)
                 out(
@@ -348,12 +590,21 @@ def main() -> int:
         growth = replay_large["peak_rss_mib"] / replay_small["peak_rss_mib"]
         out("")
         out(f"(a)/(c) = {ratio_a:.2f}   target >= 1.5   {'met' if ratio_a >= 1.5 else 'NOT met'}")
+        if consumed:
+            ratio_e = consumed["batch"]["per_second"] / raw
+            out(
+                f"(e batches)/(c) = {ratio_e:.2f}   target >= 1.5   {'met' if ratio_e >= 1.5 else 'NOT met'}   "
+                f"(one by one {consumed['one']['per_second'] / raw:.2f}; batches "
+                f"{consumed['batch']['per_second'] / consumed['one']['per_second']:.1f}x one by one)"
+            )
         out(f"(b)/(d) = {ratio_b:.2f}   target >= 0.5   {'met' if ratio_b >= 0.5 else 'NOT met'}")
         out(
             f"replay peak memory {replay_small['peak_rss_mib']:.0f} MiB at {scan_small['events']:,.0f} events, "
             f"{replay_large['peak_rss_mib']:.0f} MiB at {scan_large['events']:,.0f} events "
             f"(x{growth:.2f}; {'flat' if growth < 1.2 else 'GROWS'})"
         )
+        load = os.getloadavg()
+        out(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
         return 0
     finally:
         drop_database(server, name)

@@ -6,6 +6,16 @@ and changes nothing. A message that keeps failing is redelivered with backoff (a
 passes); on its last delivery it is parked in the service's ``parked_events`` (with the bytes
 delivered, so staff can retry it; see ``parking``), copied to a dead-letter subject with its
 error, and acknowledged, so the consumer moves on.
+
+Batch mode (a ``batch_handler``): the consumer takes what is waiting, up to ``batch_size``
+messages (waiting at most ``linger_seconds`` for more once one has arrived), records them all as
+processed in one statement and hands the new ones to the handler in one transaction; every
+message is acknowledged after that commit. The same event twice (in one batch or redelivered)
+is handed over once. The handler names the messages it could not apply (their effects must not
+be made): those are released from the transaction and retried with backoff, then parked, as in
+one-by-one mode, while the rest of the batch commits. If the handler raises, the batch is taken
+apart and each message goes through ``handler`` on its own, so one bad message cannot hold up
+the others.
 """
 
 from __future__ import annotations
@@ -14,7 +24,8 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +45,11 @@ from hazina_servicekit.parking import MESSAGE, ParkedRow, ParkingLot, error_text
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[EventEnvelope, psycopg.Connection[Any]], None]
+# The new messages of a batch, in arrival order, inside the batch's transaction; returns the
+# messages it could not apply (event id -> why), whose effects it did not make.
+BatchHandler = Callable[
+    [Sequence[EventEnvelope], psycopg.Connection[Any]], Mapping[uuid.UUID, Exception]
+]
 
 PROCESSED_DDL = """
 CREATE TABLE IF NOT EXISTS processed_messages (
@@ -62,10 +78,13 @@ class DurableConsumer:
     batch_size: int = 100
     backoff_seconds: Sequence[float] = (0.5, 2.0, 5.0, 15.0)
     parking: ParkingLot | None = None  # without one, a poison message is only dead-lettered
+    batch_handler: BatchHandler | None = None  # batch mode (see the module's docstring)
+    linger_seconds: float = 0.005  # how long a batch waits for more once its first message is in
     processed: int = field(default=0, init=False)
     duplicates: int = field(default=0, init=False)
     dead_lettered: int = field(default=0, init=False)
     parked: int = field(default=0, init=False)
+    batches: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         with self.pool.connection() as conn:
@@ -154,19 +173,7 @@ class DurableConsumer:
             try:
                 applied = await asyncio.to_thread(self._apply, envelope)
             except Exception as exc:
-                delivered = msg.metadata.num_delivered if msg.metadata else 1
-                if delivered >= self.max_deliver:
-                    await self._give_up(
-                        msg,
-                        envelope,
-                        type(exc).__name__,
-                        error_text(exc),
-                        f"{type(exc).__name__}: {exc}",
-                    )
-                    return
-                delay = self.backoff_seconds[min(delivered - 1, len(self.backoff_seconds) - 1)]
-                log.warning("message_failed", error=str(exc), delivered=delivered, retry_in=delay)
-                await msg.nak(delay=delay)
+                await self._failed(msg, envelope, exc)
                 return
             if applied:
                 self.processed += 1
@@ -176,6 +183,109 @@ class DurableConsumer:
             await msg.ack()
             if self.parking is not None and self.parking.unrecorded:  # the handler parked one
                 await asyncio.to_thread(self.parking.record_pending)
+
+    def _apply_batch(
+        self, envelopes: Sequence[EventEnvelope]
+    ) -> tuple[set[uuid.UUID], Mapping[uuid.UUID, Exception]]:
+        """Record the batch as processed and apply its new messages in one transaction.
+
+        Returns the ids applied now and those the handler could not apply; the rest were
+        processed before (duplicates).
+        """
+        assert self.batch_handler is not None  # noqa: S101 - batch mode only
+        with self.pool.connection() as conn, conn.transaction():
+            rows = conn.execute(
+                """
+                INSERT INTO processed_messages (consumer, event_id, subject)
+                SELECT %s, e.event_id, e.subject FROM unnest(%s::uuid[], %s::text[])
+                    AS e(event_id, subject)
+                ON CONFLICT DO NOTHING RETURNING event_id
+                """,
+                (
+                    self.durable,
+                    [e.event_id for e in envelopes],
+                    [e.subject for e in envelopes],
+                ),
+            ).fetchall()
+            new = {row[0] for row in rows}
+            fresh = [e for e in envelopes if e.event_id in new]
+            failed = dict(self.batch_handler(fresh, conn)) if fresh else {}
+            if failed:  # not processed after all: redelivered, then parked if it keeps failing
+                conn.execute(
+                    "DELETE FROM processed_messages WHERE consumer = %s AND event_id = ANY(%s)",
+                    (self.durable, list(failed)),
+                )
+        return new - set(failed), failed
+
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        """Apply ``messages`` as one batch (batch mode), acknowledging them after its commit."""
+        if self.batch_handler is None:
+            for msg in messages:
+                await self.handle(msg)
+            return
+        envelopes: dict[uuid.UUID, EventEnvelope] = {}
+        by_event: dict[uuid.UUID, list[Msg]] = {}
+        for msg in messages:
+            try:
+                envelope = EventEnvelope.from_bytes(msg.data)
+            except ValidationError:
+                await self.handle(msg)  # parks and dead-letters it, as one by one
+                continue
+            envelopes.setdefault(envelope.event_id, envelope)  # the same event twice: once
+            by_event.setdefault(envelope.event_id, []).append(msg)
+        if not envelopes:
+            return
+        try:
+            applied, failed = await asyncio.to_thread(self._apply_batch, list(envelopes.values()))
+        except Exception as exc:
+            log.warning("batch_failed_one_by_one", error=str(exc), messages=len(messages))
+            for event_id in envelopes:
+                for msg in by_event[event_id]:
+                    await self.handle(msg)
+            return
+        self.batches += 1
+        for event_id, msgs in by_event.items():
+            if event_id in failed:
+                with structlog.contextvars.bound_contextvars(event_id=str(event_id)):
+                    for msg in msgs:
+                        await self._failed(msg, envelopes[event_id], failed[event_id])
+                continue
+            if event_id in applied:
+                self.processed += 1
+                self.duplicates += len(msgs) - 1
+            else:
+                self.duplicates += len(msgs)
+            for msg in msgs:
+                await msg.ack()
+        if self.parking is not None and self.parking.unrecorded:  # the handler parked one
+            await asyncio.to_thread(self.parking.record_pending)
+
+    async def _failed(self, msg: Msg, envelope: EventEnvelope, exc: Exception) -> None:
+        """A message not applied: redelivered later with backoff, parked on its last delivery."""
+        delivered = msg.metadata.num_delivered if msg.metadata else 1
+        if delivered >= self.max_deliver:
+            await self._give_up(
+                msg, envelope, type(exc).__name__, error_text(exc), f"{type(exc).__name__}: {exc}"
+            )
+            return
+        delay = self.backoff_seconds[min(delivered - 1, len(self.backoff_seconds) - 1)]
+        log.warning("message_failed", error=str(exc), delivered=delivered, retry_in=delay)
+        await msg.nak(delay=delay)
+
+    async def next_messages(self, subscription: Any, *, wait_seconds: float = 1.0) -> list[Msg]:
+        """What is waiting, up to ``batch_size``: the first message waited for (up to
+        ``wait_seconds``), then what is ready or arrives within ``linger_seconds``.
+
+        A single ``fetch(batch_size)`` would hold a lone message until its whole timeout passed,
+        waiting for a full batch; here a message waits a linger of milliseconds at most.
+        """
+        messages: list[Msg] = list(await subscription.fetch(1, timeout=wait_seconds))
+        if self.batch_size > 1:
+            with contextlib.suppress(TimeoutError):  # nothing more within the linger
+                messages += await subscription.fetch(
+                    self.batch_size - len(messages), timeout=self.linger_seconds
+                )
+        return messages
 
     async def _give_up(
         self,
@@ -244,15 +354,18 @@ class DurableConsumer:
         try:
             while not stop.is_set():
                 try:
-                    messages = await subscription.fetch(self.batch_size, timeout=1.0)
+                    messages = await self.next_messages(subscription)
                 except TimeoutError:  # nats-py raises its own subclass or the builtin one
                     continue
                 except Exception as exc:
                     log.warning("consumer_fetch_failed", error=str(exc))
                     await asyncio.sleep(1.0)
                     continue
-                for msg in messages:
-                    await self.handle(msg)
+                if self.batch_handler is not None:
+                    await self.handle_batch(messages)
+                else:
+                    for msg in messages:
+                        await self.handle(msg)
         finally:
             # Without this the connection's drain at shutdown waits out its timeout (30 s) on
             # the idle pull subscription; the durable consumer itself stays on the server.

@@ -23,7 +23,12 @@ from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.auth import TokenVerifier
-from hazina_servicekit.consumer import DurableConsumer, Handler, replay_parked_messages
+from hazina_servicekit.consumer import (
+    BatchHandler,
+    DurableConsumer,
+    Handler,
+    replay_parked_messages,
+)
 from hazina_servicekit.database import ensure_schema, open_pool, ping
 from hazina_servicekit.errors import add_error_handlers
 from hazina_servicekit.eventstore import postgres_env
@@ -81,12 +86,22 @@ class Relay:
 
 @dataclass(frozen=True)
 class Consumer:
-    """A durable consumer ``<service>-<durable>`` of ``subjects`` on another service's stream."""
+    """A durable consumer ``<service>-<durable>`` of ``subjects`` on another service's stream.
+
+    With a ``batch_handler`` it runs in batch mode: up to ``batch_size`` waiting messages (a
+    linger of ``linger_seconds`` at most for more) in one transaction, acknowledged after its
+    commit; ``handler`` still applies one message alone (a batch taken apart, a parked retry).
+    """
 
     stream: Stream
     durable: str
     subjects: Sequence[str]
     handler: Handler
+    batch_handler: BatchHandler | None = None
+    batch_size: int = 100
+    linger_seconds: float = 0.005
+    # How long a message taken by a process that died waits before it is delivered again.
+    ack_wait_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -188,6 +203,10 @@ class Service:
             subjects=list(consumer.subjects),
             handler=consumer.handler,
             parking=self.parking,
+            batch_handler=consumer.batch_handler,
+            batch_size=consumer.batch_size,
+            linger_seconds=consumer.linger_seconds,
+            ack_wait_seconds=consumer.ack_wait_seconds,
         )
 
     def link(self, name: str | None = None) -> NatsLink:

@@ -134,7 +134,16 @@ def build(
         consumers=[
             # Both feed the inbox, which posts what origination and the gateway report.
             Consumer(Stream.ORIGINATION, "origination", ORIGINATION_SUBJECTS, inbox.handle),
-            Consumer(Stream.PAYMENTS, "payments", PAYMENTS_SUBJECTS, inbox.handle),
+            # The gateway's confirmations in batches: one transaction, one group commit each.
+            Consumer(
+                Stream.PAYMENTS,
+                "payments",
+                PAYMENTS_SUBJECTS,
+                inbox.handle,
+                batch_handler=inbox.handle_batch,
+                batch_size=settings.consumer_batch_size,
+                ack_wait_seconds=settings.consumer_ack_wait_seconds,
+            ),
             # Who owns which group, client and loan (officer scoping). Its own durable: a new
             # durable reads the stream from its start, so records made before it are learned too.
             Consumer(Stream.ORIGINATION, "ownership", OWNERSHIP_SUBJECTS, record_ownership),

@@ -26,7 +26,7 @@ from hazina_payments_gateway.adapters.read_models import (
     GatewayIndex,
     PostgresReferenceBook,
     ensure_tables,
-    gateway_projector,
+    gateway_batches,
 )
 from hazina_payments_gateway.adapters.reconciliation import PostgresReconciliation, parse_statement
 from hazina_payments_gateway.api.app import create_app
@@ -190,7 +190,7 @@ def build(
     )
     parking = ParkingLot(pool, app)
     projection = Projection(
-        app, pool, "gateway", gateway_projector(app), GATEWAY_DDL, parking=parking
+        app, pool, "gateway", ddl=GATEWAY_DDL, parking=parking, batches=gateway_batches(app)
     )
     daraja = DarajaClient(daraja_settings(settings))
     dispatcher = Dispatcher(

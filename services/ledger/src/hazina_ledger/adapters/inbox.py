@@ -14,6 +14,8 @@ so every park, retry and skip is also recorded as an event.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -50,6 +52,7 @@ STAFF_REVIEW = "staff-review"
 
 ORIGINATION_SUBJECTS = ("origination.loan.approved", "origination.client.onboarded")
 PAYMENTS_SUBJECTS = ("payments.disbursement.completed", "payments.payment.received")
+PAYMENT_RECEIVED = (PaymentReceived.TYPE, PaymentReceived.VERSION)
 
 
 def _waiting_on(loan_id: object) -> tuple[str, str]:
@@ -80,6 +83,61 @@ class LedgerInbox:
         except InvalidStateError as exc:
             # e.g. a second, different disbursement for a loan: money moved, a person must look.
             self._park(conn, envelope, STAFF_REVIEW, str(exc), type(exc).__name__)
+
+    def handle_batch(
+        self, envelopes: Sequence[EventEnvelope], conn: psycopg.Connection[Any]
+    ) -> Mapping[uuid.UUID, Exception]:
+        """servicekit's batch handler: the payments of a batch posted in ONE group commit.
+
+        Runs of ``PaymentReceived`` go to ``Ledger.receive_payments`` together (one ``save()``);
+        anything else is applied alone, in its place, so a disbursement still lands before the
+        repayments behind it. A repayment that arrived early or needs staff is parked here, in
+        the batch's transaction, as one by one; one that failed otherwise is handed back to
+        servicekit (retried, then parked), its effects not made.
+        """
+        failed: dict[uuid.UUID, Exception] = {}
+        payments: list[tuple[EventEnvelope, PaymentReceived]] = []
+        for envelope in envelopes:
+            model: object = None
+            if (envelope.type, envelope.version) == PAYMENT_RECEIVED:
+                try:
+                    model = PaymentReceived.model_validate(envelope.data)
+                except ValueError as exc:
+                    failed[envelope.event_id] = exc
+                    continue
+            if isinstance(model, PaymentReceived):
+                payments.append((envelope, model))
+                continue
+            self._receive_many(payments, conn, failed)
+            payments = []
+            try:
+                with conn.transaction():  # a savepoint: its failure leaves the batch usable
+                    self.handle(envelope, conn)
+            except Exception as exc:
+                failed[envelope.event_id] = exc
+        self._receive_many(payments, conn, failed)
+        return failed
+
+    def _receive_many(
+        self,
+        payments: Sequence[tuple[EventEnvelope, PaymentReceived]],
+        conn: psycopg.Connection[Any],
+        failed: dict[uuid.UUID, Exception],
+    ) -> None:
+        if not payments:
+            return
+        answers = self.ledger.receive_payments([on_payment_received(m) for _, m in payments])
+        for (envelope, model), answer in zip(payments, answers, strict=True):
+            if not isinstance(answer, Exception):
+                continue
+            if isinstance(answer, AwaitingPrerequisiteError):
+                self._park(conn, envelope, answer.waiting_for, str(answer), type(answer).__name__)
+            elif isinstance(answer, InvalidStateError):
+                self._park(conn, envelope, STAFF_REVIEW, str(answer), type(answer).__name__)
+            elif isinstance(answer, ReceiptConflictError):
+                log.warning("receipt_conflict_flagged", receipt=model.receipt, error=str(answer))
+            else:
+                failed[envelope.event_id] = answer
 
     def apply(self, envelope: EventEnvelope, conn: psycopg.Connection[Any] | None = None) -> None:
         try:

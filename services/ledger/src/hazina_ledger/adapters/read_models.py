@@ -268,7 +268,7 @@ TABLES = tables_of(
 
 def entry_id_of(originator_id: object, originator_version: int) -> uuid.UUID:
     """A journal entry's id: md5 of "<aggregate id>:<version>", stable across rebuilds."""
-    return uuid.UUID(hashlib.md5(f"{originator_id}:{originator_version}".encode()).hexdigest())  # noqa: S324
+    return uuid.UUID(bytes=hashlib.md5(f"{originator_id}:{originator_version}".encode()).digest())  # noqa: S324
 
 
 def _value_date(event: Any) -> dt.date | str:
@@ -290,6 +290,18 @@ def _value_date(event: Any) -> dt.date | str:
     return business_date(event.timestamp)
 
 
+_LOAN_EVENT_CLASSES: dict[type[Any], bool] = {}
+
+
+def _is_loan_event(cls: type[Any]) -> bool:
+    """Asked once per event class: ``isinstance`` against the aggregate's event class runs the
+    library's runtime Protocol check, which on Python 3.11 costs more than the rest of a journal."""
+    known = _LOAN_EVENT_CLASSES.get(cls)
+    if known is None:
+        known = _LOAN_EVENT_CLASSES[cls] = issubclass(cls, LoanAccount.Event)
+    return known
+
+
 def _post_journal(event: Any, rows: RowChanges) -> None:
     legs = getattr(event, "journal", None)
     if not legs:
@@ -303,7 +315,7 @@ def _post_journal(event: Any, rows: RowChanges) -> None:
         kind=type(event).__name__,
         value_date=value_date,
         recorded_at=event.timestamp,
-        loan_id=event.originator_id if isinstance(event, LoanAccount.Event) else None,
+        loan_id=event.originator_id if _is_loan_event(type(event)) else None,
         client_id=getattr(event, "client_id", None),
         receipt=getattr(event, "receipt", None),
     )
@@ -328,7 +340,12 @@ def _post_journal(event: Any, rows: RowChanges) -> None:
 
 
 def _sum_lines(lines: list[list[int]]) -> tuple[int, int, int]:
-    return sum(r[1] for r in lines), sum(r[2] for r in lines), sum(r[3] for r in lines)
+    fee = interest = principal = 0
+    for _, line_fee, line_interest, line_principal in lines:
+        fee += line_fee
+        interest += line_interest
+        principal += line_principal
+    return fee, interest, principal
 
 
 def _insert_lines(

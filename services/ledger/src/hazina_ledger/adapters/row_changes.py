@@ -55,17 +55,22 @@ class RowChanges:
         self.conn = conn
         self.tables = tables
         self.position = 0  # the notification id of the event being applied (orders statements)
-        self._inserts: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+        self._inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}  # (table, *columns)
         self._updates: dict[str, dict[str, dict[str, list[Any]]]] = defaultdict(dict)
         self._sums: dict[str, dict[str, tuple[dict[str, Any], dict[str, int]]]] = defaultdict(dict)
 
     def insert(self, table: str, **row: Any) -> None:
-        waiting = self._updates.get(table)
-        if waiting:
-            key = self.tables[table].key
-            if key is not None and str(row[key]) in waiting:
-                self.flush()  # the update came first, and found no row
-        self._inserts.setdefault((table, tuple(row)), []).append(tuple(row.values()))
+        if self._updates:
+            waiting = self._updates.get(table)
+            if waiting:
+                key = self.tables[table].key
+                if key is not None and str(row[key]) in waiting:
+                    self.flush()  # the update came first, and found no row
+        shape = (table, *row)
+        held = self._inserts.get(shape)
+        if held is None:
+            self._inserts[shape] = held = []
+        held.append((*row.values(),))
 
     def set(self, table: str, key: Any, **values: Any) -> None:
         """``UPDATE table SET column = value, ... WHERE <key column> = key``."""
@@ -85,9 +90,10 @@ class RowChanges:
 
     def accumulate(self, table: str, key: Any, fixed: dict[str, Any], **deltas: int) -> None:
         """Insert the row (``fixed`` and ``deltas``) or, when it exists, add ``deltas`` to it."""
-        held = self._sums[table].get(key)
+        sums = self._sums[table]
+        held = sums.get(key)
         if held is None:
-            self._sums[table][key] = (fixed, dict(deltas))
+            sums[key] = (fixed, deltas)  # a fresh dict, this call's own
             return
         for column, delta in deltas.items():
             held[1][column] += delta
@@ -103,7 +109,7 @@ class RowChanges:
         inserts, updates, sums = self._inserts, self._updates, self._sums
         self._inserts, self._updates, self._sums = {}, defaultdict(dict), defaultdict(dict)
         with self.conn.cursor() as cur:
-            for (table, columns), rows in inserts.items():
+            for (table, *columns), rows in inserts.items():
                 statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                     sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
                 )

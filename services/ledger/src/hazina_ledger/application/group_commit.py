@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +60,7 @@ class GroupCommitWriter:
         self.max_batch = max_batch
         self.linger_seconds = linger_seconds
         self.cache = AggregateCache(cache_size)
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._queue: queue.Queue[Job | list[Job] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.batches = 0
         self.commands = 0
@@ -87,12 +87,17 @@ class GroupCommitWriter:
         self._queue.put(job)
         return job.future
 
+    def submit_many(self, jobs: Sequence[Job]) -> list[Future[Any]]:
+        """Jobs that go into one batch together (with whatever else waits): one commit."""
+        self._queue.put(list(jobs))
+        return [job.future for job in jobs]
+
     def _loop(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
                 return
-            jobs = [first]
+            jobs = list(first) if isinstance(first, list) else [first]
             stopping = self._gather(jobs)
             if not stopping and 1 < len(jobs) < self.max_batch and self.linger_seconds > 0:
                 # Under load, callers answered by the last commit are about to send again:
@@ -117,7 +122,10 @@ class GroupCommitWriter:
             if nxt is None:
                 self._queue.put(None)  # stop after this batch
                 return True
-            jobs.append(nxt)
+            if isinstance(nxt, list):
+                jobs.extend(nxt)  # a consumer's batch stays whole
+            else:
+                jobs.append(nxt)
         return False
 
     def _run_batch(self, jobs: list[Job]) -> None:
@@ -127,11 +135,11 @@ class GroupCommitWriter:
             uow.preload(self.pool, (i for job in jobs for i in job.loan_ids), build=True)
             uow.preload(self.pool, (i for job in jobs for i in job.receipt_ids), build=False)
             for job in jobs:
-                before = uow.pending_counts()
+                uow.begin_command()
                 try:
                     value = job.run(uow)
                 except LedgerError as error:
-                    if uow.changed_since(before):
+                    if uow.command_changed_anything():
                         raise _PoisonedBatchError from error
                     outcomes.append((job, None, error))
                     continue
@@ -141,7 +149,13 @@ class GroupCommitWriter:
         except Exception as exc:
             self.cache.evict(uow.seen)
             self.fallbacks += 1
-            log.info("group_commit_fallback", commands=len(jobs), reason=type(exc).__name__)
+            # Never silent: counted (the bench prints it) and logged with its cause.
+            log.warning(
+                "group_commit_fallback",
+                commands=len(jobs),
+                reason=type(exc).__name__,
+                error=str(exc)[:300],
+            )
             for job in jobs:
                 self._run_alone(job)
             return

@@ -57,6 +57,10 @@ class UnitOfWork:
         self.seen: dict[uuid.UUID, Aggregate] = {}
         self.absent: set[uuid.UUID] = set()
         self.deferred_error: Exception | None = None
+        # The aggregates the current command was handed, with their pending events at that
+        # moment: whether a failed command changed anything is a look at these alone, not at
+        # every aggregate of the batch (that was O(batch) per command, O(batch²) per batch).
+        self._handed: dict[uuid.UUID, int] = {}
 
     def get(self, cls: type[A], aggregate_id: uuid.UUID) -> A | None:
         found = self.seen.get(aggregate_id)
@@ -72,21 +76,26 @@ class UnitOfWork:
         if not isinstance(found, cls):
             raise TypeError(f"{aggregate_id} is a {type(found).__name__}, not a {cls.__name__}")
         self.seen[aggregate_id] = found
+        if aggregate_id not in self._handed:
+            self._handed[aggregate_id] = len(found.pending_events)
         return found
 
     def add(self, aggregate: Aggregate) -> None:
         self.seen[aggregate.id] = aggregate
         self.absent.discard(aggregate.id)
+        self._handed.setdefault(aggregate.id, 0)  # made by this command: all its events are new
 
     def defer(self, error: Exception) -> None:
         """Raise ``error`` to the caller once what the command recorded (a flag) is committed."""
         self.deferred_error = error
 
-    def pending_counts(self) -> dict[uuid.UUID, int]:
-        return {i: len(a.pending_events) for i, a in self.seen.items()}
+    def begin_command(self) -> None:
+        """The next command starts: forget which aggregates the last one was handed."""
+        self._handed = {}
 
-    def changed_since(self, counts: dict[uuid.UUID, int]) -> bool:
-        return any(len(a.pending_events) != counts.get(i, 0) for i, a in self.seen.items())
+    def command_changed_anything(self) -> bool:
+        """Whether the current command recorded an event on any aggregate it was handed."""
+        return any(len(self.seen[i].pending_events) != n for i, n in self._handed.items())
 
     def touched(self) -> list[Aggregate]:
         return [a for a in self.seen.values() if a.pending_events]

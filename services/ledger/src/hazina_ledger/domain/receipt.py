@@ -10,6 +10,7 @@ M-Pesa receipt in lower case mean the same payment), read where the request or e
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -27,6 +28,7 @@ LOAN, SAVINGS, UNALLOCATED = "loan", "savings", "unallocated"
 TARGETS = (LOAN, SAVINGS, UNALLOCATED)
 
 
+@functools.lru_cache(maxsize=65_536)  # asked three times per posting; a pure function
 def receipt_id(receipt: ReceiptNumber) -> uuid.UUID:
     return uuid.uuid5(RECEIPT_NAMESPACE, receipt)
 

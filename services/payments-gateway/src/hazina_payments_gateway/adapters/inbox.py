@@ -79,34 +79,62 @@ class _Pending:
     done: asyncio.Future[int]
 
 
+# One statement for a whole group: the ids come back in insertion order (one sequence, one
+# statement, rows inserted in ``n`` order), so sorted they line up with the group.
+GROUP_INSERT = """
+INSERT INTO callback_inbox (kind, body, remote_addr)
+SELECT kind, body, remote
+FROM unnest(%s::text[], %s::bytea[], %s::text[]) WITH ORDINALITY AS t(kind, body, remote, n)
+ORDER BY n
+RETURNING id
+"""
+
+
 class InboxWriter:
-    """Stores callbacks; ``store`` returns only after the row is committed."""
+    """Stores callbacks; ``store`` returns only after the row is committed.
+
+    Group commit: callers queue their row and wait; ``committers`` tasks each take what is waiting
+    (lingering ``linger_seconds`` for more while the group is not full, so a burst shares one
+    commit), insert the group in one statement and commit once, then answer every caller in it.
+    Work per callback is O(1): one queue entry, one array element, one future.
+    """
 
     def __init__(
-        self, conninfo: str, schema: str, *, max_pool: int = 8, max_group: int = 256
+        self,
+        conninfo: str,
+        schema: str,
+        *,
+        committers: int = 3,
+        max_group: int = 256,
+        linger_seconds: float = 0.002,
     ) -> None:
         self.conninfo = conninfo
         self.schema = schema
-        self.max_pool = max_pool
+        self.committers = max(1, committers)
         self.max_group = max_group
+        self.linger_seconds = linger_seconds
         self.pool: AsyncConnectionPool | None = None
         self._queue: asyncio.Queue[_Pending] | None = None
         self._committers: list[asyncio.Task[None]] = []
         self.on_stored: Callable[[], None] = lambda: None
+        self.groups = 0  # groups committed (each one INSERT, one commit)
+        self.stored = 0  # callbacks in them
 
     async def open(self) -> None:
         self.pool = AsyncConnectionPool(
             self.conninfo,
             min_size=2,
-            max_size=self.max_pool,
+            # a connection per committer, and some for validation look-ups on the request path
+            max_size=self.committers + 3,
             open=False,
             name=f"{self.schema}-inbox",
-            kwargs={"options": f"-c search_path={self.schema},public", "autocommit": False},
+            # autocommit: a group's one INSERT is its transaction, committed in the same round trip
+            kwargs={"options": f"-c search_path={self.schema},public", "autocommit": True},
         )
         await self.pool.open(wait=True, timeout=30)
         self._queue = asyncio.Queue()
         self._committers = [
-            asyncio.create_task(self._commit_loop()) for _ in range(max(1, self.max_pool - 1))
+            asyncio.create_task(self._commit_loop()) for _ in range(self.committers)
         ]
 
     async def close(self) -> None:
@@ -122,7 +150,7 @@ class InboxWriter:
         if self._queue is None:
             raise InboxUnavailableError("the inbox is not open")
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(kind, body, remote, done))
+        self._queue.put_nowait(_Pending(kind, body, remote, done))
         return await done
 
     async def match_reference(self, bill_ref: str | None) -> ReferenceMatch | None:
@@ -132,34 +160,42 @@ class InboxWriter:
             return None
         return await match_reference_async(self.pool, bill_ref)
 
+    async def _take_group(self, queue: asyncio.Queue[_Pending]) -> list[_Pending]:
+        group = [await queue.get()]
+        if self.linger_seconds > 0 and queue.qsize() < self.max_group - 1:
+            await asyncio.sleep(self.linger_seconds)  # a few ms for the rest of a burst
+        while len(group) < self.max_group and not queue.empty():
+            group.append(queue.get_nowait())
+        return group
+
+    async def insert_group(self, group: list[_Pending]) -> list[int]:
+        """Insert ``group`` in one statement, committed when it returns (autocommit: one round
+        trip for the group); the ids in the group's order."""
+        if self.pool is None:
+            raise InboxUnavailableError("the inbox is not open")
+        async with self.pool.connection(timeout=5) as conn, conn.cursor() as cur:
+            await cur.execute(
+                GROUP_INSERT,
+                (
+                    [item.kind for item in group],
+                    [item.body for item in group],
+                    [item.remote for item in group],
+                ),
+            )
+            ids = sorted(int(row[0]) for row in await cur.fetchall())
+        if len(ids) != len(group):
+            raise InboxUnavailableError(f"stored {len(ids)} of {len(group)} callbacks")
+        return ids
+
     async def _commit_loop(self) -> None:
-        """Group commit: take what is waiting (up to ``max_group``), insert it in one transaction."""
-        queue, pool = self._queue, self.pool
-        if queue is None or pool is None:
+        """One committer: take a group, store it in one transaction, answer its callers."""
+        queue = self._queue
+        if queue is None:
             raise InboxUnavailableError("the inbox is not open")
         while True:
-            first = await queue.get()
-            group = [first]
-            while len(group) < self.max_group and not queue.empty():
-                group.append(queue.get_nowait())
+            group = await self._take_group(queue)
             try:
-                async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
-                    # One round trip (pipeline) and one commit for the whole group.
-                    await cur.executemany(
-                        "INSERT INTO callback_inbox (kind, body, remote_addr) VALUES (%s, %s, %s) RETURNING id",
-                        [(item.kind, item.body, item.remote) for item in group],
-                        returning=True,
-                    )
-                    ids = []
-                    while True:
-                        row = await cur.fetchone()
-                        if row is not None:
-                            ids.append(int(row[0]))
-                        if not cur.nextset():
-                            break
-                    await conn.commit()
-                if len(ids) != len(group):
-                    raise InboxUnavailableError(f"stored {len(ids)} of {len(group)} callbacks")
+                ids = await self.insert_group(group)
             except Exception as exc:
                 log.error(
                     "callback_store_failed", error=f"{type(exc).__name__}: {exc}", count=len(group)
@@ -168,6 +204,8 @@ class InboxWriter:
                     if not item.done.done():
                         item.done.set_exception(InboxUnavailableError(str(exc)))
                 continue
+            self.groups += 1
+            self.stored += len(group)
             for item, row_id in zip(group, ids, strict=True):
                 if not item.done.done():
                     item.done.set_result(row_id)
@@ -289,6 +327,7 @@ class InboxProcessor:
                 error=safe_text(f"{type(exc).__name__}: {exc}"),
             )
             outcomes = [exc] * len(items)
+        decided: list[tuple[int, _Decision]] = []
         for (row_id, body, attempts), outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, MalformedCallbackError) or (
                 isinstance(outcome, Exception) and kind not in self.handlers
@@ -299,6 +338,46 @@ class InboxProcessor:
                 decision = self._decide(row_id, kind, body, attempts)
             else:
                 decision = self._decision_for(outcome)
+            decided.append((row_id, decision))
+        self._write_many(conn, kind, decided)
+
+    def _write_many(
+        self, conn: psycopg.Connection[Any], kind: str, decided: list[tuple[int, _Decision]]
+    ) -> None:
+        """Write a batch's final decisions in one statement (one round trip for the batch); a row
+        still pending, or every row if that statement fails, is written on its own."""
+        final = [(row_id, d) for row_id, d in decided if d.status != "pending"]
+        alone = [(row_id, d) for row_id, d in decided if d.status == "pending"]
+        if final:
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        """
+                        UPDATE callback_inbox AS c
+                        SET status = d.status, outcome = d.outcome, error = d.error,
+                            detail = d.detail, processed_at = clock_timestamp(),
+                            attempts = c.attempts + 1
+                        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[])
+                            AS d(id, status, outcome, error, detail)
+                        WHERE c.id = d.id
+                        """,
+                        (
+                            [row_id for row_id, _ in final],
+                            [d.status for _, d in final],
+                            [d.outcome for _, d in final],
+                            [d.error for _, d in final],
+                            [Jsonb(d.detail) if d.detail is not None else None for _, d in final],
+                        ),
+                    )
+            except Exception as exc:
+                log.warning(
+                    "callback_decisions_not_written_together",
+                    kind=kind,
+                    count=len(final),
+                    error=safe_text(f"{type(exc).__name__}: {exc}"),
+                )
+                alone = decided
+        for row_id, decision in alone:
             self._write(conn, row_id, kind, decision)
 
     def _decide(

@@ -22,7 +22,7 @@ from hazina_payments_gateway.domain.rules import loan_id_reference, normalise_re
 from hazina_payments_gateway.domain.stk_prompt import StkPrompt
 from hazina_servicekit.consumer import PROCESSED_DDL
 from hazina_servicekit.ownership import LOANS_OF_OFFICER
-from hazina_servicekit.projection import Apply
+from hazina_servicekit.projection import Apply, Batch, BatchFactory
 
 GATEWAY_DDL = """
 CREATE TABLE IF NOT EXISTS disbursements (
@@ -227,6 +227,64 @@ def gateway_projector(app: PaymentsGateway) -> Apply:
             )
 
     return apply
+
+
+RECEIVED_MANY = """
+INSERT INTO payments_received (receipt, amount_cents, msisdn, account_reference, target, loan_id,
+    client_id, paid_at, payer_name, channel, recorded_at)
+SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::uuid[],
+    %s::uuid[], %s::timestamptz[], %s::text[], %s::text[], %s::timestamptz[])
+ON CONFLICT (receipt) DO NOTHING
+"""
+
+
+class _GatewayBatch:
+    """The gateway projection's batch: payments received (the busy event) are held back and
+    written in one statement at ``flush``; any other event first flushes them, then is applied as
+    it comes, so rows change in the order of the events."""
+
+    def __init__(self, apply: Apply, conn: psycopg.Connection[Any]) -> None:
+        self._apply = apply
+        self._conn = conn
+        self._received: list[Payment.Received] = []
+
+    def apply(self, event: DomainEventProtocol[uuid.UUID], _position: int, /) -> None:
+        if isinstance(event, Payment.Received):
+            self._received.append(event)
+            return
+        self.flush()
+        self._apply(event, self._conn)
+
+    def flush(self) -> None:
+        if not self._received:
+            return
+        held, self._received = self._received, []
+        self._conn.execute(
+            RECEIVED_MANY,
+            (
+                [e.receipt for e in held],
+                [e.amount_cents for e in held],
+                [e.msisdn for e in held],
+                [e.account_reference for e in held],
+                [e.target for e in held],
+                [e.loan_id for e in held],
+                [e.client_id for e in held],
+                [e.paid_at for e in held],
+                [e.payer_name for e in held],
+                [e.channel for e in held],
+                [e.timestamp for e in held],
+            ),
+        )
+
+
+def gateway_batches(app: PaymentsGateway) -> BatchFactory:
+    """The gateway projection's batches (``Projection(batches=...)``): payments in bulk."""
+    apply = gateway_projector(app)
+
+    def batch(conn: psycopg.Connection[Any]) -> Batch:
+        return _GatewayBatch(apply, conn)
+
+    return batch
 
 
 def _upsert_disbursement(conn: psycopg.Connection[Any], d: Disbursement, at: datetime) -> None:

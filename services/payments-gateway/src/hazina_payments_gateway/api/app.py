@@ -48,6 +48,12 @@ def create_app(api: GatewayApi, runtime: Runtime) -> FastAPI:
         redact_path=redact_callback_token,
     )
     app.include_router(callbacks.router)
+    # Outermost: Daraja's callbacks are stored and answered before the framework sees them.
+    app.add_middleware(
+        callbacks.CallbackFastPath,
+        api=lambda: api,
+        max_body_bytes=runtime.settings.max_body_bytes,
+    )
     app.include_router(disbursements.router)
     app.include_router(reconciliation.router)
     app.include_router(inbox.router)
