@@ -66,6 +66,8 @@ def test_a_borrower_applies_and_repays_on_ussd_with_sms_at_each_step(system: Any
             ),
             "identity's UserCreated to reach origination",
         )
+        # "individual": the type the USSD service applies for; no other test on the shared
+        # system makes a product of that type.
         ok(
             client.post(
                 "/api/loan-products",

