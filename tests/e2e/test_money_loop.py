@@ -11,6 +11,7 @@ the loan is repaid with the excess in suspense. Then a B2C failure sends a loan 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
