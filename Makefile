@@ -65,8 +65,14 @@ schemas: $(SYNC_STAMP) ## write JSON Schemas for new event versions into libs/co
 caddyfile: $(SYNC_STAMP) ## regenerate deploy/Caddyfile from deploy/services.toml
 	$(PY) -m hazina_devstack caddyfile > deploy/Caddyfile
 
+# Two pytest workers, a test module each at a time (a package sharing one system stays whole,
+# see conftest.py), handed out in testpaths' order (end-to-end first): most of a test's time is
+# spent waiting on PostgreSQL, NATS and the system's processes, so two fill a 2-core machine.
+# PYTEST_WORKERS=0 runs every test in one process.
+PYTEST_WORKERS ?= 2
+
 test: lint ## lint, then every unit, integration and e2e test against real PostgreSQL and NATS
-	$(PY) -m hazina_devstack with-infra -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PY) -m hazina_devstack with-infra -- $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-%: $(SYNC_STAMP) ## one package's tests alone, e.g. make test-identity
 	$(PY) -m hazina_devstack with-infra -- $(UV) run --package hazina-$* pytest $(if $(wildcard services/$*),services/$*,libs/$*)/tests

@@ -573,6 +573,15 @@ async def run(args: argparse.Namespace) -> int:
                     "SELECT coalesce(outcome, 'pending'), count(*) FROM payments.callback_inbox GROUP BY 1"
                 ).fetchall()
             )
+            # When each receipt's row was processed (the gateway's transaction that stored its
+            # PaymentReceived), on the same clock as time.time(): where the time went, by stage.
+            processed_at = {
+                str(json.loads(bytes(body))["TransID"]): float(at)
+                for body, at in conn.execute(
+                    "SELECT body, extract(epoch FROM processed_at) FROM payments.callback_inbox "
+                    "WHERE kind = 'c2b_confirmation' AND outcome = 'recorded'"
+                ).fetchall()
+            }
 
         requests = len(order)
         acks = len(latencies)
@@ -580,6 +589,18 @@ async def run(args: argparse.Namespace) -> int:
         ledger_visible = [
             posted[r] - acked_at[r] for r in receipts if r in posted and r in acked_at
         ]
+        wall = time.time() - time.perf_counter()  # perf_counter readings -> time.time()
+        to_processed = [
+            processed_at[r] - (acked_at[r] + wall)
+            for r in receipts
+            if r in processed_at and r in acked_at
+        ]
+        to_published = [
+            published[r] + wall - processed_at[r]
+            for r in receipts
+            if r in processed_at and r in published
+        ]
+        to_posted = [posted[r] - published[r] for r in receipts if r in posted and r in published]
         expected_sum = sum(amounts.values()) * 100
         published_sum = sum(v for k, v in published_sums.items() if k != "__doubled__")
         rate = acks / load_elapsed if load_elapsed else 0.0
@@ -636,6 +657,19 @@ async def run(args: argparse.Namespace) -> int:
                 "  ledger postings: not measured (no ledger service installed in this checkout); the figure above "
                 "is the gateway's half: until PaymentReceived is on NATS"
             )
+        stages = [
+            ("ack -> inbox row processed (event stored)", to_processed),
+            ("-> PaymentReceived on NATS", to_published),
+        ]
+        if stack.with_ledger:
+            stages.append(("-> ledger posting on NATS", to_posted))
+        print(
+            "  by stage (p50/p99 ms): "
+            + "; ".join(
+                f"{label} {percentile(values, 50) * 1000:.0f}/{percentile(values, 99) * 1000:.0f}"
+                for label, values in stages
+            )
+        )
         for name, label in (
             ("accounts", "GET /api/clients/:id/accounts (ledger)"),
             ("loan", "GET /api/loans/:id (origination)"),

@@ -27,7 +27,18 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from hazina_devstack.testing import RunningSystem
+
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def system(system_of_its_own: RunningSystem) -> RunningSystem:
+    """A system of this module's own: fuzzed sign-ins lock 127.0.0.1 out, and fuzzed
+    requests change records and settings every other test would see."""
+    return system_of_its_own
+
+
 SERVICES = ["identity", "origination", "ledger", "payments", "ussd"]
 
 # Generated requests per operation (valid and invalid together). Small enough that the five

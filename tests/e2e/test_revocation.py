@@ -215,7 +215,7 @@ def _publish_again(nats_url: str, envelope: EventEnvelope) -> None:
 
 
 def test_a_fact_delivered_twice_changes_nothing(
-    client: httpx.Client, admin: dict[str, str], nats_server_url: str
+    system: Any, client: httpx.Client, admin: dict[str, str]
 ) -> None:
     username, user_id = _create(client, admin, "approver_admin")
     old = _login(client, username)["token"]
@@ -225,7 +225,7 @@ def test_a_fact_delivered_twice_changes_nothing(
     _ok(client.patch(f"/api/users/{user_id}", json={"active": True}, headers=admin))
     fresh = _login(client, username)["token"]
 
-    _publish_again(nats_server_url, _deactivation_of(nats_server_url, user_id))
+    _publish_again(system.nats_url, _deactivation_of(system.nats_url, user_id))
     # A later fact, to know every service has read past the duplicate (the feed is in order).
     marker, _ = _create(client, admin, "approver_admin")
     marked = _login(client, marker)

@@ -9,65 +9,16 @@ the simulated Daraja until the ledger shows the payment and the SMS receipt arri
 
 from __future__ import annotations
 
-import io
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
+
+from .frontdoor import Desk, eventually, ok
 
 pytestmark = pytest.mark.e2e
 PIN = "4826"  # pragma: allowlist secret
-STAFF_PASSWORD = "Staff-Pass-12"  # pragma: allowlist secret
-
-
-def _jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (180, 90, 30)).save(out, format="JPEG")
-    return out.getvalue()
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.request.url}: {response.text}"
-    return response.json()
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    """Poll until ``check`` returns something truthy: events travel between services."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}; last seen: {last!r}")
-
-
-def staff_user(
-    client: httpx.Client, admin: dict[str, str], role: str
-) -> tuple[dict[str, str], str]:
-    username = f"{role.split('_')[0]}{uuid.uuid4().hex[:6]}"
-    user = ok(
-        client.post(
-            "/api/users",
-            json={
-                "username": username,
-                "password": STAFF_PASSWORD,
-                "role": role,
-                "regions": ["Nairobi"],
-            },
-            headers=admin,
-        ),
-        201,
-    )
-    token = ok(
-        client.post("/api/auth/login", json={"username": username, "password": STAFF_PASSWORD})
-    )
-    return {"Authorization": f"Bearer {token['token']}"}, user["_id"]
 
 
 class Phone:
@@ -104,22 +55,19 @@ class Phone:
 
 def test_a_borrower_applies_and_repays_on_ussd_with_sms_at_each_step(system: Any) -> None:
     with httpx.Client(base_url=system.url, timeout=20) as client:
-        token = ok(
-            client.post(
-                "/api/auth/login",
-                json={"username": system.admin_username, "password": system.admin_password},
-            )
-        )
-        admin = {"Authorization": f"Bearer {token['token']}"}
-        officer, officer_id = staff_user(client, admin, "loan_officer")
-        approver, _ = staff_user(client, admin, "approver_admin")
-        cashier, _ = staff_user(client, admin, "initiator_admin")
+        staff = Desk(client, system)
+        admin = staff.admin
+        officer, officer_id = staff.user("loan_officer")
+        approver, _ = staff.user("approver_admin")
+        cashier, _ = staff.user("initiator_admin")
         eventually(
             lambda: (
                 client.get(f"/api/loan-officers/{officer_id}", headers=admin).status_code == 200
             ),
             "identity's UserCreated to reach origination",
         )
+        # "individual": the type the USSD service applies for; no other test on the shared
+        # system makes a product of that type.
         ok(
             client.post(
                 "/api/loan-products",
@@ -152,44 +100,17 @@ def test_a_borrower_applies_and_repays_on_ussd_with_sms_at_each_step(system: Any
             201,
         )
         ok(client.put(f"/api/groups/{group['_id']}/approve", headers=approver))
-        onboarded = ok(
-            client.post(
-                "/api/clients/onboard",
-                data={
-                    "name": "Achieng Otieno",
-                    "nationalId": "31004455",
-                    "phone": "0712998877",
-                    "residence": "owned",
-                    "businessType": "retail",
-                    "businessLocation": "Kibera",
-                    "nextOfKinName": "Kin",
-                    "nextOfKinPhone": "0722000000",
-                    "nextOfKinRelationship": "sister",
-                    "groupId": group["_id"],
-                },
-                files={"photo": ("me.jpg", _jpeg(), "image/jpeg")},
-                headers=officer,
-            ),
-            201,
+        onboarded = staff.onboard(
+            officer,
+            group["_id"],
+            name="Achieng Otieno",
+            national_id="31004455",
+            phone="0712998877",
+            location="Kibera",
         )
         client_id = onboarded["client"]["_id"]
         ok(client.put(f"/api/clients/{client_id}/approve", headers=approver))
-        eventually(
-            lambda: (
-                client.post(
-                    "/api/savings/deposits",
-                    json={
-                        "clientId": client_id,
-                        "amount": "4000.00",
-                        "paymentMethod": "cash",
-                        "transactionId": "CASH-USSD-1",
-                    },
-                    headers=cashier,
-                ).status_code
-                in (200, 201)
-            ),
-            "the ledger to know the client",
-        )
+        staff.deposit(cashier, client_id, "CASH-USSD-1")
 
         eventually(
             lambda: (
@@ -241,53 +162,22 @@ def test_a_borrower_applies_and_repays_on_ussd_with_sms_at_each_step(system: Any
         assert row["providerMessageId"] == sms["messageId"]
 
         # The loan officer takes it on: a guarantor, a credit assessment, approval, disbursement.
-        backer = ok(
-            client.post(
-                "/api/clients/onboard",
-                data={
-                    "name": "Wanjiru Kamau",
-                    "nationalId": "31004456",
-                    "phone": "0712998878",
-                    "residence": "owned",
-                    "businessType": "retail",
-                    "businessLocation": "Kibera",
-                    "nextOfKinName": "Kin",
-                    "nextOfKinPhone": "0722000000",
-                    "nextOfKinRelationship": "sister",
-                    "groupId": group["_id"],
-                },
-                files={"photo": ("me.jpg", _jpeg(), "image/jpeg")},
-                headers=officer,
-            ),
-            201,
+        backer = staff.onboard(
+            officer,
+            group["_id"],
+            name="Wanjiru Kamau",
+            national_id="31004456",
+            phone="0712998878",
+            location="Kibera",
         )["client"]
         ok(client.put(f"/api/clients/{backer['_id']}/approve", headers=approver))
-        added = ok(
-            client.post(
-                "/api/guarantors",
-                json={"loanId": loan["_id"], "clientId": backer["_id"], "relationship": "Sister"},
-                headers=officer,
-            ),
-            201,
+        staff.guarantee_assess_approve(
+            loan["_id"],
+            backer["_id"],
+            officer=officer,
+            approver=approver,
+            notes="Applied on USSD",
         )
-        ok(client.put(f"/api/guarantors/{added['_id']}/accept", headers=officer))
-        ok(
-            client.post(
-                "/api/credit-assessments",
-                json={
-                    "loanId": loan["_id"],
-                    "character": 4,
-                    "capacity": 4,
-                    "capital": 4,
-                    "collateral": 3,
-                    "conditions": 4,
-                    "officerNotes": "Applied on USSD",
-                },
-                headers=officer,
-            ),
-            201,
-        )
-        ok(client.put(f"/api/loans/{loan['_id']}/approve", headers=approver))
         ok(
             client.post(f"/api/loans/{loan['_id']}/disburse", headers=cashier), 202
         )  # a checker other than the approver

@@ -178,3 +178,31 @@ def test_kes_number_is_exact_for_display() -> None:
     assert isinstance(kes_number(2_000_000), int)
     assert str(kes_number(120_050)) == "1200.50"
     assert str(kes_number(-5)) == "-0.05"
+
+
+def test_kes_json_is_always_a_number_and_kes_number_fields_hold_cents() -> None:
+    from pydantic import BaseModel
+
+    from hazina_contracts.money import KesNumber, kes_json
+
+    assert kes_json(2_000_000) == 20000 and isinstance(kes_json(2_000_000), int)
+    assert kes_json(120_050) == 1200.5 and isinstance(kes_json(120_050), float)
+    assert kes_json(-5) == -0.05
+
+    class View(BaseModel):
+        amount: KesNumber
+
+    assert View(amount=120_050).amount == 120_050
+    assert View(amount=120_050).model_dump_json() == '{"amount":1200.5}'
+    assert View(amount=600_000).model_dump_json() == '{"amount":6000}'
+
+
+def test_format_kes_as_people_read_it() -> None:
+    from hazina_contracts.money import format_kes
+
+    assert format_kes(5_000_000) == "KES 50,000.00"
+    assert format_kes(399_999) == "KES 3,999.99"
+    assert format_kes(-120_050) == "KES -1,200.50"
+    assert format_kes(125_000, unit=False, drop_zero_cents=True) == "1,250"
+    assert format_kes(125_050, unit=False, drop_zero_cents=True) == "1,250.50"
+    assert format_kes(-5, unit=False, drop_zero_cents=True) == "-0.05"

@@ -385,3 +385,41 @@ async def _raw_messages(js: Any, stream: str) -> list[Any]:
         await js.get_msg(stream, seq)
         for seq in range(info.state.first_seq, info.state.last_seq + 1)
     ]
+
+
+def test_a_stored_event_wakes_the_relay_instead_of_waiting_for_its_timer(
+    tills: Any, nats_url: str
+) -> None:
+    """The relay's timer is an hour here: the event is published because its commit woke it."""
+    app, pool = tills
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        published = await nc.subscribe("ledger.till.opened")
+        relay = OutboxRelay(
+            app=app,
+            js=js,
+            pool=pool,
+            producer="tills",
+            to_contract=to_contract,
+            idle_seconds=3600,
+            idle_listening_seconds=3600,
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            await asyncio.wait_for(relay.idle.wait(), timeout=60)  # the first round found nothing
+            assert relay.listening
+            rounds = relay.rounds
+            (till,) = await asyncio.to_thread(_open_tills, app, 1)
+            msg = await published.next_msg(timeout=60)  # an hour before the timer would fire
+            assert EventEnvelope.from_bytes(msg.data).data["till_id"] == str(till.id)
+            assert relay.rounds > rounds
+        finally:
+            stop.set()
+            await running
+            await nc.close()
+
+    asyncio.run(scenario())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,22 +11,10 @@ from fastapi.testclient import TestClient
 
 from hazina_identity.bootstrap import Container, build, build_http_app
 from hazina_identity.settings import IdentitySettings
+from hazina_servicekit.testing import MovableClock
 
 ADMIN_USERNAME = "superadmin"
 ADMIN_PASSWORD = "Seed-Admin-Pass-1"
-
-
-@dataclass
-class MovableClock:
-    """The test decides what time it is; starts at the real now so tokens verify normally."""
-
-    current: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
 
 
 @pytest.fixture

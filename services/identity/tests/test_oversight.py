@@ -32,6 +32,7 @@ from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import ensure_stream
 from hazina_servicekit.outbox import OutboxRelay
+from hazina_servicekit.testing import envelope
 
 PASSWORD = "Officer-Pass-1"  # pragma: allowlist secret
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -52,15 +53,8 @@ def settings(database_url: str, nats_url: str, tmp_path: Path) -> IdentitySettin
 
 
 def _envelope(event: ContractEvent, at: datetime = T0) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=at,
-        producer=event.STREAM.subject_prefix,
-        correlation_id="corr-test",
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
+    return envelope(
+        event, producer=event.STREAM.subject_prefix, correlation_id="corr-test", occurred_at=at
     )
 
 

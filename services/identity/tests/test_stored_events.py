@@ -1,9 +1,6 @@
-"""An event in the store is forever: what earlier releases stored, today's code still reads.
-
-Every stored class pins a topic that does not depend on its module path; the events earlier
-releases stored (``fixtures/stored_events``, written by ``write_stored_events.py``) are loaded
-into a fresh store and read back through the repository, the directory projection and the relay's
-contract mapping, and their topics still resolve even if every module moved.
+"""What earlier releases of identity stored, read back by today's code through the repository, the
+directory projection and the relay's contract mapping (the promise:
+``hazina_servicekit.promises.StoredEventsPromise``).
 """
 
 from __future__ import annotations
@@ -19,16 +16,14 @@ from hazina_identity.domain.roles import Role
 from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser
 from hazina_identity.settings import IdentitySettings
-from hazina_servicekit.promises import StoredEventsPromise
+from hazina_servicekit.promises import StoredEventsPromise, each_release, release_fixtures
 from hazina_servicekit.stored_events import (
-    fixture_files,
-    load_fixture,
     published,
-    read_back,
     read_fixture,
+    read_release,
 )
 
-FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
+FIXTURES = release_fixtures(__file__)
 
 
 class TestStoredEvents(StoredEventsPromise):
@@ -56,12 +51,12 @@ def empty(database_url: str, nats_url: str) -> Iterator[Container]:
         built.close()
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
+@each_release(FIXTURES)
 def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
     empty: Container, fixture: Path
 ) -> None:
     app = empty.identity
-    aggregates = read_back(app, load_fixture(app, fixture))
+    aggregates = read_release(app, fixture)
 
     users = {a.username: a for a in aggregates if isinstance(a, StaffUser)}
     assert users["superadmin"].role == Role.SUPER_ADMIN and users["superadmin"].active

@@ -26,6 +26,7 @@ from hazina_contracts.events.origination import (
 from hazina_contracts.events.payments import DisbursementCompleted, PaymentReceived
 from hazina_ledger.bootstrap import Container, build, build_http_app
 from hazina_ledger.settings import LedgerSettings
+from hazina_servicekit import testing
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.ownership import record_ownership
 
@@ -126,15 +127,8 @@ def staff(signing_key: Ed25519PrivateKey) -> Staff:
 def envelope(
     event: ContractEvent, producer: str = "test", event_id: uuid.UUID | None = None
 ) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=dt.datetime.now(dt.UTC),
-        producer=producer,
-        correlation_id=str(uuid.uuid4()),
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
+    return testing.envelope(
+        event, event_id=event_id, producer=producer, correlation_id=str(uuid.uuid4())
     )
 
 

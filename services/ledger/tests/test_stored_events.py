@@ -1,10 +1,6 @@
-"""An event in the store is forever: what earlier releases stored, today's code still reads.
-
-Every stored class pins a topic that does not depend on its module path; the events earlier
-releases stored (``fixtures/stored_events``, written by ``write_stored_events.py``) are loaded
-into a fresh store and read back through the repository, the relay's contract mapping and a full
-replay of the read models (rebuilt, audited, and compared with the live projection), and their
-topics still resolve even if every module moved.
+"""What earlier releases of ledger stored, read back by today's code through the repository, the
+relay's contract mapping and a full replay of the read models (rebuilt, audited, and compared
+with the live projection) (the promise: ``hazina_servicekit.promises.StoredEventsPromise``).
 """
 
 from __future__ import annotations
@@ -13,22 +9,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from hazina_ledger.adapters.contract_mapping import to_contract
 from hazina_ledger.cli import replay
 from hazina_ledger.domain.loan_account import LoanAccount
 from hazina_ledger.domain.receipt import Receipt
 from hazina_ledger.domain.savings_account import SavingsAccount
-from hazina_servicekit.promises import StoredEventsPromise
+from hazina_servicekit.promises import StoredEventsPromise, each_release, release_fixtures
 from hazina_servicekit.stored_events import (
-    fixture_files,
-    load_fixture,
     published,
-    read_back,
+    read_release,
 )
 
-FIXTURES = fixture_files(Path(__file__).parent / "fixtures" / "stored_events")
+FIXTURES = release_fixtures(__file__)
 
 
 class TestStoredEvents(StoredEventsPromise):
@@ -43,12 +35,12 @@ class TestStoredEvents(StoredEventsPromise):
     }
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.stem)
+@each_release(FIXTURES)
 def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
     container: Any, fixture: Path
 ) -> None:
     app = container.ledger
-    aggregates = read_back(app, load_fixture(app, fixture))
+    aggregates = read_release(app, fixture)
 
     loans = [a for a in aggregates if isinstance(a, LoanAccount)]
     assert Counter(loan.status for loan in loans) == {

@@ -6,11 +6,9 @@ machine); tests stay independent by creating their own staff, groups, clients an
 
 from __future__ import annotations
 
-import base64
 import io
 import itertools
 import random
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -29,11 +24,8 @@ from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import ContractEvent
 from hazina_origination.bootstrap import Container, build, build_http_app
 from hazina_origination.settings import OriginationSettings
-from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
-
-ISSUER = "hazina-identity"
-KID = "test-key"
+from hazina_servicekit.testing import TokenMint, envelope
 
 
 def image(kind: str = "JPEG", size: tuple[int, int] = (32, 24), **save: Any) -> bytes:
@@ -47,38 +39,9 @@ JPEG = image("JPEG")
 PNG = image("PNG")
 
 
-@dataclass(frozen=True)
-class TokenMint:
-    key: Ed25519PrivateKey
-
-    def jwks(self) -> dict[str, Any]:
-        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-        return {
-            "keys": [
-                {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": KID, "alg": "EdDSA", "use": "sig"}
-            ]
-        }
-
-    def token(self, user_id: uuid.UUID, role: str, *, expires_in: int = 900) -> str:
-        now = int(time.time())
-        claims = {
-            "sub": str(user_id),
-            "role": role,
-            "regions": [],
-            "username": f"{role}-{str(user_id)[:8]}",
-            "typ": "access",
-            "iss": ISSUER,
-            "iat": now,
-            "exp": now + expires_in,
-            "jti": uuid.uuid4().hex,
-        }
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KID})
-
-
 @pytest.fixture(scope="session")
 def mint() -> TokenMint:
-    return TokenMint(Ed25519PrivateKey.generate())
+    return TokenMint()
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +76,7 @@ def container(
     settings = make_settings(
         module_database_url, nats_server_url, tmp_path_factory.mktemp("uploads")
     )
-    built = build(settings, verifier=TokenVerifier(mint.jwks, issuer=ISSUER, min_refresh_seconds=0))
+    built = build(settings, verifier=mint.verifier())
     try:
         yield built
     finally:
@@ -388,19 +351,6 @@ def _ledger_handler(container: Container) -> Any:
     return ledger_handler(container.app)
 
 
-def envelope(event: ContractEvent, *, event_id: uuid.UUID | None = None) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        correlation_id="test",
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
-    )
-
-
 @pytest.fixture(scope="module")
 def world(http: TestClient, container: Container, mint: TokenMint) -> World:
     return World(http, container, mint)
@@ -412,7 +362,7 @@ def fresh_world(
 ) -> Iterator[World]:
     """A system of its own (a fresh database) whose staff projection has heard of no one yet."""
     settings = make_settings(database_url, nats_server_url, tmp_path)
-    built = build(settings, verifier=TokenVerifier(mint.jwks, issuer=ISSUER, min_refresh_seconds=0))
+    built = build(settings, verifier=mint.verifier())
     try:
         with TestClient(build_http_app(built), raise_server_exceptions=False) as http:
             yield World(http, built, mint)

@@ -19,6 +19,7 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import ensure_stream
+from hazina_servicekit.testing import envelope
 
 
 def with_jetstream(nats_url: str, body: Callable[[JetStreamContext], Awaitable[Any]]) -> Any:
@@ -33,16 +34,7 @@ def with_jetstream(nats_url: str, body: Callable[[JetStreamContext], Awaitable[A
 
 
 def make_envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        correlation_id="corr-test",
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
-    )
+    return envelope(event, event_id=event_id, correlation_id="corr-test")
 
 
 async def deliver(

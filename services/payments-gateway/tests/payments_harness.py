@@ -12,24 +12,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import nats
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 from hazina_payments_gateway.bootstrap import Container, build, build_app
 from hazina_payments_gateway.settings import PaymentsSettings
-from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit import testing
 from hazina_servicekit.messaging import ensure_stream
+from hazina_servicekit.testing import TokenMint
 from hazina_simulators import certs
 from hazina_simulators.common import RunningServer, reserve_socket, socket_url, start_in_thread
 from hazina_simulators.daraja import DarajaConfig, DarajaSimulator, create_app
@@ -121,38 +118,9 @@ def daraja(daraja_session: DarajaSim) -> DarajaSim:
     return daraja_session
 
 
-class StaffTokens:
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        jwk.update(kid="test-key", alg="EdDSA", use="sig")
-        self.jwks = {"keys": [jwk]}
-
-    def verifier(self) -> TokenVerifier:
-        return TokenVerifier(lambda: self.jwks, issuer="hazina-identity")
-
-    def token(self, role: str, user_id: uuid.UUID | None = None) -> str:
-        now = datetime.now(UTC)
-        claims = {
-            "sub": str(user_id or uuid.uuid4()),
-            "role": role,
-            "regions": [],
-            "username": role,
-            "typ": "access",
-            "iss": "hazina-identity",
-            "iat": now,
-            "exp": now + timedelta(minutes=5),
-            "jti": uuid.uuid4().hex,
-        }
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "test-key"})
-
-    def headers(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role)}"}
-
-
 @pytest.fixture(scope="session")
-def staff() -> StaffTokens:
-    return StaffTokens()
+def staff() -> TokenMint:
+    return TokenMint()
 
 
 def wait_until(
@@ -187,16 +155,7 @@ async def _publish(url: str, events: list[tuple[ContractEvent, uuid.UUID | None]
 
 
 def envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        correlation_id=str(uuid.uuid4()),
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
-    )
+    return testing.envelope(event, event_id=event_id, correlation_id=str(uuid.uuid4()))
 
 
 async def _fetch(url: str, stream: Stream) -> list[EventEnvelope]:
@@ -226,7 +185,7 @@ class Gateway:
     server: RunningServer
     nats_url: str
     daraja: DarajaSim
-    staff: StaffTokens
+    staff: TokenMint
     http: httpx.Client = field(init=False)
     stopped: bool = field(default=False, init=False)
 
@@ -360,7 +319,7 @@ def gateway_settings(
 
 @pytest.fixture
 def start_gateway(
-    database_url: str, nats_url: str, daraja: DarajaSim, staff: StaffTokens
+    database_url: str, nats_url: str, daraja: DarajaSim, staff: TokenMint
 ) -> Iterator[Callable[..., Gateway]]:
     """Start a gateway (several may run in one test against the same database: replicas, restarts)."""
     running: list[Gateway] = []

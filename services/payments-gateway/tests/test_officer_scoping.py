@@ -40,7 +40,7 @@ def _count(gateway: Gateway, sql: str, *params: Any) -> int:
 
 
 def _as(gateway: Gateway, officer: uuid.UUID) -> dict[str, str]:
-    return {"Authorization": f"Bearer {gateway.staff.token('loan_officer', officer)}"}
+    return gateway.staff.headers("loan_officer", officer)
 
 
 def test_ownership_arrives_over_jetstream_once_however_often_it_is_delivered(

@@ -184,7 +184,7 @@ def test_every_role_against_the_route(route: str, desk: Desk) -> None:
     tokens = desk.gateway.staff
 
     def headers(role: str, officer: uuid.UUID | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {tokens.token(role, officer)}"}
+        return tokens.headers(role, officer)
 
     check_route(
         desk.gateway.http,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -219,6 +220,11 @@ def test_text_that_cannot_be_stored_or_read_safely_is_named() -> None:
     assert unsafe_character("tab\there") == "U+0009"
     assert unsafe_character("JANE\u202eENAJ") == "U+202E"
     assert unsafe_character("\ud800") == "U+D800"
+    assert unsafe_character("JANE\x7f") == "U+007F"
+    # ASCII text takes a faster path; it names exactly what the per-character rule names.
+    for code in range(128):
+        by_category = "Cc" if unicodedata.category(chr(code)) == "Cc" else None
+        assert unsafe_character(f"ok{chr(code)}ok") == (by_category and f"U+{code:04X}")
     assert safe_text("a\x00b\nc") == "a\\x00b\\nc"
     assert len(safe_text("x" * 5000)) == 1000
 

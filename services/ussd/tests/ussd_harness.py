@@ -3,75 +3,24 @@ clock the test moves, clients and loans delivered as the other services' events 
 
 from __future__ import annotations
 
-import base64
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
-from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, origination
 from hazina_contracts.events.base import ContractEvent
-from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.testing import MovableClock, TokenMint, envelope
 from hazina_ussd.bootstrap import Container, build
 from hazina_ussd.settings import UssdSettings
-
-ISSUER = "hazina-identity"
-KID = "test-key"
-
-
-@dataclass
-class MovableClock:
-    current: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
-
-
-@dataclass(frozen=True)
-class TokenMint:
-    key: Ed25519PrivateKey
-
-    def jwks(self) -> dict[str, Any]:
-        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-        return {
-            "keys": [
-                {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": KID, "alg": "EdDSA", "use": "sig"}
-            ]
-        }
-
-    def headers(self, role: str, user_id: uuid.UUID | None = None) -> dict[str, str]:
-        now = int(time.time())
-        claims = {
-            "sub": str(user_id or uuid.uuid4()),
-            "role": role,
-            "regions": [],
-            "username": role,
-            "typ": "access",
-            "iss": ISSUER,
-            "iat": now,
-            "exp": now + 900,
-            "jti": uuid.uuid4().hex,
-        }
-        token = jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KID})
-        return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="session")
 def mint() -> TokenMint:
-    return TokenMint(Ed25519PrivateKey.generate())
+    return TokenMint()
 
 
 @pytest.fixture
@@ -100,7 +49,7 @@ def container(settings: UssdSettings, clock: MovableClock, mint: TokenMint) -> I
     built = build(
         settings,
         clock=clock,
-        verifier=TokenVerifier(mint.jwks, issuer=ISSUER, min_refresh_seconds=0),
+        verifier=mint.verifier(),
     )
     try:
         yield built
@@ -112,19 +61,6 @@ def container(settings: UssdSettings, clock: MovableClock, mint: TokenMint) -> I
 def client(container: Container) -> Iterator[TestClient]:
     with TestClient(container.service.http_app(), raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-def envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        correlation_id="test",
-        subject=event.subject(),
-        data=event.model_dump(mode="json"),
-    )
 
 
 class World:
@@ -140,7 +76,7 @@ class World:
     def deliver(
         self, durable: str, event: ContractEvent, event_id: uuid.UUID | None = None
     ) -> bool:
-        return self.consumers[durable]._apply(envelope(event, event_id))
+        return self.consumers[durable]._apply(envelope(event, event_id=event_id))
 
     def client(
         self,

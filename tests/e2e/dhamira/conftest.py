@@ -15,7 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from hazina_devstack.testing import RunningSystem, started_system
+from hazina_devstack.testing import RunningSystem, started_system_alone
 
 from .loan_book import LoanBook, business_product, open_book
 
@@ -56,11 +56,10 @@ class Frontend:
 
 @pytest.fixture(scope="package")
 def dhamira_system(
-    pg_server_url: str, nats_server_url: str, tmp_path_factory: pytest.TempPathFactory
+    pg_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningSystem]:
-    with started_system(
-        pg_server_url, nats_server_url, tmp_path_factory.mktemp("dhamira")
-    ) as running:
+    # A NATS of its own: no other test's stream clean-up reaches it while the package runs.
+    with started_system_alone(pg_server_url, tmp_path_factory.mktemp("dhamira")) as running:
         yield running
 
 

@@ -17,9 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hazina_devstack.stack import REPO_ROOT, free_port
+from hazina_servicekit import infra
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
 
 ADMIN_PASSWORD = "E2e-Admin-Pass-1"  # noqa: S105  # pragma: allowlist secret
+
+# Staff passwords in a test system are hashed at the cost identity's own tests use (argon2id,
+# one pass over 8 MiB) instead of the production default (several passes over 64 MiB): every
+# sign-in and new user pays it, on a machine running several systems at once. What is proven
+# (argon2id, the policy, lockouts) is unchanged; production's default is not touched, and an
+# IDENTITY_ARGON2_* already in the environment wins.
+TEST_PASSWORD_HASHING = {"IDENTITY_ARGON2_TIME_COST": "1", "IDENTITY_ARGON2_MEMORY_KIB": "8192"}
 
 
 class SystemStartError(RuntimeError):
@@ -36,6 +44,11 @@ class RunningSystem:
     state_dir: Path
     env: dict[str, str]  # what the services were started with (to start one more, as a restart)
 
+    @property
+    def nats_url(self) -> str:
+        """The NATS the system's services use (read its streams here)."""
+        return self.env["NATS_URL"]
+
 
 @contextlib.contextmanager
 def started_system(
@@ -46,6 +59,7 @@ def started_system(
     ensure_database(pg_server_url, dbname)
     port = free_port()
     env = {
+        **TEST_PASSWORD_HASHING,
         **os.environ,
         "DATABASE_URL": database_url_with_name(pg_server_url, dbname),
         "NATS_URL": nats_server_url,
@@ -106,3 +120,19 @@ def started_system(
         if process.stdout is not None:
             process.stdout.close()
         drop_database(pg_server_url, dbname)
+
+
+@contextlib.contextmanager
+def started_system_alone(pg_server_url: str, state_dir: Path) -> Iterator[RunningSystem]:
+    """:func:`started_system` with a NATS server of its own, stopped after it.
+
+    A system that outlives one test module (shared by several) must not share its JetStream
+    with other tests: the ``nats_url`` fixture deletes every stream before each test that asks
+    for it. With its own NATS, nothing outside the system touches its streams.
+    """
+    nats_server = infra.start_nats(state_dir / "nats")
+    try:
+        with started_system(pg_server_url, nats_server.url, state_dir) as running:
+            yield running
+    finally:
+        nats_server.stop()

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator, GetCoreSchemaHandler
+from pydantic import BeforeValidator, GetCoreSchemaHandler, PlainSerializer
 from pydantic_core import core_schema
 
 KES: Literal["KES"] = "KES"
@@ -197,6 +197,33 @@ def kes_number(cents: int) -> int | Decimal:
     """
     whole, part = divmod(cents, CENTS_PER_UNIT)
     return whole if part == 0 else Decimal(cents).scaleb(-2)
+
+
+def kes_json(cents: int) -> int | float:
+    """Cents as the shillings JSON number a page shows (display only; ``*_cents`` carry amounts).
+
+    Always a JSON number, never text, which a page would concatenate instead of add: whole
+    shillings as an integer, otherwise the float of the exact two-place amount (a whole number
+    of cents prints back exactly: ``1200.5``).
+    """
+    value = kes_number(cents)
+    return value if isinstance(value, int) else float(value)
+
+
+# For response models: a field that holds cents and is written as ``kes_json`` of them.
+KesNumber = Annotated[int, PlainSerializer(kes_json, return_type=int | float)]
+
+
+def format_kes(cents: int, *, unit: bool = True, drop_zero_cents: bool = False) -> str:
+    """KES as people read it: ``KES 1,200.50`` (grouped thousands, two decimals).
+
+    ``unit=False`` leaves out the ``KES`` (a text that writes it itself); ``drop_zero_cents``
+    writes whole shillings without decimals (``1,250``), as borrowers write them in an SMS.
+    """
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), CENTS_PER_UNIT)
+    number = f"{whole:,}" if drop_zero_cents and part == 0 else f"{whole:,}.{part:02d}"
+    return f"KES {sign}{number}" if unit else f"{sign}{number}"
 
 
 class AmountCents(int):

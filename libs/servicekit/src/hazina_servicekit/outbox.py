@@ -11,6 +11,11 @@ must not stop every later event from being published: given the service's parkin
 parks it (source ``outbox-<relay name>``, see ``parking``) and moves on. Consumers accept events
 in any order, so nothing waits behind it. A staff retry maps it again; if it maps, it is queued
 and the relay publishes it on its next round.
+
+The relay is woken, not left to a timer: a statement trigger on the events table sends a
+PostgreSQL ``NOTIFY`` when a transaction that stored events commits (one per transaction, however
+many events), and the relay ``LISTEN``s, so a stored event is published as soon as it is committed,
+by whichever process stored it. The timer stays as a safety net (a listening connection lost).
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import psycopg
 import structlog
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.postgres import PostgresApplicationRecorder
 from nats.js import JetStreamContext
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
@@ -64,6 +71,38 @@ CREATE TABLE IF NOT EXISTS outbox_positions (
     updated_at timestamptz NOT NULL DEFAULT now()
 )
 """
+
+
+NOTIFY_DDL = """
+CREATE OR REPLACE FUNCTION {schema}.hazina_events_stored() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(TG_ARGV[0], '');
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER hazina_events_stored AFTER INSERT ON {schema}.{table}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.hazina_events_stored({channel});
+"""
+
+
+def announce_stored_events(pool: ConnectionPool, app: Application[uuid.UUID]) -> str | None:
+    """Make the commit of stored events send ``NOTIFY`` on the returned channel (None: ``app`` is
+    not stored in PostgreSQL, nothing to listen to). Several processes may run this together."""
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        return None
+    schema = recorder.datastore.schema
+    table = recorder.events_table_name
+    # A channel is per database; the schema tells the services sharing one apart.
+    channel = f"hazina_events_{schema}_{table}"[:63]
+    ddl = sql.SQL(NOTIFY_DDL).format(
+        schema=sql.Identifier(schema), table=sql.Identifier(table), channel=sql.Literal(channel)
+    )
+    with pool.connection() as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('hazina_events_stored ddl'))")
+        conn.execute(ddl)
+    return channel
 
 
 class RelayPositions:
@@ -131,15 +170,21 @@ class OutboxRelay:
     to_contract: ContractMapping
     name: str = "nats"
     batch_size: int = 500
+    # Between rounds with nothing to publish: how long the relay waits without a wake-up channel
+    # (polling), and with one (a safety net only: every commit of stored events wakes it).
     idle_seconds: float = 0.1
+    idle_listening_seconds: float = 2.0
     publish_timeout: float = 5.0
 
     parking: ParkingLot | None = None
 
     def __post_init__(self) -> None:
         self.positions = RelayPositions(self.pool)
+        self.channel = announce_stored_events(self.pool, self.app)
         self.published = 0
         self.rounds = 0
+        self.listening = False  # a LISTEN connection is open: a commit wakes the relay
+        self.idle = asyncio.Event()  # set while the relay waits for work (tests watch it)
         if self.parking is not None:
             replay = RelayReplay(self.app, self.to_contract, self.producer, self._nudge)
             self.parking.register(self.source, replay)
@@ -259,8 +304,14 @@ class OutboxRelay:
         if lock_conn is None:
             return
         log.info("outbox_relay_started", relay=self.name)
+        wake = asyncio.Event()
+        listened = asyncio.Event()
+        listener = asyncio.create_task(self._listen(wake, listened, stop))
+        # The first round comes after LISTEN (or its failure): nothing committed in between is missed.
+        await _first_of(stop, listened, timeout=5.0)
         try:
             while not stop.is_set():
+                wake.clear()
                 try:
                     moved = await self.publish_once()
                     backoff = 0.2
@@ -270,9 +321,41 @@ class OutboxRelay:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if moved < self.batch_size:
-                    await _sleep_or_stop(stop, self.idle_seconds)
+                    self.idle.set()
+                    idle = self.idle_listening_seconds if self.listening else self.idle_seconds
+                    await _first_of(stop, wake, timeout=idle)
+                    self.idle.clear()
         finally:
+            listener.cancel()
+            with contextlib.suppress(BaseException):
+                await listener
             await asyncio.to_thread(lock_conn.close)
+
+    async def _listen(
+        self, wake: asyncio.Event, listened: asyncio.Event, stop: asyncio.Event
+    ) -> None:
+        """``LISTEN`` for stored events and set ``wake`` on each; reconnects after a failure."""
+        if self.channel is None:
+            listened.set()
+            return
+        conninfo = self.pool.conninfo
+        if callable(conninfo):
+            conninfo = conninfo()
+        while not stop.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    self.listening = True
+                    listened.set()
+                    wake.set()  # what was stored while nobody listened
+                    async for _ in conn.notifies():
+                        wake.set()
+            except Exception as exc:
+                log.warning("outbox_listen_failed", relay=self.name, error=str(exc))
+            finally:
+                self.listening = False
+            listened.set()  # the relay polls meanwhile
+            await _sleep_or_stop(stop, 1.0)
 
     def _take_lock(self, stop: asyncio.Event) -> psycopg.Connection[Any] | None:
         conninfo = self.pool.conninfo
@@ -292,6 +375,16 @@ class OutboxRelay:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _first_of(stop: asyncio.Event, event: asyncio.Event, *, timeout: float) -> None:
+    """Wait until ``event`` or ``stop`` is set, ``timeout`` seconds at most."""
+    waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(event.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 class RelayReplay:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hazina_servicekit.stored_events import (
+    fixture_files,
     read_fixture,
     stored_classes,
     stored_topics,
@@ -18,8 +21,25 @@ from hazina_servicekit.stored_events import (
 )
 
 
+def release_fixtures(test_file: str) -> list[Path]:
+    """The stored-event fixtures of earlier releases: ``fixtures/stored_events/*.json`` beside a
+    service's ``test_stored_events.py`` (written by its ``write_stored_events.py``)."""
+    return fixture_files(Path(test_file).parent / "fixtures" / "stored_events")
+
+
+def each_release(fixtures: list[Path]) -> pytest.MarkDecorator:
+    """Run a test once per release fixture, as its ``fixture`` argument, named by the file."""
+    return pytest.mark.parametrize("fixture", fixtures, ids=lambda path: path.stem)
+
+
 class StoredEventsPromise:
     """The checks every service makes of its stored events, as a base for its test class.
+
+    An event in the store is forever: what earlier releases stored, today's code still reads.
+    Every stored class pins a topic that does not depend on its module path; the events earlier
+    releases stored (``release_fixtures``) are loaded into a fresh store and read back by the
+    service's own test (``each_release``, ``read_release``), and their topics still resolve even
+    if every module moved.
 
     A service's ``tests/test_stored_events.py`` subclasses this as ``TestStoredEvents`` and sets
     its package, topic prefix, fixture folder and a few class names it must find; pytest runs

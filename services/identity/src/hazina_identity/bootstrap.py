@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_identity.adapters import oversight
@@ -34,6 +33,7 @@ from hazina_identity.domain.login_throttle import ThrottlePolicy
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.parts import ServiceParts
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.service import Relay, Runtime, Service, event_store, open_store
 
@@ -41,23 +41,15 @@ SERVICE = "identity"
 log = structlog.get_logger(__name__)
 
 
-@dataclass
-class Container:
-    settings: IdentitySettings
-    pool: ConnectionPool
+@dataclass(kw_only=True)
+class Container(ServiceParts[IdentitySettings]):
     identity: Identity
     keys: SigningKeys
     directory: UserDirectory
     directory_projection: Projection
     parking: ParkingLot
-    verifier: TokenVerifier
     clock: Clock
     oversight: OversightApi
-    service: Service = field(init=False)
-
-    def close(self) -> None:
-        self.identity.close()
-        self.pool.close()
 
 
 def build(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_ledger.adapters.analytics import (
@@ -32,6 +31,7 @@ from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.parts import ServiceParts
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.service import (
     Consumer,
@@ -47,10 +47,8 @@ SERVICE = "ledger"
 log = structlog.get_logger(__name__)
 
 
-@dataclass
-class Container:
-    settings: LedgerSettings
-    pool: ConnectionPool
+@dataclass(kw_only=True)
+class Container(ServiceParts[LedgerSettings]):
     ledger: Ledger
     projection: Projection
     parking: ParkingLot
@@ -60,13 +58,7 @@ class Container:
     analytics: PortfolioAnalytics
     conventions: TenantConventions
     arrears_policy: ArrearsPolicy
-    verifier: TokenVerifier
     clock: Clock
-    service: Service = field(init=False)
-
-    def close(self) -> None:
-        self.ledger.close()
-        self.pool.close()
 
     def assess(self) -> None:
         """Mark loans in arrears or defaulted as of today (after the read model caught up)."""

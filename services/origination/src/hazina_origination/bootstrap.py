@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_origination.adapters.consumers import (
@@ -32,6 +31,7 @@ from hazina_origination.application.origination import Origination
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.parts import ServiceParts
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.service import Consumer, Relay, Runtime, Service, event_store, open_store
 
@@ -39,22 +39,14 @@ SERVICE = "origination"
 log = structlog.get_logger(__name__)
 
 
-@dataclass
-class Container:
-    settings: OriginationSettings
-    pool: ConnectionPool
+@dataclass(kw_only=True)
+class Container(ServiceParts[OriginationSettings]):
     app: Origination
     read_models: ReadModels
     projection: Projection
     parking: ParkingLot
     photos: FilePhotoStore
-    verifier: TokenVerifier
     links: UploadLinks
-    service: Service = field(init=False)
-
-    def close(self) -> None:
-        self.app.close()
-        self.pool.close()
 
 
 def consumers(app: Origination) -> list[Consumer]:

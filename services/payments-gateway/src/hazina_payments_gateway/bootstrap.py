@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_payments_gateway.adapters import subscriptions
@@ -48,6 +47,7 @@ from hazina_servicekit.database import conninfo_for
 from hazina_servicekit.outbox import ContractMapping
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.parts import ServiceParts
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.runtime import Worker
 from hazina_servicekit.service import Consumer, Relay, Runtime, Service, event_store, open_store
@@ -61,10 +61,8 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@dataclass
-class Container:
-    settings: PaymentsSettings
-    pool: ConnectionPool
+@dataclass(kw_only=True)
+class Container(ServiceParts[PaymentsSettings]):
     app: PaymentsGateway
     projection: Projection
     parking: ParkingLot
@@ -81,12 +79,6 @@ class Container:
     read_statement: ReadStatement
     to_contract: ContractMapping
     clock: Clock
-    verifier: TokenVerifier
-    service: Service = field(init=False)
-
-    def close(self) -> None:
-        self.app.close()
-        self.pool.close()
 
 
 def policy_from(settings: PaymentsSettings) -> DisbursementPolicy:
@@ -159,8 +151,14 @@ def consumers(app: PaymentsGateway) -> list[Consumer]:
         Consumer(
             Stream.USSD, "prompts", subscriptions.PROMPT_SUBJECTS, subscriptions.prompt_handler(app)
         ),
+        # One posting per C2B payment, as many as the callbacks: in batches, one transaction each.
         Consumer(
-            Stream.LEDGER, "postings", subscriptions.LEDGER_SUBJECTS, subscriptions.on_ledger_event
+            Stream.LEDGER,
+            "postings",
+            subscriptions.LEDGER_SUBJECTS,
+            subscriptions.on_ledger_event,
+            batch_handler=subscriptions.on_ledger_events,
+            batch_size=200,
         ),
     ]
 

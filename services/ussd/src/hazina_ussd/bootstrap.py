@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from hazina_contracts.subjects import Stream
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.database import open_pool
 from hazina_servicekit.parking import ParkingLot
+from hazina_servicekit.parts import ServiceParts
 from hazina_servicekit.runtime import Worker
 from hazina_servicekit.service import (
     Consumer,
@@ -55,10 +56,8 @@ SERVICE = "ussd"
 log = structlog.get_logger(__name__)
 
 
-@dataclass
-class Container:
-    settings: UssdSettings
-    pool: ConnectionPool
+@dataclass(kw_only=True)
+class Container(ServiceParts[UssdSettings]):
     reads: ConnectionPool
     ussd: Ussd
     sms: PostgresSms
@@ -66,14 +65,11 @@ class Container:
     dispatcher: SmsDispatcher
     reminders: Reminders
     parking: ParkingLot
-    verifier: TokenVerifier
-    service: Service = field(init=False)
 
     def close(self) -> None:
-        self.ussd.close()
         self.dispatcher.sender.close()
         self.reads.close()
-        self.pool.close()
+        super().close()  # the application, then the pool
 
 
 def policy_of(settings: UssdSettings) -> UssdPolicy:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from hazina_identity.application.branches import BranchDirectory, Branches
 from hazina_identity.application.identity import Identity
 from hazina_identity.application.ports import StaffDirectory
 from hazina_identity.domain.roles import Role
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.http import api_getters
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
@@ -35,13 +36,7 @@ class IdentityApi:
     branch_directory: BranchDirectory
 
 
-def get_api(request: Request) -> IdentityApi:
-    api: IdentityApi = request.app.state.identity_api
-    return api
-
-
-def get_parking(request: Request) -> ParkingLot:
-    return get_api(request).parking
+get_api, get_parking = api_getters(IdentityApi, "identity_api")
 
 
 ApiDep = Annotated[IdentityApi, Depends(get_api)]

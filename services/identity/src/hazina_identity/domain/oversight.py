@@ -12,8 +12,9 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
+
+from hazina_contracts.money import format_kes
 
 AuditStatus = Literal["success", "failed"]
 
@@ -101,14 +102,10 @@ def sentence(event_type: str, data: Mapping[str, Any]) -> str:
         if value is None or value == "" or _PRIVATE.search(key):
             continue
         if key.endswith("_cents") and isinstance(value, int):
-            clauses.append(f"{key.removesuffix('_cents').replace('_', ' ')} {kes(value)}")
+            clauses.append(f"{key.removesuffix('_cents').replace('_', ' ')} {format_kes(value)}")
         else:
             clauses.append(f"{key.replace('_', ' ')} {value}")
     return " · ".join(clauses)
-
-
-def kes(cents: int) -> str:
-    return f"KES {Decimal(cents) / 100:,.2f}"
 
 
 # Notifications: facts a staff member is owed word of. Who they are for is said as a rule the
@@ -208,21 +205,21 @@ def notices(event_type: str, data: Mapping[str, Any], known: Known) -> list[Noti
             body = f"{known.label or 'Your group'} was {done}."
             return [Notice("group", title, body, owner)]
         case "LoanInitiated":
-            amount = kes(int(data["principal_cents"]))
+            amount = format_kes(int(data["principal_cents"]))
             body = f"Loan {loan} for {amount} awaits approval."
             return [Notice("loan", "Loan awaiting approval", body, ("approvers",))]
         case "LoanApproved":
-            body = f"Loan {loan} for {kes(int(data['principal_cents']))} was approved."
+            body = f"Loan {loan} for {format_kes(int(data['principal_cents']))} was approved."
             return [Notice("loan", "Loan approved", body, staff)]
         case "LoanRejected":
             body = f"Loan {loan} was rejected: {data.get('reason') or 'no reason given'}."
             return [Notice("loan", "Loan rejected", body, staff)]
         case "DisbursementCompleted":
-            body = f"{kes(int(data['amount_cents']))} of loan {loan} was sent (M-Pesa {data['mpesa_receipt']})."
+            body = f"{format_kes(int(data['amount_cents']))} of loan {loan} was sent (M-Pesa {data['mpesa_receipt']})."
             return [Notice("loan", "Loan disbursed", body, (*staff, "disburser"))]
         case "DisbursementFailed":
             body = (
-                f"Sending {kes(int(data['amount_cents']))} of loan {loan} failed: "
+                f"Sending {format_kes(int(data['amount_cents']))} of loan {loan} failed: "
                 f"{data.get('result_description') or data.get('result_code')}."
             )
             return [Notice("loan", "Disbursement failed", body, (*staff, "disburser"))]

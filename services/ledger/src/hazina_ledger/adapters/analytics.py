@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from typing import Any
 
 import psycopg
@@ -35,12 +34,14 @@ from hazina_ledger.adapters.views import LedgerViews
 from hazina_ledger.domain.analytics import (
     SCORE_BANDS,
     change_percent,
-    expected_loss_cents,
+    default_rate_percent,
+    month_start,
+    non_performing,
     percent,
     points,
+    risk_figures,
     score_band,
 )
-from hazina_ledger.domain.arrears import AGING_BUCKETS, aging_bucket
 
 log = structlog.get_logger(__name__)
 
@@ -166,7 +167,9 @@ class PortfolioAnalytics:
             "SELECT coalesce(sum(principal_cents), 0) FROM loan_accounts WHERE disbursed_on <= %s",
             (as_of,),
         )
-        return percent(report["writtenOffCents"] + report["defaultedOutstandingCents"], disbursed)
+        return default_rate_percent(
+            report["writtenOffCents"], report["defaultedOutstandingCents"], disbursed
+        )
 
     def overview(self, today: dt.date, period_days: int = 30) -> dict[str, Any]:
         start = today - dt.timedelta(days=period_days)
@@ -263,24 +266,19 @@ class PortfolioAnalytics:
     # Vintages
 
     def _non_performing(self, today: dt.date) -> dict[uuid.UUID, int]:
-        """Each loan's principal counted non-performing today: outstanding principal of a loan
-        at least ``defaulted_after_days`` late, or the principal written off."""
-        threshold = self.views.arrears_policy.defaulted_after_days
-        found = {
-            p.loan_id: p.outstanding_principal_cents
-            for p in self.views.loan_positions(today)
-            if p.days_past_due >= threshold and p.outstanding_principal_cents > 0
-        }
-        for row in self._all(
+        written_off = self._all(
             "SELECT loan_id, written_off_cents FROM loan_accounts "
             "WHERE written_off_on IS NOT NULL AND written_off_on <= %s",
             (today,),
-        ):
-            found[row["loan_id"]] = int(row["written_off_cents"])
-        return found
+        )
+        return non_performing(
+            self.views.loan_positions(today),
+            self.views.arrears_policy.defaulted_after_days,
+            {row["loan_id"]: int(row["written_off_cents"]) for row in written_off},
+        )
 
     def loan_performance(self, today: dt.date, months: int) -> dict[str, Any]:
-        first = _month_start(today, months - 1)
+        first = month_start(today, months - 1)
         npl = self._non_performing(today)
         loans = self._all(
             "SELECT loan_id, principal_cents, disbursed_on FROM loan_accounts "
@@ -288,7 +286,7 @@ class PortfolioAnalytics:
             (first, today),
         )
         vintage: dict[str, dict[str, int]] = {
-            _month_start(today, back).strftime("%Y-%m"): {"n": 0, "cents": 0, "npl": 0}
+            month_start(today, back).strftime("%Y-%m"): {"n": 0, "cents": 0, "npl": 0}
             for back in range(months - 1, -1, -1)
         }
         for loan in loans:
@@ -363,15 +361,13 @@ class PortfolioAnalytics:
             for p in self.views.loan_positions(today)
             if p.loan_id in recent and p.outstanding_principal_cents > 0
         ]
-        aging = {name: 0 for name, _, _ in AGING_BUCKETS}
-        at_risk: dict[str, int] = defaultdict(int)
-        for p in positions:
-            aging[aging_bucket(p.days_past_due)] += p.outstanding_principal_cents
-            if p.days_past_due > 30:
-                loan = recent[p.loan_id]
-                at_risk[f"product: {loan['product']}"] += p.outstanding_principal_cents
-                at_risk[f"officer: {loan['officer']}"] += p.outstanding_principal_cents
-        par30_total = sum(p.outstanding_principal_cents for p in positions if p.days_past_due > 30)
+        figures = risk_figures(
+            positions,
+            {
+                loan_id: (f"product: {row['product']}", f"officer: {row['officer']}")
+                for loan_id, row in recent.items()
+            },
+        )
         scores = self._all(
             "SELECT DISTINCT ON (loan_id) total_score FROM analytics_assessments "
             "WHERE assessed_at::date > %s ORDER BY loan_id, assessed_at DESC",
@@ -381,18 +377,12 @@ class PortfolioAnalytics:
         for row in scores:
             band = score_band(int(row["total_score"]))
             bands[band] = bands.get(band, 0) + 1
-        drivers = sorted(at_risk.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
         return {
-            "delinquencyBuckets": aging,
-            "expectedLossCents": expected_loss_cents(aging),
+            "delinquencyBuckets": figures.aging_cents,
+            "expectedLossCents": figures.expected_loss_cents,
             "scoreBuckets": bands,
             "topRiskDrivers": [
-                {"driver": name, "impact": percent(cents, par30_total), "atRiskCents": cents}
-                for name, cents in drivers
+                {"driver": name, "impact": impact, "atRiskCents": cents}
+                for name, impact, cents in figures.top_drivers
             ],
         }
-
-
-def _month_start(today: dt.date, months_back: int) -> dt.date:
-    index = today.year * 12 + today.month - 1 - months_back
-    return dt.date(index // 12, index % 12 + 1, 1)

@@ -6,12 +6,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from hazina_ledger.application.ledger import Ledger
 from hazina_ledger.application.ports import Analytics, Inbox, Projector, ReadModels
 from hazina_ledger.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.http import api_getters
 from hazina_servicekit.ownership import OwnershipBook, officer_scope
 from hazina_servicekit.parking import ParkingLot
 
@@ -51,13 +52,7 @@ class LedgerApi:
         return self.views
 
 
-def get_api(request: Request) -> LedgerApi:
-    api: LedgerApi = request.app.state.ledger_api
-    return api
-
-
-def get_parking(request: Request) -> ParkingLot:
-    return get_api(request).parking
+get_api, get_parking = api_getters(LedgerApi, "ledger_api")
 
 
 ApiDep = Annotated[LedgerApi, Depends(get_api)]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from hazina_contracts.money import DecimalText, PositiveKesCents, SignedKesCents, kes_number
+from hazina_contracts.money import DecimalText, PositiveKesCents, SignedKesCents
 from hazina_contracts.receipts import ReceiptNumber
 from hazina_servicekit.dates import IsoDate, IsoDateTime
 from hazina_servicekit.text import MultilineText, PlainText, TextRule
@@ -152,11 +152,3 @@ class SchedulePreviewRequest(BaseModel):
 class AssessArrearsRequest(BaseModel):
     model_config = _FRONTEND
     asOf: IsoDate | None = None  # noqa: N815
-
-
-def kes(cents: int) -> int | float:
-    """KES for the frontend's shilling fields (display only; ``*_cents`` carry the amounts): a
-    JSON number, never text, which the page would concatenate instead of add. Two decimal places
-    of a whole number of cents print back exactly as a float."""
-    value = kes_number(cents)
-    return value if isinstance(value, int) else float(value)

@@ -24,7 +24,7 @@ from hazina_origination.domain.roles import (
     SUPER_ADMIN,
 )
 from hazina_servicekit.auth import Principal, require_roles
-from hazina_servicekit.http import correlation_id
+from hazina_servicekit.http import api_getters, correlation_id
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
@@ -45,13 +45,7 @@ class OriginationApi:
         return self.read_models
 
 
-def get_api(request: Request) -> OriginationApi:
-    api: OriginationApi = request.app.state.origination_api
-    return api
-
-
-def get_parking(request: Request) -> ParkingLot:
-    return get_api(request).parking
+get_api, get_parking = api_getters(OriginationApi, "origination_api")
 
 
 ApiDep = Annotated[OriginationApi, Depends(get_api)]

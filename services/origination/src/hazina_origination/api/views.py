@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from hazina_contracts.money import kes_number
+from hazina_contracts.money import kes_json
 from hazina_origination.domain.group import shown_status
 from hazina_origination.domain.roles import BRANCH_ADMINS, CHECKERS, LOAN_OFFICER
 
@@ -61,11 +61,6 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def kes(cents: int | None) -> int | Decimal | None:
-    """KES for the frontend's shilling fields (exact; see ``hazina_contracts.money.kes_number``)."""
-    return None if cents is None else kes_number(cents)
-
-
 def _cents(value: Any) -> int | None:
     return int(value) if value is not None else None
 
@@ -73,9 +68,9 @@ def _cents(value: Any) -> int | None:
 def loan_totals(view: dict[str, Any]) -> dict[str, Any]:
     """The detail page's totals in KES (what the ledger has reported so far; 0 before it has)."""
     return {
-        "totalDue": kes(view["total_due_cents"] or 0),
-        "totalPaid": kes(view["total_paid_cents"] or 0),
-        "outstanding": kes(view["outstanding_cents"] or 0),
+        "totalDue": kes_json(view["total_due_cents"] or 0),
+        "totalPaid": kes_json(view["total_paid_cents"] or 0),
+        "outstanding": kes_json(view["outstanding_cents"] or 0),
         "total_due_cents": view["total_due_cents"],
         "total_paid_cents": view["total_paid_cents"],
         "outstanding_cents": view["outstanding_cents"],
@@ -148,7 +143,7 @@ def group_view(
         "memberCount": row["members_count"],
         "activeLoansCount": row["active_loans_count"],
         "total_lent_cents": int(row["total_lent_cents"]),
-        "totalLent": kes(int(row["total_lent_cents"])),
+        "totalLent": kes_json(int(row["total_lent_cents"])),
         "progress": _progress(row),
         "activityProgress": _progress(row),
         "createdBy": _staff(row["created_by"], row, "created_by"),
@@ -197,7 +192,7 @@ def client_view(row: dict[str, Any], *, links: DocumentLinks) -> dict[str, Any]:
         "photoUrl": links.sign_name(row["photo"]),
         "status": row["status"],
         "savings_balance_cents": savings,
-        "savingsBalance": kes(savings),
+        "savingsBalance": kes_json(savings),
         "hasLoanHistory": bool(row.get("has_loan_history")),
         "createdBy": _staff(row["created_by"], row, "created_by"),
         "approvedBy": _staff(row["approved_by"], row, "approved_by"),
@@ -220,8 +215,8 @@ def product_view(row: dict[str, Any]) -> dict[str, Any]:
         "repaymentFrequency": spec["repayment_frequency"],
         "min_amount_cents": spec["min_amount_cents"],
         "max_amount_cents": spec["max_amount_cents"],
-        "minAmount": kes(spec["min_amount_cents"]),
-        "maxAmount": kes(spec["max_amount_cents"]),
+        "minAmount": kes_json(spec["min_amount_cents"]),
+        "maxAmount": kes_json(spec["max_amount_cents"]),
         "minTerm": spec["min_term"],
         "maxTerm": spec["max_term"],
         "instalmentMultipleOf": spec["instalment_multiple_of"],
@@ -338,11 +333,11 @@ def loan_schedule(
                 "_id": f"{loan_id}-{item['number']}",
                 "number": item["number"],
                 "dueDate": item["due_on"].isoformat(),
-                "amount": kes(due),
-                "principal": kes(int(item["principal_cents"])),
-                "interest": kes(int(item["interest_cents"])),
-                "fee": kes(int(item["fee_cents"])),
-                "paid": kes(settled),
+                "amount": kes_json(due),
+                "principal": kes_json(int(item["principal_cents"])),
+                "interest": kes_json(int(item["interest_cents"])),
+                "fee": kes_json(int(item["fee_cents"])),
+                "paid": kes_json(settled),
                 "amount_cents": due,
                 "paid_cents": settled,
                 "status": status,
@@ -356,14 +351,18 @@ def next_due(schedule: list[dict[str, Any]]) -> dict[str, Any] | None:
     for row in schedule:
         if row["status"] != "paid":
             remaining = row["amount_cents"] - row["paid_cents"]
-            return {"amount": kes(remaining), "amount_cents": remaining, "dueDate": row["dueDate"]}
+            return {
+                "amount": kes_json(remaining),
+                "amount_cents": remaining,
+                "dueDate": row["dueDate"],
+            }
     return None
 
 
 def repayment_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "_id": row["receipt"],
-        "amount": kes(int(row["amount_cents"])),
+        "amount": kes_json(int(row["amount_cents"])),
         "amount_cents": int(row["amount_cents"]),
         "date": _iso(row["occurred_at"]),
         "createdAt": _iso(row["occurred_at"]),
@@ -418,8 +417,8 @@ def loan_view(row: dict[str, Any]) -> dict[str, Any]:
         "applicationFeePaid": row["application_fee_paid"],
         "applicationFeePaidAt": _iso(row["application_fee_paid_at"]),
         "principal_cents": int(row["principal_cents"]),
-        "amount": kes(int(row["principal_cents"])),
-        "amountKES": kes(int(row["principal_cents"])),
+        "amount": kes_json(int(row["principal_cents"])),
+        "amountKES": kes_json(int(row["principal_cents"])),
         "fees_cents": int(row["fees_cents"]),
         "application_fee_cents": int(row["fees_cents"]),
         "term": terms.get("term"),
@@ -472,7 +471,7 @@ def guarantor_view(row: dict[str, Any], *, links: DocumentLinks) -> dict[str, An
         "loanId": {
             "_id": str(row["loan_id"]),
             "accountNumber": row["account_number"],
-            "amount": kes(int(row["loan_principal_cents"])),
+            "amount": kes_json(int(row["loan_principal_cents"])),
             "status": row["loan_status"],
         },
         # A guarantor who is not a client has no client id, but the page reads ``clientId.name``.

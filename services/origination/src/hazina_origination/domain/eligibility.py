@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from hazina_contracts.money import format_cents
+from hazina_contracts.money import format_kes
 from hazina_origination.domain.errors import RuleFailure
 from hazina_origination.domain.product import ProductSpec
 
@@ -21,12 +21,6 @@ class BorrowerFacts:
     savings_cents: int
     repaid_loans: int
     open_loans: int
-
-
-def kes(cents: int) -> str:
-    whole, _, part = format_cents(cents).partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    return f"KES {sign}{int(whole.lstrip('-')):,}.{part}"
 
 
 def required_savings_cents(spec: ProductSpec, principal_cents: int) -> int:
@@ -78,8 +72,8 @@ def check_eligibility(
         failures.append(
             RuleFailure(
                 "min_savings",
-                f"Savings of {kes(facts.savings_cents)} are below the required {percent}% of the amount "
-                f"({kes(required)})",
+                f"Savings of {format_kes(facts.savings_cents)} are below the required {percent}% of the amount "
+                f"({format_kes(required)})",
             )
         )
     if spec.require_prior_repaid_loan and facts.repaid_loans < 1:
@@ -102,8 +96,8 @@ def check_eligibility(
         failures.append(
             RuleFailure(
                 "amount_range",
-                f"Amount {kes(principal_cents)} is outside this product's range "
-                f"{kes(spec.min_amount_cents)} to {kes(spec.max_amount_cents)}",
+                f"Amount {format_kes(principal_cents)} is outside this product's range "
+                f"{format_kes(spec.min_amount_cents)} to {format_kes(spec.max_amount_cents)}",
             )
         )
     if not spec.min_term <= term <= spec.max_term:

@@ -5,6 +5,8 @@ from other services' events (account references from origination, postings from 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -543,30 +545,40 @@ def remember_client(
     )
 
 
-def remember_posting(
-    conn: psycopg.Connection[Any],
-    *,
-    key: str,
-    kind: str,
-    receipt: ReceiptNumber | None,
-    loan_id: uuid.UUID | None,
-    client_id: uuid.UUID | None,
-    amount_cents: int | None,
-    occurred_at: datetime,
-) -> None:
+@dataclass(frozen=True)
+class LedgerPosting:
+    """What the ledger posted, as reconciliation compares it with the rails (``ledger_postings``)."""
+
+    key: str
+    kind: str
+    receipt: ReceiptNumber | None
+    loan_id: uuid.UUID | None
+    client_id: uuid.UUID | None
+    amount_cents: int | None
+    occurred_at: datetime
+
+
+def remember_postings(conn: psycopg.Connection[Any], postings: Sequence[LedgerPosting]) -> None:
+    """Store ``postings`` in one statement; a key already stored (or twice in them) stays as it was."""
+    if not postings:
+        return
     conn.execute(
         """
         INSERT INTO ledger_postings (key, kind, receipt, loan_id, client_id, amount_cents, occurred_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING
+        SELECT * FROM unnest(
+            %s::text[], %s::text[], %s::text[], %s::uuid[], %s::uuid[], %s::bigint[],
+            %s::timestamptz[]
+        )
+        ON CONFLICT (key) DO NOTHING
         """,
         (
-            key,
-            kind,
-            receipt,
-            loan_id,
-            client_id,
-            amount_cents,
-            occurred_at,
+            [p.key for p in postings],
+            [p.kind for p in postings],
+            [p.receipt for p in postings],
+            [p.loan_id for p in postings],
+            [p.client_id for p in postings],
+            [p.amount_cents for p in postings],
+            [p.occurred_at for p in postings],
         ),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -12,9 +14,10 @@ from hazina_contracts.events import ledger, origination, ussd
 from hazina_contracts.events.base import event_class
 from hazina_contracts.receipts import ReceiptNumber
 from hazina_payments_gateway.adapters.read_models import (
+    LedgerPosting,
     remember_client,
     remember_loan,
-    remember_posting,
+    remember_postings,
 )
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_payments_gateway.application.records import DisbursementRequest, PromptRequest
@@ -105,13 +108,12 @@ def prompt_handler(app: PaymentsGateway) -> Handler:
     return handle
 
 
-def on_ledger_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-    """Remember what the ledger posted, for reconciliation against what the rails reported."""
+def posting_of(envelope: EventEnvelope) -> LedgerPosting | None:
+    """What a ledger event posted, as reconciliation compares it (None: nothing to compare)."""
     event = _read(envelope)
     match event:
         case ledger.RepaymentPosted() if event.payment_method == "mpesa":
-            remember_posting(
-                conn,
+            return LedgerPosting(
                 key=f"repayment:{event.receipt}",
                 kind="repayment",
                 receipt=event.receipt,
@@ -123,8 +125,7 @@ def on_ledger_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> N
         case ledger.SavingsBalanceChanged() if event.reason == "deposit":
             # A deposit's transaction id is its receipt number (a withdrawal's is its uuid).
             receipt = ReceiptNumber(event.transaction_id)
-            remember_posting(
-                conn,
+            return LedgerPosting(
                 key=f"deposit:{receipt}",
                 kind="savings_deposit",
                 receipt=receipt,
@@ -134,8 +135,7 @@ def on_ledger_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> N
                 occurred_at=event.occurred_at,
             )
         case ledger.LoanAccountOpened():
-            remember_posting(
-                conn,
+            return LedgerPosting(
                 key=f"disbursement:{event.loan_id}",
                 kind="disbursement",
                 receipt=None,
@@ -144,3 +144,20 @@ def on_ledger_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> N
                 amount_cents=event.principal_cents,
                 occurred_at=event.occurred_at,
             )
+    return None
+
+
+def on_ledger_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+    """Remember what the ledger posted, for reconciliation against what the rails reported."""
+    on_ledger_events([envelope], conn)
+
+
+def on_ledger_events(
+    envelopes: Sequence[EventEnvelope], conn: psycopg.Connection[Any]
+) -> dict[uuid.UUID, Exception]:
+    """``on_ledger_event`` for a batch, in one statement (one posting per C2B payment arrives
+    as fast as the callbacks do). An event that cannot be read breaks the batch, which is then
+    taken apart, so the others are still remembered."""
+    postings = [posting for envelope in envelopes if (posting := posting_of(envelope))]
+    remember_postings(conn, postings)
+    return {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from hazina_payments_gateway.application.gateway import PaymentsGateway
 from hazina_payments_gateway.application.ports import (
@@ -18,6 +18,7 @@ from hazina_payments_gateway.application.ports import (
     TransactionPull,
 )
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.http import api_getters
 from hazina_servicekit.ownership import OwnershipBook, officer_scope
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
@@ -53,13 +54,7 @@ class GatewayApi:
     ownership: OwnershipBook
 
 
-def get_api(request: Request) -> GatewayApi:
-    api: GatewayApi = request.app.state.gateway_api
-    return api
-
-
-def get_parking(request: Request) -> ParkingLot:
-    return get_api(request).parking
+get_api, get_parking = api_getters(GatewayApi, "gateway_api")
 
 
 ApiDep = Annotated[GatewayApi, Depends(get_api)]

@@ -18,7 +18,7 @@ from typing import Literal
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
-from hazina_contracts.money import AmountCents
+from hazina_contracts.money import AmountCents, format_kes
 from hazina_contracts.receipts import MpesaReceipt
 from hazina_payments_gateway.domain.rules import normalise_reference, phones_agree
 
@@ -26,11 +26,6 @@ RECEIPT_NAMESPACE = uuid.UUID("0b4c7a8e-3d5f-4e6a-9c1b-7f2e8d9a0c31")
 
 Target = Literal["loan", "savings", "unallocated"]
 Channel = Literal["c2b", "stk", "reconciliation"]
-
-
-def _kes(cents: int) -> str:
-    whole, part = divmod(cents, 100)
-    return f"KES {whole}.{part:02d}"
 
 
 def differences(
@@ -43,7 +38,7 @@ def differences(
     """
     found = []
     if repeat[0] != first[0]:
-        found.append(f"amount {_kes(repeat[0])} (first {_kes(first[0])})")
+        found.append(f"amount {format_kes(repeat[0])} (first {format_kes(first[0])})")
     if not phones_agree(first[1], repeat[1]):
         found.append("phone number")
     if normalise_reference(repeat[2]) != normalise_reference(first[2]):

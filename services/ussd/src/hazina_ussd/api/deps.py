@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from hazina_servicekit.auth import Principal, require_roles
+from hazina_servicekit.http import api_getters
 from hazina_servicekit.parking import ParkingLot
 from hazina_ussd.application.ports import SmsLog
 from hazina_ussd.application.ussd import Ussd
@@ -27,13 +28,7 @@ class UssdApi:
     parking: ParkingLot
 
 
-def get_api(request: Request) -> UssdApi:
-    api: UssdApi = request.app.state.ussd_api
-    return api
-
-
-def get_parking(request: Request) -> ParkingLot:
-    return get_api(request).parking
+get_api, get_parking = api_getters(UssdApi, "ussd_api")
 
 
 ApiDep = Annotated[UssdApi, Depends(get_api)]

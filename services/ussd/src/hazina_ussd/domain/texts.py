@@ -8,7 +8,10 @@ they can carry and checks both limits and the GSM-7 alphabet in both languages.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Literal
+
+from hazina_contracts.money import format_kes
 
 Language = Literal["en", "sw"]
 LANGUAGES: tuple[Language, ...] = ("en", "sw")
@@ -42,11 +45,8 @@ def to_gsm7(text: str) -> str:
     return "".join(ch if ch in GSM7_BASIC or ch in GSM7_EXTENDED else "?" for ch in text)
 
 
-def kes(cents: int) -> str:
-    """``1,250`` or ``1,250.50``: whole shillings without decimals, as borrowers write them."""
-    sign = "-" if cents < 0 else ""
-    shillings, rest = divmod(abs(cents), 100)
-    return f"{sign}{shillings:,}" if rest == 0 else f"{sign}{shillings:,}.{rest:02d}"
+# ``1,250`` or ``1,250.50``: whole shillings without decimals, as borrowers write them.
+kes = partial(format_kes, unit=False, drop_zero_cents=True)
 
 
 def day(value: date) -> str:

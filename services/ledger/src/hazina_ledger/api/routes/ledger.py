@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from hazina_contracts.money import kes_json
 from hazina_ledger.api.deps import (
     ApiDep,
     ApproverDep,
@@ -17,7 +18,7 @@ from hazina_ledger.api.deps import (
     RecorderDep,
     scope_of,
 )
-from hazina_ledger.api.schemas import AssessArrearsRequest, ReasonRequest, kes
+from hazina_ledger.api.schemas import AssessArrearsRequest, ReasonRequest
 from hazina_ledger.application.commands import ResolveHeldDisbursement, WriteOffLoan
 from hazina_ledger.domain.accounts import CHART, AccountClass, Owner, account_class
 from hazina_ledger.domain.errors import NotFoundError
@@ -186,8 +187,8 @@ def mismatch_view(row: dict[str, Any]) -> dict[str, Any]:
         "approved_principal_cents": row["expected_cents"],
         "disbursed_cents": row["amount_cents"],
         "difference_cents": row["amount_cents"] - row["expected_cents"],
-        "approvedPrincipal": kes(row["expected_cents"]),
-        "disbursed": kes(row["amount_cents"]),
+        "approvedPrincipal": kes_json(row["expected_cents"]),
+        "disbursed": kes_json(row["amount_cents"]),
         "charge_cents": row["charge_cents"],
         "mpesaReceipt": row["mpesa_receipt"],
         "disbursedOn": row["disbursed_on"].isoformat(),

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from hazina_contracts.money import kes_json
 from hazina_ledger.api.deps import (
     ApiDep,
     ApproverDep,
@@ -21,7 +22,6 @@ from hazina_ledger.api.schemas import (
     ReasonRequest,
     RepaymentRequest,
     TransactionId,
-    kes,
 )
 from hazina_ledger.application.commands import AssignReceipt, PostRepayment, ReverseReceipt
 from hazina_ledger.application.ports import ReadModels
@@ -73,7 +73,7 @@ def history(views: ReadModels, loan_id: uuid.UUID) -> dict[str, Any]:
         "data": [
             {
                 "_id": r["receipt"],
-                "amount": kes(r["amount_cents"]),
+                "amount": kes_json(r["amount_cents"]),
                 "paymentMethod": r["method"],
                 "transactionId": r["receipt"],
                 "createdAt": r["recorded_at"].isoformat(),

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from hazina_contracts.money import AmountCents
+from hazina_contracts.money import AmountCents, kes_json
 from hazina_contracts.receipts import ReceiptNumber
 from hazina_ledger.api.deps import ApiDep, ApproverDep, ReaderDep, SavingsKeeperDep, scope_of
 from hazina_ledger.api.schemas import (
@@ -18,7 +18,6 @@ from hazina_ledger.api.schemas import (
     SavingsAdjustRequest,
     TransactionId,
     WithdrawalRequest,
-    kes,
 )
 from hazina_ledger.application.commands import (
     DecideWithdrawal,
@@ -46,7 +45,7 @@ def transaction_view(row: dict[str, Any]) -> dict[str, Any]:
         "clientName": row.get("client_name"),
         "kind": row["kind"],
         "amount_cents": row["amount_cents"],
-        "amountKES": kes(row["amount_cents"]),
+        "amountKES": kes_json(row["amount_cents"]),
         "balanceAfter": row["balance_after_cents"],
         "balance_after_cents": row["balance_after_cents"],
         "transactionId": row["transaction_id"],

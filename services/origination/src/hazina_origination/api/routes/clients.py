@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
+from hazina_contracts.money import kes_json
 from hazina_origination.api.deps import (
     ApiDep,
     Onboarder,
@@ -22,7 +23,6 @@ from hazina_origination.api.views import (
     assessment_view,
     client_view,
     guarantor_view,
-    kes,
     loan_view,
 )
 from hazina_origination.application.commands import EditClient, OnboardClient
@@ -153,7 +153,7 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
             "_id": r["receipt"],
             "loanId": str(r["loan_id"]),
             "amount_cents": int(r["amount_cents"]),
-            "amount": kes(int(r["amount_cents"])),
+            "amount": kes_json(int(r["amount_cents"])),
             "method": r["payment_method"],
             "status": "reversed" if r["reversed_at"] else "posted",
             "createdAt": r["occurred_at"].isoformat(),
@@ -164,7 +164,7 @@ def get_client(client_id: uuid.UUID, principal: Staff, api: ApiDep) -> dict[str,
         {
             "_id": m["transaction_id"],
             "amount_cents": int(m["change_cents"]),
-            "amountKES": kes(int(m["change_cents"])),
+            "amountKES": kes_json(int(m["change_cents"])),
             "balanceAfter": int(m["balance_cents"]),
             "notes": m["reason"],
             "createdAt": m["occurred_at"].isoformat(),

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from hazina_contracts.money import KesNumber
 from hazina_servicekit.errors import NotFound
 from hazina_ussd.api.deps import LOAN_OFFICER, AdminDep, ApiDep, StaffDep
 from hazina_ussd.application.ussd import NotFoundError
@@ -22,13 +23,13 @@ class Unlocked(BaseModel):
 
 class LimitTermView(BaseModel):
     name: str
-    amountKes: float  # noqa: N815
+    amountKes: KesNumber  # noqa: N815
     amountCents: int  # noqa: N815
 
 
 class LimitView(BaseModel):
     clientId: uuid.UUID  # noqa: N815
-    limitKes: float  # noqa: N815
+    limitKes: KesNumber  # noqa: N815
     limitCents: int  # noqa: N815
     cappedBy: str | None  # noqa: N815
     terms: list[LimitTermView]
@@ -60,11 +61,11 @@ async def limit(clientId: uuid.UUID, api: ApiDep, staff: StaffDep) -> LimitView:
     history = view.history
     return LimitView(
         clientId=clientId,
-        limitKes=view.limit.limit_cents / 100,
+        limitKes=view.limit.limit_cents,
         limitCents=view.limit.limit_cents,
         cappedBy=view.limit.capped_by,
         terms=[
-            LimitTermView(name=t.name, amountKes=t.cents / 100, amountCents=t.cents)
+            LimitTermView(name=t.name, amountKes=t.cents, amountCents=t.cents)
             for t in view.limit.terms
         ],
         savingsCents=history.savings_cents,
