@@ -409,7 +409,9 @@ def _replay_child(url: str) -> None:
                 "seconds": report.metrics.get("rebuild_seconds", 0.0),
                 "per_second": report.metrics.get("events_per_second", 0.0),
                 "total_seconds": report.metrics.get("total_seconds", 0.0),
-                "peak_rss_mib": _rss_mib(),
+                # the largest of this process and the worker processes the rebuild started
+                "peak_rss_mib": max(_rss_mib(), report.metrics.get("worker_rss_mib", 0.0)),
+                "workers": report.metrics.get("workers", 1),
                 "rss_after_rebuild_mib": report.metrics.get("rss_after_rebuild_mib", 0.0),
                 "rss_after_loan_audit_mib": report.metrics.get("rss_after_loan_audit_mib", 0.0),
             }
