@@ -390,7 +390,8 @@ def replay_in_child(url: str, live: Container) -> dict[str, Any]:
 
 
 def _replay_child(url: str) -> None:
-    from hazina_ledger.cli import _rss_mib, replay
+    from hazina_ledger.cli import replay
+    from hazina_ledger.replay_share import peak_rss_mib
 
     container = container_for(url, writer=False)
     try:
@@ -410,7 +411,7 @@ def _replay_child(url: str) -> None:
                 "per_second": report.metrics.get("events_per_second", 0.0),
                 "total_seconds": report.metrics.get("total_seconds", 0.0),
                 # the largest of this process and the worker processes the rebuild started
-                "peak_rss_mib": max(_rss_mib(), report.metrics.get("worker_rss_mib", 0.0)),
+                "peak_rss_mib": max(peak_rss_mib(), report.metrics.get("worker_rss_mib", 0.0)),
                 "workers": report.metrics.get("workers", 1),
                 "rss_after_rebuild_mib": report.metrics.get("rss_after_rebuild_mib", 0.0),
                 "rss_after_loan_audit_mib": report.metrics.get("rss_after_loan_audit_mib", 0.0),

@@ -32,7 +32,7 @@ from hazina_ledger.domain.accounts import CHART
 from hazina_ledger.replay_share import (
     ShareJob,
     StartedShare,
-    _rss_mib,
+    peak_rss_mib,
     rare_collections,
     rebuild_share,
 )
@@ -232,13 +232,13 @@ def replay(
         )
         report.details.append(
             f"replayed {count:,} events in {seconds:.2f}s ({count / max(seconds, 1e-9):,.0f} events/s) "
-            f"by {workers} worker{'s' if workers > 1 else ''}; peak RSS {_rss_mib():,.0f} MiB"
+            f"by {workers} worker{'s' if workers > 1 else ''}; peak RSS {peak_rss_mib():,.0f} MiB"
             + (f" (each worker at most {worker_rss:,.0f} MiB)" if workers > 1 else "")
         )
         report.metrics["workers"] = workers
         if workers > 1:
             report.metrics["worker_rss_mib"] = worker_rss
-        report.metrics["rss_after_rebuild_mib"] = _rss_mib()
+        report.metrics["rss_after_rebuild_mib"] = peak_rss_mib()
         parked, _ = rebuilt.parking.find(status="parked", source=rebuilt.name, limit=20)
         report.details += [
             f"parked by the rebuild: event {r.position} ({r.topic}): {r.error_type}: {r.error}"
@@ -247,7 +247,7 @@ def replay(
         check_books(pool, report)
         check_held_disbursements(pool, report)
         check_loans(pool, container.ledger, report)
-        report.metrics["rss_after_loan_audit_mib"] = _rss_mib()
+        report.metrics["rss_after_loan_audit_mib"] = peak_rss_mib()
         compare_schemas(container.pool, settings.db_schema, scratch, report)
         report.metrics["total_seconds"] = time.perf_counter() - bar.started
     finally:

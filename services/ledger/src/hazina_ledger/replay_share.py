@@ -36,7 +36,7 @@ from hazina_servicekit.database import open_pool
 from hazina_servicekit.eventstore import postgres_env
 
 
-def _rss_mib() -> float:
+def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux VmHWM: ru_maxrss would include the
     memory of the parent this process was forked from before it exec'd)."""
     try:
@@ -221,7 +221,7 @@ def main(argv: list[str]) -> int:
     finally:
         ledger.close()
         pool.close()
-    sys.stdout.write(f"done {count} {_rss_mib():.1f}\n")
+    sys.stdout.write(f"done {count} {peak_rss_mib():.1f}\n")
     return 0
 
 
