@@ -5,14 +5,13 @@ guarantor to approval."""
 from __future__ import annotations
 
 import io
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 from PIL import Image
+
+from hazina_servicekit.testing import eventually
 
 STAFF_PASSWORD = "Staff-Pass-12"  # pragma: allowlist secret
 
@@ -32,18 +31,6 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
         f"{response.request.url}: {response.status_code} {response.text}"
     )
     return response.json()
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    """Poll until ``check`` returns something truthy: events travel between services."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}; last seen: {last!r}")
 
 
 class Desk:

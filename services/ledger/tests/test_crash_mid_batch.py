@@ -14,9 +14,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from hazina_contracts.subjects import Stream
 from hazina_ledger.bootstrap import Container
 from hazina_ledger.cli import replay
 from hazina_servicekit.messaging import ensure_stream
+from hazina_servicekit.testing import eventually
 
 PROCESS = Path(__file__).with_name("payments_process.py")
 REPAYMENT = "hazina.ledger.LoanAccount.RepaymentPosted"
@@ -69,15 +69,6 @@ async def _publish(url: str, envelopes: list[EventEnvelope]) -> None:
             )
     finally:
         await nc.close()
-
-
-def _eventually(check: Callable[[], bool], what: str, seconds: float = 120.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not in time: {what}")
 
 
 def posted(container: Container) -> dict[str, int]:
@@ -149,7 +140,7 @@ def test_a_ledger_killed_mid_batch_posts_each_receipt_once_after_restart(
         stderr=subprocess.DEVNULL,
     )
     processes.append(second)
-    _eventually(lambda: processed(container) == 400, "every message processed")
+    eventually(lambda: processed(container) == 400, "every message processed")
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=60) == 0
 

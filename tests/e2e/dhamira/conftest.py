@@ -5,7 +5,6 @@ it is the slow part, and the pages share it as a browser session would."""
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import pytest
 from PIL import Image
 
 from hazina_devstack.testing import RunningSystem, started_system_alone
+from hazina_servicekit.testing import eventually as shared_eventually
 
 from .loan_book import LoanBook, business_product, open_book
 
@@ -119,18 +119,6 @@ def loan_book(super_admin: Frontend, new_staff: NewStaff, loan_product: dict[str
     return open_book(super_admin, new_staff, loan_product)
 
 
-def _eventually(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    """Poll until ``check`` returns something truthy: events travel between services."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}; last seen: {last!r}")
-
-
 def _jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (30, 120, 60)).save(out, format="JPEG")
@@ -208,7 +196,7 @@ def money_desk(
     )
     borrower, backer = members[0], members[1]
     # The client modal's "adjust savings" as an initiator sends it: 20% of the loan.
-    _eventually(
+    shared_eventually(
         lambda: (
             initiator.call(
                 "POST", f"/api/clients/{borrower['_id']}/savings", json={"amountKES": 4000}
@@ -233,7 +221,7 @@ def money_desk(
         )
         return response.json()["loan"] if response.status_code == 201 else None
 
-    loan = dict(_eventually(initiate, "savings to reach origination"))
+    loan = dict(shared_eventually(initiate, "savings to reach origination"))
     added = officer.ok(
         "POST",
         "/api/guarantors",
@@ -258,7 +246,7 @@ def money_desk(
     approver.ok("PUT", f"/api/loans/{loan['_id']}/approve")
     # Maker-checker by person: another approver pays out the loan this one approved.
     new_staff("approver_admin").ok("PUT", f"/api/loans/{loan['_id']}/disburse", 202)
-    _eventually(
+    shared_eventually(
         lambda: initiator.call("GET", f"/api/repayments/loan/{loan['_id']}").status_code == 200,
         "the ledger to open the loan account",
     )
@@ -268,4 +256,4 @@ def money_desk(
 @pytest.fixture(scope="package")
 def eventually() -> Callable[..., Any]:
     """``eventually(check, what)``: poll until ``check`` returns something truthy."""
-    return _eventually
+    return shared_eventually

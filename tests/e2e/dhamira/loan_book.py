@@ -5,13 +5,14 @@ step (initiated, approvable, approved, disbursed)."""
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
+
+from hazina_servicekit.testing import eventually
 
 Page = Any  # the conftest's Frontend: a signed-in browser session
 
@@ -23,17 +24,6 @@ def _jpeg() -> bytes:
 
 
 JPEG = _jpeg()
-
-
-def eventually(probe: Callable[[], Any], what: str, seconds: float = 120) -> Any:
-    """Poll until ``probe`` answers something truthy (a busy machine delays events, never loses them)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"waited {seconds}s for {what}"
-        time.sleep(0.3)
 
 
 @dataclass

@@ -6,12 +6,9 @@ from __future__ import annotations
 import io
 import itertools
 import random
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 from PIL import Image
 
 SIGNATORY_ROLES = ("chairperson", "secretary", "treasurer")
@@ -26,19 +23,6 @@ def _jpeg() -> bytes:
 
 
 JPEG = _jpeg()
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    """Poll until ``check`` returns something truthy: events travel between services (generous:
-    a busy machine delays them, never loses them)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}; last seen: {last!r}")
 
 
 def national_id() -> str:

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from .records import branch, eventually, national_id, onboard
+from hazina_servicekit.testing import eventually
+
+from .records import branch, national_id, onboard
 
 pytestmark = pytest.mark.e2e
 

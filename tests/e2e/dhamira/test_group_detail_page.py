@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from .records import branch, eventually, group_with_signatories, onboard
+from hazina_servicekit.testing import eventually
+
+from .records import branch, group_with_signatories, onboard
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from .records import branch, eventually, onboard
+from hazina_servicekit.testing import eventually
+
+from .records import branch, onboard
 
 pytestmark = pytest.mark.e2e
 

@@ -136,6 +136,19 @@ def nats_work_dir(tmp_path: Path) -> Path:
 ISSUER = "hazina-identity"  # who signs staff tokens
 
 
+def eventually(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    """Poll until ``check`` returns something truthy and return it: events travel between
+    processes. Generous by default: a busy machine delays them, never loses them."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}; last seen: {last!r}")
+
+
 def envelope(
     event: ContractEvent,
     *,
