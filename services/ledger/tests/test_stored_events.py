@@ -1,6 +1,6 @@
-"""What earlier releases of ledger stored, read back by today's code through the repository, the
+"""What earlier releases of ledger stored, as today's code must read it: the aggregates, the
 relay's contract mapping and a full replay of the read models (rebuilt, audited, and compared
-with the live projection) (the promise: ``hazina_servicekit.promises.StoredEventsPromise``).
+with the live projection).
 """
 
 from __future__ import annotations
@@ -10,23 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from hazina_ledger.adapters.contract_mapping import to_contract
+from hazina_ledger.bootstrap import Container
 from hazina_ledger.cli import replay
 from hazina_ledger.domain.loan_account import LoanAccount
 from hazina_ledger.domain.receipt import Receipt
 from hazina_ledger.domain.savings_account import SavingsAccount
-from hazina_servicekit.promises import StoredEventsPromise, each_release, release_fixtures
-from hazina_servicekit.stored_events import (
-    published,
-    read_release,
-)
-
-FIXTURES = release_fixtures(__file__)
+from hazina_servicekit.promises import StoredEventsPromise
+from hazina_servicekit.stored_events import published
 
 
 class TestStoredEvents(StoredEventsPromise):
     package = "hazina_ledger"
     prefix = "hazina.ledger"
-    fixtures = FIXTURES
     some_stored_classes = {
         "LoanAccount",
         "LoanAccount.TermsRecorded",
@@ -34,34 +29,27 @@ class TestStoredEvents(StoredEventsPromise):
         "SavingsAccount",
     }
 
+    def check_read_back(self, container: Container, aggregates: list[Any], fixture: Path) -> None:
+        loans = [a for a in aggregates if isinstance(a, LoanAccount)]
+        assert Counter(loan.status for loan in loans) == {
+            "repaid": 1,
+            "written_off": 1,
+            "current": 1,
+            "approved": 1,
+        }
+        [repaid] = [loan for loan in loans if loan.status == "repaid"]
+        assert repaid.principal_cents == 2_000_000
+        [savings] = [a for a in aggregates if isinstance(a, SavingsAccount)]
+        assert savings.balance_cents == 400_000
+        assert sum(isinstance(a, Receipt) for a in aggregates) >= 5
 
-@each_release(FIXTURES)
-def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
-    container: Any, fixture: Path
-) -> None:
-    app = container.ledger
-    aggregates = read_release(app, fixture)
+        report = replay(container, quiet=True)
+        assert report.ok, report.details
 
-    loans = [a for a in aggregates if isinstance(a, LoanAccount)]
-    assert Counter(loan.status for loan in loans) == {
-        "repaid": 1,
-        "written_off": 1,
-        "current": 1,
-        "approved": 1,
-    }
-    [repaid] = [loan for loan in loans if loan.status == "repaid"]
-    assert repaid.principal_cents == 2_000_000
-    [savings] = [a for a in aggregates if isinstance(a, SavingsAccount)]
-    assert savings.balance_cents == 400_000
-    assert sum(isinstance(a, Receipt) for a in aggregates) >= 5
-
-    report = replay(container, quiet=True)
-    assert report.ok, report.details
-
-    assert {c.TYPE for c in published(app, to_contract)} >= {
-        "LoanAccountOpened",
-        "RepaymentPosted",
-        "RepaymentReversed",
-        "LoanRepaid",
-        "SavingsBalanceChanged",
-    }
+        assert {c.TYPE for c in published(container.ledger, to_contract)} >= {
+            "LoanAccountOpened",
+            "RepaymentPosted",
+            "RepaymentReversed",
+            "LoanRepaid",
+            "SavingsBalanceChanged",
+        }

@@ -1,6 +1,5 @@
-"""What earlier releases of payments-gateway stored, read back by today's code through the
-repository, the read-model projection and the relay's contract mapping (the promise:
-``hazina_servicekit.promises.StoredEventsPromise``).
+"""What earlier releases of payments-gateway stored, as today's code must read it: the
+aggregates, the read-model projection and the relay's contract mapping.
 """
 
 from __future__ import annotations
@@ -8,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from payments_harness import DarajaSim, gateway_settings
@@ -17,20 +17,13 @@ from hazina_payments_gateway.domain.callback_review import CallbackReview
 from hazina_payments_gateway.domain.disbursement import Disbursement
 from hazina_payments_gateway.domain.payment import Payment
 from hazina_payments_gateway.domain.stk_prompt import StkPrompt
-from hazina_servicekit.promises import StoredEventsPromise, each_release, release_fixtures
-from hazina_servicekit.stored_events import (
-    published,
-    read_fixture,
-    read_release,
-)
-
-FIXTURES = release_fixtures(__file__)
+from hazina_servicekit.promises import StoredEventsPromise
+from hazina_servicekit.stored_events import published, read_fixture
 
 
 class TestStoredEvents(StoredEventsPromise):
     package = "hazina_payments_gateway"
     prefix = "hazina.payments"
-    fixtures = FIXTURES
     some_stored_classes = {
         "Disbursement",
         "Disbursement.Requested",
@@ -38,42 +31,35 @@ class TestStoredEvents(StoredEventsPromise):
         "StkPrompt.Sent",
     }
 
+    @pytest.fixture
+    def container(self, database_url: str, nats_url: str, daraja: DarajaSim) -> Iterator[Container]:
+        """A gateway on an empty store; nothing runs beside it, so nothing is sent anywhere."""
+        built = build(gateway_settings(database_url, nats_url, daraja, "http://127.0.0.1:9"))
+        try:
+            yield built
+        finally:
+            built.close()
 
-@pytest.fixture
-def empty(database_url: str, nats_url: str, daraja: DarajaSim) -> Iterator[Container]:
-    """A gateway on an empty store; nothing runs beside it, so nothing is sent anywhere."""
-    built = build(gateway_settings(database_url, nats_url, daraja, "http://127.0.0.1:9"))
-    try:
-        yield built
-    finally:
-        built.close()
+    def check_read_back(self, container: Container, aggregates: list[Any], fixture: Path) -> None:
+        disbursements = [a for a in aggregates if isinstance(a, Disbursement)]
+        assert Counter(d.status.value for d in disbursements) == {"completed": 7}
+        assert all(d.amount_cents == 500_000 and d.receipt for d in disbursements)
+        [payment] = [a for a in aggregates if isinstance(a, Payment) and a.conflicts]
+        assert (payment.amount_cents, payment.conflicts[0][0]) == (50_000, 90_000)
+        [prompt] = [a for a in aggregates if isinstance(a, StkPrompt)]
+        assert (prompt.status.value, prompt.amount_cents) == ("paid", 150_000)
+        reviews = [a for a in aggregates if isinstance(a, CallbackReview)]
+        assert sorted(r.decisions[0][0] for r in reviews) == ["dismiss", "retry"]
 
+        assert container.projection.catch_up() == len(read_fixture(fixture))
+        rows, total = container.index.list_disbursements(
+            status="completed", loan_id=None, offset=0, limit=None
+        )
+        assert total == 7
+        assert {row["disbursement_id"] for row in rows} == {d.id for d in disbursements}
 
-@each_release(FIXTURES)
-def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
-    empty: Container, fixture: Path
-) -> None:
-    app = empty.app
-    aggregates = read_release(app, fixture)
-
-    disbursements = [a for a in aggregates if isinstance(a, Disbursement)]
-    assert Counter(d.status.value for d in disbursements) == {"completed": 7}
-    assert all(d.amount_cents == 500_000 and d.receipt for d in disbursements)
-    [payment] = [a for a in aggregates if isinstance(a, Payment) and a.conflicts]
-    assert (payment.amount_cents, payment.conflicts[0][0]) == (50_000, 90_000)
-    [prompt] = [a for a in aggregates if isinstance(a, StkPrompt)]
-    assert (prompt.status.value, prompt.amount_cents) == ("paid", 150_000)
-    reviews = [a for a in aggregates if isinstance(a, CallbackReview)]
-    assert sorted(r.decisions[0][0] for r in reviews) == ["dismiss", "retry"]
-
-    assert empty.projection.catch_up() == len(read_fixture(fixture))
-    rows, total = empty.index.list_disbursements(
-        status="completed", loan_id=None, offset=0, limit=None
-    )
-    assert total == 7 and {row["disbursement_id"] for row in rows} == {d.id for d in disbursements}
-
-    assert {type(c).__name__ for c in published(app, empty.to_contract)} >= {
-        "DisbursementCompleted",
-        "DisbursementFailed",
-        "PaymentReceived",
-    }
+        assert {type(c).__name__ for c in published(container.app, container.to_contract)} >= {
+            "DisbursementCompleted",
+            "DisbursementFailed",
+            "PaymentReceived",
+        }

@@ -7,13 +7,18 @@ roles); only the data is written in the service.
 
 from __future__ import annotations
 
+import inspect
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eventsourcing.domain import BaseAggregate
 
 from hazina_servicekit.stored_events import (
     fixture_files,
     read_fixture,
+    read_release,
     stored_classes,
     stored_topics,
     unpinned_topics,
@@ -27,30 +32,47 @@ def release_fixtures(test_file: str) -> list[Path]:
     return fixture_files(Path(test_file).parent / "fixtures" / "stored_events")
 
 
-def each_release(fixtures: list[Path]) -> pytest.MarkDecorator:
-    """Run a test once per release fixture, as its ``fixture`` argument, named by the file."""
-    return pytest.mark.parametrize("fixture", fixtures, ids=lambda path: path.stem)
-
-
 class StoredEventsPromise:
     """The checks every service makes of its stored events, as a base for its test class.
 
     An event in the store is forever: what earlier releases stored, today's code still reads.
     Every stored class pins a topic that does not depend on its module path; the events earlier
     releases stored (``release_fixtures``) are loaded into a fresh store and read back by the
-    service's own test (``each_release``, ``read_release``), and their topics still resolve even
-    if every module moved.
+    service's own code, and their topics still resolve even if every module moved.
 
     A service's ``tests/test_stored_events.py`` subclasses this as ``TestStoredEvents`` and sets
-    its package, topic prefix, fixture folder and a few class names it must find; pytest runs
-    these checks there, once per service. What today's code reads back from each fixture differs
-    by service and stays in the service's own test.
+    its package, topic prefix and a few class names it must find (its fixtures are the
+    ``release_fixtures`` beside that file unless it names others); pytest runs
+    these checks there, once per service. Each release's fixture is read back in the service's
+    ``container`` fixture, built on an empty store (the class overrides it where the conftest's
+    is not empty); what today's code must make of it differs by service: its ``check_read_back``.
     """
 
     package: str
     prefix: str
     fixtures: list[Path]
     some_stored_classes: set[str]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "fixtures" not in vars(cls):
+            cls.fixtures = release_fixtures(inspect.getfile(cls))
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """A test asking for ``fixture`` runs once per release fixture, named by the file."""
+        if "fixture" in metafunc.fixturenames:
+            metafunc.parametrize("fixture", self.fixtures, ids=lambda path: path.stem)
+
+    def check_read_back(
+        self, container: Any, aggregates: list[BaseAggregate[uuid.UUID]], fixture: Path
+    ) -> None:
+        """What the service makes of one release's events, read back as ``aggregates``."""
+        raise NotImplementedError
+
+    def test_events_stored_by_an_earlier_release_are_read_by_todays_code(
+        self, container: Any, fixture: Path
+    ) -> None:
+        self.check_read_back(container, read_release(container.service.app, fixture), fixture)
 
     def test_every_stored_class_pins_a_stable_topic(self) -> None:
         assert unpinned_topics(self.package, self.prefix) == []
