@@ -35,7 +35,7 @@ from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.parts import ServiceParts
 from hazina_servicekit.projection import Projection
-from hazina_servicekit.service import Relay, Runtime, Service, event_store, open_store
+from hazina_servicekit.service import Relay, Runtime, event_store, open_store
 
 SERVICE = "identity"
 log = structlog.get_logger(__name__)
@@ -47,7 +47,6 @@ class Container(ServiceParts[IdentitySettings]):
     keys: SigningKeys
     directory: UserDirectory
     directory_projection: Projection
-    parking: ParkingLot
     clock: Clock
     oversight: OversightApi
 
@@ -111,23 +110,18 @@ def build(
             system_log=FileSystemLog(settings.system_log_path),
         ),
     )
-    container.service = Service(
-        name=SERVICE,
-        settings=settings,
-        app=identity,
-        pool=pool,
-        parking=parking,
+    if seed:
+        seed_super_admin(container)
+    container.run_service(
+        SERVICE,
+        identity,
+        http_app,
         relay=Relay(Stream.IDENTITY, to_contract),
         consumers=oversight.consumers(),  # the audit log and staff notifications
         projections=[projection],
-        verifier=container.verifier,
-        http=lambda runtime: http_app(container, runtime),
         # Identity refuses revoked tokens from its own tables (the verifier above).
         follows_revocations=False,
     )
-    if seed:
-        seed_super_admin(container)
-    container.service.start()
     return container
 
 

@@ -31,14 +31,13 @@ from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
-from hazina_servicekit.parts import ServiceParts
+from hazina_servicekit.parts import ServiceParts, staff_token_verifier
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.service import (
     Consumer,
     Job,
     Relay,
     Runtime,
-    Service,
     event_store,
     open_store,
 )
@@ -51,7 +50,6 @@ log = structlog.get_logger(__name__)
 class Container(ServiceParts[LedgerSettings]):
     ledger: Ledger
     projection: Projection
-    parking: ParkingLot
     views: LedgerViews
     inbox: LedgerInbox
     ownership: OwnershipBook
@@ -111,17 +109,13 @@ def build(
         analytics=PortfolioAnalytics(pool, views),
         conventions=conventions,
         arrears_policy=policy,
-        verifier=verifier
-        if verifier is not None
-        else TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
+        verifier=staff_token_verifier(settings, verifier),
         clock=clock,
     )
-    container.service = Service(
-        name=SERVICE,
-        settings=settings,
-        app=ledger,
-        pool=pool,
-        parking=parking,
+    container.run_service(
+        SERVICE,
+        ledger,
+        http_app,
         relay=Relay(Stream.LEDGER, to_contract),
         consumers=[
             # Both feed the inbox, which posts what origination and the gateway report.
@@ -148,10 +142,7 @@ def build(
             Job("retry-parked", settings.parked_retry_interval_seconds, inbox.retry_parked),
             Job("assess-arrears", settings.arrears_check_interval_seconds, container.assess),
         ],
-        verifier=container.verifier,
-        http=lambda runtime: http_app(container, runtime),
     )
-    container.service.start()
     return container
 
 

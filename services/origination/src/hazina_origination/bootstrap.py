@@ -31,9 +31,9 @@ from hazina_origination.application.origination import Origination
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.parking import ParkingLot
-from hazina_servicekit.parts import ServiceParts
+from hazina_servicekit.parts import ServiceParts, staff_token_verifier
 from hazina_servicekit.projection import Projection
-from hazina_servicekit.service import Consumer, Relay, Runtime, Service, event_store, open_store
+from hazina_servicekit.service import Consumer, Relay, Runtime, event_store, open_store
 
 SERVICE = "origination"
 log = structlog.get_logger(__name__)
@@ -44,7 +44,6 @@ class Container(ServiceParts[OriginationSettings]):
     app: Origination
     read_models: ReadModels
     projection: Projection
-    parking: ParkingLot
     photos: FilePhotoStore
     links: UploadLinks
 
@@ -84,25 +83,19 @@ def build(settings: OriginationSettings, *, verifier: TokenVerifier | None = Non
         projection=projection,
         parking=parking,
         photos=photos,
-        verifier=verifier
-        or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
+        verifier=staff_token_verifier(settings, verifier),
         links=UploadLinks(
             upload_signing_key(settings), ttl_seconds=settings.upload_link_ttl_seconds
         ),
     )
-    container.service = Service(
-        name=SERVICE,
-        settings=settings,
-        app=app,
-        pool=pool,
-        parking=parking,
+    container.run_service(
+        SERVICE,
+        app,
+        http_app,
         relay=Relay(Stream.ORIGINATION, to_contract),
         consumers=consumers(app),
         projections=[projection],
-        verifier=container.verifier,
-        http=lambda runtime: http_app(container, runtime),
     )
-    container.service.start()
     return container
 
 

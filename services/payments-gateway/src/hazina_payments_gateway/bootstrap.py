@@ -47,10 +47,10 @@ from hazina_servicekit.database import conninfo_for
 from hazina_servicekit.outbox import ContractMapping
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
-from hazina_servicekit.parts import ServiceParts
+from hazina_servicekit.parts import ServiceParts, staff_token_verifier
 from hazina_servicekit.projection import Projection
 from hazina_servicekit.runtime import Worker
-from hazina_servicekit.service import Consumer, Relay, Runtime, Service, event_store, open_store
+from hazina_servicekit.service import Consumer, Relay, Runtime, event_store, open_store
 
 SERVICE = "payments"
 log = structlog.get_logger(__name__)
@@ -65,7 +65,6 @@ class SystemClock:
 class Container(ServiceParts[PaymentsSettings]):
     app: PaymentsGateway
     projection: Projection
-    parking: ParkingLot
     index: GatewayIndex
     references: PostgresReferenceBook
     ownership: OwnershipBook
@@ -236,25 +235,20 @@ def build(
         read_statement=parse_statement,
         to_contract=to_contract,
         clock=clock,
-        verifier=verifier
-        or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
+        verifier=staff_token_verifier(settings, verifier),
     )
-    container.service = Service(
-        name=SERVICE,
-        settings=settings,
-        app=app,
-        pool=pool,
-        parking=parking,
+    container.run_service(
+        SERVICE,
+        app,
+        http_app,
         relay=Relay(Stream.PAYMENTS, to_contract),
         consumers=consumers(app),
         projections=[projection],
         workers=own_workers(container),
         on_stop=[daraja.aclose],
+        # A drain waits on pull subscriptions far longer than a shutdown should.
         drain_nats=False,
-        verifier=container.verifier,  # a drain waits on pull subscriptions far longer than a shutdown should
-        http=lambda runtime: http_app(container, runtime),
     )
-    container.service.start()
     return container
 
 

@@ -14,17 +14,9 @@ from hazina_contracts.subjects import Stream
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.database import open_pool
 from hazina_servicekit.parking import ParkingLot
-from hazina_servicekit.parts import ServiceParts
+from hazina_servicekit.parts import ServiceParts, staff_token_verifier
 from hazina_servicekit.runtime import Worker
-from hazina_servicekit.service import (
-    Consumer,
-    Job,
-    Relay,
-    Runtime,
-    Service,
-    event_store,
-    open_store,
-)
+from hazina_servicekit.service import Consumer, Job, Relay, Runtime, event_store, open_store
 from hazina_ussd.adapters.africastalking import AfricasTalkingSms
 from hazina_ussd.adapters.consumers import (
     LEDGER_SUBJECTS,
@@ -64,7 +56,6 @@ class Container(ServiceParts[UssdSettings]):
     hops: PostgresHopStore
     dispatcher: SmsDispatcher
     reminders: Reminders
-    parking: ParkingLot
 
     def close(self) -> None:
         self.dispatcher.sender.close()
@@ -161,16 +152,13 @@ def build(
             days_ahead=settings.reminder_days_ahead,
         ),
         parking=parking,
-        verifier=verifier
-        or TokenVerifier.from_url(settings.jwks_url, issuer=settings.token_issuer),
+        verifier=staff_token_verifier(settings, verifier),
     )
     language_of = ussd.access_language
-    container.service = Service(
-        name=SERVICE,
-        settings=settings,
-        app=ussd,
-        pool=pool,
-        parking=parking,
+    container.run_service(
+        SERVICE,
+        ussd,
+        http_app,
         relay=Relay(Stream.USSD, to_contract),
         consumers=[
             Consumer(
@@ -193,9 +181,7 @@ def build(
             Job("forget-sessions", 60, lambda: hops.forget_expired(clock.now())),
         ],
         workers=[sms_worker(container)],
-        http=lambda runtime: http_app(container, runtime),
     )
-    container.service.start()
     return container
 
 
@@ -218,10 +204,7 @@ def sms_worker(container: Container) -> Worker:
 
 def http_app(container: Container, runtime: Runtime) -> FastAPI:
     return create_app(
-        settings=container.settings,
-        api=UssdApi(ussd=container.ussd, sms=container.sms, parking=container.parking),
-        verifier=container.verifier,
-        runtime=runtime,
+        UssdApi(ussd=container.ussd, sms=container.sms, parking=container.parking), runtime
     )
 
 

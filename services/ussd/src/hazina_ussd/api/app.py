@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.service import Runtime, service_app
-from hazina_servicekit.settings import ServiceSettings
 from hazina_ussd.api.deps import ADMINS, SUPER_ADMIN, UssdApi, get_parking
 from hazina_ussd.api.routes import borrowers, sms, ussd
 
 
-def create_app(
-    *, settings: ServiceSettings, api: UssdApi, verifier: TokenVerifier, runtime: Runtime
-) -> FastAPI:
+def create_app(api: UssdApi, runtime: Runtime) -> FastAPI:
+    """Its settings and token verifier are the runtime's (the service's parts)."""
     app = service_app(
         "ussd",
         title="Hazina USSD",
         runtime=runtime,
-        settings=settings,
-        verifier=verifier,
         state={"ussd_api": api},
         errors={},
     )
