@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -36,11 +37,8 @@ def settings(database_url: str, nats_url: str) -> IdentitySettings:
 
 @pytest.fixture
 def container(settings: IdentitySettings, clock: MovableClock) -> Iterator[Container]:
-    built = build(settings, clock=clock)
-    try:
+    with closing(build(settings, clock=clock)) as built:
         yield built
-    finally:
-        built.close()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ directory projection and the relay's contract mapping.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,8 @@ class TestStoredEvents(StoredEventsPromise):
         settings = IdentitySettings(
             database_url=database_url, nats_url=nats_url, run_workers=False, argon2_memory_kib=8192
         )
-        built = build(settings, seed=False)
-        try:
+        with closing(build(settings, seed=False)) as built:
             yield built
-        finally:
-            built.close()
 
     def check_read_back(self, container: Container, aggregates: list[Any], fixture: Path) -> None:
         users = {a.username: a for a in aggregates if isinstance(a, StaffUser)}

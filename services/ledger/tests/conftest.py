@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -76,11 +77,8 @@ def settings(database_url: str, nats_url: str) -> LedgerSettings:
 def container(
     settings: LedgerSettings, clock: MovableClock, verifier: TokenVerifier
 ) -> Iterator[Container]:
-    built = build(settings, clock=clock, verifier=verifier)
-    try:
+    with closing(build(settings, clock=clock, verifier=verifier)) as built:
         yield built
-    finally:
-        built.close()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import datetime as dt
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -25,11 +26,8 @@ PAID_AT = dt.datetime(2025, 2, 1, 9, 0, tzinfo=dt.UTC)
 @pytest.fixture
 def other(settings: Any, clock: Any, verifier: Any) -> Iterator[Container]:
     """A second process's ledger on the same database."""
-    built = build(settings, clock=clock, verifier=verifier)
-    try:
+    with closing(build(settings, clock=clock, verifier=verifier)) as built:
         yield built
-    finally:
-        built.close()
 
 
 def all_at_once(actions: list[Callable[[], Any]]) -> list[Any]:

@@ -11,6 +11,7 @@ import itertools
 import random
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,11 +77,8 @@ def container(
     settings = make_settings(
         module_database_url, nats_server_url, tmp_path_factory.mktemp("uploads")
     )
-    built = build(settings, verifier=mint.verifier())
-    try:
+    with closing(build(settings, verifier=mint.verifier())) as built:
         yield built
-    finally:
-        built.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,8 @@ class TestStoredEvents(StoredEventsPromise):
             run_workers=False,
             uploads_dir=str(tmp_path),
         )
-        built = build(settings, verifier=TokenVerifier(dict, issuer="nobody"))
-        try:
+        with closing(build(settings, verifier=TokenVerifier(dict, issuer="nobody"))) as built:
             yield built
-        finally:
-            built.close()
 
     def check_read_back(self, container: Container, aggregates: list[Any], fixture: Path) -> None:
         loans = [a for a in aggregates if isinstance(a, Loan)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,10 @@ class TestStoredEvents(StoredEventsPromise):
     @pytest.fixture
     def container(self, database_url: str, nats_url: str, daraja: DarajaSim) -> Iterator[Container]:
         """A gateway on an empty store; nothing runs beside it, so nothing is sent anywhere."""
-        built = build(gateway_settings(database_url, nats_url, daraja, "http://127.0.0.1:9"))
-        try:
+        with closing(
+            build(gateway_settings(database_url, nats_url, daraja, "http://127.0.0.1:9"))
+        ) as built:
             yield built
-        finally:
-            built.close()
 
     def check_read_back(self, container: Container, aggregates: list[Any], fixture: Path) -> None:
         disbursements = [a for a in aggregates if isinstance(a, Disbursement)]

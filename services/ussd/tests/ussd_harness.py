@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,15 +47,8 @@ def settings(database_url: str, nats_url: str) -> UssdSettings:
 
 @pytest.fixture
 def container(settings: UssdSettings, clock: MovableClock, mint: TokenMint) -> Iterator[Container]:
-    built = build(
-        settings,
-        clock=clock,
-        verifier=mint.verifier(),
-    )
-    try:
+    with closing(build(settings, clock=clock, verifier=mint.verifier())) as built:
         yield built
-    finally:
-        built.close()
 
 
 @pytest.fixture
