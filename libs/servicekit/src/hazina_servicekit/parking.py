@@ -56,6 +56,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from hazina_servicekit.filtered import Filters, counted_page
 from hazina_servicekit.logging import mask_text
 
 log = structlog.get_logger(__name__)
@@ -490,32 +491,25 @@ class ParkingLot:
         limit: int | None = None,
         offset: int = 0,
     ) -> tuple[list[ParkedRow], int]:
-        where: list[str] = ["true"]
-        params: list[object] = []
+        filters = Filters()
         if status:
-            where.append("status = %s")
-            params.append(status)
+            filters.add("status = %s", status)
         if source:
-            where.append("source = %s")
-            params.append(source)
+            filters.add("source = %s", source)
         if waiting_for:
-            where.append("waiting_for = ANY(%s)")
-            params.append(list(waiting_for))
+            filters.add("waiting_for = ANY(%s)", list(waiting_for))
         if not_waiting_for:
-            where.append("waiting_for IS DISTINCT FROM %s")
-            params.append(not_waiting_for)
-        clause = " AND ".join(where)
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            total = cur.execute(
-                f"SELECT count(*) AS n FROM parked_events WHERE {clause}",  # noqa: S608 - fixed fragments
-                params,
-            ).fetchone()
-            query = f"SELECT {_COLUMNS} FROM parked_events WHERE {clause} ORDER BY seq"  # noqa: S608
-            if limit is not None:
-                query += " LIMIT %s OFFSET %s"
-                params += [limit, offset]
-            rows = [ParkedRow.from_db(r) for r in cur.execute(query, params).fetchall()]
-        return rows, int(total["n"]) if total else 0
+            filters.add("waiting_for IS DISTINCT FROM %s", not_waiting_for)
+        rows, total = counted_page(
+            self.pool,
+            columns=_COLUMNS,
+            source="parked_events",
+            filters=filters,
+            order_by="seq",
+            limit=limit,
+            offset=offset,
+        )
+        return [ParkedRow.from_db(r) for r in rows], total
 
     def _read(
         self, conn: psycopg.Connection[Any], row_id: uuid.UUID, *, lock: str = ""

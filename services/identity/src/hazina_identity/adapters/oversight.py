@@ -22,6 +22,7 @@ from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import Stream
 from hazina_identity.application.oversight import AuditQuery
 from hazina_identity.domain.oversight import Known, Notice, about, audit_entry, learned, notices
+from hazina_servicekit.filtered import Filters, counted_page
 from hazina_servicekit.logging import mask_personal_data
 from hazina_servicekit.service import Consumer
 
@@ -208,46 +209,34 @@ class PostgresAuditTrail:
         self._pool = pool
 
     def search(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
-        where: list[str] = ["true"]
-        params: list[object] = []
+        filters = Filters()
         if query.entity_type:
-            where.append("a.entity_type = %s")
-            params.append(query.entity_type.strip().lower())
+            filters.add("a.entity_type = %s", query.entity_type.strip().lower())
         if query.entity_id:
-            where.append("a.entity_id = %s")
-            params.append(query.entity_id.strip())
+            filters.add("a.entity_id = %s", query.entity_id.strip())
         if query.action:
-            where.append("a.action = %s")
-            params.append(query.action.strip())
+            filters.add("a.action = %s", query.action.strip())
         if query.status:
-            where.append("a.status = %s")
-            params.append(query.status)
+            filters.add("a.status = %s", query.status)
         if query.user:
             who = query.user.strip()
             if who.lower() == "system":
-                where.append("a.actor_id IS NULL")
+                filters.add("a.actor_id IS NULL")
             else:
-                where.append("(s.username = %s OR a.actor_id::text = %s)")
-                params += [who.lower(), who.lower()]
+                filters.add("(s.username = %s OR a.actor_id::text = %s)", who.lower(), who.lower())
         if query.since:
-            where.append("a.occurred_at >= %s")
-            params.append(query.since)
+            filters.add("a.occurred_at >= %s", query.since)
         if query.before:
-            where.append("a.occurred_at < %s")
-            params.append(query.before)
-        clause = " AND ".join(where)
-        source = "audit_log a LEFT JOIN staff_directory s ON s.user_id = a.actor_id"
-        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            total = cur.execute(
-                f"SELECT count(*) AS n FROM {source} WHERE {clause}",  # noqa: S608 - fixed fragments
-                params,
-            ).fetchone()
-            rows = cur.execute(
-                f"SELECT a.*, s.username FROM {source} WHERE {clause} "  # noqa: S608
-                "ORDER BY a.occurred_at DESC, a.id DESC LIMIT %s OFFSET %s",
-                [*params, query.limit, query.offset],
-            ).fetchall()
-        return rows, int(total["n"]) if total else 0
+            filters.add("a.occurred_at < %s", query.before)
+        return counted_page(
+            self._pool,
+            columns="a.*, s.username",
+            source="audit_log a LEFT JOIN staff_directory s ON s.user_id = a.actor_id",
+            filters=filters,
+            order_by="a.occurred_at DESC, a.id DESC",
+            limit=query.limit,
+            offset=query.offset,
+        )
 
 
 class PostgresNotifications:

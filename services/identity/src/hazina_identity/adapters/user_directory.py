@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 
 from hazina_identity.application.ports import DirectoryQuery
 from hazina_identity.domain.staff_user import StaffUser
+from hazina_servicekit.filtered import Filters, counted_page
 from hazina_servicekit.text import like_contains
 
 DDL = """
@@ -91,33 +92,30 @@ class UserDirectory:
         self._pool = pool
 
     def search(self, query: DirectoryQuery) -> tuple[list[dict[str, Any]], int]:
-        where: list[str] = ["true"]
-        params: list[object] = []
+        filters = Filters()
         if query.search:
-            where.append(
-                "(username ILIKE %s ESCAPE '\\' OR name ILIKE %s ESCAPE '\\'"
-                " OR national_id = %s OR phone LIKE %s ESCAPE '\\')"
-            )
             like = like_contains(query.search.strip())
-            params += [like, like, query.search.strip(), like]
+            filters.add(
+                "(username ILIKE %s ESCAPE '\\' OR name ILIKE %s ESCAPE '\\'"
+                " OR national_id = %s OR phone LIKE %s ESCAPE '\\')",
+                like,
+                like,
+                query.search.strip(),
+                like,
+            )
         if query.role:
-            where.append("role = %s")
-            params.append(query.role)
+            filters.add("role = %s", query.role)
         if query.active is not None:
-            where.append("active = %s")
-            params.append(query.active)
-        clause = " AND ".join(where)
-        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            total_row = cur.execute(
-                f"SELECT count(*) AS n FROM staff_directory WHERE {clause}",  # noqa: S608 - fixed fragments
-                params,
-            ).fetchone()
-            sql = f"SELECT * FROM staff_directory WHERE {clause} ORDER BY created_at, username"  # noqa: S608
-            if query.limit is not None:
-                sql += " LIMIT %s OFFSET %s"
-                params += [query.limit, query.offset]
-            rows = cur.execute(sql, params).fetchall()
-        return rows, int(total_row["n"]) if total_row else 0
+            filters.add("active = %s", query.active)
+        return counted_page(
+            self._pool,
+            columns="*",
+            source="staff_directory",
+            filters=filters,
+            order_by="created_at, username",
+            limit=query.limit,
+            offset=query.offset,
+        )
 
     def get(self, user_id: uuid.UUID) -> dict[str, Any] | None:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:

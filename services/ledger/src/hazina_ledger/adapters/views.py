@@ -16,6 +16,7 @@ from hazina_ledger.domain.accounts import CHART, account_class
 from hazina_ledger.domain.allocation import Components
 from hazina_ledger.domain.arrears import ArrearsPolicy, arrears_position, portfolio_risk, ratio
 from hazina_ledger.domain.schedule import Instalment
+from hazina_servicekit.filtered import Filters, counted_page
 from hazina_servicekit.ownership import CLIENTS_OF_OFFICER, LOANS_OF_OFFICER
 
 CLIENTS_DDL = """
@@ -191,26 +192,25 @@ class LedgerViews:
     ) -> tuple[list[dict[str, Any]], int]:
         """Receipts by status; for an officer only those posted or assigned to their loans and
         clients (an unallocated receipt belongs to nobody yet)."""
-        clauses: list[str] = ["true"]
-        params: list[object] = []
+        filters = Filters()
         if status:
-            clauses.append("status = %s")
-            params.append(status)
+            filters.add("status = %s", status)
         if officer_id is not None:
             owned, owned_params = owned_target(
                 "coalesce(assigned_target, target)",
                 "coalesce(assigned_target_id, target_id)",
                 officer_id,
             )
-            clauses.append(owned)
-            params += owned_params
-        where = "WHERE " + " AND ".join(clauses)
-        total = self._one(f"SELECT count(*) AS n FROM receipts {where}", params)  # noqa: S608
-        sql = f"SELECT * FROM receipts {where} ORDER BY paid_at, receipt"  # noqa: S608
-        if limit is not None:
-            sql += " LIMIT %s OFFSET %s"
-            params = [*params, limit, offset]
-        return self._all(sql, params), int(total["n"]) if total else 0
+            filters.add(owned, *owned_params)
+        return counted_page(
+            self.pool,
+            columns="*",
+            source="receipts",
+            filters=filters,
+            order_by="paid_at, receipt",
+            limit=limit,
+            offset=offset,
+        )
 
     def conflicts(self, officer_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
         if officer_id is None:
@@ -252,25 +252,22 @@ class LedgerViews:
         offset: int,
         officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        where: list[str] = ["true"]
-        params: list[object] = []
+        filters = Filters()
         if client_id:
-            where.append("t.client_id = %s")
-            params.append(client_id)
+            filters.add("t.client_id = %s", client_id)
         if group_id:
-            where.append("c.group_id = %s")
-            params.append(group_id)
+            filters.add("c.group_id = %s", group_id)
         if officer_id is not None:
-            where.append(f"t.client_id IN ({CLIENTS_OF_OFFICER})")
-            params.append(officer_id)
-        clause = " AND ".join(where)
-        base = f"FROM savings_transactions t LEFT JOIN clients c ON c.client_id = t.client_id WHERE {clause}"
-        total = self._one(f"SELECT count(*) AS n {base}", params)
-        sql = f"SELECT t.*, c.name AS client_name {base} ORDER BY t.notification_id DESC"
-        if limit is not None:
-            sql += " LIMIT %s OFFSET %s"
-            params = [*params, limit, offset]
-        return self._all(sql, params), int(total["n"]) if total else 0
+            filters.add(f"t.client_id IN ({CLIENTS_OF_OFFICER})", officer_id)
+        return counted_page(
+            self.pool,
+            columns="t.*, c.name AS client_name",
+            source="savings_transactions t LEFT JOIN clients c ON c.client_id = t.client_id",
+            filters=filters,
+            order_by="t.notification_id DESC",
+            limit=limit,
+            offset=offset,
+        )
 
     def withdrawals(
         self,
@@ -278,20 +275,16 @@ class LedgerViews:
         client_id: uuid.UUID | None,
         officer_id: uuid.UUID | None = None,
     ) -> list[dict[str, Any]]:
-        where: list[str] = ["true"]
-        params: list[object] = []
+        filters = Filters()
         if status:
-            where.append("status = %s")
-            params.append(status)
+            filters.add("status = %s", status)
         if client_id:
-            where.append("client_id = %s")
-            params.append(client_id)
+            filters.add("client_id = %s", client_id)
         if officer_id is not None:
-            where.append(f"client_id IN ({CLIENTS_OF_OFFICER})")
-            params.append(officer_id)
+            filters.add(f"client_id IN ({CLIENTS_OF_OFFICER})", officer_id)
         return self._all(
-            f"SELECT * FROM savings_withdrawals WHERE {' AND '.join(where)} ORDER BY requested_at",  # noqa: S608
-            params,
+            f"SELECT * FROM savings_withdrawals WHERE {filters.sql} ORDER BY requested_at",  # noqa: S608
+            filters.params,
         )
 
     def withdrawal(self, withdrawal_id: uuid.UUID) -> dict[str, Any] | None:

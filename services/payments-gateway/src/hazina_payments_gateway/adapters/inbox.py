@@ -38,6 +38,7 @@ from hazina_payments_gateway.application.ports import (
     ReferenceMatch,
 )
 from hazina_payments_gateway.application.records import Handled, MalformedCallbackError
+from hazina_servicekit.filtered import Filters, counted_page
 
 log = structlog.get_logger(__name__)
 
@@ -506,23 +507,19 @@ def list_rows(
     offset: int,
     limit: int | None,
 ) -> tuple[list[dict[str, Any]], int]:
-    where: list[str] = ["status = ANY(%s)"]
-    params: list[object] = [statuses]
+    filters = Filters()
+    filters.add("status = ANY(%s)", statuses)
     if kind:
-        where.append("kind = %s")
-        params.append(kind)
-    clause = " AND ".join(where)
-    with pool.connection() as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        total = cur.execute(
-            f"SELECT count(*) AS n FROM callback_inbox WHERE {clause}",  # noqa: S608 - fixed clauses, bound values
-            params,
-        ).fetchone()
-        rows = cur.execute(
-            f"SELECT * FROM callback_inbox WHERE {clause} ORDER BY id DESC OFFSET %s LIMIT %s",  # noqa: S608
-            [*params, offset, limit],
-        ).fetchall()
-    return list(rows), int(total["n"]) if total else 0
+        filters.add("kind = %s", kind)
+    return counted_page(
+        pool,
+        columns="*",
+        source="callback_inbox",
+        filters=filters,
+        order_by="id DESC",
+        limit=limit,
+        offset=offset,
+    )
 
 
 def get_row(pool: ConnectionPool, row_id: int) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import psycopg
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.receipts import ReceiptNumber
@@ -23,6 +22,7 @@ from hazina_payments_gateway.domain.payment import Payment
 from hazina_payments_gateway.domain.rules import loan_id_reference, normalise_reference
 from hazina_payments_gateway.domain.stk_prompt import StkPrompt
 from hazina_servicekit.consumer import PROCESSED_DDL
+from hazina_servicekit.filtered import Filters, counted_page
 from hazina_servicekit.ownership import LOANS_OF_OFFICER
 from hazina_servicekit.projection import Apply, Batch, BatchFactory
 
@@ -452,29 +452,22 @@ class GatewayIndex:
         officer_id: uuid.UUID | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """Disbursements, newest first; only those of the officer's own loans given ``officer_id``."""
-        where: list[str] = ["true"]
-        params: list[object] = []
+        filters = Filters()
         if status:
-            where.append("status = %s")
-            params.append(status)
+            filters.add("status = %s", status)
         if loan_id:
-            where.append("loan_id = %s")
-            params.append(loan_id)
+            filters.add("loan_id = %s", loan_id)
         if officer_id is not None:
-            where.append(f"loan_id IN ({LOANS_OF_OFFICER})")
-            params.append(officer_id)
-        clause = " AND ".join(where)
-        with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            total = cur.execute(
-                f"SELECT count(*) AS n FROM disbursements WHERE {clause}",  # noqa: S608 - fixed clauses, bound values
-                params,
-            ).fetchone()
-            rows = cur.execute(
-                f"SELECT * FROM disbursements WHERE {clause} ORDER BY requested_at DESC OFFSET %s LIMIT %s",  # noqa: S608
-                [*params, offset, limit],
-            ).fetchall()
-        return list(rows), int(total["n"]) if total else 0
+            filters.add(f"loan_id IN ({LOANS_OF_OFFICER})", officer_id)
+        return counted_page(
+            self.pool,
+            columns="*",
+            source="disbursements",
+            filters=filters,
+            order_by="requested_at DESC",
+            limit=limit,
+            offset=offset,
+        )
 
 
 class PostgresReferenceBook:

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from hazina_servicekit.filtered import Filters, counted_page
 from hazina_ussd.application.ports import DeliveryReport, Notice, Outgoing
 
 DDL = """
@@ -169,8 +169,7 @@ class PostgresSms:
         offset: int,
         limit: int | None,
     ) -> tuple[list[dict[str, Any]], int]:
-        where = ["TRUE"]
-        args: list[Any] = []
+        filters = Filters()
         for clause, value in (
             ("status = %s", status),
             ("client_id = %s", client_id),
@@ -178,20 +177,15 @@ class PostgresSms:
             ("created_at < %s", until),
         ):
             if value is not None:
-                where.append(clause)
-                args.append(value)
-        condition = " AND ".join(where)
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            total = cur.execute(
-                f"SELECT count(*) AS n FROM sms_messages WHERE {condition}",  # noqa: S608
-                args,
-            ).fetchone()
-            rows = cur.execute(
-                f"""SELECT message_id, client_id, phone, kind, language, text, status,
-                      delivery_status, failure_reason, provider_message_id, attempts, last_error,
-                      created_at, updated_at
-                    FROM sms_messages WHERE {condition}
-                    ORDER BY created_at DESC, message_id LIMIT %s OFFSET %s""",  # noqa: S608
-                [*args, limit, offset],
-            ).fetchall()
-        return rows, int(total["n"]) if total else 0
+                filters.add(clause, value)
+        return counted_page(
+            self.pool,
+            columns="""message_id, client_id, phone, kind, language, text, status,
+                delivery_status, failure_reason, provider_message_id, attempts, last_error,
+                created_at, updated_at""",
+            source="sms_messages",
+            filters=filters,
+            order_by="created_at DESC, message_id",
+            limit=limit,
+            offset=offset,
+        )
