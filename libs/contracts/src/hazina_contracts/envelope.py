@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from hazina_contracts.events.base import ContractEvent, event_class
+
 
 class EventEnvelope(BaseModel):
     """Routing and tracing metadata around a versioned contract event's ``data``."""
@@ -28,6 +30,11 @@ class EventEnvelope(BaseModel):
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
         return value.astimezone(UTC)
+
+    def event(self) -> ContractEvent:
+        """The contract event carried in ``data``, read by the model of its type and version
+        (``LookupError`` for one this build does not know)."""
+        return event_class(self.type, self.version).model_validate(self.data)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

@@ -32,7 +32,6 @@ import structlog
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
-from hazina_contracts.events.base import event_class
 from hazina_contracts.events.origination import (
     ClientDetailsChanged,
     ClientOnboarded,
@@ -92,7 +91,7 @@ def officer_scope(principal: Principal) -> uuid.UUID | None:
 def record_ownership(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
     """The durable consumer's handler: remember who owns the record an origination event names."""
     try:
-        event = event_class(envelope.type, envelope.version).model_validate(envelope.data)
+        event = envelope.event()
     except LookupError:
         log.info("ownership_event_ignored", type=envelope.type, version=envelope.version)
         return

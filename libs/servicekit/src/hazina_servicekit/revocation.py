@@ -46,7 +46,6 @@ from pydantic import ValidationError
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import identity
-from hazina_contracts.events.base import event_class
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.auth import Principal, TokenVerifier
 from hazina_servicekit.errors import ServiceUnavailable, Unauthorized
@@ -258,7 +257,7 @@ def _read(envelope: EventEnvelope) -> tuple[uuid.UUID, dict[str, Any]] | None:
     """The fact's user and fields: validated against its version, or read leniently when this
     build does not know the version yet (identity deployed first), so a new version still voids."""
     try:
-        event = event_class(envelope.type, envelope.version).model_validate(envelope.data)
+        event = envelope.event()
         data = event.model_dump()
     except LookupError:
         log.warning("revocation_version_unknown", event_type=envelope.type, v=envelope.version)

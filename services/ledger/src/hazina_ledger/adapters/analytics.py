@@ -22,7 +22,6 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
-from hazina_contracts.events.base import event_class
 from hazina_contracts.events.identity import UserCreated, UserRoleChanged
 from hazina_contracts.events.origination import (
     CreditAssessed,
@@ -95,7 +94,7 @@ ON CONFLICT (loan_id) DO UPDATE SET
 def record_for_analytics(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
     """The ``ledger-analytics`` and ``ledger-staff`` consumers' handler."""
     try:
-        event = event_class(envelope.type, envelope.version).model_validate(envelope.data)
+        event = envelope.event()
     except LookupError:
         log.info("analytics_event_ignored", type=envelope.type, version=envelope.version)
         return

@@ -23,7 +23,6 @@ import structlog
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
-from hazina_contracts.events.base import event_class
 from hazina_contracts.events.origination import ClientOnboarded, LoanApproved
 from hazina_contracts.events.payments import DisbursementCompleted, PaymentReceived
 from hazina_ledger.adapters.views import upsert_client
@@ -141,7 +140,7 @@ class LedgerInbox:
 
     def apply(self, envelope: EventEnvelope, conn: psycopg.Connection[Any] | None = None) -> None:
         try:
-            model = event_class(envelope.type, envelope.version).model_validate(envelope.data)
+            model = envelope.event()
         except LookupError:
             log.info("event_ignored", type=envelope.type, version=envelope.version)
             return

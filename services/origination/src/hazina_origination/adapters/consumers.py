@@ -23,7 +23,6 @@ from psycopg.types.json import Jsonb
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import identity, ledger, payments
-from hazina_contracts.events.base import ContractEvent, event_class
 from hazina_origination.application.origination import Origination
 from hazina_origination.domain.errors import NotFoundError
 from hazina_servicekit.consumer import Handler
@@ -59,13 +58,9 @@ IDENTITY_SUBJECTS = (
 )
 
 
-def _decode(envelope: EventEnvelope) -> ContractEvent:
-    return event_class(envelope.type, envelope.version).model_validate(envelope.data)
-
-
 def payments_handler(app: Origination) -> Handler:
     def handle(envelope: EventEnvelope, _conn: psycopg.Connection[Any]) -> None:
-        event = _decode(envelope)
+        event = envelope.event()
         try:
             if isinstance(event, payments.DisbursementCompleted):
                 app.record_disbursement_completed(
@@ -96,7 +91,7 @@ def payments_handler(app: Origination) -> Handler:
 
 def ledger_handler(app: Origination) -> Handler:
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        event = _decode(envelope)
+        event = envelope.event()
         if isinstance(event, ledger.SavingsBalanceChanged):
             record_savings(conn, event)
             return
@@ -167,7 +162,7 @@ def loan_balances_handler() -> Handler:
     """Each loan's total due, outstanding and paid, as the ledger's events say (newest fact wins)."""
 
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        event = _decode(envelope)
+        event = envelope.event()
         if isinstance(event, ledger.LoanAccountOpened):
             record_account_opened(conn, event)
         elif isinstance(event, ledger.RepaymentPosted):
@@ -356,7 +351,7 @@ def staff_handler() -> Handler:
     """The local staff projection: who each user is, their role, and whether they may still work."""
 
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        event = _decode(envelope)
+        event = envelope.event()
         if isinstance(event, identity.UserCreated):
             record_user_created(conn, event)
         elif isinstance(event, identity.UserRoleChanged):

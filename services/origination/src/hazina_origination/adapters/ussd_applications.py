@@ -21,7 +21,6 @@ from eventsourcing.persistence import IntegrityError
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ussd
-from hazina_contracts.events.base import event_class
 from hazina_origination.application.commands import Actor, InitiateLoan
 from hazina_origination.application.origination import APPLICATION, Origination
 from hazina_origination.domain.client import Reservation
@@ -44,7 +43,7 @@ USSD_ROLE = "borrower_ussd"
 
 def ussd_handler(app: Origination) -> Handler:
     def handle(envelope: EventEnvelope, _conn: psycopg.Connection[Any]) -> None:
-        event = event_class(envelope.type, envelope.version).model_validate(envelope.data)
+        event = envelope.event()
         if not isinstance(event, ussd.LoanApplicationRequested):
             return
         if Reservation.create_id(APPLICATION, str(event.application_id)) in app.repository:

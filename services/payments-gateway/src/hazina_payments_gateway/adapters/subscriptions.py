@@ -11,7 +11,6 @@ import structlog
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, origination, ussd
-from hazina_contracts.events.base import event_class
 from hazina_contracts.receipts import ReceiptNumber
 from hazina_payments_gateway.adapters.read_models import (
     LedgerPosting,
@@ -41,7 +40,7 @@ LEDGER_SUBJECTS = [
 
 
 def _read(envelope: EventEnvelope) -> Any:
-    return event_class(envelope.type, envelope.version).model_validate(envelope.data)
+    return envelope.event()
 
 
 def on_reference_event(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:

@@ -19,7 +19,6 @@ import structlog
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, origination, payments
-from hazina_contracts.events.base import event_class
 from hazina_servicekit.consumer import Handler
 from hazina_ussd.adapters.read_models import (
     apply_ledger,
@@ -56,13 +55,9 @@ PAYMENTS_SUBJECTS = (payments.DisbursementCompleted.subject(),)
 LanguageOf = Callable[[uuid.UUID], Language]
 
 
-def _decode(envelope: EventEnvelope) -> object:
-    return event_class(envelope.type, envelope.version).model_validate(envelope.data)
-
-
 def origination_handler(language_of: LanguageOf) -> Handler:
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        event = _decode(envelope)
+        event = envelope.event()
         apply_origination(event, conn)
         if isinstance(event, origination.LoanApplicationRefused):
             _refused(conn, event, language_of)
@@ -96,7 +91,7 @@ def _refused(
 
 def ledger_handler(language_of: LanguageOf) -> Handler:
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        event = _decode(envelope)
+        event = envelope.event()
         apply_ledger(event, conn)
         if isinstance(event, ledger.RepaymentPosted):
             _receipt(conn, event, language_of)
@@ -142,7 +137,7 @@ def _receipt(
 
 def payments_handler(language_of: LanguageOf, service_code: str) -> Handler:
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        event = _decode(envelope)
+        event = envelope.event()
         if not isinstance(event, payments.DisbursementCompleted):
             return
         account, client = loan_and_client(conn, event.loan_id)
