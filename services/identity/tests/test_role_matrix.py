@@ -20,13 +20,12 @@ from fastapi.testclient import TestClient
 
 from hazina_identity.bootstrap import Container
 from hazina_servicekit.matrix_rows import open_rows, parking_rows
+from hazina_servicekit.promises import MatrixCaller, RoleMatrixPromise
 from hazina_servicekit.testing import (
     PUBLIC,
     ROLES,
     Access,
     Call,
-    assert_matrix_covers,
-    check_route,
 )
 
 PASSWORD = "Matrix-Pass-1"  # pragma: allowlist secret
@@ -239,23 +238,21 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
 }
 
 
-@pytest.fixture
-def people(client: TestClient, admin: dict[str, str], h: Any, container: Container) -> People:
-    return People(client, admin, h, container)
+class TestRoleMatrix(RoleMatrixPromise):
+    matrix = MATRIX
 
+    @pytest.fixture
+    def served_app(self, client: TestClient) -> Any:
+        return client.app
 
-def test_the_matrix_has_a_row_for_every_route_identity_serves(client: TestClient) -> None:
-    assert_matrix_covers(client.app, MATRIX)
-
-
-@pytest.mark.parametrize("route", sorted(MATRIX))
-def test_every_role_against_the_route(route: str, people: People) -> None:
-    access, setup = MATRIX[route]
-    check_route(
-        people.client,
-        route,
-        access,
-        lambda officer: setup(people, officer),
-        officers=(people.new(), people.new()),
-        headers=lambda role, officer: (officer or people.of_role(role)).headers,
-    )
+    @pytest.fixture
+    def matrix_caller(
+        self, client: TestClient, admin: dict[str, str], h: Any, container: Container
+    ) -> MatrixCaller:
+        people = People(client, admin, h, container)
+        return MatrixCaller(
+            people.client,
+            people,
+            officers=(people.new(), people.new()),
+            headers=lambda role, officer: (officer or people.of_role(role)).headers,
+        )

@@ -18,11 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hazina_servicekit.matrix_rows import open_rows, parking_rows
+from hazina_servicekit.promises import MatrixCaller, RoleMatrixPromise
 from hazina_servicekit.testing import (
     Access,
     Call,
-    assert_matrix_covers,
-    check_route,
 )
 
 READERS = frozenset(
@@ -333,24 +332,22 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
 }
 
 
-@pytest.fixture
-def books(container: Any, client: TestClient, staff: Any, h: Any, clock: Any) -> Books:
-    clock.set_date(dt.date(2025, 3, 1))
-    return Books(container, client, staff, h)
+class TestRoleMatrix(RoleMatrixPromise):
+    matrix = MATRIX
 
+    @pytest.fixture
+    def served_app(self, client: TestClient) -> Any:
+        return client.app
 
-def test_the_matrix_has_a_row_for_every_route_the_ledger_serves(client: TestClient) -> None:
-    assert_matrix_covers(client.app, MATRIX)
-
-
-@pytest.mark.parametrize("route", sorted(MATRIX))
-def test_every_role_against_the_route(route: str, books: Books, staff: Any) -> None:
-    access, setup = MATRIX[route]
-    check_route(
-        books.client,
-        route,
-        access,
-        lambda officer: setup(books, officer),
-        officers=(uuid.uuid4(), uuid.uuid4()),
-        headers=lambda role, officer: staff.headers(role, officer),
-    )
+    @pytest.fixture
+    def matrix_caller(
+        self, container: Any, client: TestClient, staff: Any, h: Any, clock: Any
+    ) -> MatrixCaller:
+        clock.set_date(dt.date(2025, 3, 1))
+        books = Books(container, client, staff, h)
+        return MatrixCaller(
+            books.client,
+            books,
+            officers=(uuid.uuid4(), uuid.uuid4()),
+            headers=lambda role, officer: staff.headers(role, officer),
+        )

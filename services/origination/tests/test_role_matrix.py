@@ -14,13 +14,12 @@ import pytest
 from PIL import Image
 
 from hazina_servicekit.matrix_rows import open_rows, parking_rows
+from hazina_servicekit.promises import MatrixCaller, RoleMatrixPromise
 from hazina_servicekit.testing import (
     PUBLIC,
     ROLES,
     Access,
     Call,
-    assert_matrix_covers,
-    check_route,
 )
 
 ALL = frozenset(ROLES)
@@ -359,21 +358,21 @@ def _add_guarantor(world: Any, lo: Any) -> Call:
     )
 
 
-def test_the_matrix_has_a_row_for_every_route_origination_serves(world: Any) -> None:
-    assert_matrix_covers(world.http.app, MATRIX)
+class TestRoleMatrix(RoleMatrixPromise):
+    matrix = MATRIX
 
+    @pytest.fixture
+    def served_app(self, world: Any) -> Any:
+        return world.http.app
 
-@pytest.mark.parametrize("route", sorted(MATRIX))
-def test_every_role_against_the_route(world: Any, route: str) -> None:
-    access, setup = MATRIX[route]
-    check_route(
-        world.http,
-        route,
-        access,
-        lambda officer: setup(world, officer),
-        officers=(world.staff("loan_officer"), world.staff("loan_officer")),
-        headers=lambda role, officer: (officer or world.staff(role)).headers,
-    )
+    @pytest.fixture
+    def matrix_caller(self, world: Any) -> MatrixCaller:
+        return MatrixCaller(
+            world.http,
+            world,
+            officers=(world.staff("loan_officer"), world.staff("loan_officer")),
+            headers=lambda role, officer: (officer or world.staff(role)).headers,
+        )
 
 
 def test_an_expired_or_foreign_token_is_401_and_health_is_open(world: Any) -> None:

@@ -22,12 +22,11 @@ from hazina_payments_gateway.application.records import B2CResult
 from hazina_payments_gateway.bootstrap import build_app
 from hazina_servicekit.matrix_rows import open_rows, parking_rows
 from hazina_servicekit.ownership import record_ownership
+from hazina_servicekit.promises import MatrixCaller, RoleMatrixPromise
 from hazina_servicekit.testing import (
     PUBLIC,
     Access,
     Call,
-    assert_matrix_covers,
-    check_route,
 )
 
 ALL_STAFF = frozenset({"super_admin", "initiator_admin", "approver_admin", "loan_officer"})
@@ -173,24 +172,20 @@ def desk(start_gateway: Callable[..., Gateway]) -> Desk:
     return Desk(start_gateway(HAZINA_RUN_WORKERS=False))
 
 
-def test_the_matrix_has_a_row_for_every_route_the_gateway_serves(desk: Desk) -> None:
-    app = build_app(desk.container, verifier=desk.gateway.staff.verifier())  # as the one serving
-    assert_matrix_covers(app, MATRIX)
+class TestRoleMatrix(RoleMatrixPromise):
+    matrix = MATRIX
 
+    @pytest.fixture
+    def served_app(self, desk: Desk) -> Any:
+        return build_app(desk.container, verifier=desk.gateway.staff.verifier())  # as one serving
 
-@pytest.mark.parametrize("route", sorted(MATRIX))
-def test_every_role_against_the_route(route: str, desk: Desk) -> None:
-    access, setup = MATRIX[route]
-    tokens = desk.gateway.staff
+    @pytest.fixture
+    def matrix_caller(self, desk: Desk) -> MatrixCaller:
+        tokens = desk.gateway.staff
 
-    def headers(role: str, officer: uuid.UUID | None) -> dict[str, str]:
-        return tokens.headers(role, officer)
+        def headers(role: str, officer: uuid.UUID | None) -> dict[str, str]:
+            return tokens.headers(role, officer)
 
-    check_route(
-        desk.gateway.http,
-        route,
-        access,
-        lambda officer: setup(desk, officer),
-        officers=(uuid.uuid4(), uuid.uuid4()),
-        headers=headers,
-    )
+        return MatrixCaller(
+            desk.gateway.http, desk, officers=(uuid.uuid4(), uuid.uuid4()), headers=headers
+        )

@@ -18,12 +18,11 @@ from fastapi.testclient import TestClient
 from ussd_harness import Phone, TokenMint, World
 
 from hazina_servicekit.matrix_rows import open_rows, parking_rows
+from hazina_servicekit.promises import MatrixCaller, RoleMatrixPromise
 from hazina_servicekit.testing import (
     PUBLIC,
     Access,
     Call,
-    assert_matrix_covers,
-    check_route,
 )
 
 ADMINS = Access(frozenset({"super_admin", "initiator_admin", "approver_admin"}))
@@ -83,21 +82,18 @@ MATRIX: dict[str, tuple[Access, Setup]] = {
 }
 
 
-def test_the_matrix_has_a_row_for_every_route_the_service_serves(client: TestClient) -> None:
-    assert_matrix_covers(client.app, MATRIX)
+class TestRoleMatrix(RoleMatrixPromise):
+    matrix = MATRIX
 
+    @pytest.fixture
+    def served_app(self, client: TestClient) -> Any:
+        return client.app
 
-@pytest.mark.parametrize("route", sorted(MATRIX))
-def test_every_role_against_the_route(
-    route: str, client: TestClient, world: World, mint: TokenMint
-) -> None:
-    access, setup = MATRIX[route]
-    setting = Setting(client, world)
-    check_route(
-        client,
-        route,
-        access,
-        lambda officer: setup(setting, officer),
-        officers=(uuid.uuid4(), uuid.uuid4()),
-        headers=lambda role, officer: mint.headers(role, officer),
-    )
+    @pytest.fixture
+    def matrix_caller(self, client: TestClient, world: World, mint: TokenMint) -> MatrixCaller:
+        return MatrixCaller(
+            client,
+            Setting(client, world),
+            officers=(uuid.uuid4(), uuid.uuid4()),
+            headers=lambda role, officer: mint.headers(role, officer),
+        )

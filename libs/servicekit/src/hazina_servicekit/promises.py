@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import inspect
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eventsourcing.domain import BaseAggregate
 
+from hazina_servicekit.matrix_rows import Row
 from hazina_servicekit.stored_events import (
     fixture_files,
     read_fixture,
@@ -24,6 +27,7 @@ from hazina_servicekit.stored_events import (
     unpinned_topics,
     unresolvable_if_moved,
 )
+from hazina_servicekit.testing import assert_matrix_covers, check_route
 
 
 def release_fixtures(test_file: str) -> list[Path]:
@@ -85,3 +89,49 @@ class StoredEventsPromise:
     def test_their_topics_resolve_even_if_every_module_moved(self) -> None:
         topics = set().union(*(stored_topics(read_fixture(path)) for path in self.fixtures))
         assert unresolvable_if_moved(self.package, topics) == []
+
+
+@dataclass(frozen=True)
+class MatrixCaller:
+    """How a service's role matrix calls one route: through ``http``, with setups handed
+    ``world`` (and the owning officer), as loan officers ``officers`` (A and B), each request
+    signed by ``headers(role, officer)`` (``officer`` None: any staff member of that role)."""
+
+    http: Any
+    world: Any
+    officers: tuple[Any, Any]
+    headers: Callable[[str, Any], dict[str, str]]
+
+
+class RoleMatrixPromise:
+    """The role x route x ownership matrix every service keeps, as a base for its test class.
+
+    A service's ``tests/test_role_matrix.py`` subclasses this as ``TestRoleMatrix`` with its
+    ``matrix`` (a row per route: who may call it, and the setup making its request) and two
+    fixtures: ``served_app``, the app whose every route must have a row, and ``matrix_caller``,
+    a ``MatrixCaller``. Each route is then called as every role (``check_route``).
+    """
+
+    matrix: Mapping[str, Row]
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """A test asking for ``route`` runs once per row of the matrix."""
+        if "route" in metafunc.fixturenames:
+            metafunc.parametrize("route", sorted(self.matrix))
+
+    def test_the_matrix_has_a_row_for_every_route_the_service_serves(
+        self, served_app: Any
+    ) -> None:
+        assert_matrix_covers(served_app, self.matrix)
+
+    def test_every_role_against_the_route(self, route: str, matrix_caller: MatrixCaller) -> None:
+        access, setup = self.matrix[route]
+        caller = matrix_caller
+        check_route(
+            caller.http,
+            route,
+            access,
+            lambda officer: setup(caller.world, officer),
+            officers=caller.officers,
+            headers=caller.headers,
+        )
