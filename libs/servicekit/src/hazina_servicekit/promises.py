@@ -119,9 +119,7 @@ class RoleMatrixPromise:
         if "route" in metafunc.fixturenames:
             metafunc.parametrize("route", sorted(self.matrix))
 
-    def test_the_matrix_has_a_row_for_every_route_the_service_serves(
-        self, served_app: Any
-    ) -> None:
+    def test_the_matrix_has_a_row_for_every_route_the_service_serves(self, served_app: Any) -> None:
         assert_matrix_covers(served_app, self.matrix)
 
     def test_every_role_against_the_route(self, route: str, matrix_caller: MatrixCaller) -> None:
