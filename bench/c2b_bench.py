@@ -200,18 +200,17 @@ class Stack:
             env[entry.upstream_variable] = f"127.0.0.1:{ports[entry.name]}"
         log = (self.work / "services.log").open("ab")
         for entry in chosen:
-            command = [
-                sys.executable,
-                "-m",
-                entry.package,
-                *entry.command,
-                "--port",
-                str(ports[entry.name]),
-            ]
-            self.processes.append(
-                subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=REPO)
-            )
-            self.names.append(entry.name)
+            for name, arguments, extra in entry.processes(ports[entry.name]):
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", *arguments],
+                        env={**env, **extra},
+                        stdout=log,
+                        stderr=log,
+                        cwd=REPO,
+                    )
+                )
+                self.names.append(name)
         caddyfile = self.work / "Caddyfile"
         caddyfile.write_text(registry.caddyfile(chosen))
         caddy = shutil.which("caddy", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -246,8 +245,9 @@ class Stack:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
+                    tail = (self.work / "services.log").read_text(errors="replace")[-4000:]
                     raise SystemExit(
-                        f"{name} did not become ready; see {self.work / 'services.log'}"
+                        f"{name} did not become ready; the services' log ends:\n{tail}"
                     )
                 time.sleep(0.3)
 

@@ -33,6 +33,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 from psycopg_pool import ConnectionPool
 
+from hazina_servicekit.outbox import announce_stored_events
 from hazina_servicekit.parking import (
     PARKED,
     PROJECTION,
@@ -44,6 +45,7 @@ from hazina_servicekit.parking import (
     is_transient,
     parked_id,
 )
+from hazina_servicekit.wakeups import conninfo_of, first_of, listen
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +102,10 @@ class _BatchFailedError(Exception):
     """Internal: an event failed in a batch applied without savepoints."""
 
 
+_TAKE_POSITION = "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE"
+_TAKE_POSITION_SKIP_LOCKED = _TAKE_POSITION + " SKIP LOCKED"
+
+
 class Projection:
     def __init__(
         self,
@@ -149,16 +155,26 @@ class Projection:
     def _apply(self, batch: Batch, notification: Notification) -> None:
         batch.apply(self.app.mapper.to_domain_event(notification), notification.id)
 
-    def catch_up(self, batch_size: int = 500, progress: ProgressCallback | None = None) -> int:
-        """Apply every event not yet applied (parking what cannot be); returns notifications read."""
+    def catch_up(
+        self,
+        batch_size: int = 500,
+        progress: ProgressCallback | None = None,
+        *,
+        unless_busy: bool = False,
+    ) -> int:
+        """Apply every event not yet applied (parking what cannot be); returns notifications read.
+
+        ``unless_busy``: if another caller (the follower) is applying events at this moment, do
+        not queue behind it: return at once (a read then shows the read model as last committed).
+        """
         total = 0
         try:
             while True:
                 try:
-                    read, last = self._batch(batch_size, careful=False)
+                    read, last = self._batch(batch_size, careful=False, skip_locked=unless_busy)
                 except _BatchFailedError:
                     # Roll the whole batch back and apply it again one savepoint per event.
-                    read, last = self._batch(batch_size, careful=True)
+                    read, last = self._batch(batch_size, careful=True, skip_locked=unless_busy)
                 total += read
                 if progress is not None and read:
                     progress(last, total)
@@ -167,12 +183,16 @@ class Projection:
         finally:
             self.parking.record_pending()
 
-    def _batch(self, batch_size: int, *, careful: bool) -> tuple[int, int]:
+    def _batch(
+        self, batch_size: int, *, careful: bool, skip_locked: bool = False
+    ) -> tuple[int, int]:
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
-                "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE",
+                _TAKE_POSITION_SKIP_LOCKED if skip_locked else _TAKE_POSITION,
                 (self.position_key,),
             ).fetchone()
+            if row is None and skip_locked:
+                return 0, 0  # another caller is applying events: not waited for
             position = int(row[0]) if row else 0
             notifications = self.app.recorder.select_notifications(
                 start=position, limit=batch_size, inclusive_of_start=False
@@ -323,20 +343,42 @@ class Projection:
         except Exception as exc:
             log.warning("projection_catch_up_failed", projection=self.name, error=str(exc))
 
-    async def follow(self, stop: asyncio.Event, interval_seconds: float = 0.5) -> None:
+    async def follow(
+        self, stop: asyncio.Event, interval_seconds: float = 0.5, linger_seconds: float = 0.005
+    ) -> None:
+        """Keep the read model up to date until ``stop``: woken by each commit of stored events
+        (by any process: ``wakeups``), with a short linger so a burst is applied in one batch,
+        and every ``interval_seconds`` as a safety net."""
+        wake = asyncio.Event()
+        channel = await asyncio.to_thread(announce_stored_events, self.pool, self.app)
+        listener = (
+            asyncio.create_task(
+                listen(conninfo_of(self.pool), channel, wake.set, stop, who=self.name)
+            )
+            if channel is not None
+            else None
+        )
         rounds = 0
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.catch_up)
-                if rounds % 120 == 0:  # now and then: records left behind by another process
-                    await asyncio.to_thread(self.parking.record_pending, force=True)
-            except Exception as exc:  # the next round retries; the write path also catches up
-                log.warning(
-                    "projection_follow_failed",
-                    projection=self.name,
-                    error_type=type(exc).__name__,
-                    error=str(exc),
-                )
-            rounds += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    await asyncio.to_thread(self.catch_up)
+                    if rounds % 120 == 0:  # now and then: records left behind by another process
+                        await asyncio.to_thread(self.parking.record_pending, force=True)
+                except Exception as exc:  # the next round retries; the write path also catches up
+                    log.warning(
+                        "projection_follow_failed",
+                        projection=self.name,
+                        error_type=type(exc).__name__,
+                        error=str(exc),
+                    )
+                rounds += 1
+                await first_of(stop, wake, timeout=interval_seconds)
+                if wake.is_set() and not stop.is_set():
+                    await asyncio.sleep(linger_seconds)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(BaseException):
+                    await listener
