@@ -135,9 +135,8 @@ def ledger_batch_handler(app: Origination) -> BatchHandler:
                 continue
             record_savings_many(conn, run)
             run = []
-            try:
-                with conn.transaction():  # a savepoint: its failure leaves the batch usable
-                    _record_loan_state(app, envelope, event)
+            try:  # the loan is saved in its own transaction; a failure is retried alone
+                _record_loan_state(app, envelope, event)
             except Exception as exc:
                 failed[envelope.event_id] = exc
         record_savings_many(conn, run)
