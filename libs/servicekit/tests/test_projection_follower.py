@@ -109,24 +109,40 @@ def _hold_the_position(database_url: str) -> psycopg.Connection[Any]:
     return conn
 
 
-def test_a_read_does_not_queue_behind_a_follower_applying_events(
+def test_a_read_leaves_the_work_to_a_listening_follower_and_does_it_when_there_is_none(
     database_url: str, follower_side: Any, other_process: Chamas
 ) -> None:
     _, pool, projection = follower_side
+    assert not projection.followed()
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(projection.follow(stop, interval_seconds=3600))
+        try:
+            await asyncio.to_thread(eventually, projection.followed, "the follower listens")
+            busy = await asyncio.to_thread(_hold_the_position, database_url)  # mid-batch
+            try:
+                early = Chama("Amani")
+                await asyncio.to_thread(other_process.save, early)
+                # A read now: it neither queues behind the follower nor does its work.
+                read = asyncio.to_thread(projection.catch_up, unless_followed=True)
+                assert await asyncio.wait_for(read, timeout=120) == 0  # the bound: never a hang
+                assert early.id not in names(pool)  # the views as last committed
+            finally:
+                busy.rollback()
+                busy.close()
+            await asyncio.to_thread(
+                eventually, lambda: early.id in names(pool), "the follower applied it"
+            )
+        finally:
+            stop.set()
+            await task
+
+    asyncio.run(scenario())
+    eventually(lambda: not projection.followed(), "the follower's lock goes with it")
     chama = Chama("Tumaini")
     other_process.save(chama)
-    holder = _hold_the_position(database_url)
-    try:
-        done: list[int] = []
-        reader = threading.Thread(target=lambda: done.append(projection.catch_up(unless_busy=True)))
-        reader.start()
-        reader.join(timeout=120)  # returns at once; the bound only keeps a regression from hanging
-        assert not reader.is_alive() and done == [0]
-        assert chama.id not in names(pool)  # shown as last committed
-    finally:
-        holder.rollback()
-        holder.close()
-    assert projection.catch_up(unless_busy=True) == 1  # nobody busy: it brings the views up itself
+    assert projection.catch_up(unless_followed=True) == 1  # nobody follows: the read does it
     assert chama.id in names(pool)
 
 

@@ -31,6 +31,7 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg_pool import ConnectionPool
 
 from hazina_servicekit.outbox import announce_stored_events
@@ -140,6 +141,12 @@ class Projection:
                 "INSERT INTO projection_positions (projection) VALUES (%s) ON CONFLICT DO NOTHING",
                 (self.position_key,),
             )
+        recorder = app.recorder
+        self.follower_key = (
+            _lock_key(f"follower:{recorder.datastore.schema}:{self.position_key}")
+            if isinstance(recorder, PostgresApplicationRecorder)
+            else None
+        )
         # Without the service's lot (a scratch rebuild), events are still parked, just not recorded.
         self.parking = parking if parking is not None else ParkingLot(pool)
         self.parking.register(name, self)
@@ -160,21 +167,24 @@ class Projection:
         batch_size: int = 500,
         progress: ProgressCallback | None = None,
         *,
-        unless_busy: bool = False,
+        unless_followed: bool = False,
     ) -> int:
         """Apply every event not yet applied (parking what cannot be); returns notifications read.
 
-        ``unless_busy``: if another caller (the follower) is applying events at this moment, do
-        not queue behind it: return at once (a read then shows the read model as last committed).
+        ``unless_followed``: if a follower (``follow``, in any process) is listening for every
+        commit, leave the work to it and return at once: a read then shows the read model as
+        last committed, never queueing behind the follower nor doing its work.
         """
+        if unless_followed and self.followed():
+            return 0
         total = 0
         try:
             while True:
                 try:
-                    read, last = self._batch(batch_size, careful=False, skip_locked=unless_busy)
+                    read, last = self._batch(batch_size, careful=False)
                 except _BatchFailedError:
                     # Roll the whole batch back and apply it again one savepoint per event.
-                    read, last = self._batch(batch_size, careful=True, skip_locked=unless_busy)
+                    read, last = self._batch(batch_size, careful=True)
                 total += read
                 if progress is not None and read:
                     progress(last, total)
@@ -183,16 +193,22 @@ class Projection:
         finally:
             self.parking.record_pending()
 
-    def _batch(
-        self, batch_size: int, *, careful: bool, skip_locked: bool = False
-    ) -> tuple[int, int]:
+    def followed(self) -> bool:
+        """A follower holds the lock it takes while it listens for commits."""
+        if self.follower_key is None:
+            return False
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT pg_try_advisory_xact_lock_shared(%s)", (self.follower_key,)
+            ).fetchone()
+        return not (row and row[0])
+
+    def _batch(self, batch_size: int, *, careful: bool) -> tuple[int, int]:
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
-                _TAKE_POSITION_SKIP_LOCKED if skip_locked else _TAKE_POSITION,
+                "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE",
                 (self.position_key,),
             ).fetchone()
-            if row is None and skip_locked:
-                return 0, 0  # another caller is applying events: not waited for
             position = int(row[0]) if row else 0
             notifications = self.app.recorder.select_notifications(
                 start=position, limit=batch_size, inclusive_of_start=False
@@ -353,7 +369,14 @@ class Projection:
         channel = await asyncio.to_thread(announce_stored_events, self.pool, self.app)
         listener = (
             asyncio.create_task(
-                listen(conninfo_of(self.pool), channel, wake.set, stop, who=self.name)
+                listen(
+                    conninfo_of(self.pool),
+                    channel,
+                    wake.set,
+                    stop,
+                    who=self.name,
+                    announce_as=self.follower_key,
+                )
             )
             if channel is not None
             else None
@@ -382,3 +405,7 @@ class Projection:
                 listener.cancel()
                 with contextlib.suppress(BaseException):
                     await listener
+
+
+def _lock_key(name: str) -> int:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"hazina:{name}").int & 0x7FFF_FFFF_FFFF_FFFF

@@ -70,17 +70,22 @@ async def listen(
     *,
     listening: Callable[[bool], None] = lambda _: None,
     who: str = "",
+    announce_as: int | None = None,
 ) -> None:
     """``LISTEN`` on ``channel`` and call ``wake`` on each notification until ``stop``.
 
     ``listening(True)`` once the LISTEN is in place (``wake`` is then called once, for what
     was committed while nobody listened), ``listening(False)`` when the connection is lost;
-    it reconnects a second later.
+    it reconnects a second later. ``announce_as``: an advisory lock the listening connection
+    holds while it listens (if no other listener holds it), so others can tell that someone
+    is woken by every commit (``Projection.catch_up(unless_followed=True)``).
     """
     while not stop.is_set():
         try:
             async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                 await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                if announce_as is not None:
+                    await conn.execute("SELECT pg_try_advisory_lock(%s)", (announce_as,))
                 listening(True)
                 wake()
                 async for _ in conn.notifies():

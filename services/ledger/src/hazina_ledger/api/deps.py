@@ -45,14 +45,16 @@ class LedgerApi:
     parking: ParkingLot
     ownership: OwnershipBook
     analytics: Analytics
-    # A read (GET) never queues behind the read-side follower: it brings the views up to date
-    # itself when nobody else is doing so, and otherwise shows them as last committed. A write
-    # waits, so its answer, and every read after it, includes it (read your own writes).
+    # A read (GET) leaves the read side to its follower when one is listening (the workers
+    # process, woken by every commit): it shows the views as last committed, never queueing
+    # behind the follower. Without a follower it brings them up to date itself. A write always
+    # does, and its answer leaves only once the views include it (``WritesVisibleFirst``), so
+    # every read after a write shows it (read your own writes).
     reading: bool = False
 
     def fresh(self) -> ReadModels:
         """Views that include every event written so far (read your own writes)."""
-        self.projection.catch_up(unless_busy=self.reading)
+        self.projection.catch_up(unless_followed=self.reading)
         return self.views
 
     def for_request(self, method: str) -> LedgerApi:
