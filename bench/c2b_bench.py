@@ -159,6 +159,22 @@ def raw_commit_rate(database_url: str, rows: int) -> float:
     return rows / elapsed
 
 
+def wait_for_clients(database_url: str, national_ids: list[str], in_ledger: bool) -> None:
+    """Until the gateway matches every client's reference and the ledger knows every client."""
+    checks = ["SELECT count(*) FROM payments.payment_references WHERE reference = ANY(%s)"]
+    if in_ledger:
+        checks.append("SELECT count(*) FROM ledger.clients WHERE national_id = ANY(%s)")
+    deadline = time.monotonic() + 120
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for check in checks:
+            while (row := conn.execute(check, (national_ids,)).fetchone()) and row[0] < len(
+                national_ids
+            ):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the bench clients were not learned: {check}")
+                time.sleep(0.05)
+
+
 @dataclass
 class Stack:
     database_url: str
@@ -418,7 +434,9 @@ async def run(args: argparse.Namespace) -> int:
                 data=event.model_dump(mode="json"),
             )
             await js.publish(envelope.subject, envelope.to_bytes())
-        await asyncio.sleep(1.0)
+        await asyncio.to_thread(
+            wait_for_clients, database_url, [n for _, n in clients], stack.with_ledger
+        )
 
         receipts = [
             "BN" + "".join(random.choices(string.ascii_uppercase + string.digits, k=8))
