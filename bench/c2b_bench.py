@@ -159,6 +159,22 @@ def raw_commit_rate(database_url: str, rows: int) -> float:
     return rows / elapsed
 
 
+def wait_for_clients(database_url: str, national_ids: list[str], in_ledger: bool) -> None:
+    """Until the gateway matches every client's reference and the ledger knows every client."""
+    checks = ["SELECT count(*) FROM payments.payment_references WHERE reference = ANY(%s)"]
+    if in_ledger:
+        checks.append("SELECT count(*) FROM ledger.clients WHERE national_id = ANY(%s)")
+    deadline = time.monotonic() + 120
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for check in checks:
+            while (row := conn.execute(check, (national_ids,)).fetchone()) and row[0] < len(
+                national_ids
+            ):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the bench clients were not learned: {check}")
+                time.sleep(0.05)
+
+
 @dataclass
 class Stack:
     database_url: str
@@ -200,18 +216,17 @@ class Stack:
             env[entry.upstream_variable] = f"127.0.0.1:{ports[entry.name]}"
         log = (self.work / "services.log").open("ab")
         for entry in chosen:
-            command = [
-                sys.executable,
-                "-m",
-                entry.package,
-                *entry.command,
-                "--port",
-                str(ports[entry.name]),
-            ]
-            self.processes.append(
-                subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=REPO)
-            )
-            self.names.append(entry.name)
+            for name, arguments, extra in entry.processes(ports[entry.name]):
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", *arguments],
+                        env={**env, **extra},
+                        stdout=log,
+                        stderr=log,
+                        cwd=REPO,
+                    )
+                )
+                self.names.append(name)
         caddyfile = self.work / "Caddyfile"
         caddyfile.write_text(registry.caddyfile(chosen))
         caddy = shutil.which("caddy", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -246,8 +261,9 @@ class Stack:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
+                    tail = (self.work / "services.log").read_text(errors="replace")[-4000:]
                     raise SystemExit(
-                        f"{name} did not become ready; see {self.work / 'services.log'}"
+                        f"{name} did not become ready; the services' log ends:\n{tail}"
                     )
                 time.sleep(0.3)
 
@@ -418,7 +434,9 @@ async def run(args: argparse.Namespace) -> int:
                 data=event.model_dump(mode="json"),
             )
             await js.publish(envelope.subject, envelope.to_bytes())
-        await asyncio.sleep(1.0)
+        await asyncio.to_thread(
+            wait_for_clients, database_url, [n for _, n in clients], stack.with_ledger
+        )
 
         receipts = [
             "BN" + "".join(random.choices(string.ascii_uppercase + string.digits, k=8))

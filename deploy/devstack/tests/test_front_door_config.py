@@ -59,6 +59,22 @@ def test_docker_compose_runs_every_service_behind_the_same_front_door() -> None:
             command = command[command.index("--") + 1 :]  # the simulated rails' settings added
         assert command[:3] == ["python", "-m", entry.package], command
         assert front_door["environment"][entry.upstream_variable] == f"{entry.name}:8000"
+        if entry.workers == "apart":  # its background work in a container of its own
+            assert services[entry.name]["environment"]["HAZINA_RUN_WORKERS"] == "false"
+            workers = services[f"{entry.name}-workers"]
+            assert workers["command"][-3:] == ["-m", entry.package, "workers"], workers
+            assert "HAZINA_RUN_WORKERS" not in workers.get("environment", {})
+
+
+def test_a_service_with_its_workers_apart_is_started_as_two_processes() -> None:
+    entries = {e.name: e for e in registry.load(SERVICES_FILE)}
+    assert entries["ledger"].processes(8103) == [
+        ("ledger", ["hazina_ledger", "api", "--port", "8103"], {"HAZINA_RUN_WORKERS": "false"}),
+        ("ledger-workers", ["hazina_ledger", "workers"], {}),
+    ]
+    assert entries["identity"].processes(8101) == [
+        ("identity", ["hazina_identity", "api", "--port", "8101"], {})
+    ]
 
 
 def test_docker_compose_config_when_the_client_has_compose(tmp_path: Path) -> None:

@@ -1,19 +1,33 @@
-"""A service's ``python -m`` entry runs the one command asked for and always closes its container."""
+"""A service's ``python -m`` entry runs the one command asked for and always closes its container;
+processes of one service starting together make their tables one at a time (real PostgreSQL)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
+import psycopg
 import pytest
 
 from hazina_servicekit.cli import service_main
+from hazina_servicekit.database import conninfo_for
+from hazina_servicekit.testing import eventually
 
 
 @dataclass
 class Settings:
+    database_url: str
     log_level: str = "INFO"
     log_json: bool = False
     port: int = 1
+
+
+@dataclass
+class Service:
+    ran: list[str]
+
+    def run_without_http(self) -> None:
+        self.ran.append("workers")
 
 
 @dataclass
@@ -22,11 +36,15 @@ class Container:
     ran: list[str] = field(default_factory=list)
     closed: bool = False
 
+    @property
+    def service(self) -> Service:
+        return Service(self.ran)
+
     def close(self) -> None:
         self.closed = True
 
 
-def _run(argv: list[str], built: list[Container], *, fail: bool = False) -> int:
+def _run(url: str, argv: list[str], built: list[Container], *, fail: bool = False) -> int:
     def rebuild(container: Container) -> None:
         container.ran.append("rebuild")
         if fail:
@@ -39,29 +57,60 @@ def _run(argv: list[str], built: list[Container], *, fail: bool = False) -> int:
     return service_main(
         argv,
         name="example",
-        settings=Settings,
+        settings=lambda: Settings(url),
         build=build,
         http_app=lambda _container: pytest.fail("no HTTP app is asked for"),
         commands={"rebuild": rebuild},
     )
 
 
-def test_a_command_runs_once_on_a_container_built_for_it_then_closed() -> None:
+def test_a_command_runs_once_on_a_container_built_for_it_then_closed(database_url: str) -> None:
     built: list[Container] = []
-    assert _run(["rebuild"], built) == 0
+    assert _run(database_url, ["rebuild"], built) == 0
     [container] = built
     assert (container.command, container.ran, container.closed) == ("rebuild", ["rebuild"], True)
 
 
-def test_the_container_is_closed_when_the_command_fails() -> None:
+def test_the_container_is_closed_when_the_command_fails(database_url: str) -> None:
     built: list[Container] = []
     with pytest.raises(RuntimeError, match="rebuild failed"):
-        _run(["rebuild"], built, fail=True)
+        _run(database_url, ["rebuild"], built, fail=True)
     assert built[0].closed
 
 
-def test_an_unknown_command_builds_nothing() -> None:
+def test_an_unknown_command_builds_nothing(database_url: str) -> None:
     built: list[Container] = []
     with pytest.raises(SystemExit) as exit_:
-        _run(["sweep"], built)
+        _run(database_url, ["sweep"], built)
     assert exit_.value.code == 2 and built == []
+
+
+def test_workers_runs_the_service_s_background_work_without_http(database_url: str) -> None:
+    built: list[Container] = []
+    assert _run(database_url, ["workers"], built) == 0
+    [container] = built
+    assert (container.command, container.ran, container.closed) == ("workers", ["workers"], True)
+
+
+def test_a_second_process_of_the_service_builds_only_once_the_first_has_built(
+    database_url: str,
+) -> None:
+    """Its API and its workers start together: their DDL never races."""
+    key = "hazina start example"
+    with psycopg.connect(conninfo_for(database_url), autocommit=True) as first:
+        first.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))  # the first one, building
+        built: list[Container] = []
+        second = threading.Thread(target=_run, args=(database_url, ["rebuild"], built))
+        second.start()
+
+        def waiting() -> bool:
+            row = first.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()
+            return bool(row and row[0])
+
+        eventually(waiting, "the second process waits for the first")
+        assert built == []
+        first.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+        second.join(timeout=120)
+    assert [c.ran for c in built] == [["rebuild"]]

@@ -17,6 +17,10 @@ class ServiceEntry:
     strip_prefix: str | None = None
     only_when: str | None = None  # "VAR=value": started only when the environment says so
     command: tuple[str, ...] = field(default=("api",))
+    # "apart": the background work (relay, consumers, followers, jobs) runs in a second process
+    # (``<package> workers``) and the API process serves only HTTP, so the OS scheduler, not one
+    # GIL, shares the CPU between answering callers and the work behind them.
+    workers: str = "with-api"
 
     @property
     def upstream_variable(self) -> str:
@@ -35,6 +39,16 @@ class ServiceEntry:
     def has_health(self) -> bool:
         return self.strip_prefix is None
 
+    def processes(self, port: int) -> list[tuple[str, list[str], dict[str, str]]]:
+        """What to start for this service: (name, ``python -m`` arguments, extra environment)."""
+        api = [self.package, *self.command, "--port", str(port)]
+        if self.workers != "apart":
+            return [(self.name, api, {})]
+        return [
+            (self.name, api, {"HAZINA_RUN_WORKERS": "false"}),
+            (f"{self.name}-workers", [self.package, "workers"], {}),
+        ]
+
 
 def load(path: Path) -> list[ServiceEntry]:
     data = tomllib.loads(path.read_text())
@@ -49,9 +63,16 @@ def load(path: Path) -> list[ServiceEntry]:
                 strip_prefix=spec.get("strip_prefix"),
                 only_when=spec.get("only_when"),
                 command=tuple(spec.get("command", ["api"])),
+                workers=_workers(name, spec.get("workers", "with-api")),
             )
         )
     return entries
+
+
+def _workers(name: str, value: object) -> str:
+    if value not in ("with-api", "apart"):
+        raise ValueError(f"{name}: workers must be 'with-api' or 'apart', not {value!r}")
+    return str(value)
 
 
 # What the staff frontend may send and read across origins: the same lists servicekit's CORS

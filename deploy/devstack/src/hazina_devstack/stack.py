@@ -193,15 +193,9 @@ def run(
     manager = Manager(Printer(output=_Tee(sys.stdout, log_file), colour=False))
     python = sys.executable
     for entry in the_plan.entries:
-        command = [
-            python,
-            "-m",
-            entry.package,
-            *entry.command,
-            "--port",
-            str(the_plan.ports[entry.name]),
-        ]
-        manager.add_process(entry.name, " ".join(command), env=env, cwd=str(REPO_ROOT))
+        for name, arguments, extra in entry.processes(the_plan.ports[entry.name]):
+            command = " ".join([python, "-m", *arguments])
+            manager.add_process(name, command, env={**env, **extra}, cwd=str(REPO_ROOT))
     caddy = shutil.which("caddy", path=str(Path(python).parent)) or "caddy"
     manager.add_process(
         "front-door",

@@ -1,4 +1,6 @@
-"""A service's ``python -m`` entry, written once: ``api`` serves HTTP, other commands run and exit.
+"""A service's ``python -m`` entry, written once: ``api`` serves HTTP, ``workers`` runs the
+background work alone (relay, consumers, followers, jobs: the API then runs with
+``HAZINA_RUN_WORKERS=false``), other commands run and exit.
 
 Every service reads its settings from the environment, configures its logs, builds its container,
 runs one command and closes the container; only the commands beyond ``api`` are its own.
@@ -10,17 +12,26 @@ import argparse
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from hazina_servicekit.database import one_start_at_a_time
 from hazina_servicekit.logging import configure_logging
 from hazina_servicekit.runtime import serve
 
 
 class _Settings(Protocol):
+    database_url: str
     log_level: str
     log_json: bool
     port: int
 
 
+class _Service(Protocol):
+    def run_without_http(self) -> None: ...
+
+
 class _Container(Protocol):
+    @property
+    def service(self) -> _Service: ...
+
     def close(self) -> None: ...
 
 
@@ -38,22 +49,26 @@ def service_main(
     commands: Mapping[str, Callable[[C], object]],
     prog: str | None = None,
 ) -> int:
-    """Run ``api`` (serve ``http_app`` on ``--port`` or the settings' port) or one of ``commands``.
+    """Run ``api`` (serve ``http_app`` on ``--port`` or the settings' port), ``workers`` (the
+    service's background work without HTTP, until a signal) or one of ``commands``.
 
     ``build(settings, command)`` makes the container, so a service may wire differently for a
     command (identity seeds its super admin only for ``api``). Logs are named ``name``; the
     help names ``prog`` (``hazina-<name>`` unless given).
     """
     parser = argparse.ArgumentParser(prog=prog or f"hazina-{name}")
-    parser.add_argument("command", choices=["api", *commands])
+    parser.add_argument("command", choices=["api", "workers", *commands])
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
     read = settings()
     configure_logging(name, level=read.log_level, json=read.log_json)
-    container = build(read, args.command)
+    with one_start_at_a_time(read.database_url, name):
+        container = build(read, args.command)
     try:
         if args.command == "api":
             serve(http_app(container), port=args.port or read.port)
+        elif args.command == "workers":
+            container.service.run_without_http()
         else:
             commands[args.command](container)
     finally:

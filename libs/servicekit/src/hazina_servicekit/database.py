@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
 import psycopg
 from psycopg import sql
@@ -34,6 +36,18 @@ def ensure_schema(database_url: str, schema: str) -> None:
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(identifier(schema)))
         )
+
+
+@contextlib.contextmanager
+def one_start_at_a_time(database_url: str, service: str) -> Iterator[None]:
+    """Hold a lock while one process of ``service`` makes its schema, tables and triggers, so
+    processes started together (its API and its workers, replicas) never race on the DDL."""
+    with psycopg.connect(conninfo_for(database_url), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"hazina start {service}",))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"hazina start {service}",))
 
 
 def ensure_database(database_url: str, dbname: str) -> None:

@@ -34,7 +34,6 @@ from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.postgres import PostgresApplicationRecorder
 from nats.js import JetStreamContext
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
@@ -48,6 +47,7 @@ from hazina_servicekit.parking import (
     is_transient,
 )
 from hazina_servicekit.parking import TOPIC_PREFIX as PARKED_TOPIC_PREFIX
+from hazina_servicekit.wakeups import announce_inserts, conninfo_of, first_of, listen
 
 log = structlog.get_logger(__name__)
 
@@ -73,36 +73,15 @@ CREATE TABLE IF NOT EXISTS outbox_positions (
 """
 
 
-NOTIFY_DDL = """
-CREATE OR REPLACE FUNCTION {schema}.hazina_events_stored() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify(TG_ARGV[0], '');
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE TRIGGER hazina_events_stored AFTER INSERT ON {schema}.{table}
-    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.hazina_events_stored({channel});
-"""
-
-
 def announce_stored_events(pool: ConnectionPool, app: Application[uuid.UUID]) -> str | None:
     """Make the commit of stored events send ``NOTIFY`` on the returned channel (None: ``app`` is
     not stored in PostgreSQL, nothing to listen to). Several processes may run this together."""
     recorder = app.recorder
     if not isinstance(recorder, PostgresApplicationRecorder):
         return None
-    schema = recorder.datastore.schema
-    table = recorder.events_table_name
-    # A channel is per database; the schema tells the services sharing one apart.
-    channel = f"hazina_events_{schema}_{table}"[:63]
-    ddl = sql.SQL(NOTIFY_DDL).format(
-        schema=sql.Identifier(schema), table=sql.Identifier(table), channel=sql.Literal(channel)
+    return announce_inserts(
+        pool, recorder.datastore.schema, recorder.events_table_name, trigger="hazina_events_stored"
     )
-    with pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('hazina_events_stored ddl'))")
-        conn.execute(ddl)
-    return channel
 
 
 class RelayPositions:
@@ -308,7 +287,7 @@ class OutboxRelay:
         listened = asyncio.Event()
         listener = asyncio.create_task(self._listen(wake, listened, stop))
         # The first round comes after LISTEN (or its failure): nothing committed in between is missed.
-        await _first_of(stop, listened, timeout=5.0)
+        await first_of(stop, listened, timeout=5.0)
         try:
             while not stop.is_set():
                 wake.clear()
@@ -323,7 +302,7 @@ class OutboxRelay:
                 if moved < self.batch_size:
                     self.idle.set()
                     idle = self.idle_listening_seconds if self.listening else self.idle_seconds
-                    await _first_of(stop, wake, timeout=idle)
+                    await first_of(stop, wake, timeout=idle)
                     self.idle.clear()
         finally:
             listener.cancel()
@@ -338,30 +317,15 @@ class OutboxRelay:
         if self.channel is None:
             listened.set()
             return
-        conninfo = self.pool.conninfo
-        if callable(conninfo):
-            conninfo = conninfo()
-        while not stop.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
-                    self.listening = True
-                    listened.set()
-                    wake.set()  # what was stored while nobody listened
-                    async for _ in conn.notifies():
-                        wake.set()
-            except Exception as exc:
-                log.warning("outbox_listen_failed", relay=self.name, error=str(exc))
-            finally:
-                self.listening = False
-            listened.set()  # the relay polls meanwhile
-            await _sleep_or_stop(stop, 1.0)
+
+        def state(on: bool) -> None:
+            self.listening = on
+            listened.set()  # listening, or polling meanwhile: the first round may start
+
+        await listen(conninfo_of(self.pool), self.channel, wake.set, stop, listening=state)
 
     def _take_lock(self, stop: asyncio.Event) -> psycopg.Connection[Any] | None:
-        conninfo = self.pool.conninfo
-        if callable(conninfo):  # a pool may be given a function that makes its conninfo
-            conninfo = conninfo()
-        conn = psycopg.connect(conninfo, autocommit=True)
+        conn = psycopg.connect(conninfo_of(self.pool), autocommit=True)
         key = self._advisory_key()
         while not stop.is_set():
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
@@ -375,16 +339,6 @@ class OutboxRelay:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-async def _first_of(stop: asyncio.Event, event: asyncio.Event, *, timeout: float) -> None:
-    """Wait until ``event`` or ``stop`` is set, ``timeout`` seconds at most."""
-    waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(event.wait())}
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 class RelayReplay:

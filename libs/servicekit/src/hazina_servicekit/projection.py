@@ -31,8 +31,10 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg_pool import ConnectionPool
 
+from hazina_servicekit.outbox import announce_stored_events
 from hazina_servicekit.parking import (
     PARKED,
     PROJECTION,
@@ -44,6 +46,7 @@ from hazina_servicekit.parking import (
     is_transient,
     parked_id,
 )
+from hazina_servicekit.wakeups import conninfo_of, first_of, listen
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +103,10 @@ class _BatchFailedError(Exception):
     """Internal: an event failed in a batch applied without savepoints."""
 
 
+_TAKE_POSITION = "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE"
+_TAKE_POSITION_SKIP_LOCKED = _TAKE_POSITION + " SKIP LOCKED"
+
+
 class Projection:
     def __init__(
         self,
@@ -134,6 +141,12 @@ class Projection:
                 "INSERT INTO projection_positions (projection) VALUES (%s) ON CONFLICT DO NOTHING",
                 (self.position_key,),
             )
+        recorder = app.recorder
+        self.follower_key = (
+            _lock_key(f"follower:{recorder.datastore.schema}:{self.position_key}")
+            if isinstance(recorder, PostgresApplicationRecorder)
+            else None
+        )
         # Without the service's lot (a scratch rebuild), events are still parked, just not recorded.
         self.parking = parking if parking is not None else ParkingLot(pool)
         self.parking.register(name, self)
@@ -149,8 +162,21 @@ class Projection:
     def _apply(self, batch: Batch, notification: Notification) -> None:
         batch.apply(self.app.mapper.to_domain_event(notification), notification.id)
 
-    def catch_up(self, batch_size: int = 500, progress: ProgressCallback | None = None) -> int:
-        """Apply every event not yet applied (parking what cannot be); returns notifications read."""
+    def catch_up(
+        self,
+        batch_size: int = 500,
+        progress: ProgressCallback | None = None,
+        *,
+        unless_followed: bool = False,
+    ) -> int:
+        """Apply every event not yet applied (parking what cannot be); returns notifications read.
+
+        ``unless_followed``: if a follower (``follow``, in any process) is listening for every
+        commit, leave the work to it and return at once: a read then shows the read model as
+        last committed, never queueing behind the follower nor doing its work.
+        """
+        if unless_followed and self.followed():
+            return 0
         total = 0
         try:
             while True:
@@ -166,6 +192,16 @@ class Projection:
                     return total
         finally:
             self.parking.record_pending()
+
+    def followed(self) -> bool:
+        """A follower holds the lock it takes while it listens for commits."""
+        if self.follower_key is None:
+            return False
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT pg_try_advisory_xact_lock_shared(%s)", (self.follower_key,)
+            ).fetchone()
+        return not (row and row[0])
 
     def _batch(self, batch_size: int, *, careful: bool) -> tuple[int, int]:
         with self.pool.connection() as conn, conn.transaction():
@@ -323,20 +359,53 @@ class Projection:
         except Exception as exc:
             log.warning("projection_catch_up_failed", projection=self.name, error=str(exc))
 
-    async def follow(self, stop: asyncio.Event, interval_seconds: float = 0.5) -> None:
-        rounds = 0
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.catch_up)
-                if rounds % 120 == 0:  # now and then: records left behind by another process
-                    await asyncio.to_thread(self.parking.record_pending, force=True)
-            except Exception as exc:  # the next round retries; the write path also catches up
-                log.warning(
-                    "projection_follow_failed",
-                    projection=self.name,
-                    error_type=type(exc).__name__,
-                    error=str(exc),
+    async def follow(
+        self, stop: asyncio.Event, interval_seconds: float = 0.5, linger_seconds: float = 0.005
+    ) -> None:
+        """Keep the read model up to date until ``stop``: woken by each commit of stored events
+        (by any process: ``wakeups``), with a short linger so a burst is applied in one batch,
+        and every ``interval_seconds`` as a safety net."""
+        wake = asyncio.Event()
+        channel = await asyncio.to_thread(announce_stored_events, self.pool, self.app)
+        listener = (
+            asyncio.create_task(
+                listen(
+                    conninfo_of(self.pool),
+                    channel,
+                    wake.set,
+                    stop,
+                    who=self.name,
+                    announce_as=self.follower_key,
                 )
-            rounds += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+            )
+            if channel is not None
+            else None
+        )
+        rounds = 0
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    await asyncio.to_thread(self.catch_up)
+                    if rounds % 120 == 0:  # now and then: records left behind by another process
+                        await asyncio.to_thread(self.parking.record_pending, force=True)
+                except Exception as exc:  # the next round retries; the write path also catches up
+                    log.warning(
+                        "projection_follow_failed",
+                        projection=self.name,
+                        error_type=type(exc).__name__,
+                        error=str(exc),
+                    )
+                rounds += 1
+                await first_of(stop, wake, timeout=interval_seconds)
+                if wake.is_set() and not stop.is_set():
+                    await asyncio.sleep(linger_seconds)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(BaseException):
+                    await listener
+
+
+def _lock_key(name: str) -> int:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"hazina:{name}").int & 0x7FFF_FFFF_FFFF_FFFF

@@ -278,17 +278,19 @@ class Service:
         return app
 
     def run_without_http(self, pick: Callable[[NatsLink], Sequence[Worker]] | None = None) -> None:
-        """Run the background workers (or those ``pick`` chooses) in this process until a signal."""
+        """Run the background workers (or those ``pick`` chooses) in this process until a signal,
+        then stop them and close what the service closes on the way out."""
         link = self.link(f"{self.name}-workers")
         workers = pick(link) if pick is not None else self.background(link)
+        closers = [*self.on_stop, link.close if self.drain_nats else _closer(link)]
 
         async def main() -> None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            await asyncio.gather(*(worker(stop) for worker in workers))
-            await link.close()
+            async with running_workers(workers, on_shutdown=closers):
+                await stop.wait()
 
         asyncio.run(main())
 

@@ -1,4 +1,4 @@
-"""``python -m hazina_ledger api|relay|replay|verify|balance|assess-arrears`` (also ``hazina-ledger``)."""
+"""``python -m hazina_ledger api|workers|replay|verify|balance|assess-arrears`` (also ``hazina-ledger``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hazina_servicekit.cli import service_main
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "api":
+    if args and args[0] in ("api", "workers"):
         return service_main(
             args,
             name="ledger",

@@ -14,7 +14,9 @@ from hazina_origination.adapters.consumers import (
     LEDGER_SUBJECTS,
     LOAN_BALANCE_SUBJECTS,
     PAYMENTS_SUBJECTS,
+    ledger_batch_handler,
     ledger_handler,
+    loan_balances_batch_handler,
     loan_balances_handler,
     payments_handler,
     staff_handler,
@@ -52,8 +54,22 @@ def consumers(app: Origination) -> list[Consumer]:
     """What origination learns from the other services, each a durable ``origination-<name>``."""
     return [
         Consumer(Stream.PAYMENTS, "payments", PAYMENTS_SUBJECTS, payments_handler(app)),
-        Consumer(Stream.LEDGER, "ledger", LEDGER_SUBJECTS, ledger_handler(app)),
-        Consumer(Stream.LEDGER, "loan-balances", LOAN_BALANCE_SUBJECTS, loan_balances_handler()),
+        # The ledger's events come one or more per C2B payment: taken in batches, a transaction
+        # and a few statements per batch (the handler still applies a batch taken apart).
+        Consumer(
+            Stream.LEDGER,
+            "ledger",
+            LEDGER_SUBJECTS,
+            ledger_handler(app),
+            batch_handler=ledger_batch_handler(app),
+        ),
+        Consumer(
+            Stream.LEDGER,
+            "loan-balances",
+            LOAN_BALANCE_SUBJECTS,
+            loan_balances_handler(),
+            batch_handler=loan_balances_batch_handler(),
+        ),
         Consumer(Stream.IDENTITY, "staff", IDENTITY_SUBJECTS, staff_handler()),
         Consumer(Stream.USSD, "ussd", USSD_SUBJECTS, ussd_handler(app)),
     ]

@@ -1,4 +1,4 @@
-"""``python -m hazina_payments_gateway api|rebuild-read-models``."""
+"""``python -m hazina_payments_gateway api|workers|rebuild-read-models``."""
 
 from __future__ import annotations
 

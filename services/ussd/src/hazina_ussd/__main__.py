@@ -9,10 +9,6 @@ from hazina_ussd.bootstrap import Container, build, build_http_app
 from hazina_ussd.settings import UssdSettings
 
 
-def _workers(container: Container) -> None:
-    container.service.run_without_http()
-
-
 def _reminders(container: Container) -> None:
     count = container.reminders.run(container.ussd.clock.now().date())
     sys.stdout.write("reminders already run today\n" if count is None else f"{count} reminders\n")
@@ -25,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         settings=UssdSettings,
         build=lambda settings, _command: build(settings),
         http_app=build_http_app,
-        commands={"workers": _workers, "reminders": _reminders},
+        commands={"reminders": _reminders},
     )
 
 

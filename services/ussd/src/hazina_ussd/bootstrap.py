@@ -22,6 +22,7 @@ from hazina_ussd.adapters.consumers import (
     LEDGER_SUBJECTS,
     ORIGINATION_SUBJECTS,
     PAYMENTS_SUBJECTS,
+    ledger_batch_handler,
     ledger_handler,
     origination_handler,
     payments_handler,
@@ -167,7 +168,14 @@ def build(
                 ORIGINATION_SUBJECTS,
                 origination_handler(language_of),
             ),
-            Consumer(Stream.LEDGER, "ledger", LEDGER_SUBJECTS, ledger_handler(language_of)),
+            # One or more ledger events per C2B payment: in batches, one transaction each.
+            Consumer(
+                Stream.LEDGER,
+                "ledger",
+                LEDGER_SUBJECTS,
+                ledger_handler(language_of),
+                batch_handler=ledger_batch_handler(language_of),
+            ),
             Consumer(
                 Stream.PAYMENTS,
                 "payments",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from hazina_ledger.application.ledger import Ledger
 from hazina_ledger.application.ports import Analytics, Inbox, Projector, ReadModels
@@ -45,14 +45,28 @@ class LedgerApi:
     parking: ParkingLot
     ownership: OwnershipBook
     analytics: Analytics
+    # A read (GET) leaves the read side to its follower when one is listening (the workers
+    # process, woken by every commit): it shows the views as last committed, never queueing
+    # behind the follower. Without a follower it brings them up to date itself. A write always
+    # does, and its answer leaves only once the views include it (``WritesVisibleFirst``), so
+    # every read after a write shows it (read your own writes).
+    reading: bool = False
 
     def fresh(self) -> ReadModels:
         """Views that include every event written so far (read your own writes)."""
-        self.projection.catch_up()
+        self.projection.catch_up(unless_followed=self.reading)
         return self.views
 
+    def for_request(self, method: str) -> LedgerApi:
+        reading = method in ("GET", "HEAD")
+        return self if reading == self.reading else replace(self, reading=reading)
 
-get_api, get_parking = api_getters(LedgerApi, "ledger_api")
+
+_get_api, get_parking = api_getters(LedgerApi, "ledger_api")
+
+
+def get_api(request: Request) -> LedgerApi:
+    return _get_api(request).for_request(request.method)
 
 
 ApiDep = Annotated[LedgerApi, Depends(get_api)]

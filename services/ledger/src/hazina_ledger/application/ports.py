@@ -84,7 +84,7 @@ class ReadModels(Protocol):
 
 
 class Projector(Protocol):
-    def catch_up(self) -> int: ...
+    def catch_up(self, *, unless_followed: bool = False) -> int: ...
 
 
 class Inbox(Protocol):

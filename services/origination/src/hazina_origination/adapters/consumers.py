@@ -11,10 +11,20 @@ branches, so groups and clients show their branch's name and location.
 Every handler is idempotent on its own: the loan records an outcome once per disbursement and a
 ledger state only when it is newer than the last one, so a redelivery, or a message that is
 handled again after a crash between the loan's save and the consumer's commit, changes nothing.
+
+The two LEDGER consumers run in batch mode (servicekit's ``batch_handler``): a C2B payment
+brings a ledger event per transaction, and a batch of them costs a few statements, not a
+transaction each. The batch handlers make exactly the rows the one-by-one handlers would make
+from the same messages in the same order: runs of the frequent, order-free facts are folded
+into one statement per table (sums add up; "newest fact wins" keeps the newest of the run), and
+anything else is applied alone, in its place, after the run before it.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -23,9 +33,10 @@ from psycopg.types.json import Jsonb
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import identity, ledger, payments
+from hazina_contracts.events.base import ContractEvent
 from hazina_origination.application.origination import Origination
 from hazina_origination.domain.errors import NotFoundError
-from hazina_servicekit.consumer import Handler
+from hazina_servicekit.consumer import BatchHandler, Handler
 
 log = structlog.get_logger(__name__)
 
@@ -95,98 +106,286 @@ def ledger_handler(app: Origination) -> Handler:
         if isinstance(event, ledger.SavingsBalanceChanged):
             record_savings(conn, event)
             return
-        try:
-            if isinstance(event, ledger.LoanRepaid):
-                app.record_loan_repaid(
-                    event.loan_id,
-                    occurred_at=event.occurred_at,
-                    total_paid_cents=event.total_paid_cents,
-                    correlation_id=envelope.correlation_id,
-                )
-            elif isinstance(event, ledger.LoanStatusChanged):
-                app.record_ledger_status(
-                    event.loan_id,
-                    ledger_status=event.status,
-                    occurred_at=event.occurred_at,
-                    days_past_due=event.days_past_due,
-                    outstanding_cents=event.outstanding_cents,
-                    correlation_id=envelope.correlation_id,
-                )
-            elif isinstance(event, ledger.RepaymentReversed) and event.reopened:
-                # A repaid loan whose repayment was reversed is owed again.
-                app.record_ledger_status(
-                    event.loan_id,
-                    ledger_status="current",
-                    occurred_at=event.occurred_at,
-                    days_past_due=0,
-                    outstanding_cents=event.outstanding_cents,
-                    correlation_id=envelope.correlation_id,
-                )
-        except NotFoundError:
-            log.error(
-                "ledger_event_for_unknown_loan",
-                type=envelope.type,
-                loan_id=str(getattr(event, "loan_id", "")),
-            )
+        _record_loan_state(app, envelope, event)
 
     return handle
 
 
+def ledger_batch_handler(app: Origination) -> BatchHandler:
+    """The ledger handler for a batch: each run of ``SavingsBalanceChanged`` in two statements;
+    the loan states (rare) one by one through the loan, in their place."""
+
+    def handle_batch(
+        envelopes: Sequence[EventEnvelope], conn: psycopg.Connection[Any]
+    ) -> Mapping[uuid.UUID, Exception]:
+        failed: dict[uuid.UUID, Exception] = {}
+        run: list[ledger.SavingsBalanceChanged] = []
+        for envelope in envelopes:
+            try:
+                event = envelope.event()
+            except Exception as exc:  # retried, then parked, as one by one
+                failed[envelope.event_id] = exc
+                continue
+            if isinstance(event, ledger.SavingsBalanceChanged):
+                run.append(event)
+                continue
+            record_savings_many(conn, run)
+            run = []
+            try:  # the loan is saved in its own transaction; a failure is retried alone
+                _record_loan_state(app, envelope, event)
+            except Exception as exc:
+                failed[envelope.event_id] = exc
+        record_savings_many(conn, run)
+        return failed
+
+    return handle_batch
+
+
+def _record_loan_state(app: Origination, envelope: EventEnvelope, event: ContractEvent) -> None:
+    try:
+        if isinstance(event, ledger.LoanRepaid):
+            app.record_loan_repaid(
+                event.loan_id,
+                occurred_at=event.occurred_at,
+                total_paid_cents=event.total_paid_cents,
+                correlation_id=envelope.correlation_id,
+            )
+        elif isinstance(event, ledger.LoanStatusChanged):
+            app.record_ledger_status(
+                event.loan_id,
+                ledger_status=event.status,
+                occurred_at=event.occurred_at,
+                days_past_due=event.days_past_due,
+                outstanding_cents=event.outstanding_cents,
+                correlation_id=envelope.correlation_id,
+            )
+        elif isinstance(event, ledger.RepaymentReversed) and event.reopened:
+            # A repaid loan whose repayment was reversed is owed again.
+            app.record_ledger_status(
+                event.loan_id,
+                ledger_status="current",
+                occurred_at=event.occurred_at,
+                days_past_due=0,
+                outstanding_cents=event.outstanding_cents,
+                correlation_id=envelope.correlation_id,
+            )
+    except NotFoundError:
+        log.error(
+            "ledger_event_for_unknown_loan",
+            type=envelope.type,
+            loan_id=str(getattr(event, "loan_id", "")),
+        )
+
+
 def record_savings(conn: psycopg.Connection[Any], event: ledger.SavingsBalanceChanged) -> None:
     """Keep the movement, and the balance of the newest movement seen (they may arrive out of order)."""
+    record_savings_many(conn, [event])
+
+
+def record_savings_many(
+    conn: psycopg.Connection[Any], events: Sequence[ledger.SavingsBalanceChanged]
+) -> None:
+    """``record_savings`` for each of ``events`` in turn, in two statements: every movement (the
+    first of a transaction repeated in the run counts, as it would one by one), and per client
+    the balance of the run's newest movement (the first of equals), if newer than the one kept."""
+    if not events:
+        return
+    movements: dict[tuple[uuid.UUID, str], ledger.SavingsBalanceChanged] = {}
+    newest: dict[uuid.UUID, ledger.SavingsBalanceChanged] = {}
+    for event in events:
+        movements.setdefault((event.client_id, event.transaction_id), event)
+        kept = newest.get(event.client_id)
+        if kept is None or kept.occurred_at < event.occurred_at:
+            newest[event.client_id] = event
+    moved = [movements[key] for key in sorted(movements)]  # one lock order for every process
     conn.execute(
         """INSERT INTO savings_movements (client_id, transaction_id, change_cents, balance_cents, reason, occurred_at)
-           VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[], %s::bigint[], %s::text[],
+               %s::timestamptz[])
+           ON CONFLICT DO NOTHING""",
         (
-            event.client_id,
-            event.transaction_id,
-            event.change_cents,
-            event.balance_cents,
-            event.reason,
-            event.occurred_at,
+            [e.client_id for e in moved],
+            [e.transaction_id for e in moved],
+            [e.change_cents for e in moved],
+            [e.balance_cents for e in moved],
+            [e.reason for e in moved],
+            [e.occurred_at for e in moved],
         ),
     )
+    balances = [newest[client_id] for client_id in sorted(newest)]
     conn.execute(
-        """INSERT INTO savings_balances (client_id, balance_cents, as_of) VALUES (%s, %s, %s)
+        """INSERT INTO savings_balances (client_id, balance_cents, as_of)
+           SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])
            ON CONFLICT (client_id) DO UPDATE SET balance_cents = EXCLUDED.balance_cents, as_of = EXCLUDED.as_of,
                updated_at = now()
            WHERE savings_balances.as_of < EXCLUDED.as_of""",
-        (event.client_id, event.balance_cents, event.occurred_at),
+        (
+            [e.client_id for e in balances],
+            [e.balance_cents for e in balances],
+            [e.occurred_at for e in balances],
+        ),
     )
 
 
 # Loan figures from the ledger
 
 
+# The facts a C2B payment brings: a run of them folds into a few statements (``record_loan_facts``).
+LoanFact = ledger.RepaymentPosted | ledger.LoanStatusChanged | ledger.LoanRepaid
+
+
 def loan_balances_handler() -> Handler:
     """Each loan's total due, outstanding and paid, as the ledger's events say (newest fact wins)."""
 
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        event = envelope.event()
-        if isinstance(event, ledger.LoanAccountOpened):
-            record_account_opened(conn, event)
-        elif isinstance(event, ledger.RepaymentPosted):
-            record_repayment(conn, event)
-        elif isinstance(event, ledger.LoanStatusChanged):
-            _outstanding(conn, event.loan_id, event.outstanding_cents, event.occurred_at)
-        elif isinstance(event, ledger.LoanRepaid):
-            conn.execute(
-                """INSERT INTO loan_balances (loan_id, repaid_total_paid_cents, repaid_as_of)
-                   VALUES (%s, %s, %s)
-                   ON CONFLICT (loan_id) DO UPDATE SET updated_at = now(),
-                       repaid_total_paid_cents = CASE
-                           WHEN loan_balances.repaid_as_of IS NULL
-                               OR loan_balances.repaid_as_of < EXCLUDED.repaid_as_of
-                           THEN EXCLUDED.repaid_total_paid_cents
-                           ELSE loan_balances.repaid_total_paid_cents END,
-                       repaid_as_of = GREATEST(loan_balances.repaid_as_of, EXCLUDED.repaid_as_of)""",
-                (event.loan_id, event.total_paid_cents, event.occurred_at),
-            )
-            _outstanding(conn, event.loan_id, 0, event.occurred_at)
-        elif isinstance(event, ledger.RepaymentReversed):
-            record_reversal(conn, event)
+        _record_loan_balance(conn, envelope.event())
 
     return handle
+
+
+def loan_balances_batch_handler() -> BatchHandler:
+    """The loan figures for a batch: each run of repayments, states and payoffs in at most four
+    statements; an opened account or a reversal (rare) alone, in its place."""
+
+    def handle_batch(
+        envelopes: Sequence[EventEnvelope], conn: psycopg.Connection[Any]
+    ) -> Mapping[uuid.UUID, Exception]:
+        failed: dict[uuid.UUID, Exception] = {}
+        run: list[LoanFact] = []
+        for envelope in envelopes:
+            try:
+                event = envelope.event()
+            except Exception as exc:  # retried, then parked, as one by one
+                failed[envelope.event_id] = exc
+                continue
+            if isinstance(event, LoanFact):
+                run.append(event)
+                continue
+            record_loan_facts(conn, run)
+            run = []
+            try:
+                with conn.transaction():  # a savepoint: its failure leaves the batch usable
+                    _record_loan_balance(conn, event)
+            except Exception as exc:
+                failed[envelope.event_id] = exc
+        record_loan_facts(conn, run)
+        return failed
+
+    return handle_batch
+
+
+def _record_loan_balance(conn: psycopg.Connection[Any], event: ContractEvent) -> None:
+    if isinstance(event, ledger.LoanAccountOpened):
+        record_account_opened(conn, event)
+    elif isinstance(event, LoanFact):
+        record_loan_facts(conn, [event])
+    elif isinstance(event, ledger.RepaymentReversed):
+        record_reversal(conn, event)
+
+
+def record_loan_facts(conn: psycopg.Connection[Any], events: Sequence[LoanFact]) -> None:
+    """What applying each of ``events`` in turn would make, in at most four statements.
+
+    A receipt counts once, however often it is reported (the first report of it is the one
+    kept), and its outstanding applies only when it counts now. A payoff keeps its total paid if
+    it is the newest payoff (the first of equals) and says nothing is outstanding. Each loan's
+    outstanding is that of the newest fact, the smaller figure of two of the same instant. Sums
+    add up in any order and "newest wins" keeps the newest of the run, so one statement per table
+    for the whole run leaves the rows as applying the facts one at a time would.
+    """
+    if not events:
+        return
+    firsts: dict[tuple[uuid.UUID, str], ledger.RepaymentPosted] = {}
+    for event in events:
+        if isinstance(event, ledger.RepaymentPosted):
+            firsts.setdefault((event.loan_id, event.receipt), event)
+    counted = _insert_repayments(conn, [firsts[key] for key in sorted(firsts)])
+    paid: dict[uuid.UUID, tuple[int, int, datetime]] = {}
+    repaid: dict[uuid.UUID, ledger.LoanRepaid] = {}
+    outstanding: dict[uuid.UUID, tuple[datetime, int]] = {}
+    for event in events:
+        if isinstance(event, ledger.RepaymentPosted):
+            if id(event) not in counted:
+                log.info("repayment_receipt_already_recorded", loan_id=str(event.loan_id))
+                continue
+            cents, count, last = paid.get(event.loan_id, (0, 0, event.occurred_at))
+            paid[event.loan_id] = (
+                cents + event.amount_cents,
+                count + 1,
+                max(last, event.occurred_at),
+            )
+            _newest(outstanding, event.loan_id, event.outstanding_cents, event.occurred_at)
+        elif isinstance(event, ledger.LoanStatusChanged):
+            _newest(outstanding, event.loan_id, event.outstanding_cents, event.occurred_at)
+        else:
+            kept = repaid.get(event.loan_id)
+            if kept is None or kept.occurred_at < event.occurred_at:
+                repaid[event.loan_id] = event
+            _newest(outstanding, event.loan_id, 0, event.occurred_at)
+    loans = sorted(paid)  # one lock order for every process
+    if loans:
+        conn.execute(
+            """INSERT INTO loan_balances (loan_id, receipts_paid_cents, repayments_count, last_repayment_at)
+               SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::integer[], %s::timestamptz[])
+               ON CONFLICT (loan_id) DO UPDATE SET updated_at = now(),
+                   receipts_paid_cents = loan_balances.receipts_paid_cents + EXCLUDED.receipts_paid_cents,
+                   repayments_count = loan_balances.repayments_count + EXCLUDED.repayments_count,
+                   last_repayment_at = GREATEST(loan_balances.last_repayment_at, EXCLUDED.last_repayment_at)""",
+            (
+                loans,
+                [paid[loan][0] for loan in loans],
+                [paid[loan][1] for loan in loans],
+                [paid[loan][2] for loan in loans],
+            ),
+        )
+    payoffs = [repaid[loan] for loan in sorted(repaid)]
+    if payoffs:
+        conn.execute(
+            """INSERT INTO loan_balances (loan_id, repaid_total_paid_cents, repaid_as_of)
+               SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])
+               ON CONFLICT (loan_id) DO UPDATE SET updated_at = now(),
+                   repaid_total_paid_cents = CASE
+                       WHEN loan_balances.repaid_as_of IS NULL
+                           OR loan_balances.repaid_as_of < EXCLUDED.repaid_as_of
+                       THEN EXCLUDED.repaid_total_paid_cents
+                       ELSE loan_balances.repaid_total_paid_cents END,
+                   repaid_as_of = GREATEST(loan_balances.repaid_as_of, EXCLUDED.repaid_as_of)""",
+            (
+                [e.loan_id for e in payoffs],
+                [e.total_paid_cents for e in payoffs],
+                [e.occurred_at for e in payoffs],
+            ),
+        )
+    _outstanding_many(conn, outstanding)
+
+
+def _insert_repayments(
+    conn: psycopg.Connection[Any], posted: Sequence[ledger.RepaymentPosted]
+) -> set[int]:
+    """Record the receipts not recorded yet; returns which of ``posted`` (by ``id``) were new."""
+    if not posted:
+        return set()
+    rows = conn.execute(
+        """INSERT INTO loan_repayments (loan_id, receipt, amount_cents, interest_cents, principal_cents,
+               fee_cents, suspense_cents, outstanding_cents, payment_method, occurred_at)
+           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[],
+               %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])
+           ON CONFLICT DO NOTHING RETURNING loan_id, receipt""",
+        (
+            [e.loan_id for e in posted],
+            [e.receipt for e in posted],
+            [e.amount_cents for e in posted],
+            [e.interest_cents for e in posted],
+            [e.principal_cents for e in posted],
+            [e.fee_cents for e in posted],
+            [e.suspense_cents for e in posted],
+            [e.outstanding_cents for e in posted],
+            [e.payment_method for e in posted],
+            [e.occurred_at for e in posted],
+        ),
+    ).fetchall()
+    new = {(row[0], row[1]) for row in rows}
+    return {id(e) for e in posted if (e.loan_id, e.receipt) in new}
 
 
 def record_account_opened(conn: psycopg.Connection[Any], event: ledger.LoanAccountOpened) -> None:
@@ -231,40 +430,6 @@ def record_account_opened(conn: psycopg.Connection[Any], event: ledger.LoanAccou
                     row.fee_cents,
                 ),
             )
-
-
-def record_repayment(conn: psycopg.Connection[Any], event: ledger.RepaymentPosted) -> None:
-    """A receipt counts once, however often it is reported; its outstanding applies if it is the newest."""
-    inserted = conn.execute(
-        """INSERT INTO loan_repayments (loan_id, receipt, amount_cents, interest_cents, principal_cents,
-               fee_cents, suspense_cents, outstanding_cents, payment_method, occurred_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1""",
-        (
-            event.loan_id,
-            event.receipt,
-            event.amount_cents,
-            event.interest_cents,
-            event.principal_cents,
-            event.fee_cents,
-            event.suspense_cents,
-            event.outstanding_cents,
-            event.payment_method,
-            event.occurred_at,
-        ),
-    ).fetchone()
-    if inserted is None:
-        log.info("repayment_receipt_already_recorded", loan_id=str(event.loan_id))
-        return
-    conn.execute(
-        """INSERT INTO loan_balances (loan_id, receipts_paid_cents, repayments_count, last_repayment_at)
-           VALUES (%s, %s, 1, %s)
-           ON CONFLICT (loan_id) DO UPDATE SET updated_at = now(),
-               receipts_paid_cents = loan_balances.receipts_paid_cents + EXCLUDED.receipts_paid_cents,
-               repayments_count = loan_balances.repayments_count + 1,
-               last_repayment_at = GREATEST(loan_balances.last_repayment_at, EXCLUDED.last_repayment_at)""",
-        (event.loan_id, event.amount_cents, event.occurred_at),
-    )
-    _outstanding(conn, event.loan_id, event.outstanding_cents, event.occurred_at)
 
 
 def record_reversal(conn: psycopg.Connection[Any], event: ledger.RepaymentReversed) -> None:
@@ -330,17 +495,37 @@ def record_reversal(conn: psycopg.Connection[Any], event: ledger.RepaymentRevers
 def _outstanding(
     conn: psycopg.Connection[Any], loan_id: Any, outstanding_cents: int, as_of: Any
 ) -> None:
-    """Keep the outstanding of the newest fact; two facts of the same instant keep the smaller figure,
-    so the result does not depend on the order they arrive in."""
+    _outstanding_many(conn, {loan_id: (as_of, outstanding_cents)})
+
+
+def _newest(
+    kept: dict[uuid.UUID, tuple[datetime, int]], loan_id: uuid.UUID, cents: int, as_of: datetime
+) -> None:
+    """Keep in ``kept`` the outstanding ``_outstanding_many`` would keep of the facts offered."""
+    current = kept.get(loan_id)
+    if current is None or current[0] < as_of or (current[0] == as_of and cents < current[1]):
+        kept[loan_id] = (as_of, cents)
+
+
+def _outstanding_many(
+    conn: psycopg.Connection[Any], facts: Mapping[Any, tuple[datetime, int]]
+) -> None:
+    """Keep each loan's outstanding of the newest fact (loan -> (as of, outstanding)); two facts
+    of the same instant keep the smaller figure, so the result does not depend on the order they
+    arrive in."""
+    if not facts:
+        return
+    loans = sorted(facts)  # one lock order for every process
     conn.execute(
-        """INSERT INTO loan_balances (loan_id, outstanding_cents, outstanding_as_of) VALUES (%s, %s, %s)
+        """INSERT INTO loan_balances (loan_id, outstanding_cents, outstanding_as_of)
+           SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])
            ON CONFLICT (loan_id) DO UPDATE SET outstanding_cents = EXCLUDED.outstanding_cents,
                outstanding_as_of = EXCLUDED.outstanding_as_of, updated_at = now()
            WHERE loan_balances.outstanding_as_of IS NULL
                OR loan_balances.outstanding_as_of < EXCLUDED.outstanding_as_of
                OR (loan_balances.outstanding_as_of = EXCLUDED.outstanding_as_of
                    AND EXCLUDED.outstanding_cents < loan_balances.outstanding_cents)""",
-        (loan_id, outstanding_cents, as_of),
+        (loans, [facts[loan][1] for loan in loans], [facts[loan][0] for loan in loans]),
     )
 
 

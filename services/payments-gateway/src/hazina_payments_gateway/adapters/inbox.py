@@ -39,6 +39,7 @@ from hazina_payments_gateway.application.ports import (
 )
 from hazina_payments_gateway.application.records import Handled, MalformedCallbackError
 from hazina_servicekit.filtered import Filters, counted_page
+from hazina_servicekit.wakeups import announce_inserts, conninfo_of, listen
 
 log = structlog.get_logger(__name__)
 
@@ -271,6 +272,11 @@ class InboxProcessor:
             # Several replicas may start together: one of them alters the table at a time.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('callback_inbox ddl'))")
             conn.execute(INBOX_DDL)
+            row = conn.execute("SELECT current_schema()").fetchone()
+        # A stored callback wakes the processor even when another process (the API) stored it.
+        self.channel = announce_inserts(
+            pool, str(row[0]) if row else "public", "callback_inbox", trigger="callback_stored"
+        )
 
     def wake(self) -> None:
         if self._loop is not None and self._wake is not None:
@@ -470,9 +476,20 @@ class InboxProcessor:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        listener = asyncio.create_task(
+            listen(conninfo_of(self.pool), self.channel, self._wake.set, stop, who="inbox")
+        )
+        try:
+            await self._process_until(stop, self._wake)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(BaseException):
+                await listener
+
+    async def _process_until(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
-            self._wake.clear()
+            wake.clear()
             wait = self.interval_seconds
             try:
                 taken = await asyncio.to_thread(self.process_pending)
@@ -488,7 +505,7 @@ class InboxProcessor:
                 wait = min(self.interval_seconds * 2**failures, 30.0)  # never a hot loop
             if taken >= self.batch_size:
                 continue
-            waiter = asyncio.ensure_future(self._wake.wait())
+            waiter = asyncio.ensure_future(wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait(
                 {waiter, stopper} if not failures else {stopper},

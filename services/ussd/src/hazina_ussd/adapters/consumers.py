@@ -5,13 +5,15 @@ message, so a fact delivered twice is projected once and texted once.
 ORIGINATION: clients (phone, national ID, approval) and loans (account number, state); a USSD
 loan application origination refused (SMS: it was not accepted).
 LEDGER: loan accounts, repayments (SMS receipt), reversals, arrears states, savings balances.
+The ledger sends one or more of these per C2B payment, so its consumer runs in batch mode: the
+messages of a batch each go through the same code, in order, in the batch's one transaction.
 PAYMENTS: a completed disbursement (SMS: the money is on its way).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -19,7 +21,7 @@ import structlog
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger, origination, payments
-from hazina_servicekit.consumer import Handler
+from hazina_servicekit.consumer import BatchHandler, Handler
 from hazina_ussd.adapters.read_models import (
     apply_ledger,
     apply_origination,
@@ -91,12 +93,39 @@ def _refused(
 
 def ledger_handler(language_of: LanguageOf) -> Handler:
     def handle(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
-        event = envelope.event()
-        apply_ledger(event, conn)
-        if isinstance(event, ledger.RepaymentPosted):
-            _receipt(conn, event, language_of)
+        _apply_ledger_event(conn, envelope.event(), language_of)
 
     return handle
+
+
+def ledger_batch_handler(language_of: LanguageOf) -> BatchHandler:
+    """The ledger handler for a batch: each message as one by one, in order, in the batch's
+    transaction (one commit for the batch's projections and SMS receipts). A message that cannot
+    be read is handed back (retried, then parked); any other failure takes the batch apart, and
+    servicekit applies each message alone."""
+
+    def handle_batch(
+        envelopes: Sequence[EventEnvelope], conn: psycopg.Connection[Any]
+    ) -> Mapping[uuid.UUID, Exception]:
+        failed: dict[uuid.UUID, Exception] = {}
+        for envelope in envelopes:
+            try:
+                event = envelope.event()
+            except Exception as exc:
+                failed[envelope.event_id] = exc
+                continue
+            _apply_ledger_event(conn, event, language_of)
+        return failed
+
+    return handle_batch
+
+
+def _apply_ledger_event(
+    conn: psycopg.Connection[Any], event: object, language_of: LanguageOf
+) -> None:
+    apply_ledger(event, conn)
+    if isinstance(event, ledger.RepaymentPosted):
+        _receipt(conn, event, language_of)
 
 
 def _receipt(

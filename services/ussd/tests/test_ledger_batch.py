@@ -1,0 +1,155 @@
+"""The ledger consumer in batch mode, over real NATS and PostgreSQL: the same ledger facts, one
+message per transaction for one borrower and in batches (a message twice in a batch, the batch
+redelivered, facts out of order) for another, leave the same loan rows and the same SMS."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import nats
+from nats.js import JetStreamContext
+from ussd_harness import World
+
+from hazina_contracts.envelope import EventEnvelope
+from hazina_contracts.events import ledger
+from hazina_contracts.events.base import ContractEvent
+from hazina_contracts.subjects import Stream
+from hazina_servicekit.consumer import DurableConsumer
+from hazina_servicekit.messaging import ensure_stream
+from hazina_servicekit.testing import envelope
+from hazina_ussd.bootstrap import Container
+
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+Rounds = list[list[EventEnvelope]]
+
+
+def story(loan_id: uuid.UUID, client_id: uuid.UUID) -> Rounds:
+    ids = {"loan_id": loan_id, "client_id": client_id}
+
+    def posted(receipt: str, amount: int, outstanding: int, days: int) -> EventEnvelope:
+        return env(
+            ledger.RepaymentPosted(
+                occurred_at=T0 + timedelta(days=days),
+                receipt=receipt,
+                amount_cents=amount,
+                interest_cents=amount // 4,
+                principal_cents=amount - amount // 4,
+                suspense_cents=0,
+                outstanding_cents=outstanding,
+                payment_method="mpesa",
+                **ids,
+            )
+        )
+
+    def env(event: ContractEvent) -> EventEnvelope:
+        return envelope(event)
+
+    r1 = posted("QAB1CD2EF3", 3_000_00, 9_000_00, 30)
+    r2 = posted("QAB1CD2EF4", 2_000_00, 7_000_00, 60)
+    r3 = posted("QAB1CD2EF5", 1_000_00, 6_000_00, 70)
+    r4 = posted("QAB1CD2EF6", 1_000_00, 5_000_00, 80)
+    arrears = env(
+        ledger.LoanStatusChanged(
+            occurred_at=T0 + timedelta(days=50),
+            status="in_arrears",
+            days_past_due=10,
+            outstanding_cents=9_000_00,
+            **ids,
+        )
+    )
+    saved = env(
+        ledger.SavingsBalanceChanged(
+            occurred_at=T0 + timedelta(days=61),
+            client_id=client_id,
+            balance_cents=500_00,
+            change_cents=500_00,
+            reason="deposit",
+            transaction_id="QAB1CD2EF9",
+        )
+    )
+    first = [r1, r1, arrears, saved, r2]
+    return [first, list(first), [r3, r4, r2]]  # the first batch redelivered; r2 again later
+
+
+async def one_by_one(js: JetStreamContext, declared: DurableConsumer, rounds: Rounds) -> None:
+    """The declared consumer without its batch handler, under its own name, a message at a time."""
+    consumer = DurableConsumer(
+        js=js,
+        pool=declared.pool,
+        service="ussd",
+        name=f"{declared.name}-alone-{uuid.uuid4().hex[:6]}",
+        stream=declared.stream,
+        subjects=declared.subjects,
+        handler=declared.handler,
+    )
+    subscription = await consumer.subscribe()
+    messages = [e for published in rounds for e in published]
+    for e in messages:
+        await js.publish(e.subject, e.to_bytes())
+    handled = 0
+    while handled < len(messages):
+        for msg in await subscription.fetch(len(messages) - handled, timeout=5):
+            await consumer.handle(msg)
+            handled += 1
+    await subscription.unsubscribe()
+    await js.purge_stream(declared.stream)  # the batched consumer sees only its own messages
+
+
+async def in_batches(js: JetStreamContext, consumer: DurableConsumer, rounds: Rounds) -> None:
+    assert consumer.batch_handler is not None
+    subscription = await consumer.subscribe()
+    for published in rounds:
+        for e in published:
+            await js.publish(e.subject, e.to_bytes())
+        taken: list[Any] = []
+        while len(taken) < len(published):
+            taken += await consumer.next_messages(subscription, wait_seconds=5.0)
+        await consumer.handle_batch(taken)
+    await subscription.unsubscribe()
+    assert consumer.batches == len(rounds) and consumer.parked == 0
+    assert (consumer.processed, consumer.duplicates) == (6, 7)
+
+
+def rows(container: Container, loan_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
+    queries = {
+        "loan": """SELECT ledger_status, paid_principal_cents, paid_interest_cents,
+               paid_fees_cents, outstanding_cents, days_past_due, ever_in_arrears
+           FROM borrower_loans WHERE loan_id = %s""",
+        "movements": """SELECT key, kind, amount_cents, occurred_at FROM borrower_movements
+           WHERE loan_id = %s AND kind <> 'disbursement' ORDER BY key""",  # the disbursement's is the harness's now
+        "sms": """SELECT s.kind, s.text FROM sms_messages s
+           JOIN borrower_loans l ON l.client_id = s.client_id
+           WHERE l.loan_id = %s ORDER BY s.key""",
+    }
+    with container.pool.connection() as conn:
+        return {k: [tuple(r) for r in conn.execute(q, (loan_id,))] for k, q in queries.items()}  # type: ignore[call-overload]
+
+
+def test_ledger_facts_in_batches_equal_one_message_at_a_time(
+    world: World, container: Container, nats_url: str
+) -> None:
+    borrowers = []
+    for phone in ("254711000101", "254711000102"):
+        client_id = world.client(phone, national_id=phone[-8:])
+        borrowers.append((world.disbursed_loan(client_id), client_id))
+    (alone_loan, alone_client), (batched_loan, batched_client) = borrowers
+
+    async def main() -> None:
+        nc = await nats.connect(nats_url)
+        try:
+            js = nc.jetstream()
+            await ensure_stream(js, Stream.LEDGER)
+            declared = container.service.durable_consumer(js, "ledger")
+            await one_by_one(js, declared, story(alone_loan, alone_client))
+            await in_batches(js, declared, story(batched_loan, batched_client))
+        finally:
+            await nc.close()
+
+    asyncio.run(main())
+    expected = rows(container, alone_loan)
+    assert rows(container, batched_loan) == expected
+    assert [kind for kind, _ in expected["sms"]] == ["payment"] * 4  # a receipt texted once
+    assert expected["loan"][0][4] == 5_000_00  # the last applied
