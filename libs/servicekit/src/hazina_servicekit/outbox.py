@@ -34,7 +34,6 @@ from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.postgres import PostgresApplicationRecorder
 from nats.js import JetStreamContext
-from nats.js.api import PubAck
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
@@ -260,36 +259,22 @@ class OutboxRelay:
         if not batch:
             return 0
         envelopes = [env for _, env in batch if env is not None]
-        acks = await self._publish_all(envelopes)
+        acks = await asyncio.gather(
+            *(
+                self.js.publish(
+                    env.subject,
+                    env.to_bytes(),
+                    timeout=self.publish_timeout,
+                    headers={"Nats-Msg-Id": str(env.event_id), "Hazina-Event-Type": env.type},
+                )
+                for env in envelopes
+            )
+        )
         self.published += sum(1 for ack in acks if not ack.duplicate)
         await asyncio.to_thread(self.positions.set, self.name, batch[-1][0])
         if self.parking is not None and self.parking.unrecorded:
             await asyncio.to_thread(self.parking.record_pending)
         return len(batch)
-
-    async def _publish_all(self, envelopes: list[EventEnvelope]) -> list[PubAck]:
-        """Publish a batch without a round trip each: every message is sent, then every
-        acknowledgement awaited (``publish_timeout`` for the lot). Anything short of an
-        acknowledgement for each fails the batch, which the next round publishes again (the
-        ``Nats-Msg-Id`` makes a second copy a duplicate JetStream drops)."""
-        pending: list[asyncio.Future[PubAck]] = []
-        try:
-            for env in envelopes:
-                pending.append(
-                    await self.js.publish_async(
-                        env.subject,
-                        env.to_bytes(),
-                        wait_stall=self.publish_timeout,
-                        headers={"Nats-Msg-Id": str(env.event_id), "Hazina-Event-Type": env.type},
-                    )
-                )
-            return list(
-                await asyncio.wait_for(asyncio.gather(*pending), timeout=self.publish_timeout)
-            )
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; one relay per service holds the advisory lock at a time."""
