@@ -1,4 +1,4 @@
-"""The gateway as ``make run`` starts it: an API process that only stores and acknowledges
+"""The gateway run apart (or as replicas): an API process that only stores and acknowledges
 callbacks, and a workers process (``python -m hazina_payments_gateway workers``) that turns them
 into payments. The workers' inbox timer is an hour here: each payment goes through because the
 commit of its callback woke them, across processes.

@@ -163,7 +163,17 @@ def parse_daraja_compact_time(value: object) -> datetime:
     text = str(value).strip()
     if not re.fullmatch(r"\d{14}", text):
         raise GatewayRuleError(f"'{text}' is not a YYYYMMDDHHmmss time")
-    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=EAT)
+    # By slices, not strptime (a tenth of its cost, on every confirmation); an impossible date
+    # raises ValueError as strptime did.
+    return datetime(
+        int(text[:4]),
+        int(text[4:6]),
+        int(text[6:8]),
+        int(text[8:10]),
+        int(text[10:12]),
+        int(text[12:14]),
+        tzinfo=EAT,
+    )
 
 
 def parse_daraja_dmy_time(value: object) -> datetime:
