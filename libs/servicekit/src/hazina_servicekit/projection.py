@@ -103,10 +103,6 @@ class _BatchFailedError(Exception):
     """Internal: an event failed in a batch applied without savepoints."""
 
 
-_TAKE_POSITION = "SELECT notification_id FROM projection_positions WHERE projection = %s FOR UPDATE"
-_TAKE_POSITION_SKIP_LOCKED = _TAKE_POSITION + " SKIP LOCKED"
-
-
 class Projection:
     def __init__(
         self,
