@@ -60,6 +60,11 @@ EVENT_ID_NAMESPACE = uuid.UUID("6f1e7a52-5a0c-4a43-9a57-7d3f2f0c8e11")
 ContractMapping = Callable[[DomainEventProtocol[uuid.UUID]], ContractEvent | None]
 
 
+def advisory_key(name: str) -> int:
+    """The PostgreSQL advisory lock named ``name`` (a relay's, a job's, a listening follower's)."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, name).int & 0x7FFF_FFFF_FFFF_FFFF
+
+
 def event_id_of(originator_id: uuid.UUID | str, originator_version: int) -> uuid.UUID:
     return uuid.uuid5(EVENT_ID_NAMESPACE, f"{originator_id}:{originator_version}")
 
@@ -180,10 +185,7 @@ class OutboxRelay:
         self.rounds = 0  # a retry queued an event: publish it on the next round
 
     def _advisory_key(self) -> int:
-        return (
-            uuid.uuid5(EVENT_ID_NAMESPACE, f"relay:{self.producer}:{self.name}").int
-            & 0x7FFF_FFFF_FFFF_FFFF
-        )
+        return advisory_key(f"relay:{self.producer}:{self.name}")
 
     def _read(self, after: int) -> list[tuple[int, EventEnvelope | None]]:
         notifications = self.app.recorder.select_notifications(

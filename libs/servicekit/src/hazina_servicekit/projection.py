@@ -34,7 +34,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg_pool import ConnectionPool
 
-from hazina_servicekit.outbox import announce_stored_events
+from hazina_servicekit.outbox import advisory_key, announce_stored_events
 from hazina_servicekit.parking import (
     PARKED,
     PROJECTION,
@@ -139,7 +139,7 @@ class Projection:
             )
         recorder = app.recorder
         self.follower_key = (
-            _lock_key(f"follower:{recorder.datastore.schema}:{self.position_key}")
+            advisory_key(f"follower:{recorder.datastore.schema}:{self.position_key}")
             if isinstance(recorder, PostgresApplicationRecorder)
             else None
         )
@@ -401,7 +401,3 @@ class Projection:
                 listener.cancel()
                 with contextlib.suppress(BaseException):
                     await listener
-
-
-def _lock_key(name: str) -> int:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"hazina:{name}").int & 0x7FFF_FFFF_FFFF_FFFF

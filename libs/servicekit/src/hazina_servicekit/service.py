@@ -36,9 +36,9 @@ from hazina_servicekit.health import ReadinessCheck, health_router
 from hazina_servicekit.http import add_http_middleware
 from hazina_servicekit.openapi import document_urls
 from hazina_servicekit.outbox import (
-    EVENT_ID_NAMESPACE,
     ContractMapping,
     OutboxRelay,
+    advisory_key,
     queue_retried_events,
 )
 from hazina_servicekit.parking import ParkingLot
@@ -359,7 +359,7 @@ def _closer(link: NatsLink) -> Callable[[], Awaitable[None]]:
 
 def job_lock_key(service: str, job: str) -> int:
     """The PostgreSQL advisory lock one job of one service runs under."""
-    return uuid.uuid5(EVENT_ID_NAMESPACE, f"job:{service}:{job}").int & 0x7FFF_FFFF_FFFF_FFFF
+    return advisory_key(f"job:{service}:{job}")
 
 
 def run_job_once(pool: ConnectionPool, service: str, job: Job) -> bool:
