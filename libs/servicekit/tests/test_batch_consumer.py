@@ -247,7 +247,7 @@ def test_messages_on_subjects_it_does_not_take_are_acknowledged_unread(
             while len(taken) < 2 and asyncio.get_running_loop().time() < deadline:
                 with contextlib.suppress(TimeoutError):
                     taken += await sub.fetch(2 - len(taken), timeout=1.0)
-            ours = await consumer._ours(taken)  # noqa: SLF001 - the part an old server needs
+            ours = await consumer._ours(taken)  # the part an old server needs
             await consumer.handle_batch(ours)
             await nc.flush()  # the acknowledgements reach the server before we ask it
             info = await sub.consumer_info()

@@ -413,12 +413,12 @@ def subject_matches(patterns: Sequence[str], subject: str) -> bool:
         if "*" not in pattern and ">" not in pattern:
             continue
         wanted = pattern.split(".")
-        for i, token in enumerate(wanted):
-            if token == ">":
+        for i, part in enumerate(wanted):
+            if part == ">":
                 if len(tokens) > i:
                     return True
                 break
-            if i >= len(tokens) or (token != "*" and token != tokens[i]):
+            if i >= len(tokens) or part not in ("*", tokens[i]):
                 break
         else:
             if len(wanted) == len(tokens):
