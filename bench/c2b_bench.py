@@ -59,6 +59,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.origination import ClientOnboarded
+from hazina_contracts.subjects import DEAD_LETTER_STREAM, Stream
 from hazina_devstack import registry
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
 from hazina_servicekit.messaging import ensure_all_streams
@@ -134,6 +135,49 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, over all cores (Linux /proc/stat)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user
+    return (total - idle) / os.sysconf("SC_CLK_TCK"), total / os.sysconf("SC_CLK_TCK")
+
+
+async def fresh_streams(js: Any, *, reset: bool) -> None:
+    """Streams whose consumers start with this run's fresh database.
+
+    A NATS that served an earlier run keeps the services' durable consumers, their positions and
+    any message that run left unacknowledged: the new services would first work through another
+    database's payments (retried, then parked), and the figures would measure that.
+    """
+    await ensure_all_streams(js)
+    names = [stream.value for stream in Stream] + [DEAD_LETTER_STREAM]
+    held = []
+    for name in names:
+        held += [f"{name}/{c.name}" for c in await js.consumers_info(name)]
+    if not held:
+        return
+    if not reset:
+        raise SystemExit(
+            f"this NATS holds durable consumers from another run ({', '.join(sorted(held)[:4])}"
+            f"{', ...' if len(held) > 4 else ''}): run `make bench-c2b` without NATS_URL for a "
+            "fresh embedded NATS, or pass --reset-streams to delete the streams on this one"
+        )
+    for name in names:
+        await js.delete_stream(name)
+    await ensure_all_streams(js)
+
+
+def database_backends(database_url: str) -> list[int]:
+    """The server pids of the connections to this database (other than this one)."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [row[0] for row in rows]
 
 
 def own_cpu_seconds() -> float:
@@ -397,7 +441,7 @@ async def run(args: argparse.Namespace) -> int:
     ensure_database(server_url, dbname)
     database_url = database_url_with_name(server_url, dbname)
     nc = await nats.connect(nats_url)
-    await ensure_all_streams(nc.jetstream())
+    await fresh_streams(nc.jetstream(), reset=args.reset_streams)
 
     load_before = os.getloadavg()
     raw = raw_commit_rate(database_url, args.raw_rows)
@@ -563,6 +607,9 @@ async def run(args: argparse.Namespace) -> int:
         pids = dict(zip(stack.names, (p.pid for p in stack.processes), strict=True))
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         own_before = own_cpu_seconds()
+        machine_before = machine_cpu_seconds()
+        backends = database_backends(database_url)  # the pools' connections, open by now
+        backends_before = {pid: cpu_seconds(pid) for pid in backends}
         load_started = time.perf_counter()
         await asyncio.gather(*(caller() for _ in range(args.concurrency)))
         load_elapsed = time.perf_counter() - load_started
@@ -579,6 +626,14 @@ async def run(args: argparse.Namespace) -> int:
         drained_at = time.perf_counter()
         cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         cpu_used["load generator (this script)"] = own_cpu_seconds() - own_before
+        backend_cpu = sum(cpu_seconds(pid) - used for pid, used in backends_before.items())
+        if backend_cpu == backend_cpu:  # not NaN: this machine's PostgreSQL, whose /proc we read
+            cpu_used[f"PostgreSQL ({len(backends)} connections to the bench database)"] = (
+                backend_cpu
+            )
+        machine_after = machine_cpu_seconds()
+        machine_busy = machine_after[0] - machine_before[0]
+        machine_share = machine_busy / max(1e-9, machine_after[1] - machine_before[1])
         stop.set()
         await asyncio.gather(*collectors)
 
@@ -707,6 +762,13 @@ async def run(args: argparse.Namespace) -> int:
                 f"{name} {used * 1000 / confirmations:.2f}" for name, used in cpu_used.items()
             )
         )
+        others = machine_busy - sum(cpu_used.values())
+        print(
+            f"  whole machine (load start to drained): {machine_share:.0%} busy, "
+            f"{machine_busy * 1000 / confirmations:.2f} ms CPU per confirmation, of which "
+            f"{others * 1000 / confirmations:.2f} ms not in the processes above "
+            "(PostgreSQL, NATS, the kernel, other work)"
+        )
         doubled = published_sums.get("__doubled__", 0)
         count_ok = len(published) == len(receipts) and doubled == 0
         sum_ok = published_sum == expected_sum
@@ -758,6 +820,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--read-interval", type=float, default=0.02, help="pause between reads, seconds"
+    )
+    parser.add_argument(
+        "--reset-streams",
+        action="store_true",
+        help="delete the streams of a NATS that served an earlier run (it holds its consumers)",
     )
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the services' log (its path is printed)"
