@@ -4,13 +4,10 @@ often and in whatever order it arrives."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats
 from nats.js import JetStreamContext
 
 from hazina_contracts.envelope import EventEnvelope
@@ -19,18 +16,7 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import ensure_stream
-from hazina_servicekit.testing import envelope
-
-
-def with_jetstream(nats_url: str, body: Callable[[JetStreamContext], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        nc = await nats.connect(nats_url)
-        try:
-            return await body(nc.jetstream())
-        finally:
-            await nc.close()
-
-    return asyncio.run(main())
+from hazina_servicekit.testing import drain, envelope, handle_each, with_jetstream
 
 
 def make_envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
@@ -42,14 +28,7 @@ async def deliver(
 ) -> None:
     """Publish each envelope as its own message (repeats included) and let the consumer handle them all."""
     await ensure_stream(js, stream)
-    subscription = await consumer.subscribe()
-    for env in envelopes:
-        await js.publish(env.subject, env.to_bytes())  # no Nats-Msg-Id: the broker keeps every copy
-    handled = 0
-    while handled < len(envelopes):
-        for msg in await subscription.fetch(len(envelopes) - handled, timeout=5):
-            await consumer.handle(msg)
-            handled += 1
+    await handle_each(js, consumer, envelopes)
 
 
 async def deliver_all(
@@ -58,20 +37,9 @@ async def deliver_all(
     """Publish each envelope (repeats included), then let the consumer handle everything pending
     on its subjects, including copies other consumers' deliveries left on the stream."""
     await ensure_stream(js, stream)
-    subscription = await consumer.subscribe()
     for env in envelopes:
         await js.publish(env.subject, env.to_bytes())
-    deadline = asyncio.get_running_loop().time() + 60
-    while asyncio.get_running_loop().time() < deadline:
-        info = await js.consumer_info(stream.value, consumer.durable)
-        if info.num_pending == 0 and info.num_ack_pending == 0:
-            return
-        try:
-            for msg in await subscription.fetch(100, timeout=1):
-                await consumer.handle(msg)
-        except TimeoutError:  # nats-py raises its own subclass or the builtin one
-            continue  # acks still on their way to the server: ask again
-    raise AssertionError(f"{consumer.durable} did not drain its pending messages")
+    await drain(js, consumer)
 
 
 def stored_event_names(world: Any, loan_id: str) -> list[str]:
