@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import Stream
-from hazina_ledger.bootstrap import build, build_http_app
+from hazina_ledger.bootstrap import build
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.messaging import ensure_stream
 
@@ -79,7 +79,7 @@ def test_consumes_once_and_publishes_contract_events(
         h.envelope(h.payment_received("NATS2", 2_700_000, loan_id=loan_id)),
     ]
     try:
-        with TestClient(build_http_app(container), raise_server_exceptions=False) as client:
+        with TestClient(container.service.http_app(), raise_server_exceptions=False) as client:
             asyncio.run(_publish_twice(nats_url, envelopes))
 
             def repaid() -> bool:

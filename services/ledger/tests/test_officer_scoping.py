@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import Stream
-from hazina_ledger.bootstrap import build, build_http_app
+from hazina_ledger.bootstrap import build
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.messaging import ensure_stream
 from hazina_servicekit.ownership import record_ownership
@@ -69,7 +69,7 @@ def test_ownership_arrives_over_jetstream_once_however_often_it_is_delivered(
     sentinel = h.envelope(h.client_onboarded(late_client, group_id), producer="origination")
     mine, theirs = staff.headers("loan_officer", officer), staff.headers("loan_officer", other)
     try:
-        with TestClient(build_http_app(container), raise_server_exceptions=False) as client:
+        with TestClient(container.service.http_app(), raise_server_exceptions=False) as client:
             asyncio.run(
                 _publish(
                     nats_url,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from nats.js import JetStreamContext
 
 from hazina_contracts.events import identity
-from hazina_origination.bootstrap import Container, build, build_http_app
+from hazina_origination.bootstrap import Container, build
 from hazina_origination.domain.group import Group
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
@@ -58,7 +58,7 @@ def system(
     def start() -> tuple[Container, TestClient]:
         container = build(settings, verifier=verifier)
         opened.append(container)
-        return container, TestClient(build_http_app(container), raise_server_exceptions=False)
+        return container, TestClient(container.service.http_app(), raise_server_exceptions=False)
 
     try:
         yield start, mint

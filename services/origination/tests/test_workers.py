@@ -1,5 +1,5 @@
 """The API process runs every consumer: events published to real JetStream reach origination with
-nothing but ``build_http_app`` running (as ``python -m hazina_origination api`` does)."""
+nothing but its ``service.http_app()`` running (as ``python -m hazina_origination api`` does)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 
 from hazina_contracts.events import identity, ledger, payments
 from hazina_contracts.events.base import ContractEvent
-from hazina_origination.bootstrap import Container, build, build_http_app
+from hazina_origination.bootstrap import Container, build
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.messaging import ensure_stream
@@ -35,7 +35,7 @@ def running(
         verifier=TokenVerifier(mint.jwks, issuer="hazina-identity", min_refresh_seconds=0),
     )
     try:
-        with TestClient(build_http_app(container), raise_server_exceptions=False) as http:
+        with TestClient(container.service.http_app(), raise_server_exceptions=False) as http:
             yield container, http
     finally:
         container.close()

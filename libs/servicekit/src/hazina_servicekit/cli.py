@@ -28,6 +28,8 @@ class _Settings(Protocol):
 
 
 class _Service(Protocol):
+    def http_app(self) -> Any: ...
+
     def run_without_http(self) -> None: ...
 
 
@@ -61,11 +63,12 @@ def service_main(
     name: str,
     settings: Callable[[], S],
     build: Callable[[S, str], C],
-    http_app: Callable[[C], Any],
     commands: Mapping[str, Callable[[C], object] | Command[C]],
     prog: str | None = None,
+    http_app: Callable[[C], Any] | None = None,
 ) -> int:
-    """Run ``api`` (serve ``http_app`` on ``--port`` or the settings' port), ``workers`` (the
+    """Run ``api`` (serve the container's ``service.http_app()``, or ``http_app(container)`` where
+    given, on ``--port`` or the settings' port), ``workers`` (the
     service's background work without HTTP, until a signal) or one of ``commands`` (a
     ``Command`` reads the arguments after its name with a parser of its own).
 
@@ -92,7 +95,8 @@ def service_main(
         container = build(read, args.command)
     try:
         if args.command == "api":
-            serve(http_app(container), port=args.port or read.port)
+            app = container.service.http_app() if http_app is None else http_app(container)
+            serve(app, port=args.port or read.port)
         elif args.command == "workers":
             container.service.run_without_http()
         elif isinstance(command, Command):

@@ -158,7 +158,3 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
         analytics=container.analytics,
     )
     return create_app(api, runtime)
-
-
-def build_http_app(container: Container, *, workers: bool | None = None) -> FastAPI:
-    return container.service.http_app(run_workers=workers)

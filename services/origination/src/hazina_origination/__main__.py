@@ -10,7 +10,7 @@ from pathlib import Path
 from hazina_origination.adapters.read_models import truncate_read_models
 from hazina_origination.adapters.spreadsheets import read_rows
 from hazina_origination.application.legacy_import import import_legacy
-from hazina_origination.bootstrap import Container, build, build_http_app
+from hazina_origination.bootstrap import Container, build
 from hazina_origination.domain.errors import OriginationError
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.cli import Command, service_main
@@ -64,7 +64,6 @@ def main(argv: list[str] | None = None) -> int:
         name="origination",
         settings=OriginationSettings,
         build=lambda settings, _command: build(settings),
-        http_app=build_http_app,
         commands={
             "import-legacy": Command(run=_import, arguments=_import_arguments),
             "rebuild-read-models": _rebuild_read_models,
