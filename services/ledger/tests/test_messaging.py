@@ -17,6 +17,7 @@ from hazina_contracts.subjects import Stream
 from hazina_ledger.bootstrap import build
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.messaging import ensure_stream
+from hazina_servicekit.testing import published, with_jetstream
 
 
 async def _publish_twice(url: str, envelopes: list[EventEnvelope]) -> None:
@@ -40,20 +41,10 @@ async def _publish_twice(url: str, envelopes: list[EventEnvelope]) -> None:
         await nc.close()
 
 
-async def _ledger_messages(url: str) -> list[EventEnvelope]:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        sub = await js.pull_subscribe("ledger.>", stream=Stream.LEDGER.value)
-        out: list[EventEnvelope] = []
-        while True:
-            try:
-                msgs = await sub.fetch(100, timeout=0.5)
-            except TimeoutError:  # nats-py raises its own subclass or the builtin one
-                return out
-            out += [EventEnvelope.from_bytes(m.data) for m in msgs]
-    finally:
-        await nc.close()
+def _ledger_messages(url: str) -> list[EventEnvelope]:
+    return with_jetstream(
+        url, lambda js: published(js, Stream.LEDGER.value, "ledger.>", wait_seconds=0.5)
+    )
 
 
 def _eventually(check: Callable[[], bool], seconds: float = 20.0) -> None:
@@ -96,10 +87,10 @@ def test_consumes_once_and_publishes_contract_events(
             assert body["total_paid_cents"] == 3_200_000
 
             def published() -> bool:
-                return len(asyncio.run(_ledger_messages(nats_url))) >= 4
+                return len(_ledger_messages(nats_url)) >= 4
 
             _eventually(published)
-        messages = asyncio.run(_ledger_messages(nats_url))
+        messages = _ledger_messages(nats_url)
         assert sorted(m.type for m in messages) == sorted(
             ["LoanAccountOpened", "RepaymentPosted", "RepaymentPosted", "LoanRepaid"]
         )

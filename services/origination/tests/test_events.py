@@ -16,7 +16,7 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import ensure_stream
-from hazina_servicekit.testing import drain, envelope, handle_each, with_jetstream
+from hazina_servicekit.testing import drain, envelope, handle_each, published, with_jetstream
 
 
 def make_envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
@@ -65,17 +65,10 @@ def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(
             pass
         again = world.container.service.outbox_relay(js, name=relay.name)
         assert await again.publish_once() == 0  # its position is recorded
-        sub = await js.pull_subscribe("origination.>", stream="ORIGINATION")
-        out: list[EventEnvelope] = []
-        while True:
-            try:
-                msgs = await sub.fetch(500, timeout=1)
-            except TimeoutError:  # nats-py raises its own subclass or the builtin one
-                return out
-            out += [EventEnvelope.from_bytes(m.data) for m in msgs]
+        return await published(js, "ORIGINATION", "origination.>")
 
-    published = with_jetstream(nats_url, body)
-    mine = [e for e in published if e.data.get("loan_id") == loan["_id"]]
+    sent = with_jetstream(nats_url, body)
+    mine = [e for e in sent if e.data.get("loan_id") == loan["_id"]]
     types = [e.type for e in mine]
     assert types.count("LoanDisbursementRequested") == 1
     assert types[:1] == ["LoanInitiated"] and "LoanApproved" in types and "CreditAssessed" in types
@@ -90,12 +83,12 @@ def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(
     approved = next(e for e in mine if e.type == "LoanApproved")
     assert approved.data["actor_id"] == str(world.approver.user_id)
     assert approved.data["terms"]["term"] == 6
-    group_events = [e.type for e in published if e.data.get("group_id") == detail["groupId"]["_id"]]
+    group_events = [e.type for e in sent if e.data.get("group_id") == detail["groupId"]["_id"]]
     assert {"GroupCreated", "GroupApproved", "SignatoriesAssigned"} <= set(group_events)
-    assert "ClientOnboarded" in {e.type for e in published} and "ClientApproved" in {
-        e.type for e in published
+    assert "ClientOnboarded" in {e.type for e in sent} and "ClientApproved" in {
+        e.type for e in sent
     }
-    onboarded = next(e for e in published if e.type == "ClientOnboarded")
+    onboarded = next(e for e in sent if e.type == "ClientOnboarded")
     assert "photo" not in onboarded.data  # private details stay private
 
 

@@ -194,6 +194,23 @@ def with_jetstream(nats_url: str, body: Callable[[JetStreamContext], Awaitable[T
     return asyncio.run(main())
 
 
+async def published(
+    js: JetStreamContext, stream: str, subject: str, *, wait_seconds: float = 1.0
+) -> list[EventEnvelope]:
+    """Every envelope on ``stream`` under ``subject`` (wildcards allowed), read by a new pull
+    consumer until a fetch waits ``wait_seconds`` for nothing."""
+    from hazina_contracts.envelope import EventEnvelope
+
+    subscription = await js.pull_subscribe(subject, stream=stream)
+    out: list[EventEnvelope] = []
+    while True:
+        try:
+            msgs = await subscription.fetch(500, timeout=wait_seconds)
+        except TimeoutError:  # nats-py raises its own subclass or the builtin one
+            return out
+        out += [EventEnvelope.from_bytes(m.data) for m in msgs]
+
+
 async def handle_each(
     js: JetStreamContext, consumer: DurableConsumer, envelopes: Sequence[EventEnvelope]
 ) -> None:
