@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from hazina_contracts.envelope import EventEnvelope
     from hazina_contracts.events.base import ContractEvent
+    from hazina_contracts.subjects import Stream
     from hazina_servicekit.auth import TokenVerifier
     from hazina_servicekit.consumer import DurableConsumer
 
@@ -192,6 +193,28 @@ def with_jetstream(nats_url: str, body: Callable[[JetStreamContext], Awaitable[T
             await nc.close()
 
     return asyncio.run(main())
+
+
+def publish(
+    nats_url: str,
+    envelopes: Sequence[EventEnvelope],
+    *,
+    streams: Sequence[Stream] = (),
+    again: bool = False,
+) -> None:
+    """Publish ``envelopes`` as their producer does, once ``streams`` exist: each under its event
+    id as Nats-Msg-Id, so the broker drops a repeat within its duplicate window; ``again`` sends
+    each under a new message id instead, a true redelivery."""
+    from hazina_servicekit.messaging import ensure_stream
+
+    async def body(js: JetStreamContext) -> None:
+        for stream in streams:
+            await ensure_stream(js, stream)
+        for env in envelopes:
+            msg_id = f"again-{env.event_id}" if again else str(env.event_id)
+            await js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": msg_id})
+
+    with_jetstream(nats_url, body)
 
 
 async def published(
