@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import structlog
 from fastapi import FastAPI
 
 from hazina_contracts.subjects import Stream
@@ -43,7 +42,6 @@ from hazina_servicekit.service import (
 )
 
 SERVICE = "ledger"
-log = structlog.get_logger(__name__)
 
 
 @dataclass(kw_only=True)
