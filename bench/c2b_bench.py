@@ -735,7 +735,10 @@ async def run(args: argparse.Namespace) -> int:
         stack.stop()
         keys.close()
         await nc.close()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep_logs:
+            print(f"services' log kept: {work / 'services.log'}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
         drop_database(server_url, dbname)
 
 
@@ -755,6 +758,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--read-interval", type=float, default=0.02, help="pause between reads, seconds"
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the services' log (its path is printed)"
     )
     return asyncio.run(run(parser.parse_args()))
 

@@ -5,6 +5,7 @@ the rest of its batch commits, and a batch whose handler breaks taken apart mess
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -13,9 +14,10 @@ import nats
 import psycopg
 import pytest
 from eventsourcing.application import Application
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from hazina_contracts.envelope import EventEnvelope
-from hazina_servicekit.consumer import DurableConsumer
+from hazina_servicekit.consumer import DurableConsumer, subject_matches
 from hazina_servicekit.database import ensure_schema, open_pool
 from hazina_servicekit.eventstore import postgres_env
 from hazina_servicekit.messaging import ensure_all_streams
@@ -196,3 +198,65 @@ def test_a_batch_whose_handler_breaks_is_applied_message_by_message(
     assert counter.alone == [100, 200, 300, 400]  # in order, each once
     assert sorted(c for _, c in rows(pool)) == [100, 200, 300, 400]
     assert consumer.processed == 4
+
+
+def test_subjects_match_by_the_rules_of_nats() -> None:
+    assert subject_matches(["ledger.till.counted"], "ledger.till.counted")
+    assert not subject_matches(["ledger.till.counted"], "ledger.till.opened")
+    assert subject_matches(["ledger.till.*"], "ledger.till.opened")
+    assert not subject_matches(["ledger.till.*"], "ledger.till.opened.late")
+    assert subject_matches(["ledger.>"], "ledger.till.opened.late")
+    assert not subject_matches(["ledger.>"], "ledger")
+    assert not subject_matches(["ledger.*.counted"], "ledger.till")
+
+
+def test_messages_on_subjects_it_does_not_take_are_acknowledged_unread(
+    tills: Any, nats_url: str
+) -> None:
+    """A NATS server older than 2.10 ignores ``filter_subjects`` and delivers the whole stream."""
+    pool, _ = tills
+    counter = Counter()
+
+    async def deliver() -> tuple[DurableConsumer, list[int], int]:
+        nc = await nats.connect(nats_url)
+        try:
+            js = nc.jetstream()
+            await ensure_all_streams(js)
+            consumer = DurableConsumer(
+                js=js,
+                pool=pool,
+                service="tills",
+                name="unfiltered",
+                stream="LEDGER",
+                subjects=[SUBJECT],
+                handler=counter.one,
+                batch_handler=counter.many,
+            )
+            # What an old server gives: a durable on the whole stream.
+            sub = await js.pull_subscribe(
+                "ledger.>",
+                durable="tills-unfiltered",
+                stream="LEDGER",
+                config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),
+            )
+            wanted, other = counted(100), counted(200)
+            await js.publish(SUBJECT, wanted.to_bytes())
+            await js.publish("ledger.till.opened", other.to_bytes())
+            taken: list[Any] = []
+            deadline = asyncio.get_running_loop().time() + 30
+            while len(taken) < 2 and asyncio.get_running_loop().time() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    taken += await sub.fetch(2 - len(taken), timeout=1.0)
+            ours = await consumer._ours(taken)  # the part an old server needs
+            await consumer.handle_batch(ours)
+            await nc.flush()  # the acknowledgements reach the server before we ask it
+            info = await sub.consumer_info()
+            return consumer, [m.subject == SUBJECT for m in ours], info.num_ack_pending
+        finally:
+            await nc.close()
+
+    consumer, ours, unacknowledged = asyncio.run(deliver())
+    assert ours == [True]
+    assert consumer.not_ours == 1
+    assert unacknowledged == 0  # both acknowledged: the other one without being read
+    assert counter.batches == [[100]]

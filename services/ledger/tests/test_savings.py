@@ -166,3 +166,50 @@ def test_a_deposit_reversal_mirrors_it_and_publishes_the_new_balance(
         if c and c.TYPE == "SavingsBalanceChanged"
     ]  # type: ignore[attr-defined]
     assert savings == [("deposit", 100_000, 100_000), ("reversal", -100_000, 0)]
+
+
+def test_a_reversed_deposit_goes_back_where_it_came_from_once(
+    client: TestClient, container: Any, staff: Any, h: Any
+) -> None:
+    """Cash back to the till, an M-Pesa payment back to the paybill, a receipt staff assigned
+    from the unallocated ones back to those: as each receipt recorded it."""
+    client_id = onboard(container, h)
+    reader, approver = staff.headers("initiator_admin"), staff.headers("approver_admin")
+
+    def account(code: str) -> int:
+        found = client.get(f"/api/ledger/accounts/{code}", headers=reader).json()
+        return int(found["balance_cents"])
+
+    def reverse(receipt: str) -> Any:
+        return client.post(
+            f"/api/savings/deposits/{receipt}/reverse", json={"reason": "wrong"}, headers=approver
+        )
+
+    deposit(client, staff, client_id, 1000, "DEPCASH1")
+    h.deliver(
+        container,
+        h.payment_received(
+            "SAVMP1", 200_000, client_id=client_id, target="savings", reference="12345678"
+        ),
+    )
+    h.deliver(
+        container, h.payment_received("SAVUN1", 50_000, target="unallocated", reference="typo")
+    )
+    assign = client.post(
+        "/api/repayments/unallocated/SAVUN1/assign",
+        json={"clientId": str(client_id)},
+        headers=reader,
+    )
+    assert assign.status_code == 200, assign.text
+    before = {code: account(code) for code in ("1020", "1040", "2010")}
+    assert balance(client, staff, client_id)["savings_cents"] == 350_000
+
+    for receipt in ("DEPCASH1", "SAVMP1", "SAVUN1"):
+        assert reverse(receipt).status_code == 200, receipt
+    assert reverse("SAVMP1").status_code == 409  # once
+
+    assert balance(client, staff, client_id)["savings_cents"] == 0
+    after = {code: account(code) for code in ("1020", "1040", "2010")}
+    assert after["1040"] - before["1040"] == -100_000  # the till's cash goes back out
+    assert after["1020"] - before["1020"] == -200_000
+    assert after["2010"] - before["2010"] == 50_000  # unallocated again

@@ -85,6 +85,7 @@ class DurableConsumer:
     dead_lettered: int = field(default=0, init=False)
     parked: int = field(default=0, init=False)
     batches: int = field(default=0, init=False)
+    not_ours: int = field(default=0, init=False)  # acknowledged unread: a subject we don't consume
 
     def __post_init__(self) -> None:
         with self.pool.connection() as conn:
@@ -348,8 +349,35 @@ class DurableConsumer:
         log.error("message_dead_lettered", error=error, subject=msg.subject)
         await msg.term()
 
+    async def _ours(self, messages: list[Msg]) -> list[Msg]:
+        """The messages on a subject this consumer takes; the others are acknowledged unread.
+
+        A NATS server older than 2.10 ignores ``filter_subjects`` and delivers the whole stream:
+        without this each unwanted message would cost a transaction and a processed record.
+        """
+        ours = [msg for msg in messages if subject_matches(self.subjects, msg.subject)]
+        if len(ours) < len(messages):
+            for msg in messages:
+                if not subject_matches(self.subjects, msg.subject):
+                    self.not_ours += 1
+                    await msg.ack()
+        return ours
+
+    async def _check_filter(self) -> None:
+        """Say so once when the server did not take our subject filter (NATS < 2.10)."""
+        with contextlib.suppress(Exception):
+            info = await self.js.consumer_info(self.stream, self.durable)
+            if not (info.config.filter_subjects or info.config.filter_subject):
+                log.warning(
+                    "consumer_filter_not_applied",
+                    consumer=self.durable,
+                    hint="NATS >= 2.10 filters on the server; this one delivers every subject, "
+                    "and the consumer acknowledges the ones it does not take unread",
+                )
+
     async def run(self, stop: asyncio.Event) -> None:
         subscription = await self.subscribe()
+        await self._check_filter()
         log.info("consumer_started", consumer=self.durable)
         try:
             while not stop.is_set():
@@ -361,6 +389,9 @@ class DurableConsumer:
                     log.warning("consumer_fetch_failed", error=str(exc))
                     await asyncio.sleep(1.0)
                     continue
+                messages = await self._ours(messages)
+                if not messages:
+                    continue
                 if self.batch_handler is not None:
                     await self.handle_batch(messages)
                 else:
@@ -371,6 +402,28 @@ class DurableConsumer:
             # the idle pull subscription; the durable consumer itself stays on the server.
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+
+def subject_matches(patterns: Sequence[str], subject: str) -> bool:
+    """Whether ``subject`` matches one of ``patterns`` by NATS's rules (``*`` one token, ``>`` the rest)."""
+    if subject in patterns:
+        return True
+    tokens = subject.split(".")
+    for pattern in patterns:
+        if "*" not in pattern and ">" not in pattern:
+            continue
+        wanted = pattern.split(".")
+        for i, part in enumerate(wanted):
+            if part == ">":
+                if len(tokens) > i:
+                    return True
+                break
+            if i >= len(tokens) or part not in ("*", tokens[i]):
+                break
+        else:
+            if len(wanted) == len(tokens):
+                return True
+    return False
 
 
 class MessageReplay:

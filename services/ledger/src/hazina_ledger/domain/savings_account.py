@@ -55,7 +55,9 @@ class SavingsAccount(Aggregate):
     def __init__(self, *, client_id: str) -> None:
         self.client_id = client_id
         self.balance_cents = 0
-        self.deposits: dict[str, tuple[int, str]] = {}
+        # No record of every deposit here: a pool or clearing account takes thousands, and its
+        # state (loaded and snapshotted on every posting batch) must not grow with them. Each
+        # receipt's ``Receipt`` aggregate keeps what was paid, once.
         self.reversed_deposits: set[str] = set()
         self.withdrawals: dict[str, Withdrawal] = {}
 
@@ -78,9 +80,8 @@ class SavingsAccount(Aggregate):
         recorded_by: str | None,
         notes: str | None,
         channel: str,
-    ) -> bool:
-        if receipt in self.deposits:
-            return False
+    ) -> None:
+        """Take in a payment whose receipt is new (its ``Receipt`` says so: the caller's check)."""
         if amount_cents <= 0:
             raise InvalidRequestError("a deposit must be greater than zero")
         entry = JournalEntry.transfer({source_account: amount_cents}, {self.account: amount_cents})
@@ -97,7 +98,6 @@ class SavingsAccount(Aggregate):
             balance_after_cents=self.balance_cents + amount_cents,
             journal=entry.to_legs(),
         )
-        return True
 
     class Deposited(Aggregate.Event):
         TOPIC = "hazina.ledger.SavingsAccount.Deposited"
@@ -128,16 +128,23 @@ class SavingsAccount(Aggregate):
         balance_after_cents: int,
         journal: list[list[Any]],
     ) -> None:
-        self.deposits[receipt] = (amount_cents, source_account)
         self.balance_cents = balance_after_cents
 
     def reverse_deposit(
-        self, *, receipt: str, reason: str, reversed_by: str, reversed_on: str
+        self,
+        *,
+        receipt: str,
+        amount_cents: int,
+        source_account: str,
+        reason: str,
+        reversed_by: str,
+        reversed_on: str,
     ) -> None:
-        deposit = self.deposits.get(receipt)
-        if deposit is None:
-            raise NotFoundError(f"Receipt {receipt} is not a deposit to this account")
-        amount, source = deposit
+        """Take back deposit ``receipt``: ``amount_cents`` back to the ``source_account`` it came
+        from, as its ``Receipt`` recorded them."""
+        amount, source = amount_cents, source_account
+        if amount <= 0:
+            raise InvalidRequestError("a reversed deposit must be greater than zero")
         if receipt in self.reversed_deposits:
             raise InvalidStateError(f"Deposit {receipt} is already reversed")
         if amount > self.balance_cents - self.pending_withdrawals_cents:
