@@ -3,18 +3,17 @@ creating a group to disbursement, and the request for money on the ORIGINATION s
 
 from __future__ import annotations
 
-import asyncio
 import io
 import time
 import uuid
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from PIL import Image
 
 from hazina_contracts.envelope import EventEnvelope
+from hazina_servicekit.testing import published, with_jetstream
 
 pytestmark = pytest.mark.e2e
 
@@ -83,23 +82,11 @@ def _group_once_origination_knows(
 
 
 def _requests_for(nats_url: str, loan_id: str) -> list[EventEnvelope]:
-    async def main() -> list[EventEnvelope]:
-        nc = await nats.connect(nats_url)
-        try:
-            sub = await nc.jetstream().pull_subscribe(
-                "origination.loan.disbursement_requested", stream="ORIGINATION"
-            )
-            found: list[EventEnvelope] = []
-            while True:
-                try:
-                    msgs = await sub.fetch(100, timeout=1)
-                except TimeoutError:  # nats-py raises its own subclass or the builtin one
-                    return [e for e in found if e.data["loan_id"] == loan_id]
-                found += [EventEnvelope.from_bytes(m.data) for m in msgs]
-        finally:
-            await nc.close()
-
-    return asyncio.run(main())
+    found = with_jetstream(
+        nats_url,
+        lambda js: published(js, "ORIGINATION", "origination.loan.disbursement_requested"),
+    )
+    return [e for e in found if e.data["loan_id"] == loan_id]
 
 
 def test_from_group_to_disbursement_through_the_front_door(system: Any) -> None:

@@ -3,13 +3,14 @@ processes of one service starting together make their tables one at a time (real
 
 from __future__ import annotations
 
+import argparse
 import threading
 from dataclasses import dataclass, field
 
 import psycopg
 import pytest
 
-from hazina_servicekit.cli import service_main
+from hazina_servicekit.cli import Command, service_main
 from hazina_servicekit.database import conninfo_for
 from hazina_servicekit.testing import eventually
 
@@ -54,13 +55,21 @@ def _run(url: str, argv: list[str], built: list[Container], *, fail: bool = Fals
         built.append(Container(command))
         return built[-1]
 
+    def load(container: Container, args: argparse.Namespace) -> int:
+        container.ran.append(f"load {args.file} dry={args.dry_run}")
+        return 1 if args.dry_run else 0
+
+    def load_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--dry-run", action="store_true")
+
     return service_main(
         argv,
         name="example",
         settings=lambda: Settings(url),
         build=build,
         http_app=lambda _container: pytest.fail("no HTTP app is asked for"),
-        commands={"rebuild": rebuild},
+        commands={"rebuild": rebuild, "load": Command(run=load, arguments=load_arguments)},
     )
 
 
@@ -83,6 +92,27 @@ def test_an_unknown_command_builds_nothing(database_url: str) -> None:
     with pytest.raises(SystemExit) as exit_:
         _run(database_url, ["sweep"], built)
     assert exit_.value.code == 2 and built == []
+
+
+def test_a_command_with_arguments_of_its_own_gets_them_and_gives_the_exit_status(
+    database_url: str,
+) -> None:
+    built: list[Container] = []
+    assert _run(database_url, ["load", "rows.csv"], built) == 0
+    assert _run(database_url, ["load", "rows.csv", "--dry-run"], built) == 1
+    assert [c.ran for c in built] == [["load rows.csv dry=False"], ["load rows.csv dry=True"]]
+    assert all(c.closed for c in built)
+
+
+def test_arguments_a_command_does_not_take_are_refused_before_anything_is_built(
+    database_url: str,
+) -> None:
+    built: list[Container] = []
+    for argv in (["rebuild", "extra"], ["load"], ["load", "rows.csv", "--force"]):
+        with pytest.raises(SystemExit) as exit_:
+            _run(database_url, argv, built)
+        assert exit_.value.code == 2
+    assert built == []
 
 
 def test_workers_runs_the_service_s_background_work_without_http(database_url: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hazina_identity.bootstrap import Container, build, build_http_app
+from hazina_identity.bootstrap import Container, build
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.testing import MovableClock
 
@@ -43,7 +43,7 @@ def container(settings: IdentitySettings, clock: MovableClock) -> Iterator[Conta
 
 @pytest.fixture
 def app(container: Container) -> FastAPI:
-    return build_http_app(container)
+    return container.service.http_app()
 
 
 @pytest.fixture

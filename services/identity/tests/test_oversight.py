@@ -7,15 +7,12 @@ changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from fastapi.testclient import TestClient
 from nats.js import JetStreamContext
@@ -32,7 +29,7 @@ from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import ensure_stream
 from hazina_servicekit.outbox import OutboxRelay
-from hazina_servicekit.testing import envelope
+from hazina_servicekit.testing import drain, envelope, with_jetstream
 
 PASSWORD = "Officer-Pass-1"  # pragma: allowlist secret
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -58,33 +55,6 @@ def _envelope(event: ContractEvent, at: datetime = T0) -> EventEnvelope:
     )
 
 
-def _run(nats_url: str, body: Callable[[JetStreamContext], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        nc = await nats.connect(nats_url)
-        try:
-            return await body(nc.jetstream())
-        finally:
-            await nc.close()
-
-    return asyncio.run(main())
-
-
-async def _drain(js: JetStreamContext, consumer: DurableConsumer) -> None:
-    """Let the consumer handle everything on its stream, as its worker would."""
-    subscription = await consumer.subscribe()
-    deadline = asyncio.get_running_loop().time() + 60
-    while asyncio.get_running_loop().time() < deadline:
-        info = await js.consumer_info(consumer.stream, consumer.durable)
-        if info.num_pending == 0 and info.num_ack_pending == 0:
-            return
-        try:
-            for msg in await subscription.fetch(100, timeout=1):
-                await consumer.handle(msg)
-        except TimeoutError:
-            continue
-    raise AssertionError(f"{consumer.durable} did not drain")
-
-
 def _deliver(
     container: Container, nats_url: str, stream: Stream, envelopes: list[EventEnvelope]
 ) -> DurableConsumer:
@@ -95,11 +65,10 @@ def _deliver(
         for env in envelopes:
             await js.publish(env.subject, env.to_bytes())  # no Nats-Msg-Id: every copy is kept
         consumer = container.service.durable_consumer(js, f"oversight-{stream.value.lower()}")
-        await _drain(js, consumer)
+        await drain(js, consumer)
         return consumer
 
-    result: DurableConsumer = _run(nats_url, body)
-    return result
+    return with_jetstream(nats_url, body)
 
 
 def _terms() -> origination.LoanTerms:
@@ -302,7 +271,7 @@ def test_identity_own_facts_are_audited_and_a_locked_account_is_told(
         while await relay.publish_once():
             pass
 
-    _run(nats_url, relay)
+    with_jetstream(nats_url, relay)
     _deliver(container, nats_url, Stream.IDENTITY, [])
 
     (locked,) = staff.inbox("wanjiru")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hazina_identity.bootstrap import Container, build, build_http_app
+from hazina_identity.bootstrap import Container, build
 from hazina_identity.domain.staff_user import StaffUser
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.parking import ParkedEvent
@@ -45,7 +45,7 @@ def restarted(
     plant_user(container, "wanjiru", "Wanjiru\x00 Kamau")
     again = build(settings, clock=clock)  # used to fail here, forever
     try:
-        with TestClient(build_http_app(again), raise_server_exceptions=False) as client:
+        with TestClient(again.service.http_app(), raise_server_exceptions=False) as client:
             yield again, client
     finally:
         again.close()

@@ -242,10 +242,6 @@ class TestRoleMatrix(RoleMatrixPromise):
     matrix = MATRIX
 
     @pytest.fixture
-    def served_app(self, client: TestClient) -> Any:
-        return client.app
-
-    @pytest.fixture
     def matrix_caller(
         self, client: TestClient, admin: dict[str, str], h: Any, container: Container
     ) -> MatrixCaller:

@@ -25,7 +25,7 @@ from hazina_contracts.events.origination import (
     LoanTerms,
 )
 from hazina_contracts.events.payments import DisbursementCompleted, PaymentReceived
-from hazina_ledger.bootstrap import Container, build, build_http_app
+from hazina_ledger.bootstrap import Container, build
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit import testing
 from hazina_servicekit.auth import TokenVerifier
@@ -84,7 +84,7 @@ def container(
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
     with TestClient(
-        build_http_app(container, workers=False), raise_server_exceptions=False
+        container.service.http_app(run_workers=False), raise_server_exceptions=False
     ) as test_client:
         yield test_client
 

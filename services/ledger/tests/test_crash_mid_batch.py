@@ -9,7 +9,6 @@ every receipt already posted and changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -19,15 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 
-from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import Stream
 from hazina_ledger.bootstrap import Container
 from hazina_ledger.cli import replay
-from hazina_servicekit.messaging import ensure_stream
-from hazina_servicekit.testing import eventually
+from hazina_servicekit.testing import eventually, publish
 
 PROCESS = Path(__file__).with_name("payments_process.py")
 REPAYMENT = "hazina.ledger.LoanAccount.RepaymentPosted"
@@ -56,19 +52,6 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=30)
-
-
-async def _publish(url: str, envelopes: list[EventEnvelope]) -> None:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        await ensure_stream(js, Stream.PAYMENTS)
-        for env in envelopes:
-            await js.publish(
-                env.subject, env.to_bytes(), headers={"Nats-Msg-Id": str(env.event_id)}
-            )
-    finally:
-        await nc.close()
 
 
 def posted(container: Container) -> dict[str, int]:
@@ -107,7 +90,7 @@ def test_a_ledger_killed_mid_batch_posts_each_receipt_once_after_restart(
         )
         for n in range(400)
     ]
-    asyncio.run(_publish(nats_url, envelopes))
+    publish(nats_url, envelopes, streams=[Stream.PAYMENTS])
 
     # The first process: held inside its third batch, then killed there.
     read_end, write_end = os.pipe()

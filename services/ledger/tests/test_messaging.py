@@ -3,66 +3,22 @@ message delivered twice) and publishes its own contract events through the outbo
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import nats
 from fastapi.testclient import TestClient
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import Stream
-from hazina_ledger.bootstrap import build, build_http_app
+from hazina_ledger.bootstrap import build
 from hazina_ledger.settings import LedgerSettings
-from hazina_servicekit.messaging import ensure_stream
+from hazina_servicekit.testing import eventually, publish, published, with_jetstream
 
 
-async def _publish_twice(url: str, envelopes: list[EventEnvelope]) -> None:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        for stream in (Stream.ORIGINATION, Stream.PAYMENTS):
-            await ensure_stream(js, stream)
-        for env in envelopes:
-            for _ in range(2):  # the second publish is deduplicated by Nats-Msg-Id...
-                await js.publish(
-                    env.subject, env.to_bytes(), headers={"Nats-Msg-Id": str(env.event_id)}
-                )
-        for env in envelopes[
-            -1:
-        ]:  # ...so also send one again under a new message id: a true redelivery
-            await js.publish(
-                env.subject, env.to_bytes(), headers={"Nats-Msg-Id": f"again-{env.event_id}"}
-            )
-    finally:
-        await nc.close()
-
-
-async def _ledger_messages(url: str) -> list[EventEnvelope]:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        sub = await js.pull_subscribe("ledger.>", stream=Stream.LEDGER.value)
-        out: list[EventEnvelope] = []
-        while True:
-            try:
-                msgs = await sub.fetch(100, timeout=0.5)
-            except TimeoutError:  # nats-py raises its own subclass or the builtin one
-                return out
-            out += [EventEnvelope.from_bytes(m.data) for m in msgs]
-    finally:
-        await nc.close()
-
-
-def _eventually(check: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+def _ledger_messages(url: str) -> list[EventEnvelope]:
+    return with_jetstream(
+        url, lambda js: published(js, Stream.LEDGER.value, "ledger.>", wait_seconds=0.5)
+    )
 
 
 def test_consumes_once_and_publishes_contract_events(
@@ -79,8 +35,10 @@ def test_consumes_once_and_publishes_contract_events(
         h.envelope(h.payment_received("NATS2", 2_700_000, loan_id=loan_id)),
     ]
     try:
-        with TestClient(build_http_app(container), raise_server_exceptions=False) as client:
-            asyncio.run(_publish_twice(nats_url, envelopes))
+        with TestClient(container.service.http_app(), raise_server_exceptions=False) as client:
+            publish(nats_url, envelopes, streams=[Stream.ORIGINATION, Stream.PAYMENTS])
+            publish(nats_url, envelopes)  # deduplicated by Nats-Msg-Id...
+            publish(nats_url, envelopes[-1:], again=True)  # ...so one again: a true redelivery
 
             def repaid() -> bool:
                 body = client.get(
@@ -88,18 +46,15 @@ def test_consumes_once_and_publishes_contract_events(
                 )
                 return body.status_code == 200 and body.json()["status"] == "repaid"
 
-            _eventually(repaid)
+            eventually(repaid, "the loan repaid")
             body = client.get(
                 f"/api/repayments/{loan_id}", headers=staff.headers("initiator_admin")
             ).json()
             assert sorted(r["_id"] for r in body["repayments"]) == ["NATS1", "NATS2"]
             assert body["total_paid_cents"] == 3_200_000
 
-            def published() -> bool:
-                return len(asyncio.run(_ledger_messages(nats_url))) >= 4
-
-            _eventually(published)
-        messages = asyncio.run(_ledger_messages(nats_url))
+            eventually(lambda: len(_ledger_messages(nats_url)) >= 4, "four LEDGER events")
+        messages = _ledger_messages(nats_url)
         assert sorted(m.type for m in messages) == sorted(
             ["LoanAccountOpened", "RepaymentPosted", "RepaymentPosted", "LoanRepaid"]
         )

@@ -3,43 +3,16 @@ origination's events over real JetStream; what the ledger has not learned yet st
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import nats
 from fastapi.testclient import TestClient
 
-from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.subjects import Stream
-from hazina_ledger.bootstrap import build, build_http_app
+from hazina_ledger.bootstrap import build
 from hazina_ledger.settings import LedgerSettings
-from hazina_servicekit.messaging import ensure_stream
 from hazina_servicekit.ownership import record_ownership
-
-
-async def _publish(url: str, envelopes: list[EventEnvelope], *, again: bool) -> None:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        for stream in (Stream.ORIGINATION, Stream.PAYMENTS):
-            await ensure_stream(js, stream)
-        for env in envelopes:
-            headers = {"Nats-Msg-Id": f"again-{env.event_id}" if again else str(env.event_id)}
-            await js.publish(env.subject, env.to_bytes(), headers=headers)
-    finally:
-        await nc.close()
-
-
-def _eventually(check: Callable[[], bool], seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+from hazina_servicekit.testing import eventually, publish
 
 
 def _count(container: Any, sql: str, *params: Any) -> int:
@@ -69,27 +42,26 @@ def test_ownership_arrives_over_jetstream_once_however_often_it_is_delivered(
     sentinel = h.envelope(h.client_onboarded(late_client, group_id), producer="origination")
     mine, theirs = staff.headers("loan_officer", officer), staff.headers("loan_officer", other)
     try:
-        with TestClient(build_http_app(container), raise_server_exceptions=False) as client:
-            asyncio.run(
-                _publish(
-                    nats_url,
-                    [*ownership, h.envelope(h.disbursement_completed(loan_id))],
-                    again=False,
-                )
+        with TestClient(container.service.http_app(), raise_server_exceptions=False) as client:
+            publish(
+                nats_url,
+                [*ownership, h.envelope(h.disbursement_completed(loan_id))],
+                streams=[Stream.ORIGINATION, Stream.PAYMENTS],
             )
-            asyncio.run(_publish(nats_url, ownership, again=False))  # deduplicated by Nats-Msg-Id
-            asyncio.run(_publish(nats_url, ownership, again=True))  # a true redelivery
-            asyncio.run(_publish(nats_url, [sentinel], again=False))
+            publish(nats_url, ownership)  # deduplicated by Nats-Msg-Id
+            publish(nats_url, ownership, again=True)  # a true redelivery
+            publish(nats_url, [sentinel])
 
             def learned() -> bool:
                 response = client.get(f"/api/clients/{late_client}/accounts", headers=mine)
                 return response.status_code == 200
 
-            _eventually(learned)
-            _eventually(
+            eventually(learned, "the late client learned")
+            eventually(
                 lambda: (
                     client.get(f"/api/loans/{loan_id}/schedule", headers=mine).status_code == 200
-                )
+                ),
+                "the loan's schedule",
             )
             for path in (
                 f"/api/loans/{loan_id}/schedule",

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hazina_ledger.application.commands import ReverseReceipt
-from hazina_ledger.bootstrap import Container, build, build_http_app
+from hazina_ledger.bootstrap import Container, build
 from hazina_servicekit.faults import read_model_bug
 from hazina_servicekit.parking import ParkedEvent
 
@@ -32,7 +32,9 @@ def restarted(
 ) -> Iterator[tuple[Container, TestClient]]:
     again = build(settings, clock=clock, verifier=verifier)
     try:
-        with TestClient(build_http_app(again, workers=False), raise_server_exceptions=False) as c:
+        with TestClient(
+            again.service.http_app(run_workers=False), raise_server_exceptions=False
+        ) as c:
             yield again, c
     finally:
         again.close()

@@ -336,10 +336,6 @@ class TestRoleMatrix(RoleMatrixPromise):
     matrix = MATRIX
 
     @pytest.fixture
-    def served_app(self, client: TestClient) -> Any:
-        return client.app
-
-    @pytest.fixture
     def matrix_caller(
         self, container: Any, client: TestClient, staff: Any, h: Any, clock: Any
     ) -> MatrixCaller:

@@ -23,7 +23,7 @@ from PIL import Image
 
 from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events.base import ContractEvent
-from hazina_origination.bootstrap import Container, build, build_http_app
+from hazina_origination.bootstrap import Container, build
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
 from hazina_servicekit.testing import TokenMint, envelope
@@ -83,7 +83,7 @@ def container(
 
 @pytest.fixture(scope="module")
 def http(container: Container) -> Iterator[TestClient]:
-    with TestClient(build_http_app(container), raise_server_exceptions=False) as client:
+    with TestClient(container.service.http_app(), raise_server_exceptions=False) as client:
         yield client
 
 
@@ -362,7 +362,7 @@ def fresh_world(
     settings = make_settings(database_url, nats_server_url, tmp_path)
     built = build(settings, verifier=mint.verifier())
     try:
-        with TestClient(build_http_app(built), raise_server_exceptions=False) as http:
+        with TestClient(built.service.http_app(), raise_server_exceptions=False) as http:
             yield World(http, built, mint)
     finally:
         built.close()

@@ -4,13 +4,10 @@ often and in whatever order it arrives."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats
 from nats.js import JetStreamContext
 
 from hazina_contracts.envelope import EventEnvelope
@@ -19,18 +16,7 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import ensure_stream
-from hazina_servicekit.testing import envelope
-
-
-def with_jetstream(nats_url: str, body: Callable[[JetStreamContext], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        nc = await nats.connect(nats_url)
-        try:
-            return await body(nc.jetstream())
-        finally:
-            await nc.close()
-
-    return asyncio.run(main())
+from hazina_servicekit.testing import drain, envelope, handle_each, published, with_jetstream
 
 
 def make_envelope(event: ContractEvent, event_id: uuid.UUID | None = None) -> EventEnvelope:
@@ -42,14 +28,7 @@ async def deliver(
 ) -> None:
     """Publish each envelope as its own message (repeats included) and let the consumer handle them all."""
     await ensure_stream(js, stream)
-    subscription = await consumer.subscribe()
-    for env in envelopes:
-        await js.publish(env.subject, env.to_bytes())  # no Nats-Msg-Id: the broker keeps every copy
-    handled = 0
-    while handled < len(envelopes):
-        for msg in await subscription.fetch(len(envelopes) - handled, timeout=5):
-            await consumer.handle(msg)
-            handled += 1
+    await handle_each(js, consumer, envelopes)
 
 
 async def deliver_all(
@@ -58,20 +37,9 @@ async def deliver_all(
     """Publish each envelope (repeats included), then let the consumer handle everything pending
     on its subjects, including copies other consumers' deliveries left on the stream."""
     await ensure_stream(js, stream)
-    subscription = await consumer.subscribe()
     for env in envelopes:
         await js.publish(env.subject, env.to_bytes())
-    deadline = asyncio.get_running_loop().time() + 60
-    while asyncio.get_running_loop().time() < deadline:
-        info = await js.consumer_info(stream.value, consumer.durable)
-        if info.num_pending == 0 and info.num_ack_pending == 0:
-            return
-        try:
-            for msg in await subscription.fetch(100, timeout=1):
-                await consumer.handle(msg)
-        except TimeoutError:  # nats-py raises its own subclass or the builtin one
-            continue  # acks still on their way to the server: ask again
-    raise AssertionError(f"{consumer.durable} did not drain its pending messages")
+    await drain(js, consumer)
 
 
 def stored_event_names(world: Any, loan_id: str) -> list[str]:
@@ -97,17 +65,10 @@ def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(
             pass
         again = world.container.service.outbox_relay(js, name=relay.name)
         assert await again.publish_once() == 0  # its position is recorded
-        sub = await js.pull_subscribe("origination.>", stream="ORIGINATION")
-        out: list[EventEnvelope] = []
-        while True:
-            try:
-                msgs = await sub.fetch(500, timeout=1)
-            except TimeoutError:  # nats-py raises its own subclass or the builtin one
-                return out
-            out += [EventEnvelope.from_bytes(m.data) for m in msgs]
+        return await published(js, "ORIGINATION", "origination.>")
 
-    published = with_jetstream(nats_url, body)
-    mine = [e for e in published if e.data.get("loan_id") == loan["_id"]]
+    sent = with_jetstream(nats_url, body)
+    mine = [e for e in sent if e.data.get("loan_id") == loan["_id"]]
     types = [e.type for e in mine]
     assert types.count("LoanDisbursementRequested") == 1
     assert types[:1] == ["LoanInitiated"] and "LoanApproved" in types and "CreditAssessed" in types
@@ -122,12 +83,12 @@ def test_the_relay_publishes_the_lifecycle_once_with_the_actor_on_each_event(
     approved = next(e for e in mine if e.type == "LoanApproved")
     assert approved.data["actor_id"] == str(world.approver.user_id)
     assert approved.data["terms"]["term"] == 6
-    group_events = [e.type for e in published if e.data.get("group_id") == detail["groupId"]["_id"]]
+    group_events = [e.type for e in sent if e.data.get("group_id") == detail["groupId"]["_id"]]
     assert {"GroupCreated", "GroupApproved", "SignatoriesAssigned"} <= set(group_events)
-    assert "ClientOnboarded" in {e.type for e in published} and "ClientApproved" in {
-        e.type for e in published
+    assert "ClientOnboarded" in {e.type for e in sent} and "ClientApproved" in {
+        e.type for e in sent
     }
-    onboarded = next(e for e in published if e.type == "ClientOnboarded")
+    onboarded = next(e for e in sent if e.type == "ClientOnboarded")
     assert "photo" not in onboarded.data  # private details stay private
 
 

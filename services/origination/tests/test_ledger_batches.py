@@ -9,13 +9,11 @@ state where the ledger moves the loan on.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import nats
 from nats.js import JetStreamContext
 
 from hazina_contracts.envelope import EventEnvelope
@@ -24,7 +22,13 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import ensure_stream
-from hazina_servicekit.testing import envelope
+from hazina_servicekit.testing import (
+    envelope,
+    handle_alone,
+    handle_each,
+    handle_in_batches,
+    with_jetstream,
+)
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 Rounds = list[list[EventEnvelope]]
@@ -221,47 +225,6 @@ def savings_story(client_id: uuid.UUID, loan_id: uuid.UUID) -> Rounds:
     return [first, list(first), third]
 
 
-async def one_by_one(js: JetStreamContext, declared: DurableConsumer, rounds: Rounds) -> Any:
-    """A copy of the declared consumer without its batch handler, under its own durable name,
-    handling every message of every round alone, in order."""
-    consumer = DurableConsumer(
-        js=js,
-        pool=declared.pool,
-        service="origination",
-        name=f"{declared.name}-alone-{uuid.uuid4().hex[:6]}",
-        stream=declared.stream,
-        subjects=declared.subjects,
-        handler=declared.handler,
-    )
-    subscription = await consumer.subscribe()
-    messages = [env for published in rounds for env in published]
-    for env in messages:
-        await js.publish(env.subject, env.to_bytes())  # no Nats-Msg-Id: the broker keeps copies
-    handled = 0
-    while handled < len(messages):
-        for msg in await subscription.fetch(len(messages) - handled, timeout=5):
-            await consumer.handle(msg)
-            handled += 1
-    await subscription.unsubscribe()
-    await js.purge_stream(declared.stream)  # the batched consumer sees only its own messages
-    return consumer
-
-
-async def in_batches(consumer: DurableConsumer, js: JetStreamContext, rounds: Rounds) -> Any:
-    """The service's own consumer in batch mode, each round one batch."""
-    assert consumer.batch_handler is not None
-    subscription = await consumer.subscribe()
-    for published in rounds:
-        for env in published:
-            await js.publish(env.subject, env.to_bytes())
-        taken: list[Any] = []
-        while len(taken) < len(published):  # all of the round, however fetch splits it
-            taken += await consumer.next_messages(subscription, wait_seconds=5.0)
-        await consumer.handle_batch(taken)
-    await subscription.unsubscribe()
-    return consumer
-
-
 @dataclass
 class Run:
     alone: DurableConsumer
@@ -271,20 +234,15 @@ class Run:
 def run_both(
     nats_url: str, world: Any, durable: str, alone: Rounds, batched: Rounds, stream: Stream
 ) -> Run:
-    async def main() -> Run:
-        nc = await nats.connect(nats_url)
-        try:
-            js = nc.jetstream()
-            await ensure_stream(js, stream)
-            declared = world.container.service.durable_consumer(js, durable)
-            return Run(
-                alone=await one_by_one(js, declared, alone),
-                batched=await in_batches(declared, js, batched),
-            )
-        finally:
-            await nc.close()
+    async def main(js: JetStreamContext) -> Run:
+        await ensure_stream(js, stream)
+        declared = world.container.service.durable_consumer(js, durable)
+        return Run(
+            alone=await handle_alone(js, declared, alone),
+            batched=await handle_in_batches(js, declared, batched),
+        )
 
-    return asyncio.run(main())
+    return with_jetstream(nats_url, main)
 
 
 def loan_rows(world: Any, loan_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
@@ -376,23 +334,13 @@ def _disbursed(world: Any, nats_url: str) -> dict[str, Any]:
         completed_at=datetime.now(UTC),
     )
 
-    async def body() -> None:
-        nc = await nats.connect(nats_url)
-        try:
-            js = nc.jetstream()
-            await ensure_stream(js, Stream.PAYMENTS)
-            consumer = world.container.service.durable_consumer(js, "payments")
-            subscription = await consumer.subscribe()
-            sent = envelope(done)
-            await js.publish(sent.subject, sent.to_bytes())
-            while consumer.processed < 1:
-                for msg in await subscription.fetch(1, timeout=5):
-                    await consumer.handle(msg)
-            await subscription.unsubscribe()
-        finally:
-            await nc.close()
+    async def body(js: JetStreamContext) -> None:
+        await ensure_stream(js, Stream.PAYMENTS)
+        consumer = world.container.service.durable_consumer(js, "payments")
+        await handle_each(js, consumer, [envelope(done)])
+        assert consumer.processed == 1
 
-    asyncio.run(body())
+    with_jetstream(nats_url, body)
     return dict(loan)
 
 

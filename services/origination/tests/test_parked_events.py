@@ -6,26 +6,25 @@ an older release or a bug could have written them; consumers get theirs from rea
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from fastapi.testclient import TestClient
+from nats.js import JetStreamContext
 
-from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import identity
-from hazina_origination.bootstrap import Container, build, build_http_app
+from hazina_origination.bootstrap import Container, build
 from hazina_origination.domain.group import Group
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.faults import read_model_bug
 from hazina_servicekit.messaging import ensure_stream
 from hazina_servicekit.parking import ParkedEvent
+from hazina_servicekit.testing import envelope, with_jetstream
 
 PARKED = "/api/origination/parked"
 
@@ -59,7 +58,7 @@ def system(
     def start() -> tuple[Container, TestClient]:
         container = build(settings, verifier=verifier)
         opened.append(container)
-        return container, TestClient(build_http_app(container), raise_server_exceptions=False)
+        return container, TestClient(container.service.http_app(), raise_server_exceptions=False)
 
     try:
         yield start, mint
@@ -155,22 +154,13 @@ def test_a_message_the_staff_consumer_cannot_apply_is_parked_and_the_rest_flow(
         ),
     ]
 
-    async def run() -> Any:
-        nc = await nats.connect(nats_url)
-        js = nc.jetstream()
+    async def run(js: JetStreamContext) -> Any:
         await ensure_stream(js, identity.UserCreated.STREAM)
         for event in events:
-            envelope = EventEnvelope(
-                event_id=uuid.uuid4(),
-                type=event.TYPE,
-                version=event.VERSION,
-                occurred_at=now,
-                producer="identity",
-                correlation_id="parking-test",
-                subject=event.subject(),
-                data=event.model_dump(mode="json"),
+            sent = envelope(
+                event, producer="identity", correlation_id="parking-test", occurred_at=now
             )
-            await js.publish(envelope.subject, envelope.to_bytes())
+            await js.publish(sent.subject, sent.to_bytes())
         consumer = container.service.durable_consumer(js, "staff")
         consumer.max_deliver, consumer.backoff_seconds = 2, (0.05,)
         sub = await consumer.subscribe()
@@ -182,10 +172,9 @@ def test_a_message_the_staff_consumer_cannot_apply_is_parked_and_the_rest_flow(
                     await consumer.handle(msg)
             except TimeoutError:
                 continue
-        await nc.close()
         return consumer
 
-    consumer = asyncio.run(run())
+    consumer = with_jetstream(nats_url, run)
     assert (consumer.parked, consumer.processed) == (1, 1)
     admin = headers(mint, "super_admin")
     with http:

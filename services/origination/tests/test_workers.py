@@ -1,9 +1,8 @@
 """The API process runs every consumer: events published to real JetStream reach origination with
-nothing but ``build_http_app`` running (as ``python -m hazina_origination api`` does)."""
+nothing but its ``service.http_app()`` running (as ``python -m hazina_origination api`` does)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,17 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from fastapi.testclient import TestClient
+from nats.js import JetStreamContext
 
-from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import identity, ledger, payments
 from hazina_contracts.events.base import ContractEvent
-from hazina_origination.bootstrap import Container, build, build_http_app
+from hazina_origination.bootstrap import Container, build
 from hazina_origination.settings import OriginationSettings
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.messaging import ensure_stream
+from hazina_servicekit.testing import envelope, with_jetstream
 
 
 @pytest.fixture
@@ -36,37 +35,23 @@ def running(
         verifier=TokenVerifier(mint.jwks, issuer="hazina-identity", min_refresh_seconds=0),
     )
     try:
-        with TestClient(build_http_app(container), raise_server_exceptions=False) as http:
+        with TestClient(container.service.http_app(), raise_server_exceptions=False) as http:
             yield container, http
     finally:
         container.close()
 
 
 def _publish(nats_url: str, events: list[ContractEvent]) -> dict[str, uuid.UUID]:
-    async def main() -> dict[str, uuid.UUID]:
-        nc = await nats.connect(nats_url)
-        try:
-            js = nc.jetstream()
-            ids = {}
-            for event in events:
-                await ensure_stream(js, event.STREAM)
-                envelope = EventEnvelope(
-                    event_id=uuid.uuid4(),
-                    type=event.TYPE,
-                    version=event.VERSION,
-                    occurred_at=datetime.now(UTC),
-                    producer="test",
-                    correlation_id="workers-test",
-                    subject=event.subject(),
-                    data=event.model_dump(mode="json"),
-                )
-                await js.publish(envelope.subject, envelope.to_bytes())
-                ids[event.TYPE] = envelope.event_id
-            return ids
-        finally:
-            await nc.close()
+    async def main(js: JetStreamContext) -> dict[str, uuid.UUID]:
+        ids = {}
+        for event in events:
+            await ensure_stream(js, event.STREAM)
+            sent = envelope(event, correlation_id="workers-test")
+            await js.publish(sent.subject, sent.to_bytes())
+            ids[event.TYPE] = sent.event_id
+        return ids
 
-    return asyncio.run(main())
+    return with_jetstream(nats_url, main)
 
 
 def test_the_api_process_runs_every_consumer(

@@ -3,34 +3,19 @@ over real JetStream (however often they are delivered); an unknown owner hides t
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import nats
 from payments_factories import client_onboarded, disbursement_requested, loan_initiated
 from payments_harness import Gateway, envelope, wait_until
 
-from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import origination
 from hazina_contracts.subjects import Stream
 from hazina_payments_gateway.adapters import subscriptions
-from hazina_servicekit.messaging import ensure_stream
 from hazina_servicekit.ownership import record_ownership
-
-
-async def _publish(url: str, envelopes: list[EventEnvelope], *, again: bool = False) -> None:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        await ensure_stream(js, Stream.ORIGINATION)
-        for env in envelopes:
-            msg_id = f"again-{env.event_id}" if again else str(env.event_id)
-            await js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": msg_id})
-    finally:
-        await nc.close()
+from hazina_servicekit.testing import publish
 
 
 def _count(gateway: Gateway, sql: str, *params: Any) -> int:
@@ -71,10 +56,10 @@ def test_ownership_arrives_over_jetstream_once_however_often_it_is_delivered(
         loan_initiated(loan_id=later_loan, client_id=client, loan_officer_id=officer)
     )
     requested = disbursement_requested(loan_id=loan, client_id=client)
-    asyncio.run(_publish(gateway.nats_url, ownership))
-    asyncio.run(_publish(gateway.nats_url, ownership))  # deduplicated by Nats-Msg-Id
-    asyncio.run(_publish(gateway.nats_url, ownership, again=True))  # a true redelivery
-    asyncio.run(_publish(gateway.nats_url, [sentinel, envelope(requested)]))
+    publish(gateway.nats_url, ownership, streams=[Stream.ORIGINATION])
+    publish(gateway.nats_url, ownership)  # deduplicated by Nats-Msg-Id
+    publish(gateway.nats_url, ownership, again=True)  # a true redelivery
+    publish(gateway.nats_url, [sentinel, envelope(requested)])
 
     wait_until(
         lambda: _count(gateway, "SELECT count(*) FROM owned_loans WHERE loan_id = %s", later_loan),

@@ -4,12 +4,10 @@ redelivered, facts out of order) for another, leave the same loan rows and the s
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats
 from nats.js import JetStreamContext
 from ussd_harness import World
 
@@ -17,9 +15,8 @@ from hazina_contracts.envelope import EventEnvelope
 from hazina_contracts.events import ledger
 from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.subjects import Stream
-from hazina_servicekit.consumer import DurableConsumer
 from hazina_servicekit.messaging import ensure_stream
-from hazina_servicekit.testing import envelope
+from hazina_servicekit.testing import envelope, handle_alone, handle_in_batches, with_jetstream
 from hazina_ussd.bootstrap import Container
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -74,45 +71,6 @@ def story(loan_id: uuid.UUID, client_id: uuid.UUID) -> Rounds:
     return [first, list(first), [r3, r4, r2]]  # the first batch redelivered; r2 again later
 
 
-async def one_by_one(js: JetStreamContext, declared: DurableConsumer, rounds: Rounds) -> None:
-    """The declared consumer without its batch handler, under its own name, a message at a time."""
-    consumer = DurableConsumer(
-        js=js,
-        pool=declared.pool,
-        service="ussd",
-        name=f"{declared.name}-alone-{uuid.uuid4().hex[:6]}",
-        stream=declared.stream,
-        subjects=declared.subjects,
-        handler=declared.handler,
-    )
-    subscription = await consumer.subscribe()
-    messages = [e for published in rounds for e in published]
-    for e in messages:
-        await js.publish(e.subject, e.to_bytes())
-    handled = 0
-    while handled < len(messages):
-        for msg in await subscription.fetch(len(messages) - handled, timeout=5):
-            await consumer.handle(msg)
-            handled += 1
-    await subscription.unsubscribe()
-    await js.purge_stream(declared.stream)  # the batched consumer sees only its own messages
-
-
-async def in_batches(js: JetStreamContext, consumer: DurableConsumer, rounds: Rounds) -> None:
-    assert consumer.batch_handler is not None
-    subscription = await consumer.subscribe()
-    for published in rounds:
-        for e in published:
-            await js.publish(e.subject, e.to_bytes())
-        taken: list[Any] = []
-        while len(taken) < len(published):
-            taken += await consumer.next_messages(subscription, wait_seconds=5.0)
-        await consumer.handle_batch(taken)
-    await subscription.unsubscribe()
-    assert consumer.batches == len(rounds) and consumer.parked == 0
-    assert (consumer.processed, consumer.duplicates) == (6, 7)
-
-
 def rows(container: Container, loan_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
     queries = {
         "loan": """SELECT ledger_status, paid_principal_cents, paid_interest_cents,
@@ -137,18 +95,16 @@ def test_ledger_facts_in_batches_equal_one_message_at_a_time(
         borrowers.append((world.disbursed_loan(client_id), client_id))
     (alone_loan, alone_client), (batched_loan, batched_client) = borrowers
 
-    async def main() -> None:
-        nc = await nats.connect(nats_url)
-        try:
-            js = nc.jetstream()
-            await ensure_stream(js, Stream.LEDGER)
-            declared = container.service.durable_consumer(js, "ledger")
-            await one_by_one(js, declared, story(alone_loan, alone_client))
-            await in_batches(js, declared, story(batched_loan, batched_client))
-        finally:
-            await nc.close()
+    async def main(js: JetStreamContext) -> None:
+        await ensure_stream(js, Stream.LEDGER)
+        declared = container.service.durable_consumer(js, "ledger")
+        await handle_alone(js, declared, story(alone_loan, alone_client))
+        rounds = story(batched_loan, batched_client)
+        consumer = await handle_in_batches(js, declared, rounds)
+        assert consumer.batches == len(rounds) and consumer.parked == 0
+        assert (consumer.processed, consumer.duplicates) == (6, 7)
 
-    asyncio.run(main())
+    with_jetstream(nats_url, main)
     expected = rows(container, alone_loan)
     assert rows(container, batched_loan) == expected
     assert [kind for kind, _ in expected["sms"]] == ["payment"] * 4  # a receipt texted once

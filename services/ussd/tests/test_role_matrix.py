@@ -86,10 +86,6 @@ class TestRoleMatrix(RoleMatrixPromise):
     matrix = MATRIX
 
     @pytest.fixture
-    def served_app(self, client: TestClient) -> Any:
-        return client.app
-
-    @pytest.fixture
     def matrix_caller(self, client: TestClient, world: World, mint: TokenMint) -> MatrixCaller:
         return MatrixCaller(
             client,

@@ -3,14 +3,17 @@ background work alone (relay, consumers, followers, jobs: the API then runs with
 ``HAZINA_RUN_WORKERS=false``), other commands run and exit.
 
 Every service reads its settings from the environment, configures its logs, builds its container,
-runs one command and closes the container; only the commands beyond ``api`` are its own.
+runs one command and closes the container; only the commands beyond ``api`` are its own. A command
+that takes arguments of its own (origination's ``import-legacy FILE``) is a ``Command``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from hazina_servicekit.database import one_start_at_a_time
 from hazina_servicekit.logging import configure_logging
@@ -25,6 +28,8 @@ class _Settings(Protocol):
 
 
 class _Service(Protocol):
+    def http_app(self) -> Any: ...
+
     def run_without_http(self) -> None: ...
 
 
@@ -39,18 +44,33 @@ S = TypeVar("S", bound=_Settings)
 C = TypeVar("C", bound=_Container)
 
 
+def _no_arguments(_parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Command(Generic[C]):
+    """A command with arguments of its own: ``arguments`` declares them on the command's parser,
+    ``run`` gets the container and what was parsed; an int it returns is the exit status."""
+
+    run: Callable[[C, argparse.Namespace], int | None]
+    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+
+
 def service_main(
     argv: list[str] | None,
     *,
     name: str,
     settings: Callable[[], S],
     build: Callable[[S, str], C],
-    http_app: Callable[[C], Any],
-    commands: Mapping[str, Callable[[C], object]],
+    commands: Mapping[str, Callable[[C], object] | Command[C]],
     prog: str | None = None,
+    http_app: Callable[[C], Any] | None = None,
 ) -> int:
-    """Run ``api`` (serve ``http_app`` on ``--port`` or the settings' port), ``workers`` (the
-    service's background work without HTTP, until a signal) or one of ``commands``.
+    """Run ``api`` (serve the container's ``service.http_app()``, or ``http_app(container)`` where
+    given, on ``--port`` or the settings' port), ``workers`` (the
+    service's background work without HTTP, until a signal) or one of ``commands`` (a
+    ``Command`` reads the arguments after its name with a parser of its own).
 
     ``build(settings, command)`` makes the container, so a service may wire differently for a
     command (identity seeds its super admin only for ``api``). Logs are named ``name``; the
@@ -59,18 +79,30 @@ def service_main(
     parser = argparse.ArgumentParser(prog=prog or f"hazina-{name}")
     parser.add_argument("command", choices=["api", "workers", *commands])
     parser.add_argument("--port", type=int, default=None)
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    command = commands.get(words[0]) if words else None
+    own = argparse.Namespace()
+    if isinstance(command, Command):  # its own parser reads what follows its name
+        own_parser = argparse.ArgumentParser(prog=f"{parser.prog} {words[0]}")
+        command.arguments(own_parser)
+        own = own_parser.parse_args(words[1:])
+        args = argparse.Namespace(command=words[0], port=None)
+    else:
+        args = parser.parse_args(words)
     read = settings()
     configure_logging(name, level=read.log_level, json=read.log_json)
     with one_start_at_a_time(read.database_url, name):
         container = build(read, args.command)
     try:
         if args.command == "api":
-            serve(http_app(container), port=args.port or read.port)
+            app = container.service.http_app() if http_app is None else http_app(container)
+            serve(app, port=args.port or read.port)
         elif args.command == "workers":
             container.service.run_without_http()
-        else:
-            commands[args.command](container)
+        elif isinstance(command, Command):
+            return command.run(container, own) or 0
+        elif command is not None:
+            command(container)
     finally:
         container.close()
     return 0

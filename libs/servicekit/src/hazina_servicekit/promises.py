@@ -107,12 +107,17 @@ class RoleMatrixPromise:
     """The role x route x ownership matrix every service keeps, as a base for its test class.
 
     A service's ``tests/test_role_matrix.py`` subclasses this as ``TestRoleMatrix`` with its
-    ``matrix`` (a row per route: who may call it, and the setup making its request) and two
-    fixtures: ``served_app``, the app whose every route must have a row, and ``matrix_caller``,
-    a ``MatrixCaller``. Each route is then called as every role (``check_route``).
+    ``matrix`` (a row per route: who may call it, and the setup making its request) and the
+    fixture ``matrix_caller``, a ``MatrixCaller``. Each route is then called as every role
+    (``check_route``). ``served_app``, the app whose every route must have a row, is the app of
+    the service's ``client`` fixture (a ``TestClient``) unless the class gives its own.
     """
 
     matrix: Mapping[str, Row]
+
+    @pytest.fixture
+    def served_app(self, client: Any) -> Any:
+        return client.app
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """A test asking for ``route`` runs once per row of the matrix."""

@@ -14,12 +14,12 @@ import base64
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import jwt
 import pytest
@@ -30,9 +30,15 @@ from hazina_servicekit import infra
 from hazina_servicekit.database import database_url_with_name, drop_database, ensure_database
 
 if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
     from hazina_contracts.envelope import EventEnvelope
     from hazina_contracts.events.base import ContractEvent
+    from hazina_contracts.subjects import Stream
     from hazina_servicekit.auth import TokenVerifier
+    from hazina_servicekit.consumer import DurableConsumer
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -170,6 +176,135 @@ def envelope(
         subject=event.subject(),
         data=event.model_dump(mode="json"),
     )
+
+
+# A service's consumers under test, fed through a real JetStream.
+
+
+def with_jetstream(nats_url: str, body: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+    """Run ``body`` with the JetStream of a fresh connection to ``nats_url``, closed after."""
+    import nats
+
+    async def main() -> T:
+        nc = await nats.connect(nats_url)
+        try:
+            return await body(nc.jetstream())
+        finally:
+            await nc.close()
+
+    return asyncio.run(main())
+
+
+def publish(
+    nats_url: str,
+    envelopes: Sequence[EventEnvelope],
+    *,
+    streams: Sequence[Stream] = (),
+    again: bool = False,
+) -> None:
+    """Publish ``envelopes`` as their producer does, once ``streams`` exist: each under its event
+    id as Nats-Msg-Id, so the broker drops a repeat within its duplicate window; ``again`` sends
+    each under a new message id instead, a true redelivery."""
+    from hazina_servicekit.messaging import ensure_stream
+
+    async def body(js: JetStreamContext) -> None:
+        for stream in streams:
+            await ensure_stream(js, stream)
+        for env in envelopes:
+            msg_id = f"again-{env.event_id}" if again else str(env.event_id)
+            await js.publish(env.subject, env.to_bytes(), headers={"Nats-Msg-Id": msg_id})
+
+    with_jetstream(nats_url, body)
+
+
+async def published(
+    js: JetStreamContext, stream: str, subject: str, *, wait_seconds: float = 1.0
+) -> list[EventEnvelope]:
+    """Every envelope on ``stream`` under ``subject`` (wildcards allowed), read by a new pull
+    consumer until a fetch waits ``wait_seconds`` for nothing."""
+    from hazina_contracts.envelope import EventEnvelope
+
+    subscription = await js.pull_subscribe(subject, stream=stream)
+    out: list[EventEnvelope] = []
+    while True:
+        try:
+            msgs = await subscription.fetch(500, timeout=wait_seconds)
+        except TimeoutError:  # nats-py raises its own subclass or the builtin one
+            return out
+        out += [EventEnvelope.from_bytes(m.data) for m in msgs]
+
+
+async def handle_each(
+    js: JetStreamContext, consumer: DurableConsumer, envelopes: Sequence[EventEnvelope]
+) -> None:
+    """Publish each envelope as its own message (no Nats-Msg-Id: the broker keeps every copy, so
+    repeats are delivered again) and let ``consumer`` handle them one at a time, in order."""
+    subscription = await consumer.subscribe()
+    for env in envelopes:
+        await js.publish(env.subject, env.to_bytes())
+    handled = 0
+    while handled < len(envelopes):
+        for msg in await subscription.fetch(len(envelopes) - handled, timeout=5):
+            await consumer.handle(msg)
+            handled += 1
+    await subscription.unsubscribe()
+
+
+async def drain(js: JetStreamContext, consumer: DurableConsumer) -> None:
+    """Let ``consumer`` handle everything pending on its subjects, as its worker would (copies
+    other consumers' deliveries left on the stream included)."""
+    subscription = await consumer.subscribe()
+    deadline = asyncio.get_running_loop().time() + 60
+    while asyncio.get_running_loop().time() < deadline:
+        info = await js.consumer_info(consumer.stream, consumer.durable)
+        if info.num_pending == 0 and info.num_ack_pending == 0:
+            return
+        try:
+            for msg in await subscription.fetch(100, timeout=1):
+                await consumer.handle(msg)
+        except TimeoutError:  # nats-py raises its own subclass or the builtin one
+            continue  # acks still on their way to the server: ask again
+    raise AssertionError(f"{consumer.durable} did not drain its pending messages")
+
+
+async def handle_alone(
+    js: JetStreamContext, declared: DurableConsumer, rounds: Sequence[Sequence[EventEnvelope]]
+) -> DurableConsumer:
+    """A copy of a batch-mode consumer without its batch handler, under its own durable name,
+    handling every message of every round alone, in order; the stream is then purged, so the
+    declared consumer (``handle_in_batches``) sees only the messages published for it."""
+    from hazina_servicekit.consumer import DurableConsumer
+
+    consumer = DurableConsumer(
+        js=js,
+        pool=declared.pool,
+        service=declared.service,
+        name=f"{declared.name}-alone-{uuid.uuid4().hex[:6]}",
+        stream=declared.stream,
+        subjects=declared.subjects,
+        handler=declared.handler,
+    )
+    await handle_each(js, consumer, [env for published in rounds for env in published])
+    await js.purge_stream(declared.stream)
+    return consumer
+
+
+async def handle_in_batches(
+    js: JetStreamContext, consumer: DurableConsumer, rounds: Sequence[Sequence[EventEnvelope]]
+) -> DurableConsumer:
+    """A batch-mode consumer handling each round as one batch (all of the round, however the
+    broker's fetches split it)."""
+    assert consumer.batch_handler is not None
+    subscription = await consumer.subscribe()
+    for published in rounds:
+        for env in published:
+            await js.publish(env.subject, env.to_bytes())
+        taken: list[Any] = []
+        while len(taken) < len(published):
+            taken += await consumer.next_messages(subscription, wait_seconds=5.0)
+        await consumer.handle_batch(taken)
+    await subscription.unsubscribe()
+    return consumer
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from hazina_identity.adapters.user_directory import truncate_directory
-from hazina_identity.bootstrap import Container, build, build_http_app
+from hazina_identity.bootstrap import Container, build
 from hazina_identity.settings import IdentitySettings
 from hazina_servicekit.cli import service_main
 
@@ -32,7 +32,6 @@ def main(argv: list[str] | None = None) -> int:
         name="identity",
         settings=IdentitySettings,
         build=lambda settings, command: build(settings, seed=command == "api"),
-        http_app=build_http_app,
         commands={
             "relay": _relay,
             "rotate-key": _rotate_key,

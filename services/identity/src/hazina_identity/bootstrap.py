@@ -170,7 +170,3 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
         branch_directory=BranchDirectory(container.pool),
     )
     return create_app(api, runtime, oversight_api=container.oversight, jwks=container.keys.jwks)
-
-
-def build_http_app(container: Container) -> FastAPI:
-    return container.service.http_app()

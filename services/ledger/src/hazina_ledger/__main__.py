@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from hazina_ledger.bootstrap import build, build_http_app
+from hazina_ledger.bootstrap import build
 from hazina_ledger.cli import run_cli
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.cli import service_main
@@ -18,7 +18,6 @@ def main(argv: list[str] | None = None) -> int:
             name="ledger",
             settings=LedgerSettings,
             build=lambda settings, _command: build(settings),
-            http_app=build_http_app,
             commands={},
         )
     return run_cli(args)

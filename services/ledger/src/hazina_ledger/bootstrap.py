@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import structlog
 from fastapi import FastAPI
 
 from hazina_contracts.subjects import Stream
@@ -43,7 +42,6 @@ from hazina_servicekit.service import (
 )
 
 SERVICE = "ledger"
-log = structlog.get_logger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -158,7 +156,3 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
         analytics=container.analytics,
     )
     return create_app(api, runtime)
-
-
-def build_http_app(container: Container, *, workers: bool | None = None) -> FastAPI:
-    return container.service.http_app(run_workers=workers)

@@ -136,7 +136,3 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
         links=container.links,
     )
     return create_app(api, runtime, max_import_bytes=container.settings.max_import_bytes)
-
-
-def build_http_app(container: Container) -> FastAPI:
-    return container.service.http_app()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from hazina_payments_gateway.adapters.read_models import truncate_gateway_models
-from hazina_payments_gateway.bootstrap import Container, build, build_app
+from hazina_payments_gateway.bootstrap import Container, build
 from hazina_payments_gateway.settings import PaymentsSettings
 from hazina_servicekit.cli import service_main
 
@@ -22,7 +22,6 @@ def main(argv: list[str] | None = None) -> int:
         prog="hazina-payments-gateway",
         settings=PaymentsSettings,
         build=lambda settings, _command: build(settings),
-        http_app=build_app,
         commands={"rebuild-read-models": _rebuild_read_models},
     )
 

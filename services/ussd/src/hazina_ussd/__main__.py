@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from hazina_servicekit.cli import service_main
-from hazina_ussd.bootstrap import Container, build, build_http_app
+from hazina_ussd.bootstrap import Container, build
 from hazina_ussd.settings import UssdSettings
 
 
@@ -20,7 +20,6 @@ def main(argv: list[str] | None = None) -> int:
         name="ussd",
         settings=UssdSettings,
         build=lambda settings, _command: build(settings),
-        http_app=build_http_app,
         commands={"reminders": _reminders},
     )
 

@@ -214,7 +214,3 @@ def http_app(container: Container, runtime: Runtime) -> FastAPI:
     return create_app(
         UssdApi(ussd=container.ussd, sms=container.sms, parking=container.parking), runtime
     )
-
-
-def build_http_app(container: Container) -> FastAPI:
-    return container.service.http_app()
