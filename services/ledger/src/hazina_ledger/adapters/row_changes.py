@@ -27,6 +27,8 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 SET, ADD = "set", "add"
+# From this many rows a COPY is sent by a second thread while this one formats (a rebuild's page).
+QUEUED_COPY_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,11 @@ class RowChanges:
                 statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                     sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
                 )
-                # Rows are sent by a second thread while this one formats the next: PostgreSQL
-                # stores them meanwhile, so a page's COPY costs little more than its formatting.
-                with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+                # A rebuild's page: its rows are sent by a second thread while this one formats
+                # the next, so PostgreSQL stores them meanwhile. The live follower's few rows go
+                # on this thread: a thread started for each COPY cost more than it saved.
+                writer = QueuedLibpqWriter(cur) if len(rows) >= QUEUED_COPY_ROWS else None
+                with cur.copy(statement, writer=writer) as copy:
                     for values in rows:
                         copy.write_row(values)
             for table, held in sums.items():
