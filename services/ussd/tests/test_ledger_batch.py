@@ -109,3 +109,66 @@ def test_ledger_facts_in_batches_equal_one_message_at_a_time(
     assert rows(container, batched_loan) == expected
     assert [kind for kind, _ in expected["sms"]] == ["payment"] * 4  # a receipt texted once
     assert expected["loan"][0][4] == 5_000_00  # the last applied
+
+
+def test_a_repayment_reported_again_under_a_new_event_id_counts_once(
+    world: World, container: Container, nats_url: str
+) -> None:
+    """The receipt is the fact: a ledger that publishes it again (a replay, a retried relay)
+    gives it a new event id, and the borrower's paid total must not grow."""
+    client_id = world.client("254711000103", national_id="11000103")
+    loan_id = world.disbursed_loan(client_id)
+    ids = {"loan_id": loan_id, "client_id": client_id}
+    posted = ledger.RepaymentPosted(
+        occurred_at=T0 + timedelta(days=30),
+        receipt="QAB1CD2EG1",
+        amount_cents=3_000_00,
+        interest_cents=750_00,
+        principal_cents=2_250_00,
+        suspense_cents=0,
+        outstanding_cents=9_000_00,
+        payment_method="mpesa",
+        **ids,
+    )
+    reversed_ = ledger.RepaymentReversed(
+        occurred_at=T0 + timedelta(days=31),
+        receipt="QAB1CD2EG1",
+        amount_cents=3_000_00,
+        interest_cents=750_00,
+        principal_cents=2_250_00,
+        fee_cents=0,
+        suspense_cents=0,
+        payment_method="mpesa",
+        reason="bounced",
+        reversed_on=(T0 + timedelta(days=31)).date(),
+        outstanding_cents=12_000_00,
+        total_paid_cents=0,
+        reopened=False,
+        **ids,
+    )
+
+    def paid() -> tuple[Any, ...]:
+        with container.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT paid_principal_cents, paid_interest_cents, outstanding_cents "
+                "FROM borrower_loans WHERE loan_id = %s",
+                (loan_id,),
+            ).fetchone()
+        assert row is not None
+        return tuple(row)
+
+    seen: list[tuple[Any, ...]] = []
+
+    async def main(js: JetStreamContext) -> None:
+        await ensure_stream(js, Stream.LEDGER)
+        declared = container.service.durable_consumer(js, "ledger")
+        await handle_alone(js, declared, [[envelope(posted)], [envelope(posted)]])
+        seen.append(paid())
+        await handle_in_batches(js, declared, [[envelope(posted), envelope(reversed_)]])
+        await handle_alone(js, declared, [[envelope(reversed_)]])
+        seen.append(paid())
+
+    with_jetstream(nats_url, main)
+    assert seen == [(2_250_00, 750_00, 9_000_00), (0, 0, 12_000_00)]
+    sms = rows(container, loan_id)["sms"]
+    assert [kind for kind, _ in sms] == ["payment"]  # texted once

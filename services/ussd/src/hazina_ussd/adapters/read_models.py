@@ -165,6 +165,11 @@ def apply_ledger(event: object, conn: psycopg.Connection[Any]) -> None:
             )
             _movement(conn, event.loan_id, "opened", "disbursement", event.principal_cents, event)
         case ledger.RepaymentPosted():
+            # A receipt counts once, however often and under whatever event id it is reported.
+            if not _movement(
+                conn, event.loan_id, event.receipt, "repayment", event.amount_cents, event
+            ):
+                return
             conn.execute(
                 """UPDATE borrower_loans SET paid_principal_cents = paid_principal_cents + %s,
                      paid_interest_cents = paid_interest_cents + %s,
@@ -178,8 +183,11 @@ def apply_ledger(event: object, conn: psycopg.Connection[Any]) -> None:
                     event.loan_id,
                 ),
             )
-            _movement(conn, event.loan_id, event.receipt, "repayment", event.amount_cents, event)
         case ledger.RepaymentReversed():
+            if not _movement(
+                conn, event.loan_id, f"rev:{event.receipt}", "reversal", event.amount_cents, event
+            ):
+                return
             conn.execute(
                 """UPDATE borrower_loans SET paid_principal_cents = paid_principal_cents - %s,
                      paid_interest_cents = paid_interest_cents - %s,
@@ -194,9 +202,6 @@ def apply_ledger(event: object, conn: psycopg.Connection[Any]) -> None:
                     event.reopened,
                     event.loan_id,
                 ),
-            )
-            _movement(
-                conn, event.loan_id, f"rev:{event.receipt}", "reversal", event.amount_cents, event
             )
         case ledger.LoanStatusChanged():
             conn.execute(
@@ -235,12 +240,14 @@ def _movement(
     kind: str,
     amount_cents: int,
     event: ledger.LoanAccountOpened | ledger.RepaymentPosted | ledger.RepaymentReversed,
-) -> None:
-    conn.execute(
+) -> bool:
+    """Keep the movement; False when it was kept before (the same fact again)."""
+    row = conn.execute(
         """INSERT INTO borrower_movements (loan_id, key, kind, amount_cents, occurred_at)
-           VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+           VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1""",
         (loan_id, key, kind, amount_cents, event.occurred_at),
-    )
+    ).fetchone()
+    return row is not None
 
 
 def loan_and_client(
