@@ -10,6 +10,7 @@ that takes arguments of its own (origination's ``import-legacy FILE``) is a ``Co
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,20 @@ class _Container(Protocol):
 
 S = TypeVar("S", bound=_Settings)
 C = TypeVar("C", bound=_Container)
+
+
+# Objects allocated (less freed) between the youngest generation's collections: the default 700
+# ran one every few requests, each walking what the request had just made.
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
+def settle_garbage_collector() -> None:
+    """Before a long-running command: what start-up made lives as long as the process, so the
+    collector stops walking it (``gc.freeze``), and it collects the young generation less often."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
 
 
 def _no_arguments(_parser: argparse.ArgumentParser) -> None:
@@ -96,8 +111,10 @@ def service_main(
     try:
         if args.command == "api":
             app = container.service.http_app() if http_app is None else http_app(container)
+            settle_garbage_collector()
             serve(app, port=args.port or read.port)
         elif args.command == "workers":
+            settle_garbage_collector()
             container.service.run_without_http()
         elif isinstance(command, Command):
             return command.run(container, own) or 0
