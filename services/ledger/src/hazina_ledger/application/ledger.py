@@ -36,7 +36,7 @@ from hazina_ledger.application.commands import (
 from hazina_ledger.application.group_commit import GroupCommitWriter, Job
 from hazina_ledger.application.ports import Clock, business_date
 from hazina_ledger.application.transcodings import register_ledger_transcodings
-from hazina_ledger.application.unit_of_work import UnitOfWork
+from hazina_ledger.application.unit_of_work import UnitOfWork, mutate_in_turn
 from hazina_ledger.domain import accounts as acc
 from hazina_ledger.domain.arrears import ArrearsPolicy
 from hazina_ledger.domain.errors import (
@@ -78,6 +78,7 @@ class Ledger(Application[uuid.UUID]):
 
     name = "ledger"
     snapshotting_intervals = {SavingsAccount: 100}
+    snapshotting_projectors = {SavingsAccount: mutate_in_turn}
 
     def __init__(
         self,
