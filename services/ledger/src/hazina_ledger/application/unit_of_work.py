@@ -21,7 +21,6 @@ from hazina_servicekit.eventstore import events_table
 A = TypeVar("A", bound=Aggregate)
 
 
-
 def mutate_in_turn(aggregate: Any, domain_events: Iterable[Any]) -> Any:
     """The library's ``project_aggregate`` without its check of each event against a runtime
     ``Protocol``: on Python 3.11 that check was ~3% of the ledger workers' CPU per posting. Our
@@ -29,6 +28,7 @@ def mutate_in_turn(aggregate: Any, domain_events: Iterable[Any]) -> Any:
     for domain_event in domain_events:
         aggregate = domain_event.mutate(aggregate)
     return aggregate
+
 
 class AggregateCache:
     """The writer's own most-recently-used aggregates, valid only as of its last commit."""
