@@ -3,12 +3,47 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.conninfo import conninfo_to_dict
 
 from hazina_servicekit.database import identifier
+
+
+class UnpipelinedRecorder(PostgresApplicationRecorder):
+    """The library's application recorder, storing events without psycopg's pipeline mode.
+
+    psycopg's pipeline (3.3.9, and its main branch in 2026) can leave the end of a large pipeline
+    unsent: ``pipeline_communicate`` stops once its commands are queued whether or not the last
+    ``PQflush`` sent everything, and the results are then awaited without another flush. A save
+    of a few megabytes (a group commit of 500 postings, a burst of payments) then waits forever
+    on a server that waits for the rest: the client in ``poll(POLLIN)``, the server in
+    ``ClientRead`` after the library's ``NOTIFY``. ``tests/test_large_saves.py`` hangs with the
+    library's recorder. Here the same statements (insert lock, ``NOTIFY``, one ``INSERT`` of
+    every event) go one after the other, each sent in full: two more round trips per save.
+    Chosen by the library's own ``APPLICATION_RECORDER_TOPIC`` (``postgres_env``).
+    """
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._insert_events(curs, stored_events, **kwargs)
+            if len(stored_events) > 0:
+                with conn.cursor() as curs:
+                    self._insert_stored_events(curs, stored_events, **kwargs)
+                    notification_ids = self._fetch_ids_after_insert_events(
+                        curs, stored_events, **kwargs
+                    )
+        return notification_ids
 
 
 def postgres_env(database_url: str, schema: str, *, pool_size: int = 5) -> dict[str, str]:
@@ -30,6 +65,7 @@ def postgres_env(database_url: str, schema: str, *, pool_size: int = 5) -> dict[
         "POSTGRES_MAX_OVERFLOW": str(pool_size * 2),
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "no",
+        "APPLICATION_RECORDER_TOPIC": f"{__name__}:{UnpipelinedRecorder.__qualname__}",
         "CREATE_TABLE": "yes",
     }
 
