@@ -100,6 +100,21 @@ def rows(pool: Any) -> list[tuple[uuid.UUID, int]]:
         return [tuple(r) for r in conn.execute("SELECT event_id, cents FROM till_counts")]  # type: ignore[misc]
 
 
+def till_counts(js: Any, pool: Any, counter: Counter, name: str, **options: Any) -> DurableConsumer:
+    """The consumer under test: ``counter``'s handlers for the till counts on the LEDGER stream."""
+    return DurableConsumer(
+        js=js,
+        pool=pool,
+        service="tills",
+        name=name,
+        stream="LEDGER",
+        subjects=[SUBJECT],
+        handler=counter.one,
+        batch_handler=counter.many,
+        **options,
+    )
+
+
 async def _deliver(
     nats_url: str,
     pool: Any,
@@ -112,17 +127,7 @@ async def _deliver(
     try:
         js = nc.jetstream()
         await ensure_all_streams(js)
-        consumer = DurableConsumer(
-            js=js,
-            pool=pool,
-            service="tills",
-            name="counts",
-            stream="LEDGER",
-            subjects=[SUBJECT],
-            handler=counter.one,
-            batch_handler=counter.many,
-            **options,
-        )
+        consumer = till_counts(js, pool, counter, "counts", **options)
         sub = await consumer.subscribe()
         for published in rounds:
             for env, msg_id in published:
@@ -222,16 +227,7 @@ def test_messages_on_subjects_it_does_not_take_are_acknowledged_unread(
         try:
             js = nc.jetstream()
             await ensure_all_streams(js)
-            consumer = DurableConsumer(
-                js=js,
-                pool=pool,
-                service="tills",
-                name="unfiltered",
-                stream="LEDGER",
-                subjects=[SUBJECT],
-                handler=counter.one,
-                batch_handler=counter.many,
-            )
+            consumer = till_counts(js, pool, counter, "unfiltered")
             # What an old server gives: a durable on the whole stream.
             sub = await js.pull_subscribe(
                 "ledger.>",
