@@ -146,24 +146,30 @@ def machine_cpu_seconds() -> tuple[float, float]:
 
 
 async def fresh_streams(js: Any, *, reset: bool) -> None:
-    """Streams whose consumers start with this run's fresh database.
+    """Streams with no work left over from another run for this run's fresh database.
 
-    A NATS that served an earlier run keeps the services' durable consumers, their positions and
-    any message that run left unacknowledged: the new services would first work through another
-    database's payments (retried, then parked), and the figures would measure that.
+    A NATS that served an earlier run keeps its durable consumers: one caught up is harmless (it
+    reads only what this run publishes), but one with messages still to deliver or unacknowledged
+    (a run stopped midway) would make the new services first work through another database's
+    payments, and the figures would measure that.
     """
     await ensure_all_streams(js)
     names = [stream.value for stream in Stream] + [DEAD_LETTER_STREAM]
-    held = []
+    behind = []
     for name in names:
-        held += [f"{name}/{c.name}" for c in await js.consumers_info(name)]
-    if not held:
+        behind += [
+            f"{name}/{c.name}"
+            for c in await js.consumers_info(name)
+            if c.num_pending or c.num_ack_pending
+        ]
+    if not behind:
         return
     if not reset:
         raise SystemExit(
-            f"this NATS holds durable consumers from another run ({', '.join(sorted(held)[:4])}"
-            f"{', ...' if len(held) > 4 else ''}): run `make bench-c2b` without NATS_URL for a "
-            "fresh embedded NATS, or pass --reset-streams to delete the streams on this one"
+            "this NATS holds another run's unfinished work "
+            f"({', '.join(sorted(behind)[:4])}{', ...' if len(behind) > 4 else ''}): run "
+            "`make bench-c2b` without NATS_URL for a fresh embedded NATS, or pass "
+            "--reset-streams to delete the streams on this one"
         )
     for name in names:
         await js.delete_stream(name)

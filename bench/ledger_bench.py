@@ -276,6 +276,9 @@ async def _drain(
             profile.disable()
             del writer._run_batch, consumer._apply_batch
         await sub.unsubscribe()
+        # The bench's own durable goes: left on a shared NATS with messages it never read, it
+        # looks like another run's unfinished work to the next bench (``make bench-c2b``).
+        await js.delete_consumer(Stream.PAYMENTS.value, consumer.durable)
         return {
             "messages": len(envelopes),
             "processed": consumer.processed,
