@@ -213,3 +213,25 @@ def test_a_reversed_deposit_goes_back_where_it_came_from_once(
     assert after["1040"] - before["1040"] == -100_000  # the till's cash goes back out
     assert after["1020"] - before["1020"] == -200_000
     assert after["2010"] - before["2010"] == 50_000  # unallocated again
+
+
+def test_an_account_restored_from_an_older_snapshot_lets_its_record_of_deposits_go() -> None:
+    """Snapshots taken before the account stopped recording every deposit still hold that
+    record; the account's next deposit drops it, so the state stops growing from then on."""
+    from hazina_ledger.domain import accounts as acc
+    from hazina_ledger.domain.savings_account import SavingsAccount
+
+    account = SavingsAccount(client_id=str(uuid.uuid4()))
+    account.deposits = {"OLD0000001": (100_00, acc.PAYBILL)}  # type: ignore[attr-defined]
+    account.deposit(
+        receipt="NEW0000001",
+        amount_cents=250_00,
+        method="mpesa",
+        source_account=acc.PAYBILL,
+        deposited_on="2026-12-01",
+        recorded_by=None,
+        notes=None,
+        channel="mpesa",
+    )
+    assert not hasattr(account, "deposits")
+    assert account.balance_cents == 250_00
