@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -167,6 +168,32 @@ def add_http_middleware(
         max_age=600,
     )
     app.add_middleware(CorrelationMiddleware, redact_path=redact_path)
+
+
+class WritesVisibleFirst:
+    """The answer to a write (any method but GET, HEAD, OPTIONS) leaves only once the read side
+    includes it (``catch_up``), so every read after it shows it, even when reads leave the read
+    side to a follower listening in this or another process (``Projection.catch_up``'s
+    ``unless_followed``): staff read their own writes."""
+
+    def __init__(self, app: ASGIApp, catch_up: Callable[[], object]) -> None:
+        self.app = app
+        self.catch_up = catch_up
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_once_visible(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                try:
+                    await asyncio.to_thread(self.catch_up)
+                except Exception as exc:  # the write stands; its follower applies it soon
+                    log.warning("write_not_yet_visible", error=str(exc))
+            await send(message)
+
+        await self.app(scope, receive, send_once_visible)
 
 
 def client_address(request: Request) -> str:

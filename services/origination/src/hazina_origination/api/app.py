@@ -30,6 +30,7 @@ from hazina_origination.domain.errors import (
 from hazina_origination.domain.photo import PhotoTooLargeError
 from hazina_origination.domain.roles import APPROVER_ADMIN, INITIATOR_ADMIN, SUPER_ADMIN
 from hazina_servicekit.errors import error_body
+from hazina_servicekit.http import WritesVisibleFirst
 from hazina_servicekit.openapi import document_real_answers
 from hazina_servicekit.parking_api import parked_events_router
 from hazina_servicekit.service import Runtime, service_app
@@ -62,6 +63,8 @@ def create_app(
             ("/api/origination/import", max_import_bytes + MULTIPART_OVERHEAD),
         ],
     )
+
+    app.add_middleware(WritesVisibleFirst, catch_up=api.projection.catch_up)
 
     @app.exception_handler(NotEligibleError)
     async def _not_eligible(_: Request, exc: NotEligibleError) -> JSONResponse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -38,14 +38,27 @@ class OriginationApi:
     photos: PhotoFiles
     read_import_file: ImportFileReader
     links: UploadLinks
+    # A read (GET) leaves the read models to their follower when one is listening (woken by
+    # every commit): it shows them as last committed, never queueing behind the follower nor
+    # doing its work. Without a follower it brings them up to date itself. A write always does,
+    # and its answer leaves only once they include it (``WritesVisibleFirst``): read your own writes.
+    reading: bool = False
 
     def fresh(self) -> ReadModelQueries:
         """The read models with every event so far applied (read your own writes)."""
-        self.projection.catch_up()
+        self.projection.catch_up(unless_followed=self.reading)
         return self.read_models
 
+    def for_request(self, method: str) -> OriginationApi:
+        reading = method in ("GET", "HEAD")
+        return self if reading == self.reading else replace(self, reading=reading)
 
-get_api, get_parking = api_getters(OriginationApi, "origination_api")
+
+_get_api, get_parking = api_getters(OriginationApi, "origination_api")
+
+
+def get_api(request: Request) -> OriginationApi:
+    return _get_api(request).for_request(request.method)
 
 
 ApiDep = Annotated[OriginationApi, Depends(get_api)]
