@@ -148,14 +148,8 @@ def test_a_repayment_reported_again_under_a_new_event_id_counts_once(
     )
 
     def paid() -> tuple[Any, ...]:
-        with container.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT paid_principal_cents, paid_interest_cents, outstanding_cents "
-                "FROM borrower_loans WHERE loan_id = %s",
-                (loan_id,),
-            ).fetchone()
-        assert row is not None
-        return tuple(row)
+        _, principal, interest, _, outstanding, *_ = rows(container, loan_id)["loan"][0]
+        return principal, interest, outstanding
 
     seen: list[tuple[Any, ...]] = []
 

@@ -355,12 +355,13 @@ class DurableConsumer:
         A NATS server older than 2.10 ignores ``filter_subjects`` and delivers the whole stream:
         without this each unwanted message would cost a transaction and a processed record.
         """
-        ours = [msg for msg in messages if subject_matches(self.subjects, msg.subject)]
-        if len(ours) < len(messages):
-            for msg in messages:
-                if not subject_matches(self.subjects, msg.subject):
-                    self.not_ours += 1
-                    await msg.ack()
+        ours = []
+        for msg in messages:
+            if subject_matches(self.subjects, msg.subject):
+                ours.append(msg)
+            else:
+                self.not_ours += 1
+                await msg.ack()
         return ours
 
     async def _check_filter(self) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import structlog
 from fastapi import FastAPI, Request
@@ -225,3 +226,26 @@ def api_getters(
         return get_api(request).parking
 
     return get_api, get_parking
+
+
+class _ReadsOrWrites(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def reading(self) -> bool: ...
+
+
+Reads = TypeVar("Reads", bound=_ReadsOrWrites)
+
+
+def reading_by_method(get_api: Callable[[Request], Reads]) -> Callable[[Request], Reads]:
+    """``get_api``'s object with ``reading`` set for a GET or HEAD: its ``fresh()`` then leaves
+    the read side to a listening follower (``Projection.catch_up(unless_followed=...)``), and a
+    write brings it up to date, its answer leaving once it is (``WritesVisibleFirst``)."""
+
+    def get(request: Request) -> Reads:
+        api = get_api(request)
+        reading = request.method in ("GET", "HEAD")
+        return api if api.reading == reading else dataclasses.replace(api, reading=reading)
+
+    return get

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from hazina_ledger.application.ledger import Ledger
 from hazina_ledger.application.ports import Analytics, Inbox, Projector, ReadModels
 from hazina_ledger.domain.errors import NotFoundError
 from hazina_servicekit.auth import Principal, require_roles
-from hazina_servicekit.http import api_getters
+from hazina_servicekit.http import api_getters, reading_by_method
 from hazina_servicekit.ownership import OwnershipBook, officer_scope
 from hazina_servicekit.parking import ParkingLot
 
@@ -57,16 +57,9 @@ class LedgerApi:
         self.projection.catch_up(unless_followed=self.reading)
         return self.views
 
-    def for_request(self, method: str) -> LedgerApi:
-        reading = method in ("GET", "HEAD")
-        return self if reading == self.reading else replace(self, reading=reading)
-
 
 _get_api, get_parking = api_getters(LedgerApi, "ledger_api")
-
-
-def get_api(request: Request) -> LedgerApi:
-    return _get_api(request).for_request(request.method)
+get_api = reading_by_method(_get_api)
 
 
 ApiDep = Annotated[LedgerApi, Depends(get_api)]

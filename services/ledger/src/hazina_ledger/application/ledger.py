@@ -536,13 +536,7 @@ class Ledger(Application[uuid.UUID]):
                 account.reverse_deposit(
                     receipt=receipt,
                     amount_cents=found.amount_cents,
-                    # Where the deposit's money came from: the paybill, till or bank of its
-                    # method, or the unallocated receipts it was assigned from.
-                    source_account=(
-                        acc.UNALLOCATED_RECEIPTS
-                        if found.assigned_to is not None
-                        else acc.SOURCE_BY_METHOD[found.method]
-                    ),
+                    source_account=found.paid_in_from,
                     reason=cmd.reason,
                     reversed_by=str(cmd.reversed_by),
                     reversed_on=business_date(now).isoformat(),

@@ -120,6 +120,14 @@ class Receipt(Aggregate):
             journal=journal,
         )
 
+    @property
+    def paid_in_from(self) -> str:
+        """The account this receipt's money came from: the paybill, till or bank of its method,
+        or the unallocated receipts staff assigned it from (where a reversal sends it back)."""
+        if self.assigned_to is not None:
+            return acc.UNALLOCATED_RECEIPTS
+        return acc.SOURCE_BY_METHOD[self.method]
+
     def matches(self, amount_cents: int, target: str, target_id: str | None) -> bool:
         return (self.amount_cents, self.target, self.target_id) == (amount_cents, target, target_id)
 

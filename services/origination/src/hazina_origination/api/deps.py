@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,7 +24,7 @@ from hazina_origination.domain.roles import (
     SUPER_ADMIN,
 )
 from hazina_servicekit.auth import Principal, require_roles
-from hazina_servicekit.http import api_getters, correlation_id
+from hazina_servicekit.http import api_getters, correlation_id, reading_by_method
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.projection import Projection
 
@@ -49,16 +49,9 @@ class OriginationApi:
         self.projection.catch_up(unless_followed=self.reading)
         return self.read_models
 
-    def for_request(self, method: str) -> OriginationApi:
-        reading = method in ("GET", "HEAD")
-        return self if reading == self.reading else replace(self, reading=reading)
-
 
 _get_api, get_parking = api_getters(OriginationApi, "origination_api")
-
-
-def get_api(request: Request) -> OriginationApi:
-    return _get_api(request).for_request(request.method)
+get_api = reading_by_method(_get_api)
 
 
 ApiDep = Annotated[OriginationApi, Depends(get_api)]
