@@ -59,3 +59,40 @@ def test_a_batch_of_postings_delivered_twice_is_remembered_once(gateway: Gateway
         ("deposit:TBP0000002", "savings_deposit", "TBP0000002", 700),
         (f"disbursement:{opened.loan_id}", "disbursement", None, 50_000),
     ]
+
+
+def test_a_batch_of_repayments_and_deposits_of_any_size_is_remembered_in_one_statement(
+    gateway: Gateway,
+) -> None:
+    """Repayments carry ``AmountCents``, deposits plain ints: psycopg refused the mixed list (and
+    typed a list of amounts by one of them), so the whole batch failed and the consumer fell
+    back to one message at a time."""
+    client_id, loan_id = uuid.uuid4(), uuid.uuid4()
+    repayments = [
+        ledger.RepaymentPosted(
+            occurred_at=datetime.now(UTC),
+            loan_id=loan_id,
+            client_id=client_id,
+            receipt=receipt,
+            amount_cents=cents,  # validated into AmountCents, as every consumer reads it
+            interest_cents=0,
+            principal_cents=cents,
+            suspense_cents=0,
+            outstanding_cents=1_000_000,
+            payment_method="mpesa",
+        )
+        for receipt, cents in (("TBP0000011", 224_400), ("TBP0000012", 5))
+    ]
+    batch = [envelope(e) for e in (*repayments, deposit("TBP0000013", 3_000_000_000, client_id))]
+    with gateway.container.pool.connection() as conn:
+        with conn.transaction():
+            assert on_ledger_events(batch, conn) == {}
+        rows = conn.execute(
+            "SELECT key, amount_cents FROM ledger_postings WHERE client_id = %s ORDER BY key",
+            (client_id,),
+        ).fetchall()
+    assert rows == [
+        ("deposit:TBP0000013", 3_000_000_000),
+        ("repayment:TBP0000011", 224_400),
+        ("repayment:TBP0000012", 5),
+    ]

@@ -5,13 +5,59 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.adapt import PyFormat
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.array import BaseListDumper, ListBinaryDumper, ListDumper
 from psycopg_pool import ConnectionPool
 
+from hazina_contracts.money import AmountCents
+
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _amounts_as_ints(values: list[Any]) -> list[Any]:
+    if any(type(value) is AmountCents for value in values):
+        return [int(value) if type(value) is AmountCents else value for value in values]
+    return values
+
+
+class AmountListDumper(ListDumper):
+    """A (flat) list that holds amounts is typed as if they were plain ints.
+
+    psycopg types a list of ``int`` by its largest element, but a list holding an ``int``
+    subclass by one element of it, and refuses a list that mixes the two: a batch's
+    ``[AmountCents(224_400), AmountCents(5)]`` went as ``smallint[]`` and failed, and a batch of
+    repayments (amounts) and savings changes (ints) was refused as mixed types. Either made a
+    consumer's batch fall back to one message at a time. Only the choice of the array's type
+    changes; each element is dumped as before.
+    """
+
+    def get_key(self, obj: list[Any], format: PyFormat) -> Any:
+        return super().get_key(_amounts_as_ints(obj), format)
+
+    def upgrade(self, obj: list[Any], format: PyFormat) -> BaseListDumper:
+        return super().upgrade(_amounts_as_ints(obj), format)
+
+
+class AmountListBinaryDumper(ListBinaryDumper):
+    __doc__ = AmountListDumper.__doc__
+
+    def get_key(self, obj: list[Any], format: PyFormat) -> Any:
+        return super().get_key(_amounts_as_ints(obj), format)
+
+    def upgrade(self, obj: list[Any], format: PyFormat) -> BaseListDumper:
+        return super().upgrade(_amounts_as_ints(obj), format)
+
+
+# Every connection copies psycopg's global adapters when it opens, so this holds for every pool
+# a service makes (its own, the event store's, the request path's async one). The text dumper
+# is registered last, as psycopg does, so that it stays the one chosen by default.
+psycopg.adapters.register_dumper(list, AmountListBinaryDumper)
+psycopg.adapters.register_dumper(list, AmountListDumper)
 
 
 def identifier(name: str) -> str:
