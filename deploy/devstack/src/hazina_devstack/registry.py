@@ -84,6 +84,10 @@ CORS_DEFAULT_ORIGINS = "http://localhost:3000"  # servicekit's default for HAZIN
 # An idle upstream connection is dropped after this; services keep theirs open longer
 # (servicekit.runtime.KEEP_ALIVE_SECONDS), so the proxy never reuses one being closed.
 UPSTREAM_KEEPALIVE = "30s"
+# Idle upstream connections kept per service. Caddy's default (32) is below the front door's
+# concurrency under a burst of callbacks: every connection past it was closed after its
+# request and opened again for the next one.
+UPSTREAM_IDLE_CONNECTIONS = 256
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -96,6 +100,7 @@ def _reverse_proxy(entry: ServiceEntry) -> list[str]:
         "\t\t\tlb_try_interval 250ms",
         "\t\t\ttransport http {",
         f"\t\t\t\tkeepalive {UPSTREAM_KEEPALIVE}",
+        f"\t\t\t\tkeepalive_idle_conns_per_host {UPSTREAM_IDLE_CONNECTIONS}",
         "\t\t\t}",
         "\t\t}",
     ]
