@@ -114,3 +114,28 @@ def test_a_version_taken_twice_is_refused_and_nothing_of_the_save_is_stored(
     assert parcels.recorder.max_notification_id() == before
     ids = parcels.recorder.insert_events([fresh])
     assert ids is not None and len(ids) == 1 and ids[0] > (before or 0)
+
+
+def test_every_byte_of_a_state_and_every_character_of_a_topic_is_stored_as_given(
+    parcels: Parcels,
+) -> None:
+    """The events go as one binary parameter (no text escaping): what is read back is what
+    was written, byte for byte, versions beyond a smallint included."""
+    written = [
+        StoredEvent(
+            originator_id=uuid.uuid4(),
+            originator_version=version,
+            topic=topic,
+            state=state,
+        )
+        for version, topic, state in (
+            (1, "hazina.test.Parcel.Created", bytes(range(256))),
+            (70_000, "hazina.test.Parcel.Packed 'quoted' \"double\" \\ {braces},", b"\\x00'\"{}"),
+            (2**40, "hazina.test.Parcel.Ñ — Kiswahili: Habari", b""),
+        )
+    ]
+    ids = parcels.recorder.insert_events(written)
+    assert ids is not None and len(ids) == 3
+    for stored in written:
+        (read,) = parcels.recorder.select_events(stored.originator_id)
+        assert read == stored

@@ -10,6 +10,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from hazina_servicekit.database import identifier
@@ -27,7 +28,16 @@ class UnpipelinedRecorder(PostgresApplicationRecorder):
     library's recorder. Here the same statements (insert lock, ``NOTIFY``, one ``INSERT`` of
     every event) go one after the other, each sent in full: two more round trips per save.
     Chosen by the library's own ``APPLICATION_RECORDER_TOPIC`` (``postgres_env``).
+
+    The events go as one array parameter sent in binary (``%b``): psycopg dumps an array of the
+    library's composite rows in text in Python, escaping every byte of every state, at ~40 µs an
+    event, against ~4 µs in binary (every service's saves pay it; the ledger's group commit of
+    hundreds of postings most).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.insert_events_statement = _binary_parameters(self.insert_events_statement)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -44,6 +54,19 @@ class UnpipelinedRecorder(PostgresApplicationRecorder):
                         curs, stored_events, **kwargs
                     )
         return notification_ids
+
+
+def _binary_parameters(statement: sql.Composed) -> sql.Composed:
+    """``statement`` with its parameters sent in binary (each ``%s`` placeholder as ``%b``)."""
+    return sql.Composed([_binary_placeholders(part) for part in statement])
+
+
+def _binary_placeholders(part: sql.Composable) -> sql.Composable:
+    if isinstance(part, sql.Composed):
+        return _binary_parameters(part)
+    if isinstance(part, sql.SQL):
+        return sql.SQL(part.as_string().replace("%s", "%b"))
+    return part
 
 
 def postgres_env(database_url: str, schema: str, *, pool_size: int = 5) -> dict[str, str]:
