@@ -198,7 +198,7 @@ class DurableConsumer:
             rows = conn.execute(
                 """
                 INSERT INTO processed_messages (consumer, event_id, subject)
-                SELECT %s, e.event_id, e.subject FROM unnest(%s::uuid[], %s::text[])
+                SELECT %s, e.event_id, e.subject FROM unnest(%b::uuid[], %b::text[])
                     AS e(event_id, subject)
                 ON CONFLICT DO NOTHING RETURNING event_id
                 """,

@@ -139,7 +139,7 @@ class RowChanges:
     @staticmethod
     def _unnest(table: Table, columns: list[str]) -> sql.Composed:
         return sql.SQL("unnest({})").format(
-            sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(table.types[c])) for c in columns)
+            sql.SQL(", ").join(sql.SQL("%b::{}[]").format(sql.SQL(table.types[c])) for c in columns)
         )
 
     def _write_sums(

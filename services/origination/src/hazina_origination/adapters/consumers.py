@@ -200,8 +200,8 @@ def record_savings_many(
     moved = [movements[key] for key in sorted(movements)]  # one lock order for every process
     conn.execute(
         """INSERT INTO savings_movements (client_id, transaction_id, change_cents, balance_cents, reason, occurred_at)
-           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[], %s::bigint[], %s::text[],
-               %s::timestamptz[])
+           SELECT * FROM unnest(%b::uuid[], %b::text[], %b::bigint[], %b::bigint[], %b::text[],
+               %b::timestamptz[])
            ON CONFLICT DO NOTHING""",
         (
             [e.client_id for e in moved],
@@ -215,7 +215,7 @@ def record_savings_many(
     balances = [newest[client_id] for client_id in sorted(newest)]
     conn.execute(
         """INSERT INTO savings_balances (client_id, balance_cents, as_of)
-           SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])
+           SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::timestamptz[])
            ON CONFLICT (client_id) DO UPDATE SET balance_cents = EXCLUDED.balance_cents, as_of = EXCLUDED.as_of,
                updated_at = now()
            WHERE savings_balances.as_of < EXCLUDED.as_of""",
@@ -326,7 +326,7 @@ def record_loan_facts(conn: psycopg.Connection[Any], events: Sequence[LoanFact])
     if loans:
         conn.execute(
             """INSERT INTO loan_balances (loan_id, receipts_paid_cents, repayments_count, last_repayment_at)
-               SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::integer[], %s::timestamptz[])
+               SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::integer[], %b::timestamptz[])
                ON CONFLICT (loan_id) DO UPDATE SET updated_at = now(),
                    receipts_paid_cents = loan_balances.receipts_paid_cents + EXCLUDED.receipts_paid_cents,
                    repayments_count = loan_balances.repayments_count + EXCLUDED.repayments_count,
@@ -342,7 +342,7 @@ def record_loan_facts(conn: psycopg.Connection[Any], events: Sequence[LoanFact])
     if payoffs:
         conn.execute(
             """INSERT INTO loan_balances (loan_id, repaid_total_paid_cents, repaid_as_of)
-               SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])
+               SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::timestamptz[])
                ON CONFLICT (loan_id) DO UPDATE SET updated_at = now(),
                    repaid_total_paid_cents = CASE
                        WHEN loan_balances.repaid_as_of IS NULL
@@ -368,8 +368,8 @@ def _insert_repayments(
     rows = conn.execute(
         """INSERT INTO loan_repayments (loan_id, receipt, amount_cents, interest_cents, principal_cents,
                fee_cents, suspense_cents, outstanding_cents, payment_method, occurred_at)
-           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[],
-               %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])
+           SELECT * FROM unnest(%b::uuid[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[],
+               %b::bigint[], %b::bigint[], %b::bigint[], %b::text[], %b::timestamptz[])
            ON CONFLICT DO NOTHING RETURNING loan_id, receipt""",
         (
             [e.loan_id for e in posted],
@@ -518,7 +518,7 @@ def _outstanding_many(
     loans = sorted(facts)  # one lock order for every process
     conn.execute(
         """INSERT INTO loan_balances (loan_id, outstanding_cents, outstanding_as_of)
-           SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])
+           SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::timestamptz[])
            ON CONFLICT (loan_id) DO UPDATE SET outstanding_cents = EXCLUDED.outstanding_cents,
                outstanding_as_of = EXCLUDED.outstanding_as_of, updated_at = now()
            WHERE loan_balances.outstanding_as_of IS NULL

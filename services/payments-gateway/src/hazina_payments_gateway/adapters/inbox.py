@@ -86,7 +86,7 @@ class _Pending:
 GROUP_INSERT = """
 INSERT INTO callback_inbox (kind, body, remote_addr)
 SELECT kind, body, remote
-FROM unnest(%s::text[], %s::bytea[], %s::text[]) WITH ORDINALITY AS t(kind, body, remote, n)
+FROM unnest(%b::text[], %b::bytea[], %b::text[]) WITH ORDINALITY AS t(kind, body, remote, n)
 ORDER BY n
 RETURNING id
 """
@@ -364,7 +364,7 @@ class InboxProcessor:
                         SET status = d.status, outcome = d.outcome, error = d.error,
                             detail = d.detail, processed_at = clock_timestamp(),
                             attempts = c.attempts + 1
-                        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[])
+                        FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::jsonb[])
                             AS d(id, status, outcome, error, detail)
                         WHERE c.id = d.id
                         """,

@@ -234,8 +234,8 @@ def gateway_projector(app: PaymentsGateway) -> Apply:
 RECEIVED_MANY = """
 INSERT INTO payments_received (receipt, amount_cents, msisdn, account_reference, target, loan_id,
     client_id, paid_at, payer_name, channel, recorded_at)
-SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::uuid[],
-    %s::uuid[], %s::timestamptz[], %s::text[], %s::text[], %s::timestamptz[])
+SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::uuid[],
+    %b::uuid[], %b::timestamptz[], %b::text[], %b::text[], %b::timestamptz[])
 ON CONFLICT (receipt) DO NOTHING
 """
 
@@ -559,8 +559,8 @@ def remember_postings(conn: psycopg.Connection[Any], postings: Sequence[LedgerPo
         """
         INSERT INTO ledger_postings (key, kind, receipt, loan_id, client_id, amount_cents, occurred_at)
         SELECT * FROM unnest(
-            %s::text[], %s::text[], %s::text[], %s::uuid[], %s::uuid[], %s::bigint[],
-            %s::timestamptz[]
+            %b::text[], %b::text[], %b::text[], %b::uuid[], %b::uuid[], %b::bigint[],
+            %b::timestamptz[]
         )
         ON CONFLICT (key) DO NOTHING
         """,
