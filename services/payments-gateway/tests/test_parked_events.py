@@ -53,7 +53,8 @@ def test_the_gateway_starts_and_answers_with_an_unappliable_payment_in_its_store
     assert gateway.get("/api/payments/disbursements").status_code == 200
     (row,) = parked(gateway)
     assert row["source"] == "gateway" and row["topic"].endswith("Payment.Received")
-    assert row["errorType"] == "DataError"
+    # PostgreSQL refuses the NUL (its rows are sent in binary, so the server, not psycopg, finds it).
+    assert row["errorType"] == "CharacterNotInRepertoire"
     assert gateway.get(PARKED, role="loan_officer").status_code == 403
 
     assert gateway.container.app.record_payment(payment("OK00000001"))
