@@ -9,6 +9,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from hazina_contracts.events.origination import (
+    ClientApproved,
+    ClientDetailsChanged,
+    ClientRejected,
+)
+
 
 def repayments(client: TestClient, staff: Any, loan_id: uuid.UUID) -> dict[str, Any]:
     return dict(
@@ -289,3 +295,88 @@ def test_a_reversal_is_published_with_its_split_and_the_loans_new_figures(
         folded = domain_event.mutate(folded)
     assert folded is not None and folded.status == "current"
     assert folded.outstanding.total_cents == 500_000
+
+
+class TestClientChanges:
+    """Origination's later word on a client (an edit, a move to another group, its decision)
+    reaches the ledger's lists, once, and never undone by an older or repeated message."""
+
+    @staticmethod
+    def changed(
+        client_id: uuid.UUID, group_id: uuid.UUID, name: str, day: int
+    ) -> ClientDetailsChanged:
+        return ClientDetailsChanged(
+            occurred_at=dt.datetime(2025, 1, day, tzinfo=dt.UTC),
+            actor_id=None,
+            client_id=client_id,
+            group_id=group_id,
+            name=name,
+            national_id="12345678",
+            phone="254712345678",
+            changed_fields=["name", "group"],
+        )
+
+    @staticmethod
+    def group_savings(client: TestClient, staff: Any, group_id: uuid.UUID) -> list[Any]:
+        rows = client.get(
+            f"/api/savings?groupId={group_id}", headers=staff.headers("initiator_admin")
+        )
+        assert rows.status_code == 200, rows.text
+        return [(r["clientName"], r["amountKES"]) for r in rows.json()]
+
+    def test_a_client_renamed_and_moved_to_another_group_is_listed_there_under_the_new_name(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        client_id, old_group, new_group = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        onboarded = h.deliver(container, h.client_onboarded(client_id, group_id=old_group))
+        h.deliver(
+            container,
+            h.payment_received("SAV1AAA", 250_000, client_id=client_id, target="savings"),
+        )
+        moved = h.envelope(self.changed(client_id, new_group, "Wanjiku Otieno", 10))
+        for _ in range(2):
+            h.deliver(container, moved)
+        assert self.group_savings(client, staff, new_group) == [("Wanjiku Otieno", 2500)]
+        assert self.group_savings(client, staff, old_group) == []
+
+        # Late and repeated messages change nothing: the onboarding again (under a new envelope
+        # too), and an older edit that arrives after the newer one.
+        h.deliver(container, onboarded)
+        h.deliver(container, h.client_onboarded(client_id, group_id=old_group))
+        h.deliver(container, self.changed(client_id, old_group, "Wanjiku Kamau", 5))
+        assert self.group_savings(client, staff, new_group) == [("Wanjiku Otieno", 2500)]
+
+    def test_a_decision_on_the_client_is_kept_and_an_older_one_does_not_undo_it(
+        self, container: Any, h: Any
+    ) -> None:
+        client_id = uuid.uuid4()
+        h.deliver(
+            container,
+            h.client_onboarded(client_id).model_copy(update={"status": "pending"}),
+        )
+        approved = ClientApproved(
+            occurred_at=dt.datetime(2025, 1, 3, tzinfo=dt.UTC), actor_id=None, client_id=client_id
+        )
+        h.deliver(container, approved)
+        h.deliver(container, approved)
+        older = ClientRejected(
+            occurred_at=dt.datetime(2025, 1, 2, tzinfo=dt.UTC), actor_id=None, client_id=client_id
+        )
+        h.deliver(container, older)
+        assert container.views.client(client_id)["status"] == "active"
+
+    def test_an_edit_that_arrives_before_the_onboarding_waits_for_it(
+        self, client: TestClient, container: Any, staff: Any, h: Any
+    ) -> None:
+        client_id, group_id = uuid.uuid4(), uuid.uuid4()
+        h.deliver(container, self.changed(client_id, group_id, "Achieng Odhiambo", 10))
+        parked = client.get(
+            "/api/ledger/parked?status=parked", headers=staff.headers("approver_admin")
+        ).json()
+        assert [p["topic"] for p in parked] == ["ClientDetailsChanged v1"]
+        assert container.views.client(client_id) is None
+
+        h.deliver(container, h.client_onboarded(client_id))
+        assert container.inbox.retry_parked() == 1  # the retry timer's round
+        shown = container.views.client(client_id)
+        assert (shown["name"], shown["group_id"]) == ("Achieng Odhiambo", group_id)

@@ -15,7 +15,7 @@ so every park, retry and skip is also recorded as an event.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -23,9 +23,15 @@ import structlog
 from psycopg_pool import ConnectionPool
 
 from hazina_contracts.envelope import EventEnvelope
-from hazina_contracts.events.origination import ClientOnboarded, LoanApproved
+from hazina_contracts.events.origination import (
+    ClientApproved,
+    ClientDetailsChanged,
+    ClientOnboarded,
+    ClientRejected,
+    LoanApproved,
+)
 from hazina_contracts.events.payments import DisbursementCompleted, PaymentReceived
-from hazina_ledger.adapters.views import upsert_client
+from hazina_ledger.adapters.views import change_client_details, change_client_status, upsert_client
 from hazina_ledger.application.commands import (
     DepositSavings,
     PostRepayment,
@@ -49,13 +55,25 @@ log = structlog.get_logger(__name__)
 SOURCE = "ledger-inbox"  # the source of its parked messages in parked_events
 STAFF_REVIEW = "staff-review"
 
-ORIGINATION_SUBJECTS = ("origination.loan.approved", "origination.client.onboarded")
+# Each durable consumer is given these subjects on start (servicekit updates an existing
+# consumer's filter and keeps its position), so a subject added here reaches running systems.
+ORIGINATION_SUBJECTS = (
+    LoanApproved.subject(),
+    ClientOnboarded.subject(),
+    ClientDetailsChanged.subject(),
+    ClientApproved.subject(),
+    ClientRejected.subject(),
+)
 PAYMENTS_SUBJECTS = ("payments.disbursement.completed", "payments.payment.received")
 PAYMENT_RECEIVED = (PaymentReceived.TYPE, PaymentReceived.VERSION)
 
 
 def _waiting_on(loan_id: object) -> tuple[str, str]:
     return f"loan:{loan_id}", f"disbursement:{loan_id}"
+
+
+def _client(client_id: object) -> str:
+    return f"client:{client_id}"
 
 
 class LedgerInbox:
@@ -157,11 +175,31 @@ class LedgerInbox:
                 "status": model.status,
                 "onboarded_at": model.occurred_at,
             }
-            if conn is not None:
-                upsert_client(conn, row)
-            else:
-                with self.pool.connection() as own:
-                    upsert_client(own, row)
+
+            def onboard(c: psycopg.Connection[Any]) -> bool:
+                upsert_client(c, row)
+                return True
+
+            # A change parked while it waited for this client is applied by the retry timer: this
+            # row is not committed (so not visible to a retry) until the consumer's transaction is.
+            self._on_clients(conn, onboard)
+        elif isinstance(model, ClientDetailsChanged):
+            details = {
+                "client_id": model.client_id,
+                "national_id": model.national_id,
+                "name": model.name,
+                "group_id": model.group_id,
+                "loan_officer_id": model.loan_officer_id,
+                "as_of": model.occurred_at,
+            }
+            self._on_clients(conn, lambda c: change_client_details(c, details), model.client_id)
+        elif isinstance(model, ClientApproved | ClientRejected):
+            status = "active" if isinstance(model, ClientApproved) else "rejected"
+            self._on_clients(
+                conn,
+                lambda c: change_client_status(c, model.client_id, status, model.occurred_at),
+                model.client_id,
+            )
         elif isinstance(model, DisbursementCompleted):
             outcome = self.ledger.open_loan_account(on_disbursement_completed(model))
             if outcome == "held":
@@ -176,6 +214,25 @@ class LedgerInbox:
             self.retry_parked(*_waiting_on(model.loan_id))
         elif isinstance(model, PaymentReceived):
             self._receive(model)
+
+    def _on_clients(
+        self,
+        conn: psycopg.Connection[Any] | None,
+        change: Callable[[psycopg.Connection[Any]], bool],
+        client_id: uuid.UUID | None = None,
+    ) -> None:
+        """Apply ``change`` to the clients table; one that finds no such client waits (parked)
+        for the client's onboarding."""
+        if conn is not None:
+            known = change(conn)
+        else:
+            with self.pool.connection() as own:
+                known = change(own)
+        if not known:
+            raise AwaitingPrerequisiteError(
+                f"Client {client_id} was changed before their onboarding reached the ledger",
+                waiting_for=_client(client_id),
+            )
 
     def _receive(self, model: PaymentReceived) -> None:
         command = on_payment_received(model)

@@ -1,4 +1,5 @@
-"""Queries over the read models: what the API and the CLI show. Nothing here is written."""
+"""Queries over the read models: what the API and the CLI show; and the clients as origination
+describes them, the one table here the inbox writes."""
 
 from __future__ import annotations
 
@@ -27,23 +28,78 @@ CREATE TABLE IF NOT EXISTS clients (
     group_id uuid,
     loan_officer_id uuid,
     status text NOT NULL,
-    onboarded_at timestamptz NOT NULL
+    onboarded_at timestamptz NOT NULL,
+    details_as_of timestamptz,
+    status_as_of timestamptz
 );
+ALTER TABLE clients ADD COLUMN IF NOT EXISTS details_as_of timestamptz;
+ALTER TABLE clients ADD COLUMN IF NOT EXISTS status_as_of timestamptz;
 CREATE INDEX IF NOT EXISTS clients_group ON clients (group_id);
 """
 
 
 def upsert_client(conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
-    """A client as origination last described them (ClientOnboarded); replaying it changes nothing."""
+    """A client as origination first described them (ClientOnboarded). Delivered again, it
+    changes nothing that a later edit or decision (``*_as_of``) has changed since."""
     conn.execute(
         """
-        INSERT INTO clients (client_id, national_id, name, group_id, loan_officer_id, status, onboarded_at)
+        INSERT INTO clients (client_id, national_id, name, group_id, loan_officer_id, status, onboarded_at,
+                             details_as_of, status_as_of)
         VALUES (%(client_id)s, %(national_id)s, %(name)s, %(group_id)s, %(loan_officer_id)s, %(status)s,
-                %(onboarded_at)s)
-        ON CONFLICT (client_id) DO UPDATE SET national_id = EXCLUDED.national_id, name = EXCLUDED.name,
-            group_id = EXCLUDED.group_id, loan_officer_id = EXCLUDED.loan_officer_id, status = EXCLUDED.status
+                %(onboarded_at)s, %(onboarded_at)s, %(onboarded_at)s)
+        ON CONFLICT (client_id) DO UPDATE SET
+            national_id = CASE WHEN clients.details_as_of > EXCLUDED.details_as_of
+                THEN clients.national_id ELSE EXCLUDED.national_id END,
+            name = CASE WHEN clients.details_as_of > EXCLUDED.details_as_of
+                THEN clients.name ELSE EXCLUDED.name END,
+            group_id = CASE WHEN clients.details_as_of > EXCLUDED.details_as_of
+                THEN clients.group_id ELSE EXCLUDED.group_id END,
+            loan_officer_id = CASE WHEN clients.details_as_of > EXCLUDED.details_as_of
+                THEN clients.loan_officer_id ELSE EXCLUDED.loan_officer_id END,
+            details_as_of = GREATEST(clients.details_as_of, EXCLUDED.details_as_of),
+            status = CASE WHEN clients.status_as_of > EXCLUDED.status_as_of
+                THEN clients.status ELSE EXCLUDED.status END,
+            status_as_of = GREATEST(clients.status_as_of, EXCLUDED.status_as_of)
         """,
         row,
+    )
+
+
+def change_client_details(conn: psycopg.Connection[Any], row: dict[str, Any]) -> bool:
+    """A client's edited details (ClientDetailsChanged: a corrected name or national id, a move to
+    another group); an edit older than the one shown changes nothing. False: the client is not
+    known here yet."""
+    changed = conn.execute(
+        """
+        UPDATE clients SET national_id = %(national_id)s, name = %(name)s, group_id = %(group_id)s,
+            loan_officer_id = %(loan_officer_id)s, details_as_of = %(as_of)s
+        WHERE client_id = %(client_id)s AND (details_as_of IS NULL OR details_as_of <= %(as_of)s)
+        RETURNING 1
+        """,
+        row,
+    ).fetchone()
+    return changed is not None or _known(conn, row["client_id"])
+
+
+def change_client_status(
+    conn: psycopg.Connection[Any], client_id: uuid.UUID, status: str, as_of: dt.datetime
+) -> bool:
+    """Origination's decision on a client (approved, rejected); an older one changes nothing.
+    False: the client is not known here yet."""
+    changed = conn.execute(
+        """
+        UPDATE clients SET status = %s, status_as_of = %s
+        WHERE client_id = %s AND (status_as_of IS NULL OR status_as_of <= %s) RETURNING 1
+        """,
+        (status, as_of, client_id, as_of),
+    ).fetchone()
+    return changed is not None or _known(conn, client_id)
+
+
+def _known(conn: psycopg.Connection[Any], client_id: uuid.UUID) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM clients WHERE client_id = %s", (client_id,)).fetchone()
+        is not None
     )
 
 
