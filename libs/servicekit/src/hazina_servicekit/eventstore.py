@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import InterfaceError, OperationalError, Recording, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import sql
@@ -54,6 +55,33 @@ class UnpipelinedRecorder(PostgresApplicationRecorder):
                         curs, stored_events, **kwargs
                     )
         return notification_ids
+
+
+class EventStoreApplication(Application[uuid.UUID]):
+    """The library's ``Application``, saving aggregates without its runtime ``Protocol`` checks.
+
+    ``Application.save`` collects events by ``isinstance`` against runtime-checkable Protocols,
+    which on Python 3.11 walk each Protocol's members at every check: 15% of a ledger batch's
+    Python time, 4.5% of the gateway's. Given only aggregates (every service's case), ``save``
+    collects their events directly and runs the library's own steps (record, snapshots, notify);
+    anything else goes to the library's ``save``. The library builds its ``ProcessingEvent``
+    inside ``save`` and offers no extension point for this, so a version of the library that
+    changes ``save`` must be followed here (its few lines; the services' store, snapshot and
+    replay tests fail if a step is missed).
+    """
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[uuid.UUID]]:
+        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing = ProcessingEvent[uuid.UUID]()
+        for aggregate in objs:
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        self.notify(processing.events)  # the library's deprecated hook, kept as save calls it
+        return recordings
 
 
 def _binary_parameters(statement: sql.Composed) -> sql.Composed:

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from hazina_identity.application.commands import CreateUser, LogIn, UpdateUser
@@ -29,6 +29,7 @@ from hazina_identity.domain.password_policy import STAFF_PAGES_INITIAL_PASSWORD,
 from hazina_identity.domain.roles import Role, parse_role
 from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser, access_voided_by, normalise_username
+from hazina_servicekit.eventstore import EventStoreApplication
 
 INVALID_CREDENTIALS = "Invalid username or password"
 
@@ -80,7 +81,7 @@ class Session:
     refresh_token: str
 
 
-class Identity(Application[uuid.UUID]):
+class Identity(EventStoreApplication):
     """The event store of staff users, and the use cases that change them."""
 
     name = "identity"

@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from psycopg_pool import ConnectionPool
 
@@ -57,6 +55,7 @@ from hazina_ledger.domain.receipt import (
     receipt_id,
 )
 from hazina_ledger.domain.savings_account import SavingsAccount
+from hazina_servicekit.eventstore import EventStoreApplication
 from hazina_servicekit.retry import retry_on_conflict
 
 T = TypeVar("T")
@@ -73,7 +72,7 @@ class Receipted:
     target_id: uuid.UUID | None
 
 
-class Ledger(Application[uuid.UUID]):
+class Ledger(EventStoreApplication):
     """The ledger's event store: loan accounts, receipts and savings accounts."""
 
     name = "ledger"
@@ -109,21 +108,7 @@ class Ledger(Application[uuid.UUID]):
                 legs = getattr(pending, "journal", None)
                 if legs:
                     JournalEntry.from_legs(legs)
-        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
-            return super().save(*objs, **kwargs)
-        # Only aggregates (every money command's case): the library's own steps of ``save``
-        # (record, snapshots, notify), without its collection of events by runtime Protocol
-        # checks, which on Python 3.11 were ~15% of a batched posting's CPU (the profile in
-        # README.md). A new library version that changes ``save`` must be followed here.
-        processing = ProcessingEvent[uuid.UUID]()
-        for aggregate in objs:
-            processing.events.extend(aggregate.collect_events())
-            processing.aggregates[aggregate.id] = aggregate
-        recordings = self._record(processing)
-        self._take_snapshots(processing)
-        self._notify(recordings)
-        self.notify(processing.events)  # the library's deprecated hook, kept as save calls it
-        return recordings
+        return super().save(*objs, **kwargs)
 
     def _commit(self, uow: UnitOfWork) -> None:
         touched = uow.touched()

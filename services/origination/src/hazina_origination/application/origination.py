@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -70,6 +70,7 @@ from hazina_origination.domain.roles import (
     SUPER_ADMIN,
 )
 from hazina_origination.domain.staff import loan_officer_refusal
+from hazina_servicekit.eventstore import EventStoreApplication
 from hazina_servicekit.retry import retry_on_conflict
 
 log = structlog.get_logger(__name__)
@@ -80,7 +81,7 @@ A = TypeVar("A", bound=Aggregate)
 APPLICATION = "ussd_application"
 
 
-class Origination(Application[uuid.UUID]):
+class Origination(EventStoreApplication):
     """The event store of groups, clients, products and loans, and the use cases that change them."""
 
     name = "origination"

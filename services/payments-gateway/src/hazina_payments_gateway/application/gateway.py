@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -56,6 +56,7 @@ from hazina_payments_gateway.domain.rules import (
     B2CTariff,
 )
 from hazina_payments_gateway.domain.stk_prompt import PromptStatus, StkPrompt
+from hazina_servicekit.eventstore import EventStoreApplication
 from hazina_servicekit.retry import retry_on_conflict
 
 log = structlog.get_logger(__name__)
@@ -85,7 +86,7 @@ def payment_handled(outcome: PaymentOutcome, *, recorded: str = "recorded") -> H
     return Handled(recorded if outcome.recorded else outcome.status)
 
 
-class PaymentsGateway(Application[uuid.UUID]):
+class PaymentsGateway(EventStoreApplication):
     """Event store of disbursements, payments and prompts, and the use cases that change them."""
 
     name = "payments"

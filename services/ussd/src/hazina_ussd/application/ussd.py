@@ -16,9 +16,10 @@ from datetime import timedelta
 from typing import Any, cast
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from hazina_servicekit.eventstore import EventStoreApplication
 from hazina_ussd.application.ports import (
     BorrowerDirectory,
     ClientRecord,
@@ -85,7 +86,7 @@ class LimitView:
     history: History
 
 
-class Ussd(Application[uuid.UUID]):
+class Ussd(EventStoreApplication):
     def __init__(
         self,
         env: dict[str, str],
