@@ -76,6 +76,17 @@ def _client(client_id: object) -> str:
     return f"client:{client_id}"
 
 
+def _described(model: ClientOnboarded | ClientDetailsChanged) -> dict[str, Any]:
+    """Who the client is and whose they are, as the event describes them."""
+    return {
+        "client_id": model.client_id,
+        "national_id": model.national_id,
+        "name": model.name,
+        "group_id": model.group_id,
+        "loan_officer_id": model.loan_officer_id,
+    }
+
+
 class LedgerInbox:
     def __init__(
         self,
@@ -166,15 +177,7 @@ class LedgerInbox:
             self.ledger.record_loan_terms(on_loan_approved(model, self.conventions))
             self.retry_parked(*_waiting_on(model.loan_id))
         elif isinstance(model, ClientOnboarded):
-            row = {
-                "client_id": model.client_id,
-                "national_id": model.national_id,
-                "name": model.name,
-                "group_id": model.group_id,
-                "loan_officer_id": model.loan_officer_id,
-                "status": model.status,
-                "onboarded_at": model.occurred_at,
-            }
+            row = {**_described(model), "status": model.status, "onboarded_at": model.occurred_at}
 
             def onboard(c: psycopg.Connection[Any]) -> bool:
                 upsert_client(c, row)
@@ -184,14 +187,7 @@ class LedgerInbox:
             # row is not committed (so not visible to a retry) until the consumer's transaction is.
             self._on_clients(conn, onboard)
         elif isinstance(model, ClientDetailsChanged):
-            details = {
-                "client_id": model.client_id,
-                "national_id": model.national_id,
-                "name": model.name,
-                "group_id": model.group_id,
-                "loan_officer_id": model.loan_officer_id,
-                "as_of": model.occurred_at,
-            }
+            details = {**_described(model), "as_of": model.occurred_at}
             self._on_clients(conn, lambda c: change_client_details(c, details), model.client_id)
         elif isinstance(model, ClientApproved | ClientRejected):
             status = "active" if isinstance(model, ClientApproved) else "rejected"
