@@ -18,8 +18,11 @@ then:
 
 By default the payments are loan repayments spread over 50 disbursed loans (the bench publishes
 each loan's approval and disbursement as origination and the gateway would; the borrower types
-the loan's account number). ``--savings`` spreads them over 50 clients' savings instead (what
-the bench sent before 2026-12-01). ``--hot`` (``make bench-c2b-hot``) sends every payment to one
+the loan's account number). Origination has no such loans (it logs ``payment_for_unknown_loan``
+for each disbursement), so its ``GET /api/loans/:id`` is timed on an id it does not know (404);
+the ledger may park a disbursement that overtakes its approval until the approval arrives.
+``--savings`` spreads the payments over 50 clients' savings instead (what the bench sent before
+2026-12-01). ``--hot`` (``make bench-c2b-hot``) sends every payment to one
 client's savings: one hot account, as every chama pool and every paybill's clearing account is.
 
 Figures are measured on the machine it runs on, with the load generator sharing its cores; the
