@@ -94,8 +94,15 @@ class EmbeddedNats:
             self.process.kill()
 
 
-def start_nats(work_dir: Path, *, port: int = -1) -> EmbeddedNats:
-    """Start nats-server with JetStream storing under ``work_dir``; ``port=-1`` picks a free one."""
+def start_nats(work_dir: Path, *, port: int = -1, fresh: bool = False) -> EmbeddedNats:
+    """Start nats-server with JetStream storing under ``work_dir``; ``port=-1`` picks a free one.
+
+    ``fresh``: start without the streams a previous server left there. A throwaway run needs
+    it: a service's new durable consumer starts at the beginning of its stream, so an earlier
+    run's messages (a benchmark's tens of thousands of payments) were consumed again first.
+    """
+    if fresh:
+        shutil.rmtree(work_dir / "jetstream", ignore_errors=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     ports_dir = work_dir / "ports"
     shutil.rmtree(ports_dir, ignore_errors=True)
