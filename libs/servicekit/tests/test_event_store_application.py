@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from hazina_servicekit.database import ensure_schema
 from hazina_servicekit.eventstore import EventStoreApplication, postgres_env
@@ -26,12 +26,14 @@ class Tally(Aggregate):
         TOPIC = "hazina.test.Tally.Counted"
         by: int
 
+        def apply(self, aggregate: Any) -> None:
+            aggregate.total += self.by
+
     def __init__(self) -> None:
         self.total = 0
 
-    @event(Counted)
     def count(self, by: int) -> None:
-        self.total += by
+        self.trigger_event(self.Counted, by=by)
 
 
 class Tallies(EventStoreApplication):

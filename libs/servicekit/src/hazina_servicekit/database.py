@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -25,7 +25,7 @@ def _amounts_as_ints(values: list[Any]) -> list[Any]:
     return values
 
 
-class AmountListDumper(ListDumper):
+class _AmountsAsInts(BaseListDumper):
     """A (flat) list that holds amounts is typed as if they were plain ints.
 
     psycopg types a list of ``int`` by its largest element, but a list holding an ``int``
@@ -40,17 +40,16 @@ class AmountListDumper(ListDumper):
         return super().get_key(_amounts_as_ints(obj), format)
 
     def upgrade(self, obj: list[Any], format: PyFormat) -> BaseListDumper:
-        return super().upgrade(_amounts_as_ints(obj), format)
+        # ListDumper and ListBinaryDumper, the classes this is mixed into, answer a list dumper.
+        return cast(BaseListDumper, super().upgrade(_amounts_as_ints(obj), format))
 
 
-class AmountListBinaryDumper(ListBinaryDumper):
-    __doc__ = AmountListDumper.__doc__
+class AmountListDumper(_AmountsAsInts, ListDumper):
+    __doc__ = _AmountsAsInts.__doc__
 
-    def get_key(self, obj: list[Any], format: PyFormat) -> Any:
-        return super().get_key(_amounts_as_ints(obj), format)
 
-    def upgrade(self, obj: list[Any], format: PyFormat) -> BaseListDumper:
-        return super().upgrade(_amounts_as_ints(obj), format)
+class AmountListBinaryDumper(_AmountsAsInts, ListBinaryDumper):
+    __doc__ = _AmountsAsInts.__doc__
 
 
 # Every connection copies psycopg's global adapters when it opens, so this holds for every pool

@@ -14,8 +14,9 @@ so every park, retry and skip is also recorded as an event.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -64,7 +65,7 @@ ORIGINATION_SUBJECTS = (
     ClientApproved.subject(),
     ClientRejected.subject(),
 )
-PAYMENTS_SUBJECTS = ("payments.disbursement.completed", "payments.payment.received")
+PAYMENTS_SUBJECTS = (DisbursementCompleted.subject(), PaymentReceived.subject())
 PAYMENT_RECEIVED = (PaymentReceived.TYPE, PaymentReceived.VERSION)
 
 
@@ -74,6 +75,15 @@ def _waiting_on(loan_id: object) -> tuple[str, str]:
 
 def _client(client_id: object) -> str:
     return f"client:{client_id}"
+
+
+def _known_or_waiting(known: bool, client_id: uuid.UUID) -> None:
+    """A change for a client not onboarded here yet waits (parked) for the onboarding."""
+    if not known:
+        raise AwaitingPrerequisiteError(
+            f"Client {client_id} was changed before their onboarding reached the ledger",
+            waiting_for=_client(client_id),
+        )
 
 
 def _described(model: ClientOnboarded | ClientDetailsChanged) -> dict[str, Any]:
@@ -177,25 +187,21 @@ class LedgerInbox:
             self.ledger.record_loan_terms(on_loan_approved(model, self.conventions))
             self.retry_parked(*_waiting_on(model.loan_id))
         elif isinstance(model, ClientOnboarded):
-            row = {**_described(model), "status": model.status, "onboarded_at": model.occurred_at}
-
-            def onboard(c: psycopg.Connection[Any]) -> bool:
-                upsert_client(c, row)
-                return True
-
             # A change parked while it waited for this client is applied by the retry timer: this
             # row is not committed (so not visible to a retry) until the consumer's transaction is.
-            self._on_clients(conn, onboard)
+            row = {**_described(model), "status": model.status, "onboarded_at": model.occurred_at}
+            with self._connection(conn) as c:
+                upsert_client(c, row)
         elif isinstance(model, ClientDetailsChanged):
             details = {**_described(model), "as_of": model.occurred_at}
-            self._on_clients(conn, lambda c: change_client_details(c, details), model.client_id)
+            with self._connection(conn) as c:
+                known = change_client_details(c, details)
+            _known_or_waiting(known, model.client_id)
         elif isinstance(model, ClientApproved | ClientRejected):
             status = "active" if isinstance(model, ClientApproved) else "rejected"
-            self._on_clients(
-                conn,
-                lambda c: change_client_status(c, model.client_id, status, model.occurred_at),
-                model.client_id,
-            )
+            with self._connection(conn) as c:
+                known = change_client_status(c, model.client_id, status, model.occurred_at)
+            _known_or_waiting(known, model.client_id)
         elif isinstance(model, DisbursementCompleted):
             outcome = self.ledger.open_loan_account(on_disbursement_completed(model))
             if outcome == "held":
@@ -211,24 +217,16 @@ class LedgerInbox:
         elif isinstance(model, PaymentReceived):
             self._receive(model)
 
-    def _on_clients(
-        self,
-        conn: psycopg.Connection[Any] | None,
-        change: Callable[[psycopg.Connection[Any]], bool],
-        client_id: uuid.UUID | None = None,
-    ) -> None:
-        """Apply ``change`` to the clients table; one that finds no such client waits (parked)
-        for the client's onboarding."""
+    @contextlib.contextmanager
+    def _connection(
+        self, conn: psycopg.Connection[Any] | None
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """The consumer's connection, or one of the pool's when applied outside a consumer."""
         if conn is not None:
-            known = change(conn)
+            yield conn
         else:
             with self.pool.connection() as own:
-                known = change(own)
-        if not known:
-            raise AwaitingPrerequisiteError(
-                f"Client {client_id} was changed before their onboarding reached the ledger",
-                waiting_for=_client(client_id),
-            )
+                yield own
 
     def _receive(self, model: PaymentReceived) -> None:
         command = on_payment_received(model)

@@ -40,29 +40,20 @@ CREATE INDEX IF NOT EXISTS clients_group ON clients (group_id);
 
 def upsert_client(conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
     """A client as origination first described them (ClientOnboarded). Delivered again, it
-    changes nothing that a later edit or decision (``*_as_of``) has changed since."""
-    conn.execute(
+    changes only what no later edit or decision (``*_as_of``) has changed since."""
+    inserted = conn.execute(
         """
         INSERT INTO clients (client_id, national_id, name, group_id, loan_officer_id, status, onboarded_at,
                              details_as_of, status_as_of)
         VALUES (%(client_id)s, %(national_id)s, %(name)s, %(group_id)s, %(loan_officer_id)s, %(status)s,
                 %(onboarded_at)s, %(onboarded_at)s, %(onboarded_at)s)
-        ON CONFLICT (client_id) DO UPDATE SET
-            national_id = CASE WHEN clients.details_as_of > EXCLUDED.details_as_of
-                THEN clients.national_id ELSE EXCLUDED.national_id END,
-            name = CASE WHEN clients.details_as_of > EXCLUDED.details_as_of
-                THEN clients.name ELSE EXCLUDED.name END,
-            group_id = CASE WHEN clients.details_as_of > EXCLUDED.details_as_of
-                THEN clients.group_id ELSE EXCLUDED.group_id END,
-            loan_officer_id = CASE WHEN clients.details_as_of > EXCLUDED.details_as_of
-                THEN clients.loan_officer_id ELSE EXCLUDED.loan_officer_id END,
-            details_as_of = GREATEST(clients.details_as_of, EXCLUDED.details_as_of),
-            status = CASE WHEN clients.status_as_of > EXCLUDED.status_as_of
-                THEN clients.status ELSE EXCLUDED.status END,
-            status_as_of = GREATEST(clients.status_as_of, EXCLUDED.status_as_of)
+        ON CONFLICT (client_id) DO NOTHING RETURNING 1
         """,
         row,
-    )
+    ).fetchone()
+    if inserted is None:
+        change_client_details(conn, {**row, "as_of": row["onboarded_at"]})
+        change_client_status(conn, row["client_id"], row["status"], row["onboarded_at"])
 
 
 def change_client_details(conn: psycopg.Connection[Any], row: dict[str, Any]) -> bool:
