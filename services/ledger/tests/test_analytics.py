@@ -15,6 +15,8 @@ from hazina_contracts.events.base import ContractEvent
 from hazina_contracts.events.identity import UserCreated
 from hazina_contracts.events.origination import (
     CreditAssessed,
+    LoanApproved,
+    LoanCancelled,
     LoanInitiated,
     LoanRejected,
     LoanTerms,
@@ -134,6 +136,29 @@ def test_portfolio_by_status_and_a_rejection(
     learn(container, h, rejected, rejected)
     pending = get(client, staff, "/api/analytics/portfolio")["byStatus"]["pending"]
     assert pending == {"count": 0, "amountCents": 0}
+
+
+def test_a_cancelled_application_leaves_pending_in_any_order(
+    portfolio: Any, client: TestClient, staff: Any, container: Any, h: Any
+) -> None:
+    """A cancellation is final: a repeated or late approval does not bring the loan back to
+    pending, and one heard before its application still counts when the application comes."""
+    at = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
+    pending = initiated(portfolio["pending"], 500_000, dt.date(2025, 1, 10))
+    approved = LoanApproved(**{**pending.model_dump(), "occurred_at": at})
+    withdrawn = LoanCancelled(occurred_at=at, actor_id=OFFICER, loan_id=pending.loan_id)
+    learn(container, h, approved, withdrawn, withdrawn, approved, pending)
+
+    early = uuid.uuid4()
+    learn(
+        container,
+        h,
+        LoanCancelled(occurred_at=at, actor_id=OFFICER, loan_id=early),
+        initiated(early, 700_000, dt.date(2025, 1, 12)),
+    )
+    by_status = get(client, staff, "/api/analytics/portfolio")["byStatus"]
+    assert by_status["pending"] == {"count": 0, "amountCents": 0}
+    assert by_status["active"] == {"count": 1, "amountCents": 2_000_000}
 
 
 def test_a_loan_long_late_is_a_default(

@@ -1,7 +1,8 @@
 """The staff analytics (``/api/analytics/*``): the ledger's projections plus what it learns from
 origination's and identity's events, kept in tables of its own.
 
-Origination's loan applications (``LoanInitiated``, ``LoanApproved``, ``LoanRejected``) and credit
+Origination's loan applications (``LoanInitiated``, ``LoanApproved``, ``LoanRejected``,
+``LoanCancelled``) and credit
 assessments (``CreditAssessed``) arrive on the durable consumer ``ledger-analytics``; staff names
 and roles (``UserCreated``, ``UserRoleChanged``) on ``ledger-staff``. Each is an upsert keyed by
 the record's id, so a redelivery changes nothing, and a new durable reads its stream from the
@@ -26,6 +27,7 @@ from hazina_contracts.events.identity import UserCreated, UserRoleChanged
 from hazina_contracts.events.origination import (
     CreditAssessed,
     LoanApproved,
+    LoanCancelled,
     LoanInitiated,
     LoanRejected,
 )
@@ -48,6 +50,7 @@ ANALYTICS_SUBJECTS = (
     LoanInitiated.subject(),
     LoanApproved.subject(),
     LoanRejected.subject(),
+    LoanCancelled.subject(),
     CreditAssessed.subject(),
 )
 STAFF_SUBJECTS = (UserCreated.subject(), UserRoleChanged.subject())
@@ -61,6 +64,10 @@ CREATE TABLE IF NOT EXISTS analytics_loans (
     product_name text NOT NULL,
     status text NOT NULL,
     initiated_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analytics_loan_closures (
+    loan_id uuid PRIMARY KEY,
+    status text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS analytics_assessments (
     assessment_id uuid PRIMARY KEY,
@@ -76,18 +83,31 @@ CREATE TABLE IF NOT EXISTS analytics_staff (
 );
 """
 
-# The lifecycle as origination tells it; a later decision never goes back to "initiated".
+# The lifecycle as origination tells it: a later decision never goes back to "initiated", and a
+# rejection or cancellation is final, whichever order the events arrive in (a closure heard
+# before the application is kept in analytics_loan_closures and wins when the application comes).
 _UPSERT_LOAN = """
 INSERT INTO analytics_loans (loan_id, client_id, loan_officer_id, principal_cents, product_name,
                              status, initiated_at)
 VALUES (%(loan_id)s, %(client_id)s, %(loan_officer_id)s, %(principal_cents)s, %(product_name)s,
-        %(status)s, %(at)s)
+        coalesce((SELECT status FROM analytics_loan_closures WHERE loan_id = %(loan_id)s),
+                 %(status)s),
+        %(at)s)
 ON CONFLICT (loan_id) DO UPDATE SET
     client_id = EXCLUDED.client_id, loan_officer_id = EXCLUDED.loan_officer_id,
     principal_cents = EXCLUDED.principal_cents, product_name = EXCLUDED.product_name,
-    status = CASE WHEN EXCLUDED.status = 'initiated' THEN analytics_loans.status
+    status = CASE WHEN EXCLUDED.status = 'initiated'
+                       OR analytics_loans.status IN ('rejected', 'cancelled')
+                  THEN analytics_loans.status
                   ELSE EXCLUDED.status END,
     initiated_at = least(analytics_loans.initiated_at, EXCLUDED.initiated_at)
+"""
+_CLOSE_LOAN = """
+WITH closed AS (
+    INSERT INTO analytics_loan_closures (loan_id, status) VALUES (%(loan_id)s, %(status)s)
+    ON CONFLICT (loan_id) DO NOTHING
+)
+UPDATE analytics_loans SET status = %(status)s WHERE loan_id = %(loan_id)s
 """
 
 
@@ -111,10 +131,9 @@ def record_for_analytics(envelope: EventEnvelope, conn: psycopg.Connection[Any])
                 "at": event.occurred_at,
             },
         )
-    elif isinstance(event, LoanRejected):
-        conn.execute(
-            "UPDATE analytics_loans SET status = 'rejected' WHERE loan_id = %s", (event.loan_id,)
-        )
+    elif isinstance(event, LoanRejected | LoanCancelled):
+        status = "rejected" if isinstance(event, LoanRejected) else "cancelled"
+        conn.execute(_CLOSE_LOAN, {"loan_id": event.loan_id, "status": status})
     elif isinstance(event, CreditAssessed):
         conn.execute(
             "INSERT INTO analytics_assessments (assessment_id, loan_id, total_score, assessed_at) "

@@ -110,7 +110,7 @@ def check_loans(pool: ConnectionPool, ledger: Ledger, report: AuditReport) -> No
                        FROM loan_instalments GROUP BY loan_id) s ON s.loan_id = l.loan_id
             LEFT JOIN (SELECT loan_id, sum(principal_cents + interest_cents + fee_cents) AS paid
                        FROM repayment_lines GROUP BY loan_id) p ON p.loan_id = l.loan_id
-            WHERE l.status <> 'approved'
+            WHERE l.status NOT IN ('approved', 'cancelled')
             """
         ).fetchall()
         receivable: dict[str, int] = defaultdict(int)

@@ -30,10 +30,12 @@ from hazina_contracts.events.origination import (
     ClientOnboarded,
     ClientRejected,
     LoanApproved,
+    LoanCancelled,
 )
 from hazina_contracts.events.payments import DisbursementCompleted, PaymentReceived
 from hazina_ledger.adapters.views import change_client_details, change_client_status, upsert_client
 from hazina_ledger.application.commands import (
+    CancelLoan,
     DepositSavings,
     PostRepayment,
 )
@@ -42,6 +44,7 @@ from hazina_ledger.application.policies import (
     TenantConventions,
     on_disbursement_completed,
     on_loan_approved,
+    on_loan_cancelled,
     on_payment_received,
 )
 from hazina_ledger.domain.errors import (
@@ -60,6 +63,7 @@ STAFF_REVIEW = "staff-review"
 # consumer's filter and keeps its position), so a subject added here reaches running systems.
 ORIGINATION_SUBJECTS = (
     LoanApproved.subject(),
+    LoanCancelled.subject(),
     ClientOnboarded.subject(),
     ClientDetailsChanged.subject(),
     ClientApproved.subject(),
@@ -67,6 +71,18 @@ ORIGINATION_SUBJECTS = (
 )
 PAYMENTS_SUBJECTS = (DisbursementCompleted.subject(), PaymentReceived.subject())
 PAYMENT_RECEIVED = (PaymentReceived.TYPE, PaymentReceived.VERSION)
+
+# Origination's cancellations as heard, whether or not the loan's approval has reached the ledger:
+# origination cancels loans it never approved too (the ledger never hears of those), and an
+# approval delivered after its cancellation must still find the loan cancelled. Fed by this
+# consumer, like ``clients``; ``replay`` leaves it alone (the loans' own ``Cancelled`` is stored).
+LOAN_CANCELLATIONS_DDL = """
+CREATE TABLE IF NOT EXISTS loan_cancellations (
+    loan_id uuid PRIMARY KEY,
+    reason text,
+    cancelled_at timestamptz NOT NULL
+)
+"""
 
 
 def _waiting_on(loan_id: object) -> tuple[str, str]:
@@ -97,6 +113,13 @@ def _described(model: ClientOnboarded | ClientDetailsChanged) -> dict[str, Any]:
     }
 
 
+def _cancellation(conn: psycopg.Connection[Any], loan_id: uuid.UUID) -> CancelLoan | None:
+    row = conn.execute(
+        "SELECT reason, cancelled_at FROM loan_cancellations WHERE loan_id = %s", (loan_id,)
+    ).fetchone()
+    return None if row is None else CancelLoan(loan_id=loan_id, reason=row[0], cancelled_at=row[1])
+
+
 class LedgerInbox:
     def __init__(
         self,
@@ -110,6 +133,8 @@ class LedgerInbox:
         self.conventions = conventions
         self.parking = parking if parking is not None else ParkingLot(pool)
         self.parking.register(SOURCE, self)
+        with pool.connection() as conn:
+            conn.execute(LOAN_CANCELLATIONS_DDL)
 
     # The DurableConsumer handler
 
@@ -185,7 +210,22 @@ class LedgerInbox:
             return
         if isinstance(model, LoanApproved):
             self.ledger.record_loan_terms(on_loan_approved(model, self.conventions))
+            with self._connection(conn) as c:
+                cancelled = _cancellation(c, model.loan_id)
+            if cancelled is not None:  # its cancellation came first
+                self.ledger.cancel_loan(cancelled)
             self.retry_parked(*_waiting_on(model.loan_id))
+        elif isinstance(model, LoanCancelled):
+            command = on_loan_cancelled(model)
+            with self._connection(conn) as c:
+                c.execute(
+                    "INSERT INTO loan_cancellations (loan_id, reason, cancelled_at) "
+                    "VALUES (%s, %s, %s) ON CONFLICT (loan_id) DO NOTHING",
+                    (command.loan_id, command.reason, command.cancelled_at),
+                )
+            if self.ledger.cancel_loan(command) != "unknown":
+                # Repayments that waited for its disbursement become unallocated receipts.
+                self.retry_parked(*_waiting_on(model.loan_id))
         elif isinstance(model, ClientOnboarded):
             # A change parked while it waited for this client is applied by the retry timer: this
             # row is not committed (so not visible to a retry) until the consumer's transaction is.

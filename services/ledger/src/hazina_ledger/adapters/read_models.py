@@ -397,6 +397,12 @@ def _terms_amended(event: LoanAccount.TermsAmended, rows: RowChanges) -> None:
     )
 
 
+def _cancelled(event: LoanAccount.Cancelled, rows: RowChanges) -> None:
+    rows.set(
+        "loan_accounts", event.originator_id, status="cancelled", last_event_at=event.timestamp
+    )
+
+
 def _disbursed(event: LoanAccount.Disbursed, rows: RowChanges) -> None:
     loan_id = event.originator_id
     interest = sum(row[3] for row in event.instalments)
@@ -779,6 +785,7 @@ Change = Callable[[Any, RowChanges], None]
 CHANGES: dict[type[Any], Change] = {
     LoanAccount.TermsRecorded: _terms_recorded,
     LoanAccount.TermsAmended: _terms_amended,
+    LoanAccount.Cancelled: _cancelled,
     LoanAccount.Disbursed: _disbursed,
     LoanAccount.DisbursementMismatchHeld: _mismatch_held,
     LoanAccount.DisbursementMismatchAccepted: _mismatch_resolved,

@@ -37,6 +37,15 @@ class RecordLoanTerms:
 
 
 @dataclass(frozen=True)
+class CancelLoan:
+    """Origination withdrew an approved loan before any money moved."""
+
+    loan_id: uuid.UUID
+    reason: str | None
+    cancelled_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class OpenLoanAccount:
     loan_id: uuid.UUID
     disbursement_id: uuid.UUID
@@ -66,7 +75,10 @@ class PostRepayment:
     paid_at: dt.datetime
     channel: str = "staff"  # staff | c2b | stk | reconciliation
     recorded_by: uuid.UUID | None = None
-    wait_for_loan: bool = False  # from a consumer: an unknown loan may simply not have arrived yet
+    # From a consumer: the money is already in the paybill. An unknown loan may simply not have
+    # arrived yet (it waits); a cancelled loan's repayment is kept as unallocated for staff.
+    wait_for_loan: bool = False
+    account_reference: str = ""  # what the payer typed, kept if the receipt becomes unallocated
 
     def __post_init__(self) -> None:
         _read_as(self, "receipt", ReceiptNumber)

@@ -20,6 +20,7 @@ from psycopg_pool import ConnectionPool
 from hazina_contracts.receipts import ReceiptNumber
 from hazina_ledger.application.commands import (
     AssignReceipt,
+    CancelLoan,
     DecideWithdrawal,
     DepositSavings,
     OpenLoanAccount,
@@ -46,7 +47,7 @@ from hazina_ledger.domain.errors import (
     ReceiptConflictError,
 )
 from hazina_ledger.domain.journal import JournalEntry
-from hazina_ledger.domain.loan_account import LoanAccount
+from hazina_ledger.domain.loan_account import CANCELLED, LoanAccount
 from hazina_ledger.domain.receipt import (
     LOAN,
     SAVINGS,
@@ -203,6 +204,19 @@ class Ledger(EventStoreApplication):
 
         return self.execute(run, loan_ids=[cmd.loan_id])
 
+    def cancel_loan(self, cmd: CancelLoan) -> Literal["cancelled", "duplicate", "unknown"]:
+        """``unknown``: the loan's approval has not reached the ledger (or never will: origination
+        also cancels loans it never approved); the caller keeps the cancellation for it."""
+
+        def run(uow: UnitOfWork) -> Literal["cancelled", "duplicate", "unknown"]:
+            loan = uow.get(LoanAccount, cmd.loan_id)
+            if loan is None:
+                return "unknown"
+            cancelled = loan.cancel(reason=cmd.reason, cancelled_on=business_date(cmd.cancelled_at))
+            return "cancelled" if cancelled else "duplicate"
+
+        return self.execute(run, loan_ids=[cmd.loan_id])
+
     def open_loan_account(self, cmd: OpenLoanAccount) -> str:
         """``opened``, ``held`` (the amount is not the approved principal) or ``duplicate``."""
 
@@ -297,12 +311,24 @@ class Ledger(EventStoreApplication):
         now = self.clock.now().isoformat()
 
         def run(uow: UnitOfWork) -> Receipted:
+            loan = uow.get(LoanAccount, cmd.loan_id)
+            if loan is not None and loan.status == CANCELLED and cmd.wait_for_loan:
+                # The money is in the paybill, the loan will never be paid out: unallocated,
+                # for staff to assign (to the client's savings) or refund.
+                held = RecordUnallocatedReceipt(
+                    receipt=receipt,
+                    amount_cents=cmd.amount_cents,
+                    paid_at=cmd.paid_at,
+                    account_reference=cmd.account_reference or loan.account_number,
+                    channel=cmd.channel,
+                )
+                unallocated: Receipted = self._record_unallocated_job(held).run(uow)
+                return unallocated
             seen = self._already(
                 uow, receipt, cmd.amount_cents, LOAN, str(cmd.loan_id), cmd.channel, now
             )
             if seen is not None:
                 return seen
-            loan = uow.get(LoanAccount, cmd.loan_id)
             if loan is None:
                 if cmd.wait_for_loan:
                     raise AwaitingPrerequisiteError(

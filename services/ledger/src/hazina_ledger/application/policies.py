@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hazina_contracts.events.origination import LoanApproved, LoanTerms
+from hazina_contracts.events.origination import LoanApproved, LoanCancelled, LoanTerms
 from hazina_contracts.events.payments import DisbursementCompleted, PaymentReceived
 from hazina_ledger.application.commands import (
+    CancelLoan,
     DepositSavings,
     OpenLoanAccount,
     PostRepayment,
@@ -63,6 +64,10 @@ def on_loan_approved(event: LoanApproved, conventions: TenantConventions) -> Rec
     )
 
 
+def on_loan_cancelled(event: LoanCancelled) -> CancelLoan:
+    return CancelLoan(loan_id=event.loan_id, reason=event.reason, cancelled_at=event.occurred_at)
+
+
 def on_disbursement_completed(event: DisbursementCompleted) -> OpenLoanAccount:
     return OpenLoanAccount(
         loan_id=event.loan_id,
@@ -87,6 +92,7 @@ def on_payment_received(
             paid_at=event.paid_at,
             channel=event.channel,
             wait_for_loan=True,
+            account_reference=event.account_reference,
         )
     if event.target == "savings" and event.client_id is not None:
         return DepositSavings(

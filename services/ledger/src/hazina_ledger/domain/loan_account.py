@@ -44,6 +44,7 @@ from hazina_ledger.domain.terms import instalment_rows, instalments_from_rows, s
 
 APPROVED, CURRENT, IN_ARREARS, DEFAULTED = "approved", "current", "in_arrears", "defaulted"
 REPAID, WRITTEN_OFF = "repaid", "written_off"
+CANCELLED = "cancelled"  # withdrawn by origination before any money moved: never disbursed
 LIVE = (CURRENT, IN_ARREARS, DEFAULTED)
 
 
@@ -162,7 +163,7 @@ class LoanAccount(Aggregate):
 
     @property
     def disbursed(self) -> bool:
-        return self.status != APPROVED
+        return self.status not in (APPROVED, CANCELLED)
 
     @property
     def due(self) -> Components:
@@ -200,8 +201,12 @@ class LoanAccount(Aggregate):
         strategy: str,
         approved_at: str,
     ) -> bool:
-        """A re-approval before disbursement replaces the terms; after it, they are fixed."""
-        if (approved_principal_cents, terms, strategy) == (
+        """A re-approval before disbursement replaces the terms; after it, they are fixed.
+
+        A cancelled loan keeps the terms it had: origination never approves it again, so an
+        approval seen now is a late or repeated delivery.
+        """
+        if self.status == CANCELLED or (approved_principal_cents, terms, strategy) == (
             self.approved_principal_cents,
             self.terms,
             self.strategy,
@@ -234,6 +239,33 @@ class LoanAccount(Aggregate):
         self.terms = terms
         self.strategy = strategy
 
+    # Cancellation (from origination's LoanCancelled)
+
+    def cancel(self, *, reason: str | None, cancelled_on: dt.date) -> bool:
+        """Origination withdrew the loan before any money moved; False when already cancelled.
+
+        Refused once money has moved (a payout, even a held one): origination cannot cancel a
+        loan it has asked to disburse, so such a cancellation needs a person.
+        """
+        if self.status == CANCELLED:
+            return False
+        if self.disbursed or self.held:
+            raise InvalidStateError(
+                f"Loan {self.id} cannot be cancelled: money has moved (loan is {self.status}, "
+                f"{len(self.held)} payout(s) held)"
+            )
+        self._cancelled(reason=reason, cancelled_on=cancelled_on.isoformat())
+        return True
+
+    class Cancelled(Aggregate.Event):
+        TOPIC = "hazina.ledger.LoanAccount.Cancelled"
+        reason: str | None
+        cancelled_on: str
+
+    @event(Cancelled)
+    def _cancelled(self, reason: str | None, cancelled_on: str) -> None:
+        self.status = CANCELLED
+
     # Disbursement (from the payments gateway's DisbursementCompleted)
 
     def open(
@@ -249,7 +281,8 @@ class LoanAccount(Aggregate):
 
         The gateway sends exactly the approved principal (no fee is netted from the payout: fees
         are scheduled receivables, the B2C charge is the lender's expense), so a payout of any
-        other amount is held for staff instead: booked to suspense, not scheduled.
+        other amount is held for staff instead: booked to suspense, not scheduled. So is any
+        payout of a cancelled loan, against an expected 0: staff can only mark it for recovery.
         Returns ``opened``, ``held``, or ``duplicate`` when this disbursement is already recorded.
         """
         if self.disbursement_id == disbursement_id or disbursement_id in self.held:
@@ -263,7 +296,7 @@ class LoanAccount(Aggregate):
             raise InvalidRequestError(
                 "disbursement amount must be positive and its charge not negative"
             )
-        if amount_cents != self.approved_principal_cents:
+        if self.status == CANCELLED or amount_cents != self.approved_principal_cents:
             self._hold(disbursement_id, amount_cents, charge_cents, mpesa_receipt, disbursed_on)
             return "held"
         schedule = build_schedule(amount_cents, disbursed_on, schedule_terms(self.terms))
@@ -329,7 +362,7 @@ class LoanAccount(Aggregate):
             client_id=self.client_id,
             disbursement_id=disbursement_id,
             amount_cents=amount_cents,
-            expected_cents=self.approved_principal_cents,
+            expected_cents=0 if self.status == CANCELLED else self.approved_principal_cents,
             charge_cents=charge_cents,
             mpesa_receipt=mpesa_receipt,
             disbursed_on=disbursed_on.isoformat(),
@@ -387,6 +420,10 @@ class LoanAccount(Aggregate):
         """Staff accept the amount paid out as the principal: the schedule opens on it from the
         day the money was paid; the suspense becomes principal on the day of the decision."""
         held = self._held_for_decision(disbursement_id, reason)
+        if self.status == CANCELLED:
+            raise InvalidStateError(
+                "Loan was cancelled before disbursement; this payout can only be marked for recovery"
+            )
         if self.disbursed:
             raise InvalidStateError(
                 f"Loan is already disbursed by {self.disbursement_id} (loan is {self.status}); "
@@ -551,6 +588,10 @@ class LoanAccount(Aggregate):
         """
         if receipt in self.repayments:
             return self.repayments[receipt]
+        if self.status == CANCELLED:
+            raise InvalidStateError(
+                "Loan was cancelled before disbursement; it takes no repayments"
+            )
         if self.status == APPROVED:
             raise AwaitingPrerequisiteError(
                 "Loan is approved but not yet disbursed; the repayment waits for the disbursement",
