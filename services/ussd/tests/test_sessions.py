@@ -137,6 +137,56 @@ def test_apply_within_the_limit_once_however_often_the_hop_repeats(
     assert application.reference in text["text"]
 
 
+def test_a_withdrawn_application_no_longer_blocks_the_next_in_any_order(
+    client: TestClient, world: World
+) -> None:
+    """One open loan at a time: an application origination cancelled (or rejected) is not open,
+    whether its cancellation arrives after it, twice, before it, or before a late approval."""
+    client_id = world.client("254711000015")
+    world.savings(client_id, 2_000_00)
+    now = datetime.now(UTC)
+
+    def application(loan_id: uuid.UUID, account: str) -> origination.LoanInitiated:
+        return origination.LoanInitiated(
+            occurred_at=now,
+            actor_id=None,
+            loan_id=loan_id,
+            account_number=account,
+            client_id=client_id,
+            group_id=None,
+            loan_officer_id=None,
+            principal_cents=5_000_00,
+            terms=origination.LoanTerms(
+                product_id=uuid.uuid4(),
+                product_name="Binafsi",
+                interest_method="flat",
+                interest_rate_percent="5",
+                interest_rate_period="month",
+                repayment_frequency="monthly",
+                term=3,
+            ),
+        )
+
+    def cancelled(loan_id: uuid.UUID) -> origination.LoanCancelled:
+        return origination.LoanCancelled(occurred_at=now, actor_id=None, loan_id=loan_id)
+
+    phone = Phone(client, "254711000015")
+    signed_up(phone)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    world.deliver("origination", application(first, "4810000025"))
+    assert "already have an open loan" in phone.send("1")
+
+    approved = origination.LoanApproved(**application(first, "4810000025").model_dump())
+    for event in (approved, cancelled(first), cancelled(first), approved, application(first, "x")):
+        world.deliver("origination", event)
+    world.deliver("origination", cancelled(second))  # heard before its application
+    world.deliver("origination", application(second, "4810000033"))
+    phone.dial()
+    phone.answers = []
+    phone.send(PIN)
+    assert "limit is KES 6,000" in phone.send("1")
+
+
 def test_the_menu_says_no_when_there_is_no_limit(client: TestClient, world: World) -> None:
     world.client("254711000006")
     phone = Phone(client, "254711000006")

@@ -41,6 +41,7 @@ ORIGINATION_SUBJECTS = (
     origination.LoanInitiated.subject(),
     origination.LoanApproved.subject(),
     origination.LoanRejected.subject(),
+    origination.LoanCancelled.subject(),
     origination.LoanDisbursementRequested.subject(),
     origination.LoanApplicationRefused.subject(),
 )

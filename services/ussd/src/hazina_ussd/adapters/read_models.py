@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS borrower_loans (
     ever_defaulted boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS borrower_loans_client ON borrower_loans (client_id);
+CREATE TABLE IF NOT EXISTS borrower_loan_closures (
+    loan_id uuid PRIMARY KEY,
+    status text NOT NULL
+);
 CREATE TABLE IF NOT EXISTS borrower_movements (
     loan_id uuid NOT NULL,
     key text NOT NULL,
@@ -73,11 +77,16 @@ CREATE TABLE IF NOT EXISTS borrower_savings (
 """
 
 CLOSED = ("repaid", "written_off")
+# Origination's final word on an application: the loan is no longer open, whatever arrives after.
+# Kept apart (borrower_loan_closures) because it can arrive before the application itself, and a
+# late or repeated LoanInitiated or LoanApproved must not reopen it (it would block the borrower's
+# next application: one open loan at a time).
+DECIDED = ("rejected", "cancelled")
 _STATUS_BY_EVENT = {
     origination.LoanApproved: "approved",
-    origination.LoanRejected: "rejected",
     origination.LoanDisbursementRequested: "disbursing",
 }
+_CLOSURE = "(SELECT status FROM borrower_loan_closures c WHERE c.loan_id = borrower_loans.loan_id)"
 
 
 def _upsert_loan(conn: psycopg.Connection[Any], loan_id: uuid.UUID, **columns: Any) -> None:
@@ -120,18 +129,29 @@ def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
                 event.loan_id,
                 client_id=event.client_id,
                 account_number=event.account_number,
-                origination_status="initiated",
                 principal_cents=event.principal_cents,
                 frequency=event.terms.repayment_frequency,
             )
-        case (
-            origination.LoanApproved()
-            | origination.LoanRejected()
-            | (origination.LoanDisbursementRequested())
-        ):
+            conn.execute(  # the first status; delivered again later, it moves nothing back
+                f"UPDATE borrower_loans SET origination_status = coalesce({_CLOSURE}, 'initiated') "  # noqa: S608
+                "WHERE loan_id = %s AND origination_status IS NULL",
+                (event.loan_id,),
+            )
+        case origination.LoanApproved() | origination.LoanDisbursementRequested():
             conn.execute(
-                "UPDATE borrower_loans SET origination_status = %s WHERE loan_id = %s",
+                f"UPDATE borrower_loans SET origination_status = %s WHERE loan_id = %s AND {_CLOSURE} IS NULL",  # noqa: S608
                 (_STATUS_BY_EVENT[type(event)], event.loan_id),
+            )
+        case origination.LoanRejected() | origination.LoanCancelled():
+            status = "rejected" if isinstance(event, origination.LoanRejected) else "cancelled"
+            conn.execute(
+                "INSERT INTO borrower_loan_closures (loan_id, status) VALUES (%s, %s) "
+                "ON CONFLICT (loan_id) DO NOTHING",
+                (event.loan_id, status),
+            )
+            conn.execute(
+                f"UPDATE borrower_loans SET origination_status = {_CLOSURE} WHERE loan_id = %s",  # noqa: S608
+                (event.loan_id,),
             )
 
 
@@ -404,7 +424,7 @@ def borrower_of(
     open_loans = []
     for row in loans:
         status = row["ledger_status"] or row["origination_status"]
-        if status is None or status in (*CLOSED, "rejected") or not row["account_number"]:
+        if status is None or status in (*CLOSED, *DECIDED) or not row["account_number"]:
             continue
         open_loans.append(_loan(row, status, tuple(by_loan.get(row["loan_id"], [])[:5])))
     history = History(
