@@ -197,6 +197,46 @@ class TestUnlock:
             == 1
         )
 
+    def test_a_lift_racing_another_change_of_the_user_is_recorded_once(
+        self,
+        client: TestClient,
+        client_at: At,
+        admin: dict[str, str],
+        staff: Any,
+        container: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Another request (an edit, a sign-in) saves the user between the lift's read and its
+        save: the lift is recorded on top of it, not answered with a 500."""
+        office = self._lock(client_at, "achieng")
+        user_id = uuid.UUID(staff["achieng"]["_id"])
+        identity = container.identity
+        save = identity.save
+        raced: list[bool] = []
+
+        def a_rival_saves_first(*aggregates: Any, **kwargs: Any) -> Any:
+            if not raced:
+                raced.append(True)
+                rival = identity.get_user(user_id)
+                rival.change_details(
+                    name="Achieng Otieno",
+                    email=rival.email,
+                    phone=rival.phone,
+                    national_id=rival.national_id,
+                    by=uuid.uuid4(),
+                    correlation_id=None,
+                )
+                save(rival)
+            return save(*aggregates, **kwargs)
+
+        monkeypatch.setattr(identity, "save", a_rival_saves_first)
+        response = client.post(f"/api/users/{user_id}/unlock", headers=admin)
+        assert response.status_code == 200, response.text
+        assert raced and response.json()["lifted"] is True
+        names = event_names(container, user_id)
+        assert names.count("DetailsChanged") == 1 and names.count("LockoutLifted") == 1
+        assert sign_in(office, "achieng", PASSWORD).status_code == 200
+
     @pytest.mark.parametrize("role", ["initiator_admin", "approver_admin", "loan_officer"])
     def test_no_one_else_may_unlock(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import secrets
 import uuid
@@ -30,6 +31,7 @@ from hazina_identity.domain.roles import Role, parse_role
 from hazina_identity.domain.sign_in_address import SignInAddress
 from hazina_identity.domain.staff_user import StaffUser, access_voided_by, normalise_username
 from hazina_servicekit.eventstore import EventStoreApplication
+from hazina_servicekit.retry import retry_on_conflict
 
 INVALID_CREDENTIALS = "Invalid username or password"
 
@@ -356,7 +358,7 @@ class Identity(EventStoreApplication):
     def _record_address_locked(
         self, address: str, until: datetime, failures: int, cmd: LogIn
     ) -> None:
-        for _ in range(2):  # a second try if another request noted the address first
+        def attempt() -> None:
             try:
                 place: SignInAddress = self.repository.get(SignInAddress.create_id(address))
             except AggregateNotFoundError:
@@ -364,11 +366,12 @@ class Identity(EventStoreApplication):
             place.record_locked_out(
                 until=until, failures=failures, correlation_id=cmd.correlation_id
             )
-            try:
-                self.save(place)
-                return
-            except IntegrityError:
-                continue
+            self.save(place)
+
+        # Once more on top of another request that noted the address first; if a third noted it
+        # meanwhile, its record of the lock stands (the lock itself is the attempts store's).
+        with contextlib.suppress(IntegrityError):
+            retry_on_conflict(attempt, attempts=2)
 
     def lift_lockout(
         self, user_id: uuid.UUID, *, actor_id: uuid.UUID, correlation_id: str | None
@@ -378,11 +381,12 @@ class Identity(EventStoreApplication):
         Only a lift of a lock in force is recorded (``LockoutLifted``), so the history says who
         let whom back in, and asking twice records it once.
         """
-        user = self.get_user(user_id)
-        lifted = self.attempts.lift(user.username, self.clock.now())
+        lifted = self.attempts.lift(self.get_user(user_id).username, self.clock.now())
         if lifted:
-            user.record_lockout_lifted(by=actor_id, correlation_id=correlation_id)
-            self.save(user)
+            self._change_user(
+                user_id,
+                lambda user: user.record_lockout_lifted(by=actor_id, correlation_id=correlation_id),
+            )
         return lifted > 0
 
     def refresh(self, refresh_token: str) -> Session:
@@ -477,15 +481,19 @@ class Identity(EventStoreApplication):
 
     def _change_user(self, user_id: uuid.UUID, change: Callable[[StaffUser], None]) -> StaffUser:
         """Apply ``change`` to the user and save it, again on top of a concurrent write (a sign-in)."""
-        for _ in range(5):
+
+        def attempt() -> StaffUser:
             user = self.get_user(user_id)
             change(user)
-            try:
-                self._save(user)
-            except IntegrityError:
-                continue
+            self._save(user)
             return user
-        raise ConcurrentChangeError("This account is changing too often right now; try again")
+
+        try:
+            return retry_on_conflict(attempt, attempts=5)
+        except IntegrityError:
+            raise ConcurrentChangeError(
+                "This account is changing too often right now; try again"
+            ) from None
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:

@@ -576,20 +576,17 @@ class PaymentsGateway(EventStoreApplication):
     ) -> CallbackReview:
         """Store a staff retry or dismissal of an inbox row before the row changes."""
         review_id = CallbackReview.create_id(inbox_key)
-        for attempt in range(8):
+
+        def attempt() -> CallbackReview:
             try:
                 review: CallbackReview = self.repository.get(review_id)
             except AggregateNotFoundError:
                 review = CallbackReview(inbox_key=inbox_key, inbox_id=inbox_id, kind=kind)
             review.decide(decision=decision, was=was, by=by, reason=reason, at=self.clock.now())
-            try:
-                self.save(review)
-            except IntegrityError:
-                if attempt == 7:
-                    raise
-                continue
+            self.save(review)
             return review
-        raise AssertionError("unreachable")
+
+        return retry_on_conflict(attempt)
 
     # STK prompts
 

@@ -11,6 +11,7 @@ is counted once per attempt), so a crash between them and the save repeats nothi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -20,6 +21,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from hazina_servicekit.eventstore import EventStoreApplication
+from hazina_servicekit.retry import retry_on_conflict
 from hazina_ussd.application.ports import (
     BorrowerDirectory,
     ClientRecord,
@@ -235,9 +237,7 @@ class Ussd(EventStoreApplication):
                 case menu.PinAccepted():
                     self._change_access(client.client_id, BorrowerAccess.pin_accepted)
                 case menu.ChangeLanguage(language=language):
-                    self._change_access(
-                        client.client_id, lambda a, lang=language: a.choose_language(lang)
-                    )
+                    self._change_access(client.client_id, lambda a: a.choose_language(language))
                 case menu.ApplyForLoan():
                     self._apply(hop, client, ctx, effect)
                 case menu.RequestPrompt():
@@ -255,40 +255,40 @@ class Ussd(EventStoreApplication):
         self._save_once(access)
 
     def _pin_failed(self, hop: Hop, client: ClientRecord, attempt: str) -> None:
-        for _ in range(3):
-            access = self._access(client.client_id)
-            if access is None:
-                return
-            locked = access.wrong_pin(f"{hop.session_id}:{attempt}")
-            try:
-                self.save(access)
-            except IntegrityError:
-                continue  # another hop saved first: count on its state
-            if locked:
-                log.info("ussd_pin_locked", client_id=str(client.client_id))
-                self.outbox.enqueue(
-                    Notice(
-                        key=f"pin-locked:{client.client_id}:{access.locks}",
-                        client_id=client.client_id,
-                        phone=client.phone,
-                        kind="pin_locked",
-                        language=access.language,
-                        text=texts.sms("pin_locked", cast(Language, access.language)),
-                    )
-                )
-            return
+        # Counted on top of another hop that saved first: a wrong PIN is never left uncounted.
+        locks: list[bool] = []  # whether each try locked; the last one is the one saved
 
-    def _change_access(self, client_id: uuid.UUID, change: Any) -> None:
-        for _ in range(3):
+        def count(access: BorrowerAccess) -> None:
+            locks.append(access.wrong_pin(f"{hop.session_id}:{attempt}"))
+
+        access = self._change_access(client.client_id, count)
+        if access is not None and locks[-1]:
+            log.info("ussd_pin_locked", client_id=str(client.client_id))
+            self.outbox.enqueue(
+                Notice(
+                    key=f"pin-locked:{client.client_id}:{access.locks}",
+                    client_id=client.client_id,
+                    phone=client.phone,
+                    kind="pin_locked",
+                    language=access.language,
+                    text=texts.sms("pin_locked", cast(Language, access.language)),
+                )
+            )
+
+    def _change_access(
+        self, client_id: uuid.UUID, change: Callable[[BorrowerAccess], object]
+    ) -> BorrowerAccess | None:
+        """Apply ``change`` and save, again on top of a concurrent hop; None: no PIN set up."""
+
+        def attempt() -> BorrowerAccess | None:
             access = self._access(client_id)
             if access is None:
-                return
+                return None
             change(access)
-            try:
-                self.save(access)
-                return
-            except IntegrityError:
-                continue
+            self.save(access)
+            return access
+
+        return retry_on_conflict(attempt)
 
     def _save_once(self, *aggregates: Any) -> bool:
         """Save; False when a repeated request had already saved these (same ids)."""
@@ -349,18 +349,17 @@ class Ussd(EventStoreApplication):
 
     def unlock(self, client_id: uuid.UUID, by: uuid.UUID) -> bool:
         """Unlock a borrower's USSD; False when it was not locked (nothing changes)."""
-        for _ in range(3):
+
+        def attempt() -> bool:
             access = self._access(client_id)
             if access is None:
                 raise NotFoundError(f"Client {client_id} has no USSD PIN")
             if not access.unlock(by):
                 return False
-            try:
-                self.save(access)
-                return True
-            except IntegrityError:
-                continue
-        raise RuntimeError("the borrower's access kept changing")
+            self.save(access)
+            return True
+
+        return retry_on_conflict(attempt)
 
     def limit_of(self, client_id: uuid.UUID) -> LimitView:
         client = self.directory.client(client_id)
