@@ -142,35 +142,18 @@ def test_a_withdrawn_application_no_longer_blocks_the_next_in_any_order(
 ) -> None:
     """One open loan at a time: an application origination cancelled (or rejected) is not open,
     whether its cancellation arrives after it, twice, before it, or before a late approval."""
-    client_id = world.client("254711000015")
+    client_id = world.client("254711000025")
     world.savings(client_id, 2_000_00)
-    now = datetime.now(UTC)
 
     def application(loan_id: uuid.UUID, account: str) -> origination.LoanInitiated:
-        return origination.LoanInitiated(
-            occurred_at=now,
-            actor_id=None,
-            loan_id=loan_id,
-            account_number=account,
-            client_id=client_id,
-            group_id=None,
-            loan_officer_id=None,
-            principal_cents=5_000_00,
-            terms=origination.LoanTerms(
-                product_id=uuid.uuid4(),
-                product_name="Binafsi",
-                interest_method="flat",
-                interest_rate_percent="5",
-                interest_rate_period="month",
-                repayment_frequency="monthly",
-                term=3,
-            ),
-        )
+        return world.application(client_id, loan_id, account=account, principal_cents=5_000_00)
 
     def cancelled(loan_id: uuid.UUID) -> origination.LoanCancelled:
-        return origination.LoanCancelled(occurred_at=now, actor_id=None, loan_id=loan_id)
+        return origination.LoanCancelled(
+            occurred_at=datetime.now(UTC), actor_id=None, loan_id=loan_id
+        )
 
-    phone = Phone(client, "254711000015")
+    phone = Phone(client, "254711000025")
     signed_up(phone)
     first, second = uuid.uuid4(), uuid.uuid4()
     world.deliver("origination", application(first, "4810000025"))
@@ -404,24 +387,8 @@ def test_the_next_instalment_is_the_ledgers_own_when_it_sends_the_schedule(
     )
     world.deliver(
         "origination",
-        origination.LoanInitiated(
-            occurred_at=datetime.now(UTC),
-            actor_id=None,
-            loan_id=loan_id,
-            account_number="4810000033",
-            client_id=client_id,
-            group_id=None,
-            loan_officer_id=None,
-            principal_cents=3_000_00,
-            terms=origination.LoanTerms(
-                product_id=uuid.uuid4(),
-                product_name="Binafsi",
-                interest_method="flat",
-                interest_rate_percent="5",
-                interest_rate_period="month",
-                repayment_frequency="monthly",
-                term=2,
-            ),
+        world.application(
+            client_id, loan_id, account="4810000033", principal_cents=3_000_00, term=2
         ),
     )  # after the ledger's event: the row is whole whichever came first
     phone = Phone(client, "254711000015")

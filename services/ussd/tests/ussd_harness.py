@@ -117,6 +117,36 @@ class World:
             ),
         )
 
+    @staticmethod
+    def application(
+        client_id: uuid.UUID,
+        loan_id: uuid.UUID,
+        *,
+        account: str = "4810000017",
+        principal_cents: int = 10_000_00,
+        term: int = 4,
+    ) -> origination.LoanInitiated:
+        """Origination's record of a loan application (a monthly flat-rate product)."""
+        return origination.LoanInitiated(
+            occurred_at=datetime.now(UTC),
+            actor_id=None,
+            loan_id=loan_id,
+            account_number=account,
+            client_id=client_id,
+            group_id=None,
+            loan_officer_id=None,
+            principal_cents=principal_cents,
+            terms=origination.LoanTerms(
+                product_id=uuid.uuid4(),
+                product_name="Binafsi",
+                interest_method="flat",
+                interest_rate_percent="5",
+                interest_rate_period="month",
+                repayment_frequency="monthly",
+                term=term,
+            ),
+        )
+
     def disbursed_loan(
         self, client_id: uuid.UUID, principal_cents: int = 10_000_00, account: str = "4810000017"
     ) -> uuid.UUID:
@@ -124,25 +154,7 @@ class World:
         now = datetime.now(UTC)
         self.deliver(
             "origination",
-            origination.LoanInitiated(
-                occurred_at=now,
-                actor_id=None,
-                loan_id=loan_id,
-                account_number=account,
-                client_id=client_id,
-                group_id=None,
-                loan_officer_id=None,
-                principal_cents=principal_cents,
-                terms=origination.LoanTerms(
-                    product_id=uuid.uuid4(),
-                    product_name="Binafsi",
-                    interest_method="flat",
-                    interest_rate_percent="5",
-                    interest_rate_period="month",
-                    repayment_frequency="monthly",
-                    term=4,
-                ),
-            ),
+            self.application(client_id, loan_id, account=account, principal_cents=principal_cents),
         )
         self.deliver(
             "ledger",
