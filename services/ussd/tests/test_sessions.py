@@ -13,6 +13,7 @@ from ussd_harness import MovableClock, Phone, World, make_settings
 from hazina_contracts.events import ledger, origination, ussd
 from hazina_servicekit.auth import TokenVerifier
 from hazina_ussd.adapters.contract_mapping import to_contract
+from hazina_ussd.adapters.read_models import ClientNotYetKnownError, client_phone
 from hazina_ussd.bootstrap import Container, build
 from hazina_ussd.domain.requests import LoanApplication, RepaymentPrompt, request_id
 
@@ -53,6 +54,51 @@ def test_a_client_not_yet_approved_is_told_so(client: TestClient, world: World) 
     world.client("254711000002", approved=False)
     reply = Phone(client, "0711000002").dial()
     assert reply.startswith("END ") and "approval" in reply
+
+
+def test_a_new_phone_number_from_origination_is_the_one_that_dials_in(
+    client: TestClient, world: World, container: Container
+) -> None:
+    """The old number no longer reaches the borrower's menu (Safaricom gives unused numbers to
+    others), the new one does with the same PIN, and a late onboarding does not undo the edit."""
+    client_id = world.client("254711000031", national_id="29001234")
+    signed_up(Phone(client, "254711000031"))
+    onboarded = origination.ClientOnboarded(
+        occurred_at=datetime.now(UTC) - timedelta(days=1),
+        actor_id=None,
+        client_id=client_id,
+        group_id=None,
+        name="Achieng Otieno",
+        national_id="29001234",
+        phone="254711000031",
+        status="active",
+    )
+    edited = origination.ClientDetailsChanged(
+        occurred_at=datetime.now(UTC),
+        actor_id=None,
+        client_id=client_id,
+        group_id=None,
+        name="Achieng Otieno",
+        national_id="29001235",
+        phone="254711000032",
+        changed_fields=["phone", "national_id"],
+    )
+    world.deliver("origination", edited)
+    world.deliver("origination", edited)
+    world.deliver("origination", onboarded)  # delivered again, late
+
+    old = Phone(client, "254711000031").dial()
+    assert old.startswith("END ") and "loan officer" in old
+    new = Phone(client, "0711000032")
+    assert "Enter your PIN" in new.dial()
+    assert "1. Apply" in new.send(PIN)
+    with container.pool.connection() as conn:
+        assert client_phone(conn, client_id) == "254711000032"  # where its SMS go
+
+    # An edit that overtakes the onboarding waits for it (delivered again, then parked).
+    stranger = uuid.uuid4()
+    with pytest.raises(ClientNotYetKnownError):
+        world.deliver("origination", edited.model_copy(update={"client_id": stranger}))
 
 
 def test_first_use_sets_a_pin_then_the_pin_guards_the_menu(

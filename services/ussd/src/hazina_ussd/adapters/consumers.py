@@ -38,6 +38,7 @@ log = structlog.get_logger(__name__)
 ORIGINATION_SUBJECTS = (
     origination.ClientOnboarded.subject(),
     origination.ClientApproved.subject(),
+    origination.ClientDetailsChanged.subject(),
     origination.LoanInitiated.subject(),
     origination.LoanApproved.subject(),
     origination.LoanRejected.subject(),

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS borrower_clients (
     status text NOT NULL,
     loan_officer_id uuid
 );
+ALTER TABLE borrower_clients ADD COLUMN IF NOT EXISTS details_as_of timestamptz;
 CREATE INDEX IF NOT EXISTS borrower_clients_phone ON borrower_clients (phone);
 CREATE TABLE IF NOT EXISTS borrower_loans (
     loan_id uuid PRIMARY KEY,
@@ -100,15 +101,24 @@ def _upsert_loan(conn: psycopg.Connection[Any], loan_id: uuid.UUID, **columns: A
     )
 
 
+class ClientNotYetKnownError(LookupError):
+    """An edit that overtook the onboarding: the consumer delivers it again (then parks it)."""
+
+
 def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
     match event:
         case origination.ClientOnboarded():
+            # Delivered again after an edit, it changes nothing: the newer details stand.
             conn.execute(
-                """INSERT INTO borrower_clients (client_id, name, national_id, phone, status, loan_officer_id)
-                   VALUES (%s, %s, %s, %s, %s, %s)
+                """INSERT INTO borrower_clients (client_id, name, national_id, phone, status,
+                                                 loan_officer_id, details_as_of)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (client_id) DO UPDATE SET name = EXCLUDED.name,
                      national_id = EXCLUDED.national_id, phone = EXCLUDED.phone,
-                     loan_officer_id = EXCLUDED.loan_officer_id""",
+                     loan_officer_id = EXCLUDED.loan_officer_id,
+                     details_as_of = EXCLUDED.details_as_of
+                   WHERE borrower_clients.details_as_of IS NULL
+                      OR borrower_clients.details_as_of <= EXCLUDED.details_as_of""",
                 (
                     event.client_id,
                     event.name,
@@ -116,8 +126,32 @@ def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
                     event.phone,
                     event.status,
                     event.loan_officer_id,
+                    event.occurred_at,
                 ),
             )
+        case origination.ClientDetailsChanged():
+            # A new phone number: the borrower dials from it, and their SMS go to it, not to the
+            # old one (a number Safaricom may give to someone else); a corrected national ID is
+            # the one their PIN set-up asks for. An older edit than the one kept changes nothing.
+            changed = conn.execute(
+                """UPDATE borrower_clients SET name = %(name)s, national_id = %(national_id)s,
+                     phone = %(phone)s, loan_officer_id = %(loan_officer_id)s,
+                     details_as_of = %(as_of)s
+                   WHERE client_id = %(client_id)s
+                     AND (details_as_of IS NULL OR details_as_of <= %(as_of)s)""",
+                {
+                    "client_id": event.client_id,
+                    "name": event.name,
+                    "national_id": event.national_id,
+                    "phone": event.phone,
+                    "loan_officer_id": event.loan_officer_id,
+                    "as_of": event.occurred_at,
+                },
+            ).rowcount
+            if not changed and client_phone(conn, event.client_id) is None:
+                raise ClientNotYetKnownError(
+                    f"client {event.client_id} was edited before their onboarding arrived"
+                )
         case origination.ClientApproved():
             conn.execute(
                 "UPDATE borrower_clients SET status = 'active' WHERE client_id = %s",
