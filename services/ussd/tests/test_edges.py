@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from ussd_harness import World
 
+from hazina_contracts.events import origination
 from hazina_servicekit.inputs import unchecked_inputs
 from hazina_servicekit.stored_events import unpinned_topics
 from hazina_ussd.bootstrap import Container
@@ -133,3 +134,32 @@ def test_the_limit_route_shows_the_breakdown_to_the_clients_officer(
     assert {t["name"] for t in body["terms"]} >= {"savings", "repaid_on_time"}
     stranger = mint.headers("loan_officer", uuid.uuid4())  # type: ignore[attr-defined]
     assert client.get(url, headers=stranger).status_code == 404
+
+
+def test_a_group_handed_to_another_officer_takes_its_borrowers_limits_along(
+    client: TestClient, world: World, mint: object
+) -> None:
+    """Origination's rule, as the ledger and the gateway apply it: the officer of the client's
+    group sees the limit; once the group is handed over, the new officer does and the old one
+    does not (the client's own onboarding record still names the old one)."""
+    before, after = uuid.uuid4(), uuid.uuid4()
+    client_id = world.client("254711000022", loan_officer_id=before)
+    url = f"/api/ussd/borrowers/{client_id}/limit"
+
+    def seen_by(officer: uuid.UUID) -> int:
+        headers = mint.headers("loan_officer", officer)  # type: ignore[attr-defined]
+        return client.get(url, headers=headers).status_code
+
+    assert (seen_by(before), seen_by(after)) == (200, 404)
+    world.deliver(
+        "ownership",
+        origination.GroupDetailsChanged(
+            occurred_at=datetime.now(UTC),
+            actor_id=None,
+            group_id=world.group_of[client_id],
+            name="Umoja",
+            loan_officer_id=after,
+            changed_fields=["loan_officer_id"],
+        ),
+    )
+    assert (seen_by(before), seen_by(after)) == (404, 200)

@@ -66,6 +66,7 @@ class World:
             c.durable: container.service.durable_consumer(None, c.durable)  # type: ignore[arg-type]
             for c in container.service.consumers
         }
+        self.group_of: dict[uuid.UUID, uuid.UUID] = {}  # each client's group, by client id
 
     def deliver(
         self, durable: str, event: ContractEvent, event_id: uuid.UUID | None = None
@@ -81,22 +82,35 @@ class World:
         approved: bool = True,
         loan_officer_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
-        client_id = uuid.uuid4()
+        client_id, group_id = uuid.uuid4(), uuid.uuid4()
         now = datetime.now(UTC)
+        officer = loan_officer_id or uuid.uuid4()
+        # The client sits in their officer's group, as origination tells every service.
         self.deliver(
-            "origination",
-            origination.ClientOnboarded(
+            "ownership",
+            origination.GroupCreated(
                 occurred_at=now,
                 actor_id=None,
-                client_id=client_id,
-                group_id=None,
-                name=name,
-                national_id=national_id,
-                phone=phone,
-                status="pending",
-                loan_officer_id=loan_officer_id or uuid.uuid4(),
+                group_id=group_id,
+                name=f"Umoja {group_id.hex[:6]}",
+                status="active",
+                loan_officer_id=officer,
             ),
         )
+        onboarded = origination.ClientOnboarded(
+            occurred_at=now,
+            actor_id=None,
+            client_id=client_id,
+            group_id=group_id,
+            name=name,
+            national_id=national_id,
+            phone=phone,
+            status="pending",
+            loan_officer_id=officer,
+        )
+        for durable in ("origination", "ownership"):
+            self.deliver(durable, onboarded)
+        self.group_of[client_id] = group_id
         if approved:
             self.deliver(
                 "origination",

@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from hazina_contracts.subjects import Stream
 from hazina_servicekit.auth import TokenVerifier
 from hazina_servicekit.database import open_pool
+from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.parts import ServiceParts, staff_token_verifier
 from hazina_servicekit.runtime import Worker
@@ -57,6 +58,7 @@ class Container(ServiceParts[UssdSettings]):
     hops: PostgresHopStore
     dispatcher: SmsDispatcher
     reminders: Reminders
+    ownership: OwnershipBook
 
     def close(self) -> None:
         self.dispatcher.sender.close()
@@ -153,6 +155,7 @@ def build(
             days_ahead=settings.reminder_days_ahead,
         ),
         parking=parking,
+        ownership=OwnershipBook(pool),
         verifier=staff_token_verifier(settings, verifier),
     )
     language_of = ussd.access_language
@@ -168,6 +171,9 @@ def build(
                 ORIGINATION_SUBJECTS,
                 origination_handler(language_of),
             ),
+            # Who owns which group, client and loan: the officer scoping every service applies
+            # (its own durable: a new one reads the stream from its start).
+            Consumer(Stream.ORIGINATION, "ownership", OWNERSHIP_SUBJECTS, record_ownership),
             # One or more ledger events per C2B payment: in batches, one transaction each.
             Consumer(
                 Stream.LEDGER,
@@ -212,5 +218,11 @@ def sms_worker(container: Container) -> Worker:
 
 def http_app(container: Container, runtime: Runtime) -> FastAPI:
     return create_app(
-        UssdApi(ussd=container.ussd, sms=container.sms, parking=container.parking), runtime
+        UssdApi(
+            ussd=container.ussd,
+            sms=container.sms,
+            parking=container.parking,
+            ownership=container.ownership,
+        ),
+        runtime,
     )

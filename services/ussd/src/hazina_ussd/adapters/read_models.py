@@ -30,8 +30,7 @@ CREATE TABLE IF NOT EXISTS borrower_clients (
     name text NOT NULL,
     national_id text NOT NULL,
     phone text NOT NULL,
-    status text NOT NULL,
-    loan_officer_id uuid
+    status text NOT NULL
 );
 ALTER TABLE borrower_clients ADD COLUMN IF NOT EXISTS details_as_of timestamptz;
 CREATE INDEX IF NOT EXISTS borrower_clients_phone ON borrower_clients (phone);
@@ -111,11 +110,10 @@ def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
             # Delivered again after an edit, it changes nothing: the newer details stand.
             conn.execute(
                 """INSERT INTO borrower_clients (client_id, name, national_id, phone, status,
-                                                 loan_officer_id, details_as_of)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s)
+                                                 details_as_of)
+                   VALUES (%s, %s, %s, %s, %s, %s)
                    ON CONFLICT (client_id) DO UPDATE SET name = EXCLUDED.name,
                      national_id = EXCLUDED.national_id, phone = EXCLUDED.phone,
-                     loan_officer_id = EXCLUDED.loan_officer_id,
                      details_as_of = EXCLUDED.details_as_of
                    WHERE borrower_clients.details_as_of IS NULL
                       OR borrower_clients.details_as_of <= EXCLUDED.details_as_of""",
@@ -125,7 +123,6 @@ def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
                     event.national_id,
                     event.phone,
                     event.status,
-                    event.loan_officer_id,
                     event.occurred_at,
                 ),
             )
@@ -135,8 +132,7 @@ def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
             # the one their PIN set-up asks for. An older edit than the one kept changes nothing.
             changed = conn.execute(
                 """UPDATE borrower_clients SET name = %(name)s, national_id = %(national_id)s,
-                     phone = %(phone)s, loan_officer_id = %(loan_officer_id)s,
-                     details_as_of = %(as_of)s
+                     phone = %(phone)s, details_as_of = %(as_of)s
                    WHERE client_id = %(client_id)s
                      AND (details_as_of IS NULL OR details_as_of <= %(as_of)s)""",
                 {
@@ -144,7 +140,6 @@ def apply_origination(event: object, conn: psycopg.Connection[Any]) -> None:
                     "name": event.name,
                     "national_id": event.national_id,
                     "phone": event.phone,
-                    "loan_officer_id": event.loan_officer_id,
                     "as_of": event.occurred_at,
                 },
             ).rowcount
@@ -334,7 +329,6 @@ def client_of(row: dict[str, Any]) -> ClientRecord:
         national_id=row["national_id"],
         phone=row["phone"],
         approved=row["status"] in ("active", "legacy"),
-        loan_officer_id=row["loan_officer_id"],
     )
 
 

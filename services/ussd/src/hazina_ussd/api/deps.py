@@ -9,6 +9,7 @@ from fastapi import Depends
 
 from hazina_servicekit.auth import Principal, require_roles
 from hazina_servicekit.http import api_getters
+from hazina_servicekit.ownership import OwnershipBook
 from hazina_servicekit.parking import ParkingLot
 from hazina_ussd.application.ports import SmsLog
 from hazina_ussd.application.ussd import Ussd
@@ -26,6 +27,7 @@ class UssdApi:
     ussd: Ussd
     sms: SmsLog
     parking: ParkingLot
+    ownership: OwnershipBook
 
 
 get_api, get_parking = api_getters(UssdApi, "ussd_api")

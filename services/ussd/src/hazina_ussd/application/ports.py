@@ -45,7 +45,6 @@ class ClientRecord:
     national_id: str
     phone: str
     approved: bool
-    loan_officer_id: uuid.UUID | None
 
 
 class BorrowerDirectory(Protocol):

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hazina_contracts.money import KesNumber
 from hazina_servicekit.errors import NotFound
-from hazina_ussd.api.deps import LOAN_OFFICER, AdminDep, ApiDep, StaffDep
+from hazina_ussd.api.deps import AdminDep, ApiDep, StaffDep
 from hazina_ussd.application.ussd import NotFoundError
 
 router = APIRouter(prefix="/api/ussd/borrowers", tags=["borrowers"])
@@ -55,7 +55,10 @@ async def unlock(clientId: uuid.UUID, api: ApiDep, staff: AdminDep) -> Unlocked:
 async def limit(clientId: uuid.UUID, api: ApiDep, staff: StaffDep) -> LimitView:  # noqa: N803
     """The borrower's limit and each term of the formula that gave it."""
     client = await run_in_threadpool(api.ussd.directory.client, clientId)
-    if client is None or (staff.role == LOAN_OFFICER and client.loan_officer_id != staff.user_id):
+    # Origination's rule, as every service applies it: a loan officer sees the clients of their
+    # groups (a group handed to another officer takes its members along).
+    visible = await run_in_threadpool(api.ownership.may_see_client, staff, clientId)
+    if client is None or not visible:
         raise NotFound(f"No client {clientId}")
     view = await run_in_threadpool(api.ussd.limit_of, clientId)
     history = view.history
