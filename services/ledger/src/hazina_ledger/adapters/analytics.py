@@ -2,9 +2,9 @@
 origination's and identity's events, kept in tables of its own.
 
 Origination's loan applications (``LoanInitiated``, ``LoanApproved``, ``LoanRejected``,
-``LoanCancelled``) and credit
-assessments (``CreditAssessed``) arrive on the durable consumer ``ledger-analytics``; staff names
-and roles (``UserCreated``, ``UserRoleChanged``) on ``ledger-staff``. Each is an upsert keyed by
+``LoanCancelled``) and credit assessments (``CreditAssessed``) arrive on the durable consumer
+``ledger-analytics``; staff names and roles (``UserCreated``, ``UserRoleChanged``) on
+``ledger-staff``. Each is an upsert keyed by
 the record's id, so a redelivery changes nothing, and a new durable reads its stream from the
 start, so what happened before it existed is learned too. Like ``clients`` and the ownership
 tables these are fed by consumers, not rebuilt from the ledger's own log (``replay`` leaves them
