@@ -256,13 +256,9 @@ class Ussd(EventStoreApplication):
 
     def _pin_failed(self, hop: Hop, client: ClientRecord, attempt: str) -> None:
         # Counted on top of another hop that saved first: a wrong PIN is never left uncounted.
-        locks: list[bool] = []  # whether each try locked; the last one is the one saved
-
-        def count(access: BorrowerAccess) -> None:
-            locks.append(access.wrong_pin(f"{hop.session_id}:{attempt}"))
-
-        access = self._change_access(client.client_id, count)
-        if access is not None and locks[-1]:
+        key = f"{hop.session_id}:{attempt}"
+        access = self._change_access(client.client_id, lambda access: access.wrong_pin(key))
+        if access is not None and access.locked and access.last_attempt == key:  # this one locked
             log.info("ussd_pin_locked", client_id=str(client.client_id))
             self.outbox.enqueue(
                 Notice(
