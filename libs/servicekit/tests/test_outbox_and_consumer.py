@@ -371,7 +371,9 @@ def test_a_consumer_deployed_with_a_new_subject_receives_it_and_keeps_its_place(
         await js.publish("ledger.till.counted", envelope_on("ledger.till.counted"))
         await drain(sub, new, 3)
         assert seen == ["ledger.till.opened", "ledger.till.counted", "ledger.till.counted"]
-        assert new.duplicates == 0
+        # The count stored before the change was owed and still ahead of the durable's place:
+        # delivered by both, applied once. The opening was not delivered again.
+        assert new.duplicates == 1
         again = consumer(js, ["ledger.till.opened", "ledger.till.counted"])
         await (await again.subscribe()).unsubscribe()  # same subjects: nothing to change
         await nc.close()
@@ -421,5 +423,100 @@ def test_a_stored_event_wakes_the_relay_instead_of_waiting_for_its_timer(
             stop.set()
             await running
             await nc.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_new_subject_s_messages_stored_before_the_deployment_are_delivered_once(
+    tills: Any, nats_url: str
+) -> None:
+    """The messages of a newly consumed subject that the running consumer's server-side filter
+    passed over (stored before, between and after the ones it took) are delivered after the
+    deployment, each applied once; one owed while the service stopped mid-way still arrives."""
+    _, pool = tills
+    seen: list[str] = []
+
+    def handler(envelope: EventEnvelope, conn: psycopg.Connection[Any]) -> None:
+        seen.append(envelope.data["n"])
+
+    def envelope_on(subject: str, n: str) -> bytes:
+        return EventEnvelope(
+            event_id=uuid.uuid4(),
+            type="TestTillEvent",
+            version=1,
+            occurred_at="2026-11-23T10:00:00Z",
+            producer="tills",
+            correlation_id="c",
+            subject=subject,
+            data={"n": n},
+        ).to_bytes()
+
+    def consumer(js: Any, subjects: list[str], name: str, **kwargs: Any) -> DurableConsumer:
+        return DurableConsumer(
+            js=js,
+            pool=pool,
+            service="tills",
+            name=name,
+            stream="LEDGER",
+            subjects=subjects,
+            handler=handler,
+            **kwargs,
+        )
+
+    async def take_all(sub: Any, c: DurableConsumer) -> None:
+        """What the consumer's worker does while it runs: fetch until nothing is left."""
+        while True:
+            try:
+                messages = await c.next_messages(sub, wait_seconds=0.5)
+            except TimeoutError:
+                return
+            await c.handle_batch(messages)
+
+    opened, counted, closed = "ledger.till.opened", "ledger.till.counted", "ledger.till.closed"
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_all_streams(js)
+        old = consumer(js, [opened], "learning")
+        sub = await old.subscribe()
+        await js.publish(counted, envelope_on(counted, "c1"))
+        await js.publish(opened, envelope_on(opened, "o1"))
+        await js.publish(counted, envelope_on(counted, "c2"))
+        await take_all(sub, old)  # the server's filter skips both counts
+        await js.publish(counted, envelope_on(counted, "c3"))
+        await take_all(sub, old)
+        await sub.unsubscribe()
+        assert seen == ["o1"]
+
+        new = consumer(js, [opened, counted], "learning", batch_handler=None)
+        sub = await new.subscribe()  # owed: c1, c2, c3, delivered before it returns
+        await js.publish(counted, envelope_on(counted, "c4"))
+        await take_all(sub, new)
+        await sub.unsubscribe()
+        assert seen == ["o1", "c1", "c2", "c3", "c4"]
+        with pool.connection() as conn:
+            assert conn.execute("SELECT count(*) FROM consumer_backfills").fetchone() == (0,)
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await js.consumer_info("LEDGER", new.backfill_durable)
+
+        # Deployed again with a third subject, and stopped after the filter changed but before
+        # the owed messages were delivered: the next start delivers them.
+        await js.publish(closed, envelope_on(closed, "x1"))
+        await take_all(await consumer(js, [opened, counted], "learning").subscribe(), new)
+        stopped = consumer(js, [opened, counted, closed], "learning")
+        await stopped._update_subjects()
+        assert seen == ["o1", "c1", "c2", "c3", "c4"]
+        restarted = consumer(js, [opened, counted, closed], "learning")
+        sub = await restarted.subscribe()
+        await take_all(sub, restarted)
+        await sub.unsubscribe()
+        assert seen == ["o1", "c1", "c2", "c3", "c4", "x1"]
+        again = consumer(js, [opened, counted, closed], "learning")
+        sub = await again.subscribe()  # nothing changed, nothing owed: nothing delivered twice
+        await take_all(sub, again)
+        await sub.unsubscribe()
+        assert seen == ["o1", "c1", "c2", "c3", "c4", "x1"]
+        await nc.close()
 
     asyncio.run(scenario())

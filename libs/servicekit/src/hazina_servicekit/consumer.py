@@ -58,7 +58,15 @@ CREATE TABLE IF NOT EXISTS processed_messages (
     subject text NOT NULL,
     processed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, event_id)
-)
+);
+-- Subjects a durable consumer was given after it had passed over their messages (see
+-- ``DurableConsumer._update_subjects``): their messages up to ``up_to_sequence`` are still owed.
+CREATE TABLE IF NOT EXISTS consumer_backfills (
+    consumer text NOT NULL,
+    subject text NOT NULL,
+    up_to_sequence bigint NOT NULL,
+    PRIMARY KEY (consumer, subject)
+);
 """
 
 
@@ -108,27 +116,36 @@ class DurableConsumer:
             filter_subjects=list(self.subjects),
         )
         await self._update_subjects()
-        return await self.js.pull_subscribe(
+        subscription = await self.js.pull_subscribe(
             subject=self.subjects[0], durable=self.durable, stream=self.stream, config=config
         )
+        await self._backfill()
+        return subscription
 
     async def _update_subjects(self) -> None:
         """Give an existing durable consumer the subjects this code consumes.
 
         JetStream keeps the filter a durable consumer was created with, and ``pull_subscribe``
         only creates: without this, a deployment that learns a new event would never receive it.
-        The consumer keeps its position, so the new subject's messages from there on arrive; the
-        processed-message records stay valid because the durable name does not change.
+        The consumer keeps its place for the subjects it had. It has passed over the new
+        subjects' messages stored so far (the server skips what its filter does not take), so
+        those are owed: written down here, before the filter changes, and delivered by
+        ``_backfill``. The processed-message records stay valid because the durable name does
+        not change; a message both deliver is applied once.
         """
         try:
             info = await self.js.consumer_info(self.stream, self.durable)
         except NotFoundError:
-            return  # pull_subscribe creates it with ``config``
+            return  # pull_subscribe creates it with ``config``, from the stream's start
         current = set(info.config.filter_subjects or ())
         if info.config.filter_subject:
             current.add(info.config.filter_subject)
         if current == set(self.subjects):
             return
+        # No filter on record: a server older than 2.10, which delivered (and we acknowledged
+        # unread) every subject; what was added cannot be told, so nothing is owed by name.
+        added = sorted(set(self.subjects) - current) if current else []
+        await self._owe(added)
         update = dataclasses.replace(
             info.config,
             name=self.durable,
@@ -136,11 +153,119 @@ class DurableConsumer:
             filter_subjects=list(self.subjects),
         )
         await self.js.add_consumer(self.stream, config=update)
+        await self._owe(added)  # and what was stored while the filter changed
         log.info(
             "consumer_subjects_updated",
             consumer=self.durable,
             old=sorted(current),
             new=sorted(self.subjects),
+            owed=added,
+        )
+
+    async def _owe(self, subjects: Sequence[str]) -> None:
+        """Write down that ``subjects``' messages stored up to now are owed to this consumer."""
+        if not subjects:
+            return
+        last = (await self.js.stream_info(self.stream)).state.last_seq
+
+        def record() -> None:
+            with self.pool.connection() as conn:
+                conn.execute(
+                    """
+                    INSERT INTO consumer_backfills (consumer, subject, up_to_sequence)
+                    SELECT %s, s, %s FROM unnest(%s::text[]) AS s
+                    ON CONFLICT (consumer, subject) DO UPDATE SET up_to_sequence =
+                        greatest(consumer_backfills.up_to_sequence, EXCLUDED.up_to_sequence)
+                    """,
+                    (self.durable, last, list(subjects)),
+                )
+
+        await asyncio.to_thread(record)
+
+    @property
+    def backfill_durable(self) -> str:
+        return f"{self.durable}-backfill"
+
+    async def _backfill(self) -> None:
+        """Deliver what ``_update_subjects`` found owed, through this consumer's own handling.
+
+        A durable consumer of its own reads the owed subjects from the stream's start up to the
+        sequence written down, so a restart part way through goes on from where it stopped;
+        each message is applied once (processed records) and parked or dead-lettered like any
+        other. When all are handled, the record and that consumer are deleted.
+        """
+
+        def owed() -> list[tuple[str, int]]:
+            with self.pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT subject, up_to_sequence FROM consumer_backfills WHERE consumer = %s "
+                    "ORDER BY subject",
+                    (self.durable,),
+                ).fetchall()
+            return [(str(subject), int(up_to)) for subject, up_to in rows]
+
+        rows = await asyncio.to_thread(owed)
+        if not rows:
+            return
+        subjects = [subject for subject, _ in rows]
+        up_to = max(sequence for _, sequence in rows)
+        with contextlib.suppress(NotFoundError):  # one left for other subjects starts again
+            info = await self.js.consumer_info(self.stream, self.backfill_durable)
+            if sorted(info.config.filter_subjects or ()) != subjects:
+                await self.js.delete_consumer(self.stream, self.backfill_durable)
+        config = ConsumerConfig(
+            durable_name=self.backfill_durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_seconds,
+            max_deliver=self.max_deliver + 1,
+            max_ack_pending=max(self.batch_size * 2, 100),
+            filter_subjects=subjects,
+        )
+        subscription = await self.js.pull_subscribe(
+            subject=subjects[0], durable=self.backfill_durable, stream=self.stream, config=config
+        )
+        log.info("consumer_backfill_started", consumer=self.durable, subjects=subjects, up_to=up_to)
+        handled = 0
+        try:
+            while True:
+                try:
+                    messages = await self.next_messages(subscription)
+                except TimeoutError:
+                    messages = []
+                owed_now: list[Msg] = []
+                for msg in messages:
+                    if msg.metadata.sequence.stream <= up_to and subject_matches(
+                        subjects, msg.subject
+                    ):
+                        owed_now.append(msg)
+                    else:  # stored later (the consumer itself delivers it) or not owed
+                        await msg.ack()
+                if owed_now:
+                    handled += len(owed_now)
+                    await self.handle_batch(owed_now)
+                info = await self.js.consumer_info(self.stream, self.backfill_durable)
+                if info.num_ack_pending == 0 and (
+                    info.num_pending == 0 or info.delivered.stream_seq >= up_to
+                ):
+                    break
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+        def settle() -> None:
+            with self.pool.connection() as conn:
+                conn.execute(
+                    "DELETE FROM consumer_backfills WHERE consumer = %s AND subject = ANY(%s) "
+                    "AND up_to_sequence <= %s",
+                    (self.durable, subjects, up_to),
+                )
+
+        await asyncio.to_thread(settle)
+        with contextlib.suppress(NotFoundError):
+            await self.js.delete_consumer(self.stream, self.backfill_durable)
+        log.info(
+            "consumer_backfill_done", consumer=self.durable, subjects=subjects, messages=handled
         )
 
     def _apply(self, envelope: EventEnvelope) -> bool:
