@@ -119,7 +119,10 @@ class DurableConsumer:
         subscription = await self.js.pull_subscribe(
             subject=self.subjects[0], durable=self.durable, stream=self.stream, config=config
         )
-        await self._backfill()
+        try:
+            await self._backfill()
+        except Exception as exc:  # still owed (its record stays): the next start delivers it
+            log.error("consumer_backfill_failed", consumer=self.durable, error=str(exc))
         return subscription
 
     async def _update_subjects(self) -> None:
@@ -244,7 +247,10 @@ class DurableConsumer:
                 if owed_now:
                     handled += len(owed_now)
                     await self.handle_batch(owed_now)
-                info = await self.js.consumer_info(self.stream, self.backfill_durable)
+                try:
+                    info = await self.js.consumer_info(self.stream, self.backfill_durable)
+                except NotFoundError:  # another process of this service finished it
+                    break
                 if info.num_ack_pending == 0 and (
                     info.num_pending == 0 or info.delivered.stream_seq >= up_to
                 ):
