@@ -517,6 +517,20 @@ def test_a_new_subject_s_messages_stored_before_the_deployment_are_delivered_onc
         await take_all(sub, again)
         await sub.unsubscribe()
         assert seen == ["o1", "c1", "c2", "c3", "c4", "x1"]
+
+        # A subject owed, then the deployment rolled back to code that does not consume it:
+        # nothing of it is delivered, and it is no longer owed.
+        await js.publish("ledger.till.audited", envelope_on("ledger.till.audited", "a1"))
+        await consumer(
+            js, [opened, counted, closed, "ledger.till.audited"], "learning"
+        )._update_subjects()
+        rolled_back = consumer(js, [opened, counted, closed], "learning")
+        sub = await rolled_back.subscribe()
+        await take_all(sub, rolled_back)
+        await sub.unsubscribe()
+        assert seen == ["o1", "c1", "c2", "c3", "c4", "x1"]
+        with pool.connection() as conn:
+            assert conn.execute("SELECT count(*) FROM consumer_backfills").fetchone() == (0,)
         await nc.close()
 
     asyncio.run(scenario())

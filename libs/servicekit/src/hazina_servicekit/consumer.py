@@ -200,6 +200,11 @@ class DurableConsumer:
 
         def owed() -> list[tuple[str, int]]:
             with self.pool.connection() as conn:
+                # A subject this code no longer consumes (a deployment rolled back) is not owed.
+                conn.execute(
+                    "DELETE FROM consumer_backfills WHERE consumer = %s AND NOT subject = ANY(%s)",
+                    (self.durable, list(self.subjects)),
+                )
                 rows = conn.execute(
                     "SELECT subject, up_to_sequence FROM consumer_backfills WHERE consumer = %s "
                     "ORDER BY subject",
