@@ -6,7 +6,8 @@ script starts, on a fresh database, the payments gateway (and the ledger, if it 
 separate processes behind Caddy generated from deploy/services.toml, exactly as ``make run`` would,
 then:
 
-1. measures the raw PostgreSQL one-row commit rate on the same server (the yardstick);
+1. measures the raw PostgreSQL one-row commit rate on the same server (the yardstick, the best
+   of three measurements);
 2. sends ``--count`` C2B confirmations (plus ``--duplicates`` repeats of already-sent receipts)
    from ``--concurrency`` concurrent callers to ``/api/pay/c2b/confirmation/{token}``, each
    sending its next as soon as one is acknowledged (the most the system takes), or, with
@@ -506,7 +507,10 @@ async def run(args: argparse.Namespace) -> int:
     await fresh_streams(nc.jetstream(), reset=args.reset_streams)
 
     load_before = os.getloadavg()
-    raw = raw_commit_rate(database_url, args.raw_rows)
+    # The best of three: one measurement taken while the machine is busy elsewhere (a previous
+    # run's processes ending, a checkpoint) once came out at a third of its neighbours, which
+    # made the ratio below look three times better than the path was.
+    raw = max(raw_commit_rate(database_url, args.raw_rows) for _ in range(3))
     work = Path(tempfile.mkdtemp(prefix="c2b-bench-"))
     token = secrets.token_hex(16)
     keys = StaffKeys()
@@ -807,7 +811,8 @@ async def run(args: argparse.Namespace) -> int:
             + "/".join(f"{v:.2f}" for v in load_during)
         )
         print(
-            f"  raw PostgreSQL one-row INSERT+COMMIT, 1 connection, same server: {raw:,.0f} commits/s"
+            f"  raw PostgreSQL one-row INSERT+COMMIT, 1 connection, same server: {raw:,.0f} commits/s "
+            "(best of 3)"
         )
         print(
             f"  callers: {args.concurrency} concurrent; requests: {requests} ({len(receipts)} receipts + "
