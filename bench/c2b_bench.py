@@ -22,7 +22,8 @@ then:
 By default the payments are loan repayments spread over 50 disbursed loans (the bench publishes
 each loan's approval and disbursement as origination and the gateway would; the borrower types
 the loan's account number). Origination has no such loans (it logs ``payment_for_unknown_loan``
-for each disbursement), so its ``GET /api/loans/:id`` is timed on an id it does not know (404);
+for each disbursement), so its ``GET /api/loans/:id`` is timed on a past loan the bench imports
+for one client through ``POST /api/origination/import`` before the load;
 the ledger may park a disbursement that overtakes its approval until the approval arrives.
 ``--savings`` spreads the payments over 50 clients' savings instead (what the bench sent before
 2026-12-01). ``--hot`` (``make bench-c2b-hot``) sends every payment to one
@@ -218,6 +219,29 @@ def raw_commit_rate(database_url: str, rows: int) -> float:
         conn.execute("DROP TABLE bench_raw_commit")
         conn.commit()
     return rows / elapsed
+
+
+def a_loan_to_read(front_door: str, bearer: str) -> str:
+    """A loan origination holds, for ``GET /api/loans/:id`` to read while the load runs: one past
+    loan imported for one client, as a lender moving onto Hazina imports its records."""
+    national_id = f"{random.randrange(10**7, 10**8)}"
+    csv = (
+        "group_name,client_name,national_id,phone,loan_amount,loan_outcome,loan_disbursed_on,"
+        f"loan_closed_on\nBench Group {secrets.token_hex(3)},Bench Borrower,{national_id},"
+        "0722000111,15000,repaid,2025-01-06,2025-07-07\n"
+    )
+    headers = {"Authorization": bearer}
+    with httpx.Client(base_url=front_door, headers=headers, timeout=30) as client:
+        client.post(
+            "/api/origination/import", files={"file": ("legacy.csv", csv.encode(), "text/csv")}
+        ).raise_for_status()
+        clients = client.get("/api/clients", params={"search": national_id})
+        clients.raise_for_status()
+        loans = client.get("/api/loans", params={"clientId": clients.json()[0]["_id"]})
+        loans.raise_for_status()
+        loan_id = str(loans.json()[0]["_id"])
+        client.get(f"/api/loans/{loan_id}").raise_for_status()
+    return loan_id
 
 
 def wait_for_references(
@@ -670,14 +694,21 @@ async def run(args: argparse.Namespace) -> int:
                 await connection.close()
 
         # Reads on the hot path while the load runs: the hot client's accounts (the ledger) and
-        # a loan (origination; an id it does not know answers 404 after the same catch-up).
+        # a loan origination holds (an imported past loan: the bench's own loans are the
+        # ledger's and the gateway's only, so origination does not know them).
         reads: dict[str, list[float]] = {"accounts": [], "loan": []}
         read_statuses: dict[str, dict[int, int]] = {"accounts": {}, "loan": {}}
         loading = asyncio.Event()
-        bearer = f"Authorization: Bearer {keys.token()}\r\n"
+        staff_token = keys.token()
+        bearer = f"Authorization: Bearer {staff_token}\r\n"
+        loan_to_read = (
+            await asyncio.to_thread(a_loan_to_read, stack.front_door, f"Bearer {staff_token}")
+            if stack.with_origination
+            else str(uuid.uuid4())
+        )
         read_paths = {
             "accounts": f"/api/clients/{hot_client[0]}/accounts",
-            "loan": f"/api/loans/{uuid.uuid4()}",
+            "loan": f"/api/loans/{loan_to_read}",
         }
 
         async def reader(name: str) -> None:
