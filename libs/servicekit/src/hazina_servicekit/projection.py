@@ -146,6 +146,7 @@ class Projection:
         # Without the service's lot (a scratch rebuild), events are still parked, just not recorded.
         self.parking = parking if parking is not None else ParkingLot(pool)
         self.parking.register(name, self)
+        self._following_here = False  # this process's ``follow`` has caught up once and runs
 
     def position(self) -> int:
         with self.pool.connection() as conn:
@@ -190,7 +191,10 @@ class Projection:
             self.parking.record_pending()
 
     def followed(self) -> bool:
-        """A follower holds the lock it takes while it listens for commits."""
+        """A follower holds the lock it takes while it listens for commits: this process's own
+        is known without asking PostgreSQL (a read then pays no transaction for it)."""
+        if self._following_here:
+            return True
         if self.follower_key is None:
             return False
         with self.pool.connection() as conn:
@@ -383,6 +387,7 @@ class Projection:
                 wake.clear()
                 try:
                     await asyncio.to_thread(self.catch_up)
+                    self._following_here = listener is not None
                     if rounds % 120 == 0:  # now and then: records left behind by another process
                         await asyncio.to_thread(self.parking.record_pending, force=True)
                 except Exception as exc:  # the next round retries; the write path also catches up
@@ -397,6 +402,7 @@ class Projection:
                 if wake.is_set() and not stop.is_set():
                     await asyncio.sleep(linger_seconds)
         finally:
+            self._following_here = False
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(BaseException):

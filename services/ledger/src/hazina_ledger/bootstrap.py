@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from psycopg_pool import ConnectionPool
 
 from hazina_contracts.subjects import Stream
 from hazina_ledger.adapters.analytics import (
@@ -28,6 +29,7 @@ from hazina_ledger.domain.rounding import parse_rounding_mode
 from hazina_ledger.domain.schedule import WeeklyMonthConvention
 from hazina_ledger.settings import LedgerSettings
 from hazina_servicekit.auth import TokenVerifier
+from hazina_servicekit.database import open_pool
 from hazina_servicekit.ownership import OWNERSHIP_SUBJECTS, OwnershipBook, record_ownership
 from hazina_servicekit.parking import ParkingLot
 from hazina_servicekit.parts import ServiceParts, staff_token_verifier
@@ -48,6 +50,7 @@ SERVICE = "ledger"
 class Container(ServiceParts[LedgerSettings]):
     ledger: Ledger
     projection: Projection
+    reads: ConnectionPool
     views: LedgerViews
     inbox: LedgerInbox
     ownership: OwnershipBook
@@ -55,6 +58,10 @@ class Container(ServiceParts[LedgerSettings]):
     conventions: TenantConventions
     arrears_policy: ArrearsPolicy
     clock: Clock
+
+    def close(self) -> None:
+        self.reads.close()
+        super().close()  # the application, then the pool
 
     def assess(self) -> None:
         """Mark loans in arrears or defaulted as of today (after the read model caught up)."""
@@ -94,13 +101,19 @@ def build(
     parking = ParkingLot(pool, ledger)
     projection = read_side_projection(ledger, pool, parking=parking)
     inbox = LedgerInbox(ledger, pool, conventions, parking)
-    views = LedgerViews(pool, policy)
+    # The views' queries each stand alone: on their own autocommit pool a query is one round
+    # trip, not three (BEGIN, the query, COMMIT).
+    reads = open_pool(
+        settings.database_url, settings.db_schema, max_size=settings.pool_size, autocommit=True
+    )
+    views = LedgerViews(reads, policy)
     container = Container(
         settings=settings,
         pool=pool,
         ledger=ledger,
         projection=projection,
         parking=parking,
+        reads=reads,
         views=views,
         inbox=inbox,
         ownership=OwnershipBook(pool),
