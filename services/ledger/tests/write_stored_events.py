@@ -8,7 +8,7 @@ committed tree, then commit the new file under ``tests/fixtures/stored_events/``
 It drives the ledger through its consumers and HTTP API as the other services and staff would:
 a loan account approved (then amended), disbursed, repaid by cash and M-Pesa, a repayment
 reversed, a receipt in conflict, arrears assessed, the loan repaid in full; a second loan
-written off; a third paid out the wrong amount, held, and accepted, a fourth held and marked for
+written off; another cancelled by origination before any money moved (from 2026-12-01); a third paid out the wrong amount, held, and accepted, a fourth held and marked for
 recovery; savings deposited, a deposit reversed, an unallocated receipt assigned, withdrawals
 approved and rejected. Then it dumps every stored event. ``test_stored_events.py`` proves that
 later code still reads them. Never regenerate an existing file.
@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from hazina_contracts.events.origination import LoanCancelled
 from hazina_servicekit.stored_events import release_of, write_fixture
 
 HERE = Path(__file__).parent
@@ -82,6 +83,20 @@ def test_write_stored_events(
             json={"reason": "client absconded"},
             headers=staff.headers(APPROVER),
         )
+    )
+
+    # A loan origination cancelled before any money moved (from the 2026-12-01 release).
+    withdrawn, withdrawn_client = uuid.uuid4(), uuid.uuid4()
+    h.deliver(container, h.client_onboarded(withdrawn_client, national_id="45678901"))
+    h.deliver(container, h.loan_approved(withdrawn, withdrawn_client, 1_000_000))
+    h.deliver(
+        container,
+        LoanCancelled(
+            occurred_at=dt.datetime(2025, 1, 5, 10, tzinfo=dt.UTC),
+            actor_id=uuid.uuid4(),
+            loan_id=withdrawn,
+            reason="the borrower withdrew",
+        ),
     )
 
     # Payouts of the wrong amount: one accepted as the principal, one to recover.
