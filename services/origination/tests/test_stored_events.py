@@ -30,6 +30,7 @@ class TestStoredEvents(StoredEventsPromise):
     some_stored_classes = {
         "Loan",
         "Loan.Initiated",
+        "Loan.Cancelled",
         "Loan.Created",
         "Client.Onboarded",
         "LegacyLoan",
@@ -49,7 +50,15 @@ class TestStoredEvents(StoredEventsPromise):
 
     def check_read_back(self, container: Container, aggregates: list[Any], fixture: Path) -> None:
         loans = [a for a in aggregates if isinstance(a, Loan)]
-        assert Counter(loan.status for loan in loans) == {"repaid": 1, "approved": 1, "rejected": 1}
+        # Releases from 2026-12-01 also stored a group loan with an outside guarantor, its fee
+        # marked paid, then cancelled.
+        cancelled = {"cancelled": 1} if fixture.name >= "2026-12-01" else {}
+        assert Counter(loan.status for loan in loans) == {
+            "repaid": 1,
+            "approved": 1,
+            "rejected": 1,
+            **cancelled,
+        }
         [repaid] = [loan for loan in loans if loan.status == "repaid"]
         assert repaid.principal_cents == 2_000_000 and repaid.terms["interest_rate_percent"] == "10"
         assert {c.status for c in aggregates if isinstance(c, Client)} == {"active", "legacy"}
