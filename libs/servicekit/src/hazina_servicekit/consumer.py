@@ -106,24 +106,29 @@ class DurableConsumer:
         return f"{self.service}-{self.name}"
 
     async def subscribe(self) -> Any:
-        config = ConsumerConfig(
-            durable_name=self.durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=self.ack_wait_seconds,
-            max_deliver=self.max_deliver + 1,  # the last delivery is the one we dead-letter
-            max_ack_pending=max(self.batch_size * 2, 100),
-            filter_subjects=list(self.subjects),
-        )
         await self._update_subjects()
-        subscription = await self.js.pull_subscribe(
-            subject=self.subjects[0], durable=self.durable, stream=self.stream, config=config
-        )
+        subscription = await self._pull(self.durable, self.subjects)
         try:
             await self._backfill()
         except Exception as exc:  # still owed (its record stays): the next start delivers it
             log.error("consumer_backfill_failed", consumer=self.durable, error=str(exc))
         return subscription
+
+    async def _pull(self, durable: str, subjects: Sequence[str]) -> Any:
+        """A pull subscription to the durable consumer ``durable`` of ``subjects``, created
+        (reading the stream from its start) when the server does not have it yet."""
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_seconds,
+            max_deliver=self.max_deliver + 1,  # the last delivery is the one we dead-letter
+            max_ack_pending=max(self.batch_size * 2, 100),
+            filter_subjects=list(subjects),
+        )
+        return await self.js.pull_subscribe(
+            subject=subjects[0], durable=durable, stream=self.stream, config=config
+        )
 
     async def _update_subjects(self) -> None:
         """Give an existing durable consumer the subjects this code consumes.
@@ -221,18 +226,7 @@ class DurableConsumer:
             info = await self.js.consumer_info(self.stream, self.backfill_durable)
             if sorted(info.config.filter_subjects or ()) != subjects:
                 await self.js.delete_consumer(self.stream, self.backfill_durable)
-        config = ConsumerConfig(
-            durable_name=self.backfill_durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=self.ack_wait_seconds,
-            max_deliver=self.max_deliver + 1,
-            max_ack_pending=max(self.batch_size * 2, 100),
-            filter_subjects=subjects,
-        )
-        subscription = await self.js.pull_subscribe(
-            subject=subjects[0], durable=self.backfill_durable, stream=self.stream, config=config
-        )
+        subscription = await self._pull(self.backfill_durable, subjects)
         log.info("consumer_backfill_started", consumer=self.durable, subjects=subjects, up_to=up_to)
         handled = 0
         try:

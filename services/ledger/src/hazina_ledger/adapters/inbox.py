@@ -60,7 +60,8 @@ SOURCE = "ledger-inbox"  # the source of its parked messages in parked_events
 STAFF_REVIEW = "staff-review"
 
 # Each durable consumer is given these subjects on start (servicekit updates an existing
-# consumer's filter and keeps its position), so a subject added here reaches running systems.
+# consumer's filter, keeps its position and delivers an added subject's earlier messages), so a
+# subject added here reaches running systems, past included.
 ORIGINATION_SUBJECTS = (
     LoanApproved.subject(),
     LoanCancelled.subject(),

@@ -51,7 +51,8 @@ LEDGER_SUBJECTS = (
     ledger.RepaymentReversed.subject(),
 )
 # Each durable consumer is given these subjects on start (servicekit updates an existing
-# consumer's filter and keeps its position), so adding a subject here reaches running systems.
+# consumer's filter, keeps its position and delivers an added subject's earlier messages), so
+# adding a subject here reaches running systems, past included.
 LOAN_BALANCE_SUBJECTS = (
     ledger.LoanAccountOpened.subject(),
     ledger.RepaymentPosted.subject(),
